@@ -1,0 +1,129 @@
+//! Classifier: featurizer + model, scoring paragraphs into posteriors and keep/drop
+//! decisions.
+
+use crate::error::{Error, Result};
+use crate::features::Featurizer;
+use crate::model::Model;
+
+/// A model ready to score text, with the featurizer it was trained with.
+pub struct Classifier {
+    featurizer: Featurizer,
+    model: Model,
+}
+
+/// Which classes to keep and at what posterior.
+#[derive(Debug, Clone)]
+pub struct KeepPolicy {
+    keep: Vec<bool>,
+    threshold: f64,
+}
+
+impl KeepPolicy {
+    /// Keeps a line when the posteriors of `keep` classes sum to at least `threshold`.
+    /// Unknown class names are an error listing the model's classes.
+    pub fn new(model: &Model, keep: &[String], threshold: Option<f64>) -> Result<KeepPolicy> {
+        let mut mask = vec![false; model.classes().len()];
+        let wanted: Vec<String> = if keep.is_empty() {
+            vec!["news".to_string()]
+        } else {
+            keep.to_vec()
+        };
+        for name in &wanted {
+            match model.class_index(name) {
+                Some(i) => mask[i] = true,
+                None => {
+                    return Err(Error::Usage(format!(
+                        "class {name:?} is not in the model (classes: {})",
+                        model.classes().join(", ")
+                    )))
+                }
+            }
+        }
+        let threshold = threshold.unwrap_or(model.info.threshold);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(Error::Usage(format!(
+                "--threshold must be between 0 and 1, got {threshold}"
+            )));
+        }
+        Ok(KeepPolicy {
+            keep: mask,
+            threshold,
+        })
+    }
+
+    /// Whether a line with these posteriors is kept.
+    pub fn keeps(&self, posteriors: &[f64]) -> bool {
+        let p: f64 = posteriors
+            .iter()
+            .zip(&self.keep)
+            .filter(|(_, &k)| k)
+            .map(|(p, _)| p)
+            .sum();
+        p >= self.threshold
+    }
+
+    /// Whether class `i` is one of the kept classes.
+    pub fn is_kept_class(&self, i: usize) -> bool {
+        self.keep.get(i).copied().unwrap_or(false)
+    }
+}
+
+impl Classifier {
+    /// Wraps a model with a featurizer built from its stored settings.
+    pub fn new(model: Model) -> Classifier {
+        Classifier {
+            featurizer: Featurizer::new(model.info.features.clone()),
+            model,
+        }
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The featurizer.
+    pub fn featurizer(&self) -> &Featurizer {
+        &self.featurizer
+    }
+
+    /// Joint log-likelihood per class of one paragraph.
+    pub fn joint_log_likelihood(&self, text: &str) -> Vec<f64> {
+        let mut toks = Vec::new();
+        self.featurizer
+            .for_each_token(text, |t| toks.push(t.to_string()));
+        let mut out = Vec::new();
+        self.model
+            .joint_log_likelihood(toks.iter().map(String::as_str), &mut out);
+        out
+    }
+
+    /// Posterior P(class | paragraph), computed in log space (stable for any length).
+    pub fn posteriors(&self, text: &str) -> Vec<f64> {
+        softmax(&self.joint_log_likelihood(text))
+    }
+
+    /// Posteriors for the paragraphs of one document, in order.
+    pub fn classify_lines(&self, texts: &[&str]) -> Vec<Vec<f64>> {
+        texts.iter().map(|t| self.posteriors(t)).collect()
+    }
+}
+
+/// exp(x - logsumexp(x)): posteriors from log scores without overflow.
+pub fn softmax(x: &[f64]) -> Vec<f64> {
+    let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = x.iter().map(|v| (v - m).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// Index of the largest value (first on ties).
+pub fn argmax(x: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, v) in x.iter().enumerate() {
+        if *v > x[best] {
+            best = i;
+        }
+    }
+    best
+}

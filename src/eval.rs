@@ -1,0 +1,173 @@
+//! Evaluation against labelled data: the same decisions `filter` makes, scored per class.
+
+use crate::classifier::{Classifier, KeepPolicy};
+use crate::dataset::LabelledDoc;
+use crate::error::{Error, Result};
+use crate::pipeline::decide;
+use crate::reader::split_lines;
+use serde::Serialize;
+
+/// Precision, recall and F1 of one class.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassScores {
+    /// Class name.
+    pub class: String,
+    /// Lines of this class in the data.
+    pub support: u64,
+    /// Of lines predicted as this class, the share that are.
+    pub precision: f64,
+    /// Of lines of this class, the share predicted so.
+    pub recall: f64,
+    /// Harmonic mean of precision and recall.
+    pub f1: f64,
+}
+
+/// The result of `chaff eval`.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Labelled lines scored.
+    pub lines: u64,
+    /// Share of lines whose decision matches the label.
+    pub accuracy: f64,
+    /// Kept-class lines dropped / kept-class lines ("news lost").
+    pub news_loss: f64,
+    /// Other lines kept / other lines ("filler leaked").
+    pub filler_leak: f64,
+    /// Per-class scores, in model class order.
+    pub classes: Vec<ClassScores>,
+    /// `confusion[gold][predicted]`, in model class order.
+    pub confusion: Vec<Vec<u64>>,
+    /// Class names labelling the confusion matrix.
+    pub labels: Vec<String>,
+    /// Mean squared error of the kept-class posterior against the label (Brier score).
+    pub brier: f64,
+}
+
+/// Scores `docs` with the classifier. The predicted class of a line is the most probable
+/// class on the side (kept or dropped) of its keep decision, so the matrix describes
+/// what `filter` does.
+pub fn evaluate(
+    classifier: &Classifier,
+    policy: &KeepPolicy,
+    docs: &[LabelledDoc],
+) -> Result<EvalReport> {
+    let classes = classifier.model().classes().to_vec();
+    let k = classes.len();
+    let mut confusion = vec![vec![0u64; k]; k];
+    let (mut keep_total, mut keep_lost, mut other_total, mut other_kept) = (0u64, 0u64, 0u64, 0u64);
+    let mut brier = 0.0;
+    let mut n = 0u64;
+    for doc in docs {
+        // Page sets are scored as whole pages (context matters); rows one by one.
+        let bytes: Vec<u8> = match &doc.document {
+            Some(d) => d.bytes.clone(),
+            None => doc
+                .lines
+                .iter()
+                .flat_map(|l| l.text.bytes().chain(std::iter::once(b'\n')))
+                .collect(),
+        };
+        let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&doc.path, l, m))?;
+        let decisions = decide(classifier, policy, &lines);
+        for (j, gold) in doc.lines.iter().enumerate() {
+            // Rows were laid out one per line above; pages keep their own numbering.
+            let idx = if doc.document.is_some() { gold.line - 1 } else { j };
+            let d = decisions
+                .get(idx)
+                .and_then(|d| d.as_ref())
+                .ok_or_else(|| Error::input(&doc.path, gold.line, "labelled line not found"))?;
+            let g = classifier.model().class_index(&gold.label).ok_or_else(|| {
+                Error::input(
+                    &doc.path,
+                    gold.line,
+                    format!(
+                        "label {:?} is not a class of the model ({})",
+                        gold.label,
+                        classes.join(", ")
+                    ),
+                )
+            })?;
+            let pred = (0..k)
+                .filter(|&c| policy.is_kept_class(c) == d.keep)
+                .max_by(|&a, &b| d.posteriors[a].total_cmp(&d.posteriors[b]).then(b.cmp(&a)))
+                .unwrap_or(d.label);
+            confusion[g][pred] += 1;
+            let gold_kept = policy.is_kept_class(g);
+            let p_keep: f64 = (0..k).filter(|&c| policy.is_kept_class(c)).map(|c| d.posteriors[c]).sum();
+            brier += (p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
+            n += 1;
+            if gold_kept {
+                keep_total += 1;
+                keep_lost += u64::from(!d.keep);
+            } else {
+                other_total += 1;
+                other_kept += u64::from(d.keep);
+            }
+        }
+    }
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    let scores = (0..k)
+        .map(|c| {
+            let tp = confusion[c][c];
+            let support: u64 = confusion[c].iter().sum();
+            let predicted: u64 = confusion.iter().map(|r| r[c]).sum();
+            let precision = ratio(tp, predicted);
+            let recall = ratio(tp, support);
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            ClassScores {
+                class: classes[c].clone(),
+                support,
+                precision,
+                recall,
+                f1,
+            }
+        })
+        .collect();
+    let correct: u64 = (0..k).map(|c| confusion[c][c]).sum();
+    Ok(EvalReport {
+        lines: n,
+        accuracy: ratio(correct, n),
+        news_loss: ratio(keep_lost, keep_total),
+        filler_leak: ratio(other_kept, other_total),
+        classes: scores,
+        confusion,
+        labels: classes,
+        brier: if n == 0 { 0.0 } else { brier / n as f64 },
+    })
+}
+
+impl EvalReport {
+    /// A human-readable report.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        s.push_str(&format!(
+            "lines {}  accuracy {:.4}  news_loss {:.4}  filler_leak {:.4}  brier {:.4}\n\n",
+            self.lines, self.accuracy, self.news_loss, self.filler_leak, self.brier
+        ));
+        s.push_str("class        support  precision  recall     f1\n");
+        for c in &self.classes {
+            s.push_str(&format!(
+                "{:<12} {:>7}  {:>9.4}  {:>6.4}  {:>6.4}\n",
+                c.class, c.support, c.precision, c.recall, c.f1
+            ));
+        }
+        s.push_str("\nconfusion (rows: label, columns: decision)\n");
+        s.push_str(&format!("{:<12}", ""));
+        for l in &self.labels {
+            s.push_str(&format!(" {l:>10}"));
+        }
+        s.push('\n');
+        for (l, row) in self.labels.iter().zip(&self.confusion) {
+            s.push_str(&format!("{l:<12}"));
+            for v in row {
+                s.push_str(&format!(" {v:>10}"));
+            }
+            s.push('\n');
+        }
+        s
+    }
+}

@@ -1,0 +1,205 @@
+//! Featurizer: turns one paragraph into the tokens the model counts.
+//!
+//! Tokens are jieba-rs words of a normalised copy of the line (full-width ASCII folded to
+//! half-width, Latin lower-cased) plus a few structural pseudo-tokens (`__bullet__`,
+//! `__len_20_39__`, ...). Normalisation happens here only: the bytes chaff writes are always
+//! the input's own.
+
+use jieba_rs::Jieba;
+use serde::{Deserialize, Serialize};
+
+/// Tokenizer settings; stored in every model so a model is always applied with the
+/// featurizer it was trained with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureConfig {
+    /// Whether jieba's HMM guesses out-of-dictionary words.
+    pub hmm: bool,
+    /// Whether structural pseudo-tokens are added.
+    pub structure: bool,
+}
+
+impl Default for FeatureConfig {
+    fn default() -> Self {
+        // HMM off: measured on eval/dev it costs throughput and does not help (README).
+        FeatureConfig {
+            hmm: false,
+            structure: true,
+        }
+    }
+}
+
+/// Segmenter plus feature rules. Building one loads jieba's dictionary (tens of ms), so
+/// build it once per process and share it (`&Featurizer` is `Sync`).
+pub struct Featurizer {
+    jieba: Jieba,
+    config: FeatureConfig,
+}
+
+/// Characters that open a list item in dumps ("  • item").
+const BULLETS: &[char] = &[
+    '•', '·', '●', '○', '◆', '◇', '■', '□', '▪', '►', '▶', '★', '☆', '-', '*', '+', '–', '—',
+];
+
+/// Marks that end a finished sentence or a quoted/bracketed one.
+const SENTENCE_END: &[char] = &[
+    '。', '！', '？', '!', '?', '…', '”', '"', '」', '』', '）', ')', '】', '；', ';', '.', '：',
+    ':',
+];
+
+impl Featurizer {
+    /// A featurizer with the given settings.
+    pub fn new(config: FeatureConfig) -> Self {
+        Featurizer {
+            jieba: Jieba::new(),
+            config,
+        }
+    }
+
+    /// The settings this featurizer applies.
+    pub fn config(&self) -> &FeatureConfig {
+        &self.config
+    }
+
+    /// Calls `emit` once per feature token of `line` (a paragraph without its line ending).
+    /// Tokens may repeat; each occurrence counts.
+    pub fn for_each_token(&self, line: &str, mut emit: impl FnMut(&str)) {
+        let norm = normalize(line);
+        for tok in self.jieba.cut(&norm, self.config.hmm) {
+            if !tok.word.chars().all(char::is_whitespace) {
+                emit(tok.word);
+            }
+        }
+        if self.config.structure {
+            structure_tokens(line, &mut emit);
+        }
+    }
+
+    /// Convenience: the tokens of `line` as owned strings.
+    pub fn tokens(&self, line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_token(line, |t| out.push(t.to_string()));
+        out
+    }
+}
+
+/// Folds full-width ASCII and the ideographic space to their half-width forms and
+/// lower-cases ASCII letters, so "２０２２" and "2022" are one token.
+pub fn normalize(line: &str) -> String {
+    line.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => {
+                char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
+            }
+            '\u{3000}' => ' ',
+            _ => c.to_ascii_lowercase(),
+        })
+        .collect()
+}
+
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32,
+        0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0xFE0F | 0x24C2 | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
+}
+
+/// Structural pseudo-tokens: layout and register cues that words alone miss.
+fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
+    let body = line.trim_start();
+    if body.len() != line.len() {
+        emit("__indent__");
+    }
+    let mut chars = body.chars();
+    if let Some(first) = chars.next() {
+        if BULLETS.contains(&first) && chars.next().is_some_and(char::is_whitespace) {
+            emit("__bullet__");
+        }
+    }
+    let body = body.trim_end();
+    let n = body.chars().count();
+    emit(match n {
+        0..=4 => "__len_0_4__",
+        5..=9 => "__len_5_9__",
+        10..=19 => "__len_10_19__",
+        20..=39 => "__len_20_39__",
+        40..=79 => "__len_40_79__",
+        _ => "__len_80__",
+    });
+    if body.chars().last().is_some_and(|c| !SENTENCE_END.contains(&c)) {
+        emit("__noend__");
+    }
+    if body.chars().any(is_emoji) {
+        emit("__emoji__");
+    }
+    if has_emoticon(body) {
+        emit("__emoticon__");
+    }
+    if has_hashtag(body) {
+        emit("__hashtag__");
+    }
+    if body.contains("http://") || body.contains("https://") || body.contains("www.") {
+        emit("__url__");
+    }
+    if has_mention(body) {
+        emit("__mention__");
+    }
+}
+
+/// `[哈哈]`-style emoticons: a short bracketed run without spaces.
+fn has_emoticon(s: &str) -> bool {
+    let mut rest = s;
+    while let Some(i) = rest.find('[') {
+        let after = &rest[i + 1..];
+        if let Some(j) = after.find(']') {
+            let inner = &after[..j];
+            let n = inner.chars().count();
+            if (1..=6).contains(&n) && !inner.contains(char::is_whitespace) {
+                return true;
+            }
+        }
+        rest = after;
+    }
+    false
+}
+
+/// `#话题#` hashtags (Weibo style: text between two '#', no line break).
+fn has_hashtag(s: &str) -> bool {
+    let parts: Vec<&str> = s.split(['#', '＃']).collect();
+    parts.len() >= 3 && parts[1..parts.len() - 1].iter().any(|p| !p.is_empty() && p.chars().count() <= 30)
+}
+
+/// `@name` mentions.
+fn has_mention(s: &str) -> bool {
+    let mut it = s.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '@' || c == '＠' {
+            if let Some(&n) = it.peek() {
+                if n.is_alphanumeric() || n == '_' {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_full_width() {
+        assert_eq!(normalize("２０２２年ＡＢＣ"), "2022年abc");
+    }
+
+    #[test]
+    fn structure_cues() {
+        let f = Featurizer::new(FeatureConfig::default());
+        let t = f.tokens("  • 好开心[哈哈] #话题# @小明 😀");
+        for want in ["__indent__", "__bullet__", "__emoticon__", "__hashtag__", "__mention__", "__emoji__", "__noend__"] {
+            assert!(t.iter().any(|x| x == want), "{want} missing from {t:?}");
+        }
+        let t = f.tokens("国务院召开常务会议。");
+        assert!(!t.iter().any(|x| x == "__noend__" || x == "__indent__"));
+        assert!(t.iter().any(|x| x == "国务院"));
+        assert!(!t.iter().any(|x| x.trim().is_empty()));
+    }
+}

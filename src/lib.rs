@@ -1,0 +1,31 @@
+//! chaff: separates news paragraphs from social-media filler in Chinese web dumps.
+//!
+//! Data flows one way: [`reader`] (documents of lines) -> [`features`] (jieba-rs tokens and
+//! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
+//! per-token table; stored by [`model_file`]) -> [`classifier`] (posteriors and keep
+//! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them;
+//! [`train`], [`dataset`] and [`eval`] serve the training side.
+
+pub mod classifier;
+pub mod counts;
+pub mod dataset;
+pub mod error;
+pub mod eval;
+pub mod features;
+pub mod model;
+pub mod model_file;
+pub mod output;
+pub mod pipeline;
+pub mod reader;
+pub mod train;
+pub mod writer;
+
+pub use error::{Error, Result};
+
+/// The default model, trained by `training/build-model.sh` and embedded in the binary.
+pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.chaff");
+
+/// Loads the embedded default model.
+pub fn default_model() -> Result<model::Model> {
+    model_file::from_bytes(DEFAULT_MODEL, std::path::Path::new("<embedded default model>"))
+}
