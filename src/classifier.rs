@@ -9,6 +9,7 @@ use crate::model::Model;
 pub struct Classifier {
     featurizer: Featurizer,
     model: Model,
+    use_context: bool,
 }
 
 /// Which classes to keep and at what posterior.
@@ -74,7 +75,14 @@ impl Classifier {
         Classifier {
             featurizer: Featurizer::new(model.info.features.clone()),
             model,
+            use_context: true,
         }
+    }
+
+    /// Switches the context (sequence) model on or off; off, every line is scored alone.
+    pub fn with_context(mut self, on: bool) -> Self {
+        self.use_context = on;
+        self
     }
 
     /// The model.
@@ -98,14 +106,32 @@ impl Classifier {
         out
     }
 
-    /// Posterior P(class | paragraph), computed in log space (stable for any length).
-    pub fn posteriors(&self, text: &str) -> Vec<f64> {
-        softmax(&self.joint_log_likelihood(text))
+    /// ln P(paragraph | class) per class: the joint log-likelihood without the prior.
+    pub fn log_likelihood(&self, text: &str) -> Vec<f64> {
+        let mut v = self.joint_log_likelihood(text);
+        for (x, p) in v.iter_mut().zip(self.model.log_prior()) {
+            *x -= p;
+        }
+        v
     }
 
-    /// Posteriors for the paragraphs of one document, in order.
+    /// Posteriors for the paragraphs of one document, in order: with context, from the
+    /// HMM over the document; without, each line's tempered naive Bayes posterior.
+    /// Computed in log space, so any paragraph length is safe.
     pub fn classify_lines(&self, texts: &[&str]) -> Vec<Vec<f64>> {
-        texts.iter().map(|t| self.posteriors(t)).collect()
+        let ll: Vec<Vec<f64>> = texts.iter().map(|t| self.log_likelihood(t)).collect();
+        if self.use_context {
+            self.model.context.posteriors(&ll)
+        } else {
+            let g = self.model.context.gamma;
+            ll.iter()
+                .map(|l| {
+                    let s: Vec<f64> =
+                        l.iter().zip(self.model.log_prior()).map(|(x, p)| p + g * x).collect();
+                    softmax(&s)
+                })
+                .collect()
+        }
     }
 }
 

@@ -2,11 +2,12 @@
 //!
 //! Data flows one way: [`reader`] (documents of lines) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
-//! per-token table; stored by [`model_file`]) -> [`classifier`] (posteriors and keep
+//! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them;
 //! [`train`], [`dataset`] and [`eval`] serve the training side.
 
 pub mod classifier;
+pub mod context;
 pub mod counts;
 pub mod dataset;
 pub mod error;

@@ -57,6 +57,9 @@ struct DecisionArgs {
     /// Keep a line when the posterior of the kept classes is at least P (default: the model's)
     #[arg(long, value_name = "P")]
     threshold: Option<f64>,
+    /// Score every line on its own, without the page-context model
+    #[arg(long)]
+    no_context: bool,
 }
 
 #[derive(Args)]
@@ -73,9 +76,12 @@ struct TrainArgs {
     /// Tokens seen fewer times are left out of the scoring table
     #[arg(long, default_value_t = TrainOptions::default().min_count)]
     min_count: u64,
-    /// Default keep threshold stored in the model
-    #[arg(long, default_value_t = TrainOptions::default().threshold)]
-    threshold: f64,
+    /// Default keep threshold stored in the model (default: picked on held-out page lines)
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Context emission temperature (default: fitted on held-out page lines)
+    #[arg(long)]
+    gamma: Option<f64>,
     /// Let jieba's HMM guess out-of-dictionary words
     #[arg(long)]
     hmm: bool,
@@ -189,6 +195,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
                 alpha: a.alpha,
                 min_count: a.min_count,
                 threshold: a.threshold,
+                gamma: a.gamma,
                 features: FeatureConfig {
                     hmm: a.hmm,
                     structure: !a.no_structure,
@@ -217,7 +224,7 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
 fn classifier_and_policy(m: &ModelArg, d: &DecisionArgs) -> Result<(Classifier, KeepPolicy)> {
     let model = load_model(m)?;
     let policy = KeepPolicy::new(&model, &d.keep, d.threshold)?;
-    Ok((Classifier::new(model), policy))
+    Ok((Classifier::new(model).with_context(!d.no_context), policy))
 }
 
 fn cmd_tag(a: TagArgs) -> Result<()> {

@@ -2,6 +2,7 @@
 //! compiled into a sparse per-token table so scoring a paragraph costs O(its tokens), not
 //! O(vocabulary).
 
+use crate::context::ContextModel;
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::features::FeatureConfig;
@@ -32,6 +33,8 @@ pub struct TrainInfo {
 pub struct Model {
     /// Settings and provenance.
     pub info: TrainInfo,
+    /// The sequence model over a document's lines.
+    pub context: ContextModel,
     counts: Counts,
     log_prior: Vec<f64>,
     /// Vocabulary (sorted) and its log P(token | class), row-major `[token][class]`.
@@ -50,7 +53,7 @@ impl Model {
     /// (sums of integers are exact in f64), and memory is O(classes x vocabulary). The class
     /// prior, which linfa derives from its row count, is taken from the true paragraph
     /// counts; a test checks the compiled table against linfa fitted on the raw rows.
-    pub fn fit(counts: Counts, info: TrainInfo) -> Result<Model> {
+    pub fn fit(counts: Counts, info: TrainInfo, context: ContextModel) -> Result<Model> {
         let k = counts.classes().len();
         if k < 2 {
             return Err(Error::Training(format!(
@@ -102,12 +105,16 @@ impl Model {
             }
         }
         let vocab: Vec<String> = kept.iter().map(|(t, _)| t.to_string()).collect();
-        Ok(Model::from_parts(info, counts, log_prior, vocab, log_prob))
+        if context.classes() != k {
+            return Err(Error::Training("context model classes differ from the counts".into()));
+        }
+        Ok(Model::from_parts(info, context, counts, log_prior, vocab, log_prob))
     }
 
     /// Assembles a model from already-compiled parts (used by the file reader).
     pub(crate) fn from_parts(
         info: TrainInfo,
+        context: ContextModel,
         counts: Counts,
         log_prior: Vec<f64>,
         vocab: Vec<String>,
@@ -120,6 +127,7 @@ impl Model {
             .collect();
         Model {
             info,
+            context,
             counts,
             log_prior,
             vocab,

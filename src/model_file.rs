@@ -16,6 +16,7 @@
 //! Readers check magic, version, checksum and every length before trusting them, so a
 //! foreign, truncated or corrupted file is an error, never a panic or a wrong answer.
 
+use crate::context::ContextModel;
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::model::{Model, TrainInfo};
@@ -46,6 +47,8 @@ pub struct Header {
     pub vocab_size: u64,
     /// Training settings and provenance.
     pub train: TrainInfo,
+    /// Sequence (context) model parameters.
+    pub context: ContextModel,
 }
 
 /// Serialises a model.
@@ -207,8 +210,14 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
     if r.at != data.len() {
         return Err(format!("{} unexpected bytes after the body", data.len() - r.at));
     }
+    if header.context.start.len() != k || header.context.trans.len() != k * k {
+        return Err("context model does not match the classes".into());
+    }
+    if !(header.context.gamma > 0.0 && header.context.gamma.is_finite()) {
+        return Err("context gamma must be positive".into());
+    }
     let counts = Counts::from_parts(header.classes.clone(), header.paragraphs.clone(), tokens);
-    Ok(Model::from_parts(header.train, counts, log_prior, vocab, log_prob))
+    Ok(Model::from_parts(header.train, header.context, counts, log_prior, vocab, log_prob))
 }
 
 /// Reads and parses a model file.
@@ -227,5 +236,6 @@ pub fn header_of(model: &Model) -> Header {
         counted_tokens: model.counts().distinct_tokens() as u64,
         vocab_size: model.vocab().len() as u64,
         train: model.info.clone(),
+        context: model.context.clone(),
     }
 }
