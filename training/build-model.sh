@@ -3,7 +3,8 @@
 #
 #   training/build-model.sh [OUT_MODEL]      (default: models/default.chaff)
 #
-# Steps (all deterministic; generated data goes to training/out/, never committed):
+# Steps (all deterministic; generated data goes to training/out/ or $CHAFF_WORK, never
+# committed):
 #  1. corpus.tsv: every line of ../shared/corpus/news/*/train.txt labelled `news`, every
 #     line of ../shared/corpus/filler/*/train.txt labelled `filler`.
 #  2. pages/: 1000 labelled pages composed by ../shared/tools/compose_pages.py from the
@@ -14,14 +15,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 shared=${CHAFF_SHARED:-$root/../shared}
-out_model=${1:-$root/models/default.chaff}
-work=$root/training/out
+out_model=$(realpath -m "${1:-$root/models/default.chaff}")
+work=$(realpath -m "${CHAFF_WORK:-$root/training/out}")
 mkdir -p "$work"
-cd "$root"
-
-# Paths below are relative to the project root so the model's provenance is the same on
-# every machine.
-rel_work=training/out
 : > "$work/corpus.tsv.tmp"
 for f in "$shared"/corpus/news/*/train.txt; do
   awk 'NF { print "news\t" $0 }' "$f" >> "$work/corpus.tsv.tmp"
@@ -41,6 +37,9 @@ python3 "$shared/tools/compose_pages.py" \
 
 chaff=${CHAFF_BIN:-$root/target/release/chaff}
 if [ ! -x "$chaff" ]; then
-  cargo build --release --quiet
+  (cd "$root" && cargo build --release --quiet)
 fi
-"$chaff" train -o "$out_model" ${CHAFF_TRAIN_FLAGS:-} "$rel_work/corpus.tsv" "$rel_work/pages"
+# Inputs are named relative to the work folder, so the model's recorded provenance (and
+# hence its bytes) is the same wherever the recipe runs.
+cd "$work"
+"$chaff" train -o "$out_model" corpus.tsv pages
