@@ -95,43 +95,38 @@ impl Classifier {
         &self.featurizer
     }
 
-    /// Joint log-likelihood per class of one paragraph.
-    pub fn joint_log_likelihood(&self, text: &str) -> Vec<f64> {
+    /// ln P(paragraph | class) per class (the joint log-likelihood without the prior),
+    /// and the number of feature tokens.
+    pub fn log_likelihood(&self, text: &str) -> (Vec<f64>, usize) {
         let mut toks = Vec::new();
         self.featurizer
             .for_each_token(text, |t| toks.push(t.to_string()));
-        let mut out = Vec::new();
+        let mut v = Vec::new();
         self.model
-            .joint_log_likelihood(toks.iter().map(String::as_str), &mut out);
-        out
-    }
-
-    /// ln P(paragraph | class) per class: the joint log-likelihood without the prior.
-    pub fn log_likelihood(&self, text: &str) -> Vec<f64> {
-        let mut v = self.joint_log_likelihood(text);
+            .joint_log_likelihood(toks.iter().map(String::as_str), &mut v);
         for (x, p) in v.iter_mut().zip(self.model.log_prior()) {
             *x -= p;
         }
-        v
+        (v, toks.len())
     }
 
     /// Posteriors for the paragraphs of one document, in order: with context, from the
     /// HMM over the document; without, each line's tempered naive Bayes posterior.
     /// Computed in log space, so any paragraph length is safe.
     pub fn classify_lines(&self, texts: &[&str]) -> Vec<Vec<f64>> {
-        let ll: Vec<Vec<f64>> = texts.iter().map(|t| self.log_likelihood(t)).collect();
+        let ll: Vec<(Vec<f64>, usize)> = texts.iter().map(|t| self.log_likelihood(t)).collect();
         if self.use_context {
             self.model.context.posteriors(&ll)
         } else {
-            let g = self.model.context.gamma;
-            ll.iter()
-                .map(|l| {
-                    let s: Vec<f64> =
-                        l.iter().zip(self.model.log_prior()).map(|(x, p)| p + g * x).collect();
-                    softmax(&s)
-                })
-                .collect()
+            ll.iter().map(|(l, n)| self.alone(l, *n)).collect()
         }
+    }
+
+    /// A line's posterior on its own: prior plus tempered likelihood.
+    pub fn alone(&self, loglik: &[f64], tokens: usize) -> Vec<f64> {
+        let t = self.model.context.temper(loglik, tokens);
+        let s: Vec<f64> = t.iter().zip(self.model.log_prior()).map(|(x, p)| p + x).collect();
+        softmax(&s)
     }
 }
 

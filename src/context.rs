@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 pub struct ContextModel {
     /// Emission temperature applied to naive Bayes log-likelihoods.
     pub gamma: f64,
+    /// Length normalisation: emissions are divided by (tokens + 1)^length_power, so a
+    /// long paragraph's many weak cues do not outvote a short one's few strong ones.
+    #[serde(default)]
+    pub length_power: f64,
     /// First-paragraph class counts of labelled pages.
     pub start: Vec<u64>,
     /// `trans[i * K + j]`: paragraph of class i followed by one of class j.
@@ -26,6 +30,7 @@ impl ContextModel {
     pub fn empty(k: usize, gamma: f64) -> Self {
         ContextModel {
             gamma,
+            length_power: 0.0,
             start: vec![0; k],
             trans: vec![0; k * k],
         }
@@ -95,11 +100,22 @@ impl ContextModel {
         out
     }
 
-    /// Posteriors per line given per-line emission log-likelihoods `loglik[t][c]`
-    /// (ln P(line | class), untempered).
-    pub fn posteriors(&self, loglik: &[Vec<f64>]) -> Vec<Vec<f64>> {
-        Hmm::new(self).posteriors(loglik, self.gamma)
+    /// The emission scores of a line from its ln P(line | class) and token count.
+    pub fn temper(&self, loglik: &[f64], tokens: usize) -> Vec<f64> {
+        temper(self.gamma, self.length_power, loglik, tokens)
     }
+
+    /// Posteriors per line given each line's ln P(line | class) and token count.
+    pub fn posteriors(&self, lines: &[(Vec<f64>, usize)]) -> Vec<Vec<f64>> {
+        let e: Vec<Vec<f64>> = lines.iter().map(|(l, n)| self.temper(l, *n)).collect();
+        Hmm::new(self).posteriors(&e)
+    }
+}
+
+/// `gamma * loglik / (tokens + 1)^power`.
+pub fn temper(gamma: f64, power: f64, loglik: &[f64], tokens: usize) -> Vec<f64> {
+    let scale = gamma / ((tokens + 1) as f64).powf(power);
+    loglik.iter().map(|v| v * scale).collect()
 }
 
 /// Precomputed log parameters for decoding.
@@ -119,13 +135,13 @@ impl Hmm {
         }
     }
 
-    /// Forward-backward in log space with emissions `gamma * loglik`.
-    pub fn posteriors(&self, loglik: &[Vec<f64>], gamma: f64) -> Vec<Vec<f64>> {
-        let (k, n) = (self.k, loglik.len());
+    /// Forward-backward in log space over per-line emission scores `emit[t][c]`.
+    pub fn posteriors(&self, emissions: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let (k, n) = (self.k, emissions.len());
         if n == 0 {
             return Vec::new();
         }
-        let emit = |t: usize, c: usize| gamma * loglik[t][c];
+        let emit = |t: usize, c: usize| emissions[t][c];
         let mut alpha = vec![vec![0.0; k]; n];
         for c in 0..k {
             alpha[0][c] = self.start[c] + emit(0, c);
@@ -186,20 +202,22 @@ mod tests {
             vec![-1.0, -1.5],
             vec![-9.0, -1.0],
         ];
+        let ll: Vec<(Vec<f64>, usize)> = ll.into_iter().map(|l| (l, 1)).collect();
         let p = m.posteriors(&ll);
         assert!(p[2][1] > 0.5, "{p:?}");
         for row in &p {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
         // A single line is decided by its own evidence (and the start prior).
-        let single = m.posteriors(&[vec![-1.0, -9.0]]);
+        let single = m.posteriors(&[(vec![-1.0, -9.0], 1)]);
         assert!(single[0][0] > 0.5);
     }
 
     #[test]
     fn long_documents_stay_finite() {
         let m = ContextModel::empty(2, 1.0);
-        let ll: Vec<Vec<f64>> = (0..10_000).map(|i| vec![-500.0 - i as f64, -700.0]).collect();
+        let ll: Vec<(Vec<f64>, usize)> =
+            (0..10_000).map(|i| (vec![-500.0 - i as f64, -700.0], 30)).collect();
         let p = m.posteriors(&ll);
         assert!(p.iter().flatten().all(|v| v.is_finite()));
     }

@@ -1,8 +1,7 @@
 //! Training: labelled documents -> counts -> fitted model (naive Bayes + context), plus
 //! exact update and forget.
 
-use crate::classifier::softmax;
-use crate::context::{ContextModel, Hmm};
+use crate::context::{temper, ContextModel, Hmm};
 use crate::counts::Counts;
 use crate::dataset::{read_labelled, LabelledDoc};
 use crate::error::{Error, Result};
@@ -39,7 +38,9 @@ impl Default for TrainOptions {
 }
 
 /// Candidate temperatures for the context model's emissions.
-const GAMMAS: &[f64] = &[0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0];
+const GAMMAS: &[f64] = &[0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0];
+/// Candidate length-normalisation powers.
+const POWERS: &[f64] = &[0.0, 0.25, 0.5, 0.75, 1.0];
 /// Candidate default thresholds on P(kept classes).
 const THRESHOLDS: &[f64] = &[0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01];
 /// Losing a news line costs this many leaked filler lines when picking the threshold.
@@ -130,7 +131,7 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     if opts.gamma.is_none() || opts.threshold.is_none() {
         if let Some(held) = cross_fitted(&docs, &folds, &counts, &info, &featurizer)? {
             if opts.gamma.is_none() {
-                context.gamma = fit_gamma(&held, &context);
+                (context.gamma, context.length_power) = fit_temperature(&held, &context);
             }
             if opts.threshold.is_none() {
                 if let Some(news) = counts.find_class("news") {
@@ -145,8 +146,14 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
 
 /// Held-out page: per line the other fold's ln P(line | class), and the gold classes.
 struct HeldOut {
-    loglik: Vec<Vec<f64>>,
+    loglik: Vec<(Vec<f64>, usize)>,
     gold: Vec<usize>,
+}
+
+impl HeldOut {
+    fn emissions(&self, gamma: f64, power: f64) -> Vec<Vec<f64>> {
+        self.loglik.iter().map(|(l, n)| temper(gamma, power, l, *n)).collect()
+    }
 }
 
 fn cross_fitted(
@@ -188,7 +195,7 @@ fn cross_fitted(
                 toks.clear();
                 featurizer.for_each_token(&l.text, |t| toks.push(t.to_string()));
                 m.joint_log_likelihood(toks.iter().map(String::as_str), &mut jll);
-                loglik.push(jll.iter().zip(m.log_prior()).map(|(a, p)| a - p).collect());
+                loglik.push((jll.iter().zip(m.log_prior()).map(|(a, p)| a - p).collect(), toks.len()));
                 gold.push(all.find_class(&l.label).unwrap_or(0));
             }
             HeldOut { loglik, gold }
@@ -197,15 +204,17 @@ fn cross_fitted(
     Ok(Some(held))
 }
 
-/// The temperature with the best held-out log-loss of the context posteriors.
-fn fit_gamma(held: &[HeldOut], ctx: &ContextModel) -> f64 {
+/// The temperature and length power with the best held-out log-loss of the context
+/// posteriors.
+fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64) {
     let hmm = Hmm::new(ctx);
-    let mut best = (f64::INFINITY, 1.0);
+    let mut best = (f64::INFINITY, 1.0, 0.0);
+    for &b in POWERS {
     for &g in GAMMAS {
         let loss: f64 = held
             .par_iter()
             .map(|h| {
-                hmm.posteriors(&h.loglik, g)
+                hmm.posteriors(&h.emissions(g, b))
                     .iter()
                     .zip(&h.gold)
                     .map(|(p, &y)| -p[y].max(1e-300).ln())
@@ -215,10 +224,11 @@ fn fit_gamma(held: &[HeldOut], ctx: &ContextModel) -> f64 {
             .iter()
             .sum();
         if loss < best.0 {
-            best = (loss, g);
+            best = (loss, g, b);
         }
     }
-    best.1
+    }
+    (best.1, best.2)
 }
 
 /// The threshold on P(news) minimising `NEWS_LOSS_COST * news_loss + filler_leak` on
@@ -228,7 +238,7 @@ fn pick_threshold(held: &[HeldOut], ctx: &ContextModel, news: usize) -> f64 {
     let scored: Vec<(f64, bool)> = held
         .iter()
         .flat_map(|h| {
-            hmm.posteriors(&h.loglik, ctx.gamma)
+            hmm.posteriors(&h.emissions(ctx.gamma, ctx.length_power))
                 .into_iter()
                 .zip(h.gold.iter().map(move |&y| y == news))
                 .map(|(p, is_news)| (p[news], is_news))
@@ -277,6 +287,7 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
     // Re-express the context counts in the (possibly changed) class order.
     let k = counts.classes().len();
     let mut context = ContextModel::empty(k, model.context.gamma);
+    context.length_power = model.context.length_power;
     let old = model.classes();
     let map: Vec<Option<usize>> = old.iter().map(|c| counts.find_class(c)).collect();
     for (i, &s) in model.context.start.iter().enumerate() {
@@ -307,14 +318,4 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
         }
     }
     Model::fit(counts, info, context)
-}
-
-/// Posterior of a single line without context (used by `explain`).
-pub fn tempered_posterior(model: &Model, loglik: &[f64]) -> Vec<f64> {
-    let s: Vec<f64> = loglik
-        .iter()
-        .zip(model.log_prior())
-        .map(|(x, p)| p + model.context.gamma * x)
-        .collect();
-    softmax(&s)
 }

@@ -1,0 +1,221 @@
+//! The CLI contract: train / tag / filter / eval / inspect / forget.
+
+mod common;
+use common::*;
+use std::fs;
+
+#[test]
+fn seed_page_keeps_every_news_line_and_drops_the_filler() {
+    let page = shared().join("seed/page.txt");
+    let labels = fs::read_to_string(shared().join("seed/page.labels.tsv")).unwrap();
+    let text = fs::read(&page).unwrap();
+    let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+    let (mut news, mut filler) = (Vec::new(), Vec::new());
+    for row in labels.lines().skip(1) {
+        let mut cols = row.split('\t');
+        let n: usize = cols.next().unwrap().parse().unwrap();
+        match cols.next().unwrap() {
+            "news" => news.push(n),
+            _ => filler.push(n),
+        }
+    }
+    assert_eq!((news.len(), filler.len()), (96, 22));
+
+    let out = ok(&["filter", s(&page)]);
+    let kept: Vec<&[u8]> = out.split_inclusive(|&b| b == b'\n').collect();
+    for &n in &news {
+        assert!(kept.contains(&lines[n - 1]), "news line {n} lost or altered");
+    }
+    let leaked = filler.iter().filter(|&&n| kept.contains(&lines[n - 1])).count();
+    assert!(leaked <= 2, "{leaked} filler lines kept");
+    // Nothing added: every output line is an input line.
+    for k in &kept {
+        assert!(lines.contains(k));
+    }
+
+    let tags = String::from_utf8(ok(&["tag", "--json", s(&page)])).unwrap();
+    let mut dropped = 0;
+    for l in tags.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let n = v["line"].as_u64().unwrap() as usize;
+        let keep = v["keep"].as_bool().unwrap();
+        assert!(news.contains(&n) || filler.contains(&n));
+        if news.contains(&n) {
+            assert!(keep, "line {n}");
+        } else {
+            dropped += usize::from(!keep);
+        }
+    }
+    assert!(dropped >= 20);
+}
+
+#[test]
+fn tag_json_records_follow_input_order() {
+    let page = root().join("tests/data/sample_page.txt");
+    let out = String::from_utf8(ok(&["tag", "--json", "tests/data/sample_page.txt"])).unwrap();
+    let src = fs::read_to_string(&page).unwrap();
+    let nonblank: Vec<usize> = src
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, _)| i + 1)
+        .collect();
+    let recs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(recs.len(), nonblank.len());
+    for (r, n) in recs.iter().zip(&nonblank) {
+        assert_eq!(r["path"], "tests/data/sample_page.txt");
+        assert_eq!(r["line"].as_u64().unwrap() as usize, *n);
+        let scores = r["scores"].as_object().unwrap();
+        let sum: f64 = scores.values().map(|v| v.as_f64().unwrap()).sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+        assert!(scores.contains_key("news") && scores.contains_key("filler"));
+    }
+    // The sample's article is kept, its chrome and recommendations dropped.
+    let keep: Vec<bool> = recs.iter().map(|r| r["keep"].as_bool().unwrap()).collect();
+    assert!(keep[..7].iter().all(|&k| k), "{keep:?}");
+    assert!(keep[7..].iter().all(|&k| !k), "{keep:?}");
+
+    let tsv = String::from_utf8(ok(&["tag", "tests/data/sample_page.txt"])).unwrap();
+    let mut rows = tsv.lines();
+    assert_eq!(rows.next().unwrap(), "path\tline\tlabel\tkeep\tp_filler\tp_news\ttext");
+    assert_eq!(rows.count(), nonblank.len());
+}
+
+#[test]
+fn output_is_byte_identical_across_runs() {
+    let dev = shared().join("eval/dev/pages");
+    let a = ok(&["tag", "--json", s(&dev)]);
+    let b = ok(&["tag", "--json", s(&dev)]);
+    assert!(a == b && !a.is_empty());
+    let tmp = tempfile::tempdir().unwrap();
+    let (o1, o2) = (tmp.path().join("o1"), tmp.path().join("o2"));
+    ok(&["filter", "-o", s(&o1), s(&dev)]);
+    ok(&["filter", "-o", s(&o2), s(&dev)]);
+    let mut n = 0;
+    for e in fs::read_dir(&o1).unwrap() {
+        let p = e.unwrap().path();
+        let q = o2.join(p.file_name().unwrap());
+        assert_eq!(fs::read(&p).unwrap(), fs::read(&q).unwrap());
+        n += 1;
+    }
+    assert_eq!(n, 400, "the input tree is mirrored");
+}
+
+#[test]
+fn filter_reads_stdin_and_keeps_crlf() {
+    let text = "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任。\r\n\r\n哈哈哈笑死我了[哈哈][哈哈]\r\n\r\n会议指出，今年以来各地区认真落实党中央决策部署，经济运行总体平稳。\r\n";
+    let o = chaff_in(&root(), &["filter", "-"], Some(text.as_bytes()));
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任。\r\n\r\n会议指出，今年以来各地区认真落实党中央决策部署，经济运行总体平稳。\r\n"
+    );
+}
+
+#[test]
+fn eval_reports_loss_leak_and_confusion() {
+    let out = String::from_utf8(ok(&["eval", "--json", s(&shared().join("seed"))])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["lines"], 118);
+    assert_eq!(v["news_loss"].as_f64().unwrap(), 0.0);
+    assert!(v["filler_leak"].as_f64().unwrap() <= 2.0 / 22.0);
+    let conf = v["confusion"].as_array().unwrap();
+    let total: u64 = conf.iter().flat_map(|r| r.as_array().unwrap()).map(|x| x.as_u64().unwrap()).sum();
+    assert_eq!(total, 118);
+    for c in v["classes"].as_array().unwrap() {
+        for k in ["precision", "recall", "f1"] {
+            assert!(c[k].as_f64().unwrap() > 0.9);
+        }
+    }
+    let text = String::from_utf8(ok(&["eval", s(&shared().join("seed"))])).unwrap();
+    assert!(text.contains("news_loss") && text.contains("confusion"));
+}
+
+#[test]
+fn train_formats_classes_and_quiet_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m.chaff");
+    let o = chaff(&["train", "-o", s(&m), "--min-count", "1", "training/sample.tsv", "training/sample.fasttext"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.stdout.is_empty(), "train writes nothing to stdout");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().count() <= 3, "training printed too much:\n{err}");
+    assert!(!err.contains("class_info") && !err.contains("ClassHistogram") && !err.contains("[src/"));
+    // Three classes across the two files; any number works.
+    let out = String::from_utf8(ok(&["tag", "--json", "-m", s(&m), "tests/data/sample_page.txt"])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["scores"].as_object().unwrap().len(), 3);
+    let ins = String::from_utf8(ok(&["inspect", s(&m)])).unwrap();
+    assert!(ins.contains("ad (paragraphs 2") && ins.contains("top tokens for news"));
+    // A page set trains too.
+    let m2 = tmp.path().join("m2.chaff");
+    let o = chaff(&["train", "-o", s(&m2), s(&shared().join("seed"))]);
+    assert!(o.status.success());
+}
+
+#[test]
+fn bad_training_data_names_file_and_line_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m.chaff");
+    let write = |name: &str, body: &[u8]| {
+        let p = tmp.path().join(name);
+        fs::write(&p, body).unwrap();
+        p
+    };
+    let cases = [
+        (write("notab.tsv", "news\t好\nfiller 没有制表符\n".as_bytes()), "notab.tsv:2:"),
+        (write("nolabel.tsv", "news\t好\n\t没有标签\n".as_bytes()), "nolabel.tsv:2:"),
+        (write("ft.txt", "__label__news 好\n没有标签前缀\n".as_bytes()), "ft.txt:2:"),
+        (write("empty.tsv", b""), "empty.tsv:1:"),
+        (write("one.tsv", "news\t好消息\nnews\t又一条\n".as_bytes()), "at least two"),
+        (write("bad.tsv", b"news\tok\nfiller\t\xff\n"), "bad.tsv:2:"),
+    ];
+    for (path, want) in &cases {
+        let err = fails(&["train", "-o", s(&m), s(path)]);
+        assert!(err.contains(want), "{want}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!m.exists(), "no model left behind");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().path().to_string_lossy().contains("chaff-tmp")).count(), 0);
+    }
+    let err = fails(&["train", "-o", s(&m), "/nonexistent/x.tsv"]);
+    assert!(err.contains("/nonexistent/x.tsv"));
+}
+
+#[test]
+fn bad_model_and_inputs_are_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let junk = tmp.path().join("junk.chaff");
+    fs::write(&junk, b"not a model at all").unwrap();
+    let err = fails(&["tag", "-m", s(&junk), "tests/data/sample_page.txt"]);
+    assert!(err.contains("junk.chaff") && err.contains("not a usable chaff model"));
+    let err = fails(&["filter", "missing-file.txt"]);
+    assert!(err.contains("missing-file.txt"));
+    let err = fails(&["filter", "--keep", "sports", "tests/data/sample_page.txt"]);
+    assert!(err.contains("sports") && err.contains("news"));
+    let bad = tmp.path().join("bad.txt");
+    fs::write(&bad, b"ok line\n\xff\xfe broken\n").unwrap();
+    let err = fails(&["filter", s(&bad)]);
+    assert!(err.contains("bad.txt:2:"), "{err}");
+}
+
+#[test]
+fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(input.join("a/b")).unwrap();
+    fs::copy(root().join("tests/data/sample_page.txt"), input.join("a/b/p.txt")).unwrap();
+    fs::copy(root().join("tests/data/sample_page.txt"), input.join("top.txt")).unwrap();
+    let out = tmp.path().join("out");
+    ok(&["filter", "-o", s(&out), s(&input)]);
+    let direct = ok(&["filter", "tests/data/sample_page.txt"]);
+    assert_eq!(fs::read(out.join("a/b/p.txt")).unwrap(), direct);
+    assert_eq!(fs::read(out.join("top.txt")).unwrap(), direct);
+    let err = fails(&["filter", "-o", s(&out), s(&input)]);
+    assert!(err.contains("already holds files"));
+    ok(&["filter", "--force", "-o", s(&out), s(&input)]);
+    let err = fails(&["filter", "-o", s(&input.join("a")), s(&input)]);
+    assert!(err.contains("inside the output folder") || err.contains("already holds"), "{err}");
+    // Several inputs need -o.
+    let err = fails(&["filter", s(&input)]);
+    assert!(err.contains("-o OUTDIR"));
+}

@@ -1,0 +1,63 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared`, present on every developer machine and in CI.
+pub fn shared() -> PathBuf {
+    root().join("../shared")
+}
+
+/// Runs the chaff binary.
+pub fn chaff(args: &[&str]) -> Output {
+    chaff_in(&root(), args, None)
+}
+
+/// Runs the chaff binary in `dir`, optionally feeding `stdin`.
+pub fn chaff_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chaff runs");
+    if let Some(data) = stdin {
+        child.stdin.take().unwrap().write_all(data).unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// stdout of a run that must succeed.
+pub fn ok(args: &[&str]) -> Vec<u8> {
+    let o = chaff(args);
+    assert!(
+        o.status.success(),
+        "chaff {args:?} failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o.stdout
+}
+
+/// stderr of a run that must fail; checks the one-line `chaff: ` form.
+pub fn fails(args: &[&str]) -> String {
+    let o = chaff(args);
+    assert!(!o.status.success(), "chaff {args:?} should fail");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.starts_with("chaff: ") || err.starts_with("error: "), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+/// A path as &str.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}

@@ -1,0 +1,155 @@
+//! Model-level checks: the compiled table against linfa-bayes itself, exact counts, and the
+//! model file's integrity checks.
+
+use chaff::context::ContextModel;
+use chaff::counts::Counts;
+use chaff::features::FeatureConfig;
+use chaff::model::{Model, TrainInfo};
+use chaff::model_file;
+use linfa::prelude::*;
+use linfa_bayes::{MultinomialNbParams, NaiveBayes};
+use ndarray::{Array1, Array2};
+use std::path::Path;
+
+fn info() -> TrainInfo {
+    TrainInfo {
+        alpha: 0.5,
+        min_count: 1,
+        features: FeatureConfig::default(),
+        threshold: 0.5,
+        inputs: vec!["test".into()],
+    }
+}
+
+/// Deterministic pseudo-random documents over a small vocabulary, three classes.
+fn corpus() -> Vec<(usize, Vec<String>)> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    (0..300)
+        .map(|i| {
+            let class = i % 3;
+            let len = 1 + (next() % 120) as usize; // long rows too: no overflow anywhere
+            let toks = (0..len)
+                .map(|_| format!("w{}", (next() % 40) + 10 * class as u64))
+                .collect();
+            (class, toks)
+        })
+        .collect()
+}
+
+#[test]
+fn compiled_table_equals_linfa_joint_log_likelihood() {
+    let docs = corpus();
+    let names = ["a", "b", "c"];
+    let mut counts = Counts::new();
+    for (c, toks) in &docs {
+        let i = counts.class_index(names[*c]);
+        counts.add(i, toks.iter().map(String::as_str));
+    }
+    let model = Model::fit(counts, info(), ContextModel::empty(3, 1.0)).unwrap();
+    let vocab = model.vocab().to_vec();
+
+    // linfa fitted the textbook way: one dense row per document, in two fit_with batches.
+    let mut x = Array2::<f64>::zeros((docs.len(), vocab.len()));
+    for (r, (_, toks)) in docs.iter().enumerate() {
+        for t in toks {
+            let j = vocab.binary_search(t).unwrap();
+            x[(r, j)] += 1.0;
+        }
+    }
+    let y = Array1::from_iter(docs.iter().map(|d| d.0));
+    let params = MultinomialNbParams::<f64, usize>::new().alpha(0.5).check().unwrap();
+    let half = docs.len() / 2;
+    let b1 = DatasetBase::new(x.slice(ndarray::s![..half, ..]).to_owned(), y.slice(ndarray::s![..half]).to_owned());
+    let b2 = DatasetBase::new(x.slice(ndarray::s![half.., ..]).to_owned(), y.slice(ndarray::s![half..]).to_owned());
+    let nb = params.fit_with(None, &b1).unwrap();
+    let nb = params.fit_with(Some(nb), &b2).unwrap();
+    let jll = nb.joint_log_likelihood(x.view());
+
+    let mut ours = Vec::new();
+    for (r, (_, toks)) in docs.iter().enumerate() {
+        model.joint_log_likelihood(toks.iter().map(String::as_str), &mut ours);
+        for c in 0..3 {
+            let theirs = jll[&c][r];
+            assert!(
+                (ours[c] - theirs).abs() < 1e-9,
+                "row {r} class {c}: table {} vs linfa {}",
+                ours[c],
+                theirs
+            );
+        }
+    }
+}
+
+#[test]
+fn posteriors_are_finite_for_very_long_paragraphs() {
+    let model = chaff::default_model().unwrap();
+    let c = chaff::classifier::Classifier::new(model);
+    let long = "哈哈哈今天好开心[哈哈]".repeat(2000);
+    let news = "国务院常务会议研究部署经济工作，要求各地区各部门抓好落实。".repeat(2000);
+    for text in [long.as_str(), news.as_str()] {
+        for ctx in [true, false] {
+            let c2 = chaff::classifier::Classifier::new(chaff::default_model().unwrap()).with_context(ctx);
+            let p = &c2.classify_lines(&[text])[0];
+            assert!(p.iter().all(|v| v.is_finite()), "{p:?}");
+            assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+        }
+    }
+    let p = &c.classify_lines(&[long.as_str(), news.as_str()]);
+    assert!(p[0][0] > 0.5 && p[1][1] > 0.5, "{p:?}");
+}
+
+#[test]
+fn model_file_round_trips_byte_for_byte() {
+    let bytes = chaff::DEFAULT_MODEL;
+    let model = model_file::from_bytes(bytes, Path::new("x")).unwrap();
+    assert_eq!(model_file::to_bytes(&model), bytes);
+}
+
+fn load_err(bytes: &[u8]) -> String {
+    match model_file::from_bytes(bytes, Path::new("m.chaff")) {
+        Ok(_) => panic!("accepted a bad model file"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn bad_model_files_are_clear_errors() {
+    let good = chaff::DEFAULT_MODEL;
+    assert!(load_err(b"").contains("magic"));
+    assert!(load_err(b"hello world, not a model").contains("magic"));
+    assert!(load_err(&good[..100]).contains("m.chaff"));
+    for cut in [9, 16, 30, good.len() / 2, good.len() - 1] {
+        let e = load_err(&good[..cut]);
+        assert!(e.starts_with("m.chaff: not a usable chaff model"), "{e}");
+    }
+    let mut flipped = good.to_vec();
+    let mid = flipped.len() / 2;
+    flipped[mid] ^= 0x40;
+    assert!(load_err(&flipped).contains("checksum"));
+    let mut version = good.to_vec();
+    version[8] = 99;
+    assert!(load_err(&version).contains("version 99"));
+    // Random bytes behind a valid magic.
+    let mut junk = b"CHAFFMDL".to_vec();
+    let mut x: u32 = 12345;
+    for _ in 0..5000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        junk.push((x >> 16) as u8);
+    }
+    load_err(&junk);
+}
+
+#[test]
+fn fewer_than_two_classes_is_an_error() {
+    let mut counts = Counts::new();
+    let i = counts.class_index("news");
+    counts.add(i, ["a", "b"]);
+    let e = Model::fit(counts, info(), ContextModel::empty(1, 1.0)).unwrap_err();
+    assert!(e.to_string().contains("at least two"), "{e}");
+}
