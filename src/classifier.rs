@@ -125,7 +125,11 @@ impl Classifier {
     /// A line's posterior on its own: prior plus tempered likelihood.
     pub fn alone(&self, loglik: &[f64], tokens: usize) -> Vec<f64> {
         let t = self.model.context.temper(loglik, tokens);
-        let s: Vec<f64> = t.iter().zip(self.model.log_prior()).map(|(x, p)| p + x).collect();
+        let s: Vec<f64> = t
+            .iter()
+            .zip(self.model.log_prior())
+            .map(|(x, p)| p + x)
+            .collect();
         softmax(&s)
     }
 }

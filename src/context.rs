@@ -143,8 +143,8 @@ impl Hmm {
         }
         let emit = |t: usize, c: usize| emissions[t][c];
         let mut alpha = vec![vec![0.0; k]; n];
-        for c in 0..k {
-            alpha[0][c] = self.start[c] + emit(0, c);
+        for (c, a) in alpha[0].iter_mut().enumerate() {
+            *a = self.start[c] + emit(0, c);
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
@@ -216,8 +216,9 @@ mod tests {
     #[test]
     fn long_documents_stay_finite() {
         let m = ContextModel::empty(2, 1.0);
-        let ll: Vec<(Vec<f64>, usize)> =
-            (0..10_000).map(|i| (vec![-500.0 - i as f64, -700.0], 30)).collect();
+        let ll: Vec<(Vec<f64>, usize)> = (0..10_000)
+            .map(|i| (vec![-500.0 - i as f64, -700.0], 30))
+            .collect();
         let p = m.posteriors(&ll);
         assert!(p.iter().flatten().all(|v| v.is_finite()));
     }

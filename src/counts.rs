@@ -53,7 +53,9 @@ impl Counts {
 
     /// Index of an existing class.
     pub fn find_class(&self, class: &str) -> Option<usize> {
-        self.classes.binary_search_by(|c| c.as_str().cmp(class)).ok()
+        self.classes
+            .binary_search_by(|c| c.as_str().cmp(class))
+            .ok()
     }
 
     /// Adds one paragraph of class `class` with the given tokens.
@@ -147,8 +149,11 @@ impl Counts {
 
     /// Tokens with their per-class counts, sorted by token bytes (the canonical order).
     pub fn sorted_tokens(&self) -> Vec<(&str, &[u64])> {
-        let mut v: Vec<(&str, &[u64])> =
-            self.tokens.iter().map(|(k, c)| (k.as_str(), c.as_slice())).collect();
+        let mut v: Vec<(&str, &[u64])> = self
+            .tokens
+            .iter()
+            .map(|(k, c)| (k.as_str(), c.as_slice()))
+            .collect();
         v.sort_unstable_by(|a, b| a.0.cmp(b.0));
         v
     }

@@ -64,7 +64,11 @@ fn read_rows(path: &Path) -> Result<Vec<LabelledDoc>> {
     let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(path, l, m))?;
     let first = lines.iter().find(|l| !l.is_blank());
     let Some(first) = first else {
-        return Err(Error::input(path, 1, "empty training file (no labelled rows)"));
+        return Err(Error::input(
+            path,
+            1,
+            "empty training file (no labelled rows)",
+        ));
     };
     let fasttext = first.text.starts_with("__label__");
     let mut docs = Vec::new();
@@ -131,7 +135,10 @@ fn read_page_set(dir: &Path) -> Result<Vec<LabelledDoc>> {
     let mut pairs = Vec::new();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let p = e.map_err(|e| Error::io(dir, e))?.path();
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if let Some(stem) = name.strip_suffix(".labels.tsv") {
             pairs.push((p.clone(), format!("{stem}.txt")));
         }
@@ -152,19 +159,29 @@ fn read_page_set(dir: &Path) -> Result<Vec<LabelledDoc>> {
 
 /// Reads labels (`page, line, label`, or `line, label[, ...]` for the single page `single`)
 /// and the pages they name under `pages_dir`.
-fn read_pages(labels_path: &Path, pages_dir: &Path, single: Option<&str>) -> Result<Vec<LabelledDoc>> {
+fn read_pages(
+    labels_path: &Path,
+    pages_dir: &Path,
+    single: Option<&str>,
+) -> Result<Vec<LabelledDoc>> {
     let labels_path = labels_path.to_path_buf();
     let bytes = std::fs::read(&labels_path).map_err(|e| Error::io(&labels_path, e))?;
     let rows = split_lines(&bytes).map_err(|(l, m)| Error::input(&labels_path, l, m))?;
     let mut by_page: BTreeMap<String, BTreeMap<usize, (String, usize)>> = BTreeMap::new();
     for r in &rows {
-        if r.is_blank() || (r.number == 1 && (r.text.starts_with("page\t") || r.text.starts_with("line\t"))) {
+        if r.is_blank()
+            || (r.number == 1 && (r.text.starts_with("page\t") || r.text.starts_with("line\t")))
+        {
             continue;
         }
         let mut cols: Vec<&str> = r.text.split('\t').collect();
         if let Some(page) = single {
             if cols.len() < 2 {
-                return Err(Error::input(&labels_path, r.number, "expected tab-separated columns line, label"));
+                return Err(Error::input(
+                    &labels_path,
+                    r.number,
+                    "expected tab-separated columns line, label",
+                ));
             }
             cols.truncate(2);
             cols.insert(0, page);
@@ -173,22 +190,37 @@ fn read_pages(labels_path: &Path, pages_dir: &Path, single: Option<&str>) -> Res
             return Err(Error::input(
                 &labels_path,
                 r.number,
-                format!("expected 3 tab-separated columns (page, line, label), found {}", cols.len()),
+                format!(
+                    "expected 3 tab-separated columns (page, line, label), found {}",
+                    cols.len()
+                ),
             ));
         }
         let line: usize = cols[1].parse().ok().filter(|&n| n > 0).ok_or_else(|| {
-            Error::input(&labels_path, r.number, format!("bad line number {:?}", cols[1]))
+            Error::input(
+                &labels_path,
+                r.number,
+                format!("bad line number {:?}", cols[1]),
+            )
         })?;
         check_label(cols[2], &labels_path, r.number)?;
         if cols[0].is_empty() || cols[0].contains("..") || cols[0].starts_with('/') {
-            return Err(Error::input(&labels_path, r.number, format!("bad page name {:?}", cols[0])));
+            return Err(Error::input(
+                &labels_path,
+                r.number,
+                format!("bad page name {:?}", cols[0]),
+            ));
         }
         let prev = by_page
             .entry(cols[0].to_string())
             .or_default()
             .insert(line, (cols[2].to_string(), r.number));
         if prev.is_some() {
-            return Err(Error::input(&labels_path, r.number, format!("{}:{} is labelled twice", cols[0], line)));
+            return Err(Error::input(
+                &labels_path,
+                r.number,
+                format!("{}:{} is labelled twice", cols[0], line),
+            ));
         }
     }
     if by_page.is_empty() {
@@ -211,16 +243,28 @@ fn read_pages(labels_path: &Path, pages_dir: &Path, single: Option<&str>) -> Res
                     text: l.text.to_string(),
                 }),
                 Some((_, row)) => {
-                    return Err(Error::input(&labels_path, *row, format!("{page}:{} is blank but labelled", l.number)))
+                    return Err(Error::input(
+                        &labels_path,
+                        *row,
+                        format!("{page}:{} is blank but labelled", l.number),
+                    ))
                 }
                 None if !l.is_blank() => {
-                    return Err(Error::input(&path, l.number, format!("non-blank line has no label in {}", labels_path.display())))
+                    return Err(Error::input(
+                        &path,
+                        l.number,
+                        format!("non-blank line has no label in {}", labels_path.display()),
+                    ))
                 }
                 None => {}
             }
         }
         if let Some((&n, (_, row))) = labels.iter().find(|(&n, _)| n > lines.len()) {
-            return Err(Error::input(&labels_path, *row, format!("{page} has no line {n}")));
+            return Err(Error::input(
+                &labels_path,
+                *row,
+                format!("{page} has no line {n}"),
+            ));
         }
         docs.push(LabelledDoc {
             path,

@@ -71,7 +71,11 @@ pub fn evaluate(
         let decisions = decide(classifier, policy, &lines);
         for (j, gold) in doc.lines.iter().enumerate() {
             // Rows were laid out one per line above; pages keep their own numbering.
-            let idx = if doc.document.is_some() { gold.line - 1 } else { j };
+            let idx = if doc.document.is_some() {
+                gold.line - 1
+            } else {
+                j
+            };
             let d = decisions
                 .get(idx)
                 .and_then(|d| d.as_ref())
@@ -93,7 +97,10 @@ pub fn evaluate(
                 .unwrap_or(d.label);
             confusion[g][pred] += 1;
             let gold_kept = policy.is_kept_class(g);
-            let p_keep: f64 = (0..k).filter(|&c| policy.is_kept_class(c)).map(|c| d.posteriors[c]).sum();
+            let p_keep: f64 = (0..k)
+                .filter(|&c| policy.is_kept_class(c))
+                .map(|c| d.posteriors[c])
+                .sum();
             brier += (p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
             n += 1;
             if gold_kept {

@@ -123,7 +123,11 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
         40..=79 => "__len_40_79__",
         _ => "__len_80__",
     });
-    if body.chars().last().is_some_and(|c| !SENTENCE_END.contains(&c)) {
+    if body
+        .chars()
+        .last()
+        .is_some_and(|c| !SENTENCE_END.contains(&c))
+    {
         emit("__noend__");
     }
     if body.chars().any(is_emoji) {
@@ -163,7 +167,10 @@ fn has_emoticon(s: &str) -> bool {
 /// `#话题#` hashtags (Weibo style: text between two '#', no line break).
 fn has_hashtag(s: &str) -> bool {
     let parts: Vec<&str> = s.split(['#', '＃']).collect();
-    parts.len() >= 3 && parts[1..parts.len() - 1].iter().any(|p| !p.is_empty() && p.chars().count() <= 30)
+    parts.len() >= 3
+        && parts[1..parts.len() - 1]
+            .iter()
+            .any(|p| !p.is_empty() && p.chars().count() <= 30)
 }
 
 /// `@name` mentions.
@@ -194,7 +201,15 @@ mod tests {
     fn structure_cues() {
         let f = Featurizer::new(FeatureConfig::default());
         let t = f.tokens("  • 好开心[哈哈] #话题# @小明 😀");
-        for want in ["__indent__", "__bullet__", "__emoticon__", "__hashtag__", "__mention__", "__emoji__", "__noend__"] {
+        for want in [
+            "__indent__",
+            "__bullet__",
+            "__emoticon__",
+            "__hashtag__",
+            "__mention__",
+            "__emoji__",
+            "__noend__",
+        ] {
             assert!(t.iter().any(|x| x == want), "{want} missing from {t:?}");
         }
         let t = f.tokens("国务院召开常务会议。");

@@ -28,5 +28,8 @@ pub const DEFAULT_MODEL: &[u8] = include_bytes!("../models/default.chaff");
 
 /// Loads the embedded default model.
 pub fn default_model() -> Result<model::Model> {
-    model_file::from_bytes(DEFAULT_MODEL, std::path::Path::new("<embedded default model>"))
+    model_file::from_bytes(
+        DEFAULT_MODEL,
+        std::path::Path::new("<embedded default model>"),
+    )
 }

@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "chaff", version, about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps")]
+#[command(
+    name = "chaff",
+    version,
+    about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,13 +30,17 @@ enum Command {
     #[command(after_help = "Example:\n  chaff train -o my.chaff labelled.tsv pages/")]
     Train(TrainArgs),
     /// Remove labelled data from a model exactly (the inverse of `train --update`)
-    #[command(after_help = "Example:\n  chaff forget --model my.chaff -o smaller.chaff bad-rows.tsv")]
+    #[command(
+        after_help = "Example:\n  chaff forget --model my.chaff -o smaller.chaff bad-rows.tsv"
+    )]
     Forget(ForgetArgs),
     /// Score every non-blank line: TSV (default) or JSON lines on stdout
     #[command(after_help = "Example:\n  chaff tag --json page.txt | head")]
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
-    #[command(after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/")]
+    #[command(
+        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/"
+    )]
     Filter(FilterArgs),
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
     #[command(after_help = "Example:\n  chaff eval ../shared/eval/dev")]
@@ -232,7 +240,11 @@ fn cmd_tag(a: TagArgs) -> Result<()> {
     let sources = expand_inputs(&a.inputs)?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let format = if a.json { TagFormat::Json } else { TagFormat::Tsv };
+    let format = if a.json {
+        TagFormat::Json
+    } else {
+        TagFormat::Tsv
+    };
     run_tag(&c, &p, sources, format, &mut out)?;
     Ok(())
 }
@@ -264,7 +276,10 @@ fn cmd_filter(a: FilterArgs) -> Result<()> {
 fn prepare_outdir(dir: &Path, sources: &[Source], force: bool) -> Result<()> {
     if dir.exists() {
         if !dir.is_dir() {
-            return Err(Error::Usage(format!("{}: exists and is not a folder", dir.display())));
+            return Err(Error::Usage(format!(
+                "{}: exists and is not a folder",
+                dir.display()
+            )));
         }
         let busy = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?

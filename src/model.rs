@@ -70,7 +70,10 @@ impl Model {
             )));
         }
         if !(info.alpha > 0.0 && info.alpha.is_finite()) {
-            return Err(Error::Usage(format!("--alpha must be > 0, got {}", info.alpha)));
+            return Err(Error::Usage(format!(
+                "--alpha must be > 0, got {}",
+                info.alpha
+            )));
         }
         let min = info.min_count.max(1);
         let kept: Vec<(&str, &[u64])> = counts
@@ -106,9 +109,13 @@ impl Model {
         }
         let vocab: Vec<String> = kept.iter().map(|(t, _)| t.to_string()).collect();
         if context.classes() != k {
-            return Err(Error::Training("context model classes differ from the counts".into()));
+            return Err(Error::Training(
+                "context model classes differ from the counts".into(),
+            ));
         }
-        Ok(Model::from_parts(info, context, counts, log_prior, vocab, log_prob))
+        Ok(Model::from_parts(
+            info, context, counts, log_prior, vocab, log_prob,
+        ))
     }
 
     /// Assembles a model from already-compiled parts (used by the file reader).

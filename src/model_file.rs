@@ -161,8 +161,8 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         return Err("checksum mismatch (file is corrupted or truncated)".into());
     }
     let hlen = r.len(1)?;
-    let header: Header = serde_json::from_slice(r.take(hlen)?)
-        .map_err(|e| format!("bad header: {e}"))?;
+    let header: Header =
+        serde_json::from_slice(r.take(hlen)?).map_err(|e| format!("bad header: {e}"))?;
     let k = header.classes.len();
     if k < 2 || header.paragraphs.len() != k {
         return Err("header lists fewer than two classes".into());
@@ -208,7 +208,10 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         }
     }
     if r.at != data.len() {
-        return Err(format!("{} unexpected bytes after the body", data.len() - r.at));
+        return Err(format!(
+            "{} unexpected bytes after the body",
+            data.len() - r.at
+        ));
     }
     if header.context.start.len() != k || header.context.trans.len() != k * k {
         return Err("context model does not match the classes".into());
@@ -217,7 +220,14 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         return Err("context gamma must be positive".into());
     }
     let counts = Counts::from_parts(header.classes.clone(), header.paragraphs.clone(), tokens);
-    Ok(Model::from_parts(header.train, header.context, counts, log_prior, vocab, log_prob))
+    Ok(Model::from_parts(
+        header.train,
+        header.context,
+        counts,
+        log_prior,
+        vocab,
+        log_prob,
+    ))
 }
 
 /// Reads and parses a model file.

@@ -129,9 +129,8 @@ impl Document {
 
     /// The document's lines; fails on the first line that is not valid UTF-8, naming it.
     pub fn lines(&self) -> Result<Vec<Line<'_>>> {
-        split_lines(&self.bytes).map_err(|(line, msg)| {
-            Error::input(self.source.display(), line, msg)
-        })
+        split_lines(&self.bytes)
+            .map_err(|(line, msg)| Error::input(self.source.display(), line, msg))
     }
 }
 

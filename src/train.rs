@@ -38,7 +38,9 @@ impl Default for TrainOptions {
 }
 
 /// Candidate temperatures for the context model's emissions.
-const GAMMAS: &[f64] = &[0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0];
+const GAMMAS: &[f64] = &[
+    0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0,
+];
 /// Candidate length-normalisation powers.
 const POWERS: &[f64] = &[0.0, 0.25, 0.5, 0.75, 1.0];
 /// Candidate default thresholds on P(kept classes).
@@ -97,7 +99,11 @@ fn count_context(docs: &[LabelledDoc], counts: &Counts, gamma: f64) -> Result<Co
             .iter()
             .map(|l| {
                 counts.find_class(&l.label).ok_or_else(|| {
-                    Error::input(&doc.path, l.line, format!("label {:?} is not a class of the model", l.label))
+                    Error::input(
+                        &doc.path,
+                        l.line,
+                        format!("label {:?} is not a class of the model", l.label),
+                    )
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -152,7 +158,10 @@ struct HeldOut {
 
 impl HeldOut {
     fn emissions(&self, gamma: f64, power: f64) -> Vec<Vec<f64>> {
-        self.loglik.iter().map(|(l, n)| temper(gamma, power, l, *n)).collect()
+        self.loglik
+            .iter()
+            .map(|(l, n)| temper(gamma, power, l, *n))
+            .collect()
     }
 }
 
@@ -195,7 +204,10 @@ fn cross_fitted(
                 toks.clear();
                 featurizer.for_each_token(&l.text, |t| toks.push(t.to_string()));
                 m.joint_log_likelihood(toks.iter().map(String::as_str), &mut jll);
-                loglik.push((jll.iter().zip(m.log_prior()).map(|(a, p)| a - p).collect(), toks.len()));
+                loglik.push((
+                    jll.iter().zip(m.log_prior()).map(|(a, p)| a - p).collect(),
+                    toks.len(),
+                ));
                 gold.push(all.find_class(&l.label).unwrap_or(0));
             }
             HeldOut { loglik, gold }
@@ -210,23 +222,23 @@ fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64) {
     let hmm = Hmm::new(ctx);
     let mut best = (f64::INFINITY, 1.0, 0.0);
     for &b in POWERS {
-    for &g in GAMMAS {
-        let loss: f64 = held
-            .par_iter()
-            .map(|h| {
-                hmm.posteriors(&h.emissions(g, b))
-                    .iter()
-                    .zip(&h.gold)
-                    .map(|(p, &y)| -p[y].max(1e-300).ln())
-                    .sum::<f64>()
-            })
-            .collect::<Vec<f64>>()
-            .iter()
-            .sum();
-        if loss < best.0 {
-            best = (loss, g, b);
+        for &g in GAMMAS {
+            let loss: f64 = held
+                .par_iter()
+                .map(|h| {
+                    hmm.posteriors(&h.emissions(g, b))
+                        .iter()
+                        .zip(&h.gold)
+                        .map(|(p, &y)| -p[y].max(1e-300).ln())
+                        .sum::<f64>()
+                })
+                .collect::<Vec<f64>>()
+                .iter()
+                .sum();
+            if loss < best.0 {
+                best = (loss, g, b);
+            }
         }
-    }
     }
     (best.1, best.2)
 }

@@ -24,9 +24,15 @@ fn seed_page_keeps_every_news_line_and_drops_the_filler() {
     let out = ok(&["filter", s(&page)]);
     let kept: Vec<&[u8]> = out.split_inclusive(|&b| b == b'\n').collect();
     for &n in &news {
-        assert!(kept.contains(&lines[n - 1]), "news line {n} lost or altered");
+        assert!(
+            kept.contains(&lines[n - 1]),
+            "news line {n} lost or altered"
+        );
     }
-    let leaked = filler.iter().filter(|&&n| kept.contains(&lines[n - 1])).count();
+    let leaked = filler
+        .iter()
+        .filter(|&&n| kept.contains(&lines[n - 1]))
+        .count();
     assert!(leaked <= 2, "{leaked} filler lines kept");
     // Nothing added: every output line is an input line.
     for k in &kept {
@@ -60,7 +66,10 @@ fn tag_json_records_follow_input_order() {
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, _)| i + 1)
         .collect();
-    let recs: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let recs: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(recs.len(), nonblank.len());
     for (r, n) in recs.iter().zip(&nonblank) {
         assert_eq!(r["path"], "tests/data/sample_page.txt");
@@ -77,7 +86,10 @@ fn tag_json_records_follow_input_order() {
 
     let tsv = String::from_utf8(ok(&["tag", "tests/data/sample_page.txt"])).unwrap();
     let mut rows = tsv.lines();
-    assert_eq!(rows.next().unwrap(), "path\tline\tlabel\tkeep\tp_filler\tp_news\ttext");
+    assert_eq!(
+        rows.next().unwrap(),
+        "path\tline\tlabel\tkeep\tp_filler\tp_news\ttext"
+    );
     assert_eq!(rows.count(), nonblank.len());
 }
 
@@ -120,7 +132,11 @@ fn eval_reports_loss_leak_and_confusion() {
     assert_eq!(v["news_loss"].as_f64().unwrap(), 0.0);
     assert!(v["filler_leak"].as_f64().unwrap() <= 2.0 / 22.0);
     let conf = v["confusion"].as_array().unwrap();
-    let total: u64 = conf.iter().flat_map(|r| r.as_array().unwrap()).map(|x| x.as_u64().unwrap()).sum();
+    let total: u64 = conf
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|x| x.as_u64().unwrap())
+        .sum();
     assert_eq!(total, 118);
     for c in v["classes"].as_array().unwrap() {
         for k in ["precision", "recall", "f1"] {
@@ -135,14 +151,34 @@ fn eval_reports_loss_leak_and_confusion() {
 fn train_formats_classes_and_quiet_stderr() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m.chaff");
-    let o = chaff(&["train", "-o", s(&m), "--min-count", "1", "training/sample.tsv", "training/sample.fasttext"]);
+    let o = chaff(&[
+        "train",
+        "-o",
+        s(&m),
+        "--min-count",
+        "1",
+        "training/sample.tsv",
+        "training/sample.fasttext",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(o.stdout.is_empty(), "train writes nothing to stdout");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.lines().count() <= 3, "training printed too much:\n{err}");
-    assert!(!err.contains("class_info") && !err.contains("ClassHistogram") && !err.contains("[src/"));
+    assert!(
+        err.lines().count() <= 3,
+        "training printed too much:\n{err}"
+    );
+    assert!(
+        !err.contains("class_info") && !err.contains("ClassHistogram") && !err.contains("[src/")
+    );
     // Three classes across the two files; any number works.
-    let out = String::from_utf8(ok(&["tag", "--json", "-m", s(&m), "tests/data/sample_page.txt"])).unwrap();
+    let out = String::from_utf8(ok(&[
+        "tag",
+        "--json",
+        "-m",
+        s(&m),
+        "tests/data/sample_page.txt",
+    ]))
+    .unwrap();
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(v["scores"].as_object().unwrap().len(), 3);
     let ins = String::from_utf8(ok(&["inspect", s(&m)])).unwrap();
@@ -163,11 +199,23 @@ fn bad_training_data_names_file_and_line_and_writes_nothing() {
         p
     };
     let cases = [
-        (write("notab.tsv", "news\t好\nfiller 没有制表符\n".as_bytes()), "notab.tsv:2:"),
-        (write("nolabel.tsv", "news\t好\n\t没有标签\n".as_bytes()), "nolabel.tsv:2:"),
-        (write("ft.txt", "__label__news 好\n没有标签前缀\n".as_bytes()), "ft.txt:2:"),
+        (
+            write("notab.tsv", "news\t好\nfiller 没有制表符\n".as_bytes()),
+            "notab.tsv:2:",
+        ),
+        (
+            write("nolabel.tsv", "news\t好\n\t没有标签\n".as_bytes()),
+            "nolabel.tsv:2:",
+        ),
+        (
+            write("ft.txt", "__label__news 好\n没有标签前缀\n".as_bytes()),
+            "ft.txt:2:",
+        ),
         (write("empty.tsv", b""), "empty.tsv:1:"),
-        (write("one.tsv", "news\t好消息\nnews\t又一条\n".as_bytes()), "at least two"),
+        (
+            write("one.tsv", "news\t好消息\nnews\t又一条\n".as_bytes()),
+            "at least two",
+        ),
         (write("bad.tsv", b"news\tok\nfiller\t\xff\n"), "bad.tsv:2:"),
     ];
     for (path, want) in &cases {
@@ -175,7 +223,18 @@ fn bad_training_data_names_file_and_line_and_writes_nothing() {
         assert!(err.contains(want), "{want}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!m.exists(), "no model left behind");
-        assert_eq!(fs::read_dir(tmp.path()).unwrap().filter(|e| e.as_ref().unwrap().path().to_string_lossy().contains("chaff-tmp")).count(), 0);
+        assert_eq!(
+            fs::read_dir(tmp.path())
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .to_string_lossy()
+                    .contains("chaff-tmp"))
+                .count(),
+            0
+        );
     }
     let err = fails(&["train", "-o", s(&m), "/nonexistent/x.tsv"]);
     assert!(err.contains("/nonexistent/x.tsv"));
@@ -203,8 +262,16 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in");
     fs::create_dir_all(input.join("a/b")).unwrap();
-    fs::copy(root().join("tests/data/sample_page.txt"), input.join("a/b/p.txt")).unwrap();
-    fs::copy(root().join("tests/data/sample_page.txt"), input.join("top.txt")).unwrap();
+    fs::copy(
+        root().join("tests/data/sample_page.txt"),
+        input.join("a/b/p.txt"),
+    )
+    .unwrap();
+    fs::copy(
+        root().join("tests/data/sample_page.txt"),
+        input.join("top.txt"),
+    )
+    .unwrap();
     let out = tmp.path().join("out");
     ok(&["filter", "-o", s(&out), s(&input)]);
     let direct = ok(&["filter", "tests/data/sample_page.txt"]);
@@ -214,7 +281,10 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
     assert!(err.contains("already holds files"));
     ok(&["filter", "--force", "-o", s(&out), s(&input)]);
     let err = fails(&["filter", "-o", s(&input.join("a")), s(&input)]);
-    assert!(err.contains("inside the output folder") || err.contains("already holds"), "{err}");
+    assert!(
+        err.contains("inside the output folder") || err.contains("already holds"),
+        "{err}"
+    );
     // Several inputs need -o.
     let err = fails(&["filter", s(&input)]);
     assert!(err.contains("-o OUTDIR"));

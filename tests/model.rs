@@ -63,10 +63,19 @@ fn compiled_table_equals_linfa_joint_log_likelihood() {
         }
     }
     let y = Array1::from_iter(docs.iter().map(|d| d.0));
-    let params = MultinomialNbParams::<f64, usize>::new().alpha(0.5).check().unwrap();
+    let params = MultinomialNbParams::<f64, usize>::new()
+        .alpha(0.5)
+        .check()
+        .unwrap();
     let half = docs.len() / 2;
-    let b1 = DatasetBase::new(x.slice(ndarray::s![..half, ..]).to_owned(), y.slice(ndarray::s![..half]).to_owned());
-    let b2 = DatasetBase::new(x.slice(ndarray::s![half.., ..]).to_owned(), y.slice(ndarray::s![half..]).to_owned());
+    let b1 = DatasetBase::new(
+        x.slice(ndarray::s![..half, ..]).to_owned(),
+        y.slice(ndarray::s![..half]).to_owned(),
+    );
+    let b2 = DatasetBase::new(
+        x.slice(ndarray::s![half.., ..]).to_owned(),
+        y.slice(ndarray::s![half..]).to_owned(),
+    );
     let nb = params.fit_with(None, &b1).unwrap();
     let nb = params.fit_with(Some(nb), &b2).unwrap();
     let jll = nb.joint_log_likelihood(x.view());
@@ -94,7 +103,8 @@ fn posteriors_are_finite_for_very_long_paragraphs() {
     let news = "国务院常务会议研究部署经济工作，要求各地区各部门抓好落实。".repeat(2000);
     for text in [long.as_str(), news.as_str()] {
         for ctx in [true, false] {
-            let c2 = chaff::classifier::Classifier::new(chaff::default_model().unwrap()).with_context(ctx);
+            let c2 = chaff::classifier::Classifier::new(chaff::default_model().unwrap())
+                .with_context(ctx);
             let p = &c2.classify_lines(&[text])[0];
             assert!(p.iter().all(|v| v.is_finite()), "{p:?}");
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);

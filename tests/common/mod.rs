@@ -25,7 +25,11 @@ pub fn chaff_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
         .args(args)
         .current_dir(dir)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -52,7 +56,10 @@ pub fn fails(args: &[&str]) -> String {
     let o = chaff(args);
     assert!(!o.status.success(), "chaff {args:?} should fail");
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(err.starts_with("chaff: ") || err.starts_with("error: "), "{err}");
+    assert!(
+        err.starts_with("chaff: ") || err.starts_with("error: "),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     err
 }

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One command: chaff's default model next to jieba + scikit-learn MultinomialNB trained on
+# the same data, on ../shared/eval/dev and ../shared/seed.
+#   bench/baselines.sh
+# Installs jieba and scikit-learn into bench/out/venv (never used by the tests).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+shared=${CHAFF_SHARED:-$root/../shared}
+out=$root/bench/out
+mkdir -p "$out"
+if [ ! -x "$out/venv/bin/python" ]; then
+  python3 -m venv "$out/venv"
+  "$out/venv/bin/pip" install --quiet jieba scikit-learn
+fi
+# The training data of the default model.
+CHAFF_WORK="$out/train" "$root/training/build-model.sh" "$out/default.chaff" >/dev/null 2>&1
+cmp -s "$out/default.chaff" "$root/models/default.chaff" || echo "note: models/default.chaff is stale" >&2
+chaff=$root/target/release/chaff
+echo "== chaff (default model) =="
+for set in dev=eval/dev seed=seed; do
+  name=${set%%=*}; dir=$shared/${set#*=}
+  printf '%-5s ' "$name"; "$chaff" eval "$dir" | head -1
+  printf '%-5s ' "$name"; "$chaff" eval --no-context "$dir" | head -1 | sed 's/^/(no context) /'
+done
+echo "== jieba + scikit-learn MultinomialNB (same data) =="
+"$out/venv/bin/python" "$root/bench/baseline.py" --train-tsv "$out/train/corpus.tsv" \
+  --train-pages "$out/train/pages" --eval dev="$shared/eval/dev" seed="$shared/seed"
