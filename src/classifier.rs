@@ -98,16 +98,18 @@ impl Classifier {
     /// ln P(paragraph | class) per class (the joint log-likelihood without the prior),
     /// and the number of feature tokens.
     pub fn log_likelihood(&self, text: &str) -> (Vec<f64>, usize) {
-        let mut toks = Vec::new();
-        self.featurizer
-            .for_each_token(text, |t| toks.push(t.to_string()));
-        let mut v = Vec::new();
-        self.model
-            .joint_log_likelihood(toks.iter().map(String::as_str), &mut v);
-        for (x, p) in v.iter_mut().zip(self.model.log_prior()) {
-            *x -= p;
-        }
-        (v, toks.len())
+        // Accumulate straight from the featurizer's callback: no token is copied.
+        let mut v = vec![0.0; self.model.classes().len()];
+        let mut n = 0;
+        self.featurizer.for_each_token(text, |t| {
+            n += 1;
+            if let Some(lp) = self.model.token_log_probs(t) {
+                for (x, l) in v.iter_mut().zip(lp) {
+                    *x += l;
+                }
+            }
+        });
+        (v, n)
     }
 
     /// Posteriors for the paragraphs of one document, in order: with context, from the

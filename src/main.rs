@@ -20,6 +20,12 @@ use std::process::ExitCode;
     about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps"
 )]
 struct Cli {
+    /// Worker threads (default: all cores)
+    #[arg(long, global = true, value_name = "N")]
+    threads: Option<usize>,
+    /// No summary line on stderr
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -140,6 +146,9 @@ struct FilterArgs {
     /// Write into OUTDIR even if it already holds files
     #[arg(long)]
     force: bool,
+    /// Also write the run summary as JSON to FILE
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
     /// Files, folders (walked recursively, sorted) or - for stdin
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
@@ -249,13 +258,14 @@ fn cmd_tag(a: TagArgs) -> Result<()> {
     Ok(())
 }
 
-fn cmd_filter(a: FilterArgs) -> Result<()> {
+fn cmd_filter(a: FilterArgs, quiet: bool) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let sources = expand_inputs(&a.inputs)?;
-    match &a.output {
+    let start = std::time::Instant::now();
+    let summary = match &a.output {
         Some(dir) => {
             prepare_outdir(dir, &sources, a.force)?;
-            run_filter(&c, &p, sources, FilterTarget::Dir(dir))?;
+            run_filter(&c, &p, sources, FilterTarget::Dir(dir))?
         }
         None => {
             if sources.len() != 1 {
@@ -266,8 +276,16 @@ fn cmd_filter(a: FilterArgs) -> Result<()> {
             }
             let stdout = std::io::stdout();
             let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-            run_filter(&c, &p, sources, FilterTarget::Stream(&mut out))?;
+            run_filter(&c, &p, sources, FilterTarget::Stream(&mut out))?
         }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    if !quiet {
+        eprintln!("chaff: {}", summary.line(secs));
+    }
+    if let Some(path) = &a.stats {
+        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Usage(e.to_string()))?;
+        output::write_atomic(path, &json)?;
     }
     Ok(())
 }
@@ -335,11 +353,20 @@ fn cmd_inspect(a: InspectArgs) -> Result<()> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("chaff: --threads {n}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Train(a) => cmd_train(a),
         Command::Forget(a) => cmd_forget(a),
         Command::Tag(a) => cmd_tag(a),
-        Command::Filter(a) => cmd_filter(a),
+        Command::Filter(a) => cmd_filter(a, cli.quiet),
         Command::Eval(a) => cmd_eval(a),
         Command::Inspect(a) => cmd_inspect(a),
     };

@@ -43,14 +43,12 @@ impl AtomicFile {
         })
     }
 
-    /// Flushes, syncs and renames the file into place.
+    /// Flushes and renames the file into place. (No fsync: the rename already makes a
+    /// killed run leave complete files or none; syncing every small output file would
+    /// cost more than the classification.)
     pub fn commit(mut self) -> Result<()> {
         let path = self.path.clone();
         self.tmp.flush().map_err(|e| Error::io(&path, e))?;
-        self.tmp
-            .as_file()
-            .sync_all()
-            .map_err(|e| Error::io(&path, e))?;
         self.tmp
             .persist(&path)
             .map_err(|e| Error::io(&path, e.error))?;

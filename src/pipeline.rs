@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::output::AtomicFile;
 use crate::reader::{Document, Line, Source};
 use crate::writer::{write_filtered, write_tag_header, write_tag_record, Decision, TagFormat};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,7 +72,77 @@ pub fn decide(
         .collect()
 }
 
-/// `chaff tag`: one record per non-blank line, in input order.
+/// Runs `work` on the sources in parallel, in batches of a few per thread (so memory
+/// stays bounded), and hands each result to `sink` in input order. The first error in
+/// input order stops the run.
+fn for_each_ordered<T: Send>(
+    sources: Vec<Source>,
+    work: impl Fn(Source) -> Result<T> + Sync,
+    mut sink: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let batch = rayon::current_num_threads() * 4;
+    let mut it = sources.into_iter();
+    loop {
+        let chunk: Vec<Source> = it.by_ref().take(batch).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        let results: Vec<Result<T>> = chunk.into_par_iter().map(&work).collect();
+        for r in results {
+            sink(r?)?;
+        }
+    }
+}
+
+/// Reads and decides one document; `emit` renders it (to bytes or to a file).
+fn process<T>(
+    classifier: &Classifier,
+    policy: &KeepPolicy,
+    source: Source,
+    emit: impl FnOnce(&Document, &[Line<'_>], &[Option<Decision>]) -> Result<T>,
+) -> Result<(T, Summary)> {
+    let doc = Document::read(source)?;
+    let lines = doc.lines()?;
+    let decisions = decide(classifier, policy, &lines);
+    let mut summary = Summary::default();
+    summary.add_doc(&lines, &decisions, doc.bytes.len());
+    let out = emit(&doc, &lines, &decisions)?;
+    Ok((out, summary))
+}
+
+impl Summary {
+    /// The one-line human summary printed at the end of a run.
+    pub fn line(&self, seconds: f64) -> String {
+        format!(
+            "{} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
+            self.documents,
+            self.lines,
+            self.kept,
+            self.dropped,
+            self.blank,
+            self.bytes_in as f64 / 1e6,
+            self.bytes_out as f64 / 1e6,
+            self.bytes_in as f64 / 1e6 / seconds.max(1e-9)
+        )
+    }
+
+    fn absorb(&mut self, o: &Summary) {
+        self.documents += o.documents;
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.kept += o.kept;
+        self.dropped += o.dropped;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+    }
+}
+
+fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
+    |i| decisions[i].as_ref().is_some_and(|d| d.keep)
+}
+
+/// `chaff tag`: one record per non-blank line, in input order (documents are scored in
+/// parallel and written in order).
 pub fn run_tag(
     classifier: &Classifier,
     policy: &KeepPolicy,
@@ -85,25 +156,32 @@ pub fn run_tag(
         write_tag_header(out, classes).map_err(wr)?;
     }
     let mut summary = Summary::default();
-    for source in sources {
-        let doc = Document::read(source)?;
-        let lines = doc.lines()?;
-        let decisions = decide(classifier, policy, &lines);
-        let path = doc.source.display();
-        for (l, d) in lines.iter().zip(&decisions) {
-            if let Some(d) = d {
-                write_tag_record(out, format, &path, l, classes, d).map_err(wr)?;
-            }
-        }
-        summary.add_doc(&lines, &decisions, doc.bytes.len());
-    }
+    for_each_ordered(
+        sources,
+        |source| {
+            process(classifier, policy, source, |doc, lines, decisions| {
+                let path = doc.source.display();
+                let mut buf = Vec::new();
+                for (l, d) in lines.iter().zip(decisions) {
+                    if let Some(d) = d {
+                        write_tag_record(&mut buf, format, &path, l, classes, d).map_err(wr)?;
+                    }
+                }
+                Ok(buf)
+            })
+        },
+        |(buf, s)| {
+            summary.absorb(&s);
+            out.write_all(&buf).map_err(wr)
+        },
+    )?;
     out.flush().map_err(wr)?;
     Ok(summary)
 }
 
 /// Where `filter` writes.
 pub enum FilterTarget<'a> {
-    /// One input (file or stdin) to this writer.
+    /// All inputs, in order, to this writer.
     Stream(&'a mut dyn Write),
     /// Mirror the input tree under this folder.
     Dir(&'a Path),
@@ -119,35 +197,49 @@ pub fn run_filter(
     let mut summary = Summary::default();
     match target {
         FilterTarget::Stream(out) => {
-            for source in sources {
-                let doc = Document::read(source)?;
-                let lines = doc.lines()?;
-                let decisions = decide(classifier, policy, &lines);
-                summary.bytes_out += write_filtered(out, &lines, |i| {
-                    decisions[i].as_ref().is_some_and(|d| d.keep)
-                })
-                .map_err(|e| Error::io("<stdout>", e))?;
-                summary.add_doc(&lines, &decisions, doc.bytes.len());
-            }
-            out.flush().map_err(|e| Error::io("<stdout>", e))?;
+            let wr = |e| Error::io("<stdout>", e);
+            for_each_ordered(
+                sources,
+                |source| {
+                    process(classifier, policy, source, |_, lines, decisions| {
+                        let mut buf = Vec::new();
+                        write_filtered(&mut buf, lines, kept(decisions)).map_err(wr)?;
+                        Ok(buf)
+                    })
+                },
+                |(buf, mut s)| {
+                    s.bytes_out = buf.len() as u64;
+                    summary.absorb(&s);
+                    out.write_all(&buf).map_err(wr)
+                },
+            )?;
+            out.flush().map_err(wr)?;
         }
         FilterTarget::Dir(dir) => {
             let targets = output_paths(&sources, dir)?;
-            for (source, dest) in sources.into_iter().zip(targets) {
-                let doc = Document::read(source)?;
-                let lines = doc.lines()?;
-                let decisions = decide(classifier, policy, &lines);
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                }
-                let mut f = AtomicFile::create(&dest)?;
-                summary.bytes_out += write_filtered(&mut f, &lines, |i| {
-                    decisions[i].as_ref().is_some_and(|d| d.keep)
-                })
-                .map_err(|e| Error::io(&dest, e))?;
-                f.commit()?;
-                summary.add_doc(&lines, &decisions, doc.bytes.len());
-            }
+            let dest_of: std::collections::HashMap<String, PathBuf> =
+                sources.iter().map(Source::display).zip(targets).collect();
+            for_each_ordered(
+                sources,
+                |source| {
+                    let dest = dest_of[&source.display()].clone();
+                    process(classifier, policy, source, |_, lines, decisions| {
+                        if let Some(parent) = dest.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                        }
+                        let mut f = AtomicFile::create(&dest)?;
+                        let n = write_filtered(&mut f, lines, kept(decisions))
+                            .map_err(|e| Error::io(&dest, e))?;
+                        f.commit()?;
+                        Ok(n)
+                    })
+                },
+                |(n, mut s)| {
+                    s.bytes_out = n;
+                    summary.absorb(&s);
+                    Ok(())
+                },
+            )?;
         }
     }
     Ok(summary)
