@@ -12,6 +12,7 @@ pub mod counts;
 pub mod dataset;
 pub mod error;
 pub mod eval;
+pub mod explain;
 pub mod features;
 pub mod model;
 pub mod model_file;

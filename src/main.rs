@@ -51,6 +51,11 @@ enum Command {
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
     #[command(after_help = "Example:\n  chaff eval ../shared/eval/dev")]
     Eval(EvalArgs),
+    /// Show why lines were scored as they were: token contributions and context adjustment
+    #[command(
+        after_help = "Examples:\n  chaff explain '哈哈哈今天好开心[哈哈]'\n  chaff explain --top 5 page.txt"
+    )]
+    Explain(ExplainArgs),
     /// Describe a model: classes, priors, vocabulary, training summary, top tokens
     #[command(after_help = "Example:\n  chaff inspect models/default.chaff")]
     Inspect(InspectArgs),
@@ -166,6 +171,18 @@ struct EvalArgs {
     /// Labelled data: TSV, fastText or page sets
     #[arg(required = true, value_name = "LABELLED")]
     inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    model: ModelArg,
+    /// Tokens to show per line
+    #[arg(long, default_value_t = 12)]
+    top: usize,
+    /// A file (its non-blank lines are explained as one page) or a line of text
+    #[arg(value_name = "TEXT|FILE")]
+    input: String,
 }
 
 #[derive(Args)]
@@ -342,6 +359,39 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         .map_err(|e| Error::io("<stdout>", e))
 }
 
+fn cmd_explain(a: ExplainArgs) -> Result<()> {
+    let c = Classifier::new(load_model(&a.model)?);
+    let path = Path::new(&a.input);
+    let owned;
+    let lines: Vec<(usize, &str)> = if path.is_file() {
+        let doc = chaff::reader::Document::read(Source::File {
+            path: path.to_path_buf(),
+            rel: path.to_path_buf(),
+        })?;
+        owned = doc;
+        owned
+            .lines()?
+            .into_iter()
+            .filter(|l| !l.is_blank())
+            .map(|l| (l.number, l.text))
+            .collect()
+    } else {
+        a.input
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect()
+    };
+    let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
+    let ex = chaff::explain::explain_lines(&c, &texts);
+    let text = chaff::explain::render(&c, &lines, &ex, a.top);
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
 fn cmd_inspect(a: InspectArgs) -> Result<()> {
     let model = load_model(&ModelArg { model: a.model })?;
     let text = chaff::model::describe(&model, a.top);
@@ -368,6 +418,7 @@ fn main() -> ExitCode {
         Command::Tag(a) => cmd_tag(a),
         Command::Filter(a) => cmd_filter(a, cli.quiet),
         Command::Eval(a) => cmd_eval(a),
+        Command::Explain(a) => cmd_explain(a),
         Command::Inspect(a) => cmd_inspect(a),
     };
     match result {

@@ -289,3 +289,55 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
     let err = fails(&["filter", s(&input)]);
     assert!(err.contains("-o OUTDIR"));
 }
+
+#[test]
+fn thread_count_does_not_change_output_and_accounting_holds() {
+    let dev = shared().join("eval/dev/pages");
+    let a = ok(&["--threads", "1", "tag", "--json", s(&dev)]);
+    let b = ok(&["--threads", "2", "tag", "--json", s(&dev)]);
+    assert!(a == b);
+    let tmp = tempfile::tempdir().unwrap();
+    let stats = tmp.path().join("stats.json");
+    let o = chaff(&[
+        "filter",
+        "-o",
+        s(&tmp.path().join("out")),
+        "--stats",
+        s(&stats),
+        s(&dev),
+    ]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "one summary line: {err}");
+    assert!(err.contains("400 documents"), "{err}");
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    let n = |k: &str| v[k].as_u64().unwrap();
+    assert_eq!(n("kept") + n("dropped") + n("blank"), n("lines"));
+    let labels = fs::read_to_string(shared().join("eval/dev/labels.tsv")).unwrap();
+    assert_eq!(n("kept") + n("dropped"), labels.lines().count() as u64 - 1);
+    let total_lines: u64 = fs::read_dir(&dev)
+        .unwrap()
+        .map(|e| {
+            fs::read(e.unwrap().path())
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+        })
+        .sum();
+    assert_eq!(n("lines"), total_lines);
+    let q = chaff(&["-q", "filter", "tests/data/sample_page.txt"]);
+    assert!(q.status.success() && q.stderr.is_empty());
+}
+
+#[test]
+fn explain_shows_tokens_and_context() {
+    let out =
+        String::from_utf8(ok(&["explain", "--top", "3", "tests/data/sample_page.txt"])).unwrap();
+    assert!(out.starts_with("line 1: news P="), "{out}");
+    assert!(out.contains("context adjustment"));
+    assert!(out.contains("line 16: filler"), "{out}");
+    let one = String::from_utf8(ok(&["explain", "哈哈哈今天好开心[哈哈]"])).unwrap();
+    assert!(one.starts_with("line 1: filler"), "{one}");
+    assert!(one.contains("__emoticon__"), "{one}");
+}

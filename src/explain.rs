@@ -1,0 +1,118 @@
+//! Explanations: why a line got its score, token by token (like `bogofilter -vv`), and
+//! how much its neighbours moved it.
+
+use crate::classifier::{argmax, Classifier};
+use std::fmt::Write;
+
+/// One token's pull: ln P(token | class) - ln P(token | rival), summed over occurrences.
+#[derive(Debug, Clone)]
+pub struct TokenContribution {
+    /// The feature token.
+    pub token: String,
+    /// Occurrences in the line.
+    pub count: usize,
+    /// Log-likelihood ratio (after tempering) in favour of the line's label over the rival
+    /// class; `None` when the token is not in the model's vocabulary.
+    pub llr: Option<f64>,
+}
+
+/// Explanation of one line.
+#[derive(Debug, Clone)]
+pub struct LineExplanation {
+    /// Posteriors with context.
+    pub posteriors: Vec<f64>,
+    /// Posteriors of the line alone (tempered naive Bayes).
+    pub alone: Vec<f64>,
+    /// Index of the decided class (with context).
+    pub label: usize,
+    /// The runner-up class contributions are measured against.
+    pub rival: usize,
+    /// Per-token contributions, strongest first.
+    pub tokens: Vec<TokenContribution>,
+}
+
+/// Explains every line of a document (blank lines must already be removed).
+pub fn explain_lines(classifier: &Classifier, texts: &[&str]) -> Vec<LineExplanation> {
+    let model = classifier.model();
+    let with_ctx = classifier.classify_lines(texts);
+    texts
+        .iter()
+        .zip(with_ctx)
+        .map(|(text, posteriors)| {
+            let (ll, n) = classifier.log_likelihood(text);
+            let alone = classifier.alone(&ll, n);
+            let label = argmax(&posteriors);
+            let mut order: Vec<usize> = (0..posteriors.len()).filter(|&c| c != label).collect();
+            order.sort_by(|&a, &b| posteriors[b].total_cmp(&posteriors[a]).then(a.cmp(&b)));
+            let rival = order.first().copied().unwrap_or(label);
+            let scale = model.context.temper(&[1.0], n)[0];
+            let mut tokens: Vec<TokenContribution> = Vec::new();
+            classifier.featurizer().for_each_token(text, |t| {
+                if let Some(tc) = tokens.iter_mut().find(|x| x.token == t) {
+                    tc.count += 1;
+                    if let Some(v) = tc.llr.as_mut() {
+                        *v += single(model.token_log_probs(t), label, rival) * scale;
+                    }
+                    return;
+                }
+                tokens.push(TokenContribution {
+                    token: t.to_string(),
+                    count: 1,
+                    llr: model
+                        .token_log_probs(t)
+                        .map(|lp| single(Some(lp), label, rival) * scale),
+                });
+            });
+            tokens.sort_by(|a, b| {
+                let (x, y) = (a.llr.map_or(0.0, f64::abs), b.llr.map_or(0.0, f64::abs));
+                y.total_cmp(&x).then(a.token.cmp(&b.token))
+            });
+            LineExplanation {
+                posteriors,
+                alone,
+                label,
+                rival,
+                tokens,
+            }
+        })
+        .collect()
+}
+
+fn single(lp: Option<&[f64]>, a: usize, b: usize) -> f64 {
+    lp.map_or(0.0, |lp| lp[a] - lp[b])
+}
+
+/// Renders explanations as text: a header per line, then its strongest tokens.
+pub fn render(
+    classifier: &Classifier,
+    lines: &[(usize, &str)],
+    ex: &[LineExplanation],
+    top: usize,
+) -> String {
+    let classes = classifier.model().classes();
+    let mut s = String::new();
+    for ((num, text), e) in lines.iter().zip(ex) {
+        let logit = |p: &[f64]| (p[e.label].max(1e-300) / p[e.rival].max(1e-300)).ln();
+        let _ = writeln!(
+            s,
+            "line {num}: {} P={:.4} (alone {:.4}; context adjustment {:+.2} log-odds vs {})  {}",
+            classes[e.label],
+            e.posteriors[e.label],
+            e.alone[e.label],
+            logit(&e.posteriors) - logit(&e.alone),
+            classes[e.rival],
+            text
+        );
+        for t in e.tokens.iter().take(top) {
+            match t.llr {
+                Some(v) => {
+                    let _ = writeln!(s, "    {:+8.3}  {} x{}", v, t.token, t.count);
+                }
+                None => {
+                    let _ = writeln!(s, "    {:>8}  {} x{}", "unknown", t.token, t.count);
+                }
+            }
+        }
+    }
+    s
+}
