@@ -82,10 +82,14 @@ impl Featurizer {
     }
 }
 
-/// Folds full-width ASCII and the ideographic space to their half-width forms and
-/// lower-cases ASCII letters, so "２０２２" and "2022" are one token.
+/// Folds full-width ASCII and the ideographic space to their half-width forms,
+/// lower-cases ASCII letters, and maps Traditional characters to Simplified, so
+/// "２０２２" and "2022", "經濟" and "经济" are one token each. (Training news is all
+/// Simplified; without the mapping a Traditional news page would look like the
+/// Traditional reviews among the filler.)
 pub fn normalize(line: &str) -> String {
-    line.chars()
+    let folded: String = line
+        .chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => {
                 char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
@@ -93,7 +97,32 @@ pub fn normalize(line: &str) -> String {
             '\u{3000}' => ' ',
             _ => c.to_ascii_lowercase(),
         })
-        .collect()
+        .collect();
+    if folded.chars().any(is_traditional) {
+        fast2s::convert(&folded)
+    } else {
+        folded // most lines: skip the per-character table lookups
+    }
+}
+
+/// Whether fast2s maps `c` to another character (a Traditional form). Backed by a bitset
+/// over the Basic Multilingual Plane, built once from fast2s itself.
+fn is_traditional(c: char) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut bits = vec![0u64; 1024];
+        let mut buf = [0u8; 4];
+        for cp in (0x3400u32..0xA000).chain(0xF900..0xFB00) {
+            if let Some(ch) = char::from_u32(cp) {
+                if fast2s::convert(ch.encode_utf8(&mut buf)) != *ch.encode_utf8(&mut buf) {
+                    bits[(cp >> 6) as usize] |= 1 << (cp & 63);
+                }
+            }
+        }
+        bits
+    });
+    let cp = c as u32;
+    cp < 0x10000 && table[(cp >> 6) as usize] & (1 << (cp & 63)) != 0
 }
 
 fn is_emoji(c: char) -> bool {
@@ -129,6 +158,13 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
         .is_some_and(|c| !SENTENCE_END.contains(&c))
     {
         emit("__noend__");
+    }
+    if n == 80 {
+        // Recommendation snippets are cut at exactly 80 characters.
+        emit("__cut80__");
+    }
+    if body.chars().any(|c| ('０'..='９').contains(&c)) {
+        emit("__fwdigit__");
     }
     if body.chars().any(is_emoji) {
         emit("__emoji__");
@@ -195,6 +231,7 @@ mod tests {
     #[test]
     fn normalises_full_width() {
         assert_eq!(normalize("２０２２年ＡＢＣ"), "2022年abc");
+        assert_eq!(normalize("經濟發展"), "经济发展");
     }
 
     #[test]

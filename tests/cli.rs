@@ -341,3 +341,19 @@ fn explain_shows_tokens_and_context() {
     assert!(one.starts_with("line 1: filler"), "{one}");
     assert!(one.contains("__emoticon__"), "{one}");
 }
+
+#[test]
+fn traditional_script_news_is_read_as_news() {
+    // Training news is all Simplified; the featurizer maps Traditional to Simplified.
+    let out = String::from_utf8(ok(&[
+        "tag",
+        "--json",
+        "--no-context",
+        "tests/data/traditional_news.txt",
+    ]))
+    .unwrap();
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        assert!(v["scores"]["news"].as_f64().unwrap() > 0.9, "{l}");
+    }
+}
