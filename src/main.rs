@@ -402,7 +402,31 @@ fn cmd_inspect(a: InspectArgs) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind::*;
+            if matches!(
+                e.kind(),
+                DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
+                e.exit();
+            }
+            // One line, like every other chaff error; `--help` has the details.
+            let msg = e.to_string();
+            let head: Vec<&str> = msg
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let text = head.join(" ");
+            eprintln!(
+                "chaff: {} (see chaff --help)",
+                text.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
     if let Some(n) = cli.threads {
         if let Err(e) = rayon::ThreadPoolBuilder::new()
             .num_threads(n)

@@ -247,6 +247,10 @@ fn bad_model_and_inputs_are_one_line_errors() {
     fs::write(&junk, b"not a model at all").unwrap();
     let err = fails(&["tag", "-m", s(&junk), "tests/data/sample_page.txt"]);
     assert!(err.contains("junk.chaff") && err.contains("not a usable chaff model"));
+    let err = fails(&["filter", "--no-such-flag", "x"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let err = fails(&["tag"]);
+    assert_eq!(err.lines().count(), 1, "{err}");
     let err = fails(&["filter", "missing-file.txt"]);
     assert!(err.contains("missing-file.txt"));
     let err = fails(&["filter", "--keep", "sports", "tests/data/sample_page.txt"]);
