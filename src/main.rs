@@ -344,6 +344,14 @@ fn prepare_outdir(dir: &Path, sources: &[Source], force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Writes a finished report to stdout.
+fn print_text(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))
+}
+
 fn cmd_eval(a: EvalArgs) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs)?;
@@ -353,10 +361,7 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     } else {
         report.to_text()
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))
+    print_text(&text)
 }
 
 fn cmd_explain(a: ExplainArgs) -> Result<()> {
@@ -386,19 +391,13 @@ fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
     let ex = chaff::explain::explain_lines(&c, &texts);
     let text = chaff::explain::render(&c, &lines, &ex, a.top);
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))
+    print_text(&text)
 }
 
 fn cmd_inspect(a: InspectArgs) -> Result<()> {
     let model = load_model(&ModelArg { model: a.model })?;
     let text = chaff::model::describe(&model, a.top);
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))
+    print_text(&text)
 }
 
 fn main() -> ExitCode {
