@@ -3,7 +3,7 @@
 //! holding `page, line, label`).
 
 use crate::error::{Error, Result};
-use crate::reader::{split_lines, Document, Source};
+use crate::reader::{read_all, split_lines, Source};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -26,8 +26,8 @@ pub struct LabelledDoc {
     pub path: PathBuf,
     /// The non-blank lines, in order.
     pub lines: Vec<LabelledLine>,
-    /// For page sets, the page's raw document (so `eval` can run the real pipeline).
-    pub document: Option<Document>,
+    /// For page sets, the page's raw bytes (so `eval` can run the real pipeline).
+    pub page: Option<Vec<u8>>,
 }
 
 /// Reads every labelled input; a folder must be a page set.
@@ -117,7 +117,7 @@ fn read_rows(path: &Path) -> Result<Vec<LabelledDoc>> {
                 label: label.to_string(),
                 text: text.to_string(),
             }],
-            document: None,
+            page: None,
         });
     }
     Ok(docs)
@@ -229,11 +229,11 @@ fn read_pages(
     let mut docs = Vec::new();
     for (page, labels) in by_page {
         let path = pages_dir.join(&page);
-        let doc = Document::read(Source::File {
+        let bytes = read_all(&Source::File {
             path: path.clone(),
             rel: PathBuf::from(&page),
         })?;
-        let lines = doc.lines()?;
+        let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&path, l, m))?;
         let mut out = Vec::new();
         for l in &lines {
             match labels.get(&l.number) {
@@ -269,7 +269,7 @@ fn read_pages(
         docs.push(LabelledDoc {
             path,
             lines: out,
-            document: Some(doc),
+            page: Some(bytes),
         });
     }
     Ok(docs)

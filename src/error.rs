@@ -36,6 +36,20 @@ pub enum Error {
     /// Training data that cannot produce a model (e.g. fewer than two classes).
     #[error("{0}")]
     Training(String),
+    /// A file that is not text, with `--strict` set.
+    #[error("{path}: not text ({reason}); --strict makes this an error")]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The run was stopped by SIGINT or SIGTERM.
+    #[error("interrupted; output files present are complete (finish with --resume)")]
+    Interrupted,
+    /// A bug: reported instead of a panic message.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A bad command-line request (unknown label, conflicting options...).
     #[error("{0}")]
     Usage(String),

@@ -59,8 +59,8 @@ pub fn evaluate(
     let mut n = 0u64;
     for doc in docs {
         // Page sets are scored as whole pages (context matters); rows one by one.
-        let bytes: Vec<u8> = match &doc.document {
-            Some(d) => d.bytes.clone(),
+        let bytes: Vec<u8> = match &doc.page {
+            Some(p) => p.clone(),
             None => doc
                 .lines
                 .iter()
@@ -71,11 +71,7 @@ pub fn evaluate(
         let decisions = decide(classifier, policy, &lines);
         for (j, gold) in doc.lines.iter().enumerate() {
             // Rows were laid out one per line above; pages keep their own numbering.
-            let idx = if doc.document.is_some() {
-                gold.line - 1
-            } else {
-                j
-            };
+            let idx = if doc.page.is_some() { gold.line - 1 } else { j };
             let d = decisions
                 .get(idx)
                 .and_then(|d| d.as_ref())

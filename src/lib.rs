@@ -1,6 +1,7 @@
 //! chaff: separates news paragraphs from social-media filler in Chinese web dumps.
 //!
-//! Data flows one way: [`reader`] (documents of lines) -> [`features`] (jieba-rs tokens and
+//! Data flows one way: [`input`] (decompression, encodings) -> [`reader`] (chunks of lines;
+//! [`jsonl`] records) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them;
@@ -14,10 +15,15 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod features;
+pub mod input;
+pub mod interrupt;
+pub mod jsonl;
 pub mod model;
 pub mod model_file;
+pub mod outdir;
 pub mod output;
 pub mod pipeline;
+pub mod progress;
 pub mod reader;
 pub mod train;
 pub mod writer;

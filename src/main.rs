@@ -2,8 +2,10 @@
 
 use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::features::FeatureConfig;
+use chaff::input::{Compression, DecodeOptions};
 use chaff::model::Model;
-use chaff::pipeline::{run_filter, run_tag, FilterTarget};
+use chaff::outdir::{self, Existing};
+use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
 use chaff::reader::{expand_inputs, Source};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
@@ -126,6 +128,36 @@ struct ForgetArgs {
 }
 
 #[derive(Args)]
+struct InputArgs {
+    /// Inputs are JSON lines; each record's text field is a document
+    #[arg(long)]
+    jsonl: bool,
+    /// Name of the text field of JSONL records
+    #[arg(long, default_value = "text", value_name = "NAME")]
+    text_field: String,
+    /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
+    #[arg(long, value_name = "LABEL")]
+    encoding: Option<String>,
+    /// Replace undecodable bytes with U+FFFD instead of failing
+    #[arg(long)]
+    lossy: bool,
+    /// Fail on a file that is not text instead of skipping it with a warning
+    #[arg(long)]
+    strict: bool,
+    /// Strict one-record-in, one-record-out streaming (JSONL on stdin/stdout): every record
+    /// is written, even if left empty, and output is flushed record by record
+    #[arg(long)]
+    pipe: bool,
+    /// Bytes per chunk of a large input (chunks are classified in parallel)
+    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
+    chunk_bytes: usize,
+    /// Files, folders (walked recursively, sorted) or - for stdin; .gz and .zst are
+    /// decompressed
+    #[arg(required = true, value_name = "INPUT")]
+    inputs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
 struct TagArgs {
     #[command(flatten)]
     model: ModelArg,
@@ -134,9 +166,8 @@ struct TagArgs {
     /// One JSON object per line instead of TSV
     #[arg(long)]
     json: bool,
-    /// Files, folders (walked recursively, sorted) or - for stdin
-    #[arg(required = true, value_name = "INPUT")]
-    inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
 }
 
 #[derive(Args)]
@@ -149,14 +180,31 @@ struct FilterArgs {
     #[arg(short, long, value_name = "OUTDIR")]
     output: Option<PathBuf>,
     /// Write into OUTDIR even if it already holds files
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// Finish an interrupted run into OUTDIR: inputs whose output exists are not redone
+    #[arg(long)]
+    resume: bool,
+    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst
+    #[arg(long, default_value = "auto", value_name = "HOW")]
+    compress: String,
+    /// Keep JSONL records left with no kept line (their text becomes empty)
+    #[arg(long)]
+    keep_empty: bool,
+    /// Also write every dropped line as a JSON record to FILE
+    #[arg(long, value_name = "FILE")]
+    removed: Option<PathBuf>,
     /// Also write the run summary as JSON to FILE
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
-    /// Files, folders (walked recursively, sorted) or - for stdin
-    #[arg(required = true, value_name = "INPUT")]
-    inputs: Vec<PathBuf>,
+    /// Also write per input file accounting as JSON lines to FILE
+    #[arg(long, value_name = "FILE")]
+    file_stats: Option<PathBuf>,
+    /// Print Hadoop Streaming counters (reporter:counter:chaff,NAME,N) on stderr at the end
+    #[arg(long)]
+    hadoop_counters: bool,
+    #[command(flatten)]
+    input: InputArgs,
 }
 
 #[derive(Args)]
@@ -261,9 +309,44 @@ fn classifier_and_policy(m: &ModelArg, d: &DecisionArgs) -> Result<(Classifier, 
     Ok((Classifier::new(model).with_context(!d.no_context), policy))
 }
 
-fn cmd_tag(a: TagArgs) -> Result<()> {
+impl InputArgs {
+    fn run_options(&self, progress: bool) -> Result<RunOptions> {
+        let encoding = match &self.encoding {
+            Some(l) => Some(DecodeOptions::parse_encoding(l)?),
+            None => None,
+        };
+        if self.pipe && !self.jsonl {
+            return Err(Error::Usage("--pipe needs --jsonl".into()));
+        }
+        Ok(RunOptions {
+            format: if self.jsonl {
+                InputFormat::Jsonl {
+                    text_field: self.text_field.clone(),
+                }
+            } else {
+                InputFormat::Text
+            },
+            decode: DecodeOptions {
+                encoding,
+                lossy: self.lossy,
+            },
+            chunk_bytes: self.chunk_bytes.max(1),
+            pipe: self.pipe,
+            keep_empty: false,
+            strict: self.strict,
+            progress,
+        })
+    }
+}
+
+fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let sources = expand_inputs(&a.inputs)?;
+    let sources = expand_inputs(&a.input.inputs)?;
+    let engine = Engine {
+        classifier: &c,
+        policy: &p,
+        opts: a.input.run_options(!g.quiet)?,
+    };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let format = if a.json {
@@ -271,75 +354,157 @@ fn cmd_tag(a: TagArgs) -> Result<()> {
     } else {
         TagFormat::Tsv
     };
-    run_tag(&c, &p, sources, format, &mut out)?;
+    chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
+    engine.tag(&sources, format, &mut out, Sidecars::default())?;
     Ok(())
 }
 
-fn cmd_filter(a: FilterArgs, quiet: bool) -> Result<()> {
+/// Global flags every subcommand sees.
+struct Global {
+    quiet: bool,
+}
+
+fn parse_compress(s: &str) -> Result<Option<Compression>> {
+    Ok(match s {
+        "auto" => None,
+        "none" => Some(Compression::None),
+        "gz" | "gzip" => Some(Compression::Gzip),
+        "zst" | "zstd" => Some(Compression::Zstd),
+        _ => {
+            return Err(Error::Usage(format!(
+                "--compress {s}: expected auto, none, gz or zst"
+            )))
+        }
+    })
+}
+
+/// Everything that decides what a filter run writes, recorded in OUTDIR so `--resume`
+/// only ever finishes a run with the same settings.
+fn run_settings(a: &FilterArgs, model_crc: u32) -> String {
+    let v = serde_json::json!({
+        "chaff": env!("CARGO_PKG_VERSION"),
+        "model_crc32": format!("{model_crc:08x}"),
+        "keep": a.decision.keep,
+        "threshold": a.decision.threshold,
+        "no_context": a.decision.no_context,
+        "jsonl": a.input.jsonl,
+        "text_field": a.input.text_field,
+        "encoding": a.input.encoding,
+        "lossy": a.input.lossy,
+        "keep_empty": a.keep_empty,
+        "compress": a.compress,
+        "chunk_bytes": a.input.chunk_bytes,
+        "inputs": a.input.inputs,
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+fn model_crc(arg: &ModelArg) -> Result<u32> {
+    Ok(match &arg.model {
+        Some(p) => crc32fast::hash(&std::fs::read(p).map_err(|e| Error::io(p, e))?),
+        None => crc32fast::hash(chaff::DEFAULT_MODEL),
+    })
+}
+
+fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let sources = expand_inputs(&a.inputs)?;
+    let compress = parse_compress(&a.compress)?;
+    let mut opts = a.input.run_options(!g.quiet)?;
+    opts.keep_empty = a.keep_empty;
+    let sources = expand_inputs(&a.input.inputs)?;
+    if a.resume && a.output.is_none() {
+        return Err(Error::Usage("--resume needs -o OUTDIR".into()));
+    }
+    let engine = Engine {
+        classifier: &c,
+        policy: &p,
+        opts,
+    };
+    let mut removed = match &a.removed {
+        Some(path) => Some(BufWriter::new(output::AtomicFile::create(path)?)),
+        None => None,
+    };
+    let mut file_stats = match &a.file_stats {
+        Some(path) => Some(BufWriter::new(output::AtomicFile::create(path)?)),
+        None => None,
+    };
+    let side = Sidecars {
+        removed: removed.as_mut().map(|w| w as &mut dyn Write),
+        file_stats: file_stats.as_mut().map(|w| w as &mut dyn Write),
+    };
+    chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
     let start = std::time::Instant::now();
     let summary = match &a.output {
         Some(dir) => {
-            prepare_outdir(dir, &sources, a.force)?;
-            run_filter(&c, &p, sources, FilterTarget::Dir(dir))?
+            let stdin_name = if a.input.jsonl {
+                "stdin.jsonl"
+            } else {
+                "stdin.txt"
+            };
+            let dests = outdir::output_paths(&sources, dir, stdin_name, compress)?;
+            let existing = match (a.force, a.resume) {
+                (true, _) => Existing::Force,
+                (_, true) => Existing::Resume,
+                _ => Existing::Refuse,
+            };
+            let settings = run_settings(&a, model_crc(&a.model)?);
+            let done = outdir::prepare(dir, &sources, &dests, existing, &settings)?;
+            let (todo, todo_dests): (Vec<Source>, Vec<PathBuf>) = sources
+                .into_iter()
+                .zip(dests)
+                .zip(&done)
+                .filter(|(_, d)| !**d)
+                .map(|(sd, _)| sd)
+                .unzip();
+            let mut s = engine.filter(&todo, FilterTarget::Files(todo_dests), side)?;
+            s.resumed = done.iter().filter(|d| **d).count() as u64;
+            s
         }
         None => {
-            if sources.len() != 1 {
+            if !a.input.jsonl && sources.len() != 1 {
                 return Err(Error::Usage(format!(
-                    "{} input files: filter writes one file (or -) to stdout; use -o OUTDIR for several",
+                    "{} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl",
                     sources.len()
                 )));
             }
             let stdout = std::io::stdout();
-            let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-            run_filter(&c, &p, sources, FilterTarget::Stream(&mut out))?
+            let buffered = BufWriter::with_capacity(1 << 16, stdout.lock());
+            let mut out = output::Compressed::new(buffered, compress.unwrap_or(Compression::None))
+                .map_err(|e| Error::io("<stdout>", e))?;
+            let s = engine.filter(&sources, FilterTarget::Stream(&mut out), side)?;
+            out.finish()
+                .and_then(|mut w| w.flush())
+                .map_err(|e| Error::io("<stdout>", e))?;
+            s
         }
     };
-    let secs = start.elapsed().as_secs_f64();
-    if !quiet {
-        eprintln!("chaff: {}", summary.line(secs));
+    for (w, path) in [(removed, &a.removed), (file_stats, &a.file_stats)] {
+        if let (Some(w), Some(path)) = (w, path) {
+            w.into_inner()
+                .map_err(|e| Error::io(path, e.into_error()))?
+                .commit()?;
+        }
     }
-    if let Some(path) = &a.stats {
-        let json = serde_json::to_vec_pretty(&summary).map_err(|e| Error::Usage(e.to_string()))?;
-        output::write_atomic(path, &json)?;
-    }
-    Ok(())
+    report(&summary, start, g, a.stats.as_deref(), a.hadoop_counters)
 }
 
-/// Refuses output folders that would mix with inputs or earlier results.
-fn prepare_outdir(dir: &Path, sources: &[Source], force: bool) -> Result<()> {
-    if dir.exists() {
-        if !dir.is_dir() {
-            return Err(Error::Usage(format!(
-                "{}: exists and is not a folder",
-                dir.display()
-            )));
-        }
-        let busy = std::fs::read_dir(dir)
-            .map_err(|e| Error::io(dir, e))?
-            .next()
-            .is_some();
-        if busy && !force {
-            return Err(Error::Usage(format!(
-                "{}: output folder already holds files (use --force to write into it)",
-                dir.display()
-            )));
-        }
+/// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters.
+fn report(
+    summary: &Summary,
+    start: std::time::Instant,
+    g: &Global,
+    stats: Option<&Path>,
+    hadoop: bool,
+) -> Result<()> {
+    if !g.quiet {
+        eprintln!("chaff: {}", summary.line(start.elapsed().as_secs_f64()));
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let real_out = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
-    for s in sources {
-        if let Source::File { path, .. } = s {
-            let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
-            if real.starts_with(&real_out) {
-                return Err(Error::Usage(format!(
-                    "{}: input lies inside the output folder {}",
-                    path.display(),
-                    dir.display()
-                )));
-            }
-        }
+    if hadoop {
+        eprint!("{}", summary.hadoop_counters());
+    }
+    if let Some(path) = stats {
+        let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::Usage(e.to_string()))?;
+        output::write_atomic(path, &json)?;
     }
     Ok(())
 }
@@ -369,13 +534,12 @@ fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let path = Path::new(&a.input);
     let owned;
     let lines: Vec<(usize, &str)> = if path.is_file() {
-        let doc = chaff::reader::Document::read(Source::File {
+        owned = chaff::reader::read_all(&Source::File {
             path: path.to_path_buf(),
             rel: path.to_path_buf(),
         })?;
-        owned = doc;
-        owned
-            .lines()?
+        chaff::reader::split_lines(&owned)
+            .map_err(|(l, m)| Error::input(path, l, m))?
             .into_iter()
             .filter(|l| !l.is_blank())
             .map(|l| (l.number, l.text))
@@ -435,11 +599,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    let global = Global { quiet: cli.quiet };
     let result = match cli.command {
         Command::Train(a) => cmd_train(a),
         Command::Forget(a) => cmd_forget(a),
-        Command::Tag(a) => cmd_tag(a),
-        Command::Filter(a) => cmd_filter(a, cli.quiet),
+        Command::Tag(a) => cmd_tag(a, &global),
+        Command::Filter(a) => cmd_filter(a, &global),
         Command::Eval(a) => cmd_eval(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Inspect(a) => cmd_inspect(a),
@@ -454,6 +619,7 @@ fn main() -> ExitCode {
             eprintln!("chaff: {e}");
             ExitCode::from(match e {
                 Error::Usage(_) => 2,
+                Error::Interrupted => 130,
                 _ => 1,
             })
         }

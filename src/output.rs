@@ -71,3 +71,55 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     f.write_all(bytes).map_err(|e| Error::io(path, e))?;
     f.commit()
 }
+
+/// A writer that compresses (or not) into `W`; [`Compressed::finish`] writes the
+/// compressed stream's trailer and hands `W` back.
+pub enum Compressed<W: Write> {
+    /// No compression.
+    Plain(W),
+    /// gzip.
+    Gzip(flate2::write::GzEncoder<W>),
+    /// Zstandard.
+    Zstd(zstd::stream::write::Encoder<'static, W>),
+}
+
+impl<W: Write> Compressed<W> {
+    /// Wraps `inner` in the given compression.
+    pub fn new(inner: W, c: crate::input::Compression) -> std::io::Result<Self> {
+        use crate::input::Compression as C;
+        Ok(match c {
+            C::None => Compressed::Plain(inner),
+            C::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
+                inner,
+                flate2::Compression::default(),
+            )),
+            C::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
+        })
+    }
+
+    /// Ends the compressed stream.
+    pub fn finish(self) -> std::io::Result<W> {
+        match self {
+            Compressed::Plain(w) => Ok(w),
+            Compressed::Gzip(w) => w.finish(),
+            Compressed::Zstd(w) => w.finish(),
+        }
+    }
+}
+
+impl<W: Write> Write for Compressed<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Compressed::Plain(w) => w.write(buf),
+            Compressed::Gzip(w) => w.write(buf),
+            Compressed::Zstd(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Compressed::Plain(w) => w.flush(),
+            Compressed::Gzip(w) => w.flush(),
+            Compressed::Zstd(w) => w.flush(),
+        }
+    }
+}

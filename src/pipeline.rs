@@ -1,20 +1,45 @@
-//! The pipeline: documents -> lines -> features -> model -> decisions -> writers.
+//! The pipeline: sources -> decoded chunks -> lines -> decisions -> rendered output.
+//!
+//! One reader thread opens sources in order (decompressing and decoding them, see
+//! [`crate::input`]) and cuts them into chunks ([`Chunker`]); worker threads (as many as
+//! `--threads`) classify chunks and render their output; the calling thread puts results
+//! back in input order and writes them. A fixed number of chunks is in flight at any
+//! time, so memory is bounded whatever the dump size, and output is byte-identical
+//! whatever the thread count.
 
 use crate::classifier::{argmax, Classifier, KeepPolicy};
 use crate::error::{Error, Result};
-use crate::output::AtomicFile;
-use crate::reader::{Document, Line, Source};
-use crate::writer::{write_filtered, write_tag_header, write_tag_record, Decision, TagFormat};
-use rayon::prelude::*;
+use crate::input::{self, DecodeOptions, Opened};
+use crate::jsonl::Record;
+use crate::output::{AtomicFile, Compressed};
+use crate::progress::Progress;
+use crate::reader::{split_lines, split_lines_at, Chunk, Chunker, Line, Source};
+use crate::writer::{
+    filter_chunk, write_filtered, write_tag_header, write_tag_record, Decision, Filtered, Joiner,
+    TagFormat,
+};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Counts for one run; `kept + dropped + blank == lines` always.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    /// Documents processed.
+    /// Input files (or stdin) read to the end.
+    pub files: u64,
+    /// Files skipped as not text.
+    pub skipped: u64,
+    /// Files left alone because `--resume` found their output complete.
+    pub resumed: u64,
+    /// Documents processed (a text file, or a JSONL record).
     pub documents: u64,
+    /// JSONL documents left with no kept line and therefore not written.
+    pub empty_dropped: u64,
     /// All lines read.
     pub lines: u64,
     /// Blank lines (no label).
@@ -23,17 +48,15 @@ pub struct Summary {
     pub kept: u64,
     /// Paragraphs dropped.
     pub dropped: u64,
-    /// Bytes read.
+    /// Bytes of decoded (uncompressed) input.
     pub bytes_in: u64,
-    /// Bytes written (filter only).
+    /// Bytes of (uncompressed) output.
     pub bytes_out: u64,
 }
 
 impl Summary {
-    fn add_doc(&mut self, lines: &[Line<'_>], decisions: &[Option<Decision>], bytes: usize) {
-        self.documents += 1;
+    fn add_lines(&mut self, lines: &[Line<'_>], decisions: &[Option<Decision>]) {
         self.lines += lines.len() as u64;
-        self.bytes_in += bytes as u64;
         for d in decisions {
             match d {
                 None => self.blank += 1,
@@ -41,6 +64,59 @@ impl Summary {
                 Some(_) => self.dropped += 1,
             }
         }
+    }
+
+    /// Adds another summary's counts.
+    pub fn absorb(&mut self, o: &Summary) {
+        self.files += o.files;
+        self.skipped += o.skipped;
+        self.resumed += o.resumed;
+        self.documents += o.documents;
+        self.empty_dropped += o.empty_dropped;
+        self.lines += o.lines;
+        self.blank += o.blank;
+        self.kept += o.kept;
+        self.dropped += o.dropped;
+        self.bytes_in += o.bytes_in;
+        self.bytes_out += o.bytes_out;
+    }
+
+    /// The one-line human summary printed at the end of a run.
+    pub fn line(&self, seconds: f64) -> String {
+        let mut s = format!(
+            "{} files, {} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
+            self.files,
+            self.documents,
+            self.lines,
+            self.kept,
+            self.dropped,
+            self.blank,
+            self.bytes_in as f64 / 1e6,
+            self.bytes_out as f64 / 1e6,
+            self.bytes_in as f64 / 1e6 / seconds.max(1e-9)
+        );
+        if self.empty_dropped > 0 {
+            s += &format!("; {} empty documents not written", self.empty_dropped);
+        }
+        if self.skipped > 0 {
+            s += &format!("; {} files skipped (not text)", self.skipped);
+        }
+        if self.resumed > 0 {
+            s += &format!("; {} files already done (--resume)", self.resumed);
+        }
+        s
+    }
+
+    /// Hadoop Streaming counter lines (`reporter:counter:chaff,NAME,N`).
+    pub fn hadoop_counters(&self) -> String {
+        let v = serde_json::to_value(self).unwrap_or_default();
+        let mut s = String::new();
+        if let Some(map) = v.as_object() {
+            for (k, n) in map {
+                s += &format!("reporter:counter:chaff,{k},{n}\n");
+            }
+        }
+        s
     }
 }
 
@@ -72,68 +148,504 @@ pub fn decide(
         .collect()
 }
 
-/// Runs `work` on the sources in parallel, in batches of a few per thread (so memory
-/// stays bounded), and hands each result to `sink` in input order. The first error in
-/// input order stops the run.
-fn for_each_ordered<T: Send>(
-    sources: Vec<Source>,
-    work: impl Fn(Source) -> Result<T> + Sync,
-    mut sink: impl FnMut(T) -> Result<()>,
-) -> Result<()> {
-    let batch = rayon::current_num_threads() * 4;
-    let mut it = sources.into_iter();
-    loop {
-        let chunk: Vec<Source> = it.by_ref().take(batch).collect();
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        let results: Vec<Result<T>> = chunk.into_par_iter().map(&work).collect();
-        for r in results {
-            sink(r?)?;
+/// What the input files hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Plain text: a file is a document, a line a paragraph.
+    Text,
+    /// JSON lines: each record is a document whose text is in `text_field`.
+    Jsonl {
+        /// Name of the text field.
+        text_field: String,
+    },
+}
+
+/// How a run reads its inputs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Text or JSONL.
+    pub format: InputFormat,
+    /// Encoding detection and error handling.
+    pub decode: DecodeOptions,
+    /// Chunk size target in bytes (see [`Chunker`]).
+    pub chunk_bytes: usize,
+    /// Strict one-record-in, one-record-out (JSONL): every record is written, even if
+    /// left empty, and output is flushed after each record.
+    pub pipe: bool,
+    /// Write JSONL records left with no kept line (with an empty text).
+    pub keep_empty: bool,
+    /// Fail on a file that is not text instead of skipping it.
+    pub strict: bool,
+    /// Show a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            format: InputFormat::Text,
+            decode: DecodeOptions::default(),
+            chunk_bytes: 1 << 20,
+            pipe: false,
+            keep_empty: false,
+            strict: false,
+            progress: false,
         }
     }
 }
 
-/// Reads and decides one document; `emit` renders it (to bytes or to a file).
-fn process<T>(
-    classifier: &Classifier,
-    policy: &KeepPolicy,
-    source: Source,
-    emit: impl FnOnce(&Document, &[Line<'_>], &[Option<Decision>]) -> Result<T>,
-) -> Result<(T, Summary)> {
-    let doc = Document::read(source)?;
-    let lines = doc.lines()?;
-    let decisions = decide(classifier, policy, &lines);
-    let mut summary = Summary::default();
-    summary.add_doc(&lines, &decisions, doc.bytes.len());
-    let out = emit(&doc, &lines, &decisions)?;
-    Ok((out, summary))
+/// Optional side outputs, written in input order.
+#[derive(Default)]
+pub struct Sidecars<'a> {
+    /// Every dropped line as a JSON tag record (`filter --removed`).
+    pub removed: Option<&'a mut dyn Write>,
+    /// Per input file accounting as JSON lines (`--file-stats`).
+    pub file_stats: Option<&'a mut dyn Write>,
 }
 
-impl Summary {
-    /// The one-line human summary printed at the end of a run.
-    pub fn line(&self, seconds: f64) -> String {
-        format!(
-            "{} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
-            self.documents,
-            self.lines,
-            self.kept,
-            self.dropped,
-            self.blank,
-            self.bytes_in as f64 / 1e6,
-            self.bytes_out as f64 / 1e6,
-            self.bytes_in as f64 / 1e6 / seconds.max(1e-9)
-        )
+/// Where `filter` writes.
+pub enum FilterTarget<'a> {
+    /// All inputs, in order, to this writer.
+    Stream(&'a mut dyn Write),
+    /// One output file per source, at these paths (compressed as their names say).
+    Files(Vec<PathBuf>),
+}
+
+/// The work of one chunk, ready to be written.
+#[derive(Default)]
+struct Piece {
+    out: Vec<u8>,
+    filtered: Option<Filtered>,
+    removed: Vec<u8>,
+    summary: Summary,
+}
+
+enum Job {
+    Chunk(Chunk),
+    Skip(String),
+    Fail(Error),
+}
+
+enum Done {
+    Piece(Piece),
+    Skip(String),
+    Fail(Error),
+}
+
+struct Unit<T> {
+    source: usize,
+    last: bool,
+    item: T,
+}
+
+/// What the workers render.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Task {
+    Filter,
+    Tag(TagFormat),
+}
+
+/// A classifier, a keep policy and run options: everything a run needs.
+pub struct Engine<'a> {
+    /// Scores lines.
+    pub classifier: &'a Classifier,
+    /// Turns scores into keep/drop.
+    pub policy: &'a KeepPolicy,
+    /// Input handling.
+    pub opts: RunOptions,
+}
+
+impl Engine<'_> {
+    /// `chaff tag`: one record per non-blank line, in input order.
+    pub fn tag(
+        &self,
+        sources: &[Source],
+        format: TagFormat,
+        out: &mut dyn Write,
+        side: Sidecars<'_>,
+    ) -> Result<Summary> {
+        let wr = |e| Error::io("<stdout>", e);
+        if format == TagFormat::Tsv {
+            write_tag_header(out, self.classifier.model().classes()).map_err(wr)?;
+        }
+        let pipe = self.opts.pipe;
+        let summary = self.run(sources, Task::Tag(format), side, &mut |_, piece, _| {
+            out.write_all(&piece.out).map_err(wr)?;
+            if pipe {
+                out.flush().map_err(wr)?;
+            }
+            Ok(piece.out.len() as u64)
+        })?;
+        out.flush().map_err(wr)?;
+        Ok(summary)
     }
 
-    fn absorb(&mut self, o: &Summary) {
-        self.documents += o.documents;
-        self.lines += o.lines;
-        self.blank += o.blank;
-        self.kept += o.kept;
-        self.dropped += o.dropped;
-        self.bytes_in += o.bytes_in;
-        self.bytes_out += o.bytes_out;
+    /// `chaff filter`: writes kept lines byte for byte (JSONL: records with their text
+    /// reduced to the kept lines).
+    pub fn filter(
+        &self,
+        sources: &[Source],
+        target: FilterTarget<'_>,
+        side: Sidecars<'_>,
+    ) -> Result<Summary> {
+        let pipe = self.opts.pipe;
+        match target {
+            FilterTarget::Stream(out) => {
+                let wr = |e| Error::io("<stdout>", e);
+                let mut joiner = Joiner::default();
+                let mut current = usize::MAX;
+                let s = self.run(sources, Task::Filter, side, &mut |source, piece, _| {
+                    if source != current {
+                        joiner = Joiner::default();
+                        current = source;
+                    }
+                    let n = emit(out, &mut joiner, piece).map_err(wr)?;
+                    if pipe {
+                        out.flush().map_err(wr)?;
+                    }
+                    Ok(n)
+                })?;
+                out.flush().map_err(wr)?;
+                Ok(s)
+            }
+            FilterTarget::Files(dests) => {
+                let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
+                self.run(sources, Task::Filter, side, &mut |source, piece, last| {
+                    let dest = &dests[source];
+                    if open.as_ref().is_none_or(|o| o.0 != source) {
+                        if let Some(parent) = dest.parent() {
+                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                        }
+                        let f = AtomicFile::create(dest)?;
+                        let c = Compressed::new(f, input::Compression::from_name(dest))
+                            .map_err(|e| Error::io(dest, e))?;
+                        open = Some((source, c, Joiner::default()));
+                    }
+                    let Some((_, w, joiner)) = open.as_mut() else {
+                        unreachable!("opened above")
+                    };
+                    let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
+                    if last {
+                        if let Some((_, w, _)) = open.take() {
+                            w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+                        }
+                    }
+                    Ok(n)
+                })
+            }
+        }
+    }
+
+    /// Runs the reader, the workers and `sink` (called in input order with each piece,
+    /// and whether it is its source's last). Returns the run's summary.
+    fn run(
+        &self,
+        sources: &[Source],
+        task: Task,
+        mut side: Sidecars<'_>,
+        sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
+    ) -> Result<Summary> {
+        let threads = rayon::current_num_threads().max(1);
+        let in_flight = threads * 4 + 2;
+        let consumed = Arc::new(AtomicU64::new(0));
+        let total = sources
+            .iter()
+            .map(|s| match s {
+                Source::Stdin => None,
+                Source::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+            })
+            .sum::<Option<u64>>();
+        let progress = Progress::new(self.opts.progress, total);
+        let mut summary = Summary::default();
+        let mut file_summary = Summary::default();
+        let result = std::thread::scope(|scope| -> Result<()> {
+            let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
+            for _ in 0..in_flight {
+                let _ = credit_tx.send(());
+            }
+            let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Unit<Job>)>(in_flight);
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            let (done_tx, done_rx) = mpsc::channel::<(u64, Unit<Done>)>();
+            let consumed_r = Arc::clone(&consumed);
+            scope.spawn(move || self.read_sources(sources, consumed_r, credit_rx, job_tx));
+            for _ in 0..threads {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                scope.spawn(move || loop {
+                    let next = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, unit)) = next else { return };
+                    let done = self.work(sources, task, unit);
+                    if done_tx.send((seq, done)).is_err() {
+                        return;
+                    }
+                });
+            }
+            drop(done_tx);
+            let mut waiting = BTreeMap::new();
+            let mut next = 0u64;
+            loop {
+                if crate::interrupt::requested() {
+                    return Err(Error::Interrupted);
+                }
+                match done_rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok((seq, d)) => {
+                        waiting.insert(seq, d);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+                while let Some(unit) = waiting.remove(&next) {
+                    next += 1;
+                    let _ = credit_tx.send(());
+                    let source = &sources[unit.source];
+                    match unit.item {
+                        Done::Fail(e) => return Err(e),
+                        Done::Skip(reason) => {
+                            if self.opts.strict {
+                                return Err(Error::NotText {
+                                    path: source.display().into(),
+                                    reason,
+                                });
+                            }
+                            progress.suspend(|| {
+                                eprintln!(
+                                    "chaff: warning: {}: skipped, not text ({reason})",
+                                    source.display()
+                                )
+                            });
+                            file_summary.skipped += 1;
+                        }
+                        Done::Piece(mut piece) => {
+                            piece.summary.bytes_out = sink(unit.source, &piece, unit.last)?;
+                            if let Some(w) = side.removed.as_mut() {
+                                w.write_all(&piece.removed)
+                                    .map_err(|e| Error::io("--removed", e))?;
+                            }
+                            file_summary.absorb(&piece.summary);
+                            if unit.last {
+                                file_summary.files += 1;
+                            }
+                        }
+                    }
+                    if unit.last {
+                        if let Some(w) = side.file_stats.as_mut() {
+                            write_file_stats(&mut **w, &source.display(), &file_summary)
+                                .map_err(|e| Error::io("--file-stats", e))?;
+                        }
+                        summary.absorb(&file_summary);
+                        file_summary = Summary::default();
+                    }
+                    progress.update(consumed.load(Ordering::Relaxed), summary.files);
+                }
+            }
+        });
+        progress.finish();
+        result?;
+        Ok(summary)
+    }
+
+    /// The reader thread: opens each source and sends its chunks, waiting for a credit
+    /// before each (that bounds memory). Stops at the first failure, which is sent on.
+    fn read_sources(
+        &self,
+        sources: &[Source],
+        consumed: Arc<AtomicU64>,
+        credits: mpsc::Receiver<()>,
+        jobs: mpsc::SyncSender<(u64, Unit<Job>)>,
+    ) {
+        let mut seq = 0u64;
+        let mut send = |unit: Unit<Job>| -> bool {
+            if credits.recv().is_err() || crate::interrupt::requested() {
+                return false;
+            }
+            let ok = jobs.send((seq, unit)).is_ok();
+            seq += 1;
+            ok
+        };
+        let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
+        let target = match (records, self.opts.pipe) {
+            (true, true) => 0,
+            (true, false) => self.opts.chunk_bytes / 4,
+            (false, _) => self.opts.chunk_bytes,
+        };
+        for (i, src) in sources.iter().enumerate() {
+            let fail = |e: Error| Unit {
+                source: i,
+                last: true,
+                item: Job::Fail(e),
+            };
+            let reader = match input::open(src, &self.opts.decode, Arc::clone(&consumed)) {
+                Err(e) => {
+                    send(fail(e));
+                    return;
+                }
+                Ok(Opened::Binary(reason)) => {
+                    if !send(Unit {
+                        source: i,
+                        last: true,
+                        item: Job::Skip(reason),
+                    }) {
+                        return;
+                    }
+                    continue;
+                }
+                Ok(Opened::Text { reader, .. }) => reader,
+            };
+            let mut chunker = Chunker::new(reader, records, target);
+            let mut prev: Option<Chunk> = None;
+            loop {
+                match chunker.next_chunk() {
+                    Err(e) => {
+                        send(fail(Error::io(src.display(), e)));
+                        return;
+                    }
+                    Ok(Some(c)) => {
+                        if let Some(p) = prev.replace(c) {
+                            if !send(Unit {
+                                source: i,
+                                last: false,
+                                item: Job::Chunk(p),
+                            }) {
+                                return;
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        // An empty source still gets its (empty) output.
+                        let c = prev.take().unwrap_or(Chunk {
+                            first_line: 1,
+                            bytes: Vec::new(),
+                        });
+                        if !send(Unit {
+                            source: i,
+                            last: true,
+                            item: Job::Chunk(c),
+                        }) {
+                            return;
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A worker's share: classify and render one chunk. A panic in here is a bug; it
+    /// becomes an error for this chunk instead of a hung run.
+    fn work(&self, sources: &[Source], task: Task, unit: Unit<Job>) -> Unit<Done> {
+        let source = &sources[unit.source];
+        let item = match unit.item {
+            Job::Skip(r) => Done::Skip(r),
+            Job::Fail(e) => Done::Fail(e),
+            Job::Chunk(c) => {
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.render(source, task, &c)
+                }));
+                match r {
+                    Ok(Ok(p)) => Done::Piece(p),
+                    Ok(Err(e)) => Done::Fail(e),
+                    Err(_) => Done::Fail(Error::Internal(format!(
+                        "{}: a bug stopped the run near line {}",
+                        source.display(),
+                        c.first_line
+                    ))),
+                }
+            }
+        };
+        Unit {
+            source: unit.source,
+            last: unit.last,
+            item,
+        }
+    }
+
+    fn render(&self, source: &Source, task: Task, chunk: &Chunk) -> Result<Piece> {
+        let path = source.display();
+        let lines = split_lines_at(&chunk.bytes, chunk.first_line)
+            .map_err(|(l, m)| Error::input(&path, l, m))?;
+        let mut piece = Piece::default();
+        piece.summary.bytes_in = chunk.bytes.len() as u64;
+        match &self.opts.format {
+            InputFormat::Text => {
+                let decisions = decide(self.classifier, self.policy, &lines);
+                piece.summary.documents = u64::from(chunk.first_line == 1);
+                piece.summary.add_lines(&lines, &decisions);
+                self.render_doc(task, &path, None, &lines, &decisions, &mut piece)?;
+                if task == Task::Filter {
+                    piece.filtered = Some(filter_chunk(&lines, kept(&decisions)));
+                }
+            }
+            InputFormat::Jsonl { text_field } => {
+                for line in lines.iter().filter(|l| !l.is_blank()) {
+                    let rec = Record::parse(line.text, text_field)
+                        .map_err(|m| Error::input(&path, line.number, m))?;
+                    let id = rec.id();
+                    let doc = split_lines(rec.text.as_bytes()).map_err(|(l, m)| {
+                        Error::input(&path, line.number, format!("text line {l}: {m}"))
+                    })?;
+                    let decisions = decide(self.classifier, self.policy, &doc);
+                    piece.summary.documents += 1;
+                    piece.summary.add_lines(&doc, &decisions);
+                    self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
+                    if task == Task::Filter {
+                        let mut text = Vec::new();
+                        write_filtered(&mut text, &doc, kept(&decisions))
+                            .map_err(|e| Error::io(&path, e))?;
+                        if text.is_empty() && !self.opts.keep_empty && !self.opts.pipe {
+                            piece.summary.empty_dropped += 1;
+                            continue;
+                        }
+                        // Kept lines are whole lines of valid UTF-8 text.
+                        let text = String::from_utf8_lossy(&text);
+                        rec.write_with_text(&mut piece.out, text_field, &text)
+                            .map_err(|e| Error::io(&path, e))?;
+                    }
+                }
+            }
+        }
+        Ok(piece)
+    }
+
+    /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
+    fn render_doc(
+        &self,
+        task: Task,
+        path: &str,
+        id: Option<&str>,
+        lines: &[Line<'_>],
+        decisions: &[Option<Decision>],
+        piece: &mut Piece,
+    ) -> Result<()> {
+        let classes = self.classifier.model().classes();
+        let wr = |e| Error::io(path, e);
+        for (l, d) in lines.iter().zip(decisions) {
+            let Some(d) = d else { continue };
+            match task {
+                Task::Tag(format) => {
+                    write_tag_record(&mut piece.out, format, path, id, l, classes, d).map_err(wr)?
+                }
+                Task::Filter if !d.keep => {
+                    write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
+                        .map_err(wr)?
+                }
+                Task::Filter => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one piece of filter output: joined text chunks, or JSONL records as they are.
+fn emit(out: &mut dyn Write, joiner: &mut Joiner, piece: &Piece) -> std::io::Result<u64> {
+    match &piece.filtered {
+        Some(f) if piece.out.is_empty() => joiner.push(out, f),
+        _ => {
+            out.write_all(&piece.out)?;
+            Ok(piece.out.len() as u64)
+        }
     }
 }
 
@@ -141,129 +653,13 @@ fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
     |i| decisions[i].as_ref().is_some_and(|d| d.keep)
 }
 
-/// `chaff tag`: one record per non-blank line, in input order (documents are scored in
-/// parallel and written in order).
-pub fn run_tag(
-    classifier: &Classifier,
-    policy: &KeepPolicy,
-    sources: Vec<Source>,
-    format: TagFormat,
-    out: &mut dyn Write,
-) -> Result<Summary> {
-    let classes = classifier.model().classes();
-    let wr = |e| Error::io("<stdout>", e);
-    if format == TagFormat::Tsv {
-        write_tag_header(out, classes).map_err(wr)?;
+fn write_file_stats(out: &mut dyn Write, path: &str, s: &Summary) -> std::io::Result<()> {
+    #[derive(Serialize)]
+    struct FileStats<'a> {
+        path: &'a str,
+        #[serde(flatten)]
+        summary: &'a Summary,
     }
-    let mut summary = Summary::default();
-    for_each_ordered(
-        sources,
-        |source| {
-            process(classifier, policy, source, |doc, lines, decisions| {
-                let path = doc.source.display();
-                let mut buf = Vec::new();
-                for (l, d) in lines.iter().zip(decisions) {
-                    if let Some(d) = d {
-                        write_tag_record(&mut buf, format, &path, l, classes, d).map_err(wr)?;
-                    }
-                }
-                Ok(buf)
-            })
-        },
-        |(buf, s)| {
-            summary.absorb(&s);
-            out.write_all(&buf).map_err(wr)
-        },
-    )?;
-    out.flush().map_err(wr)?;
-    Ok(summary)
-}
-
-/// Where `filter` writes.
-pub enum FilterTarget<'a> {
-    /// All inputs, in order, to this writer.
-    Stream(&'a mut dyn Write),
-    /// Mirror the input tree under this folder.
-    Dir(&'a Path),
-}
-
-/// `chaff filter`: writes kept lines byte for byte.
-pub fn run_filter(
-    classifier: &Classifier,
-    policy: &KeepPolicy,
-    sources: Vec<Source>,
-    target: FilterTarget<'_>,
-) -> Result<Summary> {
-    let mut summary = Summary::default();
-    match target {
-        FilterTarget::Stream(out) => {
-            let wr = |e| Error::io("<stdout>", e);
-            for_each_ordered(
-                sources,
-                |source| {
-                    process(classifier, policy, source, |_, lines, decisions| {
-                        let mut buf = Vec::new();
-                        write_filtered(&mut buf, lines, kept(decisions)).map_err(wr)?;
-                        Ok(buf)
-                    })
-                },
-                |(buf, mut s)| {
-                    s.bytes_out = buf.len() as u64;
-                    summary.absorb(&s);
-                    out.write_all(&buf).map_err(wr)
-                },
-            )?;
-            out.flush().map_err(wr)?;
-        }
-        FilterTarget::Dir(dir) => {
-            let targets = output_paths(&sources, dir)?;
-            let dest_of: std::collections::HashMap<String, PathBuf> =
-                sources.iter().map(Source::display).zip(targets).collect();
-            for_each_ordered(
-                sources,
-                |source| {
-                    let dest = dest_of[&source.display()].clone();
-                    process(classifier, policy, source, |_, lines, decisions| {
-                        if let Some(parent) = dest.parent() {
-                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                        }
-                        let mut f = AtomicFile::create(&dest)?;
-                        let n = write_filtered(&mut f, lines, kept(decisions))
-                            .map_err(|e| Error::io(&dest, e))?;
-                        f.commit()?;
-                        Ok(n)
-                    })
-                },
-                |(n, mut s)| {
-                    s.bytes_out = n;
-                    summary.absorb(&s);
-                    Ok(())
-                },
-            )?;
-        }
-    }
-    Ok(summary)
-}
-
-/// Output path of every source under `dir`; two inputs mapping to one output is an error.
-pub fn output_paths(sources: &[Source], dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut seen = std::collections::HashMap::new();
-    let mut out = Vec::with_capacity(sources.len());
-    for s in sources {
-        let rel = match s {
-            Source::Stdin => PathBuf::from("stdin.txt"),
-            Source::File { rel, .. } => rel.clone(),
-        };
-        let dest = dir.join(&rel);
-        if let Some(prev) = seen.insert(dest.clone(), s.display()) {
-            return Err(Error::Usage(format!(
-                "{} and {} would both be written to {}",
-                prev,
-                s.display(),
-                dest.display()
-            )));
-        }
-        out.push(dest);
-    }
-    Ok(out)
+    serde_json::to_writer(&mut *out, &FileStats { path, summary: s })?;
+    writeln!(out)
 }

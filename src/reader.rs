@@ -4,7 +4,7 @@
 //! writers can reproduce kept lines byte for byte.
 
 use crate::error::{Error, Result};
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// Where a document comes from.
@@ -84,15 +84,6 @@ fn walk(root: &Path, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>)
     Ok(())
 }
 
-/// One document: the bytes of one file (or of stdin).
-#[derive(Debug, Clone)]
-pub struct Document {
-    /// Where it came from.
-    pub source: Source,
-    /// The raw bytes, never modified.
-    pub bytes: Vec<u8>,
-}
-
 /// One line of a document.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
@@ -111,35 +102,120 @@ impl Line<'_> {
     }
 }
 
-impl Document {
-    /// Reads a source into memory.
-    pub fn read(source: Source) -> Result<Document> {
-        let bytes = match &source {
-            Source::Stdin => {
-                let mut b = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut b)
-                    .map_err(|e| Error::io("-", e))?;
-                b
-            }
-            Source::File { path, .. } => std::fs::read(path).map_err(|e| Error::io(path, e))?,
-        };
-        Ok(Document { source, bytes })
-    }
-
-    /// The document's lines; fails on the first line that is not valid UTF-8, naming it.
-    pub fn lines(&self) -> Result<Vec<Line<'_>>> {
-        split_lines(&self.bytes)
-            .map_err(|(line, msg)| Error::input(self.source.display(), line, msg))
+/// Reads a whole source into memory (for small inputs such as `explain` and `eval`).
+pub fn read_all(source: &Source) -> Result<Vec<u8>> {
+    match source {
+        Source::Stdin => {
+            let mut b = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut b)
+                .map_err(|e| Error::io("-", e))?;
+            Ok(b)
+        }
+        Source::File { path, .. } => std::fs::read(path).map_err(|e| Error::io(path, e)),
     }
 }
 
-/// Splits bytes into lines (terminators kept in `raw`), checking UTF-8 line by line.
-/// A leading UTF-8 byte-order mark is not part of the first line's text.
+/// Splits a decoded text stream into chunks of whole lines, so a huge file or JSONL dump
+/// is processed piece by piece in bounded memory.
+///
+/// In text mode a chunk ends after a blank line once it holds `target` bytes, so page
+/// context is cut only between paragraphs and a blank run never straddles two chunks;
+/// with no blank line in sight it ends at any line once it holds `4 * target`. One line
+/// longer than that is a chunk of its own. In record mode (JSONL) a chunk is whole lines
+/// totalling at least `target` bytes (`target == 0`: one line per chunk).
+pub struct Chunker {
+    reader: Box<dyn BufRead + Send>,
+    records: bool,
+    target: usize,
+    next_line: usize,
+    stash: Vec<u8>,
+    done: bool,
+}
+
+/// A run of whole lines from one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chunk {
+    /// Line number of the first line (1-based).
+    pub first_line: usize,
+    /// The lines, terminators included.
+    pub bytes: Vec<u8>,
+}
+
+impl Chunker {
+    /// Chunks `reader`; `records` selects record mode.
+    pub fn new(reader: Box<dyn BufRead + Send>, records: bool, target: usize) -> Chunker {
+        Chunker {
+            reader,
+            records,
+            target,
+            next_line: 1,
+            stash: Vec::new(),
+            done: false,
+        }
+    }
+
+    /// The next chunk, or `None` at the end of the stream.
+    pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        if self.done && self.stash.is_empty() {
+            return Ok(None);
+        }
+        let first_line = self.next_line;
+        let mut bytes = std::mem::take(&mut self.stash);
+        let mut prev_blank = false;
+        if !bytes.is_empty() {
+            self.next_line += 1;
+        }
+        loop {
+            if self.records && !bytes.is_empty() && bytes.len() >= self.target {
+                break;
+            }
+            if !self.records && bytes.len() >= self.target.saturating_mul(4) && !bytes.is_empty() {
+                break;
+            }
+            let start = bytes.len();
+            let n = self.reader.read_until(b'\n', &mut bytes)?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+            let blank = is_blank_bytes(&bytes[start..]);
+            if !self.records && start >= self.target && prev_blank && !blank {
+                // This paragraph opens the next chunk.
+                self.stash = bytes.split_off(start);
+                return Ok(Some(Chunk { first_line, bytes }));
+            }
+            self.next_line += 1;
+            prev_blank = blank;
+        }
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Chunk { first_line, bytes }))
+    }
+}
+
+/// Whether a raw line holds only whitespace (as [`Line::is_blank`], on bytes that may not
+/// be valid UTF-8 yet: invalid lines count as non-blank and fail later with a line number).
+fn is_blank_bytes(raw: &[u8]) -> bool {
+    std::str::from_utf8(raw).is_ok_and(|s| s.trim().is_empty())
+}
+
+/// Splits a whole document into lines (terminators kept in `raw`), checking UTF-8 line
+/// by line. A leading UTF-8 byte-order mark is not part of the first line's text.
 pub fn split_lines(bytes: &[u8]) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
+    split_lines_at(bytes, 1)
+}
+
+/// Splits a chunk whose first line is line `first_line` of its document (a byte-order
+/// mark is only looked for on line 1).
+pub fn split_lines_at(
+    bytes: &[u8],
+    first_line: usize,
+) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
     let mut out = Vec::new();
     let mut start = 0;
-    let mut number = 0;
+    let mut number = first_line.saturating_sub(1);
     while start < bytes.len() {
         number += 1;
         let end = memchr_nl(&bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
@@ -154,7 +230,10 @@ pub fn split_lines(bytes: &[u8]) -> std::result::Result<Vec<Line<'_>>, (usize, S
         let text = std::str::from_utf8(body).map_err(|e| {
             (
                 number,
-                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to() + 1),
+                format!(
+                    "invalid UTF-8 at byte {} of the line (use --encoding or --lossy)",
+                    e.valid_up_to() + 1
+                ),
             )
         })?;
         out.push(Line { number, raw, text });
@@ -186,5 +265,49 @@ mod tests {
     fn bad_utf8_names_line() {
         let e = split_lines(b"ok\n\xff\n").unwrap_err();
         assert_eq!(e.0, 2);
+    }
+}
+
+#[cfg(test)]
+mod chunk_tests {
+    use super::*;
+
+    fn chunks(text: &str, records: bool, target: usize) -> Vec<Chunk> {
+        let mut c = Chunker::new(
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            records,
+            target,
+        );
+        let mut out = Vec::new();
+        while let Some(ch) = c.next_chunk().unwrap() {
+            out.push(ch);
+        }
+        out
+    }
+
+    #[test]
+    fn text_chunks_end_after_blank_runs_and_keep_numbering() {
+        let text = "aaaa\nbbbb\n\n\ncccc\ndddd\n\neeee";
+        let c = chunks(text, false, 8);
+        let joined: Vec<u8> = c.iter().flat_map(|c| c.bytes.clone()).collect();
+        assert_eq!(joined, text.as_bytes());
+        assert_eq!(c[0].bytes, b"aaaa\nbbbb\n\n\n");
+        assert_eq!(
+            (c[1].first_line, c[1].bytes.as_slice()),
+            (5, &b"cccc\ndddd\n\n"[..])
+        );
+        assert_eq!(c[2].first_line, 8);
+        // No blank line: cut at 4 x target.
+        let c = chunks(&"x\n".repeat(20), false, 2);
+        assert!(c.len() > 1 && c.iter().all(|c| c.bytes.len() <= 8));
+        assert!(chunks("", false, 8).is_empty());
+    }
+
+    #[test]
+    fn record_chunks() {
+        let c = chunks("{}\n{}\n{}", true, 0);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[2].first_line, 3);
+        assert_eq!(chunks("{}\n{}\n{}", true, 100).len(), 1);
     }
 }

@@ -93,7 +93,7 @@ pub fn count_docs(docs: &[LabelledDoc], featurizer: &Featurizer) -> Counts {
 /// Start and transition counts of the page documents (TSV rows carry no sequence).
 fn count_context(docs: &[LabelledDoc], counts: &Counts, gamma: f64) -> Result<ContextModel> {
     let mut ctx = ContextModel::empty(counts.classes().len(), gamma);
-    for doc in docs.iter().filter(|d| d.document.is_some()) {
+    for doc in docs.iter().filter(|d| d.page.is_some()) {
         let labels = doc
             .lines
             .iter()
@@ -172,7 +172,7 @@ fn cross_fitted(
     info: &TrainInfo,
     featurizer: &Featurizer,
 ) -> Result<Option<Vec<HeldOut>>> {
-    let pages: Vec<&LabelledDoc> = docs.iter().filter(|d| d.document.is_some()).collect();
+    let pages: Vec<&LabelledDoc> = docs.iter().filter(|d| d.page.is_some()).collect();
     if pages.is_empty() {
         return Ok(None);
     }

@@ -28,6 +28,8 @@ pub enum TagFormat {
 #[derive(Serialize)]
 struct TagRecord<'a> {
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
     line: usize,
     label: &'a str,
     keep: bool,
@@ -44,11 +46,14 @@ pub fn write_tag_header(out: &mut dyn Write, classes: &[String]) -> io::Result<(
     writeln!(out, "\ttext")
 }
 
-/// Writes one tag record.
+/// Writes one tag record. `id` is the JSONL record's id (JSON: an `id` field; TSV:
+/// appended to the path as `path#id`).
+#[allow(clippy::too_many_arguments)]
 pub fn write_tag_record(
     out: &mut dyn Write,
     format: TagFormat,
     path: &str,
+    id: Option<&str>,
     line: &Line<'_>,
     classes: &[String],
     d: &Decision,
@@ -57,6 +62,7 @@ pub fn write_tag_record(
         TagFormat::Json => {
             let rec = TagRecord {
                 path,
+                id,
                 line: line.number,
                 label: &classes[d.label],
                 keep: d.keep,
@@ -73,8 +79,10 @@ pub fn write_tag_record(
         TagFormat::Tsv => {
             write!(
                 out,
-                "{}\t{}\t{}\t{}",
+                "{}{}\t{}\t{}\t{}",
                 escape_tsv(path),
+                id.map(|i| format!("#{}", escape_tsv(i)))
+                    .unwrap_or_default(),
                 line.number,
                 classes[d.label],
                 if d.keep { "keep" } else { "drop" }
@@ -105,7 +113,88 @@ pub fn escape_tsv(s: &str) -> String {
     o
 }
 
-/// Writes the kept lines of a document byte for byte. Blank lines are written only
+/// A chunk of a document, filtered, with what is needed to join it to its neighbours:
+/// a blank run between two kept paragraphs is written, any other blank run is not, and
+/// such a run may span chunks.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Filtered {
+    /// From the first kept paragraph to the last, byte for byte, with the blank runs
+    /// between kept paragraphs.
+    pub body: Vec<u8>,
+    /// The blank run right before the first kept paragraph (written only if something
+    /// was kept earlier in the document).
+    pub gap: Vec<u8>,
+    /// Whether the first kept paragraph is the chunk's first paragraph (so the blank run
+    /// ending the previous chunk joins `gap`).
+    pub lead_kept: bool,
+    /// Whether the chunk holds any paragraph (non-blank line).
+    pub has_para: bool,
+    /// The blank run after the last paragraph (the whole chunk if it has none).
+    pub tail: Vec<u8>,
+}
+
+/// Filters one chunk of lines; `keep(i)` says whether non-blank line `i` is kept.
+pub fn filter_chunk(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Filtered {
+    let mut f = Filtered::default();
+    let mut pending: Vec<&[u8]> = Vec::new();
+    let mut any = false;
+    for (i, l) in lines.iter().enumerate() {
+        if l.is_blank() {
+            pending.push(l.raw);
+            continue;
+        }
+        if keep(i) {
+            if any {
+                pending.iter().for_each(|b| f.body.extend_from_slice(b));
+            } else {
+                pending.iter().for_each(|b| f.gap.extend_from_slice(b));
+                f.lead_kept = !f.has_para;
+            }
+            f.body.extend_from_slice(l.raw);
+            any = true;
+        }
+        pending.clear();
+        f.has_para = true;
+    }
+    pending.iter().for_each(|b| f.tail.extend_from_slice(b));
+    f
+}
+
+/// Joins filtered chunks of one document, in order.
+#[derive(Debug, Default)]
+pub struct Joiner {
+    any: bool,
+    pending: Vec<u8>,
+}
+
+impl Joiner {
+    /// Writes the next chunk's part of the output; returns bytes written.
+    pub fn push(&mut self, out: &mut dyn Write, f: &Filtered) -> io::Result<u64> {
+        if !f.has_para {
+            self.pending.extend_from_slice(&f.tail);
+            return Ok(0);
+        }
+        let mut n = 0;
+        if !f.body.is_empty() {
+            if self.any {
+                if f.lead_kept {
+                    out.write_all(&self.pending)?;
+                    n += self.pending.len();
+                }
+                out.write_all(&f.gap)?;
+                n += f.gap.len();
+            }
+            out.write_all(&f.body)?;
+            n += f.body.len();
+            self.any = true;
+        }
+        self.pending.clear();
+        self.pending.extend_from_slice(&f.tail);
+        Ok(n as u64)
+    }
+}
+
+/// Writes the kept lines of a whole document byte for byte. Blank lines are written only
 /// between two kept paragraphs (the blank run right before the later one), so the
 /// output keeps its paragraph layout and adds nothing. Returns bytes written.
 pub fn write_filtered(
@@ -113,28 +202,7 @@ pub fn write_filtered(
     lines: &[Line<'_>],
     keep: impl Fn(usize) -> bool,
 ) -> io::Result<u64> {
-    let mut written = 0u64;
-    let mut pending: Vec<&[u8]> = Vec::new();
-    let mut any = false;
-    for (i, l) in lines.iter().enumerate() {
-        if l.is_blank() {
-            pending.push(l.raw);
-        } else {
-            if keep(i) {
-                if any {
-                    for b in &pending {
-                        out.write_all(b)?;
-                        written += b.len() as u64;
-                    }
-                }
-                out.write_all(l.raw)?;
-                written += l.raw.len() as u64;
-                any = true;
-            }
-            pending.clear();
-        }
-    }
-    Ok(written)
+    Joiner::default().push(out, &filter_chunk(lines, keep))
 }
 
 #[cfg(test)]
@@ -150,5 +218,27 @@ mod tests {
         let n = write_filtered(&mut out, &lines, |i| lines[i].text.starts_with("keep")).unwrap();
         assert_eq!(out, b"keep1\r\n\nkeep2\n");
         assert_eq!(n as usize, out.len());
+    }
+
+    #[test]
+    fn chunks_join_like_the_whole_document() {
+        let text: &[u8] = b"\nk1\n\nd1\n\n\nk2\n\nk3\n\n\nd2\n\n";
+        let lines = split_lines(text).unwrap();
+        let keep = |l: &Line<'_>| l.text.starts_with('k');
+        let mut whole = Vec::new();
+        write_filtered(&mut whole, &lines, |i| keep(&lines[i])).unwrap();
+        assert_eq!(whole, b"k1\n\n\nk2\n\nk3\n");
+        // Every way of cutting the document into two or three chunks gives the same bytes.
+        for a in 0..=lines.len() {
+            for b in a..=lines.len() {
+                let mut j = Joiner::default();
+                let mut out = Vec::new();
+                for part in [&lines[..a], &lines[a..b], &lines[b..]] {
+                    let f = filter_chunk(part, |i| keep(&part[i]));
+                    j.push(&mut out, &f).unwrap();
+                }
+                assert_eq!(out, whole, "cut at {a},{b}");
+            }
+        }
     }
 }

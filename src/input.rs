@@ -1,0 +1,408 @@
+//! Input decoding: turns a source's bytes on disk into a stream of UTF-8 text.
+//!
+//! Layers, outermost first: the file or stdin, a byte counter (for progress), transparent
+//! gzip/zstd decompression (recognised by magic bytes, so stdin works too), a binary-file
+//! check, and character decoding. UTF-8 passes through untouched (so `filter` output stays
+//! byte-exact and bad bytes are reported by line later); GBK/GB18030, Big5 and other
+//! legacy encodings are detected with chardetng or forced with `--encoding`, and decoded
+//! to UTF-8 by encoding_rs.
+
+use crate::error::{Error, Result};
+use crate::reader::Source;
+use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, UTF_8};
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// How inputs are decoded.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeOptions {
+    /// Force this encoding instead of detecting one.
+    pub encoding: Option<&'static Encoding>,
+    /// Replace undecodable bytes with U+FFFD instead of failing.
+    pub lossy: bool,
+}
+
+impl DecodeOptions {
+    /// Parses an encoding label as accepted by `--encoding` (WHATWG labels: utf-8, gbk,
+    /// gb18030, big5, shift_jis, ...).
+    pub fn parse_encoding(label: &str) -> Result<&'static Encoding> {
+        Encoding::for_label(label.trim().as_bytes())
+            .ok_or_else(|| Error::Usage(format!("unknown encoding {label:?}")))
+    }
+}
+
+/// How much of a stream is examined to detect binary content and the encoding.
+const SNIFF: usize = 64 * 1024;
+
+/// What opening a source found.
+pub enum Opened {
+    /// Text, as UTF-8 bytes (validated later, line by line, when the encoding is UTF-8).
+    Text {
+        /// The decoded stream.
+        reader: Box<dyn BufRead + Send>,
+        /// Name of the encoding the input was read as.
+        encoding: &'static str,
+        /// Whether the stream still needs UTF-8 validation (raw UTF-8 passthrough).
+        raw_utf8: bool,
+    },
+    /// Not text; the reason is shown in the warning.
+    Binary(String),
+}
+
+/// Compression of a stream, recognised by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain bytes.
+    None,
+    /// gzip (`.gz`).
+    Gzip,
+    /// Zstandard (`.zst`).
+    Zstd,
+}
+
+impl Compression {
+    /// Recognises a compressed stream from its first bytes.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    /// The compression a file name asks for, by extension.
+    pub fn from_name(name: &std::path::Path) -> Compression {
+        match name.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("zst") => Compression::Zstd,
+            _ => Compression::None,
+        }
+    }
+
+    /// File-name extension, without the dot.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gz"),
+            Compression::Zstd => Some("zst"),
+        }
+    }
+}
+
+/// Counts bytes read from the underlying file, for progress reporting.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Opens a source, undoing compression and decoding its text. `consumed` is advanced by
+/// the bytes read from disk as the stream is consumed.
+pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> Result<Opened> {
+    let path = source.display();
+    let raw: Box<dyn Read + Send> = match source {
+        Source::Stdin => Box::new(io::stdin()),
+        Source::File { path, .. } => {
+            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+        }
+    };
+    let mut buffered = BufReader::with_capacity(
+        1 << 16,
+        Counting {
+            inner: raw,
+            count: consumed,
+        },
+    );
+    let magic = buffered.fill_buf().map_err(|e| Error::io(&path, e))?;
+    let plain: Box<dyn Read + Send> = match Compression::sniff(magic) {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(
+            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| Error::io(&path, e))?,
+        ),
+    };
+    decode(plain, opts).map_err(|e| Error::io(&path, e))
+}
+
+/// Sniffs and decodes an uncompressed stream.
+pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
+    let mut head = Vec::with_capacity(SNIFF);
+    (&mut plain).take(SNIFF as u64).read_to_end(&mut head)?;
+    let at_eof = head.len() < SNIFF;
+    let bom = Encoding::for_bom(&head).map(|(e, _)| e);
+    let encoding = match (opts.encoding, bom) {
+        (Some(e), _) => e,
+        (None, Some(e)) => e,
+        (None, None) => {
+            if let Some(reason) = binary_reason(&head) {
+                return Ok(Opened::Binary(reason));
+            }
+            detect(&head, at_eof)
+        }
+    };
+    let stream = Cursor::new(head).chain(plain);
+    if encoding == UTF_8 && !opts.lossy {
+        return Ok(Opened::Text {
+            reader: Box::new(BufReader::with_capacity(1 << 16, stream)),
+            encoding: UTF_8.name(),
+            raw_utf8: true,
+        });
+    }
+    Ok(Opened::Text {
+        reader: Box::new(BufReader::with_capacity(
+            1 << 16,
+            Decoding::new(stream, encoding, opts.lossy),
+        )),
+        encoding: encoding.name(),
+        raw_utf8: false,
+    })
+}
+
+/// Why a stream's first bytes look like a binary file rather than text, if they do.
+fn binary_reason(head: &[u8]) -> Option<String> {
+    // NUL never occurs in text in the encodings chaff reads (UTF-16 is recognised by its
+    // BOM before this check); git and grep use the same rule.
+    if let Some(i) = head.iter().position(|&b| b == 0) {
+        return Some(format!("NUL byte at offset {i}"));
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
+        .count();
+    if head.len() >= 32 && control * 10 > head.len() {
+        return Some(format!(
+            "{control} control bytes in the first {} bytes",
+            head.len()
+        ));
+    }
+    None
+}
+
+/// Picks an encoding for text with no BOM: UTF-8 when the bytes are valid UTF-8 (a
+/// sequence cut by the sniff window does not count against it) or mostly so (then the bad
+/// bytes are reported by line, or replaced with `--lossy`); else chardetng's guess if it
+/// is an East Asian legacy encoding; else UTF-8 again, so stray bytes are reported rather
+/// than silently decoded as, say, windows-1252.
+fn detect(head: &[u8], at_eof: bool) -> &'static Encoding {
+    let (valid_multibyte, invalid) = utf8_census(head);
+    if invalid == 0 || valid_multibyte > 10 * invalid {
+        return UTF_8;
+    }
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(head, at_eof);
+    let guess = det.guess(None, chardetng::Utf8Detection::Allow);
+    let east_asian = [
+        encoding_rs::GBK,
+        encoding_rs::GB18030,
+        encoding_rs::BIG5,
+        encoding_rs::SHIFT_JIS,
+        encoding_rs::EUC_JP,
+        encoding_rs::EUC_KR,
+    ];
+    if east_asian.contains(&guess) {
+        guess
+    } else {
+        UTF_8
+    }
+}
+
+/// Counts valid multi-byte UTF-8 characters and invalid sequences (one cut short at the
+/// end of the window is not counted).
+fn utf8_census(mut b: &[u8]) -> (usize, usize) {
+    let (mut valid, mut invalid) = (0, 0);
+    loop {
+        match std::str::from_utf8(b) {
+            Ok(s) => {
+                return (
+                    valid + s.chars().filter(|c| c.len_utf8() > 1).count(),
+                    invalid,
+                )
+            }
+            Err(e) => {
+                let good = &b[..e.valid_up_to()];
+                // Safe to count: `good` is valid UTF-8 by construction.
+                valid += std::str::from_utf8(good)
+                    .map_or(0, |s| s.chars().filter(|c| c.len_utf8() > 1).count());
+                match e.error_len() {
+                    None => return (valid, invalid),
+                    Some(n) => {
+                        invalid += 1;
+                        b = &b[e.valid_up_to() + n..];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A reader that decodes a legacy encoding to UTF-8. Without `lossy`, the first
+/// undecodable sequence is an error naming the (decoded) line it is on.
+struct Decoding<R> {
+    inner: R,
+    decoder: Decoder,
+    lossy: bool,
+    input: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
+    finished: bool,
+    out: Vec<u8>,
+    out_pos: usize,
+    newlines: u64,
+}
+
+impl<R: Read> Decoding<R> {
+    fn new(inner: R, encoding: &'static Encoding, lossy: bool) -> Self {
+        Decoding {
+            inner,
+            decoder: encoding.new_decoder_with_bom_removal(),
+            lossy,
+            input: vec![0; 1 << 16],
+            start: 0,
+            end: 0,
+            eof: false,
+            finished: false,
+            out: Vec::new(),
+            out_pos: 0,
+            newlines: 0,
+        }
+    }
+
+    /// Decodes the next piece of input into `out`.
+    fn refill(&mut self) -> io::Result<()> {
+        if self.start == self.end && !self.eof {
+            self.start = 0;
+            self.end = self.inner.read(&mut self.input)?;
+            self.eof = self.end == 0;
+        }
+        let last = self.eof;
+        let src = &self.input[self.start..self.end];
+        let cap = self
+            .decoder
+            .max_utf8_buffer_length(src.len())
+            .unwrap_or(src.len() * 3 + 16)
+            .max(16);
+        self.out.clear();
+        self.out.resize(cap, 0);
+        self.out_pos = 0;
+        let (read, written) = if self.lossy {
+            let (res, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);
+            if last && res == CoderResult::InputEmpty {
+                self.finished = true;
+            }
+            (read, written)
+        } else {
+            let (res, read, written) =
+                self.decoder
+                    .decode_to_utf8_without_replacement(src, &mut self.out, last);
+            if let DecoderResult::Malformed(..) = res {
+                let line = self.newlines
+                    + self.out[..written].iter().filter(|&&b| b == b'\n').count() as u64
+                    + 1;
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!(
+                        "line {line}: bytes that are not valid {} (use --lossy to replace them, or --encoding)",
+                        self.decoder.encoding().name()
+                    ),
+                ));
+            }
+            if last && res == DecoderResult::InputEmpty {
+                self.finished = true;
+            }
+            (read, written)
+        };
+        self.start += read;
+        self.out.truncate(written);
+        self.newlines += self.out.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Decoding<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.out_pos == self.out.len() {
+            if self.finished {
+                return Ok(0);
+            }
+            self.refill()?;
+        }
+        let n = buf.len().min(self.out.len() - self.out_pos);
+        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
+        self.out_pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_of(bytes: &[u8], opts: DecodeOptions) -> io::Result<(String, &'static str)> {
+        match decode(Box::new(Cursor::new(bytes.to_vec())), &opts)? {
+            Opened::Text {
+                mut reader,
+                encoding,
+                ..
+            } => {
+                let mut s = Vec::new();
+                reader.read_to_end(&mut s)?;
+                Ok((String::from_utf8_lossy(&s).into_owned(), encoding))
+            }
+            Opened::Binary(r) => Ok((format!("BINARY {r}"), "")),
+        }
+    }
+
+    #[test]
+    fn detects_gbk_and_big5() {
+        let text =
+            "国务院常务会议部署进一步稳定就业的政策措施。\n会议指出，要加快培育发展新动能。\n"
+                .repeat(3);
+        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+        let (s, enc) = text_of(&gbk, DecodeOptions::default()).unwrap();
+        assert_eq!(s, text);
+        assert!(enc == "GBK" || enc == "gb18030", "{enc}");
+        let trad = "行政院會議通過了新的經濟發展計畫，並將於明年實施。\n".repeat(3);
+        let (big5, _, _) = encoding_rs::BIG5.encode(&trad);
+        let (s, enc) = text_of(&big5, DecodeOptions::default()).unwrap();
+        assert_eq!((s.as_str(), enc), (trad.as_str(), "Big5"));
+    }
+
+    #[test]
+    fn undecodable_bytes_name_the_line_or_are_replaced() {
+        let opts = DecodeOptions {
+            encoding: Some(encoding_rs::GBK),
+            lossy: false,
+        };
+        let e = text_of(b"ok\nok\n\x81\x20bad\n", opts).unwrap_err();
+        assert!(e.to_string().starts_with("line 3:"), "{e}");
+        let lossy = DecodeOptions {
+            lossy: true,
+            ..opts
+        };
+        let (s, _) = text_of(b"ok\n\x81\x20x\n", lossy).unwrap();
+        assert!(s.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn binary_and_utf16() {
+        let (s, _) = text_of(b"PK\x03\x04\x00\x00junk", DecodeOptions::default()).unwrap();
+        assert!(s.starts_with("BINARY NUL"));
+        let mut u16 = vec![0xFF, 0xFE];
+        for c in "新闻\n".encode_utf16() {
+            u16.extend_from_slice(&c.to_le_bytes());
+        }
+        let (s, enc) = text_of(&u16, DecodeOptions::default()).unwrap();
+        assert_eq!((s.as_str(), enc), ("新闻\n", "UTF-16LE"));
+    }
+}
