@@ -63,10 +63,14 @@ impl Featurizer {
     /// Calls `emit` once per feature token of `line` (a paragraph without its line ending).
     /// Tokens may repeat; each occurrence counts.
     pub fn for_each_token(&self, line: &str, mut emit: impl FnMut(&str)) {
-        let norm = normalize(line);
-        for tok in self.jieba.cut(&norm, self.config.hmm) {
-            if !tok.word.chars().all(char::is_whitespace) {
-                emit(tok.word);
+        // A huge line (a whole page without newlines) is segmented piece by piece, so
+        // memory stays proportional to the piece, not the line.
+        for piece in pieces(line, PIECE) {
+            let norm = normalize(piece);
+            for tok in self.jieba.cut(&norm, self.config.hmm) {
+                if !tok.word.chars().all(char::is_whitespace) {
+                    emit(tok.word);
+                }
             }
         }
         if self.config.structure {
@@ -80,6 +84,42 @@ impl Featurizer {
         self.for_each_token(line, |t| out.push(t.to_string()));
         out
     }
+}
+
+/// Longest piece of a line segmented at once.
+const PIECE: usize = 16 * 1024;
+
+/// Splits `line` into pieces of at most about `max` bytes, after a sentence end or a
+/// space when there is one in the last quarter of the window, else at a char boundary.
+fn pieces(line: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = line;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        if rest.len() <= max {
+            return Some(std::mem::take(&mut rest));
+        }
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let window = &rest[..cut];
+        let mut from = window.len() * 3 / 4;
+        while !window.is_char_boundary(from) {
+            from += 1;
+        }
+        let soft = window[from..]
+            .rfind(|c: char| SENTENCE_END.contains(&c) || c.is_whitespace())
+            .map(|i| {
+                let at = from + i;
+                at + window[at..].chars().next().map_or(1, char::len_utf8)
+            });
+        let cut = soft.unwrap_or(cut).max(1);
+        let (head, tail) = rest.split_at(cut);
+        rest = tail;
+        Some(head)
+    })
 }
 
 /// Folds full-width ASCII and the ideographic space to their half-width forms,
@@ -227,6 +267,16 @@ fn has_mention(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_lines_are_cut_into_pieces_at_char_boundaries() {
+        let line = "新闻。".repeat(10_000) + &"字".repeat(10_000);
+        let p: Vec<&str> = pieces(&line, 1000).collect();
+        assert_eq!(p.concat(), line);
+        assert!(p.iter().all(|x| x.len() <= 1000 && !x.is_empty()));
+        assert!(p[0].ends_with('。'));
+        assert_eq!(pieces("短", 1000).count(), 1);
+    }
 
     #[test]
     fn normalises_full_width() {

@@ -448,7 +448,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 _ => Existing::Refuse,
             };
             let settings = run_settings(&a, model_crc(&a.model)?);
-            let done = outdir::prepare(dir, &sources, &dests, existing, &settings)?;
+            let done =
+                outdir::prepare(dir, &a.input.inputs, &sources, &dests, existing, &settings)?;
             let (todo, todo_dests): (Vec<Source>, Vec<PathBuf>) = sources
                 .into_iter()
                 .zip(dests)

@@ -67,6 +67,7 @@ pub fn output_paths(
 /// for each destination whether it is already done (only with [`Existing::Resume`]).
 pub fn prepare(
     dir: &Path,
+    inputs: &[PathBuf],
     sources: &[Source],
     dests: &[PathBuf],
     existing: Existing,
@@ -74,6 +75,18 @@ pub fn prepare(
 ) -> Result<Vec<bool>> {
     let manifest = dir.join(MANIFEST);
     let mut resume = false;
+    // An output folder inside an input folder would be read back as input next time.
+    let real_out = resolve(dir)?;
+    for input in inputs.iter().filter(|i| i.is_dir()) {
+        let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+        if real_out.starts_with(&real) {
+            return Err(Error::Usage(format!(
+                "{}: output folder lies inside the input folder {}",
+                dir.display(),
+                input.display()
+            )));
+        }
+    }
     if dir.exists() {
         if !dir.is_dir() {
             return Err(Error::Usage(format!(
@@ -130,6 +143,26 @@ pub fn prepare(
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
     Ok(dests.iter().map(|d| resume && d.is_file()).collect())
+}
+
+/// The real path `p` would have: its nearest existing ancestor resolved (symlinks and
+/// all), the rest appended.
+fn resolve(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut real = std::fs::canonicalize(existing).map_err(|e| Error::io(existing, e))?;
+    real.extend(rest.iter().rev());
+    Ok(real)
 }
 
 /// Removes temporary files a killed run left behind (a signal-stopped run removes its own).

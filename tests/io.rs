@@ -1,0 +1,445 @@
+//! The I/O layer end to end: JSONL, compression, encodings, binary files, chunking,
+//! resume and accounting, through the real binary.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+fn dev_pages(n: usize) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = fs::read_dir(shared().join("eval/dev/pages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    pages.truncate(n);
+    pages
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out + "\""
+}
+
+/// A JSONL dump of dev pages: `{"id": "pN", "text": page, "meta": {...}}`.
+fn dev_jsonl(n: usize) -> (String, Vec<PathBuf>) {
+    let pages = dev_pages(n);
+    let mut out = String::new();
+    for (i, p) in pages.iter().enumerate() {
+        let text = fs::read_to_string(p).unwrap();
+        out += &format!(
+            "{{\"id\":\"p{i}\",\"meta\":{{\"n\": {i}.0, \"ok\": true}},\"text\":{}}}\n",
+            json_str(&text)
+        );
+    }
+    (out, pages)
+}
+
+fn gz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+fn stderr_of(args: &[&str]) -> String {
+    let o = chaff(args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn jsonl_records_keep_their_fields_and_match_text_filtering() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dump, pages) = dev_jsonl(40);
+    let input = tmp.path().join("dump.jsonl");
+    fs::write(&input, &dump).unwrap();
+    let out = String::from_utf8(ok(&["filter", "--jsonl", s(&input)])).unwrap();
+    let mut n = 0;
+    for (line, page) in out.lines().zip(&pages) {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        let i = n;
+        assert_eq!(v["id"], format!("p{i}"));
+        // Other fields pass through as written (1.0 stays 1.0, order kept).
+        assert!(line.starts_with(&format!(
+            "{{\"id\":\"p{i}\",\"meta\":{{\"n\": {i}.0, \"ok\": true}},\"text\":"
+        )));
+        let text_filtered = ok(&["filter", s(page)]);
+        assert_eq!(v["text"].as_str().unwrap().as_bytes(), &text_filtered[..]);
+        n += 1;
+    }
+    assert_eq!(n, pages.len(), "every dev page keeps some news");
+    // Same bytes from stdin, from a gzip and a zstd file, with 1 or 2 threads, in pipe mode.
+    let o = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(dump.as_bytes()));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), out);
+    fs::write(tmp.path().join("dump.jsonl.gz"), gz(dump.as_bytes())).unwrap();
+    let z = zstd::encode_all(dump.as_bytes(), 3).unwrap();
+    fs::write(tmp.path().join("dump.jsonl.zst"), z).unwrap();
+    for f in ["dump.jsonl.gz", "dump.jsonl.zst"] {
+        let p = tmp.path().join(f);
+        assert_eq!(
+            String::from_utf8(ok(&["filter", "--jsonl", s(&p)])).unwrap(),
+            out
+        );
+    }
+    let t1 = ok(&[
+        "--threads",
+        "1",
+        "filter",
+        "--jsonl",
+        "--chunk-bytes",
+        "3000",
+        s(&input),
+    ]);
+    assert_eq!(String::from_utf8(t1).unwrap(), out);
+    let o = chaff_in(
+        &root(),
+        &["filter", "--jsonl", "--pipe", "-"],
+        Some(dump.as_bytes()),
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), out);
+}
+
+#[test]
+fn jsonl_empty_documents_are_dropped_unless_asked_and_pipe_is_one_to_one() {
+    let dump = "{\"id\":1,\"text\":\"哈哈哈哈笑死我了[哈哈][哈哈]\\n点赞 转发 评论\"}\n\n\
+                {\"id\":2,\"text\":\"国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任，确保人民群众生命财产安全。\"}\n\
+                {\"id\":3,\"text\":\"\"}\n";
+    let run = |args: &[&str]| {
+        let o = chaff_in(&root(), args, Some(dump.as_bytes()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let plain = run(&["filter", "--jsonl", "-"]);
+    assert_eq!(plain.lines().count(), 1, "{plain}");
+    assert!(plain.starts_with("{\"id\":2,"));
+    let keep = run(&["filter", "--jsonl", "--keep-empty", "-"]);
+    assert_eq!(keep.lines().count(), 3);
+    assert!(keep.starts_with("{\"id\":1,\"text\":\"\"}"), "{keep}");
+    assert_eq!(run(&["filter", "--jsonl", "--pipe", "-"]), keep);
+    // Tag output carries the record id.
+    let tag = run(&["tag", "--json", "--jsonl", "-"]);
+    assert!(tag.lines().all(|l| l.contains("\"id\":")), "{tag}");
+    // Bad records: a clear error naming the line.
+    for (bad, what) in [
+        ("{\"id\":1}\n", "no \"text\" field"),
+        ("{\"text\":\"\\ud800\"}\n", "surrogate"),
+        ("not json\n", "not a JSON object"),
+    ] {
+        let input = format!("{{\"text\":\"ok\"}}\n{bad}");
+        let o = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(input.as_bytes()));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success());
+        assert!(
+            err.starts_with("chaff: -:2: ") && err.contains(what),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1);
+    }
+}
+
+#[test]
+fn compressed_files_in_an_outdir_come_out_compressed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read(root().join("tests/data/sample_page.txt")).unwrap();
+    fs::write(input.join("a.txt.gz"), gz(&page)).unwrap();
+    fs::write(input.join("b.txt"), &page).unwrap();
+    let expected = ok(&["filter", "tests/data/sample_page.txt"]);
+    let out = tmp.path().join("out");
+    ok(&["filter", "-o", s(&out), s(&input)]);
+    assert_eq!(gunzip(&fs::read(out.join("a.txt.gz")).unwrap()), expected);
+    assert_eq!(fs::read(out.join("b.txt")).unwrap(), expected);
+    let out2 = tmp.path().join("out2");
+    ok(&["filter", "--compress", "zst", "-o", s(&out2), s(&input)]);
+    for f in ["a.txt.zst", "b.txt.zst"] {
+        let z = fs::read(out2.join(f)).unwrap();
+        assert_eq!(zstd::decode_all(&z[..]).unwrap(), expected);
+    }
+    let z = ok(&["filter", "--compress", "gz", "tests/data/sample_page.txt"]);
+    assert_eq!(gunzip(&z), expected);
+    // A corrupt gzip file is an error naming it.
+    fs::write(input.join("c.txt.gz"), &gz(&page)[..40]).unwrap();
+    let err = fails(&["filter", "-o", s(&tmp.path().join("out3")), s(&input)]);
+    assert!(err.contains("c.txt.gz"), "{err}");
+}
+
+#[test]
+fn legacy_chinese_encodings_are_detected_and_written_as_utf8() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Lines the encoding cannot hold (emoji; Simplified characters in Big5) would make the
+    // test about replacement, not decoding.
+    let encodable = |file: &str, enc: &'static encoding_rs::Encoding| -> String {
+        fs::read_to_string(root().join(file))
+            .unwrap()
+            .lines()
+            .filter(|l| !enc.encode(l).2)
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    for (file, enc) in [
+        ("tests/data/sample_page.txt", encoding_rs::GBK),
+        ("tests/data/traditional_news.txt", encoding_rs::BIG5),
+    ] {
+        let page = encodable(file, enc);
+        let utf8 = tmp.path().join("utf8.txt");
+        fs::write(&utf8, &page).unwrap();
+        let expected = ok(&["filter", s(&utf8)]);
+        assert!(expected.len() > 100, "{file}");
+        let p = tmp.path().join(format!("{}.txt", enc.name()));
+        fs::write(&p, enc.encode(&page).0).unwrap();
+        assert_eq!(ok(&["filter", s(&p)]), expected, "{file}");
+        assert_eq!(ok(&["filter", "--encoding", enc.name(), s(&p)]), expected);
+    }
+    let page = encodable("tests/data/sample_page.txt", encoding_rs::GBK);
+    let utf8 = tmp.path().join("utf8.txt");
+    fs::write(&utf8, &page).unwrap();
+    // UTF-8 with a BOM: the BOM stays with line 1's bytes.
+    let bom = tmp.path().join("bom.txt");
+    fs::write(&bom, [&b"\xEF\xBB\xBF"[..], page.as_bytes()].concat()).unwrap();
+    let with_bom = ok(&["tag", s(&bom)]);
+    let without = ok(&["tag", s(&utf8)]);
+    let strip = |b: Vec<u8>| {
+        String::from_utf8(b)
+            .unwrap()
+            .lines()
+            .map(|l| l.split_once('\t').unwrap().1.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(with_bom), strip(without));
+    // Undecodable bytes: an error naming file and line, or U+FFFD with --lossy.
+    let bad = tmp.path().join("bad.txt");
+    let mut bytes = encoding_rs::GBK.encode(&page).0.into_owned();
+    bytes.extend_from_slice(b"\n\x81\x20\n");
+    fs::write(&bad, &bytes).unwrap();
+    let err = fails(&["filter", "--encoding", "gbk", s(&bad)]);
+    let line = page.lines().count() + 2;
+    assert!(
+        err.contains("bad.txt") && err.contains(&format!("line {line}:")),
+        "{err}"
+    );
+    ok(&["filter", "--encoding", "gbk", "--lossy", s(&bad)]);
+    let err = fails(&["filter", "--encoding", "klingon", s(&bad)]);
+    assert!(err.contains("klingon"));
+}
+
+#[test]
+fn binary_files_are_skipped_with_a_warning_or_fail_with_strict() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::copy(
+        root().join("tests/data/sample_page.txt"),
+        input.join("a.txt"),
+    )
+    .unwrap();
+    fs::write(input.join("b.png"), b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0").unwrap();
+    fs::write(input.join("c.txt"), b"").unwrap();
+    let out = tmp.path().join("out");
+    let stats = tmp.path().join("stats.json");
+    let err = stderr_of(&["filter", "--stats", s(&stats), "-o", s(&out), s(&input)]);
+    assert!(err.contains("warning") && err.contains("b.png"), "{err}");
+    let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(
+        (st["skipped"].as_u64(), st["files"].as_u64()),
+        (Some(1), Some(2))
+    );
+    assert!(!out.join("b.png").exists());
+    // The empty file gives an empty output file.
+    assert_eq!(fs::read(out.join("c.txt")).unwrap(), b"");
+    let err = fails(&[
+        "filter",
+        "--strict",
+        "-o",
+        s(&tmp.path().join("o2")),
+        s(&input),
+    ]);
+    assert!(err.contains("b.png") && err.contains("--strict"), "{err}");
+}
+
+#[test]
+fn chunked_files_are_processed_in_parallel_with_identical_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One big text file made of many pages.
+    let mut big = Vec::new();
+    for p in dev_pages(60) {
+        big.extend(fs::read(p).unwrap());
+        big.extend_from_slice(b"\n");
+    }
+    let input = tmp.path().join("big.txt");
+    fs::write(&input, &big).unwrap();
+    let args = |t: &'static str, c: &'static str| {
+        vec!["--threads", t, "filter", "--chunk-bytes", c, s(&input)]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let run = |a: Vec<String>| ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let one = run(args("1", "2000"));
+    assert_eq!(run(args("2", "2000")), one);
+    assert_eq!(run(args("2", "2000")), one);
+    // Every output line is an input line, in order.
+    let input_lines: Vec<&[u8]> = big.split_inclusive(|&b| b == b'\n').collect();
+    let mut rest = input_lines.iter();
+    for l in one.split_inclusive(|&b| b == b'\n') {
+        assert!(rest.any(|i| *i == l), "output line not in input order");
+    }
+    // Chunking only cuts the page context at blank lines: mostly the same decisions.
+    let whole = run(args("2", "100000000"));
+    let diff = whole.len().abs_diff(one.len()) as f64 / whole.len() as f64;
+    assert!(diff < 0.05, "{diff}");
+}
+
+#[test]
+fn accounting_holds_per_file_on_the_dev_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = shared().join("eval/dev/pages");
+    let stats = tmp.path().join("files.jsonl");
+    let total = tmp.path().join("total.json");
+    ok(&[
+        "filter",
+        "-q",
+        "--file-stats",
+        s(&stats),
+        "--stats",
+        s(&total),
+        "-o",
+        s(&tmp.path().join("out")),
+        s(&dev),
+    ]);
+    // Labelled (non-blank) lines per page, from the dev labels.
+    let labels = fs::read_to_string(shared().join("eval/dev/labels.tsv")).unwrap();
+    let mut labelled = std::collections::HashMap::<String, u64>::new();
+    for l in labels.lines().skip(1) {
+        *labelled
+            .entry(l.split('\t').next().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let mut sum = [0u64; 4];
+    let mut files = 0;
+    for l in fs::read_to_string(&stats).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let n = |k: &str| v[k].as_u64().unwrap();
+        let path = PathBuf::from(v["path"].as_str().unwrap());
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(n("lines"), text.lines().count() as u64, "{path:?}");
+        assert_eq!(n("kept") + n("dropped") + n("blank"), n("lines"));
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(n("kept") + n("dropped"), labelled[name], "{name}");
+        let out = fs::read(tmp.path().join("out").join(name)).unwrap();
+        assert_eq!(n("bytes_out"), out.len() as u64);
+        for (i, k) in ["lines", "kept", "dropped", "blank"].iter().enumerate() {
+            sum[i] += n(k);
+        }
+        files += 1;
+    }
+    assert_eq!(files, 400);
+    let t: serde_json::Value = serde_json::from_slice(&fs::read(&total).unwrap()).unwrap();
+    for (i, k) in ["lines", "kept", "dropped", "blank"].iter().enumerate() {
+        assert_eq!(t[k].as_u64(), Some(sum[i]), "{k}");
+    }
+}
+
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    for p in dev_pages(30) {
+        fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
+    }
+    let clean = tmp.path().join("clean");
+    ok(&["filter", "-q", "-o", s(&clean), s(&input)]);
+    let partial = tmp.path().join("partial");
+    ok(&["filter", "-q", "-o", s(&partial), s(&input)]);
+    // Simulate a killed run: some outputs missing, a temporary file left behind.
+    let names: Vec<PathBuf> = tree(&partial).into_iter().map(|t| t.0).collect();
+    for n in names.iter().skip(10).step_by(2) {
+        if n != Path::new(".chaff-run.json") {
+            fs::remove_file(partial.join(n)).unwrap();
+        }
+    }
+    fs::write(partial.join(".x.txt.1234.chaff-tmp"), b"half").unwrap();
+    let err = fails(&["filter", "-o", s(&partial), s(&input)]);
+    assert!(err.contains("--resume"), "{err}");
+    let err = fails(&[
+        "filter",
+        "--resume",
+        "--threshold",
+        "0.9",
+        "-o",
+        s(&partial),
+        s(&input),
+    ]);
+    assert!(err.contains("other settings"), "{err}");
+    let stats = tmp.path().join("stats.json");
+    ok(&[
+        "filter",
+        "-q",
+        "--resume",
+        "--stats",
+        s(&stats),
+        "-o",
+        s(&partial),
+        s(&input),
+    ]);
+    assert_eq!(tree(&partial), tree(&clean));
+    let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    let (resumed, files) = (
+        st["resumed"].as_u64().unwrap(),
+        st["files"].as_u64().unwrap(),
+    );
+    assert_eq!(resumed + files, 30);
+    assert!(resumed >= 10 && files >= 9, "{st}");
+}
+
+#[test]
+fn hadoop_counters_on_stderr() {
+    let err = stderr_of(&["filter", "--hadoop-counters", "tests/data/sample_page.txt"]);
+    let kept = err
+        .lines()
+        .find_map(|l| l.strip_prefix("reporter:counter:chaff,kept,"))
+        .unwrap();
+    assert!(kept.parse::<u64>().unwrap() > 0);
+}

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Shell-level checks against the release binary: bad paths, hostile trees, and an
+# interrupted run finished with --resume. Run by tests/shell.rs (so `cargo test --release`
+# covers it) or by hand: CHAFF=target/release/chaff bash tests/shell/cases.sh
+set -uo pipefail
+CHAFF=${CHAFF:-target/release/chaff}
+SHARED=${SHARED:-$(cd "$(dirname "$0")/../../../shared" && pwd)}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# expect_error NAME PATTERN -- ARGS...: non-zero exit, one stderr line naming PATTERN.
+expect_error() {
+  local name=$1 pattern=$2; shift 3
+  "$CHAFF" "$@" >"$T/out" 2>"$T/err"
+  local rc=$?
+  if [ $rc -eq 0 ]; then fail "$name: exit 0"; return; fi
+  if [ "$(wc -l <"$T/err")" -ne 1 ]; then fail "$name: stderr is not one line: $(cat "$T/err")"; return; fi
+  if ! grep -q -- "$pattern" "$T/err"; then fail "$name: stderr lacks '$pattern': $(cat "$T/err")"; return; fi
+  if grep -q panicked "$T/err"; then fail "$name: panic"; return; fi
+  pass "$name (exit $rc): $(cat "$T/err")"
+}
+
+PAGE="$SHARED/seed/page.txt"
+mkdir -p "$T/in"
+cp "$PAGE" "$T/in/a.txt"
+
+expect_error "missing input" "no-such.txt" -- filter "$T/no-such.txt"
+expect_error "missing model" "no-such.chaff" -- filter -m "$T/no-such.chaff" "$PAGE"
+echo x >"$T/afile"
+expect_error "output below a file" "afile" -- filter -o "$T/afile/out" "$T/in"
+[ -e "$T/afile/out" ] && fail "output below a file: something written"
+expect_error "outdir inside input" "inside the input folder" -- filter -o "$T/in/out" "$T/in"
+mkdir -p "$T/busy" && echo x >"$T/busy/old.txt"
+expect_error "busy outdir" "already holds files" -- filter -o "$T/busy" "$T/in"
+[ "$(ls -A "$T/busy")" = "old.txt" ] || fail "busy outdir: something written"
+expect_error "resume without outdir" "needs -o" -- filter --resume "$PAGE"
+if [ "$(id -u)" -ne 0 ]; then
+  cp "$PAGE" "$T/secret.txt" && chmod 000 "$T/secret.txt"
+  expect_error "unreadable file" "secret.txt" -- filter "$T/secret.txt"
+else
+  echo "skip: unreadable file (running as root, permissions do not apply)"
+fi
+
+# Hostile trees: very deep folders, a symlink loop, NUL bytes, an empty file.
+deep="$T/tree"
+for i in $(seq 1 120); do deep="$deep/d$i"; done
+mkdir -p "$deep" && cp "$PAGE" "$deep/deep.txt"
+ln -s "$T/tree" "$T/tree/d1/loop"
+printf 'abc\0def\n' >"$T/tree/nul.txt"
+: >"$T/tree/empty.txt"
+"$CHAFF" filter -o "$T/tree-out" "$T/tree" 2>"$T/err"
+rc=$?
+if [ $rc -ne 0 ]; then fail "hostile tree: exit $rc: $(cat "$T/err")"
+elif grep -q panicked "$T/err"; then fail "hostile tree: panic"
+elif ! grep -q "nul.txt: skipped" "$T/err"; then fail "hostile tree: no skip warning: $(cat "$T/err")"
+elif ! cmp -s "$T/tree-out/${deep#"$T/tree/"}/deep.txt" <("$CHAFF" filter -q "$PAGE"); then fail "hostile tree: deep output differs"
+elif [ -s "$T/tree-out/empty.txt" ] || [ ! -e "$T/tree-out/empty.txt" ]; then fail "hostile tree: empty file"
+else pass "hostile tree: $(tail -1 "$T/err")"; fi
+
+# Interrupt and resume: a run stopped by SIGINT (and one by SIGTERM) leaves only complete
+# files and no temporaries; --resume then gives exactly the tree of one clean run.
+mkdir -p "$T/dump"
+for k in $(seq 1 8); do
+  mkdir -p "$T/dump/part$k"
+  cp "$SHARED"/eval/dev/pages/* "$T/dump/part$k/"
+done
+"$CHAFF" -q --threads 2 filter -o "$T/clean" "$T/dump" || fail "clean run"
+for sig in INT TERM; do
+  out="$T/stopped-$sig"
+  "$CHAFF" -q --threads 1 filter -o "$out" "$T/dump" 2>"$T/err" &
+  pid=$!
+  sleep 1
+  kill -"$sig" $pid
+  wait $pid
+  rc=$?
+  n=$(find "$out" -type f | wc -l)
+  if [ $rc -eq 0 ]; then echo "note: SIG$sig run finished before the signal ($n files)"
+  elif [ $rc -ne 130 ]; then fail "SIG$sig: exit $rc: $(cat "$T/err")"; fi
+  tmp=$(find "$out" -name '*.chaff-tmp' | wc -l)
+  [ "$tmp" -eq 0 ] || fail "SIG$sig: $tmp temporary files left"
+  bad=0
+  while IFS= read -r f; do
+    rel=${f#"$out/"}
+    cmp -s "$f" "$T/clean/$rel" || bad=$((bad + 1))
+  done < <(find "$out" -type f)
+  [ $bad -eq 0 ] || fail "SIG$sig: $bad files differ from the clean run"
+  "$CHAFF" -q filter --resume -o "$out" "$T/dump" || fail "SIG$sig: resume failed"
+  if diff -r "$out" "$T/clean" >/dev/null; then
+    pass "SIG$sig: exit $rc with $n complete files, resumed to the clean tree"
+  else
+    fail "SIG$sig: resumed tree differs from the clean run"
+  fi
+done
+
+if [ $failures -gt 0 ]; then echo "$failures failures"; exit 1; fi
+echo "all shell cases passed"
