@@ -116,22 +116,23 @@ pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> 
             Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
         }
     };
-    let mut buffered = BufReader::with_capacity(
-        1 << 16,
-        Counting {
-            inner: raw,
-            count: consumed,
-        },
-    );
-    let magic = buffered.fill_buf().map_err(|e| Error::io(&path, e))?;
+    let counted = Counting {
+        inner: raw,
+        count: consumed,
+    };
+    open_stream(Box::new(counted), opts).map_err(|e| Error::io(&path, e))
+}
+
+/// Opens a byte stream: decompression by magic bytes, then [`decode`].
+pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
+    let mut buffered = BufReader::with_capacity(1 << 16, raw);
+    let magic = buffered.fill_buf()?;
     let plain: Box<dyn Read + Send> = match Compression::sniff(magic) {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(
-            zstd::stream::read::Decoder::with_buffer(buffered).map_err(|e| Error::io(&path, e))?,
-        ),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     };
-    decode(plain, opts).map_err(|e| Error::io(&path, e))
+    decode(plain, opts)
 }
 
 /// Sniffs and decodes an uncompressed stream.

@@ -290,7 +290,13 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
     let err = fails(&["filter", "-o", s(&input.join("a")), s(&input)]);
     assert!(err.contains("inside the input folder"), "{err}");
     // An input inside the output folder.
-    let err = fails(&["filter", "--force", "-o", s(&input), s(&input.join("top.txt"))]);
+    let err = fails(&[
+        "filter",
+        "--force",
+        "-o",
+        s(&input),
+        s(&input.join("top.txt")),
+    ]);
     assert!(err.contains("inside the output folder"), "{err}");
     // Several inputs need -o.
     let err = fails(&["filter", s(&input)]);

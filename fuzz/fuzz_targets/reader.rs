@@ -1,0 +1,70 @@
+//! Any bytes, read as every input format chaff accepts: compressed or not, any encoding
+//! (detected, forced, lossy), chunked text or JSONL records, then classified and
+//! filtered. Nothing may panic, and filtered text must be made of input lines.
+#![no_main]
+
+use chaff::classifier::{Classifier, KeepPolicy};
+use chaff::input::{open_stream, DecodeOptions, Opened};
+use chaff::jsonl::Record;
+use chaff::pipeline::decide;
+use chaff::reader::{split_lines, split_lines_at, Chunker};
+use chaff::writer::filter_chunk;
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+
+fn model() -> &'static (Classifier, KeepPolicy) {
+    static M: OnceLock<(Classifier, KeepPolicy)> = OnceLock::new();
+    M.get_or_init(|| {
+        let m = chaff::default_model().expect("embedded model loads");
+        let p = KeepPolicy::new(&m, &[], None).expect("default policy");
+        (Classifier::new(m), p)
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, bytes)) = data.split_first() else {
+        return;
+    };
+    let opts = DecodeOptions {
+        encoding: match mode % 5 {
+            1 => Some(encoding_rs_label("gbk")),
+            2 => Some(encoding_rs_label("big5")),
+            3 => Some(encoding_rs_label("utf-16le")),
+            _ => None,
+        },
+        lossy: mode & 8 != 0,
+    };
+    let records = mode & 16 != 0;
+    let target = (mode as usize >> 5) * 7;
+    let Ok(Opened::Text { reader, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {
+        return;
+    };
+    let (clf, policy) = model();
+    let mut chunker = Chunker::new(reader, records, target);
+    while let Ok(Some(chunk)) = chunker.next_chunk() {
+        let Ok(lines) = split_lines_at(&chunk.bytes, chunk.first_line) else {
+            return;
+        };
+        assert_eq!(lines.iter().map(|l| l.raw.len()).sum::<usize>(), chunk.bytes.len());
+        if records {
+            for l in &lines {
+                if let Ok(r) = Record::parse(l.text, "text") {
+                    let doc = split_lines(r.text.as_bytes()).expect("record text is UTF-8");
+                    let _ = decide(clf, policy, &doc);
+                    let mut out = Vec::new();
+                    r.write_with_text(&mut out, "text", "x").expect("in-memory write");
+                    let _ = r.id();
+                }
+            }
+        } else {
+            let d = decide(clf, policy, &lines);
+            assert_eq!(d.len(), lines.len());
+            let f = filter_chunk(&lines, |i| d[i].as_ref().is_some_and(|d| d.keep));
+            assert!(f.body.len() + f.gap.len() + f.tail.len() <= chunk.bytes.len());
+        }
+    }
+});
+
+fn encoding_rs_label(l: &str) -> &'static encoding_rs::Encoding {
+    DecodeOptions::parse_encoding(l).expect("known label")
+}

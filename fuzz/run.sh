@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs each fuzz target for SECONDS (default 600) and prints executions and findings.
+# Needs cargo-fuzz (`cargo install cargo-fuzz`); on a stable toolchain RUSTC_BOOTSTRAP
+# lets it pass the sanitizer flags. Seeds come from tests/data and the shared seed page;
+# crashes land in fuzz/artifacts/TARGET/ and become regression tests in tests/.
+set -euo pipefail
+cd "$(dirname "$0")"
+SECONDS_EACH=${1:-600}
+export RUSTC_BOOTSTRAP=1
+for t in reader model_loader; do
+  mkdir -p "corpus/$t"
+done
+cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
+[ -f ../../shared/seed/page.txt ] && cp ../../shared/seed/page.txt corpus/reader/seed.txt
+# A small model (the default one is larger than -max_len) as the loader's seed.
+(cd .. && cargo run --release -q -- -q train -o fuzz/corpus/model_loader/small.chaff training/sample.tsv)
+for t in ${TARGETS:-reader model_loader}; do
+  echo "== $t: ${SECONDS_EACH}s"
+  cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 -max_len=262144 2>&1 |
+    tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true
+  tail -n 3 "fuzz-$t.log"
+done
