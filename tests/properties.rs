@@ -58,14 +58,13 @@ fn document() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-fn run(
-    bytes: &[u8],
-    format: InputFormat,
-    chunk: usize,
-) -> (
+/// Filter output with its summary, and tag output, for one document.
+type Runs = (
     chaff::Result<(Vec<u8>, chaff::pipeline::Summary)>,
     chaff::Result<Vec<u8>>,
-) {
+);
+
+fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("doc");
     std::fs::write(&path, bytes).unwrap();
