@@ -17,7 +17,7 @@ fn startup(c: &mut Criterion) {
     let line =
         "记者从江城市住房和城乡建设局获悉，今年全市计划改造老旧小区一百二十个，涉及居民三万余户。";
     c.bench_function("score_one_line", |b| {
-        b.iter(|| black_box(clf.classify_lines(&[black_box(line)])))
+        b.iter(|| black_box(clf.classify_lines(&[black_box(line)], &[])))
     });
 }
 

@@ -1,6 +1,7 @@
 //! Classifier: featurizer + model, scoring paragraphs into posteriors and keep/drop
 //! decisions.
 
+use crate::context::LineScore;
 use crate::error::{Error, Result};
 use crate::features::Featurizer;
 use crate::model::Model;
@@ -96,37 +97,27 @@ impl Classifier {
     }
 
     /// ln P(paragraph | class) per class (the joint log-likelihood without the prior),
-    /// and the number of feature tokens.
-    pub fn log_likelihood(&self, text: &str) -> (Vec<f64>, usize) {
-        // Accumulate straight from the featurizer's callback: no token is copied.
-        let mut v = vec![0.0; self.model.classes().len()];
-        let mut n = 0;
-        self.featurizer.for_each_token(text, |t| {
-            n += 1;
-            if let Some(lp) = self.model.token_log_probs(t) {
-                for (x, l) in v.iter_mut().zip(lp) {
-                    *x += l;
-                }
-            }
-        });
-        (v, n)
+    /// split into word and structure evidence.
+    pub fn log_likelihood(&self, text: &str) -> LineScore {
+        score_line(&self.model, &self.featurizer, text)
     }
 
     /// Posteriors for the paragraphs of one document, in order: with context, from the
     /// HMM over the document; without, each line's tempered naive Bayes posterior.
-    /// Computed in log space, so any paragraph length is safe.
-    pub fn classify_lines(&self, texts: &[&str]) -> Vec<Vec<f64>> {
-        let ll: Vec<(Vec<f64>, usize)> = texts.iter().map(|t| self.log_likelihood(t)).collect();
+    /// Computed in log space, so any paragraph length is safe. `blanks[i]` is the number
+    /// of blank lines before paragraph `i` (missing entries count as none).
+    pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<Vec<f64>> {
+        let ll: Vec<LineScore> = texts.iter().map(|t| self.log_likelihood(t)).collect();
         if self.use_context {
-            self.model.context.posteriors(&ll)
+            self.model.context.posteriors(&ll, blanks)
         } else {
-            ll.iter().map(|(l, n)| self.alone(l, *n)).collect()
+            ll.iter().map(|l| self.alone(l)).collect()
         }
     }
 
     /// A line's posterior on its own: prior plus tempered likelihood.
-    pub fn alone(&self, loglik: &[f64], tokens: usize) -> Vec<f64> {
-        let t = self.model.context.temper(loglik, tokens);
+    pub fn alone(&self, score: &LineScore) -> Vec<f64> {
+        let t = self.model.context.temper(score);
         let s: Vec<f64> = t
             .iter()
             .zip(self.model.log_prior())
@@ -134,6 +125,32 @@ impl Classifier {
             .collect();
         softmax(&s)
     }
+}
+
+/// A line's naive Bayes evidence under `model`, accumulated straight from the
+/// featurizer's callback (no token is copied).
+pub fn score_line(model: &Model, featurizer: &Featurizer, text: &str) -> LineScore {
+    let k = model.classes().len();
+    let mut s = LineScore {
+        words: vec![0.0; k],
+        word_tokens: 0,
+        structure: vec![0.0; k],
+        structure_tokens: 0,
+    };
+    featurizer.for_each_token_kind(text, |t, structure| {
+        let (sum, n) = if structure {
+            (&mut s.structure, &mut s.structure_tokens)
+        } else {
+            (&mut s.words, &mut s.word_tokens)
+        };
+        *n += 1;
+        if let Some(lp) = model.token_log_probs(t) {
+            for (x, l) in sum.iter_mut().zip(lp) {
+                *x += l;
+            }
+        }
+    });
+    s
 }
 
 /// exp(x - logsumexp(x)): posteriors from log scores without overflow.

@@ -7,6 +7,11 @@
 //! fitted on held-out lines so the scores become honest). Forward-backward gives every
 //! line a posterior that weighs its own words against its neighbours, in O(lines x
 //! classes^2), and a one-line document simply gets its tempered naive Bayes posterior.
+//!
+//! Transitions depend on the layout between two paragraphs: none, one or several blank
+//! lines ("gap classes"). Articles separate paragraphs with blank lines while a
+//! recommendation block runs line after line, and a block usually opens after a wider
+//! gap, so the gap is observed evidence about whether the class changes.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,10 +24,25 @@ pub struct ContextModel {
     /// long paragraph's many weak cues do not outvote a short one's few strong ones.
     #[serde(default)]
     pub length_power: f64,
+    /// Weight of the structure tokens' log-likelihood, apart from the words' (layout
+    /// cues are few per line and would drown among the words otherwise). `None` (models
+    /// from before the split): structure tokens are tempered with the words.
+    #[serde(default)]
+    pub structure_gamma: Option<f64>,
     /// First-paragraph class counts of labelled pages.
     pub start: Vec<u64>,
-    /// `trans[i * K + j]`: paragraph of class i followed by one of class j.
+    /// `trans[(g * K + i) * K + j]`: paragraph of class i followed, after gap class g
+    /// (see [`gap_class`]), by one of class j. Models from before gap classes hold one
+    /// block (K x K), used for every gap.
     pub trans: Vec<u64>,
+}
+
+/// Number of gap classes: no blank line, one, two or more.
+pub const GAPS: usize = 3;
+
+/// The gap class of `blanks` blank lines between two paragraphs.
+pub fn gap_class(blanks: usize) -> usize {
+    blanks.min(GAPS - 1)
 }
 
 impl ContextModel {
@@ -31,8 +51,9 @@ impl ContextModel {
         ContextModel {
             gamma,
             length_power: 0.0,
+            structure_gamma: None,
             start: vec![0; k],
-            trans: vec![0; k * k],
+            trans: vec![0; GAPS * k * k],
         }
     }
 
@@ -41,21 +62,30 @@ impl ContextModel {
         self.start.len()
     }
 
-    /// Counts the label sequence of one page (class indices of its non-blank lines).
-    pub fn count_sequence(&mut self, labels: &[usize]) {
+    /// Number of gap-class blocks held in `trans` (1 for old models, else [`GAPS`]).
+    pub fn gap_blocks(&self) -> usize {
+        let k2 = self.classes() * self.classes();
+        (self.trans.len() / k2.max(1)).max(1)
+    }
+
+    /// Counts the label sequence of one page (class indices of its non-blank lines);
+    /// `blanks[t]` is the number of blank lines before paragraph `t`.
+    pub fn count_sequence(&mut self, labels: &[usize], blanks: &[usize]) {
         let k = self.classes();
+        let blocks = self.gap_blocks();
         if let Some(&first) = labels.first() {
             self.start[first] += 1;
         }
-        for w in labels.windows(2) {
-            self.trans[w[0] * k + w[1]] += 1;
+        for (t, w) in labels.windows(2).enumerate() {
+            let g = gap_class(blanks.get(t + 1).copied().unwrap_or(0)).min(blocks - 1);
+            self.trans[(g * k + w[0]) * k + w[1]] += 1;
         }
     }
 
     /// Adds (or, with `sign` false, removes) another model's counts.
     pub fn combine(&mut self, other: &ContextModel, add: bool) -> Result<(), String> {
-        if other.classes() != self.classes() {
-            return Err("context models have different classes".into());
+        if other.classes() != self.classes() || other.trans.len() != self.trans.len() {
+            return Err("context models have different classes or gap classes".into());
         }
         let apply = |a: &mut u64, b: u64| -> Result<(), String> {
             *a = if add {
@@ -85,12 +115,19 @@ impl ContextModel {
             .collect()
     }
 
-    /// ln transition probabilities, row-major (add-one smoothed).
-    pub fn log_trans(&self) -> Vec<f64> {
+    /// ln transition probabilities per gap class, row-major (add-one smoothed).
+    pub fn log_trans(&self) -> Vec<Vec<f64>> {
         let k = self.classes();
+        self.trans
+            .chunks(k * k)
+            .map(|block| Self::log_block(block, k))
+            .collect()
+    }
+
+    fn log_block(block: &[u64], k: usize) -> Vec<f64> {
         let mut out = Vec::with_capacity(k * k);
         for i in 0..k {
-            let row = &self.trans[i * k..(i + 1) * k];
+            let row = &block[i * k..(i + 1) * k];
             let total: u64 = row.iter().sum();
             out.extend(
                 row.iter()
@@ -100,29 +137,65 @@ impl ContextModel {
         out
     }
 
-    /// The emission scores of a line from its ln P(line | class) and token count.
-    pub fn temper(&self, loglik: &[f64], tokens: usize) -> Vec<f64> {
-        temper(self.gamma, self.length_power, loglik, tokens)
+    /// The emission scores of a line.
+    pub fn temper(&self, s: &LineScore) -> Vec<f64> {
+        temper(self.gamma, self.length_power, self.structure_gamma, s)
     }
 
-    /// Posteriors per line given each line's ln P(line | class) and token count.
-    pub fn posteriors(&self, lines: &[(Vec<f64>, usize)]) -> Vec<Vec<f64>> {
-        let e: Vec<Vec<f64>> = lines.iter().map(|(l, n)| self.temper(l, *n)).collect();
-        Hmm::new(self).posteriors(&e)
+    /// The factors applied to a line's word and structure log-likelihoods.
+    pub fn scales(&self, s: &LineScore) -> (f64, f64) {
+        scales(self.gamma, self.length_power, self.structure_gamma, s)
+    }
+
+    /// Posteriors per line given each line's scores and the blank lines before it.
+    pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<Vec<f64>> {
+        let e: Vec<Vec<f64>> = lines.iter().map(|l| self.temper(l)).collect();
+        Hmm::new(self).posteriors(&e, blanks)
     }
 }
 
-/// `gamma * loglik / (tokens + 1)^power`.
-pub fn temper(gamma: f64, power: f64, loglik: &[f64], tokens: usize) -> Vec<f64> {
-    let scale = gamma / ((tokens + 1) as f64).powf(power);
-    loglik.iter().map(|v| v * scale).collect()
+/// A line's naive Bayes evidence, ln P(tokens | class) without the prior, split into
+/// word tokens and structure tokens.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LineScore {
+    /// Sum of word-token log-probabilities per class.
+    pub words: Vec<f64>,
+    /// Number of word tokens.
+    pub word_tokens: usize,
+    /// Sum of structure-token log-probabilities per class.
+    pub structure: Vec<f64>,
+    /// Number of structure tokens.
+    pub structure_tokens: usize,
+}
+
+/// Word and structure scale factors: words get `gamma / (n + 1)^power`; structure
+/// tokens `structure_gamma` (or, without one, the same factor as the words, counting
+/// structure tokens in n).
+pub fn scales(gamma: f64, power: f64, structure_gamma: Option<f64>, s: &LineScore) -> (f64, f64) {
+    match structure_gamma {
+        Some(sg) => (gamma / ((s.word_tokens + 1) as f64).powf(power), sg),
+        None => {
+            let w = gamma / ((s.word_tokens + s.structure_tokens + 1) as f64).powf(power);
+            (w, w)
+        }
+    }
+}
+
+/// Tempered emission scores of a line (see [`scales`]).
+pub fn temper(gamma: f64, power: f64, structure_gamma: Option<f64>, s: &LineScore) -> Vec<f64> {
+    let (w, st) = scales(gamma, power, structure_gamma, s);
+    s.words
+        .iter()
+        .zip(&s.structure)
+        .map(|(a, b)| a * w + b * st)
+        .collect()
 }
 
 /// Precomputed log parameters for decoding.
 pub struct Hmm {
     k: usize,
     start: Vec<f64>,
-    trans: Vec<f64>,
+    trans: Vec<Vec<f64>>,
 }
 
 impl Hmm {
@@ -135,8 +208,15 @@ impl Hmm {
         }
     }
 
-    /// Forward-backward in log space over per-line emission scores `emit[t][c]`.
-    pub fn posteriors(&self, emissions: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    /// Transition log-probabilities into line `t` (by the blank lines before it).
+    fn trans_into(&self, blanks: &[usize], t: usize) -> &[f64] {
+        let g = gap_class(blanks.get(t).copied().unwrap_or(0)).min(self.trans.len() - 1);
+        &self.trans[g]
+    }
+
+    /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
+    /// `blanks[t]` is the number of blank lines before line `t`.
+    pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<Vec<f64>> {
         let (k, n) = (self.k, emissions.len());
         if n == 0 {
             return Vec::new();
@@ -148,18 +228,20 @@ impl Hmm {
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
+            let trans = self.trans_into(blanks, t);
             for j in 0..k {
                 for (i, b) in buf.iter_mut().enumerate() {
-                    *b = alpha[t - 1][i] + self.trans[i * k + j];
+                    *b = alpha[t - 1][i] + trans[i * k + j];
                 }
                 alpha[t][j] = logsumexp(&buf) + emit(t, j);
             }
         }
         let mut beta = vec![vec![0.0; k]; n];
         for t in (0..n - 1).rev() {
+            let trans = self.trans_into(blanks, t + 1);
             for i in 0..k {
                 for (j, b) in buf.iter_mut().enumerate() {
-                    *b = self.trans[i * k + j] + emit(t + 1, j) + beta[t + 1][j];
+                    *b = trans[i * k + j] + emit(t + 1, j) + beta[t + 1][j];
                 }
                 beta[t][i] = logsumexp(&buf);
             }
@@ -189,11 +271,20 @@ pub fn logsumexp(x: &[f64]) -> f64 {
 mod tests {
     use super::*;
 
+    fn score(words: Vec<f64>) -> LineScore {
+        LineScore {
+            structure: vec![0.0; words.len()],
+            words,
+            word_tokens: 1,
+            structure_tokens: 0,
+        }
+    }
+
     #[test]
     fn neighbours_pull_an_ambiguous_line() {
         let mut m = ContextModel::empty(2, 1.0);
         for _ in 0..50 {
-            m.count_sequence(&[1, 1, 1, 1, 0, 0, 0, 0]);
+            m.count_sequence(&[1, 1, 1, 1, 0, 0, 0, 0], &[]);
         }
         // Line 2 slightly favours class 0 on its own; its class-1 neighbours win.
         let ll = vec![
@@ -202,24 +293,47 @@ mod tests {
             vec![-1.0, -1.5],
             vec![-9.0, -1.0],
         ];
-        let ll: Vec<(Vec<f64>, usize)> = ll.into_iter().map(|l| (l, 1)).collect();
-        let p = m.posteriors(&ll);
+        let ll: Vec<LineScore> = ll.into_iter().map(score).collect();
+        let p = m.posteriors(&ll, &[]);
         assert!(p[2][1] > 0.5, "{p:?}");
         for row in &p {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
         // A single line is decided by its own evidence (and the start prior).
-        let single = m.posteriors(&[(vec![-1.0, -9.0], 1)]);
+        let single = m.posteriors(&[score(vec![-1.0, -9.0])], &[]);
         assert!(single[0][0] > 0.5);
     }
 
     #[test]
     fn long_documents_stay_finite() {
         let m = ContextModel::empty(2, 1.0);
-        let ll: Vec<(Vec<f64>, usize)> = (0..10_000)
-            .map(|i| (vec![-500.0 - i as f64, -700.0], 30))
+        let ll: Vec<LineScore> = (0..10_000)
+            .map(|i| LineScore {
+                word_tokens: 30,
+                ..score(vec![-500.0 - i as f64, -700.0])
+            })
             .collect();
-        let p = m.posteriors(&ll);
+        let p = m.posteriors(&ll, &[]);
         assert!(p.iter().flatten().all(|v| v.is_finite()));
+    }
+
+    #[test]
+    fn gaps_change_the_transitions() {
+        // Class 0 paragraphs come with blank lines between them, class 1 line after line.
+        let mut m = ContextModel::empty(2, 1.0);
+        for _ in 0..50 {
+            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 2, 0, 0]);
+        }
+        let ll: Vec<LineScore> = (0..3).map(|_| score(vec![-1.0, -1.0])).collect();
+        // Three evidence-free lines: separated by blanks they look like class 0.
+        assert!(m.posteriors(&ll, &[0, 1, 1])[2][0] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 0, 0])[2][1] > 0.5);
+        // An old single-block model still decodes.
+        let old = ContextModel {
+            trans: vec![1, 1, 1, 1],
+            ..ContextModel::empty(2, 1.0)
+        };
+        assert_eq!(old.gap_blocks(), 1);
+        assert_eq!(old.posteriors(&ll, &[0, 5, 1]).len(), 3);
     }
 }

@@ -31,38 +31,50 @@ pub struct LineExplanation {
     pub tokens: Vec<TokenContribution>,
 }
 
-/// Explains every line of a document (blank lines must already be removed).
-pub fn explain_lines(classifier: &Classifier, texts: &[&str]) -> Vec<LineExplanation> {
+/// Explains every line of a document (blank lines already removed; `blanks[i]` is the
+/// number of blank lines before line `i`).
+pub fn explain_lines(
+    classifier: &Classifier,
+    texts: &[&str],
+    blanks: &[usize],
+) -> Vec<LineExplanation> {
     let model = classifier.model();
-    let with_ctx = classifier.classify_lines(texts);
+    let with_ctx = classifier.classify_lines(texts, blanks);
     texts
         .iter()
         .zip(with_ctx)
         .map(|(text, posteriors)| {
-            let (ll, n) = classifier.log_likelihood(text);
-            let alone = classifier.alone(&ll, n);
+            let score = classifier.log_likelihood(text);
+            let alone = classifier.alone(&score);
             let label = argmax(&posteriors);
             let mut order: Vec<usize> = (0..posteriors.len()).filter(|&c| c != label).collect();
             order.sort_by(|&a, &b| posteriors[b].total_cmp(&posteriors[a]).then(a.cmp(&b)));
             let rival = order.first().copied().unwrap_or(label);
-            let scale = model.context.temper(&[1.0], n)[0];
+            let (word_scale, structure_scale) = model.context.scales(&score);
             let mut tokens: Vec<TokenContribution> = Vec::new();
-            classifier.featurizer().for_each_token(text, |t| {
-                if let Some(tc) = tokens.iter_mut().find(|x| x.token == t) {
-                    tc.count += 1;
-                    if let Some(v) = tc.llr.as_mut() {
-                        *v += single(model.token_log_probs(t), label, rival) * scale;
+            classifier
+                .featurizer()
+                .for_each_token_kind(text, |t, structure| {
+                    let scale = if structure {
+                        structure_scale
+                    } else {
+                        word_scale
+                    };
+                    if let Some(tc) = tokens.iter_mut().find(|x| x.token == t) {
+                        tc.count += 1;
+                        if let Some(v) = tc.llr.as_mut() {
+                            *v += single(model.token_log_probs(t), label, rival) * scale;
+                        }
+                        return;
                     }
-                    return;
-                }
-                tokens.push(TokenContribution {
-                    token: t.to_string(),
-                    count: 1,
-                    llr: model
-                        .token_log_probs(t)
-                        .map(|lp| single(Some(lp), label, rival) * scale),
+                    tokens.push(TokenContribution {
+                        token: t.to_string(),
+                        count: 1,
+                        llr: model
+                            .token_log_probs(t)
+                            .map(|lp| single(Some(lp), label, rival) * scale),
+                    });
                 });
-            });
             tokens.sort_by(|a, b| {
                 let (x, y) = (a.llr.map_or(0.0, f64::abs), b.llr.map_or(0.0, f64::abs));
                 y.total_cmp(&x).then(a.token.cmp(&b.token))

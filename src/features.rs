@@ -63,18 +63,24 @@ impl Featurizer {
     /// Calls `emit` once per feature token of `line` (a paragraph without its line ending).
     /// Tokens may repeat; each occurrence counts.
     pub fn for_each_token(&self, line: &str, mut emit: impl FnMut(&str)) {
+        self.for_each_token_kind(line, |t, _| emit(t));
+    }
+
+    /// As [`Featurizer::for_each_token`], telling word tokens (`false`) from structure
+    /// tokens (`true`).
+    pub fn for_each_token_kind(&self, line: &str, mut emit: impl FnMut(&str, bool)) {
         // A huge line (a whole page without newlines) is segmented piece by piece, so
         // memory stays proportional to the piece, not the line.
         for piece in pieces(line, PIECE) {
             let norm = normalize(piece);
             for tok in self.jieba.cut(&norm, self.config.hmm) {
                 if !tok.word.chars().all(char::is_whitespace) {
-                    emit(tok.word);
+                    emit(tok.word, false);
                 }
             }
         }
         if self.config.structure {
-            structure_tokens(line, &mut emit);
+            structure_tokens(line, &mut |t| emit(t, true));
         }
     }
 
@@ -173,14 +179,16 @@ fn is_emoji(c: char) -> bool {
 /// Structural pseudo-tokens: layout and register cues that words alone miss.
 fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
     let body = line.trim_start();
-    if body.len() != line.len() {
-        emit("__indent__");
-    }
     let mut chars = body.chars();
-    if let Some(first) = chars.next() {
-        if BULLETS.contains(&first) && chars.next().is_some_and(char::is_whitespace) {
-            emit("__bullet__");
-        }
+    let bullet = chars.next().is_some_and(|first| {
+        BULLETS.contains(&first) && chars.next().is_some_and(char::is_whitespace)
+    });
+    // A bulleted item is a list entry however it is indented; plain indentation is how
+    // articles lay out paragraphs, a different cue.
+    if bullet {
+        emit("__bullet__");
+    } else if body.len() != line.len() {
+        emit("__indent__");
     }
     let body = body.trim_end();
     let n = body.chars().count();
@@ -288,8 +296,15 @@ mod tests {
     fn structure_cues() {
         let f = Featurizer::new(FeatureConfig::default());
         let t = f.tokens("  • 好开心[哈哈] #话题# @小明 😀");
+        assert!(
+            !t.iter().any(|x| x == "__indent__"),
+            "a bullet is not an indent"
+        );
+        assert!(f
+            .tokens("\u{3000}\u{3000}会议指出。")
+            .iter()
+            .any(|x| x == "__indent__"));
         for want in [
-            "__indent__",
             "__bullet__",
             "__emoticon__",
             "__hashtag__",

@@ -554,7 +554,15 @@ fn cmd_explain(a: ExplainArgs) -> Result<()> {
             .collect()
     };
     let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
-    let ex = chaff::explain::explain_lines(&c, &texts);
+    let blanks: Vec<usize> = lines
+        .iter()
+        .scan(0, |prev, l| {
+            let b = l.0.saturating_sub(*prev + 1);
+            *prev = l.0;
+            Some(b)
+        })
+        .collect();
+    let ex = chaff::explain::explain_lines(&c, &texts, &blanks);
     let text = chaff::explain::render(&c, &lines, &ex, a.top);
     print_text(&text)
 }

@@ -278,6 +278,39 @@ pub fn describe(model: &Model, top: usize) -> String {
         model.info.features.hmm,
         model.info.features.structure
     ));
+    let ctx = &model.context;
+    s.push_str(&format!(
+        "context: gamma {}, length power {}, structure weight {}, gap classes {}\n",
+        ctx.gamma,
+        ctx.length_power,
+        ctx.structure_gamma
+            .map_or("(with the words)".to_string(), |g| g.to_string()),
+        ctx.gap_blocks()
+    ));
+    let k2 = k * k;
+    for (g, block) in ctx.trans.chunks(k2).enumerate() {
+        let rows: Vec<String> = (0..k)
+            .map(|i| {
+                let row = &block[i * k..(i + 1) * k];
+                let total: u64 = row.iter().sum();
+                let probs: Vec<String> = row
+                    .iter()
+                    .map(|&c| format!("{:.3}", (c + 1) as f64 / (total + k as u64) as f64))
+                    .collect();
+                format!("{} -> [{}]", model.classes()[i], probs.join(" "))
+            })
+            .collect();
+        s.push_str(&format!(
+            "  transitions after {} blank lines{}: {}\n",
+            g,
+            if g + 1 == crate::context::GAPS {
+                "+"
+            } else {
+                ""
+            },
+            rows.join("; ")
+        ));
+    }
     s.push_str(&format!("trained on: {}\n", model.info.inputs.join(" ")));
     for c in 0..k {
         let mut scored: Vec<(f64, &str)> = model

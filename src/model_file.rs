@@ -213,7 +213,10 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
             data.len() - r.at
         ));
     }
-    if header.context.start.len() != k || header.context.trans.len() != k * k {
+    let blocks_ok = [1, crate::context::GAPS]
+        .contains(&(header.context.trans.len() / (k * k).max(1)))
+        && header.context.trans.len() % (k * k).max(1) == 0;
+    if header.context.start.len() != k || !blocks_ok {
         return Err("context model does not match the classes".into());
     }
     if !(header.context.gamma > 0.0 && header.context.gamma.is_finite()) {

@@ -126,12 +126,19 @@ pub fn decide(
     policy: &KeepPolicy,
     lines: &[Line<'_>],
 ) -> Vec<Option<Decision>> {
-    let texts: Vec<&str> = lines
-        .iter()
-        .filter(|l| !l.is_blank())
-        .map(|l| l.text)
-        .collect();
-    let mut post = classifier.classify_lines(&texts).into_iter();
+    let mut texts = Vec::with_capacity(lines.len());
+    let mut blanks = Vec::with_capacity(lines.len());
+    let mut run = 0;
+    for l in lines {
+        if l.is_blank() {
+            run += 1;
+        } else {
+            texts.push(l.text);
+            blanks.push(run);
+            run = 0;
+        }
+    }
+    let mut post = classifier.classify_lines(&texts, &blanks).into_iter();
     lines
         .iter()
         .map(|l| {

@@ -1,7 +1,8 @@
 //! Training: labelled documents -> counts -> fitted model (naive Bayes + context), plus
 //! exact update and forget.
 
-use crate::context::{temper, ContextModel, Hmm};
+use crate::classifier::score_line;
+use crate::context::{temper, ContextModel, Hmm, LineScore};
 use crate::counts::Counts;
 use crate::dataset::{read_labelled, LabelledDoc};
 use crate::error::{Error, Result};
@@ -41,12 +42,14 @@ impl Default for TrainOptions {
 const GAMMAS: &[f64] = &[
     0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0,
 ];
+/// Candidate weights of the structure tokens' evidence.
+const STRUCTURE_GAMMAS: &[f64] = &[0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5];
 /// Candidate length-normalisation powers.
 const POWERS: &[f64] = &[0.0, 0.25, 0.5, 0.75, 1.0];
 /// Candidate default thresholds on P(kept classes).
 const THRESHOLDS: &[f64] = &[0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.01];
 /// Losing a news line costs this many leaked filler lines when picking the threshold.
-const NEWS_LOSS_COST: f64 = 3.0;
+const NEWS_LOSS_COST: f64 = 30.0;
 
 /// Which cross-fitting fold a paragraph belongs to: by content, so a line that occurs both
 /// in a TSV and in a page lands in the same fold.
@@ -107,9 +110,22 @@ fn count_context(docs: &[LabelledDoc], counts: &Counts, gamma: f64) -> Result<Co
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        ctx.count_sequence(&labels);
+        ctx.count_sequence(&labels, &blank_runs(doc));
     }
     Ok(ctx)
+}
+
+/// Blank lines before each labelled line of a page (from the page's line numbers).
+fn blank_runs(doc: &LabelledDoc) -> Vec<usize> {
+    let mut prev = 0;
+    doc.lines
+        .iter()
+        .map(|l| {
+            let b = l.line.saturating_sub(prev + 1);
+            prev = l.line;
+            b
+        })
+        .collect()
 }
 
 fn describe(inputs: &[PathBuf]) -> Vec<String> {
@@ -137,7 +153,10 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     if opts.gamma.is_none() || opts.threshold.is_none() {
         if let Some(held) = cross_fitted(&docs, &folds, &counts, &info, &featurizer)? {
             if opts.gamma.is_none() {
-                (context.gamma, context.length_power) = fit_temperature(&held, &context);
+                let (g, p, sg) = fit_temperature(&held, &context);
+                context.gamma = g;
+                context.length_power = p;
+                context.structure_gamma = Some(sg);
             }
             if opts.threshold.is_none() {
                 if let Some(news) = counts.find_class("news") {
@@ -152,15 +171,16 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
 
 /// Held-out page: per line the other fold's ln P(line | class), and the gold classes.
 struct HeldOut {
-    loglik: Vec<(Vec<f64>, usize)>,
+    loglik: Vec<LineScore>,
+    blanks: Vec<usize>,
     gold: Vec<usize>,
 }
 
 impl HeldOut {
-    fn emissions(&self, gamma: f64, power: f64) -> Vec<Vec<f64>> {
+    fn emissions(&self, gamma: f64, power: f64, structure: Option<f64>) -> Vec<Vec<f64>> {
         self.loglik
             .iter()
-            .map(|(l, n)| temper(gamma, power, l, *n))
+            .map(|l| temper(gamma, power, structure, l))
             .collect()
     }
 }
@@ -195,22 +215,18 @@ fn cross_fitted(
     let held = pages
         .par_iter()
         .map(|doc| {
-            let mut toks = Vec::new();
-            let mut jll = Vec::new();
             let mut loglik = Vec::with_capacity(doc.lines.len());
             let mut gold = Vec::with_capacity(doc.lines.len());
             for l in &doc.lines {
                 let m = &models[1 - fold(&l.text)];
-                toks.clear();
-                featurizer.for_each_token(&l.text, |t| toks.push(t.to_string()));
-                m.joint_log_likelihood(toks.iter().map(String::as_str), &mut jll);
-                loglik.push((
-                    jll.iter().zip(m.log_prior()).map(|(a, p)| a - p).collect(),
-                    toks.len(),
-                ));
+                loglik.push(score_line(m, featurizer, &l.text));
                 gold.push(all.find_class(&l.label).unwrap_or(0));
             }
-            HeldOut { loglik, gold }
+            HeldOut {
+                loglik,
+                blanks: blank_runs(doc),
+                gold,
+            }
         })
         .collect();
     Ok(Some(held))
@@ -218,29 +234,39 @@ fn cross_fitted(
 
 /// The temperature and length power with the best held-out log-loss of the context
 /// posteriors.
-fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64) {
+fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64, f64) {
     let hmm = Hmm::new(ctx);
-    let mut best = (f64::INFINITY, 1.0, 0.0);
-    for &b in POWERS {
-        for &g in GAMMAS {
-            let loss: f64 = held
-                .par_iter()
+    let grid: Vec<(f64, f64, f64)> = POWERS
+        .iter()
+        .flat_map(|&b| {
+            GAMMAS
+                .iter()
+                .flat_map(move |&g| STRUCTURE_GAMMAS.iter().map(move |&sg| (g, b, sg)))
+        })
+        .collect();
+    // Each candidate's loss is summed in page order, so the choice does not depend on
+    // the thread count.
+    let losses: Vec<f64> = grid
+        .par_iter()
+        .map(|&(g, b, sg)| {
+            held.iter()
                 .map(|h| {
-                    hmm.posteriors(&h.emissions(g, b))
+                    hmm.posteriors(&h.emissions(g, b, Some(sg)), &h.blanks)
                         .iter()
                         .zip(&h.gold)
                         .map(|(p, &y)| -p[y].max(1e-300).ln())
                         .sum::<f64>()
                 })
-                .collect::<Vec<f64>>()
-                .iter()
-                .sum();
-            if loss < best.0 {
-                best = (loss, g, b);
-            }
+                .sum()
+        })
+        .collect();
+    let mut best = (f64::INFINITY, (1.0, 0.0, 1.0));
+    for (loss, cand) in losses.into_iter().zip(grid) {
+        if loss < best.0 {
+            best = (loss, cand);
         }
     }
-    (best.1, best.2)
+    best.1
 }
 
 /// The threshold on P(news) minimising `NEWS_LOSS_COST * news_loss + filler_leak` on
@@ -250,11 +276,14 @@ fn pick_threshold(held: &[HeldOut], ctx: &ContextModel, news: usize) -> f64 {
     let scored: Vec<(f64, bool)> = held
         .iter()
         .flat_map(|h| {
-            hmm.posteriors(&h.emissions(ctx.gamma, ctx.length_power))
-                .into_iter()
-                .zip(h.gold.iter().map(move |&y| y == news))
-                .map(|(p, is_news)| (p[news], is_news))
-                .collect::<Vec<_>>()
+            hmm.posteriors(
+                &h.emissions(ctx.gamma, ctx.length_power, ctx.structure_gamma),
+                &h.blanks,
+            )
+            .into_iter()
+            .zip(h.gold.iter().map(move |&y| y == news))
+            .map(|(p, is_news)| (p[news], is_news))
+            .collect::<Vec<_>>()
         })
         .collect();
     let n_news = scored.iter().filter(|s| s.1).count().max(1) as f64;
@@ -300,6 +329,7 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
     let k = counts.classes().len();
     let mut context = ContextModel::empty(k, model.context.gamma);
     context.length_power = model.context.length_power;
+    context.structure_gamma = model.context.structure_gamma;
     let old = model.classes();
     let map: Vec<Option<usize>> = old.iter().map(|c| counts.find_class(c)).collect();
     for (i, &s) in model.context.start.iter().enumerate() {
@@ -307,10 +337,19 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
             context.start[ni] = s;
         }
     }
-    for i in 0..old.len() {
-        for j in 0..old.len() {
-            if let (Some(ni), Some(nj)) = (map[i], map[j]) {
-                context.trans[ni * k + nj] = model.context.trans[i * old.len() + j];
+    if model.context.gap_blocks() != crate::context::GAPS {
+        return Err(Error::Training(
+            "this model predates gap-aware context; retrain it from its data".into(),
+        ));
+    }
+    let ok = old.len();
+    for g in 0..crate::context::GAPS {
+        for i in 0..ok {
+            for j in 0..ok {
+                if let (Some(ni), Some(nj)) = (map[i], map[j]) {
+                    context.trans[(g * k + ni) * k + nj] =
+                        model.context.trans[(g * ok + i) * ok + j];
+                }
             }
         }
     }

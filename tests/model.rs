@@ -105,12 +105,12 @@ fn posteriors_are_finite_for_very_long_paragraphs() {
         for ctx in [true, false] {
             let c2 = chaff::classifier::Classifier::new(chaff::default_model().unwrap())
                 .with_context(ctx);
-            let p = &c2.classify_lines(&[text])[0];
+            let p = &c2.classify_lines(&[text], &[])[0];
             assert!(p.iter().all(|v| v.is_finite()), "{p:?}");
             assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         }
     }
-    let p = &c.classify_lines(&[long.as_str(), news.as_str()]);
+    let p = &c.classify_lines(&[long.as_str(), news.as_str()], &[]);
     assert!(p[0][0] > 0.5 && p[1][1] > 0.5, "{p:?}");
 }
 
