@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Baselines for chaff: plain jieba + scikit-learn MultinomialNB, trained on the same data
-as the default model (training/build-model.sh's corpus.tsv and composed pages), evaluated
-line by line on labelled page sets. Run through bench/baselines.sh, which installs the
-packages into a throwaway virtualenv.
+"""Baselines for chaff: plain jieba + scikit-learn MultinomialNB and jieba + fastText
+(supervised, wordNgrams 2, 10 epochs), trained on the same data as the chaff model they
+are compared with (a corpus TSV and composed pages), evaluated line by line on labelled
+page sets. Run through bench/baselines.sh or bench/loso.sh, which install the packages
+into a throwaway virtualenv.
 
 usage: baseline.py --train-tsv corpus.tsv --train-pages pages_dir --eval NAME=DIR ...
+                   [--systems sklearn,fasttext]
 """
 import argparse, json, os, sys
 
@@ -40,7 +42,9 @@ def main():
     ap.add_argument("--train-tsv", required=True)
     ap.add_argument("--train-pages", required=True)
     ap.add_argument("--eval", nargs="+", required=True)
+    ap.add_argument("--systems", default="sklearn,fasttext")
     a = ap.parse_args()
+    systems = a.systems.split(",")
     import jieba
     jieba.setLogLevel(60)
     from sklearn.feature_extraction.text import CountVectorizer
@@ -52,22 +56,43 @@ def main():
         train.append((t, c))
     train += read_pages(a.train_pages)
     tok = lambda s: [w for w in jieba.cut(s, HMM=False) if w.strip()]
-    vec = CountVectorizer(tokenizer=tok, lowercase=False, token_pattern=None, min_df=2)
-    X = vec.fit_transform([t for t, _ in train])
-    nb = MultinomialNB(alpha=0.1).fit(X, [c for _, c in train])
+    evals = [(spec.split("=", 1)[0], read_pages(spec.split("=", 1)[1])) for spec in a.eval]
+    predictors = {}
+    if "sklearn" in systems:
+        vec = CountVectorizer(tokenizer=tok, lowercase=False, token_pattern=None, min_df=2)
+        X = vec.fit_transform([t for t, _ in train])
+        nb = MultinomialNB(alpha=0.1).fit(X, [c for _, c in train])
+        predictors["sklearn_multinomialnb"] = lambda texts: list(nb.predict(vec.transform(texts)))
+    if "fasttext" in systems:
+        import fasttext, tempfile
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".txt", delete=False) as f:
+            for t, c in train:
+                f.write("__label__%s %s\n" % (c, " ".join(tok(t))))
+            path = f.name
+        ft = fasttext.train_supervised(path, wordNgrams=2, epoch=10, verbose=0, seed=1, thread=1)
+        os.unlink(path)
+
+        def ft_predict(texts):
+            out = []
+            for t in texts:
+                labels, _ = ft.predict(" ".join(tok(t)).replace("\n", " "))
+                out.append(labels[0][len("__label__"):] if labels else "filler")
+            return out
+
+        predictors["fasttext"] = ft_predict
     results = {}
-    for spec in a.eval:
-        name, d = spec.split("=", 1)
-        data = read_pages(d)
-        pred = nb.predict(vec.transform([t for t, _ in data]))
-        news = [p for (_, c), p in zip(data, pred) if c == "news"]
-        filler = [p for (_, c), p in zip(data, pred) if c != "news"]
-        results[name] = {
-            "news_loss": sum(p != "news" for p in news) / max(1, len(news)),
-            "filler_leak": sum(p == "news" for p in filler) / max(1, len(filler)),
-            "lines": len(data),
-        }
-    json.dump({"sklearn_multinomialnb": results}, sys.stdout, indent=2)
+    for system, predict in predictors.items():
+        results[system] = {}
+        for name, data in evals:
+            pred = predict([t for t, _ in data])
+            news = [p for (_, c), p in zip(data, pred) if c == "news"]
+            filler = [p for (_, c), p in zip(data, pred) if c != "news"]
+            results[system][name] = {
+                "news_loss": sum(p != "news" for p in news) / max(1, len(news)),
+                "filler_leak": sum(p == "news" for p in filler) / max(1, len(filler)),
+                "lines": len(data),
+            }
+    json.dump(results, sys.stdout, indent=2)
     print()
 
 

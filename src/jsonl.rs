@@ -45,6 +45,11 @@ impl Record {
         Some(serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string()))
     }
 
+    /// The `id` field exactly as written (raw JSON), if any.
+    pub fn raw_id(&self) -> Option<&str> {
+        self.fields.get("id").map(|v| v.get())
+    }
+
     /// Writes the record with its text field replaced by `text`, and a newline.
     pub fn write_with_text(
         &self,

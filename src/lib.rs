@@ -11,6 +11,7 @@ pub mod classifier;
 pub mod context;
 pub mod counts;
 pub mod dataset;
+pub mod dolma;
 pub mod error;
 pub mod eval;
 pub mod explain;

@@ -166,6 +166,19 @@ struct TagArgs {
     /// One JSON object per line instead of TSV
     #[arg(long)]
     json: bool,
+    /// Write Dolma attribute files (one per JSONL input, row for row) instead of records
+    /// on stdout; needs --attributes-dir
+    #[arg(long, requires = "attributes_dir")]
+    dolma: bool,
+    /// Folder for Dolma attribute files (mirrors the inputs' names)
+    #[arg(long, value_name = "DIR", requires = "dolma")]
+    attributes_dir: Option<PathBuf>,
+    /// Tagger name in the attribute names (chaff__NAME__news, chaff__NAME__drop, ...)
+    #[arg(long, default_value = "paragraph", value_name = "NAME")]
+    dolma_name: String,
+    /// Write into the attributes folder even if it already holds files
+    #[arg(long)]
+    force: bool,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -342,10 +355,41 @@ impl InputArgs {
 fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let sources = expand_inputs(&a.input.inputs)?;
+    let mut opts = a.input.run_options(!g.quiet)?;
+    if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
+        if a.dolma_name.is_empty() || a.dolma_name.contains("__") {
+            return Err(Error::Usage(format!(
+                "--dolma-name {:?}: must be non-empty and hold no \"__\"",
+                a.dolma_name
+            )));
+        }
+        // Dolma documents are JSONL.
+        if opts.format == InputFormat::Text {
+            opts.format = InputFormat::Jsonl {
+                text_field: a.input.text_field.clone(),
+            };
+        }
+        let dests = outdir::output_paths(&sources, dir, "stdin.jsonl", None)?;
+        let existing = if a.force {
+            Existing::Force
+        } else {
+            Existing::Refuse
+        };
+        outdir::prepare(dir, &a.input.inputs, &sources, &dests, existing, None)?;
+        let engine = Engine {
+            classifier: &c,
+            policy: &p,
+            opts,
+        };
+        chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
+        let start = std::time::Instant::now();
+        let summary = engine.dolma(&sources, &dests, &a.dolma_name)?;
+        return report(&summary, start, g, None, false);
+    }
     let engine = Engine {
         classifier: &c,
         policy: &p,
-        opts: a.input.run_options(!g.quiet)?,
+        opts,
     };
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -448,8 +492,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 _ => Existing::Refuse,
             };
             let settings = run_settings(&a, model_crc(&a.model)?);
-            let done =
-                outdir::prepare(dir, &a.input.inputs, &sources, &dests, existing, &settings)?;
+            let done = outdir::prepare(
+                dir,
+                &a.input.inputs,
+                &sources,
+                &dests,
+                existing,
+                Some(&settings),
+            )?;
             let (todo, todo_dests): (Vec<Source>, Vec<PathBuf>) = sources
                 .into_iter()
                 .zip(dests)

@@ -63,15 +63,16 @@ pub fn output_paths(
     Ok(out)
 }
 
-/// Checks and prepares `dir` for a run described by `settings` (a JSON document); returns
-/// for each destination whether it is already done (only with [`Existing::Resume`]).
+/// Checks and prepares `dir` for a run described by `settings` (a JSON document, recorded
+/// in the folder; `None`: nothing recorded, and no resuming); returns for each
+/// destination whether it is already done (only with [`Existing::Resume`]).
 pub fn prepare(
     dir: &Path,
     inputs: &[PathBuf],
     sources: &[Source],
     dests: &[PathBuf],
     existing: Existing,
-    settings: &str,
+    settings: Option<&str>,
 ) -> Result<Vec<bool>> {
     let manifest = dir.join(MANIFEST);
     let mut resume = false;
@@ -112,7 +113,7 @@ pub fn prepare(
                         dir.display()
                     ))
                 })?;
-                if old != settings {
+                if Some(old.as_str()) != settings {
                     return Err(Error::Usage(format!(
                         "{}: cannot resume, it was written with other settings (model, flags or inputs differ; see {MANIFEST})",
                         dir.display()
@@ -139,7 +140,7 @@ pub fn prepare(
     }
     if resume {
         remove_temporaries(dir)?;
-    } else {
+    } else if let Some(settings) = settings {
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
     Ok(dests.iter().map(|d| resume && d.is_file()).collect())

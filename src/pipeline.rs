@@ -15,8 +15,8 @@ use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
 use crate::reader::{split_lines, split_lines_at, Chunk, Chunker, Line, Source};
 use crate::writer::{
-    filter_chunk, write_filtered, write_tag_header, write_tag_record, Decision, Filtered, Joiner,
-    TagFormat,
+    emitted, filter_chunk, write_filtered, write_tag_header, write_tag_record, Decision, Filtered,
+    Joiner, TagFormat,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -247,9 +247,10 @@ struct Unit<T> {
 
 /// What the workers render.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Task {
+enum Task<'a> {
     Filter,
     Tag(TagFormat),
+    Dolma(&'a str),
 }
 
 /// A classifier, a keep policy and run options: everything a run needs.
@@ -315,32 +316,47 @@ impl Engine<'_> {
                 out.flush().map_err(wr)?;
                 Ok(s)
             }
-            FilterTarget::Files(dests) => {
-                let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
-                self.run(sources, Task::Filter, side, &mut |source, piece, last| {
-                    let dest = &dests[source];
-                    if open.as_ref().is_none_or(|o| o.0 != source) {
-                        if let Some(parent) = dest.parent() {
-                            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                        }
-                        let f = AtomicFile::create(dest)?;
-                        let c = Compressed::new(f, input::Compression::from_name(dest))
-                            .map_err(|e| Error::io(dest, e))?;
-                        open = Some((source, c, Joiner::default()));
-                    }
-                    let Some((_, w, joiner)) = open.as_mut() else {
-                        unreachable!("opened above")
-                    };
-                    let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
-                    if last {
-                        if let Some((_, w, _)) = open.take() {
-                            w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
-                        }
-                    }
-                    Ok(n)
-                })
-            }
+            FilterTarget::Files(dests) => self.to_files(sources, Task::Filter, &dests, side),
         }
+    }
+
+    /// `chaff tag --dolma`: for each JSONL source, an attributes file at `dests[i]`
+    /// (compressed as its name says), aligned row for row with the documents.
+    pub fn dolma(&self, sources: &[Source], dests: &[PathBuf], name: &str) -> Result<Summary> {
+        self.to_files(sources, Task::Dolma(name), dests, Sidecars::default())
+    }
+
+    /// Runs `task` writing each source's output to its own file, atomically.
+    fn to_files(
+        &self,
+        sources: &[Source],
+        task: Task<'_>,
+        dests: &[PathBuf],
+        side: Sidecars<'_>,
+    ) -> Result<Summary> {
+        let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
+        self.run(sources, task, side, &mut |source, piece, last| {
+            let dest = &dests[source];
+            if open.as_ref().is_none_or(|o| o.0 != source) {
+                if let Some(parent) = dest.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                }
+                let f = AtomicFile::create(dest)?;
+                let c = Compressed::new(f, input::Compression::from_name(dest))
+                    .map_err(|e| Error::io(dest, e))?;
+                open = Some((source, c, Joiner::default()));
+            }
+            let Some((_, w, joiner)) = open.as_mut() else {
+                unreachable!("opened above")
+            };
+            let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
+            if last {
+                if let Some((_, w, _)) = open.take() {
+                    w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+                }
+            }
+            Ok(n)
+        })
     }
 
     /// Runs the reader, the workers and `sink` (called in input order with each piece,
@@ -348,7 +364,7 @@ impl Engine<'_> {
     fn run(
         &self,
         sources: &[Source],
-        task: Task,
+        task: Task<'_>,
         mut side: Sidecars<'_>,
         sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
     ) -> Result<Summary> {
@@ -542,7 +558,7 @@ impl Engine<'_> {
 
     /// A worker's share: classify and render one chunk. A panic in here is a bug; it
     /// becomes an error for this chunk instead of a hung run.
-    fn work(&self, sources: &[Source], task: Task, unit: Unit<Job>) -> Unit<Done> {
+    fn work(&self, sources: &[Source], task: Task<'_>, unit: Unit<Job>) -> Unit<Done> {
         let source = &sources[unit.source];
         let item = match unit.item {
             Job::Skip(r) => Done::Skip(r),
@@ -569,7 +585,7 @@ impl Engine<'_> {
         }
     }
 
-    fn render(&self, source: &Source, task: Task, chunk: &Chunk) -> Result<Piece> {
+    fn render(&self, source: &Source, task: Task<'_>, chunk: &Chunk) -> Result<Piece> {
         let path = source.display();
         let lines = split_lines_at(&chunk.bytes, chunk.first_line)
             .map_err(|(l, m)| Error::input(&path, l, m))?;
@@ -597,6 +613,25 @@ impl Engine<'_> {
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
                     self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
+                    if let Task::Dolma(name) = task {
+                        let raw_id = rec.raw_id().ok_or_else(|| {
+                            Error::input(
+                                &path,
+                                line.number,
+                                "record has no \"id\" (Dolma joins attributes by id)",
+                            )
+                        })?;
+                        let id: Box<serde_json::value::RawValue> =
+                            serde_json::value::RawValue::from_string(raw_id.to_string())
+                                .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        let emitted = emitted(&doc, kept(&decisions));
+                        let classes = self.classifier.model().classes();
+                        let rec = crate::dolma::attributes_record(
+                            &id, name, classes, &doc, &decisions, &emitted,
+                        )
+                        .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        piece.out.extend_from_slice(&rec);
+                    }
                     if task == Task::Filter {
                         let mut text = Vec::new();
                         write_filtered(&mut text, &doc, kept(&decisions))
@@ -619,7 +654,7 @@ impl Engine<'_> {
     /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
     fn render_doc(
         &self,
-        task: Task,
+        task: Task<'_>,
         path: &str,
         id: Option<&str>,
         lines: &[Line<'_>],
@@ -638,7 +673,7 @@ impl Engine<'_> {
                     write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
                         .map_err(wr)?
                 }
-                Task::Filter => {}
+                Task::Filter | Task::Dolma(_) => {}
             }
         }
         Ok(())

@@ -205,6 +205,29 @@ pub fn write_filtered(
     Joiner::default().push(out, &filter_chunk(lines, keep))
 }
 
+/// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
+/// between two of them (the same rule as [`write_filtered`]).
+pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
+    let mut out = vec![false; lines.len()];
+    let mut pending = Vec::new();
+    let mut any = false;
+    for (i, l) in lines.iter().enumerate() {
+        if l.is_blank() {
+            pending.push(i);
+            continue;
+        }
+        if keep(i) {
+            if any {
+                pending.iter().for_each(|&j| out[j] = true);
+            }
+            out[i] = true;
+            any = true;
+        }
+        pending.clear();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +241,23 @@ mod tests {
         let n = write_filtered(&mut out, &lines, |i| lines[i].text.starts_with("keep")).unwrap();
         assert_eq!(out, b"keep1\r\n\nkeep2\n");
         assert_eq!(n as usize, out.len());
+    }
+
+    #[test]
+    fn emitted_lines_are_what_filter_writes() {
+        let text: &[u8] = b"\nk1\n\nd1\n\n\nk2\n\nk3\n\n\nd2\n\n";
+        let lines = split_lines(text).unwrap();
+        let keep = |i: usize| lines[i].text.starts_with('k');
+        let mut whole = Vec::new();
+        write_filtered(&mut whole, &lines, keep).unwrap();
+        let mask = emitted(&lines, keep);
+        let joined: Vec<u8> = lines
+            .iter()
+            .zip(&mask)
+            .filter(|(_, m)| **m)
+            .flat_map(|(l, _)| l.raw.to_vec())
+            .collect();
+        assert_eq!(joined, whole);
     }
 
     #[test]

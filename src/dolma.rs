@@ -1,0 +1,133 @@
+//! Dolma tagger output: for each document, `{"id": ..., "attributes": {...}}` with one
+//! span list per class (`[start, end, score]` per non-blank line, in Unicode code points
+//! of the document's text) and a `drop` list covering exactly what `chaff filter` removes,
+//! so `dolma mix` with a span-replacement filter on it reproduces `chaff filter --jsonl`,
+//! and an `empty` span over the whole text of a document left with no kept line (the
+//! mixer's exclude filter on it drops the documents `chaff filter` drops).
+//! Names follow Dolma's `experiment__tagger__attribute` convention: `chaff__NAME__news`.
+
+use crate::reader::Line;
+use crate::writer::Decision;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+/// The attribute name for `attribute` under tagger `name`.
+pub fn attribute_name(name: &str, attribute: &str) -> String {
+    format!("chaff__{name}__{attribute}")
+}
+
+/// One attributes record (with its newline) for a document whose raw JSON id is `id`.
+/// `emitted[i]` says whether `filter` writes line `i`.
+pub fn attributes_record(
+    id: &RawValue,
+    name: &str,
+    classes: &[String],
+    lines: &[Line<'_>],
+    decisions: &[Option<Decision>],
+    emitted: &[bool],
+) -> serde_json::Result<Vec<u8>> {
+    let mut per_class: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); classes.len()];
+    let mut drop: Vec<(usize, usize, f64)> = Vec::new();
+    let mut at = 0usize; // code points before the current line
+    for ((l, d), &kept) in lines.iter().zip(decisions).zip(emitted) {
+        let raw_len = char_len(l.raw);
+        if let Some(d) = d {
+            // The text may start after a byte-order mark that is part of the raw line.
+            let skip = l.text.as_ptr() as usize - l.raw.as_ptr() as usize;
+            let start = at + char_len(&l.raw[..skip]);
+            let end = start + l.text.chars().count();
+            for (c, spans) in per_class.iter_mut().enumerate() {
+                spans.push((start, end, d.posteriors[c]));
+            }
+        }
+        if !kept {
+            match drop.last_mut() {
+                Some(last) if last.1 == at => last.1 = at + raw_len,
+                _ => drop.push((at, at + raw_len, 1.0)),
+            }
+        }
+        at += raw_len;
+    }
+    let mut attrs: BTreeMap<String, Vec<(usize, usize, f64)>> = BTreeMap::new();
+    for (c, spans) in classes.iter().zip(per_class) {
+        attrs.insert(attribute_name(name, c), spans);
+    }
+    attrs.insert(attribute_name(name, "drop"), drop);
+    let empty = if emitted.iter().any(|&e| e) {
+        Vec::new()
+    } else {
+        vec![(0, at, 1.0)]
+    };
+    attrs.insert(attribute_name(name, "empty"), empty);
+    #[derive(serde::Serialize)]
+    struct Rec<'a> {
+        id: &'a RawValue,
+        attributes: BTreeMap<String, Vec<(usize, usize, f64)>>,
+    }
+    let mut out = serde_json::to_vec(&Rec {
+        id,
+        attributes: attrs,
+    })?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+fn char_len(b: &[u8]) -> usize {
+    // Lines are valid UTF-8: count the bytes that start a character.
+    b.iter().filter(|&&x| (x as i8) >= -0x40).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::split_lines;
+
+    #[test]
+    fn spans_are_code_point_offsets_and_drop_covers_the_removed_text() {
+        let text = "新闻一\n\n广告\n新闻二";
+        let lines = split_lines(text.as_bytes()).unwrap();
+        let dec = |keep: bool, p: f64| {
+            Some(Decision {
+                posteriors: vec![1.0 - p, p],
+                label: usize::from(keep),
+                keep,
+            })
+        };
+        let decisions = vec![dec(true, 0.9), None, dec(false, 0.1), dec(true, 0.8)];
+        let emitted =
+            crate::writer::emitted(&lines, |i| decisions[i].as_ref().is_some_and(|d| d.keep));
+        let id = RawValue::from_string("\"d1\"".into()).unwrap();
+        let classes = vec!["filler".to_string(), "news".to_string()];
+        let rec = attributes_record(&id, "p", &classes, &lines, &decisions, &emitted).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&rec).unwrap();
+        assert_eq!(v["id"], "d1");
+        assert_eq!(
+            v["attributes"]["chaff__p__news"][0],
+            serde_json::json!([0, 3, 0.9])
+        );
+        assert_eq!(
+            v["attributes"]["chaff__p__news"][1],
+            serde_json::json!([5, 7, 0.1])
+        );
+        assert_eq!(
+            v["attributes"]["chaff__p__news"][2],
+            serde_json::json!([8, 11, 0.8])
+        );
+        // Removing the drop spans gives filter's output: "新闻一\n新闻二".
+        let drop = v["attributes"]["chaff__p__drop"].as_array().unwrap();
+        let chars: Vec<char> = text.chars().collect();
+        let mut kept = String::new();
+        let mut at = 0;
+        for s in drop {
+            let (a, b) = (
+                s[0].as_u64().unwrap() as usize,
+                s[1].as_u64().unwrap() as usize,
+            );
+            kept.extend(&chars[at..a]);
+            at = b;
+        }
+        kept.extend(&chars[at..]);
+        assert_eq!(kept, "新闻一\n新闻二");
+        assert_eq!(v["attributes"]["chaff__p__empty"], serde_json::json!([]));
+    }
+}
