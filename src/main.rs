@@ -10,7 +10,7 @@ use chaff::reader::{expand_inputs, Source};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
 use chaff::{dataset, eval, model_file, output, train, Error, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -19,15 +19,19 @@ use std::process::ExitCode;
 #[command(
     name = "chaff",
     version,
-    about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps"
+    about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps",
+    after_help = "Exit codes: 0 success; 1 error (I/O, bad input, bad model, a non-text file with --strict); 2 bad command line; 130 interrupted (SIGINT/SIGTERM; finish with --resume).\nNO_COLOR is honoured; progress shows only when stderr is a terminal."
 )]
 struct Cli {
     /// Worker threads (default: all cores)
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
     /// No summary line on stderr
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
     quiet: bool,
+    /// Also report every input file's accounting on stderr
+    #[arg(long, short = 'v', global = true)]
+    verbose: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -61,6 +65,15 @@ enum Command {
     /// Describe a model: classes, priors, vocabulary, training summary, top tokens
     #[command(after_help = "Example:\n  chaff inspect models/default.chaff")]
     Inspect(InspectArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Example:\n  chaff completions bash > /etc/bash_completion.d/chaff")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  chaff man > chaff.1 && man ./chaff.1")]
+    Man,
 }
 
 #[derive(Args)]
@@ -399,13 +412,22 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         TagFormat::Tsv
     };
     chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-    engine.tag(&sources, format, &mut out, Sidecars::default())?;
+    engine.tag(
+        &sources,
+        format,
+        &mut out,
+        Sidecars {
+            verbose: g.verbose,
+            ..Sidecars::default()
+        },
+    )?;
     Ok(())
 }
 
 /// Global flags every subcommand sees.
 struct Global {
     quiet: bool,
+    verbose: bool,
 }
 
 fn parse_compress(s: &str) -> Result<Option<Compression>> {
@@ -475,6 +497,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let side = Sidecars {
         removed: removed.as_mut().map(|w| w as &mut dyn Write),
         file_stats: file_stats.as_mut().map(|w| w as &mut dyn Write),
+        verbose: g.verbose,
     };
     chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
     let start = std::time::Instant::now();
@@ -658,7 +681,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let global = Global { quiet: cli.quiet };
+    let global = Global {
+        quiet: cli.quiet,
+        verbose: cli.verbose,
+    };
     let result = match cli.command {
         Command::Train(a) => cmd_train(a),
         Command::Forget(a) => cmd_forget(a),
@@ -667,6 +693,18 @@ fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval(a),
         Command::Explain(a) => cmd_explain(a),
         Command::Inspect(a) => cmd_inspect(a),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "chaff", &mut out);
+            print_text(&String::from_utf8_lossy(&out))
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|e| Error::io("<stdout>", e))
+                .and_then(|_| print_text(&String::from_utf8_lossy(&out)))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

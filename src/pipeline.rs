@@ -208,6 +208,8 @@ pub struct Sidecars<'a> {
     pub removed: Option<&'a mut dyn Write>,
     /// Per input file accounting as JSON lines (`--file-stats`).
     pub file_stats: Option<&'a mut dyn Write>,
+    /// Per input file accounting as a line on stderr (`--verbose`).
+    pub verbose: bool,
 }
 
 /// Where `filter` writes.
@@ -454,6 +456,20 @@ impl Engine<'_> {
                         }
                     }
                     if unit.last {
+                        if side.verbose {
+                            let f = &file_summary;
+                            progress.suspend(|| {
+                                eprintln!(
+                                    "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank",
+                                    source.display(),
+                                    f.documents,
+                                    f.lines,
+                                    f.kept,
+                                    f.dropped,
+                                    f.blank
+                                )
+                            });
+                        }
                         if let Some(w) = side.file_stats.as_mut() {
                             write_file_stats(&mut **w, &source.display(), &file_summary)
                                 .map_err(|e| Error::io("--file-stats", e))?;

@@ -386,3 +386,24 @@ fn traditional_script_news_is_read_as_news() {
         assert!(v["scores"]["news"].as_f64().unwrap() > 0.9, "{l}");
     }
 }
+
+#[test]
+fn completions_man_page_and_verbose() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = String::from_utf8(ok(&["completions", shell])).unwrap();
+        assert!(
+            out.contains("filter") && out.contains("threshold"),
+            "{shell}"
+        );
+    }
+    let man = String::from_utf8(ok(&["man"])).unwrap();
+    assert!(man.contains(".TH chaff 1") && man.contains("Exit codes"));
+    let o = chaff(&["-v", "filter", "tests/data/sample_page.txt"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("sample_page.txt: 1 documents, 21 lines"),
+        "{err}"
+    );
+    let help = String::from_utf8(ok(&["filter", "--help"])).unwrap();
+    assert!(help.contains("Example"));
+}
