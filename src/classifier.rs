@@ -21,6 +21,11 @@ pub struct KeepPolicy {
 }
 
 impl KeepPolicy {
+    /// The threshold on the kept classes' posterior.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
     /// Keeps a line when the posteriors of `keep` classes sum to at least `threshold`.
     /// Unknown class names are an error listing the model's classes.
     pub fn new(model: &Model, keep: &[String], threshold: Option<f64>) -> Result<KeepPolicy> {

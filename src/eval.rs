@@ -41,6 +41,49 @@ pub struct EvalReport {
     pub labels: Vec<String>,
     /// Mean squared error of the kept-class posterior against the label (Brier score).
     pub brier: f64,
+    /// The keep threshold used.
+    pub threshold: f64,
+    /// Reliability curve: lines binned by kept-class posterior (tenths), with the share
+    /// that really are of a kept class.
+    pub reliability: Vec<ReliabilityBin>,
+    /// Every line's kept-class posterior and whether it is of a kept class (for plots).
+    #[serde(skip)]
+    pub points: Vec<(f64, bool)>,
+}
+
+/// One bin of the reliability curve.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilityBin {
+    /// Lower edge of the posterior bin.
+    pub from: f64,
+    /// Upper edge.
+    pub to: f64,
+    /// Lines in the bin.
+    pub lines: u64,
+    /// Mean predicted kept-class posterior in the bin.
+    pub mean_predicted: f64,
+    /// Share of the bin's lines that are of a kept class.
+    pub observed: f64,
+}
+
+fn reliability(points: &[(f64, bool)]) -> Vec<ReliabilityBin> {
+    (0..10)
+        .map(|b| {
+            let (from, to) = (b as f64 / 10.0, (b + 1) as f64 / 10.0);
+            let inside: Vec<&(f64, bool)> = points
+                .iter()
+                .filter(|(p, _)| *p >= from && (*p < to || (b == 9 && *p <= 1.0)))
+                .collect();
+            let n = inside.len().max(1) as f64;
+            ReliabilityBin {
+                from,
+                to,
+                lines: inside.len() as u64,
+                mean_predicted: inside.iter().map(|x| x.0).sum::<f64>() / n,
+                observed: inside.iter().filter(|x| x.1).count() as f64 / n,
+            }
+        })
+        .collect()
 }
 
 /// Scores `docs` with the classifier. The predicted class of a line is the most probable
@@ -56,6 +99,7 @@ pub fn evaluate(
     let mut confusion = vec![vec![0u64; k]; k];
     let (mut keep_total, mut keep_lost, mut other_total, mut other_kept) = (0u64, 0u64, 0u64, 0u64);
     let mut brier = 0.0;
+    let mut points = Vec::new();
     let mut n = 0u64;
     for doc in docs {
         // Page sets are scored as whole pages (context matters); rows one by one.
@@ -98,6 +142,7 @@ pub fn evaluate(
                 .map(|c| d.posteriors[c])
                 .sum();
             brier += (p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
+            points.push((p_keep, gold_kept));
             n += 1;
             if gold_kept {
                 keep_total += 1;
@@ -140,6 +185,9 @@ pub fn evaluate(
         confusion,
         labels: classes,
         brier: if n == 0 { 0.0 } else { brier / n as f64 },
+        threshold: policy.threshold(),
+        reliability: reliability(&points),
+        points,
     })
 }
 
@@ -156,6 +204,16 @@ impl EvalReport {
             s.push_str(&format!(
                 "{:<12} {:>7}  {:>9.4}  {:>6.4}  {:>6.4}\n",
                 c.class, c.support, c.precision, c.recall, c.f1
+            ));
+        }
+        s.push_str(&format!(
+            "\nreliability (kept-class posterior bin: lines, mean predicted, observed; threshold {})\n",
+            self.threshold
+        ));
+        for b in self.reliability.iter().filter(|b| b.lines > 0) {
+            s.push_str(&format!(
+                "  [{:.1}, {:.1}) {:>7}  {:.4}  {:.4}\n",
+                b.from, b.to, b.lines, b.mean_predicted, b.observed
             ));
         }
         s.push_str("\nconfusion (rows: label, columns: decision)\n");

@@ -47,7 +47,9 @@ enum Command {
     )]
     Forget(ForgetArgs),
     /// Score every non-blank line: TSV (default) or JSON lines on stdout
-    #[command(after_help = "Example:\n  chaff tag --json page.txt | head")]
+    #[command(
+        after_help = "Examples:\n  chaff tag --json page.txt | head\n  chaff tag --html audit.html dump/\n  chaff tag --dolma --attributes-dir data/attributes/chaff data/documents/*.jsonl.gz"
+    )]
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
     #[command(
@@ -192,6 +194,9 @@ struct TagArgs {
     /// Write into the attributes folder even if it already holds files
     #[arg(long)]
     force: bool,
+    /// Write a self-contained HTML audit page of every line to FILE instead of records
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dolma", "json"])]
+    html: Option<PathBuf>,
     #[command(flatten)]
     input: InputArgs,
 }
@@ -242,6 +247,9 @@ struct EvalArgs {
     /// Print the report as JSON
     #[arg(long)]
     json: bool,
+    /// Also draw precision/recall/loss/leak vs threshold and score histograms to FILE.svg
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
     /// Labelled data: TSV, fastText or page sets
     #[arg(required = true, value_name = "LABELLED")]
     inputs: Vec<PathBuf>,
@@ -404,6 +412,21 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         policy: &p,
         opts,
     };
+    if let Some(path) = &a.html {
+        let mut f = BufWriter::new(output::AtomicFile::create(path)?);
+        chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
+        let start = std::time::Instant::now();
+        let first = a.input.inputs[0].display();
+        let title = match a.input.inputs.len() {
+            1 => format!("chaff audit: {first}"),
+            n => format!("chaff audit: {first} and {} more inputs", n - 1),
+        };
+        let summary = engine.html(&sources, &title, &mut f)?;
+        f.into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?
+            .commit()?;
+        return report(&summary, start, g, None, false);
+    }
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let format = if a.json {
@@ -595,6 +618,9 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs)?;
     let report = eval::evaluate(&c, &p, &docs)?;
+    if let Some(path) = &a.plot {
+        chaff::plot::plot(&report, path)?;
+    }
     let text = if a.json {
         serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))? + "\n"
     } else {

@@ -126,18 +126,7 @@ pub fn decide(
     policy: &KeepPolicy,
     lines: &[Line<'_>],
 ) -> Vec<Option<Decision>> {
-    let mut texts = Vec::with_capacity(lines.len());
-    let mut blanks = Vec::with_capacity(lines.len());
-    let mut run = 0;
-    for l in lines {
-        if l.is_blank() {
-            run += 1;
-        } else {
-            texts.push(l.text);
-            blanks.push(run);
-            run = 0;
-        }
-    }
+    let (texts, blanks) = paragraphs(lines);
     let mut post = classifier.classify_lines(&texts, &blanks).into_iter();
     lines
         .iter()
@@ -153,6 +142,23 @@ pub fn decide(
             })
         })
         .collect()
+}
+
+/// The non-blank lines' texts, and the number of blank lines before each.
+pub fn paragraphs<'a>(lines: &[Line<'a>]) -> (Vec<&'a str>, Vec<usize>) {
+    let mut texts = Vec::with_capacity(lines.len());
+    let mut blanks = Vec::with_capacity(lines.len());
+    let mut run = 0;
+    for l in lines {
+        if l.is_blank() {
+            run += 1;
+        } else {
+            texts.push(l.text);
+            blanks.push(run);
+            run = 0;
+        }
+    }
+    (texts, blanks)
 }
 
 /// What the input files hold.
@@ -253,6 +259,7 @@ enum Task<'a> {
     Filter,
     Tag(TagFormat),
     Dolma(&'a str),
+    Html,
 }
 
 /// A classifier, a keep policy and run options: everything a run needs.
@@ -326,6 +333,26 @@ impl Engine<'_> {
     /// (compressed as its name says), aligned row for row with the documents.
     pub fn dolma(&self, sources: &[Source], dests: &[PathBuf], name: &str) -> Result<Summary> {
         self.to_files(sources, Task::Dolma(name), dests, Sidecars::default())
+    }
+
+    /// `chaff tag --html`: a self-contained audit page of every line, to `out`.
+    pub fn html(&self, sources: &[Source], title: &str, out: &mut dyn Write) -> Result<Summary> {
+        let wr = |e| Error::io("--html", e);
+        out.write_all(crate::html::header(title).as_bytes())
+            .map_err(wr)?;
+        let summary = self.run(
+            sources,
+            Task::Html,
+            Sidecars::default(),
+            &mut |_, piece, _| {
+                out.write_all(&piece.out).map_err(wr)?;
+                Ok(piece.out.len() as u64)
+            },
+        )?;
+        out.write_all(crate::html::footer(&summary).as_bytes())
+            .map_err(wr)?;
+        out.flush().map_err(wr)?;
+        Ok(summary)
     }
 
     /// Runs `task` writing each source's output to its own file, atomically.
@@ -613,6 +640,14 @@ impl Engine<'_> {
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
                 self.render_doc(task, &path, None, &lines, &decisions, &mut piece)?;
+                if task == Task::Html {
+                    let heading = if chunk.first_line == 1 {
+                        path.clone()
+                    } else {
+                        format!("{path} (from line {})", chunk.first_line)
+                    };
+                    self.render_html(&heading, &lines, &decisions, &mut piece);
+                }
                 if task == Task::Filter {
                     piece.filtered = Some(filter_chunk(&lines, kept(&decisions)));
                 }
@@ -629,6 +664,13 @@ impl Engine<'_> {
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
                     self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
+                    if task == Task::Html {
+                        let heading = match &id {
+                            Some(id) => format!("{path}#{id}"),
+                            None => format!("{path}:{}", line.number),
+                        };
+                        self.render_html(&heading, &doc, &decisions, &mut piece);
+                    }
                     if let Task::Dolma(name) = task {
                         let raw_id = rec.raw_id().ok_or_else(|| {
                             Error::input(
@@ -667,6 +709,20 @@ impl Engine<'_> {
         Ok(piece)
     }
 
+    fn render_html(
+        &self,
+        heading: &str,
+        lines: &[Line<'_>],
+        decisions: &[Option<Decision>],
+        piece: &mut Piece,
+    ) {
+        let (texts, blanks) = paragraphs(lines);
+        let ex = crate::explain::explain_lines(self.classifier, &texts, &blanks);
+        let classes = self.classifier.model().classes();
+        let html = crate::html::document(heading, classes, lines, decisions, &ex, 8);
+        piece.out.extend_from_slice(html.as_bytes());
+    }
+
     /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
     fn render_doc(
         &self,
@@ -689,7 +745,7 @@ impl Engine<'_> {
                     write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
                         .map_err(wr)?
                 }
-                Task::Filter | Task::Dolma(_) => {}
+                Task::Filter | Task::Dolma(_) | Task::Html => {}
             }
         }
         Ok(())

@@ -407,3 +407,39 @@ fn completions_man_page_and_verbose() {
     let help = String::from_utf8(ok(&["filter", "--help"])).unwrap();
     assert!(help.contains("Example"));
 }
+
+#[test]
+fn eval_plot_and_reliability_curve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let svg = tmp.path().join("seed.svg");
+    let out = ok(&[
+        "eval",
+        "--json",
+        "--plot",
+        s(&svg),
+        s(&shared().join("seed")),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let bins = v["reliability"].as_array().unwrap();
+    assert_eq!(bins.len(), 10);
+    let total: u64 = bins.iter().map(|b| b["lines"].as_u64().unwrap()).sum();
+    assert_eq!(total, 118);
+    let svg = fs::read_to_string(&svg).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("news loss") && svg.contains("filler leak"));
+}
+
+#[test]
+fn html_audit_page_lists_every_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let html = tmp.path().join("audit.html");
+    ok(&["tag", "--html", s(&html), "tests/data/sample_page.txt"]);
+    let page = fs::read_to_string(&html).unwrap();
+    let tags = String::from_utf8(ok(&["tag", "--json", "tests/data/sample_page.txt"])).unwrap();
+    let keep = tags.matches("\"keep\":true").count();
+    let drop = tags.matches("\"keep\":false").count();
+    assert_eq!(page.matches("class=\"line keep\"").count(), keep);
+    assert_eq!(page.matches("class=\"line drop\"").count(), drop);
+    // Self-contained: no scripts, no external resources.
+    assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
+    assert!(page.contains("title=\"") && page.contains("context"));
+}
