@@ -126,9 +126,29 @@ pub fn prepare(
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let real_out = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
+    // Resolve each input folder once (not every file: that is five readlinks a file).
+    let mut real_parents: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
     for s in sources {
         if let Source::File { path, .. } = s {
-            let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+            let is_link = std::fs::symlink_metadata(path)
+                .map_err(|e| Error::io(path, e))?
+                .file_type()
+                .is_symlink();
+            let real = match (path.parent(), path.file_name(), is_link) {
+                (Some(parent), Some(name), false) => {
+                    let parent = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    if !real_parents.contains_key(parent) {
+                        let r = std::fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
+                        real_parents.insert(parent.to_path_buf(), r);
+                    }
+                    real_parents[parent].join(name)
+                }
+                _ => std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
+            };
             if real.starts_with(&real_out) {
                 return Err(Error::Usage(format!(
                     "{}: input lies inside the output folder {}",

@@ -20,23 +20,21 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".chaff-tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
-        // Temporary files are created private (0600); results are ordinary files.
+        let name = format!(
+            ".{}.",
+            path.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        );
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&name).suffix(".chaff-tmp");
+        // Temporary files would be private (0600); results are ordinary files.
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(std::fs::Permissions::from_mode(0o644))
-                .map_err(|e| Error::io(path, e))?;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
+        let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp,

@@ -21,7 +21,7 @@ use crate::writer::{
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -233,6 +233,8 @@ struct Piece {
     filtered: Option<Filtered>,
     removed: Vec<u8>,
     summary: Summary,
+    /// Set when a worker already wrote this (whole) source's output file: bytes written.
+    written: Option<u64>,
 }
 
 enum Job {
@@ -286,13 +288,19 @@ impl Engine<'_> {
             write_tag_header(out, self.classifier.model().classes()).map_err(wr)?;
         }
         let pipe = self.opts.pipe;
-        let summary = self.run(sources, Task::Tag(format), side, &mut |_, piece, _| {
-            out.write_all(&piece.out).map_err(wr)?;
-            if pipe {
-                out.flush().map_err(wr)?;
-            }
-            Ok(piece.out.len() as u64)
-        })?;
+        let summary = self.run(
+            sources,
+            Task::Tag(format),
+            None,
+            side,
+            &mut |_, piece, _| {
+                out.write_all(&piece.out).map_err(wr)?;
+                if pipe {
+                    out.flush().map_err(wr)?;
+                }
+                Ok(piece.out.len() as u64)
+            },
+        )?;
         out.flush().map_err(wr)?;
         Ok(summary)
     }
@@ -311,17 +319,23 @@ impl Engine<'_> {
                 let wr = |e| Error::io("<stdout>", e);
                 let mut joiner = Joiner::default();
                 let mut current = usize::MAX;
-                let s = self.run(sources, Task::Filter, side, &mut |source, piece, _| {
-                    if source != current {
-                        joiner = Joiner::default();
-                        current = source;
-                    }
-                    let n = emit(out, &mut joiner, piece).map_err(wr)?;
-                    if pipe {
-                        out.flush().map_err(wr)?;
-                    }
-                    Ok(n)
-                })?;
+                let s = self.run(
+                    sources,
+                    Task::Filter,
+                    None,
+                    side,
+                    &mut |source, piece, _| {
+                        if source != current {
+                            joiner = Joiner::default();
+                            current = source;
+                        }
+                        let n = emit(out, &mut joiner, piece).map_err(wr)?;
+                        if pipe {
+                            out.flush().map_err(wr)?;
+                        }
+                        Ok(n)
+                    },
+                )?;
                 out.flush().map_err(wr)?;
                 Ok(s)
             }
@@ -343,6 +357,7 @@ impl Engine<'_> {
         let summary = self.run(
             sources,
             Task::Html,
+            None,
             Sidecars::default(),
             &mut |_, piece, _| {
                 out.write_all(&piece.out).map_err(wr)?;
@@ -364,28 +379,34 @@ impl Engine<'_> {
         side: Sidecars<'_>,
     ) -> Result<Summary> {
         let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
-        self.run(sources, task, side, &mut |source, piece, last| {
-            let dest = &dests[source];
-            if open.as_ref().is_none_or(|o| o.0 != source) {
-                if let Some(parent) = dest.parent() {
-                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        self.run(
+            sources,
+            task,
+            Some(dests),
+            side,
+            &mut |source, piece, last| {
+                let dest = &dests[source];
+                if open.as_ref().is_none_or(|o| o.0 != source) {
+                    if let Some(parent) = dest.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    }
+                    let f = AtomicFile::create(dest)?;
+                    let c = Compressed::new(f, input::Compression::from_name(dest))
+                        .map_err(|e| Error::io(dest, e))?;
+                    open = Some((source, c, Joiner::default()));
                 }
-                let f = AtomicFile::create(dest)?;
-                let c = Compressed::new(f, input::Compression::from_name(dest))
-                    .map_err(|e| Error::io(dest, e))?;
-                open = Some((source, c, Joiner::default()));
-            }
-            let Some((_, w, joiner)) = open.as_mut() else {
-                unreachable!("opened above")
-            };
-            let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
-            if last {
-                if let Some((_, w, _)) = open.take() {
-                    w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+                let Some((_, w, joiner)) = open.as_mut() else {
+                    unreachable!("opened above")
+                };
+                let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
+                if last {
+                    if let Some((_, w, _)) = open.take() {
+                        w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+                    }
                 }
-            }
-            Ok(n)
-        })
+                Ok(n)
+            },
+        )
     }
 
     /// Runs the reader, the workers and `sink` (called in input order with each piece,
@@ -394,6 +415,7 @@ impl Engine<'_> {
         &self,
         sources: &[Source],
         task: Task<'_>,
+        files: Option<&[PathBuf]>,
         mut side: Sidecars<'_>,
         sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
     ) -> Result<Summary> {
@@ -429,7 +451,7 @@ impl Engine<'_> {
                         Err(_) => return,
                     };
                     let Ok((seq, unit)) = next else { return };
-                    let done = self.work(sources, task, unit);
+                    let done = self.work(sources, task, files, unit);
                     if done_tx.send((seq, done)).is_err() {
                         return;
                     }
@@ -471,7 +493,10 @@ impl Engine<'_> {
                             file_summary.skipped += 1;
                         }
                         Done::Piece(mut piece) => {
-                            piece.summary.bytes_out = sink(unit.source, &piece, unit.last)?;
+                            piece.summary.bytes_out = match piece.written {
+                                Some(n) => n,
+                                None => sink(unit.source, &piece, unit.last)?,
+                            };
                             if let Some(w) = side.removed.as_mut() {
                                 w.write_all(&piece.removed)
                                     .map_err(|e| Error::io("--removed", e))?;
@@ -601,14 +626,32 @@ impl Engine<'_> {
 
     /// A worker's share: classify and render one chunk. A panic in here is a bug; it
     /// becomes an error for this chunk instead of a hung run.
-    fn work(&self, sources: &[Source], task: Task<'_>, unit: Unit<Job>) -> Unit<Done> {
+    fn work(
+        &self,
+        sources: &[Source],
+        task: Task<'_>,
+        files: Option<&[PathBuf]>,
+        unit: Unit<Job>,
+    ) -> Unit<Done> {
         let source = &sources[unit.source];
         let item = match unit.item {
             Job::Skip(r) => Done::Skip(r),
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.render(source, task, &c)
+                    let mut piece = self.render(source, task, &c)?;
+                    // A source that is one chunk is written here, so output files are
+                    // created in parallel; longer ones are joined in order by the sink.
+                    if let (Some(files), true, 1) = (files, unit.last, c.first_line) {
+                        let n = write_whole(&files[unit.source], &piece)?;
+                        piece = Piece {
+                            removed: std::mem::take(&mut piece.removed),
+                            summary: std::mem::take(&mut piece.summary),
+                            written: Some(n),
+                            ..Piece::default()
+                        };
+                    }
+                    Ok(piece)
                 }));
                 match r {
                     Ok(Ok(p)) => Done::Piece(p),
@@ -750,6 +793,19 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// Writes a whole source's output file atomically (compressed as its name says).
+fn write_whole(dest: &Path, piece: &Piece) -> Result<u64> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    let f = AtomicFile::create(dest)?;
+    let mut w =
+        Compressed::new(f, input::Compression::from_name(dest)).map_err(|e| Error::io(dest, e))?;
+    let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
+    w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+    Ok(n)
 }
 
 /// Writes one piece of filter output: joined text chunks, or JSONL records as they are.
