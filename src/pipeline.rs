@@ -387,13 +387,7 @@ impl Engine<'_> {
             &mut |source, piece, last| {
                 let dest = &dests[source];
                 if open.as_ref().is_none_or(|o| o.0 != source) {
-                    if let Some(parent) = dest.parent() {
-                        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-                    }
-                    let f = AtomicFile::create(dest)?;
-                    let c = Compressed::new(f, input::Compression::from_name(dest))
-                        .map_err(|e| Error::io(dest, e))?;
-                    open = Some((source, c, Joiner::default()));
+                    open = Some((source, open_output(dest)?, Joiner::default()));
                 }
                 let Some((_, w, joiner)) = open.as_mut() else {
                     unreachable!("opened above")
@@ -795,14 +789,18 @@ impl Engine<'_> {
     }
 }
 
-/// Writes a whole source's output file atomically (compressed as its name says).
-fn write_whole(dest: &Path, piece: &Piece) -> Result<u64> {
+/// Starts an output file (and its folder), compressed as its name says.
+fn open_output(dest: &Path) -> Result<Compressed<AtomicFile>> {
     if let Some(parent) = dest.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
     }
     let f = AtomicFile::create(dest)?;
-    let mut w =
-        Compressed::new(f, input::Compression::from_name(dest)).map_err(|e| Error::io(dest, e))?;
+    Compressed::new(f, input::Compression::from_name(dest)).map_err(|e| Error::io(dest, e))
+}
+
+/// Writes a whole source's output file atomically (compressed as its name says).
+fn write_whole(dest: &Path, piece: &Piece) -> Result<u64> {
+    let mut w = open_output(dest)?;
     let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
     w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
     Ok(n)

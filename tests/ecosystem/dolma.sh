@@ -12,17 +12,9 @@ CHAFF=${CHAFF:-$root/target/release/chaff}
 SHARED=${SHARED:-$root/../shared}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-# DOLMA_VENV: reuse a virtualenv that already has dolma (development only).
-if [ -n "${DOLMA_VENV:-}" ]; then
-  ln -s "$DOLMA_VENV" "$T/venv"
-elif ! python3 -m venv "$T/venv" || ! "$T/venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
-  -r "$root/tests/ecosystem/dolma-requirements.txt" >"$T/pip.log" 2>&1; then
-  if grep -qiE "connection|resolve|network|unreachable|timed out" "$T/pip.log" 2>/dev/null; then
-    echo "SKIPPED: dolma ecosystem test: PyPI is unreachable ($(tail -1 "$T/pip.log"))"
-    exit 0
-  fi
-  cat "$T/pip.log"; echo "FAIL: could not install dolma"; exit 1
-fi
+# DOLMA_VENV: reuse a virtualenv that already has the package (development only).
+. "$root/tests/ecosystem/venv.sh"
+python_venv dolma "$T" "${DOLMA_VENV:-}" --no-deps -r "$root/tests/ecosystem/dolma-requirements.txt"
 mkdir -p "$T/data/documents"
 # Documents: the dev pages as records with extra fields, plus one that is all filler.
 python3 - "$SHARED/eval/dev/pages" "$T/data/documents/part-0.jsonl" <<'PY'

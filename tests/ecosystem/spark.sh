@@ -12,17 +12,9 @@ SHARED=${SHARED:-$root/../shared}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 command -v java >/dev/null || { echo "FAIL: spark test needs Java (17 is on the machine)"; exit 1; }
-# SPARK_VENV: reuse a virtualenv that already has pyspark (development only).
-if [ -n "${SPARK_VENV:-}" ]; then
-  ln -s "$SPARK_VENV" "$T/venv"
-elif ! python3 -m venv "$T/venv" || ! "$T/venv/bin/pip" install --quiet --disable-pip-version-check \
-  pyspark==4.3.0 >"$T/pip.log" 2>&1; then
-  if grep -qiE "connection|resolve|network|unreachable|timed out" "$T/pip.log" 2>/dev/null; then
-    echo "SKIPPED: spark ecosystem test: PyPI is unreachable ($(tail -1 "$T/pip.log"))"
-    exit 0
-  fi
-  cat "$T/pip.log"; echo "FAIL: could not install pyspark"; exit 1
-fi
+# SPARK_VENV: reuse a virtualenv that already has the package (development only).
+. "$root/tests/ecosystem/venv.sh"
+python_venv spark "$T" "${SPARK_VENV:-}" pyspark==4.3.0
 python3 - "$SHARED/eval/dev/pages" "$T/dump.jsonl" <<'PY'
 import json, os, sys
 d, out = sys.argv[1:]

@@ -1,0 +1,19 @@
+# Sourced by the ecosystem scripts: `python_venv NAME DIR REUSE PIP_ARGS...` makes a
+# throwaway virtualenv at DIR/venv with PIP_ARGS installed (or links REUSE, an existing
+# one, for development). Exits 0 with a loud SKIPPED line only when PyPI is unreachable.
+python_venv() {
+  local name=$1 dir=$2 reuse=$3; shift 3
+  if [ -n "$reuse" ]; then
+    ln -s "$reuse" "$dir/venv"
+    return
+  fi
+  if python3 -m venv "$dir/venv" &&
+    "$dir/venv/bin/pip" install --quiet --disable-pip-version-check "$@" >"$dir/pip.log" 2>&1; then
+    return
+  fi
+  if grep -qiE "connection|resolve|network|unreachable|timed out" "$dir/pip.log" 2>/dev/null; then
+    echo "SKIPPED: $name ecosystem test: PyPI is unreachable ($(tail -1 "$dir/pip.log"))"
+    exit 0
+  fi
+  cat "$dir/pip.log"; echo "FAIL: could not install $name"; exit 1
+}
