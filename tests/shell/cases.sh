@@ -60,6 +60,25 @@ elif ! cmp -s "$T/tree-out/${deep#"$T/tree/"}/deep.txt" <("$CHAFF" filter -q "$P
 elif [ -s "$T/tree-out/empty.txt" ] || [ ! -e "$T/tree-out/empty.txt" ]; then fail "hostile tree: empty file"
 else pass "hostile tree: $(tail -1 "$T/err")"; fi
 
+# One 30 MB line with no newline: one paragraph, bounded memory, output all or nothing.
+python3 -c "
+import sys
+s = open(sys.argv[1], encoding='utf-8').read().replace('\n', '')
+n = 30_000_000 // len(s.encode()) + 1
+open(sys.argv[2], 'w', encoding='utf-8').write((s * n)[: 10_000_000])
+" "$PAGE" "$T/huge.txt"
+if [ -x /usr/bin/time ]; then
+  /usr/bin/time -f "%M" -o "$T/rss" "$CHAFF" -q filter "$T/huge.txt" >"$T/huge.out" 2>"$T/err"
+else
+  "$CHAFF" -q filter "$T/huge.txt" >"$T/huge.out" 2>"$T/err"; echo 0 >"$T/rss"
+fi
+rc=$?
+rss_mb=$(( $(tail -1 "$T/rss") / 1024 ))
+if [ $rc -ne 0 ]; then fail "30 MB line: exit $rc: $(cat "$T/err")"
+elif [ "$rss_mb" -gt 300 ]; then fail "30 MB line: peak RSS $rss_mb MB"
+elif [ -s "$T/huge.out" ] && ! cmp -s "$T/huge.out" "$T/huge.txt"; then fail "30 MB line: output is neither the line nor empty"
+else pass "30 MB line without newline: $(stat -c %s "$T/huge.txt") bytes, peak RSS $rss_mb MB"; fi
+
 # Interrupt and resume: a run stopped by SIGINT (and one by SIGTERM) leaves only complete
 # files and no temporaries; --resume then gives exactly the tree of one clean run.
 mkdir -p "$T/dump"
