@@ -179,7 +179,7 @@ impl Chunker {
                 self.done = true;
                 break;
             }
-            let blank = is_blank_bytes(&bytes[start..]);
+            let blank = !self.records && is_blank_bytes(&bytes[start..]);
             if !self.records && start >= self.target && prev_blank && !blank {
                 // This paragraph opens the next chunk.
                 self.stash = bytes.split_off(start);
@@ -197,8 +197,18 @@ impl Chunker {
 
 /// Whether a raw line holds only whitespace (as [`Line::is_blank`], on bytes that may not
 /// be valid UTF-8 yet: invalid lines count as non-blank and fail later with a line number).
+/// Decided from the first byte that is not ASCII whitespace in nearly every line, without
+/// validating the whole line.
 fn is_blank_bytes(raw: &[u8]) -> bool {
-    std::str::from_utf8(raw).is_ok_and(|s| s.trim().is_empty())
+    match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => true,
+        // Unicode whitespace beyond ASCII starts with one of these lead bytes
+        // (U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000); anything else is text.
+        Some(0xC2 | 0xE1 | 0xE2 | 0xE3) => {
+            std::str::from_utf8(raw).is_ok_and(|s| s.trim().is_empty())
+        }
+        Some(_) => false,
+    }
 }
 
 /// Splits a whole document into lines (terminators kept in `raw`), checking UTF-8 line
@@ -301,6 +311,29 @@ mod chunk_tests {
         let c = chunks(&"x\n".repeat(20), false, 2);
         assert!(c.len() > 1 && c.iter().all(|c| c.bytes.len() <= 8));
         assert!(chunks("", false, 8).is_empty());
+    }
+
+    #[test]
+    fn blank_bytes_agree_with_line_blankness() {
+        for s in [
+            "",
+            "\n",
+            " \t\r\n",
+            "\u{3000}\u{3000}\n",
+            "\u{a0}",
+            "\u{2003}x",
+            "\u{3000}新闻",
+            "新闻",
+            "a",
+            " \u{85} ",
+            "\u{feff}",
+            "\u{205f}\u{2028}\n",
+        ] {
+            let want = s.trim().is_empty();
+            assert_eq!(is_blank_bytes(s.as_bytes()), want, "{s:?}");
+        }
+        assert!(!is_blank_bytes(b"\xe3\x80"));
+        assert!(!is_blank_bytes(b" \xff "));
     }
 
     #[test]
