@@ -377,7 +377,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let sources = expand_inputs(&a.input.inputs)?;
     let mut opts = a.input.run_options(!g.quiet)?;
-    if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
+    if a.dolma {
         if a.dolma_name.is_empty() || a.dolma_name.contains("__") {
             return Err(Error::Usage(format!(
                 "--dolma-name {:?}: must be non-empty and hold no \"__\"",
@@ -390,6 +390,15 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
                 text_field: a.input.text_field.clone(),
             };
         }
+    }
+    let engine = Engine {
+        classifier: &c,
+        policy: &p,
+        opts,
+    };
+    chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
+    let start = std::time::Instant::now();
+    if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
         let dests = outdir::output_paths(&sources, dir, "stdin.jsonl", None)?;
         let existing = if a.force {
             Existing::Force
@@ -397,25 +406,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             Existing::Refuse
         };
         outdir::prepare(dir, &a.input.inputs, &sources, &dests, existing, None)?;
-        let engine = Engine {
-            classifier: &c,
-            policy: &p,
-            opts,
-        };
-        chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-        let start = std::time::Instant::now();
         let summary = engine.dolma(&sources, &dests, &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }
-    let engine = Engine {
-        classifier: &c,
-        policy: &p,
-        opts,
-    };
     if let Some(path) = &a.html {
         let mut f = BufWriter::new(output::AtomicFile::create(path)?);
-        chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-        let start = std::time::Instant::now();
         let first = a.input.inputs[0].display();
         let title = match a.input.inputs.len() {
             1 => format!("chaff audit: {first}"),
@@ -434,16 +429,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     } else {
         TagFormat::Tsv
     };
-    chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-    engine.tag(
-        &sources,
-        format,
-        &mut out,
-        Sidecars {
-            verbose: g.verbose,
-            ..Sidecars::default()
-        },
-    )?;
+    let side = Sidecars {
+        verbose: g.verbose,
+        ..Sidecars::default()
+    };
+    engine.tag(&sources, format, &mut out, side)?;
     Ok(())
 }
 

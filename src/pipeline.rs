@@ -416,14 +416,15 @@ impl Engine<'_> {
         let threads = rayon::current_num_threads().max(1);
         let in_flight = threads * 4 + 2;
         let consumed = Arc::new(AtomicU64::new(0));
-        let total = sources
-            .iter()
-            .map(|s| match s {
-                Source::Stdin => None,
-                Source::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
-            })
-            .sum::<Option<u64>>();
-        let progress = Progress::new(self.opts.progress, total);
+        let progress = Progress::new(self.opts.progress, || {
+            sources
+                .iter()
+                .map(|s| match s {
+                    Source::Stdin => None,
+                    Source::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+                })
+                .sum::<Option<u64>>()
+        });
         let mut summary = Summary::default();
         let mut file_summary = Summary::default();
         let result = std::thread::scope(|scope| -> Result<()> {
@@ -542,11 +543,12 @@ impl Engine<'_> {
         jobs: mpsc::SyncSender<(u64, Unit<Job>)>,
     ) {
         let mut seq = 0u64;
-        let mut send = |unit: Unit<Job>| -> bool {
+        // False once the run is over (the writer stopped, or a stop was requested).
+        let mut send = |source: usize, last: bool, item: Job| -> bool {
             if credits.recv().is_err() || crate::interrupt::requested() {
                 return false;
             }
-            let ok = jobs.send((seq, unit)).is_ok();
+            let ok = jobs.send((seq, Unit { source, last, item })).is_ok();
             seq += 1;
             ok
         };
@@ -557,22 +559,13 @@ impl Engine<'_> {
             (false, _) => self.opts.chunk_bytes,
         };
         for (i, src) in sources.iter().enumerate() {
-            let fail = |e: Error| Unit {
-                source: i,
-                last: true,
-                item: Job::Fail(e),
-            };
             let reader = match input::open(src, &self.opts.decode, Arc::clone(&consumed)) {
                 Err(e) => {
-                    send(fail(e));
+                    send(i, true, Job::Fail(e));
                     return;
                 }
                 Ok(Opened::Binary(reason)) => {
-                    if !send(Unit {
-                        source: i,
-                        last: true,
-                        item: Job::Skip(reason),
-                    }) {
+                    if !send(i, true, Job::Skip(reason)) {
                         return;
                     }
                     continue;
@@ -580,20 +573,17 @@ impl Engine<'_> {
                 Ok(Opened::Text { reader, .. }) => reader,
             };
             let mut chunker = Chunker::new(reader, records, target);
+            // One chunk of lookahead, to tell the source's last chunk.
             let mut prev: Option<Chunk> = None;
             loop {
                 match chunker.next_chunk() {
                     Err(e) => {
-                        send(fail(Error::io(src.display(), e)));
+                        send(i, true, Job::Fail(Error::io(src.display(), e)));
                         return;
                     }
                     Ok(Some(c)) => {
                         if let Some(p) = prev.replace(c) {
-                            if !send(Unit {
-                                source: i,
-                                last: false,
-                                item: Job::Chunk(p),
-                            }) {
+                            if !send(i, false, Job::Chunk(p)) {
                                 return;
                             }
                         }
@@ -604,11 +594,7 @@ impl Engine<'_> {
                             first_line: 1,
                             bytes: Vec::new(),
                         });
-                        if !send(Unit {
-                            source: i,
-                            last: true,
-                            item: Job::Chunk(c),
-                        }) {
+                        if !send(i, true, Job::Chunk(c)) {
                             return;
                         }
                         break;

@@ -10,12 +10,14 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar over `total` input bytes (`None`: unknown, e.g. stdin), shown only if `enabled`
-    /// and stderr is a terminal.
-    pub fn new(enabled: bool, total: Option<u64>) -> Progress {
+    /// A bar over `total()` input bytes (`None`: unknown, e.g. stdin), shown only if
+    /// `enabled` and stderr is a terminal (`total` is not called otherwise: it may stat
+    /// every input).
+    pub fn new(enabled: bool, total: impl FnOnce() -> Option<u64>) -> Progress {
         if !enabled || !std::io::stderr().is_terminal() {
             return Progress { bar: None };
         }
+        let total = total();
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let template = match (total, color) {
             (Some(_), true) => "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
