@@ -71,13 +71,19 @@ impl Featurizer {
     pub fn for_each_token_kind(&self, line: &str, mut emit: impl FnMut(&str, bool)) {
         // A huge line (a whole page without newlines) is segmented piece by piece, so
         // memory stays proportional to the piece, not the line.
+        // The buffer is taken out of its slot, not borrowed, so a nested call from `emit`
+        // would only allocate a fresh one.
+        let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         for piece in pieces(line, PIECE) {
-            let norm = normalize(piece);
+            normalize_into(piece, &mut norm);
             for tok in self.jieba.cut(&norm, self.config.hmm) {
                 if !tok.word.chars().all(char::is_whitespace) {
                     emit(tok.word, false);
                 }
             }
+        }
+        if norm.capacity() <= PIECE * 2 {
+            NORM_BUFFER.with(|slot| slot.set(norm));
         }
         if self.config.structure {
             structure_tokens(line, &mut |t| emit(t, true));
@@ -90,6 +96,11 @@ impl Featurizer {
         self.for_each_token(line, |t| out.push(t.to_string()));
         out
     }
+}
+
+thread_local! {
+    /// Each thread's normalisation buffer, reused line after line.
+    static NORM_BUFFER: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
 }
 
 /// Longest piece of a line segmented at once.
@@ -134,20 +145,31 @@ fn pieces(line: &str, max: usize) -> impl Iterator<Item = &str> {
 /// Simplified; without the mapping a Traditional news page would look like the
 /// Traditional reviews among the filler.)
 pub fn normalize(line: &str) -> String {
-    let folded: String = line
-        .chars()
-        .map(|c| match c {
+    let mut out = String::new();
+    normalize_into(line, &mut out);
+    out
+}
+
+/// [`normalize`] into a reused buffer (cleared first): the featurizer calls it once per
+/// line, so it allocates nothing in the steady state.
+pub fn normalize_into(line: &str, out: &mut String) {
+    out.clear();
+    out.reserve(line.len());
+    let mut traditional = false;
+    for c in line.chars() {
+        let folded = match c {
             '\u{FF01}'..='\u{FF5E}' => {
                 char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
             }
             '\u{3000}' => ' ',
             _ => c.to_ascii_lowercase(),
-        })
-        .collect();
-    if folded.chars().any(is_traditional) {
-        fast2s::convert(&folded)
-    } else {
-        folded // most lines: skip the per-character table lookups
+        };
+        traditional |= !folded.is_ascii() && is_traditional(folded);
+        out.push(folded);
+    }
+    if traditional {
+        // Rare: most lines skip fast2s's per-character table lookups.
+        *out = fast2s::convert(out);
     }
 }
 
@@ -177,6 +199,10 @@ fn is_emoji(c: char) -> bool {
 }
 
 /// Structural pseudo-tokens: layout and register cues that words alone miss.
+///
+/// One pass over the characters gathers counts and trigger characters; the costlier
+/// detectors (emoticons, hashtags, mentions, URLs) run only on the few lines holding their
+/// trigger. The tests check this against the plain definitions below.
 fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
     let body = line.trim_start();
     let mut chars = body.chars();
@@ -191,7 +217,23 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
         emit("__indent__");
     }
     let body = body.trim_end();
-    let n = body.chars().count();
+    let mut n = 0usize;
+    let mut last = None;
+    let (mut fwdigit, mut emoji) = (false, false);
+    let (mut brackets, mut hashes, mut ats, mut url_marks) = (false, 0usize, false, false);
+    for c in body.chars() {
+        n += 1;
+        last = Some(c);
+        match c {
+            '[' => brackets = true,
+            '#' | '＃' => hashes += 1,
+            '@' | '＠' => ats = true,
+            ':' | '.' => url_marks = true,
+            '０'..='９' => fwdigit = true,
+            c if !c.is_ascii() && is_emoji(c) => emoji = true,
+            _ => {}
+        }
+    }
     emit(match n {
         0..=4 => "__len_0_4__",
         5..=9 => "__len_5_9__",
@@ -200,35 +242,36 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
         40..=79 => "__len_40_79__",
         _ => "__len_80__",
     });
-    if body
-        .chars()
-        .last()
-        .is_some_and(|c| !SENTENCE_END.contains(&c))
-    {
+    if last.is_some_and(|c| !SENTENCE_END.contains(&c)) {
         emit("__noend__");
     }
     if n == 80 {
         // Recommendation snippets are cut at exactly 80 characters.
         emit("__cut80__");
     }
-    if body.chars().any(|c| ('０'..='９').contains(&c)) {
+    if fwdigit {
         emit("__fwdigit__");
     }
-    if body.chars().any(is_emoji) {
+    if emoji {
         emit("__emoji__");
     }
-    if has_emoticon(body) {
+    if brackets && has_emoticon(body) {
         emit("__emoticon__");
     }
-    if has_hashtag(body) {
+    if hashes >= 2 && has_hashtag(body) {
         emit("__hashtag__");
     }
-    if body.contains("http://") || body.contains("https://") || body.contains("www.") {
+    if url_marks && has_url(body) {
         emit("__url__");
     }
-    if has_mention(body) {
+    if ats && has_mention(body) {
         emit("__mention__");
     }
+}
+
+/// A web address: `http://`, `https://` or `www.`.
+fn has_url(s: &str) -> bool {
+    s.contains("http://") || s.contains("https://") || s.contains("www.")
 }
 
 /// `[哈哈]`-style emoticons: a short bracketed run without spaces.
@@ -290,6 +333,136 @@ mod tests {
     fn normalises_full_width() {
         assert_eq!(normalize("２０２２年ＡＢＣ"), "2022年abc");
         assert_eq!(normalize("經濟發展"), "经济发展");
+    }
+
+    /// The plain definition of the structure tokens, one test per cue: the single-pass
+    /// `structure_tokens` must emit exactly these.
+    fn structure_tokens_reference(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let body = line.trim_start();
+        let mut chars = body.chars();
+        let bullet = chars.next().is_some_and(|first| {
+            BULLETS.contains(&first) && chars.next().is_some_and(char::is_whitespace)
+        });
+        if bullet {
+            out.push("__bullet__");
+        } else if body.len() != line.len() {
+            out.push("__indent__");
+        }
+        let body = body.trim_end();
+        let n = body.chars().count();
+        out.push(match n {
+            0..=4 => "__len_0_4__",
+            5..=9 => "__len_5_9__",
+            10..=19 => "__len_10_19__",
+            20..=39 => "__len_20_39__",
+            40..=79 => "__len_40_79__",
+            _ => "__len_80__",
+        });
+        if body.chars().last().is_some_and(|c| !SENTENCE_END.contains(&c)) {
+            out.push("__noend__");
+        }
+        if n == 80 {
+            out.push("__cut80__");
+        }
+        if body.chars().any(|c| ('０'..='９').contains(&c)) {
+            out.push("__fwdigit__");
+        }
+        if body.chars().any(is_emoji) {
+            out.push("__emoji__");
+        }
+        if has_emoticon(body) {
+            out.push("__emoticon__");
+        }
+        if has_hashtag(body) {
+            out.push("__hashtag__");
+        }
+        if body.contains("http://") || body.contains("https://") || body.contains("www.") {
+            out.push("__url__");
+        }
+        if has_mention(body) {
+            out.push("__mention__");
+        }
+        out.into_iter().map(String::from).collect()
+    }
+
+    /// The plain definition of [`normalize`]: fold every character, then convert the
+    /// whole line with fast2s.
+    fn normalize_reference(line: &str) -> String {
+        let folded: String = line
+            .chars()
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => {
+                    char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
+                }
+                '\u{3000}' => ' ',
+                _ => c.to_ascii_lowercase(),
+            })
+            .collect();
+        fast2s::convert(&folded)
+    }
+
+    fn structure_of(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        structure_tokens(line, &mut |t| out.push(t.to_string()));
+        out
+    }
+
+    #[test]
+    fn single_pass_structure_tokens_match_their_definition() {
+        let lines = [
+            "",
+            "  • 好开心[哈哈] #话题# @小明 😀",
+            "\u{3000}\u{3000}会议指出。",
+            "＃话题＃ 和 #另一个 ＠某人 @ 空",
+            "访问 https://example.com 或 www.example.com：",
+            "http:/ 不是网址 www 也不是.",
+            "２０２４年１２月",
+            "[] [太长了太长了太长了] [ok]",
+            "# 只有一个井号",
+            "##",
+            "ⓂⓂ ☀️ ‼ 🀄",
+        ];
+        for line in lines {
+            assert_eq!(structure_of(line), structure_tokens_reference(line), "{line:?}");
+        }
+        let long = "字".repeat(80);
+        assert_eq!(structure_of(&long), structure_tokens_reference(&long));
+        // Every line of the seed page and the dev pages.
+        let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+        let mut files = vec![shared.join("seed/page.txt")];
+        if let Ok(dir) = std::fs::read_dir(shared.join("eval/dev/pages")) {
+            files.extend(dir.filter_map(|e| e.ok().map(|e| e.path())));
+        }
+        let mut checked = 0;
+        for f in files {
+            let Ok(text) = std::fs::read_to_string(&f) else {
+                continue;
+            };
+            for line in text.lines() {
+                assert_eq!(structure_of(line), structure_tokens_reference(line), "{line:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "shared pages not found ({checked} lines)");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn structure_tokens_match_on_arbitrary_lines(
+            line in "[ \\t\u{3000}•\\-*#＃@＠\\[\\]:.a-z0-9０-９wht/哈字。！😀☀]{0,90}"
+        ) {
+            proptest::prop_assert_eq!(structure_of(&line), structure_tokens_reference(&line));
+        }
+
+        #[test]
+        fn normalize_into_matches_its_definition(
+            line in "(\\PC|[Ａ-ｚ０-９\u{3000}經濟發展国]){0,60}"
+        ) {
+            let mut buf = String::from("stale");
+            normalize_into(&line, &mut buf);
+            proptest::prop_assert_eq!(buf, normalize_reference(&line));
+        }
     }
 
     #[test]

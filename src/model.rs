@@ -6,11 +6,11 @@ use crate::context::ContextModel;
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::features::FeatureConfig;
+use crate::token_table::TokenTable;
 use linfa::prelude::*;
 use linfa::DatasetBase;
 use linfa_bayes::MultinomialNbParams;
 use ndarray::{Array1, Array2};
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 /// Training settings and what training saw; stored in the model file header.
@@ -40,7 +40,8 @@ pub struct Model {
     /// Vocabulary (sorted) and its log P(token | class), row-major `[token][class]`.
     vocab: Vec<String>,
     log_prob: Vec<f64>,
-    index: FxHashMap<String, u32>,
+    /// `vocab` → rows of `log_prob`, laid out for scoring.
+    table: TokenTable,
 }
 
 impl Model {
@@ -127,11 +128,7 @@ impl Model {
         vocab: Vec<String>,
         log_prob: Vec<f64>,
     ) -> Model {
-        let index = vocab
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (t.clone(), i as u32))
-            .collect();
+        let table = TokenTable::new(&vocab, &log_prob, log_prior.len());
         Model {
             info,
             context,
@@ -139,7 +136,7 @@ impl Model {
             log_prior,
             vocab,
             log_prob,
-            index,
+            table,
         }
     }
 
@@ -171,10 +168,7 @@ impl Model {
     /// ln P(token | class) for every class, or `None` for a token outside the vocabulary
     /// (such tokens are ignored, as a fixed-vocabulary vectorizer would).
     pub fn token_log_probs(&self, token: &str) -> Option<&[f64]> {
-        let k = self.log_prior.len();
-        self.index
-            .get(token)
-            .map(|&j| &self.log_prob[j as usize * k..(j as usize + 1) * k])
+        self.table.get(token)
     }
 
     /// The row-major `[token][class]` table.

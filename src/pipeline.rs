@@ -436,11 +436,18 @@ impl Engine<'_> {
             let job_rx = Arc::new(Mutex::new(job_rx));
             let (done_tx, done_rx) = mpsc::channel::<(u64, Unit<Done>)>();
             let consumed_r = Arc::clone(&consumed);
-            scope.spawn(move || self.read_sources(sources, consumed_r, credit_rx, job_tx));
-            for _ in 0..threads {
+            // Named threads: `top -H` and profilers tell the reader from the workers.
+            std::thread::Builder::new()
+                .name("chaff-reader".into())
+                .spawn_scoped(scope, move || {
+                    self.read_sources(sources, consumed_r, credit_rx, job_tx)
+                })
+                .map_err(spawn_error)?;
+            for w in 0..threads {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
-                scope.spawn(move || loop {
+                let worker = std::thread::Builder::new().name(format!("chaff-worker-{w}"));
+                worker.spawn_scoped(scope, move || loop {
                     let next = match job_rx.lock() {
                         Ok(rx) => rx.recv(),
                         Err(_) => return,
@@ -450,7 +457,8 @@ impl Engine<'_> {
                     if done_tx.send((seq, done)).is_err() {
                         return;
                     }
-                });
+                })
+                .map_err(spawn_error)?;
             }
             drop(done_tx);
             let mut waiting = BTreeMap::new();
@@ -816,4 +824,9 @@ fn write_file_stats(out: &mut dyn Write, path: &str, s: &Summary) -> std::io::Re
     }
     serde_json::to_writer(&mut *out, &FileStats { path, summary: s })?;
     writeln!(out)
+}
+
+/// A thread the pipeline could not start (resource limits).
+fn spawn_error(e: std::io::Error) -> Error {
+    Error::Internal(format!("cannot start a thread: {e}"))
 }
