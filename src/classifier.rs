@@ -3,7 +3,7 @@
 
 use crate::context::LineScore;
 use crate::error::{Error, Result};
-use crate::features::Featurizer;
+use crate::features::{Featurizer, Segmenter};
 use crate::model::Model;
 
 /// A model ready to score text, with the featurizer it was trained with.
@@ -85,6 +85,26 @@ impl Classifier {
         }
     }
 
+    /// Loads a model with `load` while jieba's dictionary is built on another thread: the
+    /// two are most of chaff's start-up and independent of each other.
+    pub fn load(load: impl FnOnce() -> Result<Model>) -> Result<Classifier> {
+        std::thread::scope(|scope| {
+            let segmenter = std::thread::Builder::new()
+                .name("chaff-dictionary".into())
+                .spawn_scoped(scope, Segmenter::new)
+                .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
+            let model = load()?;
+            let segmenter = segmenter
+                .join()
+                .map_err(|_| Error::Internal("loading jieba's dictionary failed".into()))?;
+            Ok(Classifier {
+                featurizer: Featurizer::with_segmenter(model.info.features.clone(), segmenter),
+                model,
+                use_context: true,
+            })
+        })
+    }
+
     /// Switches the context (sequence) model on or off; off, every line is scored alone.
     pub fn with_context(mut self, on: bool) -> Self {
         self.use_context = on;
@@ -142,19 +162,19 @@ pub fn score_line(model: &Model, featurizer: &Featurizer, text: &str) -> LineSco
         structure: vec![0.0; k],
         structure_tokens: 0,
     };
-    featurizer.for_each_token_kind(text, |t, structure| {
-        let (sum, n) = if structure {
-            (&mut s.structure, &mut s.structure_tokens)
-        } else {
-            (&mut s.words, &mut s.word_tokens)
-        };
-        *n += 1;
-        if let Some(lp) = model.token_log_probs(t) {
-            for (x, l) in sum.iter_mut().zip(lp) {
-                *x += l;
+    featurizer.for_each_batch(
+        text,
+        |words| {
+            s.word_tokens += words.len();
+            model.accumulate_log_probs(words, &mut s.words);
+        },
+        |t| {
+            s.structure_tokens += 1;
+            if let Some(lp) = model.token_log_probs(t) {
+                s.structure.iter_mut().zip(lp).for_each(|(x, l)| *x += l);
             }
-        }
-    });
+        },
+    );
     s
 }
 

@@ -28,6 +28,23 @@ impl Default for FeatureConfig {
     }
 }
 
+/// jieba-rs with its default dictionary, built apart from a [`Featurizer`] so it can load
+/// while the model does ([`crate::classifier::Classifier::load`]).
+pub struct Segmenter(Jieba);
+
+impl Segmenter {
+    /// Loads the dictionary (tens of milliseconds).
+    pub fn new() -> Segmenter {
+        Segmenter(Jieba::new())
+    }
+}
+
+impl Default for Segmenter {
+    fn default() -> Self {
+        Segmenter::new()
+    }
+}
+
 /// Segmenter plus feature rules. Building one loads jieba's dictionary (tens of ms), so
 /// build it once per process and share it (`&Featurizer` is `Sync`).
 pub struct Featurizer {
@@ -49,8 +66,13 @@ const SENTENCE_END: &[char] = &[
 impl Featurizer {
     /// A featurizer with the given settings.
     pub fn new(config: FeatureConfig) -> Self {
+        Featurizer::with_segmenter(config, Segmenter::new())
+    }
+
+    /// A featurizer over an already loaded segmenter.
+    pub fn with_segmenter(config: FeatureConfig, segmenter: Segmenter) -> Self {
         Featurizer {
-            jieba: Jieba::new(),
+            jieba: segmenter.0,
             config,
         }
     }
@@ -69,24 +91,43 @@ impl Featurizer {
     /// As [`Featurizer::for_each_token`], telling word tokens (`false`) from structure
     /// tokens (`true`).
     pub fn for_each_token_kind(&self, line: &str, mut emit: impl FnMut(&str, bool)) {
+        let emit = std::cell::RefCell::new(&mut emit);
+        self.for_each_batch(
+            line,
+            |words| words.iter().for_each(|w| (emit.borrow_mut())(w, false)),
+            |t| (emit.borrow_mut())(t, true),
+        );
+    }
+
+    /// The same tokens in batches: `words` receives the word tokens of the line (a huge
+    /// line in several batches), then `structure` each structure token. Batches let the
+    /// scorer issue its table lookups together, overlapping their cache misses.
+    pub fn for_each_batch(
+        &self,
+        line: &str,
+        mut words: impl FnMut(&[&str]),
+        mut structure: impl FnMut(&str),
+    ) {
         // A huge line (a whole page without newlines) is segmented piece by piece, so
-        // memory stays proportional to the piece, not the line.
-        // The buffer is taken out of its slot, not borrowed, so a nested call from `emit`
-        // would only allocate a fresh one.
+        // memory stays proportional to the piece, not the line. The buffer is taken out
+        // of its slot, not borrowed, so a nested call would only allocate a fresh one.
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         for piece in pieces(line, PIECE) {
             normalize_into(piece, &mut norm);
-            for tok in self.jieba.cut(&norm, self.config.hmm) {
-                if !tok.word.chars().all(char::is_whitespace) {
-                    emit(tok.word, false);
-                }
-            }
+            let batch: Vec<&str> = self
+                .jieba
+                .cut(&norm, self.config.hmm)
+                .into_iter()
+                .map(|tok| tok.word)
+                .filter(|w| !w.chars().all(char::is_whitespace))
+                .collect();
+            words(&batch);
         }
         if norm.capacity() <= PIECE * 2 {
             NORM_BUFFER.with(|slot| slot.set(norm));
         }
         if self.config.structure {
-            structure_tokens(line, &mut |t| emit(t, true));
+            structure_tokens(line, &mut structure);
         }
     }
 
@@ -359,7 +400,11 @@ mod tests {
             40..=79 => "__len_40_79__",
             _ => "__len_80__",
         });
-        if body.chars().last().is_some_and(|c| !SENTENCE_END.contains(&c)) {
+        if body
+            .chars()
+            .last()
+            .is_some_and(|c| !SENTENCE_END.contains(&c))
+        {
             out.push("__noend__");
         }
         if n == 80 {
@@ -424,7 +469,11 @@ mod tests {
             "ⓂⓂ ☀️ ‼ 🀄",
         ];
         for line in lines {
-            assert_eq!(structure_of(line), structure_tokens_reference(line), "{line:?}");
+            assert_eq!(
+                structure_of(line),
+                structure_tokens_reference(line),
+                "{line:?}"
+            );
         }
         let long = "字".repeat(80);
         assert_eq!(structure_of(&long), structure_tokens_reference(&long));
@@ -440,7 +489,11 @@ mod tests {
                 continue;
             };
             for line in text.lines() {
-                assert_eq!(structure_of(line), structure_tokens_reference(line), "{line:?}");
+                assert_eq!(
+                    structure_of(line),
+                    structure_tokens_reference(line),
+                    "{line:?}"
+                );
                 checked += 1;
             }
         }

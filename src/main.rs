@@ -337,10 +337,15 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     Ok(())
 }
 
-fn classifier_and_policy(m: &ModelArg, d: &DecisionArgs) -> Result<(Classifier, KeepPolicy)> {
-    let model = load_model(m)?;
-    let policy = KeepPolicy::new(&model, &d.keep, d.threshold)?;
-    Ok((Classifier::new(model).with_context(!d.no_context), policy))
+fn classifier_and_policy(
+    m: &ModelArg,
+    d: &DecisionArgs,
+) -> Result<(&'static Classifier, KeepPolicy)> {
+    let c = Classifier::load(|| load_model(m))?.with_context(!d.no_context);
+    let policy = KeepPolicy::new(c.model(), &d.keep, d.threshold)?;
+    // Lives until the process exits: freeing the dictionary and tables one allocation at a
+    // time at the end of a run would only add to its wall time.
+    Ok((Box::leak(Box::new(c)), policy))
 }
 
 impl InputArgs {
@@ -392,7 +397,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         }
     }
     let engine = Engine {
-        classifier: &c,
+        classifier: c,
         policy: &p,
         opts,
     };
@@ -495,7 +500,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
     }
     let engine = Engine {
-        classifier: &c,
+        classifier: c,
         policy: &p,
         opts,
     };
@@ -607,7 +612,7 @@ fn print_text(text: &str) -> Result<()> {
 fn cmd_eval(a: EvalArgs) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs)?;
-    let report = eval::evaluate(&c, &p, &docs)?;
+    let report = eval::evaluate(c, &p, &docs)?;
     if let Some(path) = &a.plot {
         chaff::plot::plot(&report, path)?;
     }
@@ -620,7 +625,7 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn cmd_explain(a: ExplainArgs) -> Result<()> {
-    let c = Classifier::new(load_model(&a.model)?);
+    let c = Classifier::load(|| load_model(&a.model))?;
     let path = Path::new(&a.input);
     let owned;
     let lines: Vec<(usize, &str)> = if path.is_file() {

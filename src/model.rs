@@ -171,6 +171,11 @@ impl Model {
         self.table.get(token)
     }
 
+    /// Adds ln P(token | class) of every in-vocabulary token of `tokens` to `sums`.
+    pub fn accumulate_log_probs(&self, tokens: &[&str], sums: &mut [f64]) {
+        self.table.accumulate(tokens, sums);
+    }
+
     /// The row-major `[token][class]` table.
     pub(crate) fn log_prob_table(&self) -> &[f64] {
         &self.log_prob

@@ -13,7 +13,7 @@ use crate::input::{self, DecodeOptions, Opened};
 use crate::jsonl::Record;
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
-use crate::reader::{split_lines, split_lines_at, Chunk, Chunker, Line, Source};
+use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line, Source};
 use crate::writer::{
     emitted, filter_chunk, write_filtered, write_tag_header, write_tag_record, Decision, Filtered,
     Joiner, TagFormat,
@@ -447,18 +447,19 @@ impl Engine<'_> {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
                 let worker = std::thread::Builder::new().name(format!("chaff-worker-{w}"));
-                worker.spawn_scoped(scope, move || loop {
-                    let next = match job_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok((seq, unit)) = next else { return };
-                    let done = self.work(sources, task, files, unit);
-                    if done_tx.send((seq, done)).is_err() {
-                        return;
-                    }
-                })
-                .map_err(spawn_error)?;
+                worker
+                    .spawn_scoped(scope, move || loop {
+                        let next = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((seq, unit)) = next else { return };
+                        let done = self.work(sources, task, files, unit);
+                        if done_tx.send((seq, done)).is_err() {
+                            return;
+                        }
+                    })
+                    .map_err(spawn_error)?;
             }
             drop(done_tx);
             let mut waiting = BTreeMap::new();
@@ -688,9 +689,7 @@ impl Engine<'_> {
                     let rec = Record::parse(line.text, text_field)
                         .map_err(|m| Error::input(&path, line.number, m))?;
                     let id = rec.id();
-                    let doc = split_lines(rec.text.as_bytes()).map_err(|(l, m)| {
-                        Error::input(&path, line.number, format!("text line {l}: {m}"))
-                    })?;
+                    let doc = split_str_at(&rec.text, 1);
                     let decisions = decide(self.classifier, self.policy, &doc);
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
@@ -729,8 +728,9 @@ impl Engine<'_> {
                             piece.summary.empty_dropped += 1;
                             continue;
                         }
-                        // Kept lines are whole lines of valid UTF-8 text.
-                        let text = String::from_utf8_lossy(&text);
+                        // Kept lines are whole lines of the (valid UTF-8) text field.
+                        let text = String::from_utf8(text)
+                            .map_err(|_| Error::Internal("filtered text is not UTF-8".into()))?;
                         rec.write_with_text(&mut piece.out, text_field, &text)
                             .map_err(|e| Error::io(&path, e))?;
                     }

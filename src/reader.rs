@@ -218,42 +218,64 @@ pub fn split_lines(bytes: &[u8]) -> std::result::Result<Vec<Line<'_>>, (usize, S
 }
 
 /// Splits a chunk whose first line is line `first_line` of its document (a byte-order
-/// mark is only looked for on line 1).
+/// mark is only looked for on line 1). The chunk is validated as UTF-8 in one pass; only
+/// when that fails is it walked line by line to name the bad line.
 pub fn split_lines_at(
     bytes: &[u8],
     first_line: usize,
 ) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
-    let mut out = Vec::new();
-    let mut start = 0;
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(split_str_at(text, first_line));
+    }
     let mut number = first_line.saturating_sub(1);
-    while start < bytes.len() {
+    for raw in bytes.split_inclusive(|&b| b == b'\n') {
         number += 1;
-        let end = memchr_nl(&bytes[start..]).map_or(bytes.len(), |i| start + i + 1);
-        let raw = &bytes[start..end];
-        let mut body = raw;
-        if let Some(b) = body.strip_suffix(b"\n") {
-            body = b.strip_suffix(b"\r").unwrap_or(b);
-        }
-        if number == 1 {
-            body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-        }
-        let text = std::str::from_utf8(body).map_err(|e| {
-            (
+        let body = line_body(raw, number);
+        if let Err(e) = std::str::from_utf8(body) {
+            return Err((
                 number,
                 format!(
                     "invalid UTF-8 at byte {} of the line (use --encoding or --lossy)",
                     e.valid_up_to() + 1
                 ),
-            )
-        })?;
-        out.push(Line { number, raw, text });
-        start = end;
+            ));
+        }
     }
-    Ok(out)
+    Err((number, "invalid UTF-8".into()))
 }
 
-fn memchr_nl(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\n')
+/// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
+pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let mut number = first_line.saturating_sub(1);
+    for raw in text.split_inclusive('\n') {
+        number += 1;
+        let mut body = raw;
+        if let Some(b) = body.strip_suffix('\n') {
+            body = b.strip_suffix('\r').unwrap_or(b);
+        }
+        if number == 1 {
+            body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
+        }
+        out.push(Line {
+            number,
+            raw: raw.as_bytes(),
+            text: body,
+        });
+    }
+    out
+}
+
+/// A raw line without its terminator (and, on line 1, without a byte-order mark).
+fn line_body(raw: &[u8], number: usize) -> &[u8] {
+    let mut body = raw;
+    if let Some(b) = body.strip_suffix(b"\n") {
+        body = b.strip_suffix(b"\r").unwrap_or(b);
+    }
+    if number == 1 {
+        body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    }
+    body
 }
 
 #[cfg(test)]

@@ -99,6 +99,37 @@ impl TokenTable {
         self.slots.get(fp, self.k)
     }
 
+    /// Adds the rows of every token of `tokens` found in the table to `sums` (one value
+    /// per class). The first probes of a block of tokens are loaded before any is
+    /// examined, so their cache misses overlap instead of queueing one after another.
+    #[inline]
+    pub fn accumulate(&self, tokens: &[&str], sums: &mut [f64]) {
+        const BLOCK: usize = 16;
+        let stride = self.k + 1;
+        let slots = &self.slots;
+        for block in tokens.chunks(BLOCK) {
+            let mut fps = [0u64; BLOCK];
+            let mut heads = [0u64; BLOCK];
+            for (i, t) in block.iter().enumerate() {
+                fps[i] = self.fingerprint(t);
+                heads[i] = slots.slots[(fps[i] as usize & slots.mask) * stride].to_bits();
+            }
+            for (i, &fp) in fps.iter().enumerate().take(block.len()) {
+                let row = if heads[i] == fp {
+                    let at = (fp as usize & slots.mask) * stride;
+                    Some(&slots.slots[at + 1..at + stride])
+                } else if heads[i] == 0 {
+                    None
+                } else {
+                    slots.get(fp, self.k)
+                };
+                if let Some(row) = row {
+                    sums.iter_mut().zip(row).for_each(|(s, r)| *s += r);
+                }
+            }
+        }
+    }
+
     /// Bytes held by the table.
     pub fn heap_bytes(&self) -> usize {
         self.slots.slots.len() * std::mem::size_of::<f64>()
@@ -124,7 +155,9 @@ mod tests {
     #[test]
     fn finds_every_token_and_nothing_else() {
         let tokens: Vec<String> = (0..5000).map(|i| format!("词{i}")).collect();
-        let rows: Vec<f64> = (0..tokens.len() * 2).map(|x| x as f64 * 0.5 - 7.0).collect();
+        let rows: Vec<f64> = (0..tokens.len() * 2)
+            .map(|x| x as f64 * 0.5 - 7.0)
+            .collect();
         let table = TokenTable::new(&tokens, &rows, 2);
         for (j, t) in tokens.iter().enumerate() {
             assert_eq!(table.get(t), Some(&rows[j * 2..j * 2 + 2]), "{t}");
@@ -133,6 +166,29 @@ mod tests {
             assert_eq!(table.get(&format!("词{i}")), None);
         }
         assert_eq!(table.get(""), None);
+    }
+
+    #[test]
+    fn accumulate_sums_the_rows_of_known_tokens() {
+        let tokens: Vec<String> = (0..3000).map(|i| format!("t{i}")).collect();
+        let rows: Vec<f64> = (0..tokens.len() * 2)
+            .map(|x| (x % 17) as f64 - 3.5)
+            .collect();
+        let table = TokenTable::new(&tokens, &rows, 2);
+        let text: Vec<String> = (0..1000).map(|i| format!("t{}", i * 7 % 4000)).collect();
+        let refs: Vec<&str> = text.iter().map(String::as_str).collect();
+        for n in [0, 1, 15, 16, 17, 1000] {
+            let mut sums = [0.25, -1.0];
+            table.accumulate(&refs[..n], &mut sums);
+            let mut want = [0.25, -1.0];
+            for t in &refs[..n] {
+                if let Some(r) = table.get(t) {
+                    want[0] += r[0];
+                    want[1] += r[1];
+                }
+            }
+            assert_eq!(sums, want, "{n} tokens");
+        }
     }
 
     #[test]
