@@ -26,22 +26,59 @@ mb=$(du -sb "$dump/pages" | cut -f1)
 files=$(find "$dump/pages" -type f | wc -l)
 echo "dump: $files files, $(awk -v b="$mb" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
 cat "$dump"/pages/* >/dev/null # warm the page cache for every run alike
-measure() { # label, command...: wall seconds and peak RSS
-  local label=$1; shift
-  rm -rf "$out/filtered"
-  /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt"
-  read -r secs rss <"$out/time.txt"
-  awk -v l="$label" -v b="$mb" -v s="$secs" -v r="$rss" \
-    'BEGIN { printf "%-22s %7.2f MB/s  %6.2f s  peak RSS %4.0f MB\n", l, b / 1e6 / s, s, r / 1024 }'
+# Folder output goes to a RAM disk when there is one: creating 4,000 files on a disk that
+# keeps being refilled costs ext4 up to ~450 us of inode search per file, which measures
+# the file system, not chaff (OUT_BASE=... to choose; the README shows both).
+out_base=${OUT_BASE:-$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/chaff-bench || echo "$out")}
+mkdir -p "$out_base"
+repeat=${REPEAT:-3}
+# measure LABEL BYTES CMD...: best of $repeat runs. Prints wall MB/s (with start-up),
+# processing MB/s (chaff's own summary line: from after the model and dictionary are
+# loaded, as the floor is timed after jieba's) and peak RSS. Sets $proc (best MB/s).
+measure() {
+  local label=$1 bytes=$2; shift 2
+  local best_wall=0 best_proc=0 rss=0 w r p
+  for _ in $(seq 1 "$repeat"); do
+    rm -rf "$out_base/filtered"
+    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt"
+    read -r secs r <"$out/time.txt"
+    w=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.2f", b / 1e6 / s }')
+    p=$(grep -o '[0-9.]* MB/s' "$out/stderr.txt" | tail -1 | cut -d' ' -f1)
+    best_wall=$(awk -v a="$best_wall" -v b="$w" 'BEGIN { print (b > a ? b : a) }')
+    best_proc=$(awk -v a="$best_proc" -v b="${p:-0}" 'BEGIN { print (b > a ? b : a) }')
+    rss=$(( r > rss ? r : rss ))
+  done
+  proc=$best_proc
+  awk -v l="$label" -v w="$best_wall" -v p="$best_proc" -v r="$rss" \
+    'BEGIN { printf "%-28s %6.2f MB/s processing  %6.2f MB/s wall  peak RSS %4.0f MB\n", l, p, w, r / 1024 }'
 }
-"$floor" "$dump/pages" | awk '{ printf "%-22s %7.2f MB/s  %6.2f s\n", "floor (jieba only)", $2, $4 }'
-measure "chaff --threads 1" "$chaff" -q --threads 1 filter -o "$out/filtered" "$dump/pages"
-measure "chaff --threads $(nproc)" "$chaff" -q filter -o "$out/filtered" "$dump/pages"
-# Start-up: dictionary + model load, paid once per process.
+best_floor=0
+for _ in $(seq 1 "$repeat"); do
+  f=$("$floor" "$dump/pages" 2>/dev/null | awk '{ print $2 }')
+  best_floor=$(awk -v a="$best_floor" -v b="$f" 'BEGIN { print (b > a ? b : a) }')
+done
+printf "%-28s %6.2f MB/s\n" "floor (jieba only, 1 thread)" "$best_floor"
+measure "chaff --threads 1 -o DIR" "$mb" "$chaff" --threads 1 filter -o "$out_base/filtered" "$dump/pages"
+one=$proc
+measure "chaff --threads $(nproc) -o DIR" "$mb" "$chaff" filter -o "$out_base/filtered" "$dump/pages"
+all=$proc
+awk -v o="$one" -v a="$all" -v f="$best_floor" -v n="$(nproc)" 'BEGIN {
+  printf "folder: 1 thread = %.2fx the floor (target 0.8x); %d threads = %.2fx 1 thread (target 1.8x)\n", o / f, n, a / o }'
+if [ "$out_base" != "$out" ]; then
+  saved=$out_base; out_base=$out
+  measure "chaff --threads 1 -o DISKDIR" "$mb" "$chaff" --threads 1 filter -o "$out/filtered" "$dump/pages"
+  measure "chaff --threads $(nproc) -o DISKDIR" "$mb" "$chaff" filter -o "$out/filtered" "$dump/pages"
+  out_base=$saved
+fi
+# Start-up: dictionary + model load, paid once per process (best of $repeat).
 echo "国务院常务会议研究部署" >"$out/one.txt"
-/usr/bin/time -f "%e %M" -o "$out/time.txt" "$chaff" -q filter "$out/one.txt" >/dev/null
-read -r secs rss <"$out/time.txt"
-echo "start-up (one line)    ${secs} s  peak RSS $((rss / 1024)) MB"
+best=9
+for _ in $(seq 1 "$repeat"); do
+  /usr/bin/time -f "%e %M" -o "$out/time.txt" "$chaff" -q filter "$out/one.txt" >/dev/null
+  read -r secs rss <"$out/time.txt"
+  best=$(awk -v a="$best" -v b="$secs" 'BEGIN { print (b < a ? b : a) }')
+done
+echo "start-up (one line)          ${best} s  peak RSS $((rss / 1024)) MB"
 # JSONL: the same pages as records, one file.
 python3 - "$dump/pages" "$out/dump.jsonl" <<'PY'
 import json, os, sys
@@ -51,16 +88,17 @@ with open(o, "w", encoding="utf-8") as f:
         f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=False) + "\n")
 PY
 jb=$(stat -c %s "$out/dump.jsonl")
-/usr/bin/time -f "%e %M" -o "$out/time.txt" "$chaff" -q filter --jsonl "$out/dump.jsonl" >/dev/null
-read -r secs rss <"$out/time.txt"
-awk -v b="$jb" -v s="$secs" -v r="$rss" 'BEGIN { printf "%-22s %7.2f MB/s  %6.2f s  peak RSS %4.0f MB\n", "chaff --jsonl (1 file)", b / 1e6 / s, s, r / 1024 }'
+measure "chaff --jsonl --threads 1" "$jb" "$chaff" --threads 1 filter --jsonl "$out/dump.jsonl"
+one=$proc
+measure "chaff --jsonl --threads $(nproc)" "$jb" "$chaff" filter --jsonl "$out/dump.jsonl"
+all=$proc
+awk -v o="$one" -v a="$all" -v f="$best_floor" -v n="$(nproc)" 'BEGIN {
+  printf "jsonl: 1 thread = %.2fx the floor; %d threads = %.2fx 1 thread\n", o / f, n, a / o }'
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"
   bb=$(stat -c %s "$out/big.jsonl")
-  /usr/bin/time -f "%e %M" -o "$out/time.txt" "$chaff" -q filter --jsonl "$out/big.jsonl" >/dev/null
-  read -r secs rss <"$out/time.txt"
-  awk -v b="$bb" -v s="$secs" -v r="$rss" 'BEGIN { printf "%-22s %7.2f MB/s  %6.2f s  peak RSS %4.0f MB (%.2f GB)\n", "chaff --jsonl (big)", b / 1e6 / s, s, r / 1024, b / 1e9 }'
+  REPEAT=1 measure "chaff --jsonl ($(awk -v b="$bb" 'BEGIN { printf "%.2f GB", b / 1e9 }'))" "$bb" "$chaff" filter --jsonl "$out/big.jsonl"
   rm -f "$out/big.jsonl"
 fi
 # Training: the corpus train portion plus 2000 composed pages.

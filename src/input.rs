@@ -223,17 +223,11 @@ fn utf8_census(mut b: &[u8]) -> (usize, usize) {
     let (mut valid, mut invalid) = (0, 0);
     loop {
         match std::str::from_utf8(b) {
-            Ok(s) => {
-                return (
-                    valid + s.chars().filter(|c| c.len_utf8() > 1).count(),
-                    invalid,
-                )
-            }
+            Ok(s) => return (valid + multibyte_chars(s), invalid),
             Err(e) => {
                 let good = &b[..e.valid_up_to()];
                 // Safe to count: `good` is valid UTF-8 by construction.
-                valid += std::str::from_utf8(good)
-                    .map_or(0, |s| s.chars().filter(|c| c.len_utf8() > 1).count());
+                valid += std::str::from_utf8(good).map_or(0, multibyte_chars);
                 match e.error_len() {
                     None => return (valid, invalid),
                     Some(n) => {
@@ -244,6 +238,11 @@ fn utf8_census(mut b: &[u8]) -> (usize, usize) {
             }
         }
     }
+}
+
+/// Characters of more than one byte: in valid UTF-8, one lead byte (0xC0 and up) each.
+fn multibyte_chars(s: &str) -> usize {
+    s.bytes().filter(|&b| b >= 0xC0).count()
 }
 
 /// A reader that decodes a legacy encoding to UTF-8. Without `lossy`, the first
