@@ -31,49 +31,76 @@ cat "$dump"/pages/* >/dev/null # warm the page cache for every run alike
 # the file system, not chaff (OUT_BASE=... to choose; the README shows both).
 out_base=${OUT_BASE:-$([ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm/chaff-bench || echo "$out")}
 mkdir -p "$out_base"
-repeat=${REPEAT:-3}
-# measure LABEL BYTES CMD...: best of $repeat runs. Prints wall MB/s (with start-up),
-# processing MB/s (chaff's own summary line: from after the model and dictionary are
-# loaded, as the floor is timed after jieba's) and peak RSS. Sets $proc (best MB/s).
-measure() {
-  local label=$1 bytes=$2; shift 2
-  local best_wall=0 best_proc=0 rss=0 w r p
-  for _ in $(seq 1 "$repeat"); do
-    rm -rf "$out_base/filtered"
-    /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt"
-    read -r secs r <"$out/time.txt"
-    w=$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.2f", b / 1e6 / s }')
-    p=$(grep -o '[0-9.]* MB/s' "$out/stderr.txt" | tail -1 | cut -d' ' -f1)
-    best_wall=$(awk -v a="$best_wall" -v b="$w" 'BEGIN { print (b > a ? b : a) }')
-    best_proc=$(awk -v a="$best_proc" -v b="${p:-0}" 'BEGIN { print (b > a ? b : a) }')
-    rss=$(( r > rss ? r : rss ))
-  done
-  proc=$best_proc
-  awk -v l="$label" -v w="$best_wall" -v p="$best_proc" -v r="$rss" \
-    'BEGIN { printf "%-28s %6.2f MB/s processing  %6.2f MB/s wall  peak RSS %4.0f MB\n", l, p, w, r / 1024 }'
+rounds=${ROUNDS:-5}
+results=$out/results.txt
+: >"$results"
+# once ROUND LABEL BYTES CMD...: one run, appended to $results as
+# "round label processing_MB/s wall_MB/s peak_RSS_KB". Processing MB/s is chaff's own
+# summary line (timed from after the model and dictionary are loaded, as the floor is
+# timed after jieba's dictionary); wall MB/s includes start-up.
+once() {
+  local round=$1 label=$2 bytes=$3; shift 3
+  rm -rf "$out_base/filtered" "$out/filtered"
+  /usr/bin/time -f "%e %M" -o "$out/time.txt" "$@" >/dev/null 2>"$out/stderr.txt"
+  read -r secs rss <"$out/time.txt"
+  local p
+  p=$(grep -o '[0-9.]* MB/s' "$out/stderr.txt" | tail -1 | cut -d' ' -f1)
+  awk -v r="$round" -v l="$label" -v b="$bytes" -v s="$secs" -v p="${p:-0}" -v m="$rss" \
+    'BEGIN { printf "%s %s %.2f %.2f %d\n", r, l, p, b / 1e6 / s, m }' >>"$results"
 }
-best_floor=0
-for _ in $(seq 1 "$repeat"); do
+floor_once() {
+  local f
   f=$("$floor" "$dump/pages" 2>/dev/null | awk '{ print $2 }')
-  best_floor=$(awk -v a="$best_floor" -v b="$f" 'BEGIN { print (b > a ? b : a) }')
+  echo "$1 floor $f $f 0" >>"$results"
+}
+# The machine this was written on is shared and its speed drifts by up to 2x within
+# minutes, so the runs compared are interleaved: every round runs the floor and each chaff
+# configuration back to back, ratios are taken within a round, and the median ratio over
+# the rounds is reported next to the best speed of each run.
+summary() { # LABEL...: best speeds, then median ratios against the first two labels
+  awk -v labels="$*" -v n="$(nproc)" '
+    { proc[$1, $2] = $3; wall[$1, $2] = $4; if ($5 > rss[$2]) rss[$2] = $5;
+      if ($3 > best[$2]) best[$2] = $3; if ($4 > bestw[$2]) bestw[$2] = $4; if ($1 > R) R = $1 }
+    function median(a, k,   i, j, t) {
+      for (i = 1; i <= k; i++) for (j = i + 1; j <= k; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+      return k % 2 ? a[(k + 1) / 2] : (a[k / 2] + a[k / 2 + 1]) / 2 }
+    END {
+      split(labels, L, " ")
+      for (i = 1; i <= length(L); i++) {
+        l = L[i]
+        if (l == "floor") printf "%-30s %6.2f MB/s (best of %d)\n", "floor (jieba only, 1 thread)", best[l], R
+        else printf "%-30s %6.2f MB/s processing  %6.2f MB/s wall  peak RSS %4.0f MB\n", l, best[l], bestw[l], rss[l] / 1024
+      }
+      if (L[1] == "floor") {
+        for (r = 1; r <= R; r++) x[r] = proc[r, L[2]] / proc[r, "floor"]
+        printf "  1 thread / floor: median %.2fx over %d rounds (target 0.8x)\n", median(x, R), R
+        base = 3
+      } else base = 2
+      one = L[base - 1]
+      for (i = base; i <= length(L); i++) {
+        for (r = 1; r <= R; r++) y[r] = proc[r, L[i]] / proc[r, one]
+        printf "  %s / %s: median %.2fx (target for %d threads: 1.8x)\n", L[i], one, median(y, R), n
+      }
+    }' "$results"
+}
+t1="threads=1"
+tn="threads=$(nproc)"
+for r in $(seq 1 "$rounds"); do
+  floor_once "$r"
+  once "$r" "folder,$t1" "$mb" "$chaff" --threads 1 filter -o "$out_base/filtered" "$dump/pages"
+  once "$r" "folder,$tn" "$mb" "$chaff" filter -o "$out_base/filtered" "$dump/pages"
 done
-printf "%-28s %6.2f MB/s\n" "floor (jieba only, 1 thread)" "$best_floor"
-measure "chaff --threads 1 -o DIR" "$mb" "$chaff" --threads 1 filter -o "$out_base/filtered" "$dump/pages"
-one=$proc
-measure "chaff --threads $(nproc) -o DIR" "$mb" "$chaff" filter -o "$out_base/filtered" "$dump/pages"
-all=$proc
-awk -v o="$one" -v a="$all" -v f="$best_floor" -v n="$(nproc)" 'BEGIN {
-  printf "folder: 1 thread = %.2fx the floor (target 0.8x); %d threads = %.2fx 1 thread (target 1.8x)\n", o / f, n, a / o }'
+summary floor "folder,$t1" "folder,$tn"
 if [ "$out_base" != "$out" ]; then
-  saved=$out_base; out_base=$out
-  measure "chaff --threads 1 -o DISKDIR" "$mb" "$chaff" --threads 1 filter -o "$out/filtered" "$dump/pages"
-  measure "chaff --threads $(nproc) -o DISKDIR" "$mb" "$chaff" filter -o "$out/filtered" "$dump/pages"
-  out_base=$saved
+  : >"$results"
+  once 1 "disk-folder,$t1" "$mb" "$chaff" --threads 1 filter -o "$out/filtered" "$dump/pages"
+  once 1 "disk-folder,$tn" "$mb" "$chaff" filter -o "$out/filtered" "$dump/pages"
+  summary "disk-folder,$t1" "disk-folder,$tn"
 fi
-# Start-up: dictionary + model load, paid once per process (best of $repeat).
+# Start-up: dictionary + model load, paid once per process (best of $rounds).
 echo "国务院常务会议研究部署" >"$out/one.txt"
 best=9
-for _ in $(seq 1 "$repeat"); do
+for _ in $(seq 1 "$rounds"); do
   /usr/bin/time -f "%e %M" -o "$out/time.txt" "$chaff" -q filter "$out/one.txt" >/dev/null
   read -r secs rss <"$out/time.txt"
   best=$(awk -v a="$best" -v b="$secs" 'BEGIN { print (b < a ? b : a) }')
@@ -88,17 +115,20 @@ with open(o, "w", encoding="utf-8") as f:
         f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=False) + "\n")
 PY
 jb=$(stat -c %s "$out/dump.jsonl")
-measure "chaff --jsonl --threads 1" "$jb" "$chaff" --threads 1 filter --jsonl "$out/dump.jsonl"
-one=$proc
-measure "chaff --jsonl --threads $(nproc)" "$jb" "$chaff" filter --jsonl "$out/dump.jsonl"
-all=$proc
-awk -v o="$one" -v a="$all" -v f="$best_floor" -v n="$(nproc)" 'BEGIN {
-  printf "jsonl: 1 thread = %.2fx the floor; %d threads = %.2fx 1 thread\n", o / f, n, a / o }'
+: >"$results"
+for r in $(seq 1 "$rounds"); do
+  floor_once "$r"
+  once "$r" "jsonl,$t1" "$jb" "$chaff" --threads 1 filter --jsonl "$out/dump.jsonl"
+  once "$r" "jsonl,$tn" "$jb" "$chaff" filter --jsonl "$out/dump.jsonl"
+done
+summary floor "jsonl,$t1" "jsonl,$tn"
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"
   bb=$(stat -c %s "$out/big.jsonl")
-  REPEAT=1 measure "chaff --jsonl ($(awk -v b="$bb" 'BEGIN { printf "%.2f GB", b / 1e9 }'))" "$bb" "$chaff" filter --jsonl "$out/big.jsonl"
+  : >"$results"
+  once 1 "jsonl-$(awk -v b="$bb" 'BEGIN { printf "%.2fGB", b / 1e9 }'),$tn" "$bb" "$chaff" filter --jsonl "$out/big.jsonl"
+  summary "$(awk '{ print $2 }' "$results")"
   rm -f "$out/big.jsonl"
 fi
 # Training: the corpus train portion plus 2000 composed pages.

@@ -13,6 +13,9 @@ fn startup(c: &mut Criterion) {
     c.bench_function("jieba_dictionary_load", |b| {
         b.iter(|| black_box(Featurizer::new(FeatureConfig::default())))
     });
+    c.bench_function("classifier_load_both_in_parallel", |b| {
+        b.iter(|| black_box(Classifier::load(chaff::default_model).unwrap()))
+    });
     let clf = Classifier::new(chaff::default_model().unwrap());
     let line =
         "记者从江城市住房和城乡建设局获悉，今年全市计划改造老旧小区一百二十个，涉及居民三万余户。";
