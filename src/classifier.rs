@@ -164,10 +164,7 @@ pub fn score_line(model: &Model, featurizer: &Featurizer, text: &str) -> LineSco
     };
     featurizer.for_each_batch(
         text,
-        |words| {
-            s.word_tokens += words.len();
-            model.accumulate_log_probs(words, &mut s.words);
-        },
+        |words| s.word_tokens += model.accumulate_log_probs(words.iter(), &mut s.words),
         |t| {
             s.structure_tokens += 1;
             if let Some(lp) = model.token_log_probs(t) {

@@ -105,7 +105,7 @@ impl Featurizer {
     pub fn for_each_batch(
         &self,
         line: &str,
-        mut words: impl FnMut(&[&str]),
+        mut words: impl FnMut(&Words<'_>),
         mut structure: impl FnMut(&str),
     ) {
         // A huge line (a whole page without newlines) is segmented piece by piece, so
@@ -114,14 +114,7 @@ impl Featurizer {
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         for piece in pieces(line, PIECE) {
             normalize_into(piece, &mut norm);
-            let batch: Vec<&str> = self
-                .jieba
-                .cut(&norm, self.config.hmm)
-                .into_iter()
-                .map(|tok| tok.word)
-                .filter(|w| !w.chars().all(char::is_whitespace))
-                .collect();
-            words(&batch);
+            words(&Words(self.jieba.cut(&norm, self.config.hmm)));
         }
         if norm.capacity() <= PIECE * 2 {
             NORM_BUFFER.with(|slot| slot.set(norm));
@@ -136,6 +129,29 @@ impl Featurizer {
         let mut out = Vec::new();
         self.for_each_token(line, |t| out.push(t.to_string()));
         out
+    }
+}
+
+/// The word tokens of one piece of a line, in order.
+pub struct Words<'a>(Vec<jieba_rs::Token<'a>>);
+
+impl<'a> Words<'a> {
+    /// The tokens; whitespace, which jieba returns as tokens, is not a feature.
+    pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
+        self.0.iter().map(|t| t.word).filter(|w| !is_space(w))
+    }
+}
+
+/// Whether a token is all whitespace (jieba emits spaces as tokens; they are not
+/// features). Decided from the first byte for nearly every token: only these lead bytes
+/// start a whitespace character (U+0009-000D, U+0020, U+0085, U+00A0, U+1680,
+/// U+2000-205F, U+3000).
+fn is_space(w: &str) -> bool {
+    match w.as_bytes().first() {
+        Some(0x09..=0x0D | 0x20 | 0xC2 | 0xE1 | 0xE2 | 0xE3) | None => {
+            w.chars().all(char::is_whitespace)
+        }
+        Some(_) => false,
     }
 }
 
@@ -368,6 +384,18 @@ mod tests {
         assert!(p.iter().all(|x| x.len() <= 1000 && !x.is_empty()));
         assert!(p[0].ends_with('。'));
         assert_eq!(pieces("短", 1000).count(), 1);
+    }
+
+    #[test]
+    fn space_tokens_are_told_from_the_first_byte() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let one = c.to_string();
+            assert_eq!(is_space(&one), c.is_whitespace(), "U+{:04X}", c as u32);
+            let two = format!("{c}x");
+            assert!(!is_space(&two), "U+{:04X}x", c as u32);
+        }
+        assert!(is_space(""));
+        assert!(is_space(" \u{3000}\t"));
     }
 
     #[test]

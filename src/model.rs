@@ -171,9 +171,14 @@ impl Model {
         self.table.get(token)
     }
 
-    /// Adds ln P(token | class) of every in-vocabulary token of `tokens` to `sums`.
-    pub fn accumulate_log_probs(&self, tokens: &[&str], sums: &mut [f64]) {
-        self.table.accumulate(tokens, sums);
+    /// Adds ln P(token | class) of every in-vocabulary token of `tokens` to `sums`;
+    /// returns the number of tokens (in the vocabulary or not).
+    pub fn accumulate_log_probs<'t>(
+        &self,
+        tokens: impl IntoIterator<Item = &'t str>,
+        sums: &mut [f64],
+    ) -> usize {
+        self.table.accumulate(tokens, sums)
     }
 
     /// The row-major `[token][class]` table.
