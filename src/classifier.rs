@@ -132,7 +132,7 @@ impl Classifier {
     /// Computed in log space, so any paragraph length is safe. `blanks[i]` is the number
     /// of blank lines before paragraph `i` (missing entries count as none).
     pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<Vec<f64>> {
-        let ll: Vec<LineScore> = texts.iter().map(|t| self.log_likelihood(t)).collect();
+        let ll = score_lines(&self.model, &self.featurizer, texts);
         if self.use_context {
             self.model.context.posteriors(&ll, blanks)
         } else {
@@ -173,6 +173,65 @@ pub fn score_line(model: &Model, featurizer: &Featurizer, text: &str) -> LineSco
         },
     );
     s
+}
+
+/// [`score_line`] for many lines, with the same results. Lines are segmented first, a
+/// window at a time, and each word's table slot is prefetched as soon as the word is
+/// known; the lookups come after the whole window is segmented, when the slots are in
+/// cache. (Looked up right away, nearly every rare word stalls on a cache miss: jieba's
+/// dictionary walk evicts the table between two words.)
+pub fn score_lines(model: &Model, featurizer: &Featurizer, texts: &[&str]) -> Vec<LineScore> {
+    /// Words per window: their slots (64 bytes each at most) stay well inside L2.
+    const WINDOW: usize = 2048;
+    let k = model.classes().len();
+    let table = model.token_table();
+    let mut out = Vec::with_capacity(texts.len());
+    let mut fps: Vec<u64> = Vec::with_capacity(WINDOW + 256);
+    let mut ends: Vec<usize> = Vec::new();
+    let mut pending = 0; // first line of `out` whose words are not yet summed
+    let flush =
+        |out: &mut Vec<LineScore>, fps: &mut Vec<u64>, ends: &mut Vec<usize>, from: usize| {
+            let mut start = 0;
+            for (s, &end) in out[from..].iter_mut().zip(ends.iter()) {
+                table.accumulate_fingerprints(&fps[start..end], &mut s.words);
+                start = end;
+            }
+            fps.clear();
+            ends.clear();
+        };
+    for text in texts {
+        let mut s = LineScore {
+            words: vec![0.0; k],
+            word_tokens: 0,
+            structure: vec![0.0; k],
+            structure_tokens: 0,
+        };
+        featurizer.for_each_batch(
+            text,
+            |words| {
+                for w in words.iter() {
+                    let fp = table.key(w);
+                    table.prefetch(fp);
+                    fps.push(fp);
+                    s.word_tokens += 1;
+                }
+            },
+            |t| {
+                s.structure_tokens += 1;
+                if let Some(lp) = model.token_log_probs(t) {
+                    s.structure.iter_mut().zip(lp).for_each(|(x, l)| *x += l);
+                }
+            },
+        );
+        out.push(s);
+        ends.push(fps.len());
+        if fps.len() >= WINDOW {
+            flush(&mut out, &mut fps, &mut ends, pending);
+            pending = out.len();
+        }
+    }
+    flush(&mut out, &mut fps, &mut ends, pending);
+    out
 }
 
 /// exp(x - logsumexp(x)): posteriors from log scores without overflow.

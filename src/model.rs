@@ -181,6 +181,11 @@ impl Model {
         self.table.accumulate(tokens, sums)
     }
 
+    /// The scoring table.
+    pub fn token_table(&self) -> &TokenTable {
+        &self.table
+    }
+
     /// The row-major `[token][class]` table.
     pub(crate) fn log_prob_table(&self) -> &[f64] {
         &self.log_prob

@@ -140,6 +140,31 @@ impl TokenTable {
         }
     }
 
+    /// The fingerprint of `token`, for [`TokenTable::prefetch`] and
+    /// [`TokenTable::accumulate_fingerprints`].
+    #[inline]
+    pub fn key(&self, token: &str) -> u64 {
+        self.fingerprint(token)
+    }
+
+    /// Asks the CPU to start loading the slot of fingerprint `fp`, so a lookup made a
+    /// little later (after more segmentation work) finds it in cache.
+    #[inline]
+    pub fn prefetch(&self, fp: u64) {
+        let at = (fp as usize & self.slots.mask) * (self.k + 1);
+        prefetch(&self.slots.slots[at]);
+    }
+
+    /// [`TokenTable::accumulate`] for tokens given by fingerprint.
+    #[inline]
+    pub fn accumulate_fingerprints(&self, fps: &[u64], sums: &mut [f64]) {
+        for &fp in fps {
+            if let Some(row) = self.slots.get(fp, self.k) {
+                sums.iter_mut().zip(row).for_each(|(s, r)| *s += r);
+            }
+        }
+    }
+
     /// Bytes held by the table.
     pub fn heap_bytes(&self) -> usize {
         self.slots.slots.len() * std::mem::size_of::<f64>()
@@ -179,6 +204,20 @@ fn fingerprint(seed: u64, token: &str) -> u64 {
         (read8(&b[len - 16..len - 8]), read8(&b[len - 8..]))
     };
     fold(P1 ^ len as u64, fold(x ^ P1, y ^ state) ^ P2) | 1
+}
+
+/// A cache prefetch hint for the line holding `x` (nothing on other architectures).
+#[inline(always)]
+fn prefetch(x: &f64) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 is a hint: it never faults, reads or writes nothing the program
+    // can observe, and SSE is part of the x86_64 baseline; `x` is a valid reference anyway.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((x as *const f64).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
 }
 
 /// The folded multiply: high and low halves of the 128-bit product, xored.

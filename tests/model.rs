@@ -163,3 +163,34 @@ fn fewer_than_two_classes_is_an_error() {
     let e = Model::fit(counts, info(), ContextModel::empty(1, 1.0)).unwrap_err();
     assert!(e.to_string().contains("at least two"), "{e}");
 }
+
+#[test]
+fn windowed_scoring_equals_line_by_line_scoring_bit_for_bit() {
+    // `score_lines` segments a window of lines, prefetching table slots, before summing;
+    // it must give exactly `score_line`'s numbers, across window boundaries too.
+    let c = chaff::classifier::Classifier::new(chaff::default_model().unwrap());
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let mut text = std::fs::read_to_string(shared.join("seed/page.txt")).unwrap();
+    let mut pages: Vec<_> = std::fs::read_dir(shared.join("eval/dev/pages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    for p in pages.iter().take(20) {
+        text += &std::fs::read_to_string(p).unwrap();
+    }
+    text += &"长".repeat(50_000); // one line longer than a segmentation piece
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() > 1000);
+    let windowed = chaff::classifier::score_lines(c.model(), c.featurizer(), &lines);
+    assert_eq!(windowed.len(), lines.len());
+    for (line, got) in lines.iter().zip(&windowed) {
+        let want = chaff::classifier::score_line(c.model(), c.featurizer(), line);
+        assert_eq!(got.words, want.words, "{line:?}");
+        assert_eq!(got.structure, want.structure, "{line:?}");
+        assert_eq!(
+            (got.word_tokens, got.structure_tokens),
+            (want.word_tokens, want.structure_tokens)
+        );
+    }
+}
