@@ -213,17 +213,25 @@ pub fn normalize_into(line: &str, out: &mut String) {
     out.clear();
     out.reserve(line.len());
     let mut traditional = false;
-    for c in line.chars() {
+    // Most characters map to themselves: they are copied a run at a time.
+    let mut run = 0;
+    for (i, c) in line.char_indices() {
         let folded = match c {
             '\u{FF01}'..='\u{FF5E}' => {
                 char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
             }
             '\u{3000}' => ' ',
-            _ => c.to_ascii_lowercase(),
+            'A'..='Z' => c.to_ascii_lowercase(),
+            _ => {
+                traditional |= !c.is_ascii() && is_traditional(c);
+                continue;
+            }
         };
-        traditional |= !folded.is_ascii() && is_traditional(folded);
+        out.push_str(&line[run..i]);
         out.push(folded);
+        run = i + c.len_utf8();
     }
+    out.push_str(&line[run..]);
     if traditional {
         // Rare: most lines skip fast2s's per-character table lookups.
         *out = fast2s::convert(out);
