@@ -166,6 +166,22 @@ impl Chunker {
         if !bytes.is_empty() {
             self.next_line += 1;
         }
+        // Lines that end before `target` can neither end a record chunk nor open the
+        // next text chunk, so they are taken a buffer at a time, not line by line (a
+        // small file is one copy and one newline count).
+        while bytes.len() < self.target {
+            let buf = self.reader.fill_buf()?;
+            let room = (self.target - bytes.len()).min(buf.len());
+            let Some(end) = memchr::memrchr(b'\n', &buf[..room]) else {
+                break;
+            };
+            let whole = &buf[..=end];
+            self.next_line += memchr::memchr_iter(b'\n', whole).count();
+            let last_start = memchr::memrchr(b'\n', &whole[..end]).map_or(0, |i| i + 1);
+            prev_blank = !self.records && is_blank_bytes(&whole[last_start..]);
+            bytes.extend_from_slice(whole);
+            self.reader.consume(end + 1);
+        }
         loop {
             if self.records && !bytes.is_empty() && bytes.len() >= self.target {
                 break;
@@ -356,6 +372,58 @@ mod chunk_tests {
         }
         assert!(!is_blank_bytes(b"\xe3\x80"));
         assert!(!is_blank_bytes(b" \xff "));
+    }
+
+    /// The chunking rule stated line by line: the definition the buffered `Chunker` must
+    /// match chunk for chunk.
+    fn reference_chunks(text: &[u8], records: bool, target: usize) -> Vec<Chunk> {
+        let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        let mut out = Vec::new();
+        let (mut bytes, mut first_line, mut prev_blank) = (Vec::new(), 1, false);
+        for (i, line) in lines.iter().enumerate() {
+            let blank = !records && is_blank_bytes(line);
+            let full = if records {
+                !bytes.is_empty() && bytes.len() >= target
+            } else {
+                !bytes.is_empty()
+                    && (bytes.len() >= target.saturating_mul(4)
+                        || (bytes.len() >= target && prev_blank && !blank))
+            };
+            if full {
+                out.push(Chunk {
+                    first_line,
+                    bytes: std::mem::take(&mut bytes),
+                });
+                first_line = i + 1;
+            }
+            bytes.extend_from_slice(line);
+            prev_blank = blank;
+        }
+        if !bytes.is_empty() {
+            out.push(Chunk { first_line, bytes });
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn chunker_matches_the_line_by_line_rule(
+            text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
+            records: bool,
+            target in 0usize..64,
+            capacity in 1usize..32,
+        ) {
+            let reader = std::io::BufReader::with_capacity(
+                capacity,
+                std::io::Cursor::new(text.as_bytes().to_vec()),
+            );
+            let mut c = Chunker::new(Box::new(reader), records, target);
+            let mut got = Vec::new();
+            while let Some(ch) = c.next_chunk().unwrap() {
+                got.push(ch);
+            }
+            proptest::prop_assert_eq!(got, reference_chunks(text.as_bytes(), records, target));
+        }
     }
 
     #[test]
