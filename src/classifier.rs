@@ -152,60 +152,41 @@ impl Classifier {
     }
 }
 
-/// A line's naive Bayes evidence under `model`, accumulated straight from the
-/// featurizer's callback (no token is copied).
+/// A line's naive Bayes evidence under `model`: the sum of ln P(token | class) over its
+/// word tokens and, apart, over its structure tokens (tokens outside the vocabulary add
+/// nothing).
 pub fn score_line(model: &Model, featurizer: &Featurizer, text: &str) -> LineScore {
-    let k = model.classes().len();
-    let mut s = LineScore {
-        words: vec![0.0; k],
-        word_tokens: 0,
-        structure: vec![0.0; k],
-        structure_tokens: 0,
-    };
-    featurizer.for_each_batch(
-        text,
-        |words| s.word_tokens += model.accumulate_log_probs(words.iter(), &mut s.words),
-        |t| {
-            s.structure_tokens += 1;
-            if let Some(lp) = model.token_log_probs(t) {
-                s.structure.iter_mut().zip(lp).for_each(|(x, l)| *x += l);
-            }
-        },
-    );
-    s
+    score_lines(model, featurizer, &[text])
+        .pop()
+        .unwrap_or_else(|| LineScore::zero(model.classes().len()))
 }
 
-/// [`score_line`] for many lines, with the same results. Lines are segmented first, a
-/// window at a time, and each word's table slot is prefetched as soon as the word is
-/// known; the lookups come after the whole window is segmented, when the slots are in
-/// cache. (Looked up right away, nearly every rare word stalls on a cache miss: jieba's
-/// dictionary walk evicts the table between two words.)
+/// [`score_line`] for many lines. Lines are segmented first, a window at a time, and each
+/// word's table slot is prefetched as soon as the word is known; the lookups come after
+/// the whole window is segmented, when the slots are in cache. (Looked up right away,
+/// nearly every rare word stalls on a cache miss: jieba's dictionary walk evicts the
+/// table between two words.) Sums run in token order either way.
 pub fn score_lines(model: &Model, featurizer: &Featurizer, texts: &[&str]) -> Vec<LineScore> {
     /// Words per window: their slots (64 bytes each at most) stay well inside L2.
     const WINDOW: usize = 2048;
     let k = model.classes().len();
     let table = model.token_table();
     let mut out = Vec::with_capacity(texts.len());
-    let mut fps: Vec<u64> = Vec::with_capacity(WINDOW + 256);
+    let mut fps: Vec<u64> = Vec::new();
     let mut ends: Vec<usize> = Vec::new();
     let mut pending = 0; // first line of `out` whose words are not yet summed
     let flush =
         |out: &mut Vec<LineScore>, fps: &mut Vec<u64>, ends: &mut Vec<usize>, from: usize| {
             let mut start = 0;
             for (s, &end) in out[from..].iter_mut().zip(ends.iter()) {
-                table.accumulate_fingerprints(&fps[start..end], &mut s.words);
+                table.accumulate(&fps[start..end], &mut s.words);
                 start = end;
             }
             fps.clear();
             ends.clear();
         };
     for text in texts {
-        let mut s = LineScore {
-            words: vec![0.0; k],
-            word_tokens: 0,
-            structure: vec![0.0; k],
-            structure_tokens: 0,
-        };
+        let mut s = LineScore::zero(k);
         featurizer.for_each_batch(
             text,
             |words| {

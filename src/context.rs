@@ -168,6 +168,18 @@ pub struct LineScore {
     pub structure_tokens: usize,
 }
 
+impl LineScore {
+    /// No evidence yet, for `k` classes.
+    pub fn zero(k: usize) -> LineScore {
+        LineScore {
+            words: vec![0.0; k],
+            word_tokens: 0,
+            structure: vec![0.0; k],
+            structure_tokens: 0,
+        }
+    }
+}
+
 /// Word and structure scale factors: words get `gamma / (n + 1)^power`; structure
 /// tokens `structure_gamma` (or, without one, the same factor as the words, counting
 /// structure tokens in n).

@@ -100,8 +100,8 @@ impl Featurizer {
     }
 
     /// The same tokens in batches: `words` receives the word tokens of the line (a huge
-    /// line in several batches), then `structure` each structure token. Batches let the
-    /// scorer issue its table lookups together, overlapping their cache misses.
+    /// line in several batches, one per segmented piece), then `structure` each structure
+    /// token. The scorer takes a batch straight from jieba's output, without copying.
     pub fn for_each_batch(
         &self,
         line: &str,

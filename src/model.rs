@@ -171,16 +171,6 @@ impl Model {
         self.table.get(token)
     }
 
-    /// Adds ln P(token | class) of every in-vocabulary token of `tokens` to `sums`;
-    /// returns the number of tokens (in the vocabulary or not).
-    pub fn accumulate_log_probs<'t>(
-        &self,
-        tokens: impl IntoIterator<Item = &'t str>,
-        sums: &mut [f64],
-    ) -> usize {
-        self.table.accumulate(tokens, sums)
-    }
-
     /// The scoring table.
     pub fn token_table(&self) -> &TokenTable {
         &self.table
