@@ -15,7 +15,7 @@ use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
 use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line, Source};
 use crate::writer::{
-    emitted, filter_chunk, write_filtered, write_tag_header, write_tag_record, Decision, Filtered,
+    emitted, filter_chunk, filtered_str, write_tag_header, write_tag_record, Decision, Filtered,
     Joiner, TagFormat,
 };
 use serde::Serialize;
@@ -721,16 +721,11 @@ impl Engine<'_> {
                         piece.out.extend_from_slice(&rec);
                     }
                     if task == Task::Filter {
-                        let mut text = Vec::new();
-                        write_filtered(&mut text, &doc, kept(&decisions))
-                            .map_err(|e| Error::io(&path, e))?;
+                        let text = filtered_str(&rec.text, &doc, kept(&decisions));
                         if text.is_empty() && !self.opts.keep_empty && !self.opts.pipe {
                             piece.summary.empty_dropped += 1;
                             continue;
                         }
-                        // Kept lines are whole lines of the (valid UTF-8) text field.
-                        let text = String::from_utf8(text)
-                            .map_err(|_| Error::Internal("filtered text is not UTF-8".into()))?;
                         rec.write_with_text(&mut piece.out, text_field, &text)
                             .map_err(|e| Error::io(&path, e))?;
                     }

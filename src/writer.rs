@@ -205,6 +205,23 @@ pub fn write_filtered(
     Joiner::default().push(out, &filter_chunk(lines, keep))
 }
 
+/// [`write_filtered`] for a document held in `text` and split by
+/// [`crate::reader::split_str_at`] into `lines` (which cover it exactly): the kept text
+/// as a `String`, sliced from `text`, so it is not validated as UTF-8 a second time.
+pub fn filtered_str(text: &str, lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> String {
+    let mut out = String::new();
+    let mut at = 0;
+    for (l, e) in lines.iter().zip(emitted(lines, keep)) {
+        let end = at + l.raw.len();
+        if e {
+            out.push_str(&text[at..end]);
+        }
+        at = end;
+    }
+    debug_assert_eq!(at, text.len(), "lines do not cover the text");
+    out
+}
+
 /// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
 /// between two of them (the same rule as [`write_filtered`]).
 pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
@@ -258,6 +275,13 @@ mod tests {
             .flat_map(|(l, _)| l.raw.to_vec())
             .collect();
         assert_eq!(joined, whole);
+        let text = std::str::from_utf8(text).unwrap();
+        let lines = crate::reader::split_str_at(text, 1);
+        let keep = |i: usize| lines[i].text.starts_with('k');
+        assert_eq!(filtered_str(text, &lines, keep).as_bytes(), whole);
+        let bom = "\u{feff}k1\r\n\nd\n";
+        let lines = crate::reader::split_str_at(bom, 1);
+        assert_eq!(filtered_str(bom, &lines, |i| i == 0), "\u{feff}k1\r\n");
     }
 
     #[test]
