@@ -230,41 +230,44 @@ impl Hmm {
     /// `blanks[t]` is the number of blank lines before line `t`.
     pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<Vec<f64>> {
         let (k, n) = (self.k, emissions.len());
-        if n == 0 {
-            return Vec::new();
+        if n == 0 || k == 0 {
+            return vec![Vec::new(); n];
         }
         let emit = |t: usize, c: usize| emissions[t][c];
-        let mut alpha = vec![vec![0.0; k]; n];
-        for (c, a) in alpha[0].iter_mut().enumerate() {
-            *a = self.start[c] + emit(0, c);
+        // Row-major n x k tables: three allocations per document, not three per line.
+        let mut alpha = vec![0.0; n * k];
+        for c in 0..k {
+            alpha[c] = self.start[c] + emit(0, c);
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
             let trans = self.trans_into(blanks, t);
             for j in 0..k {
                 for (i, b) in buf.iter_mut().enumerate() {
-                    *b = alpha[t - 1][i] + trans[i * k + j];
+                    *b = alpha[(t - 1) * k + i] + trans[i * k + j];
                 }
-                alpha[t][j] = logsumexp(&buf) + emit(t, j);
+                alpha[t * k + j] = logsumexp(&buf) + emit(t, j);
             }
         }
-        let mut beta = vec![vec![0.0; k]; n];
+        let mut beta = vec![0.0; n * k];
         for t in (0..n - 1).rev() {
             let trans = self.trans_into(blanks, t + 1);
             for i in 0..k {
                 for (j, b) in buf.iter_mut().enumerate() {
-                    *b = trans[i * k + j] + emit(t + 1, j) + beta[t + 1][j];
+                    *b = trans[i * k + j] + emit(t + 1, j) + beta[(t + 1) * k + j];
                 }
-                beta[t][i] = logsumexp(&buf);
+                beta[t * k + i] = logsumexp(&buf);
             }
         }
         alpha
-            .iter()
-            .zip(&beta)
+            .chunks_exact(k)
+            .zip(beta.chunks_exact(k))
             .map(|(a, b)| {
-                let s: Vec<f64> = a.iter().zip(b).map(|(x, y)| x + y).collect();
-                let z = logsumexp(&s);
-                s.iter().map(|v| (v - z).exp()).collect()
+                for ((s, x), y) in buf.iter_mut().zip(a).zip(b) {
+                    *s = x + y;
+                }
+                let z = logsumexp(&buf);
+                buf.iter().map(|v| (v - z).exp()).collect()
             })
             .collect()
     }
@@ -290,6 +293,12 @@ mod tests {
             word_tokens: 1,
             structure_tokens: 0,
         }
+    }
+
+    #[test]
+    fn no_lines_no_posteriors() {
+        let m = ContextModel::empty(2, 1.0);
+        assert!(m.posteriors(&[], &[]).is_empty());
     }
 
     #[test]
