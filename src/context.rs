@@ -236,8 +236,8 @@ impl Hmm {
         let emit = |t: usize, c: usize| emissions[t][c];
         // Row-major n x k tables: three allocations per document, not three per line.
         let mut alpha = vec![0.0; n * k];
-        for c in 0..k {
-            alpha[c] = self.start[c] + emit(0, c);
+        for (c, a) in alpha[..k].iter_mut().enumerate() {
+            *a = self.start[c] + emit(0, c);
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
