@@ -151,7 +151,13 @@ pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Resu
             detect(&head, at_eof)
         }
     };
-    let stream = Cursor::new(head).chain(plain);
+    // A short head is the whole stream (the read that ended it returned 0); reading on
+    // would only ask the file for its end again.
+    let stream: Box<dyn Read + Send> = if at_eof {
+        Box::new(Cursor::new(head))
+    } else {
+        Box::new(Cursor::new(head).chain(plain))
+    };
     if encoding == UTF_8 && !opts.lossy {
         return Ok(Opened::Text {
             reader: Box::new(BufReader::with_capacity(1 << 16, stream)),
