@@ -85,7 +85,7 @@ fn walk(root: &Path, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>)
 }
 
 /// One line of a document.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Line<'a> {
     /// 1-based line number.
     pub number: usize,

@@ -7,8 +7,8 @@ use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::input::{open_stream, DecodeOptions, Opened};
 use chaff::jsonl::Record;
 use chaff::pipeline::decide;
-use chaff::reader::{split_lines, split_lines_at, Chunker};
-use chaff::writer::filter_chunk;
+use chaff::reader::{split_lines, split_lines_at, split_str_at, Chunker};
+use chaff::writer::{filter_chunk, filtered_str, write_filtered};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 
@@ -49,8 +49,13 @@ fuzz_target!(|data: &[u8]| {
         if records {
             for l in &lines {
                 if let Ok(r) = Record::parse(l.text, "text") {
-                    let doc = split_lines(r.text.as_bytes()).expect("record text is UTF-8");
-                    let _ = decide(clf, policy, &doc);
+                    let doc = split_str_at(&r.text, 1);
+                    assert_eq!(doc, split_lines(r.text.as_bytes()).expect("record text is UTF-8"));
+                    let d = decide(clf, policy, &doc);
+                    let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
+                    let mut whole = Vec::new();
+                    write_filtered(&mut whole, &doc, keep).expect("in-memory write");
+                    assert_eq!(filtered_str(&r.text, &doc, keep).as_bytes(), whole);
                     let mut out = Vec::new();
                     r.write_with_text(&mut out, "text", "x").expect("in-memory write");
                     let _ = r.id();
