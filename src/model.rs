@@ -265,9 +265,10 @@ pub fn describe(model: &Model, top: usize) -> String {
             .join(", ")
     ));
     s.push_str(&format!(
-        "tokens counted: {}, in the scoring table: {}\n",
+        "tokens counted: {}, in the scoring table: {} ({:.1} MB in memory)\n",
         model.counts().distinct_tokens(),
-        model.vocab().len()
+        model.vocab().len(),
+        model.token_table().heap_bytes() as f64 / 1e6
     ));
     s.push_str(&format!(
         "alpha {}, min_count {}, threshold {}, jieba hmm {}, structure tokens {}\n",
