@@ -299,14 +299,7 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
             _ => {}
         }
     }
-    emit(match n {
-        0..=4 => "__len_0_4__",
-        5..=9 => "__len_5_9__",
-        10..=19 => "__len_10_19__",
-        20..=39 => "__len_20_39__",
-        40..=79 => "__len_40_79__",
-        _ => "__len_80__",
-    });
+    emit(length_token(n));
     if last.is_some_and(|c| !SENTENCE_END.contains(&c)) {
         emit("__noend__");
     }
@@ -331,6 +324,18 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
     }
     if ats && has_mention(body) {
         emit("__mention__");
+    }
+}
+
+/// The length bucket of a line of `n` characters.
+fn length_token(n: usize) -> &'static str {
+    match n {
+        0..=4 => "__len_0_4__",
+        5..=9 => "__len_5_9__",
+        10..=19 => "__len_10_19__",
+        20..=39 => "__len_20_39__",
+        40..=79 => "__len_40_79__",
+        _ => "__len_80__",
     }
 }
 
@@ -428,14 +433,7 @@ mod tests {
         }
         let body = body.trim_end();
         let n = body.chars().count();
-        out.push(match n {
-            0..=4 => "__len_0_4__",
-            5..=9 => "__len_5_9__",
-            10..=19 => "__len_10_19__",
-            20..=39 => "__len_20_39__",
-            40..=79 => "__len_40_79__",
-            _ => "__len_80__",
-        });
+        out.push(length_token(n));
         if body
             .chars()
             .last()
