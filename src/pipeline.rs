@@ -443,6 +443,10 @@ impl Engine<'_> {
                     self.read_sources(sources, consumed_r, credit_rx, job_tx)
                 })
                 .map_err(spawn_error)?;
+            // Several workers each write the files they finish, so files are created in
+            // parallel; a single worker leaves them to this (writer) thread, which would
+            // otherwise idle while the worker classifies.
+            let direct = if threads > 1 { files } else { None };
             for w in 0..threads {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
@@ -454,7 +458,7 @@ impl Engine<'_> {
                             Err(_) => return,
                         };
                         let Ok((seq, unit)) = next else { return };
-                        let done = self.work(sources, task, files, unit);
+                        let done = self.work(sources, task, direct, unit);
                         if done_tx.send((seq, done)).is_err() {
                             return;
                         }
@@ -629,8 +633,8 @@ impl Engine<'_> {
             Job::Chunk(c) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut piece = self.render(source, task, &c)?;
-                    // A source that is one chunk is written here, so output files are
-                    // created in parallel; longer ones are joined in order by the sink.
+                    // A source that is one chunk is written here when `files` is given;
+                    // longer ones are joined in order by the sink.
                     if let (Some(files), true, 1) = (files, unit.last, c.first_line) {
                         let n = write_whole(&files[unit.source], &piece)?;
                         piece = Piece {
