@@ -23,7 +23,7 @@ use std::process::ExitCode;
     after_help = "Exit codes: 0 success; 1 error (I/O, bad input, bad model, a non-text file with --strict); 2 bad command line; 130 interrupted (SIGINT/SIGTERM; finish with --resume).\nNO_COLOR is honoured; progress shows only when stderr is a terminal."
 )]
 struct Cli {
-    /// Worker threads (default: all cores)
+    /// Classifying worker threads (default: all cores); reading and writing have one each
     #[arg(long, global = true, value_name = "N")]
     threads: Option<usize>,
     /// No summary line on stderr
