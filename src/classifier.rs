@@ -92,7 +92,7 @@ impl Classifier {
             let segmenter = std::thread::Builder::new()
                 .name("chaff-dictionary".into())
                 .spawn_scoped(scope, Segmenter::new)
-                .map_err(|e| Error::Internal(format!("cannot start a thread: {e}")))?;
+                .map_err(Error::spawn)?;
             let model = load()?;
             let segmenter = segmenter
                 .join()

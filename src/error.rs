@@ -73,6 +73,11 @@ impl Error {
         }
     }
 
+    /// A thread that could not be started (resource limits).
+    pub fn spawn(source: std::io::Error) -> Self {
+        Error::Internal(format!("cannot start a thread: {source}"))
+    }
+
     /// A model-file error.
     pub fn model(path: impl Into<PathBuf>, msg: impl Into<String>) -> Self {
         Error::Model {

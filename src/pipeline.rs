@@ -442,7 +442,7 @@ impl Engine<'_> {
                 .spawn_scoped(scope, move || {
                     self.read_sources(sources, consumed_r, credit_rx, job_tx)
                 })
-                .map_err(spawn_error)?;
+                .map_err(Error::spawn)?;
             // Several workers each write the files they finish, so files are created in
             // parallel; a single worker leaves them to this (writer) thread, which would
             // otherwise idle while the worker classifies.
@@ -463,7 +463,7 @@ impl Engine<'_> {
                             return;
                         }
                     })
-                    .map_err(spawn_error)?;
+                    .map_err(Error::spawn)?;
             }
             drop(done_tx);
             let mut waiting = BTreeMap::new();
@@ -827,9 +827,4 @@ fn write_file_stats(out: &mut dyn Write, path: &str, s: &Summary) -> std::io::Re
     }
     serde_json::to_writer(&mut *out, &FileStats { path, summary: s })?;
     writeln!(out)
-}
-
-/// A thread the pipeline could not start (resource limits).
-fn spawn_error(e: std::io::Error) -> Error {
-    Error::Internal(format!("cannot start a thread: {e}"))
 }

@@ -246,8 +246,7 @@ pub fn split_lines_at(
     let mut number = first_line.saturating_sub(1);
     for raw in bytes.split_inclusive(|&b| b == b'\n') {
         number += 1;
-        let body = line_body(raw, number);
-        if let Err(e) = std::str::from_utf8(body) {
+        if let Err(e) = std::str::from_utf8(&raw[body_range(raw, number)]) {
             return Err((
                 number,
                 format!(
@@ -266,32 +265,32 @@ pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
     let mut number = first_line.saturating_sub(1);
     for raw in text.split_inclusive('\n') {
         number += 1;
-        let mut body = raw;
-        if let Some(b) = body.strip_suffix('\n') {
-            body = b.strip_suffix('\r').unwrap_or(b);
-        }
-        if number == 1 {
-            body = body.strip_prefix('\u{FEFF}').unwrap_or(body);
-        }
         out.push(Line {
             number,
             raw: raw.as_bytes(),
-            text: body,
+            // The range's ends sit next to ASCII terminators or a whole BOM: char boundaries.
+            text: &raw[body_range(raw.as_bytes(), number)],
         });
     }
     out
 }
 
-/// A raw line without its terminator (and, on line 1, without a byte-order mark).
-fn line_body(raw: &[u8], number: usize) -> &[u8] {
-    let mut body = raw;
-    if let Some(b) = body.strip_suffix(b"\n") {
-        body = b.strip_suffix(b"\r").unwrap_or(b);
+/// Where a raw line's text lies: without its terminator and, on line 1, without a
+/// byte-order mark.
+fn body_range(raw: &[u8], number: usize) -> std::ops::Range<usize> {
+    let mut end = raw.len();
+    if raw[..end].ends_with(b"\n") {
+        end -= 1;
+        if raw[..end].ends_with(b"\r") {
+            end -= 1;
+        }
     }
-    if number == 1 {
-        body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    }
-    body
+    let start = if number == 1 && raw[..end].starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    start..end
 }
 
 #[cfg(test)]
