@@ -112,15 +112,16 @@ impl Featurizer {
         // memory stays proportional to the piece, not the line. The buffer is taken out
         // of its slot, not borrowed, so a nested call would only allocate a fresh one.
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
+        let mut census = Census::default();
         for piece in pieces(line, PIECE) {
-            normalize_into(piece, &mut norm);
+            normalize_scan(piece, &mut norm, &mut census);
             words(&Words(self.jieba.cut(&norm, self.config.hmm)));
         }
         if norm.capacity() <= PIECE * 2 {
             NORM_BUFFER.with(|slot| slot.set(norm));
         }
         if self.config.structure {
-            structure_tokens(line, &mut structure);
+            structure_tokens(line, &census, &mut structure);
         }
     }
 
@@ -210,26 +211,95 @@ pub fn normalize(line: &str) -> String {
 /// [`normalize`] into a reused buffer (cleared first): the featurizer calls it once per
 /// line, so it allocates nothing in the steady state.
 pub fn normalize_into(line: &str, out: &mut String) {
+    normalize_scan(line, out, &mut Census::default());
+}
+
+/// What the structure tokens need to know about a line's characters, gathered while the
+/// line is normalised: one pass over the text instead of two. Counts cover the whole
+/// line, leading and trailing whitespace included.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Census {
+    chars: usize,
+    fwdigit: bool,
+    emoji: bool,
+    brackets: bool,
+    hashes: usize,
+    ats: bool,
+    url_marks: bool,
+}
+
+/// [`normalize_into`], adding what it sees to `census`. Works on bytes: ASCII and the CJK
+/// ideographs (nearly every character of a Chinese line) each take one test; the rarer
+/// characters are decoded and matched in full.
+fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
     out.clear();
     out.reserve(line.len());
+    census.chars += line.chars().count();
+    let table = traditional_table();
+    let b = line.as_bytes();
     let mut traditional = false;
     // Most characters map to themselves: they are copied a run at a time.
     let mut run = 0;
-    for (i, c) in line.char_indices() {
-        let folded = match c {
-            '\u{FF01}'..='\u{FF5E}' => {
-                char::from_u32(c as u32 - 0xFEE0).map_or(c, |h| h.to_ascii_lowercase())
+    let mut i = 0;
+    while let Some(&x) = b.get(i) {
+        if x < 0x80 {
+            match x {
+                b'A'..=b'Z' => {
+                    out.push_str(&line[run..i]);
+                    out.push(char::from(x.to_ascii_lowercase()));
+                    run = i + 1;
+                }
+                b'[' => census.brackets = true,
+                b'#' => census.hashes += 1,
+                b'@' => census.ats = true,
+                b':' | b'.' => census.url_marks = true,
+                _ => {}
             }
-            '\u{3000}' => ' ',
-            'A'..='Z' => c.to_ascii_lowercase(),
+            i += 1;
+            continue;
+        }
+        if let Some(&[0xE4..=0xE9, b1, b2]) = b.get(i..i + 3) {
+            // U+4000-U+9FFF, CJK ideographs: no fold, no structure cue; only the
+            // Traditional check, whose bitset word is the code point's top 10 bits.
+            let word = (usize::from(x & 0x0F) << 6) | usize::from(b1 & 0x3F);
+            traditional |= table[word & 1023] >> (b2 & 0x3F) & 1 != 0;
+            i += 3;
+            continue;
+        }
+        // `line` is valid UTF-8, so a lead byte's continuation bytes follow it.
+        let tail = |k: usize| u32::from(b[i + k] & 0x3F);
+        let (cp, len) = match x {
+            0xC0..=0xDF => ((u32::from(x & 0x1F) << 6) | tail(1), 2),
+            0xE0..=0xEF => ((u32::from(x & 0x0F) << 12) | (tail(1) << 6) | tail(2), 3),
+            _ => (
+                (u32::from(x & 0x07) << 18) | (tail(1) << 12) | (tail(2) << 6) | tail(3),
+                4,
+            ),
+        };
+        let folded = match cp {
+            0xFF01..=0xFF5E => {
+                match cp {
+                    0xFF10..=0xFF19 => census.fwdigit = true,
+                    0xFF03 => census.hashes += 1,
+                    0xFF20 => census.ats = true,
+                    _ => {}
+                }
+                // Full-width ASCII: the half-width character, lower-cased.
+                Some(char::from((cp - 0xFEE0) as u8).to_ascii_lowercase())
+            }
+            0x3000 => Some(' '),
             _ => {
-                traditional |= !c.is_ascii() && is_traditional(c);
-                continue;
+                census.emoji |= is_emoji(cp);
+                traditional |= is_traditional(cp);
+                None
             }
         };
-        out.push_str(&line[run..i]);
-        out.push(folded);
-        run = i + c.len_utf8();
+        if let Some(f) = folded {
+            out.push_str(&line[run..i]);
+            out.push(f);
+            run = i + len;
+        }
+        i += len;
     }
     out.push_str(&line[run..]);
     if traditional {
@@ -238,12 +308,17 @@ pub fn normalize_into(line: &str, out: &mut String) {
     }
 }
 
-/// Whether fast2s maps `c` to another character (a Traditional form). Backed by a bitset
-/// over the Basic Multilingual Plane, built once from fast2s itself.
-fn is_traditional(c: char) -> bool {
-    static TABLE: std::sync::OnceLock<Vec<u64>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        let mut bits = vec![0u64; 1024];
+/// Whether fast2s maps `cp` to another character (a Traditional form).
+fn is_traditional(cp: u32) -> bool {
+    cp < 0x10000 && traditional_table()[(cp >> 6) as usize] & (1 << (cp & 63)) != 0
+}
+
+/// A bitset over the Basic Multilingual Plane of the characters fast2s changes, built
+/// once from fast2s itself.
+fn traditional_table() -> &'static [u64; 1024] {
+    static TABLE: std::sync::OnceLock<[u64; 1024]> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut bits = [0u64; 1024];
         let mut buf = [0u8; 4];
         for cp in (0x3400u32..0xA000).chain(0xF900..0xFB00) {
             if let Some(ch) = char::from_u32(cp) {
@@ -253,22 +328,21 @@ fn is_traditional(c: char) -> bool {
             }
         }
         bits
-    });
-    let cp = c as u32;
-    cp < 0x10000 && table[(cp >> 6) as usize] & (1 << (cp & 63)) != 0
+    })
 }
 
-fn is_emoji(c: char) -> bool {
-    matches!(c as u32,
+fn is_emoji(cp: u32) -> bool {
+    matches!(cp,
         0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0xFE0F | 0x24C2 | 0x2B50 | 0x2B55 | 0x203C | 0x2049)
 }
 
 /// Structural pseudo-tokens: layout and register cues that words alone miss.
 ///
-/// One pass over the characters gathers counts and trigger characters; the costlier
-/// detectors (emoticons, hashtags, mentions, URLs) run only on the few lines holding their
-/// trigger. The tests check this against the plain definitions below.
-fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
+/// The character counts and trigger characters come from the [`Census`] taken while the
+/// line was normalised; the costlier detectors (emoticons, hashtags, mentions, URLs) run
+/// only on the few lines holding their trigger. The tests check this against the plain
+/// definitions below.
+fn structure_tokens(line: &str, census: &Census, emit: &mut impl FnMut(&str)) {
     let body = line.trim_start();
     let mut chars = body.chars();
     let bullet = chars.next().is_some_and(|first| {
@@ -281,48 +355,38 @@ fn structure_tokens(line: &str, emit: &mut impl FnMut(&str)) {
     } else if body.len() != line.len() {
         emit("__indent__");
     }
+    let lead = line.len() - body.len();
     let body = body.trim_end();
-    let mut n = 0usize;
-    let mut last = None;
-    let (mut fwdigit, mut emoji) = (false, false);
-    let (mut brackets, mut hashes, mut ats, mut url_marks) = (false, 0usize, false, false);
-    for c in body.chars() {
-        n += 1;
-        last = Some(c);
-        match c {
-            '[' => brackets = true,
-            '#' | '＃' => hashes += 1,
-            '@' | '＠' => ats = true,
-            ':' | '.' => url_marks = true,
-            '０'..='９' => fwdigit = true,
-            c if !c.is_ascii() && is_emoji(c) => emoji = true,
-            _ => {}
-        }
-    }
+    // The census counted the whitespace around the body too (no cue is whitespace).
+    let n = census.chars - line[..lead].chars().count() - line[lead + body.len()..].chars().count();
     emit(length_token(n));
-    if last.is_some_and(|c| !SENTENCE_END.contains(&c)) {
+    if body
+        .chars()
+        .next_back()
+        .is_some_and(|c| !SENTENCE_END.contains(&c))
+    {
         emit("__noend__");
     }
     if n == 80 {
         // Recommendation snippets are cut at exactly 80 characters.
         emit("__cut80__");
     }
-    if fwdigit {
+    if census.fwdigit {
         emit("__fwdigit__");
     }
-    if emoji {
+    if census.emoji {
         emit("__emoji__");
     }
-    if brackets && has_emoticon(body) {
+    if census.brackets && has_emoticon(body) {
         emit("__emoticon__");
     }
-    if hashes >= 2 && has_hashtag(body) {
+    if census.hashes >= 2 && has_hashtag(body) {
         emit("__hashtag__");
     }
-    if url_marks && has_url(body) {
+    if census.url_marks && has_url(body) {
         emit("__url__");
     }
-    if ats && has_mention(body) {
+    if census.ats && has_mention(body) {
         emit("__mention__");
     }
 }
@@ -447,7 +511,7 @@ mod tests {
         if body.chars().any(|c| ('０'..='９').contains(&c)) {
             out.push("__fwdigit__");
         }
-        if body.chars().any(is_emoji) {
+        if body.chars().any(|c| is_emoji(c as u32)) {
             out.push("__emoji__");
         }
         if has_emoticon(body) {
@@ -481,9 +545,16 @@ mod tests {
         fast2s::convert(&folded)
     }
 
+    /// The structure tokens as the featurizer computes them: census while normalising
+    /// (a long line piece by piece), then the tokens.
     fn structure_of(line: &str) -> Vec<String> {
+        let mut census = Census::default();
+        let mut buf = String::new();
+        for piece in pieces(line, 64) {
+            normalize_scan(piece, &mut buf, &mut census);
+        }
         let mut out = Vec::new();
-        structure_tokens(line, &mut |t| out.push(t.to_string()));
+        structure_tokens(line, &census, &mut |t| out.push(t.to_string()));
         out
     }
 

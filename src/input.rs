@@ -201,7 +201,7 @@ fn binary_reason(head: &[u8]) -> Option<String> {
 /// is an East Asian legacy encoding; else UTF-8 again, so stray bytes are reported rather
 /// than silently decoded as, say, windows-1252.
 fn detect(head: &[u8], at_eof: bool) -> &'static Encoding {
-    if std::str::from_utf8(head).is_ok() {
+    if simdutf8::basic::from_utf8(head).is_ok() {
         return UTF_8; // nearly every file: no census needed
     }
     let (valid_multibyte, invalid) = utf8_census(head);

@@ -62,10 +62,10 @@ impl Record {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut *out, k)?;
+            write_str(out, k);
             out.push(b':');
             if k == text_field {
-                serde_json::to_writer(&mut *out, text)?;
+                write_str(out, text);
             } else {
                 out.extend_from_slice(v.get().as_bytes());
             }
@@ -73,6 +73,69 @@ impl Record {
         out.extend_from_slice(b"}\n");
         Ok(())
     }
+}
+
+/// Writes `s` as a JSON string, escaped byte for byte as serde_json escapes it (`\"`,
+/// `\\`, the short forms `\b \f \n \r \t`, `\u00xx` for other control characters,
+/// nothing else). Eight bytes are tested at a time: nearly all of a document's text
+/// needs no escape and is copied in runs.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0; // first byte not yet copied
+    let mut i = 0;
+    while i < b.len() {
+        if let Some(word) = b.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
+            if !needs_escape(word) {
+                i += 8;
+                continue;
+            }
+        }
+        let c = b[i];
+        let short: &[u8] = match c {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0C => b"\\f",
+            0x00..=0x1F => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&b[start..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(c >> 4)]);
+            out.push(HEX[usize::from(c & 15)]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// Whether any of the eight bytes of `w` is a control character, `"` or `\\` (exact:
+/// the has-zero-byte bit trick, which can only err within a word already flagged).
+#[inline]
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q & HIGH;
+    let s = w ^ (ONES * u64::from(b'\\'));
+    let backslash = s.wrapping_sub(ONES) & !s & HIGH;
+    below_space | quote | backslash != 0
 }
 
 #[cfg(test)]
@@ -91,6 +154,35 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "{\"id\":12345678901234567890,\"text\":\"新闻\\n\",\"meta\":{\"b\": 1.50, \"a\": [1,2]}}\n"
         );
+    }
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let all_ascii: String = (0u8..0x80).map(char::from).collect();
+        for s in [
+            "",
+            "新闻",
+            "\"quoted\" \\ back\u{7f}",
+            all_ascii.as_str(),
+            "新闻\n广告\r\n\t\u{8}\u{c}\u{1}\u{1f}end",
+            "12345678\"",
+            "1234567\\",
+        ] {
+            assert_eq!(escaped(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escaping_matches_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻){0,80}") {
+            proptest::prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());
+        }
     }
 
     #[test]

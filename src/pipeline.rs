@@ -258,7 +258,11 @@ struct Unit<T> {
 /// What the workers render.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Task<'a> {
-    Filter,
+    /// `removed`: whether dropped lines are recorded (`--removed`); building the
+    /// records costs time, so they are built only when wanted.
+    Filter {
+        removed: bool,
+    },
     Tag(TagFormat),
     Dolma(&'a str),
     Html,
@@ -314,32 +318,29 @@ impl Engine<'_> {
         side: Sidecars<'_>,
     ) -> Result<Summary> {
         let pipe = self.opts.pipe;
+        let task = Task::Filter {
+            removed: side.removed.is_some(),
+        };
         match target {
             FilterTarget::Stream(out) => {
                 let wr = |e| Error::io("<stdout>", e);
                 let mut joiner = Joiner::default();
                 let mut current = usize::MAX;
-                let s = self.run(
-                    sources,
-                    Task::Filter,
-                    None,
-                    side,
-                    &mut |source, piece, _| {
-                        if source != current {
-                            joiner = Joiner::default();
-                            current = source;
-                        }
-                        let n = emit(out, &mut joiner, piece).map_err(wr)?;
-                        if pipe {
-                            out.flush().map_err(wr)?;
-                        }
-                        Ok(n)
-                    },
-                )?;
+                let s = self.run(sources, task, None, side, &mut |source, piece, _| {
+                    if source != current {
+                        joiner = Joiner::default();
+                        current = source;
+                    }
+                    let n = emit(out, &mut joiner, piece).map_err(wr)?;
+                    if pipe {
+                        out.flush().map_err(wr)?;
+                    }
+                    Ok(n)
+                })?;
                 out.flush().map_err(wr)?;
                 Ok(s)
             }
-            FilterTarget::Files(dests) => self.to_files(sources, Task::Filter, &dests, side),
+            FilterTarget::Files(dests) => self.to_files(sources, task, &dests, side),
         }
     }
 
@@ -684,7 +685,7 @@ impl Engine<'_> {
                     };
                     self.render_html(&heading, &lines, &decisions, &mut piece);
                 }
-                if task == Task::Filter {
+                if matches!(task, Task::Filter { .. }) {
                     piece.filtered = Some(filter_chunk(&lines, kept(&decisions)));
                 }
             }
@@ -724,7 +725,7 @@ impl Engine<'_> {
                         .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
                         piece.out.extend_from_slice(&rec);
                     }
-                    if task == Task::Filter {
+                    if matches!(task, Task::Filter { .. }) {
                         let text = filtered_str(&rec.text, &doc, kept(&decisions));
                         if text.is_empty() && !self.opts.keep_empty && !self.opts.pipe {
                             piece.summary.empty_dropped += 1;
@@ -771,11 +772,11 @@ impl Engine<'_> {
                 Task::Tag(format) => {
                     write_tag_record(&mut piece.out, format, path, id, l, classes, d).map_err(wr)?
                 }
-                Task::Filter if !d.keep => {
+                Task::Filter { removed: true } if !d.keep => {
                     write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
                         .map_err(wr)?
                 }
-                Task::Filter | Task::Dolma(_) | Task::Html => {}
+                Task::Filter { .. } | Task::Dolma(_) | Task::Html => {}
             }
         }
         Ok(())
