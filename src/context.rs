@@ -149,8 +149,18 @@ impl ContextModel {
 
     /// Posteriors per line given each line's scores and the blank lines before it.
     pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<Vec<f64>> {
-        let e: Vec<Vec<f64>> = lines.iter().map(|l| self.temper(l)).collect();
-        Hmm::new(self).posteriors(&e, blanks)
+        let k = self.classes();
+        let mut e = Vec::with_capacity(lines.len() * k);
+        for l in lines {
+            temper_into(
+                self.gamma,
+                self.length_power,
+                self.structure_gamma,
+                l,
+                &mut e,
+            );
+        }
+        Hmm::new(self).posteriors_flat(&e, blanks)
     }
 }
 
@@ -159,22 +169,26 @@ impl ContextModel {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LineScore {
     /// Sum of word-token log-probabilities per class.
-    pub words: Vec<f64>,
+    pub words: ClassValues,
     /// Number of word tokens.
     pub word_tokens: usize,
     /// Sum of structure-token log-probabilities per class.
-    pub structure: Vec<f64>,
+    pub structure: ClassValues,
     /// Number of structure tokens.
     pub structure_tokens: usize,
 }
+
+/// One value per class, held inline for models of up to two classes: a line's scores
+/// then cost no allocation (the scorer makes one per line).
+pub type ClassValues = smallvec::SmallVec<[f64; 2]>;
 
 impl LineScore {
     /// No evidence yet, for `k` classes.
     pub fn zero(k: usize) -> LineScore {
         LineScore {
-            words: vec![0.0; k],
+            words: smallvec::smallvec![0.0; k],
             word_tokens: 0,
-            structure: vec![0.0; k],
+            structure: smallvec::smallvec![0.0; k],
             structure_tokens: 0,
         }
     }
@@ -195,12 +209,26 @@ pub fn scales(gamma: f64, power: f64, structure_gamma: Option<f64>, s: &LineScor
 
 /// Tempered emission scores of a line (see [`scales`]).
 pub fn temper(gamma: f64, power: f64, structure_gamma: Option<f64>, s: &LineScore) -> Vec<f64> {
+    let mut out = Vec::with_capacity(s.words.len());
+    temper_into(gamma, power, structure_gamma, s, &mut out);
+    out
+}
+
+/// [`temper`], appending to `out`.
+fn temper_into(
+    gamma: f64,
+    power: f64,
+    structure_gamma: Option<f64>,
+    s: &LineScore,
+    out: &mut Vec<f64>,
+) {
     let (w, st) = scales(gamma, power, structure_gamma, s);
-    s.words
-        .iter()
-        .zip(&s.structure)
-        .map(|(a, b)| a * w + b * st)
-        .collect()
+    out.extend(
+        s.words
+            .iter()
+            .zip(&s.structure)
+            .map(|(a, b)| a * w + b * st),
+    );
 }
 
 /// Precomputed log parameters for decoding.
@@ -229,11 +257,25 @@ impl Hmm {
     /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
     /// `blanks[t]` is the number of blank lines before line `t`.
     pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<Vec<f64>> {
-        let (k, n) = (self.k, emissions.len());
-        if n == 0 || k == 0 {
-            return vec![Vec::new(); n];
+        if self.k == 0 {
+            return vec![Vec::new(); emissions.len()];
         }
-        let emit = |t: usize, c: usize| emissions[t][c];
+        let flat: Vec<f64> = emissions.iter().flatten().copied().collect();
+        self.posteriors_flat(&flat, blanks)
+    }
+
+    /// [`Hmm::posteriors`] over row-major emissions (`k` per line): one allocation for
+    /// a document's emissions, not one per line.
+    fn posteriors_flat(&self, emissions: &[f64], blanks: &[usize]) -> Vec<Vec<f64>> {
+        let k = self.k;
+        if k == 0 {
+            return Vec::new();
+        }
+        let n = emissions.len() / k;
+        if n == 0 {
+            return Vec::new();
+        }
+        let emit = |t: usize, c: usize| emissions[t * k + c];
         // Row-major n x k tables: three allocations per document, not three per line.
         let mut alpha = vec![0.0; n * k];
         for (c, a) in alpha[..k].iter_mut().enumerate() {
@@ -275,6 +317,14 @@ impl Hmm {
 
 /// ln(sum(exp(x))) without overflow.
 pub fn logsumexp(x: &[f64]) -> f64 {
+    if let &[a, b] = x {
+        // Two classes (the usual model): exp(max - max) is exactly 1, so one exp is
+        // enough and the result is bit for bit the general formula's.
+        let (m, other) = if a.max(b) == a { (a, b) } else { (b, a) };
+        if m.is_finite() {
+            return m + (1.0 + (other - m).exp()).ln();
+        }
+    }
     let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     if m == f64::NEG_INFINITY {
         return m;
@@ -288,10 +338,31 @@ mod tests {
 
     fn score(words: Vec<f64>) -> LineScore {
         LineScore {
-            structure: vec![0.0; words.len()],
-            words,
+            structure: smallvec::smallvec![0.0; words.len()],
+            words: words.into(),
             word_tokens: 1,
             structure_tokens: 0,
+        }
+    }
+
+    /// The general formula, which the two-class shortcut must match bit for bit.
+    fn logsumexp_general(x: &[f64]) -> f64 {
+        let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        if m == f64::NEG_INFINITY {
+            return m;
+        }
+        m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn two_class_logsumexp_is_the_general_one(a in -1e4f64..10.0, b in -1e4f64..10.0) {
+            for pair in [[a, b], [b, a], [a, a], [a, a - 1e-12], [a, f64::NEG_INFINITY]] {
+                proptest::prop_assert_eq!(
+                    logsumexp(&pair).to_bits(),
+                    logsumexp_general(&pair).to_bits()
+                );
+            }
         }
     }
 

@@ -202,8 +202,8 @@ fn windowed_scoring_equals_the_plain_sum_bit_for_bit() {
                 sum.iter_mut().zip(lp).for_each(|(x, l)| *x += l);
             }
         });
-        assert_eq!(got.words, words, "{line:?}");
-        assert_eq!(got.structure, structure, "{line:?}");
+        assert_eq!(got.words.as_slice(), words.as_slice(), "{line:?}");
+        assert_eq!(got.structure.as_slice(), structure.as_slice(), "{line:?}");
         assert_eq!((got.word_tokens, got.structure_tokens), (nw, ns));
     }
     assert_eq!(
