@@ -110,22 +110,40 @@ impl<R: Read> Read for Counting<R> {
 /// the bytes read from disk as the stream is consumed.
 pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> Result<Opened> {
     let path = source.display();
-    let raw: Box<dyn Read + Send> = match source {
-        Source::Stdin => Box::new(io::stdin()),
+    let (raw, capacity): (Box<dyn Read + Send>, usize) = match source {
+        Source::Stdin => (Box::new(io::stdin()), BUFFER),
         Source::File { path, .. } => {
-            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            // A small file gets a buffer its size: the buffer is zeroed before its first
+            // read (through the counting wrapper), and most files in a dump are a few KB.
+            let len = file.metadata().map_or(BUFFER as u64, |m| m.len());
+            let capacity =
+                usize::try_from(len.saturating_add(1)).map_or(BUFFER, |n| n.clamp(4096, BUFFER));
+            (Box::new(file), capacity)
         }
     };
     let counted = Counting {
         inner: raw,
         count: consumed,
     };
-    open_stream(Box::new(counted), opts).map_err(|e| Error::io(&path, e))
+    open_buffered(Box::new(counted), capacity, opts).map_err(|e| Error::io(&path, e))
 }
+
+/// Read buffer size for streams.
+const BUFFER: usize = 1 << 16;
 
 /// Opens a byte stream: decompression by magic bytes, then [`decode`].
 pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
-    let mut buffered = BufReader::with_capacity(1 << 16, raw);
+    open_buffered(raw, BUFFER, opts)
+}
+
+/// [`open_stream`] with a read buffer of `capacity` bytes.
+fn open_buffered(
+    raw: Box<dyn Read + Send>,
+    capacity: usize,
+    opts: &DecodeOptions,
+) -> io::Result<Opened> {
+    let mut buffered = BufReader::with_capacity(capacity, raw);
     let magic = buffered.fill_buf()?;
     let plain: Box<dyn Read + Send> = match Compression::sniff(magic) {
         Compression::None => Box::new(buffered),
@@ -153,6 +171,14 @@ pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Resu
     };
     // A short head is the whole stream (the read that ended it returned 0); reading on
     // would only ask the file for its end again.
+    if at_eof && encoding == UTF_8 && !opts.lossy {
+        // The whole stream is in memory: no further buffer, no copy.
+        return Ok(Opened::Text {
+            reader: Box::new(Cursor::new(head)),
+            encoding: UTF_8.name(),
+            raw_utf8: true,
+        });
+    }
     let stream: Box<dyn Read + Send> = if at_eof {
         Box::new(Cursor::new(head))
     } else {
@@ -160,7 +186,7 @@ pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Resu
     };
     if encoding == UTF_8 && !opts.lossy {
         return Ok(Opened::Text {
-            reader: Box::new(BufReader::with_capacity(1 << 16, stream)),
+            reader: Box::new(BufReader::with_capacity(BUFFER, stream)),
             encoding: UTF_8.name(),
             raw_utf8: true,
         });
@@ -179,20 +205,39 @@ pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Resu
 fn binary_reason(head: &[u8]) -> Option<String> {
     // NUL never occurs in text in the encodings chaff reads (UTF-16 is recognised by its
     // BOM before this check); git and grep use the same rule.
-    if let Some(i) = head.iter().position(|&b| b == 0) {
+    if let Some(i) = memchr::memchr(0, head) {
         return Some(format!("NUL byte at offset {i}"));
+    }
+    // Bytes below 0x20 are counted first in one vectorised pass; only a head where they
+    // could pass the threshold is counted exactly (text's newlines and tabs excluded).
+    if head.len() < 32 || low_bytes_at_most(head) * 10 <= head.len() {
+        return None;
     }
     let control = head
         .iter()
         .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
         .count();
-    if head.len() >= 32 && control * 10 > head.len() {
+    if control * 10 > head.len() {
         return Some(format!(
             "{control} control bytes in the first {} bytes",
             head.len()
         ));
     }
     None
+}
+
+/// An upper bound on the bytes below 0x20 in `b`, eight bytes at a time (the
+/// has-less-than bit trick flags every such byte, and at most a few others after one).
+fn low_bytes_at_most(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = b.chunks_exact(8);
+    let mut n = 0;
+    for w in &mut words {
+        let w = u64::from_le_bytes(w.try_into().unwrap_or_default());
+        n += (w.wrapping_sub(ONES * 0x20) & !w & HIGH).count_ones() as usize;
+    }
+    n + words.remainder().iter().filter(|&&b| b < 0x20).count()
 }
 
 /// Picks an encoding for text with no BOM: UTF-8 when the bytes are valid UTF-8 (a
@@ -356,6 +401,15 @@ impl<R: Read> Read for Decoding<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn low_byte_bound_is_an_upper_bound(b in proptest::collection::vec(proptest::num::u8::ANY, 0..100)) {
+            let exact = b.iter().filter(|&&x| x < 0x20).count();
+            let bound = low_bytes_at_most(&b);
+            proptest::prop_assert!(bound >= exact && bound <= b.len(), "{} {}", bound, exact);
+        }
+    }
 
     fn text_of(bytes: &[u8], opts: DecodeOptions) -> io::Result<(String, &'static str)> {
         match decode(Box::new(Cursor::new(bytes.to_vec())), &opts)? {
