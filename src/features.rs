@@ -238,6 +238,8 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
     let table = traditional_table();
     let b = line.as_bytes();
     let mut traditional = false;
+    // Bits of Traditional characters seen among U+4000-U+9FFF, tested once at the end.
+    let mut seen = 0u64;
     // Most characters map to themselves: they are copied a run at a time.
     let mut run = 0;
     let mut i = 0;
@@ -262,7 +264,7 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
             // U+4000-U+9FFF, CJK ideographs: no fold, no structure cue; only the
             // Traditional check, whose bitset word is the code point's top 10 bits.
             let word = (usize::from(x & 0x0F) << 6) | usize::from(b1 & 0x3F);
-            traditional |= table[word & 1023] >> (b2 & 0x3F) & 1 != 0;
+            seen |= table[word & 1023] & (1 << (b2 & 0x3F));
             i += 3;
             continue;
         }
@@ -302,7 +304,7 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
         i += len;
     }
     out.push_str(&line[run..]);
-    if traditional {
+    if traditional || seen != 0 {
         // Rare: most lines skip fast2s's per-character table lookups.
         *out = fast2s::convert(out);
     }

@@ -7,18 +7,19 @@
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 
-/// One parsed record.
+/// One parsed record, borrowing its raw field values from the line (the text field,
+/// most of a record, is not copied before it is unescaped).
 #[derive(Debug)]
-pub struct Record {
-    fields: IndexMap<String, Box<RawValue>>,
+pub struct Record<'a> {
+    fields: IndexMap<String, &'a RawValue>,
     /// The document text (the text field, unescaped).
     pub text: String,
 }
 
-impl Record {
+impl<'a> Record<'a> {
     /// Parses one JSONL line; the error says what is wrong, for a `path:line:` message.
-    pub fn parse(line: &str, text_field: &str) -> Result<Record, String> {
-        let fields: IndexMap<String, Box<RawValue>> =
+    pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
+        let fields: IndexMap<String, &'a RawValue> =
             serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
         let raw = fields
             .get(text_field)
