@@ -263,9 +263,17 @@ pub fn split_lines_at(
 
 /// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
 pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', text.as_bytes()).count() + 1);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
     let mut number = first_line.saturating_sub(1);
-    for raw in text.split_inclusive('\n') {
+    // Line ends found with SIMD memchr (str::split_inclusive searches byte by byte); each
+    // end follows an ASCII '\n', so every slice is on char boundaries.
+    let ends = memchr::memchr_iter(b'\n', bytes).map(|i| i + 1);
+    let last = (!bytes.ends_with(b"\n") && !bytes.is_empty()).then_some(bytes.len());
+    let mut start = 0;
+    for end in ends.chain(last) {
+        let raw = &text[start..end];
+        start = end;
         number += 1;
         out.push(Line {
             number,
@@ -424,6 +432,20 @@ mod chunk_tests {
                 got.push(ch);
             }
             proptest::prop_assert_eq!(got, reference_chunks(text.as_bytes(), records, target));
+        }
+
+        #[test]
+        fn lines_split_as_split_inclusive_splits_them(
+            text in "(\\PC{0,12}|[\r\n]{0,3})(\n(\\PC{0,12}|\r)){0,20}\n?",
+            first in 1usize..3,
+        ) {
+            let got = split_str_at(&text, first);
+            proptest::prop_assert_eq!(got.len(), text.split_inclusive('\n').count());
+            for (i, (line, raw)) in got.iter().zip(text.split_inclusive('\n')).enumerate() {
+                proptest::prop_assert_eq!(line.number, first + i);
+                proptest::prop_assert_eq!(line.raw, raw.as_bytes());
+                proptest::prop_assert_eq!(line.text, &raw[body_range(raw.as_bytes(), first + i)]);
+            }
         }
     }
 
