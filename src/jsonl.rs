@@ -24,19 +24,22 @@ impl<'a> Record<'a> {
         let raw = fields
             .get(text_field)
             .ok_or_else(|| format!("record has no {text_field:?} field"))?;
-        let text: String = serde_json::from_str(raw.get()).map_err(|e| {
-            if raw.get().starts_with('"') {
-                // serde_json rejects lone surrogates ("\ud800") with a terse message.
-                let hint = if e.to_string().contains("escape") {
-                    " (a lone UTF-16 surrogate escape is not text)"
+        let fast = unescape(raw.get());
+        let text: String = fast
+            .map_or_else(|| serde_json::from_str(raw.get()), Ok)
+            .map_err(|e| {
+                if raw.get().starts_with('"') {
+                    // serde_json rejects lone surrogates ("\ud800") with a terse message.
+                    let hint = if e.to_string().contains("escape") {
+                        " (a lone UTF-16 surrogate escape is not text)"
+                    } else {
+                        ""
+                    };
+                    format!("field {text_field:?}: {e}{hint}")
                 } else {
-                    ""
-                };
-                format!("field {text_field:?}: {e}{hint}")
-            } else {
-                format!("field {text_field:?} is not a string")
-            }
-        })?;
+                    format!("field {text_field:?} is not a string")
+                }
+            })?;
         Ok(Record { fields, text })
     }
 
@@ -74,6 +77,60 @@ impl<'a> Record<'a> {
         out.extend_from_slice(b"}\n");
         Ok(())
     }
+}
+
+/// The text of a JSON string literal `raw` (quotes included, already checked as JSON by
+/// the record's parse), or `None` when it is not a string or holds an escape this does
+/// not decode (a lone surrogate): serde_json then decodes it and words the error. Sized
+/// once and copied a run at a time between backslashes, where serde_json grows a scratch
+/// buffer and copies the result again.
+fn unescape(raw: &str) -> Option<String> {
+    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let b = body.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let mut start = 0; // first byte not yet copied
+    while let Some(at) = memchr::memchr(b'\\', &b[start..]).map(|i| start + i) {
+        out.push_str(&body[start..at]);
+        let (c, len) = match *b.get(at + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let unit = hex4(b.get(at + 2..at + 6)?)?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by an escaped low one.
+                        if b.get(at + 6..at + 8)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex4(b.get(at + 8..at + 12)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(cp)?, 12)
+                    }
+                    _ => (char::from_u32(unit)?, 6),
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+        start = at + len;
+    }
+    out.push_str(&body[start..]);
+    Some(out)
+}
+
+/// The value of four hex digits.
+fn hex4(h: &[u8]) -> Option<u32> {
+    h.iter()
+        .try_fold(0u32, |v, &d| Some(v * 16 + char::from(d).to_digit(16)?))
 }
 
 /// Writes `s` as a JSON string, escaped byte for byte as serde_json escapes it (`\"`,
@@ -179,7 +236,44 @@ mod tests {
         }
     }
 
+    #[test]
+    fn unescaping_matches_serde_json() {
+        for raw in [
+            r#""""#,
+            r#""新闻\n广告""#,
+            r#""\"\\\/\b\f\n\r\t""#,
+            r#""\u00e9\u4E2D\u0000 \ud83d\ude00 end""#,
+            r#""a\\u0041""#,
+        ] {
+            let want: String = serde_json::from_str(raw).unwrap();
+            assert_eq!(unescape(raw).as_deref(), Some(want.as_str()), "{raw}");
+        }
+        // What it does not decode, serde_json does (and words the error).
+        for raw in [
+            r#""\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\udc00""#,
+            "1",
+            "null",
+        ] {
+            assert_eq!(unescape(raw), None, "{raw}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn unescape_matches_serde_json_on_any_string(s in "(\\PC|[\\x00-\\x1f\"\\\\/]|\u{1F600}){0,60}") {
+            let raw = serde_json::to_string(&s).unwrap();
+            proptest::prop_assert_eq!(unescape(&raw), Some(s.clone()));
+            // The same text with every character written as \u escapes.
+            let mut all = String::from("\"");
+            for unit in s.encode_utf16() {
+                all.push_str(&format!("\\u{unit:04x}"));
+            }
+            all.push('"');
+            proptest::prop_assert_eq!(unescape(&all), Some(s));
+        }
+
         #[test]
         fn escaping_matches_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻){0,80}") {
             proptest::prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());
