@@ -14,14 +14,7 @@ mkdir -p "$out"
 (cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example floor)
 chaff=$root/target/release/chaff
 floor=$root/target/release/examples/floor
-dump=$out/dump
-if [ ! -d "$dump/pages" ]; then
-  python3 "$shared/tools/compose_pages.py" \
-    --news "$shared"/corpus/news/*/train.articles.jsonl \
-    --filler "$shared"/corpus/filler/*/train.txt \
-    --pages "${PAGES:-4000}" --seed 7 --layouts seed,indented,middle,bare,interleaved \
-    --out "$dump" >/dev/null
-fi
+. "$root/bench/dump.sh"
 mb=$(du -sb "$dump/pages" | cut -f1)
 files=$(find "$dump/pages" -type f | wc -l)
 echo "dump: $files files, $(awk -v b="$mb" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
@@ -107,13 +100,7 @@ for _ in $(seq 1 "$rounds"); do
 done
 echo "start-up (one line)          ${best} s  peak RSS $((rss / 1024)) MB"
 # JSONL: the same pages as records, one file.
-python3 - "$dump/pages" "$out/dump.jsonl" <<'PY'
-import json, os, sys
-d, o = sys.argv[1:]
-with open(o, "w", encoding="utf-8") as f:
-    for i, n in enumerate(sorted(os.listdir(d))):
-        f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=False) + "\n")
-PY
+pages_to_jsonl "$dump/pages" "$out/dump.jsonl"
 jb=$(stat -c %s "$out/dump.jsonl")
 : >"$results"
 for r in $(seq 1 "$rounds"); do

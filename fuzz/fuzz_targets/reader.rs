@@ -48,7 +48,17 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(lines.iter().map(|l| l.raw.len()).sum::<usize>(), chunk.bytes.len());
         if records {
             for l in &lines {
-                if let Ok(r) = Record::parse(l.text, "text") {
+                // The fast unescape must agree with serde_json's on every record.
+                let plain = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(l.text)
+                    .ok()
+                    .and_then(|m| m.get("text").and_then(|v| v.as_str().map(String::from)));
+                let parsed = Record::parse(l.text, "text");
+                if let Ok(r) = &parsed {
+                    if let Some(p) = &plain {
+                        assert_eq!(&r.text, p);
+                    }
+                }
+                if let Ok(r) = parsed {
                     let doc = split_str_at(&r.text, 1);
                     assert_eq!(doc, split_lines(r.text.as_bytes()).expect("record text is UTF-8"));
                     let d = decide(clf, policy, &doc);
@@ -56,8 +66,13 @@ fuzz_target!(|data: &[u8]| {
                     let mut whole = Vec::new();
                     write_filtered(&mut whole, &doc, keep).expect("in-memory write");
                     assert_eq!(filtered_str(&r.text, &doc, keep).as_bytes(), whole);
+                    // Records written back parse to the same text (the escaper's output
+                    // is valid JSON for any text).
                     let mut out = Vec::new();
-                    r.write_with_text(&mut out, "text", "x").expect("in-memory write");
+                    r.write_with_text(&mut out, "text", &r.text).expect("in-memory write");
+                    let back = Record::parse(std::str::from_utf8(&out).expect("UTF-8").trim_end(), "text")
+                        .expect("a written record parses");
+                    assert_eq!(back.text, r.text);
                     let _ = r.id();
                 }
             }
