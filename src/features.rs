@@ -260,13 +260,20 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
             i += 1;
             continue;
         }
-        if let Some(&[0xE4..=0xE9, b1, b2]) = b.get(i..i + 3) {
-            // U+4000-U+9FFF, CJK ideographs: no fold, no structure cue; only the
-            // Traditional check, whose bitset word is the code point's top 10 bits.
-            let word = (usize::from(x & 0x0F) << 6) | usize::from(b1 & 0x3F);
-            seen |= table[word & 1023] & (1 << (b2 & 0x3F));
-            i += 3;
-            continue;
+        if (0xE4..=0xE9).contains(&x) {
+            // A run of U+4000-U+9FFF, CJK ideographs: no fold, no structure cue; only the
+            // Traditional check, whose bitset word is the code point's top 10 bits. A
+            // loop of its own keeps the bits in a register.
+            let (mut bits, from) = (0u64, i);
+            while let Some(&[lead @ 0xE4..=0xE9, b1, b2]) = b.get(i..i + 3) {
+                let word = (usize::from(lead & 0x0F) << 6) | usize::from(b1 & 0x3F);
+                bits |= table[word & 1023] & (1 << (b2 & 0x3F));
+                i += 3;
+            }
+            seen |= bits;
+            if i > from {
+                continue;
+            }
         }
         // `line` is valid UTF-8, so a lead byte's continuation bytes follow it.
         let tail = |k: usize| u32::from(b[i + k] & 0x3F);
