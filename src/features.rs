@@ -237,8 +237,7 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
     census.chars += line.chars().count();
     let table = traditional_table();
     let b = line.as_bytes();
-    let mut traditional = false;
-    // Bits of Traditional characters seen among U+4000-U+9FFF, tested once at the end.
+    // Bits of the Traditional characters seen (their bitset bits), tested once at the end.
     let mut seen = 0u64;
     // Most characters map to themselves: they are copied a run at a time.
     let mut run = 0;
@@ -299,7 +298,9 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
             0x3000 => Some(' '),
             _ => {
                 census.emoji |= is_emoji(cp);
-                traditional |= is_traditional(cp);
+                if let Some(word) = table.get(cp as usize >> 6) {
+                    seen |= word & (1 << (cp & 63));
+                }
                 None
             }
         };
@@ -311,15 +312,10 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
         i += len;
     }
     out.push_str(&line[run..]);
-    if traditional || seen != 0 {
+    if seen != 0 {
         // Rare: most lines skip fast2s's per-character table lookups.
         *out = fast2s::convert(out);
     }
-}
-
-/// Whether fast2s maps `cp` to another character (a Traditional form).
-fn is_traditional(cp: u32) -> bool {
-    cp < 0x10000 && traditional_table()[(cp >> 6) as usize] & (1 << (cp & 63)) != 0
 }
 
 /// A bitset over the Basic Multilingual Plane of the characters fast2s changes, built

@@ -208,7 +208,7 @@ fn binary_reason(head: &[u8]) -> Option<String> {
     if let Some(i) = memchr::memchr(0, head) {
         return Some(format!("NUL byte at offset {i}"));
     }
-    // Bytes below 0x20 are counted first in one vectorised pass; only a head where they
+    // Bytes below 0x20 are first bounded eight at a time; only a head where they
     // could pass the threshold is counted exactly (text's newlines and tabs excluded).
     if head.len() < 32 || low_bytes_at_most(head) * 10 <= head.len() {
         return None;

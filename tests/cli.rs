@@ -444,3 +444,50 @@ fn html_audit_page_lists_every_line() {
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
     assert!(page.contains("title=\"") && page.contains("context"));
 }
+
+#[test]
+fn removed_side_file_holds_exactly_the_dropped_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (removed, stats) = (tmp.path().join("removed.jsonl"), tmp.path().join("s.json"));
+    let page = "tests/data/sample_page.txt";
+    let kept = ok(&[
+        "filter",
+        "--removed",
+        s(&removed),
+        "--stats",
+        s(&stats),
+        page,
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    let records: Vec<serde_json::Value> = fs::read_to_string(&removed)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!records.is_empty());
+    assert_eq!(records.len() as u64, v["dropped"].as_u64().unwrap());
+    assert!(records
+        .iter()
+        .all(|r| r["keep"] == false && r["path"] == page));
+    // Kept and removed lines together are the page's paragraphs, each once, in order.
+    let input = fs::read_to_string(root().join(page)).unwrap();
+    let paragraphs: Vec<(usize, &str)> = input
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i + 1, l))
+        .collect();
+    let kept = String::from_utf8(kept).unwrap();
+    let mut kept_lines = kept.lines().filter(|l| !l.trim().is_empty());
+    let mut removed_iter = records.iter().peekable();
+    for (number, text) in paragraphs {
+        match removed_iter.peek() {
+            Some(r) if r["line"].as_u64() == Some(number as u64) => {
+                assert_eq!(r["text"].as_str(), Some(text));
+                removed_iter.next();
+            }
+            _ => assert_eq!(kept_lines.next(), Some(text), "line {number}"),
+        }
+    }
+    assert!(removed_iter.next().is_none() && kept_lines.next().is_none());
+}
