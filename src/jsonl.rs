@@ -144,48 +144,54 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0; // first byte not yet copied
     let mut i = 0;
     while i < b.len() {
-        if let Some(word) = b.get(i..i + 8) {
-            let word = u64::from_le_bytes(word.try_into().unwrap_or_default());
-            if !needs_escape(word) {
-                i += 8;
-                continue;
+        // The next byte that needs an escape: the lowest flagged byte of a word is always
+        // a true one (the bit trick errs only above a true match).
+        let at = match b.get(i..i + 8) {
+            Some(word) => {
+                let m = escape_mask(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+                if m == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + (m.trailing_zeros() / 8) as usize
             }
-        }
-        let c = b[i];
-        let short: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0C => b"\\f",
-            0x00..=0x1F => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
+            None => match b[i..]
+                .iter()
+                .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+            {
+                Some(p) => i + p,
+                None => break,
+            },
         };
-        out.extend_from_slice(&b[start..i]);
-        if short.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(c >> 4)]);
-            out.push(HEX[usize::from(c & 15)]);
-        } else {
-            out.extend_from_slice(short);
+        out.extend_from_slice(&b[start..at]);
+        let c = b[at];
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 15)]);
+            }
         }
-        i += 1;
+        i = at + 1;
         start = i;
     }
     out.extend_from_slice(&b[start..]);
     out.push(b'"');
 }
 
-/// Whether any of the eight bytes of `w` is a control character, `"` or `\\` (exact:
-/// the has-zero-byte bit trick, which can only err within a word already flagged).
+/// The high bit of each byte of `w` that is a control character, `"` or `\\` (the
+/// has-zero-byte bit trick: every such byte is flagged, and a byte above a flagged one may
+/// be flagged too).
 #[inline]
-fn needs_escape(w: u64) -> bool {
+fn escape_mask(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
@@ -193,7 +199,7 @@ fn needs_escape(w: u64) -> bool {
     let quote = q.wrapping_sub(ONES) & !q & HIGH;
     let s = w ^ (ONES * u64::from(b'\\'));
     let backslash = s.wrapping_sub(ONES) & !s & HIGH;
-    below_space | quote | backslash != 0
+    below_space | quote | backslash
 }
 
 #[cfg(test)]
