@@ -8,14 +8,7 @@
 # Instructions are not time: jieba's dictionary walk misses cache far more than chaff's
 # own work, so chaff's share of the time is below its share of the instructions.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-shared=${CHAFF_SHARED:-$root/../shared}
-out=$root/bench/out
-mkdir -p "$out"
-(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example floor)
-chaff=$root/target/release/chaff
-floor=$root/target/release/examples/floor
-. "$root/bench/dump.sh"
+. "$(dirname "$0")/setup.sh"
 n=${N:-300}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

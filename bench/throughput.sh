@@ -7,14 +7,7 @@
 # each run's peak RSS; also start-up (dictionary + model load) and training time/RSS for
 # the corpus train portion plus 2000 composed pages.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-shared=${CHAFF_SHARED:-$root/../shared}
-out=$root/bench/out
-mkdir -p "$out"
-(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example floor)
-chaff=$root/target/release/chaff
-floor=$root/target/release/examples/floor
-. "$root/bench/dump.sh"
+. "$(dirname "$0")/setup.sh"
 mb=$(du -sb "$dump/pages" | cut -f1)
 files=$(find "$dump/pages" -type f | wc -l)
 echo "dump: $files files, $(awk -v b="$mb" 'BEGIN { printf "%.1f MB", b / 1e6 }')"

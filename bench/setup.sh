@@ -1,6 +1,14 @@
-# Sourced by the bench scripts (needs $shared and $out): the bench dump, composed pages
-# from ../shared (train files only, seed 7) under $out/dump, built once; and
-# pages_to_jsonl DIR OUT, the same pages as JSONL records ({"id": file name, "text"}).
+# Sourced by the bench scripts: paths, release builds of chaff and the floor program
+# ($chaff, $floor), the bench dump (composed pages from ../shared, train files only,
+# seed 7, under $out/dump, built once), and pages_to_jsonl DIR OUT, the same pages as
+# JSONL records ({"id": file name, "text"}).
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=${CHAFF_SHARED:-$root/../shared}
+out=$root/bench/out
+mkdir -p "$out"
+(cd "$root" && cargo build --release --quiet && cargo build --release --quiet --example floor)
+chaff=$root/target/release/chaff
+floor=$root/target/release/examples/floor
 dump=$out/dump
 if [ ! -d "$dump/pages" ]; then
   python3 "$shared/tools/compose_pages.py" \
