@@ -17,6 +17,7 @@ pub mod eval;
 pub mod explain;
 pub mod features;
 pub mod html;
+pub mod huge_pages;
 pub mod input;
 pub mod interrupt;
 pub mod jsonl;

@@ -15,6 +15,10 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// Huge pages for jieba's trie and the token table (see `chaff::huge_pages`).
+#[global_allocator]
+static ALLOC: chaff::huge_pages::HugePageAlloc = chaff::huge_pages::HugePageAlloc;
+
 #[derive(Parser)]
 #[command(
     name = "chaff",
