@@ -255,6 +255,63 @@ struct Unit<T> {
     item: T,
 }
 
+/// Consecutive units sent to a worker together, numbered in input order. Small files
+/// travel in batches: one message per file costs three thread wake-ups (reader to worker
+/// to writer and a credit back), which on a busy machine preempt the workers.
+type Batch<T> = (u64, Vec<Unit<T>>);
+
+/// Most units in one batch.
+const BATCH_UNITS: usize = 32;
+
+/// The reader's side of the job queue: collects units into batches and sends each when
+/// it is big enough, after taking a credit.
+struct Batcher<'a> {
+    credits: &'a mpsc::Receiver<()>,
+    jobs: &'a mpsc::SyncSender<Batch<Job>>,
+    seq: u64,
+    units: Vec<Unit<Job>>,
+    /// Chunk bytes in `units`.
+    bytes: usize,
+    /// Bytes that make a batch big enough.
+    limit: usize,
+}
+
+impl Batcher<'_> {
+    /// Adds a unit, sending the batch when it is full. False once the run is over (the
+    /// writer stopped, or a stop was requested).
+    fn push(&mut self, source: usize, last: bool, item: Job) -> bool {
+        let (n, end) = match &item {
+            Job::Chunk(c) => (c.bytes.len(), false),
+            // Nothing comes after a failure.
+            Job::Fail(_) => (0, true),
+            Job::Skip(_) => (0, false),
+        };
+        self.bytes += n;
+        self.units.push(Unit { source, last, item });
+        if end || self.bytes >= self.limit || self.units.len() >= BATCH_UNITS {
+            return self.flush();
+        }
+        true
+    }
+
+    /// Sends what is collected, if anything.
+    fn flush(&mut self) -> bool {
+        self.bytes = 0;
+        if self.units.is_empty() {
+            return true;
+        }
+        if self.credits.recv().is_err() || crate::interrupt::requested() {
+            return false;
+        }
+        let ok = self
+            .jobs
+            .send((self.seq, std::mem::take(&mut self.units)))
+            .is_ok();
+        self.seq += 1;
+        ok
+    }
+}
+
 /// What the workers render.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Task<'a> {
@@ -433,9 +490,9 @@ impl Engine<'_> {
             for _ in 0..in_flight {
                 let _ = credit_tx.send(());
             }
-            let (job_tx, job_rx) = mpsc::sync_channel::<(u64, Unit<Job>)>(in_flight);
+            let (job_tx, job_rx) = mpsc::sync_channel::<Batch<Job>>(in_flight);
             let job_rx = Arc::new(Mutex::new(job_rx));
-            let (done_tx, done_rx) = mpsc::channel::<(u64, Unit<Done>)>();
+            let (done_tx, done_rx) = mpsc::channel::<Batch<Done>>();
             let consumed_r = Arc::clone(&consumed);
             // Named threads: `top -H` and profilers tell the reader from the workers.
             std::thread::Builder::new()
@@ -458,8 +515,18 @@ impl Engine<'_> {
                             Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        let Ok((seq, unit)) = next else { return };
-                        let done = self.work(sources, task, direct, unit);
+                        let Ok((seq, units)) = next else { return };
+                        let mut done = Vec::with_capacity(units.len());
+                        for unit in units {
+                            let d = self.work(sources, task, direct, unit);
+                            // The run ends at a failure: later units are not worked on
+                            // (with `direct`, that would write their files).
+                            let failed = matches!(d.item, Done::Fail(_));
+                            done.push(d);
+                            if failed {
+                                break;
+                            }
+                        }
                         if done_tx.send((seq, done)).is_err() {
                             return;
                         }
@@ -480,46 +547,47 @@ impl Engine<'_> {
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
                     Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
                 }
-                while let Some(unit) = waiting.remove(&next) {
+                while let Some(batch) = waiting.remove(&next) {
                     next += 1;
                     let _ = credit_tx.send(());
-                    let source = &sources[unit.source];
-                    match unit.item {
-                        Done::Fail(e) => return Err(e),
-                        Done::Skip(reason) => {
-                            if self.opts.strict {
-                                return Err(Error::NotText {
-                                    path: source.display().into(),
-                                    reason,
+                    for unit in batch {
+                        let source = &sources[unit.source];
+                        match unit.item {
+                            Done::Fail(e) => return Err(e),
+                            Done::Skip(reason) => {
+                                if self.opts.strict {
+                                    return Err(Error::NotText {
+                                        path: source.display().into(),
+                                        reason,
+                                    });
+                                }
+                                progress.suspend(|| {
+                                    eprintln!(
+                                        "chaff: warning: {}: skipped, not text ({reason})",
+                                        source.display()
+                                    )
                                 });
+                                file_summary.skipped += 1;
                             }
-                            progress.suspend(|| {
-                                eprintln!(
-                                    "chaff: warning: {}: skipped, not text ({reason})",
-                                    source.display()
-                                )
-                            });
-                            file_summary.skipped += 1;
-                        }
-                        Done::Piece(mut piece) => {
-                            piece.summary.bytes_out = match piece.written {
-                                Some(n) => n,
-                                None => sink(unit.source, &piece, unit.last)?,
-                            };
-                            if let Some(w) = side.removed.as_mut() {
-                                w.write_all(&piece.removed)
-                                    .map_err(|e| Error::io("--removed", e))?;
-                            }
-                            file_summary.absorb(&piece.summary);
-                            if unit.last {
-                                file_summary.files += 1;
+                            Done::Piece(mut piece) => {
+                                piece.summary.bytes_out = match piece.written {
+                                    Some(n) => n,
+                                    None => sink(unit.source, &piece, unit.last)?,
+                                };
+                                if let Some(w) = side.removed.as_mut() {
+                                    w.write_all(&piece.removed)
+                                        .map_err(|e| Error::io("--removed", e))?;
+                                }
+                                file_summary.absorb(&piece.summary);
+                                if unit.last {
+                                    file_summary.files += 1;
+                                }
                             }
                         }
-                    }
-                    if unit.last {
-                        if side.verbose {
-                            let f = &file_summary;
-                            progress.suspend(|| {
+                        if unit.last {
+                            if side.verbose {
+                                let f = &file_summary;
+                                progress.suspend(|| {
                                 eprintln!(
                                     "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank",
                                     source.display(),
@@ -530,15 +598,16 @@ impl Engine<'_> {
                                     f.blank
                                 )
                             });
+                            }
+                            if let Some(w) = side.file_stats.as_mut() {
+                                write_file_stats(&mut **w, &source.display(), &file_summary)
+                                    .map_err(|e| Error::io("--file-stats", e))?;
+                            }
+                            summary.absorb(&file_summary);
+                            file_summary = Summary::default();
                         }
-                        if let Some(w) = side.file_stats.as_mut() {
-                            write_file_stats(&mut **w, &source.display(), &file_summary)
-                                .map_err(|e| Error::io("--file-stats", e))?;
-                        }
-                        summary.absorb(&file_summary);
-                        file_summary = Summary::default();
+                        progress.update(consumed.load(Ordering::Relaxed), summary.files);
                     }
-                    progress.update(consumed.load(Ordering::Relaxed), summary.files);
                 }
             }
         });
@@ -547,39 +616,44 @@ impl Engine<'_> {
         Ok(summary)
     }
 
-    /// The reader thread: opens each source and sends its chunks, waiting for a credit
-    /// before each (that bounds memory). Stops at the first failure, which is sent on.
+    /// The reader thread: opens each source and sends its chunks in batches, waiting for
+    /// a credit before each batch (that bounds memory). Stops at the first failure, which
+    /// is sent on.
     fn read_sources(
         &self,
         sources: &[Source],
         consumed: Arc<AtomicU64>,
         credits: mpsc::Receiver<()>,
-        jobs: mpsc::SyncSender<(u64, Unit<Job>)>,
+        jobs: mpsc::SyncSender<Batch<Job>>,
     ) {
-        let mut seq = 0u64;
-        // False once the run is over (the writer stopped, or a stop was requested).
-        let mut send = |source: usize, last: bool, item: Job| -> bool {
-            if credits.recv().is_err() || crate::interrupt::requested() {
-                return false;
-            }
-            let ok = jobs.send((seq, Unit { source, last, item })).is_ok();
-            seq += 1;
-            ok
-        };
         let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
         let target = match (records, self.opts.pipe) {
             (true, true) => 0,
             (true, false) => self.opts.chunk_bytes / 4,
             (false, _) => self.opts.chunk_bytes,
         };
+        // A batch goes out once it holds a quarter chunk (so the last batches still
+        // spread over the workers); in pipe mode (target 0) every unit goes out at once.
+        let mut batcher = Batcher {
+            credits: &credits,
+            jobs: &jobs,
+            seq: 0,
+            units: Vec::new(),
+            bytes: 0,
+            limit: target / 4,
+        };
         for (i, src) in sources.iter().enumerate() {
+            // Standard input may keep the reader waiting: what came before goes out first.
+            if matches!(src, Source::Stdin) && !batcher.flush() {
+                return;
+            }
             let reader = match input::open(src, &self.opts.decode, Arc::clone(&consumed)) {
                 Err(e) => {
-                    send(i, true, Job::Fail(e));
+                    batcher.push(i, true, Job::Fail(e));
                     return;
                 }
                 Ok(Opened::Binary(reason)) => {
-                    if !send(i, true, Job::Skip(reason)) {
+                    if !batcher.push(i, true, Job::Skip(reason)) {
                         return;
                     }
                     continue;
@@ -592,12 +666,12 @@ impl Engine<'_> {
             loop {
                 match chunker.next_chunk() {
                     Err(e) => {
-                        send(i, true, Job::Fail(Error::io(src.display(), e)));
+                        batcher.push(i, true, Job::Fail(Error::io(src.display(), e)));
                         return;
                     }
                     Ok(Some(c)) => {
                         if let Some(p) = prev.replace(c) {
-                            if !send(i, false, Job::Chunk(p)) {
+                            if !batcher.push(i, false, Job::Chunk(p)) {
                                 return;
                             }
                         }
@@ -608,7 +682,7 @@ impl Engine<'_> {
                             first_line: 1,
                             bytes: Vec::new(),
                         });
-                        if !send(i, true, Job::Chunk(c)) {
+                        if !batcher.push(i, true, Job::Chunk(c)) {
                             return;
                         }
                         break;
@@ -616,6 +690,7 @@ impl Engine<'_> {
                 }
             }
         }
+        batcher.flush();
     }
 
     /// A worker's share: classify and render one chunk. A panic in here is a bug; it

@@ -443,3 +443,40 @@ fn hadoop_counters_on_stderr() {
         .unwrap();
     assert!(kept.parse::<u64>().unwrap() > 0);
 }
+
+/// Small files travel to the workers in batches; a bad file in the middle of one still
+/// stops the run with its name and line, leaves no temporary behind, and every output
+/// written is whole. With one worker the writer goes in input order, so nothing after the
+/// bad file is written.
+#[test]
+fn a_bad_file_inside_a_batch_of_small_files_stops_the_run_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    for (i, p) in dev_pages(40).iter().enumerate() {
+        fs::copy(p, input.join(format!("{i:03}.txt"))).unwrap();
+    }
+    let clean = tmp.path().join("clean");
+    ok(&["filter", "-o", s(&clean), s(&input)]);
+    fs::write(input.join("017.txt"), b"fine line\nfine too\n\xff broken\n").unwrap();
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(format!("out{threads}"));
+        let err = fails(&["--threads", threads, "filter", "-o", s(&out), s(&input)]);
+        assert!(err.contains("017.txt:3:"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        for (path, bytes) in tree(&out) {
+            let name = path.file_name().unwrap().to_str().unwrap().to_string();
+            assert!(!name.contains("chaff-tmp"), "temporary left: {name}");
+            if name.ends_with(".txt") {
+                assert_ne!(name, "017.txt");
+                assert_eq!(bytes, fs::read(clean.join(&name)).unwrap(), "{name}");
+                if threads == "1" {
+                    assert!(
+                        name.as_str() < "017.txt",
+                        "{name} written after the failure"
+                    );
+                }
+            }
+        }
+    }
+}
