@@ -1,7 +1,7 @@
 //! Classifier: featurizer + model, scoring paragraphs into posteriors and keep/drop
 //! decisions.
 
-use crate::context::LineScore;
+use crate::context::{ClassValues, LineScore};
 use crate::error::{Error, Result};
 use crate::features::{Featurizer, Segmenter};
 use crate::model::Model;
@@ -131,12 +131,14 @@ impl Classifier {
     /// HMM over the document; without, each line's tempered naive Bayes posterior.
     /// Computed in log space, so any paragraph length is safe. `blanks[i]` is the number
     /// of blank lines before paragraph `i` (missing entries count as none).
-    pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<Vec<f64>> {
+    pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         let ll = score_lines(&self.model, &self.featurizer, texts);
         if self.use_context {
             self.model.context.posteriors(&ll, blanks)
         } else {
-            ll.iter().map(|l| self.alone(l)).collect()
+            ll.iter()
+                .map(|l| ClassValues::from_vec(self.alone(l)))
+                .collect()
         }
     }
 

@@ -148,7 +148,7 @@ impl ContextModel {
     }
 
     /// Posteriors per line given each line's scores and the blank lines before it.
-    pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<Vec<f64>> {
+    pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<ClassValues> {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
         for l in lines {
@@ -256,9 +256,9 @@ impl Hmm {
 
     /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
     /// `blanks[t]` is the number of blank lines before line `t`.
-    pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<Vec<f64>> {
+    pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<ClassValues> {
         if self.k == 0 {
-            return vec![Vec::new(); emissions.len()];
+            return vec![ClassValues::new(); emissions.len()];
         }
         let flat: Vec<f64> = emissions.iter().flatten().copied().collect();
         self.posteriors_flat(&flat, blanks)
@@ -266,7 +266,7 @@ impl Hmm {
 
     /// [`Hmm::posteriors`] over row-major emissions (`k` per line): one allocation for
     /// a document's emissions, not one per line.
-    fn posteriors_flat(&self, emissions: &[f64], blanks: &[usize]) -> Vec<Vec<f64>> {
+    fn posteriors_flat(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
         let k = self.k;
         if k == 0 {
             return Vec::new();
@@ -275,6 +275,16 @@ impl Hmm {
         if n == 0 {
             return Vec::new();
         }
+        if k == 2 {
+            return self.posteriors_two(emissions, blanks);
+        }
+        self.posteriors_general(emissions, blanks)
+    }
+
+    /// [`Hmm::posteriors_flat`] for any number of classes (at least one line).
+    fn posteriors_general(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
+        let k = self.k;
+        let n = emissions.len() / k;
         let emit = |t: usize, c: usize| emissions[t * k + c];
         // Row-major n x k tables: three allocations per document, not three per line.
         let mut alpha = vec![0.0; n * k];
@@ -310,6 +320,46 @@ impl Hmm {
                 }
                 let z = logsumexp(&buf);
                 buf.iter().map(|v| (v - z).exp()).collect()
+            })
+            .collect()
+    }
+
+    /// [`Hmm::posteriors_flat`] for two classes, the usual model: the same additions in
+    /// the same order (so the same bits, see the proptest), on fixed-size rows instead of
+    /// index arithmetic over slices.
+    fn posteriors_two(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
+        let e: Vec<[f64; 2]> = emissions.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+        let n = e.len();
+        let trans = |t: usize| -> [f64; 4] {
+            let m = self.trans_into(blanks, t);
+            [m[0], m[1], m[2], m[3]]
+        };
+        let mut alpha = vec![[0.0; 2]; n];
+        alpha[0] = [self.start[0] + e[0][0], self.start[1] + e[0][1]];
+        for t in 1..n {
+            let m = trans(t);
+            let a = alpha[t - 1];
+            alpha[t] = [
+                logsumexp(&[a[0] + m[0], a[1] + m[2]]) + e[t][0],
+                logsumexp(&[a[0] + m[1], a[1] + m[3]]) + e[t][1],
+            ];
+        }
+        let mut beta = vec![[0.0; 2]; n];
+        for t in (0..n - 1).rev() {
+            let m = trans(t + 1);
+            let (b, x) = (beta[t + 1], e[t + 1]);
+            beta[t] = [
+                logsumexp(&[m[0] + x[0] + b[0], m[1] + x[1] + b[1]]),
+                logsumexp(&[m[2] + x[0] + b[0], m[3] + x[1] + b[1]]),
+            ];
+        }
+        alpha
+            .iter()
+            .zip(&beta)
+            .map(|(a, b)| {
+                let s = [a[0] + b[0], a[1] + b[1]];
+                let z = logsumexp(&s);
+                smallvec::smallvec![(s[0] - z).exp(), (s[1] - z).exp()]
             })
             .collect()
     }
@@ -363,6 +413,33 @@ mod tests {
                     logsumexp_general(&pair).to_bits()
                 );
             }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn two_class_forward_backward_is_the_general_one(
+            lines in proptest::collection::vec((-800f64..0.0, -800f64..0.0, 0usize..4), 1..40),
+            counts in proptest::collection::vec(0u64..60, 12),
+        ) {
+            let mut m = ContextModel::empty(2, 1.0);
+            // Transition evidence per gap class, so every gap has its own matrix.
+            for (g, c) in counts.chunks(4).enumerate() {
+                for (i, &n) in c.iter().enumerate() {
+                    for _ in 0..n {
+                        m.count_sequence(&[i / 2, i % 2], &[0, g]);
+                    }
+                }
+            }
+            let hmm = Hmm::new(&m);
+            let e: Vec<f64> = lines.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+            let blanks: Vec<usize> = lines.iter().map(|l| l.2).collect();
+            let two = hmm.posteriors_two(&e, &blanks);
+            let general = hmm.posteriors_general(&e, &blanks);
+            let bits = |p: &[ClassValues]| -> Vec<u64> {
+                p.iter().flatten().map(|v| v.to_bits()).collect()
+            };
+            proptest::prop_assert_eq!(bits(&two), bits(&general));
         }
     }
 

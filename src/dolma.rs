@@ -88,7 +88,7 @@ mod tests {
         let lines = split_lines(text.as_bytes()).unwrap();
         let dec = |keep: bool, p: f64| {
             Some(Decision {
-                posteriors: vec![1.0 - p, p],
+                posteriors: smallvec::smallvec![1.0 - p, p],
                 label: usize::from(keep),
                 keep,
             })

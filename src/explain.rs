@@ -80,7 +80,7 @@ pub fn explain_lines(
                 y.total_cmp(&x).then(a.token.cmp(&b.token))
             });
             LineExplanation {
-                posteriors,
+                posteriors: posteriors.to_vec(),
                 alone,
                 label,
                 rival,

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 #[derive(Debug, Clone)]
 pub struct Decision {
     /// Posterior per class, in the model's class order.
-    pub posteriors: Vec<f64>,
+    pub posteriors: crate::context::ClassValues,
     /// Index of the most probable class.
     pub label: usize,
     /// Whether `filter` keeps the line.
