@@ -264,7 +264,11 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
             // Traditional check, whose bitset word is the code point's top 10 bits. A
             // loop of its own keeps the bits in a register.
             let (mut bits, from) = (0u64, i);
-            while let Some(&[lead @ 0xE4..=0xE9, b1, b2]) = b.get(i..i + 3) {
+            // `chunks_exact` proves every index in bounds: no checks in the loop.
+            for c in b[i..].chunks_exact(3) {
+                let &[lead @ 0xE4..=0xE9, b1, b2] = c else {
+                    break;
+                };
                 let word = (usize::from(lead & 0x0F) << 6) | usize::from(b1 & 0x3F);
                 bits |= table[word & 1023] & (1 << (b2 & 0x3F));
                 i += 3;
