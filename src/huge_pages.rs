@@ -88,6 +88,16 @@ unsafe impl GlobalAlloc for HugePageAlloc {
         if layout.size() < HUGE_PAGE && new_size < HUGE_PAGE {
             return System.realloc(ptr, layout, new_size);
         }
+        #[cfg(unix)]
+        if layout.size() >= HUGE_PAGE && new_size >= HUGE_PAGE && layout.align() <= 16 {
+            // Big to big (a growing line buffer): the C `realloc` moves the pages
+            // (mremap) instead of holding both copies, though the block may then lose its
+            // huge-page alignment. `System` frees every block with `free`, and `malloc`
+            // alignment covers `layout.align()`.
+            let p = libc::realloc(ptr.cast(), new_size).cast::<u8>();
+            advise(p, new_size);
+            return p;
+        }
         // A new block, copied by hand: the system's `realloc` would neither keep the huge
         // page alignment nor advise before copying.
         let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
