@@ -21,6 +21,9 @@ pub struct DecodeOptions {
     pub encoding: Option<&'static Encoding>,
     /// Replace undecodable bytes with U+FFFD instead of failing.
     pub lossy: bool,
+    /// Sniff only what the first read returns instead of waiting for a full sniff window
+    /// (64 KiB or the end): a streaming step (`--pipe`) must answer a record piped alone.
+    pub eager: bool,
 }
 
 impl DecodeOptions {
@@ -111,7 +114,10 @@ impl<R: Read> Read for Counting<R> {
 pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> Result<Opened> {
     let path = source.display();
     let (raw, capacity): (Box<dyn Read + Send>, usize) = match source {
-        Source::Stdin => (Box::new(io::stdin()), BUFFER),
+        Source::Stdin => (
+            Box::new(crate::stdin::Stdin::start().map_err(|e| Error::io(&path, e))?),
+            BUFFER,
+        ),
         Source::File { path, .. } => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             // A small file gets a buffer its size: the buffer is zeroed before its first
@@ -156,8 +162,20 @@ fn open_buffered(
 /// Sniffs and decodes an uncompressed stream.
 pub fn decode(mut plain: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
     let mut head = Vec::with_capacity(SNIFF);
-    (&mut plain).take(SNIFF as u64).read_to_end(&mut head)?;
-    let at_eof = head.len() < SNIFF;
+    let at_eof = if opts.eager {
+        head.resize(SNIFF, 0);
+        let n = loop {
+            match plain.read(&mut head) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => break r?,
+            }
+        };
+        head.truncate(n);
+        n == 0
+    } else {
+        (&mut plain).take(SNIFF as u64).read_to_end(&mut head)?;
+        head.len() < SNIFF
+    };
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
     let encoding = match (opts.encoding, bom) {
         (Some(e), _) => e,
@@ -446,6 +464,7 @@ mod tests {
         let opts = DecodeOptions {
             encoding: Some(encoding_rs::GBK),
             lossy: false,
+            eager: false,
         };
         let e = text_of(b"ok\nok\n\x81\x20bad\n", opts).unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");

@@ -29,6 +29,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reader;
+pub mod stdin;
 pub mod token_table;
 pub mod train;
 pub mod writer;

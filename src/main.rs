@@ -372,6 +372,7 @@ impl InputArgs {
             decode: DecodeOptions {
                 encoding,
                 lossy: self.lossy,
+                eager: self.pipe,
             },
             chunk_bytes: self.chunk_bytes.max(1),
             pipe: self.pipe,

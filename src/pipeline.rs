@@ -545,7 +545,14 @@ impl Engine<'_> {
                         waiting.insert(seq, d);
                     }
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+                    // The reader also stops early on a stop request: then the run is
+                    // interrupted, not finished.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        if crate::interrupt::requested() {
+                            return Err(Error::Interrupted);
+                        }
+                        return Ok(());
+                    }
                 }
                 while let Some(batch) = waiting.remove(&next) {
                     next += 1;
@@ -661,13 +668,20 @@ impl Engine<'_> {
                 Ok(Opened::Text { reader, .. }) => reader,
             };
             let mut chunker = Chunker::new(reader, records, target);
-            // One chunk of lookahead, to tell the source's last chunk.
+            // One chunk of lookahead, to tell the source's last chunk. In pipe mode a
+            // record goes out as soon as it is read (the next may be long in coming), and
+            // an empty chunk marks the end.
             let mut prev: Option<Chunk> = None;
             loop {
                 match chunker.next_chunk() {
                     Err(e) => {
                         batcher.push(i, true, Job::Fail(Error::io(src.display(), e)));
                         return;
+                    }
+                    Ok(Some(c)) if self.opts.pipe => {
+                        if !batcher.push(i, false, Job::Chunk(c)) {
+                            return;
+                        }
                     }
                     Ok(Some(c)) => {
                         if let Some(p) = prev.replace(c) {
@@ -679,7 +693,7 @@ impl Engine<'_> {
                     Ok(None) => {
                         // An empty source still gets its (empty) output.
                         let c = prev.take().unwrap_or(Chunk {
-                            first_line: 1,
+                            first_line: chunker.next_line(),
                             bytes: Vec::new(),
                         });
                         if !batcher.push(i, true, Job::Chunk(c)) {

@@ -155,6 +155,11 @@ impl Chunker {
         }
     }
 
+    /// Number of the line the next chunk starts with.
+    pub fn next_line(&self) -> usize {
+        self.next_line
+    }
+
     /// The next chunk, or `None` at the end of the stream.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         if self.done && self.stash.is_empty() {

@@ -480,3 +480,48 @@ fn a_bad_file_inside_a_batch_of_small_files_stops_the_run_cleanly() {
         }
     }
 }
+
+/// `--pipe` is a streaming step: each record's answer comes out before the next record
+/// is written (no read-ahead holds it back: neither the encoding sniff nor the reader's
+/// lookahead for the source's last chunk). The timeout only catches a hang.
+#[test]
+fn pipe_mode_answers_each_record_before_the_next_arrives() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..3 {
+        writeln!(
+            stdin,
+            "{{\"id\":{i},\"text\":\"国务院常务会议研究部署城市防汛工作，要求压实责任。\"}}"
+        )
+        .unwrap();
+        stdin.flush().unwrap();
+        let answer = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("an answer while stdin stays open");
+        assert!(answer.starts_with(&format!("{{\"id\":{i},")), "{answer}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert!(
+        rx.recv_timeout(Duration::from_secs(60)).is_err(),
+        "one answer per record"
+    );
+}

@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             _ => None,
         },
         lossy: mode & 8 != 0,
+        eager: mode & 16 != 0,
     };
     let records = mode & 16 != 0;
     let target = (mode as usize >> 5) * 7;

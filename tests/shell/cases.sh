@@ -114,5 +114,28 @@ for sig in INT TERM; do
   fi
 done
 
+# One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
+# activity): the read waits on a thread of its own (src/stdin.rs).
+mkfifo "$T/idle"
+sleep 30 >"$T/idle" &
+holder=$!
+"$CHAFF" filter - <"$T/idle" >"$T/idle.out" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $pid 2>/dev/null; then
+  fail "idle stdin: still running 3 s after one SIGINT"
+  kill -9 $pid
+  wait $pid
+else
+  wait $pid
+  rc=$?
+  if [ $rc -eq 130 ]; then pass "idle stdin: one SIGINT stops the run (exit 130)"
+  else fail "idle stdin: exit $rc after SIGINT: $(cat "$T/err")"; fi
+fi
+kill $holder 2>/dev/null
+wait $holder 2>/dev/null
+
 if [ $failures -gt 0 ]; then echo "$failures failures"; exit 1; fi
 echo "all shell cases passed"
