@@ -114,8 +114,13 @@ impl Featurizer {
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         let mut census = Census::default();
         for piece in pieces(line, PIECE) {
-            normalize_scan(piece, &mut norm, &mut census);
-            words(&Words(self.jieba.cut(&norm, self.config.hmm)));
+            // Most lines need no normalisation: they are segmented where they are.
+            let text = if normalize_scan(piece, &mut norm, &mut census) {
+                norm.as_str()
+            } else {
+                piece
+            };
+            words(&Words(self.jieba.cut(text, self.config.hmm)));
         }
         if norm.capacity() <= PIECE * 2 {
             NORM_BUFFER.with(|slot| slot.set(norm));
@@ -211,7 +216,9 @@ pub fn normalize(line: &str) -> String {
 /// [`normalize`] into a reused buffer (cleared first): the featurizer calls it once per
 /// line, so it allocates nothing in the steady state.
 pub fn normalize_into(line: &str, out: &mut String) {
-    normalize_scan(line, out, &mut Census::default());
+    if !normalize_scan(line, out, &mut Census::default()) {
+        out.push_str(line);
+    }
 }
 
 /// What the structure tokens need to know about a line's characters, gathered while the
@@ -230,11 +237,13 @@ struct Census {
 
 /// [`normalize_into`], adding what it sees to `census`. Works on bytes: ASCII and the CJK
 /// ideographs (nearly every character of a Chinese line) each take one test; the rarer
-/// characters are decoded and matched in full.
-fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
+/// characters are decoded and matched in full. Returns whether the line changed: if not,
+/// `out` is left empty rather than holding a copy of `line`.
+fn normalize_scan(line: &str, out: &mut String, census: &mut Census) -> bool {
     out.clear();
-    out.reserve(line.len());
-    census.chars += line.chars().count();
+    // Characters are counted as bytes minus continuation bytes, the latter tallied where
+    // multi-byte characters are decoded anyway (ASCII, most bytes, costs nothing extra).
+    let mut continuation = 0;
     let table = traditional_table();
     let b = line.as_bytes();
     // Bits of the Traditional characters seen (their bitset bits), tested once at the end.
@@ -246,6 +255,9 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
         if x < 0x80 {
             match x {
                 b'A'..=b'Z' => {
+                    if run == 0 {
+                        out.reserve(line.len());
+                    }
                     out.push_str(&line[run..i]);
                     out.push(char::from(x.to_ascii_lowercase()));
                     run = i + 1;
@@ -274,6 +286,7 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
                 i += 3;
             }
             seen |= bits;
+            continuation += (i - from) / 3 * 2;
             if i > from {
                 continue;
             }
@@ -308,18 +321,28 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) {
                 None
             }
         };
+        continuation += len - 1;
         if let Some(f) = folded {
+            if run == 0 {
+                out.reserve(line.len());
+            }
             out.push_str(&line[run..i]);
             out.push(f);
             run = i + len;
         }
         i += len;
     }
+    census.chars += line.len() - continuation;
+    if run == 0 && seen == 0 {
+        // Nothing folded (a fold at byte 0 moves `run` past it) and nothing Traditional.
+        return false;
+    }
     out.push_str(&line[run..]);
     if seen != 0 {
         // Rare: most lines skip fast2s's per-character table lookups.
         *out = fast2s::convert(out);
     }
+    true
 }
 
 /// A bitset over the Basic Multilingual Plane of the characters fast2s changes, built
@@ -617,7 +640,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn structure_tokens_match_on_arbitrary_lines(
-            line in "[ \\t\u{3000}•\\-*#＃@＠\\[\\]:.a-z0-9０-９wht/哈字。！😀☀]{0,90}"
+            line in "[ \\t\u{3000}•\\-*#＃@＠\\[\\]:.a-z0-9０-９wht/哈字。！😀☀éü]{0,90}"
         ) {
             proptest::prop_assert_eq!(structure_of(&line), structure_tokens_reference(&line));
         }
