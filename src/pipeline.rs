@@ -312,6 +312,85 @@ impl Batcher<'_> {
     }
 }
 
+/// The writer thread's accounting, unit by unit in input order: the run's totals, the
+/// current file's, and the side outputs.
+struct Tally<'s, 'p> {
+    summary: Summary,
+    /// The file being written, added to `summary` at its last unit.
+    file: Summary,
+    side: Sidecars<'s>,
+    progress: &'p Progress,
+    /// A skipped (non-text) file is an error.
+    strict: bool,
+}
+
+impl Tally<'_, '_> {
+    /// Takes one finished unit of `source`: its piece to `sink` (unless a worker wrote it)
+    /// and to the side outputs, a skip warned about, a file's accounting closed at its
+    /// last unit. A failure ends the run.
+    fn absorb(
+        &mut self,
+        unit: Unit<Done>,
+        source: &Source,
+        sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
+    ) -> Result<()> {
+        match unit.item {
+            Done::Fail(e) => return Err(e),
+            Done::Skip(reason) => {
+                if self.strict {
+                    return Err(Error::NotText {
+                        path: source.display().into(),
+                        reason,
+                    });
+                }
+                self.progress.suspend(|| {
+                    eprintln!(
+                        "chaff: warning: {}: skipped, not text ({reason})",
+                        source.display()
+                    )
+                });
+                self.file.skipped += 1;
+            }
+            Done::Piece(mut piece) => {
+                piece.summary.bytes_out = match piece.written {
+                    Some(n) => n,
+                    None => sink(unit.source, &piece, unit.last)?,
+                };
+                if let Some(w) = self.side.removed.as_mut() {
+                    w.write_all(&piece.removed)
+                        .map_err(|e| Error::io("--removed", e))?;
+                }
+                self.file.absorb(&piece.summary);
+                if unit.last {
+                    self.file.files += 1;
+                }
+            }
+        }
+        if unit.last {
+            let f = std::mem::take(&mut self.file);
+            if self.side.verbose {
+                self.progress.suspend(|| {
+                    eprintln!(
+                        "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank",
+                        source.display(),
+                        f.documents,
+                        f.lines,
+                        f.kept,
+                        f.dropped,
+                        f.blank
+                    )
+                });
+            }
+            if let Some(w) = self.side.file_stats.as_mut() {
+                write_file_stats(&mut **w, &source.display(), &f)
+                    .map_err(|e| Error::io("--file-stats", e))?;
+            }
+            self.summary.absorb(&f);
+        }
+        Ok(())
+    }
+}
+
 /// What the workers render.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Task<'a> {
@@ -468,7 +547,7 @@ impl Engine<'_> {
         sources: &[Source],
         task: Task<'_>,
         files: Option<&[PathBuf]>,
-        mut side: Sidecars<'_>,
+        side: Sidecars<'_>,
         sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
     ) -> Result<Summary> {
         let threads = rayon::current_num_threads().max(1);
@@ -483,8 +562,13 @@ impl Engine<'_> {
                 })
                 .sum::<Option<u64>>()
         });
-        let mut summary = Summary::default();
-        let mut file_summary = Summary::default();
+        let mut tally = Tally {
+            summary: Summary::default(),
+            file: Summary::default(),
+            side,
+            progress: &progress,
+            strict: self.opts.strict,
+        };
         let result = std::thread::scope(|scope| -> Result<()> {
             let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
             for _ in 0..in_flight {
@@ -559,68 +643,15 @@ impl Engine<'_> {
                     let _ = credit_tx.send(());
                     for unit in batch {
                         let source = &sources[unit.source];
-                        match unit.item {
-                            Done::Fail(e) => return Err(e),
-                            Done::Skip(reason) => {
-                                if self.opts.strict {
-                                    return Err(Error::NotText {
-                                        path: source.display().into(),
-                                        reason,
-                                    });
-                                }
-                                progress.suspend(|| {
-                                    eprintln!(
-                                        "chaff: warning: {}: skipped, not text ({reason})",
-                                        source.display()
-                                    )
-                                });
-                                file_summary.skipped += 1;
-                            }
-                            Done::Piece(mut piece) => {
-                                piece.summary.bytes_out = match piece.written {
-                                    Some(n) => n,
-                                    None => sink(unit.source, &piece, unit.last)?,
-                                };
-                                if let Some(w) = side.removed.as_mut() {
-                                    w.write_all(&piece.removed)
-                                        .map_err(|e| Error::io("--removed", e))?;
-                                }
-                                file_summary.absorb(&piece.summary);
-                                if unit.last {
-                                    file_summary.files += 1;
-                                }
-                            }
-                        }
-                        if unit.last {
-                            if side.verbose {
-                                let f = &file_summary;
-                                progress.suspend(|| {
-                                eprintln!(
-                                    "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank",
-                                    source.display(),
-                                    f.documents,
-                                    f.lines,
-                                    f.kept,
-                                    f.dropped,
-                                    f.blank
-                                )
-                            });
-                            }
-                            if let Some(w) = side.file_stats.as_mut() {
-                                write_file_stats(&mut **w, &source.display(), &file_summary)
-                                    .map_err(|e| Error::io("--file-stats", e))?;
-                            }
-                            summary.absorb(&file_summary);
-                            file_summary = Summary::default();
-                        }
-                        progress.update(consumed.load(Ordering::Relaxed), summary.files);
+                        tally.absorb(unit, source, sink)?;
+                        progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
                     }
                 }
             }
         });
         progress.finish();
         result?;
-        Ok(summary)
+        Ok(tally.summary)
     }
 
     /// The reader thread: opens each source and sends its chunks in batches, waiting for
