@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
             _ => None,
         },
         lossy: mode & 8 != 0,
+        // Eager sniffing comes with records, as in the CLI (`--pipe` needs `--jsonl`).
         eager: mode & 16 != 0,
     };
     let records = mode & 16 != 0;
