@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Instruction counts (valgrind callgrind) of chaff filter --threads 1 next to the floor:
-# a repeatable companion to throughput.sh, whose timings drift with this VM's load.
+# Instruction counts and simulated cache misses (valgrind callgrind) of chaff filter
+# --threads 1 next to the floor: a repeatable companion to throughput.sh, whose timings
+# drift with this VM's load.
 #   bench/instructions.sh          (N=300 pages of the bench dump; a few minutes)
 # Counted: the floor program (read + jieba cut per line), and in chaff only the thread that
 # classifies (reading and writing have threads of their own). Each program's fixed cost
 # (dictionary, model, one-time tables) is measured on one page and subtracted.
-# Instructions are not time: jieba's dictionary walk misses cache far more than chaff's
-# own work, so chaff's share of the time is below its share of the instructions.
+# Instructions are not time: the cache is simulated too, with the last level set to this
+# machine's L2 (a miss there costs an L3 access, tens of cycles), because both jieba's
+# dictionary walk and chaff's token table are larger than L2. The simulation ignores
+# prefetch hints, so chaff's table misses are counted as if never prefetched (an upper
+# bound), and it knows nothing of TLBs, so huge pages make no difference to it.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 n=${N:-300}
+l2_sysfs=/sys/devices/system/cpu/cpu0/cache/index2
+l2_kb=$(sed 's/K$//' "$l2_sysfs/size" 2>/dev/null || echo 1024)
+l2_ways=$(cat "$l2_sysfs/ways_of_associativity" 2>/dev/null || echo 8)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/many" "$work/one"
@@ -19,30 +26,49 @@ for s in many one; do pages_to_jsonl "$work/$s" "$work/$s.jsonl"; done
 bytes=$(du -sb "$work/many" | cut -f1)
 one=$(du -sb "$work/one" | cut -f1)
 
-# instr LABEL CMD...: instructions of the thread that ran chaff's worker loop (or of the
-# whole program when no thread did: the floor has one thread).
-instr() {
+# counts LABEL CMD...: "instructions L1-misses L2-misses" of the thread that ran chaff's
+# worker loop (or of the whole program when no thread did: the floor has one thread).
+counts() {
   local label=$1
   shift
-  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$work/cg.$label" \
+  valgrind --tool=callgrind --separate-threads=yes --cache-sim=yes \
+    --LL="$((l2_kb * 1024)),$l2_ways,64" --callgrind-out-file="$work/cg.$label" \
     "$@" >/dev/null 2>"$work/err.$label"
   local f files
   files=$(grep -l 'chaff::pipeline::Engine::work' "$work/cg.$label"-* || true)
   f=$(echo "${files:-$(ls "$work/cg.$label"-*)}" | head -n 1)
-  grep -m1 '^summary' "$f" | awk '{ print $2 }'
+  # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (see the file's "events:" line)
+  grep -m1 '^summary' "$f" | awk '{ print $2, $6 + $7, $9 + $10 }'
 }
-fmany=$(instr floor-many "$floor" "$work/many")
-fone=$(instr floor-one "$floor" "$work/one")
-report() { # LABEL MANY ONE: instructions per byte and the floor's over chaff's
-  awk -v l="$1" -v m="$2" -v o="$3" -v fm="$fmany" -v fo="$fone" -v b="$bytes" -v b1="$one" 'BEGIN {
-    c = (m - o) / (b - b1); f = (fm - fo) / (b - b1)
-    printf "%-34s %6.1f instructions/byte   floor/chaff %.2fx\n", l, c, f / c }'
+read -r fi fl1 fl2 < <(counts floor-many "$floor" "$work/many")
+read -r oi ol1 ol2 < <(counts floor-one "$floor" "$work/one")
+per_kb() { # MANY ONE SCALE: the count per byte (times SCALE) of the pages past the first
+  awk -v m="$1" -v o="$2" -v s="$3" -v b="$bytes" -v b1="$one" 'BEGIN { printf "%.2f", (m - o) / (b - b1) * s }'
 }
-awk -v fm="$fmany" -v fo="$fone" -v b="$bytes" -v b1="$one" -v n="$n" 'BEGIN {
-  printf "%d pages, %.1f MB\nfloor (read + jieba cut per line)  %6.1f instructions/byte\n", n, b / 1e6, (fm - fo) / (b - b1) }'
-cm=$(instr folder-many "$chaff" --threads 1 filter -o "$work/o1" "$work/many")
-co=$(instr folder-one "$chaff" --threads 1 filter -o "$work/o2" "$work/one")
-report "chaff folder, worker thread" "$cm" "$co"
-jm=$(instr jsonl-many "$chaff" --threads 1 filter --jsonl "$work/many.jsonl")
-jo=$(instr jsonl-one "$chaff" --threads 1 filter --jsonl "$work/one.jsonl")
-report "chaff JSONL, worker thread" "$jm" "$jo"
+floor_i=$(per_kb "$fi" "$oi" 1)
+floor_l1=$(per_kb "$fl1" "$ol1" 1000)
+floor_l2=$(per_kb "$fl2" "$ol2" 1000)
+awk -v b="$bytes" -v n="$n" -v l2="$l2_kb" 'BEGIN {
+  printf "%d pages, %.1f MB; simulated L1 (host) and L2 (%d KB, as the last level)\n", n, b / 1e6, l2 }'
+printf '%-30s %14s %18s %18s\n' "" "instr/byte" "L1 misses/KB" "L2 misses/KB"
+printf '%-30s %14s %18s %18s\n' "floor (read + jieba cut)" "$floor_i" "$floor_l1" "$floor_l2"
+report() { # LABEL CMD...: chaff's counts, and the floor's over chaff's for each
+  local label=$1
+  shift
+  local mi m1 m2 si s1 s2
+  read -r mi m1 m2 < <(counts "$label-many" "$@" "$work/many$suffix")
+  read -r si s1 s2 < <(counts "$label-one" "$@" "$work/one$suffix")
+  local ci c1 c2
+  ci=$(per_kb "$mi" "$si" 1)
+  c1=$(per_kb "$m1" "$s1" 1000)
+  c2=$(per_kb "$m2" "$s2" 1000)
+  ratio() { awk -v f="$1" -v c="$2" 'BEGIN { printf "%.2fx", f / c }'; }
+  printf '%-30s %14s %18s %18s\n' "$label" "$ci ($(ratio "$floor_i" "$ci"))" \
+    "$c1 ($(ratio "$floor_l1" "$c1"))" "$c2 ($(ratio "$floor_l2" "$c2"))"
+}
+suffix=""
+rm -rf "$work/o"
+report "chaff folder, worker thread" "$chaff" --threads 1 filter --force -o "$work/o"
+suffix=".jsonl"
+report "chaff JSONL, worker thread" "$chaff" --threads 1 filter --jsonl
+echo "(in parentheses: the floor's count over chaff's; above 1x chaff does less)"
