@@ -40,34 +40,31 @@ counts() {
   # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (see the file's "events:" line)
   grep -m1 '^summary' "$f" | awk '{ print $2, $6 + $7, $9 + $10 }'
 }
-# rate MANY ONE SCALE: a count per input byte (times SCALE) of the pages past the first
-rate() {
-  awk -v m="$1" -v o="$2" -v s="$3" -v b="$bytes" -v b1="$one" 'BEGIN { printf "%.2f", (m - o) / (b - b1) * s }'
+# figures LABEL SUFFIX CMD...: instructions per byte, L1 and L2 misses per KB of CMD run
+# on the pages past the first (CMD gets "$work/many$SUFFIX", then "$work/one$SUFFIX")
+figures() {
+  local label=$1 suffix=$2
+  shift 2
+  local m o
+  m=$(counts "$label-many" "$@" "$work/many$suffix")
+  o=$(counts "$label-one" "$@" "$work/one$suffix")
+  awk -v m="$m" -v o="$o" -v b="$bytes" -v b1="$one" 'BEGIN {
+    split(m, x, " "); split(o, y, " "); d = b - b1
+    printf "%.2f %.2f %.2f\n", (x[1] - y[1]) / d, (x[2] - y[2]) / d * 1000, (x[3] - y[3]) / d * 1000 }'
 }
 # ratio FLOOR CHAFF: the floor's figure over chaff's
 ratio() { awk -v f="$1" -v c="$2" 'BEGIN { printf "%.2fx", f / c }'; }
-read -r fi fl1 fl2 < <(counts floor-many "$floor" "$work/many")
-read -r oi ol1 ol2 < <(counts floor-one "$floor" "$work/one")
-floor_i=$(rate "$fi" "$oi" 1)
-floor_l1=$(rate "$fl1" "$ol1" 1000)
-floor_l2=$(rate "$fl2" "$ol2" 1000)
+row() { printf '%-30s %14s %18s %18s\n' "$@"; }
+read -r floor_i floor_l1 floor_l2 < <(figures floor "" "$floor")
 awk -v b="$bytes" -v n="$n" -v l2="$l2_kb" 'BEGIN {
   printf "%d pages, %.1f MB; simulated L1 (host) and L2 (%d KB, as the last level)\n", n, b / 1e6, l2 }'
-row() { printf '%-30s %14s %18s %18s\n' "$@"; }
 row "" "instr/byte" "L1 misses/KB" "L2 misses/KB"
 row "floor (read + jieba cut)" "$floor_i" "$floor_l1" "$floor_l2"
-# report LABEL INPUT_SUFFIX CMD...: chaff's figures on the pages (as files under a folder,
-# or with INPUT_SUFFIX .jsonl as one JSONL file), each with the floor's over chaff's
+# report LABEL SUFFIX CMD...: chaff's figures (SUFFIX .jsonl: the pages as one JSONL
+# file), each with the floor's over chaff's
 report() {
-  local label=$1 suffix=$2
-  shift 2
-  local mi m1 m2 si s1 s2
-  read -r mi m1 m2 < <(counts "$label-many" "$@" "$work/many$suffix")
-  read -r si s1 s2 < <(counts "$label-one" "$@" "$work/one$suffix")
-  local ci c1 c2
-  ci=$(rate "$mi" "$si" 1)
-  c1=$(rate "$m1" "$s1" 1000)
-  c2=$(rate "$m2" "$s2" 1000)
+  local label=$1 ci c1 c2
+  read -r ci c1 c2 < <(figures "$@")
   row "$label" "$ci ($(ratio "$floor_i" "$ci"))" "$c1 ($(ratio "$floor_l1" "$c1"))" \
     "$c2 ($(ratio "$floor_l2" "$c2"))"
 }
