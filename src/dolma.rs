@@ -11,6 +11,16 @@ use crate::writer::Decision;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+/// Checks a tagger name (`--dolma-name`): non-empty and free of `__`, Dolma's separator.
+pub fn check_name(name: &str) -> crate::Result<()> {
+    if name.is_empty() || name.contains("__") {
+        return Err(crate::Error::Usage(format!(
+            "--dolma-name {name:?}: must be non-empty and hold no \"__\""
+        )));
+    }
+    Ok(())
+}
+
 /// The attribute name for `attribute` under tagger `name`.
 pub fn attribute_name(name: &str, attribute: &str) -> String {
     format!("chaff__{name}__{attribute}")
@@ -81,6 +91,14 @@ fn char_len(b: &[u8]) -> usize {
 mod tests {
     use super::*;
     use crate::reader::split_lines;
+
+    #[test]
+    fn tagger_names_without_the_separator_are_accepted() {
+        assert!(check_name("chaff_v1").is_ok());
+        assert!(check_name("").is_err());
+        let e = check_name("a__b").unwrap_err().to_string();
+        assert!(e.contains("--dolma-name \"a__b\""), "{e}");
+    }
 
     #[test]
     fn spans_are_code_point_offsets_and_drop_covers_the_removed_text() {

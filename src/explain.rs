@@ -128,3 +128,42 @@ pub fn render(
     }
     s
 }
+
+/// `chaff explain INPUT`: `input` names a file, or is itself the text to explain (one
+/// paragraph per line). Explains every non-blank line in context and renders the `top`
+/// strongest tokens of each.
+pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate::Result<String> {
+    let path = std::path::Path::new(input);
+    let owned;
+    let lines: Vec<(usize, &str)> = if path.is_file() {
+        owned = crate::reader::read_all(&crate::reader::Source::File {
+            path: path.to_path_buf(),
+            rel: path.to_path_buf(),
+        })?;
+        crate::reader::split_lines(&owned)
+            .map_err(|(l, m)| crate::Error::input(path, l, m))?
+            .into_iter()
+            .filter(|l| !l.is_blank())
+            .map(|l| (l.number, l.text))
+            .collect()
+    } else {
+        input
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i + 1, l))
+            .collect()
+    };
+    let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
+    // Blank lines before each line, from the gaps between line numbers.
+    let blanks: Vec<usize> = lines
+        .iter()
+        .scan(0, |prev, l| {
+            let b = l.0.saturating_sub(*prev + 1);
+            *prev = l.0;
+            Some(b)
+        })
+        .collect();
+    let ex = explain_lines(classifier, &texts, &blanks);
+    Ok(render(classifier, &lines, &ex, top))
+}

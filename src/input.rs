@@ -85,6 +85,22 @@ impl Compression {
         }
     }
 
+    /// Parses `--compress`: `auto` (`None`: outputs follow their inputs), `none`, `gz`
+    /// (`gzip`) or `zst` (`zstd`).
+    pub fn parse_flag(s: &str) -> Result<Option<Compression>> {
+        Ok(match s {
+            "auto" => None,
+            "none" => Some(Compression::None),
+            "gz" | "gzip" => Some(Compression::Gzip),
+            "zst" | "zstd" => Some(Compression::Zstd),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--compress {s}: expected auto, none, gz or zst"
+                )))
+            }
+        })
+    }
+
     /// File-name extension, without the dot.
     pub fn extension(self) -> Option<&'static str> {
         match self {
@@ -442,6 +458,22 @@ mod tests {
             }
             Opened::Binary(r) => Ok((format!("BINARY {r}"), "")),
         }
+    }
+
+    #[test]
+    fn compress_flag_names_every_choice_and_rejects_the_rest() {
+        let parse = Compression::parse_flag;
+        assert_eq!(parse("auto").unwrap(), None);
+        assert_eq!(parse("none").unwrap(), Some(Compression::None));
+        for s in ["gz", "gzip"] {
+            assert_eq!(parse(s).unwrap(), Some(Compression::Gzip));
+        }
+        for s in ["zst", "zstd"] {
+            assert_eq!(parse(s).unwrap(), Some(Compression::Zstd));
+        }
+        let e = parse("bz2").unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        assert!(e.to_string().contains("--compress bz2"), "{e}");
     }
 
     #[test]

@@ -46,3 +46,20 @@ pub fn default_model() -> Result<model::Model> {
         std::path::Path::new("<embedded default model>"),
     )
 }
+
+/// Loads the model file at `path`, or the embedded default model when `None`.
+pub fn load_model(path: Option<&std::path::Path>) -> Result<model::Model> {
+    match path {
+        Some(p) => model_file::load(p),
+        None => default_model(),
+    }
+}
+
+/// CRC-32 of a model file's bytes (the embedded default's when `None`): how a run's
+/// settings record ([`outdir::RunRecord`]) names its model.
+pub fn model_crc32(path: Option<&std::path::Path>) -> Result<u32> {
+    Ok(match path {
+        Some(p) => crc32fast::hash(&std::fs::read(p).map_err(|e| Error::io(p, e))?),
+        None => crc32fast::hash(DEFAULT_MODEL),
+    })
+}

@@ -5,8 +5,9 @@ use chaff::features::FeatureConfig;
 use chaff::input::{Compression, DecodeOptions};
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};
+use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
-use chaff::reader::{expand_inputs, Source};
+use chaff::reader::expand_inputs;
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
 use chaff::{dataset, eval, model_file, output, train, Error, Result};
@@ -281,10 +282,7 @@ struct InspectArgs {
 }
 
 fn load_model(arg: &ModelArg) -> Result<Model> {
-    match &arg.model {
-        Some(p) => model_file::load(p),
-        None => chaff::default_model(),
-    }
+    chaff::load_model(arg.model.as_deref())
 }
 
 fn save_model(model: &Model, path: &Path) -> Result<()> {
@@ -388,12 +386,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let sources = expand_inputs(&a.input.inputs)?;
     let mut opts = a.input.run_options(!g.quiet)?;
     if a.dolma {
-        if a.dolma_name.is_empty() || a.dolma_name.contains("__") {
-            return Err(Error::Usage(format!(
-                "--dolma-name {:?}: must be non-empty and hold no \"__\"",
-                a.dolma_name
-            )));
-        }
+        chaff::dolma::check_name(&a.dolma_name)?;
         // Dolma documents are JSONL.
         if opts.format == InputFormat::Text {
             opts.format = InputFormat::Jsonl {
@@ -409,27 +402,32 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
     let start = std::time::Instant::now();
     if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
-        let dests = outdir::output_paths(&sources, dir, "stdin.jsonl", None)?;
         let existing = if a.force {
             Existing::Force
         } else {
             Existing::Refuse
         };
-        outdir::prepare(dir, &a.input.inputs, &sources, &dests, existing, None)?;
-        let summary = engine.dolma(&sources, &dests, &a.dolma_name)?;
+        let plan = outdir::plan(
+            dir,
+            &a.input.inputs,
+            sources,
+            "stdin.jsonl",
+            None,
+            existing,
+            None,
+        )?;
+        let summary = engine.dolma(&plan.sources, &plan.dests, &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }
     if let Some(path) = &a.html {
-        let mut f = BufWriter::new(output::AtomicFile::create(path)?);
+        let mut f = AtomicWriter::create(path)?;
         let first = a.input.inputs[0].display();
         let title = match a.input.inputs.len() {
             1 => format!("chaff audit: {first}"),
             n => format!("chaff audit: {first} and {} more inputs", n - 1),
         };
         let summary = engine.html(&sources, &title, &mut f)?;
-        f.into_inner()
-            .map_err(|e| Error::io(path, e.into_error()))?
-            .commit()?;
+        f.commit()?;
         return report(&summary, start, g, None, false);
     }
     let stdout = std::io::stdout();
@@ -453,51 +451,28 @@ struct Global {
     verbose: bool,
 }
 
-fn parse_compress(s: &str) -> Result<Option<Compression>> {
-    Ok(match s {
-        "auto" => None,
-        "none" => Some(Compression::None),
-        "gz" | "gzip" => Some(Compression::Gzip),
-        "zst" | "zstd" => Some(Compression::Zstd),
-        _ => {
-            return Err(Error::Usage(format!(
-                "--compress {s}: expected auto, none, gz or zst"
-            )))
-        }
-    })
-}
-
-/// Everything that decides what a filter run writes, recorded in OUTDIR so `--resume`
-/// only ever finishes a run with the same settings.
-fn run_settings(a: &FilterArgs, model_crc: u32) -> String {
-    let v = serde_json::json!({
-        "chaff": env!("CARGO_PKG_VERSION"),
-        "model_crc32": format!("{model_crc:08x}"),
-        "keep": a.decision.keep,
-        "threshold": a.decision.threshold,
-        "no_context": a.decision.no_context,
-        "jsonl": a.input.jsonl,
-        "text_field": a.input.text_field,
-        "encoding": a.input.encoding,
-        "lossy": a.input.lossy,
-        "keep_empty": a.keep_empty,
-        "compress": a.compress,
-        "chunk_bytes": a.input.chunk_bytes,
-        "inputs": a.input.inputs,
-    });
-    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
-}
-
-fn model_crc(arg: &ModelArg) -> Result<u32> {
-    Ok(match &arg.model {
-        Some(p) => crc32fast::hash(&std::fs::read(p).map_err(|e| Error::io(p, e))?),
-        None => crc32fast::hash(chaff::DEFAULT_MODEL),
-    })
+/// The settings record of a filter run into OUTDIR (what `--resume` compares).
+fn run_record(a: &FilterArgs) -> Result<String> {
+    let record = outdir::RunRecord {
+        chunk_bytes: a.input.chunk_bytes,
+        compress: &a.compress,
+        encoding: a.input.encoding.as_deref(),
+        inputs: &a.input.inputs,
+        jsonl: a.input.jsonl,
+        keep: &a.decision.keep,
+        keep_empty: a.keep_empty,
+        lossy: a.input.lossy,
+        model_crc32: format!("{:08x}", chaff::model_crc32(a.model.model.as_deref())?),
+        no_context: a.decision.no_context,
+        text_field: &a.input.text_field,
+        threshold: a.decision.threshold,
+    };
+    Ok(record.to_json())
 }
 
 fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let compress = parse_compress(&a.compress)?;
+    let compress = Compression::parse_flag(&a.compress)?;
     let mut opts = a.input.run_options(!g.quiet)?;
     opts.keep_empty = a.keep_empty;
     let sources = expand_inputs(&a.input.inputs)?;
@@ -509,14 +484,12 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         policy: &p,
         opts,
     };
-    let mut removed = match &a.removed {
-        Some(path) => Some(BufWriter::new(output::AtomicFile::create(path)?)),
-        None => None,
-    };
-    let mut file_stats = match &a.file_stats {
-        Some(path) => Some(BufWriter::new(output::AtomicFile::create(path)?)),
-        None => None,
-    };
+    let mut removed = a.removed.as_deref().map(AtomicWriter::create).transpose()?;
+    let mut file_stats = a
+        .file_stats
+        .as_deref()
+        .map(AtomicWriter::create)
+        .transpose()?;
     let side = Sidecars {
         removed: removed.as_mut().map(|w| w as &mut dyn Write),
         file_stats: file_stats.as_mut().map(|w| w as &mut dyn Write),
@@ -531,30 +504,23 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             } else {
                 "stdin.txt"
             };
-            let dests = outdir::output_paths(&sources, dir, stdin_name, compress)?;
             let existing = match (a.force, a.resume) {
                 (true, _) => Existing::Force,
                 (_, true) => Existing::Resume,
                 _ => Existing::Refuse,
             };
-            let settings = run_settings(&a, model_crc(&a.model)?);
-            let done = outdir::prepare(
+            let settings = run_record(&a)?;
+            let plan = outdir::plan(
                 dir,
                 &a.input.inputs,
-                &sources,
-                &dests,
+                sources,
+                stdin_name,
+                compress,
                 existing,
                 Some(&settings),
             )?;
-            let (todo, todo_dests): (Vec<Source>, Vec<PathBuf>) = sources
-                .into_iter()
-                .zip(dests)
-                .zip(&done)
-                .filter(|(_, d)| !**d)
-                .map(|(sd, _)| sd)
-                .unzip();
-            let mut s = engine.filter(&todo, FilterTarget::Files(todo_dests), side)?;
-            s.resumed = done.iter().filter(|d| **d).count() as u64;
+            let mut s = engine.filter(&plan.sources, FilterTarget::Files(plan.dests), side)?;
+            s.resumed = plan.resumed;
             s
         }
         None => {
@@ -575,12 +541,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             s
         }
     };
-    for (w, path) in [(removed, &a.removed), (file_stats, &a.file_stats)] {
-        if let (Some(w), Some(path)) = (w, path) {
-            w.into_inner()
-                .map_err(|e| Error::io(path, e.into_error()))?
-                .commit()?;
-        }
+    for w in [removed, file_stats].into_iter().flatten() {
+        w.commit()?;
     }
     report(&summary, start, g, a.stats.as_deref(), a.hadoop_counters)
 }
@@ -600,8 +562,7 @@ fn report(
         eprint!("{}", summary.hadoop_counters());
     }
     if let Some(path) = stats {
-        let json = serde_json::to_vec_pretty(summary).map_err(|e| Error::Usage(e.to_string()))?;
-        output::write_atomic(path, &json)?;
+        summary.save_json(path)?;
     }
     Ok(())
 }
@@ -631,39 +592,7 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
 
 fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let c = Classifier::load(|| load_model(&a.model))?;
-    let path = Path::new(&a.input);
-    let owned;
-    let lines: Vec<(usize, &str)> = if path.is_file() {
-        owned = chaff::reader::read_all(&Source::File {
-            path: path.to_path_buf(),
-            rel: path.to_path_buf(),
-        })?;
-        chaff::reader::split_lines(&owned)
-            .map_err(|(l, m)| Error::input(path, l, m))?
-            .into_iter()
-            .filter(|l| !l.is_blank())
-            .map(|l| (l.number, l.text))
-            .collect()
-    } else {
-        a.input
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i + 1, l))
-            .collect()
-    };
-    let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
-    let blanks: Vec<usize> = lines
-        .iter()
-        .scan(0, |prev, l| {
-            let b = l.0.saturating_sub(*prev + 1);
-            *prev = l.0;
-            Some(b)
-        })
-        .collect();
-    let ex = chaff::explain::explain_lines(&c, &texts, &blanks);
-    let text = chaff::explain::render(&c, &lines, &ex, a.top);
-    print_text(&text)
+    print_text(&chaff::explain::explain_input(&c, &a.input, a.top)?)
 }
 
 fn cmd_inspect(a: InspectArgs) -> Result<()> {

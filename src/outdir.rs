@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::input::Compression;
 use crate::reader::Source;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Name of the settings record kept in every output folder.
@@ -20,6 +21,96 @@ pub enum Existing {
     Force,
     /// Skip inputs whose output is already there (written by a run with the same settings).
     Resume,
+}
+
+/// Everything that decides what a filter run writes, recorded in the output folder
+/// ([`MANIFEST`]) so `--resume` only ever finishes a run with the same settings. Fields
+/// are in alphabetical order, the order the record has always been written in.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord<'a> {
+    /// Target chunk size in bytes (`--chunk-bytes`).
+    pub chunk_bytes: usize,
+    /// `--compress` as given.
+    pub compress: &'a str,
+    /// `--encoding`, if given.
+    pub encoding: Option<&'a str>,
+    /// The inputs as given on the command line.
+    pub inputs: &'a [PathBuf],
+    /// `--jsonl`.
+    pub jsonl: bool,
+    /// `--keep` classes as given.
+    pub keep: &'a [String],
+    /// `--keep-empty`.
+    pub keep_empty: bool,
+    /// `--lossy`.
+    pub lossy: bool,
+    /// CRC-32 of the model file ([`crate::model_crc32`]), 8 hex digits.
+    pub model_crc32: String,
+    /// `--no-context`.
+    pub no_context: bool,
+    /// `--text-field`.
+    pub text_field: &'a str,
+    /// `--threshold`, if given.
+    pub threshold: Option<f64>,
+}
+
+impl RunRecord<'_> {
+    /// The record as written to [`MANIFEST`]: pretty JSON, with this chaff's version.
+    pub fn to_json(&self) -> String {
+        #[derive(Serialize)]
+        struct Versioned<'r, 'a> {
+            chaff: &'static str,
+            #[serde(flatten)]
+            run: &'r RunRecord<'a>,
+        }
+        let v = Versioned {
+            chaff: env!("CARGO_PKG_VERSION"),
+            run: self,
+        };
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    }
+}
+
+/// A run into an output folder, ready to go: the sources still to do, each one's
+/// destination, and how many sources `--resume` found already done.
+#[derive(Debug)]
+pub struct Plan {
+    /// Sources to process, in input order.
+    pub sources: Vec<Source>,
+    /// Destination of each source in `sources`.
+    pub dests: Vec<PathBuf>,
+    /// Sources left out because their output is complete (only with [`Existing::Resume`]).
+    pub resumed: u64,
+}
+
+/// Maps `sources` into `dir` ([`output_paths`]), checks and prepares the folder
+/// ([`prepare`]; `inputs` are the paths as given) and leaves out what an interrupted run
+/// already wrote.
+pub fn plan(
+    dir: &Path,
+    inputs: &[PathBuf],
+    sources: Vec<Source>,
+    stdin_name: &str,
+    compress: Option<Compression>,
+    existing: Existing,
+    settings: Option<&str>,
+) -> Result<Plan> {
+    let all_dests = output_paths(&sources, dir, stdin_name, compress)?;
+    let done = prepare(dir, inputs, &sources, &all_dests, existing, settings)?;
+    let mut plan = Plan {
+        sources: Vec::with_capacity(sources.len()),
+        dests: Vec::with_capacity(sources.len()),
+        resumed: 0,
+    };
+    for ((source, dest), done) in sources.into_iter().zip(all_dests).zip(done) {
+        if done {
+            plan.resumed += 1;
+        } else {
+            plan.sources.push(source);
+            plan.dests.push(dest);
+        }
+    }
+    Ok(plan)
 }
 
 /// Output path of every source under `dir`: the input's path relative to the folder it
@@ -202,4 +293,107 @@ fn remove_temporaries(dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(inputs: &[PathBuf], keep: &[String], threshold: Option<f64>) -> String {
+        RunRecord {
+            chunk_bytes: 1 << 20,
+            compress: "auto",
+            encoding: None,
+            inputs,
+            jsonl: false,
+            keep,
+            keep_empty: false,
+            lossy: false,
+            model_crc32: "0badf00d".into(),
+            no_context: false,
+            text_field: "text",
+            threshold,
+        }
+        .to_json()
+    }
+
+    #[test]
+    fn run_record_is_sorted_versioned_json() {
+        let json = record(&[PathBuf::from("dump")], &["news".into()], Some(0.2));
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["chaff"], env!("CARGO_PKG_VERSION"));
+        assert_eq!(v["inputs"], serde_json::json!(["dump"]));
+        assert_eq!(v["threshold"], 0.2);
+        assert_eq!(v["encoding"], serde_json::Value::Null);
+        // Written in sorted key order, so records from older runs compare equal.
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        let positions: Vec<usize> = keys
+            .iter()
+            .map(|k| json.find(&format!("\"{k}\":")).unwrap())
+            .collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        assert!(json.ends_with("}\n"));
+        assert_ne!(
+            json,
+            record(&[PathBuf::from("dump")], &["news".into()], None)
+        );
+    }
+
+    #[test]
+    fn plan_maps_refuses_and_resumes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        std::fs::create_dir_all(input.join("sub")).unwrap();
+        let names = ["a.txt", "sub/b.txt", "sub/c.txt"];
+        let sources: Vec<Source> = names
+            .iter()
+            .map(|n| {
+                let path = input.join(n);
+                std::fs::write(&path, "x\n").unwrap();
+                Source::File {
+                    path,
+                    rel: PathBuf::from(n),
+                }
+            })
+            .collect();
+        let out = tmp.path().join("out");
+        let inputs = [input.clone()];
+        let settings = record(&inputs, &["news".into()], None);
+        let run = |existing, settings: &str| {
+            plan(
+                &out,
+                &inputs,
+                sources.clone(),
+                "stdin.txt",
+                Some(Compression::Gzip),
+                existing,
+                Some(settings),
+            )
+        };
+        let first = run(Existing::Refuse, &settings).unwrap();
+        assert_eq!(first.resumed, 0);
+        assert_eq!(first.dests[1], out.join("sub/b.txt.gz"));
+        assert_eq!(
+            std::fs::read_to_string(out.join(MANIFEST)).unwrap(),
+            settings
+        );
+        // An interrupted run: one output complete, one temporary left behind.
+        std::fs::create_dir_all(out.join("sub")).unwrap();
+        std::fs::write(out.join("sub/b.txt.gz"), "done").unwrap();
+        let tmpfile = out.join("sub/.c.txt.gz.x1.chaff-tmp");
+        std::fs::write(&tmpfile, "half").unwrap();
+        let e = run(Existing::Refuse, &settings).unwrap_err().to_string();
+        assert!(e.contains("already holds files"), "{e}");
+        let other = record(&inputs, &["filler".into()], None);
+        let e = run(Existing::Resume, &other).unwrap_err().to_string();
+        assert!(e.contains("other settings"), "{e}");
+        let resumed = run(Existing::Resume, &settings).unwrap();
+        assert_eq!(resumed.resumed, 1);
+        assert_eq!(
+            resumed.dests,
+            [out.join("a.txt.gz"), out.join("sub/c.txt.gz")]
+        );
+        assert_eq!(resumed.sources, [sources[0].clone(), sources[2].clone()]);
+        assert!(!tmpfile.exists());
+    }
 }

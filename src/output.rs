@@ -63,6 +63,41 @@ impl Write for AtomicFile {
     }
 }
 
+/// A buffered [`AtomicFile`] for side outputs written piece by piece (`--removed`,
+/// `--file-stats`, `--html`): nothing appears at its path until [`AtomicWriter::commit`].
+pub struct AtomicWriter {
+    path: PathBuf,
+    inner: std::io::BufWriter<AtomicFile>,
+}
+
+impl AtomicWriter {
+    /// Starts writing `path` (its folder must exist).
+    pub fn create(path: &Path) -> Result<AtomicWriter> {
+        Ok(AtomicWriter {
+            path: path.to_path_buf(),
+            inner: std::io::BufWriter::new(AtomicFile::create(path)?),
+        })
+    }
+
+    /// Flushes the buffer and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let path = self.path;
+        self.inner
+            .into_inner()
+            .map_err(|e| Error::io(&path, e.into_error()))?
+            .commit()
+    }
+}
+
+impl Write for AtomicWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut f = AtomicFile::create(path)?;

@@ -107,6 +107,12 @@ impl Summary {
         s
     }
 
+    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically.
+    pub fn save_json(&self, path: &Path) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(e.to_string()))?;
+        crate::output::write_atomic(path, &json)
+    }
+
     /// Hadoop Streaming counter lines (`reporter:counter:chaff,NAME,N`).
     pub fn hadoop_counters(&self) -> String {
         let v = serde_json::to_value(self).unwrap_or_default();
