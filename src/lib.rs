@@ -7,6 +7,9 @@
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them;
 //! [`train`], [`dataset`] and [`eval`] serve the training side.
 
+// Every public item is documented; clippy -D warnings in CI keeps it so.
+#![warn(missing_docs)]
+
 pub mod classifier;
 pub mod context;
 pub mod counts;
