@@ -4,8 +4,8 @@
 //! context adjustment, and a summary per document.
 
 use crate::explain::LineExplanation;
-use crate::pipeline::Summary;
 use crate::reader::Line;
+use crate::summary::Summary;
 use crate::writer::Decision;
 use std::fmt::Write;
 

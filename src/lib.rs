@@ -4,8 +4,9 @@
 //! [`jsonl`] records) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
-//! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them;
-//! [`train`], [`dataset`] and [`eval`] serve the training side.
+//! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them and
+//! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder
+//! (`--resume`); [`train`], [`dataset`] and [`eval`] serve the training side.
 
 // Every public item is documented; clippy -D warnings in CI keeps it so.
 #![warn(missing_docs)]
@@ -33,6 +34,7 @@ pub mod plot;
 pub mod progress;
 pub mod reader;
 pub mod stdin;
+pub mod summary;
 pub mod token_table;
 pub mod train;
 pub mod writer;

@@ -14,11 +14,12 @@ use crate::jsonl::Record;
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
 use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line, Source};
+use crate::summary::write_file_stats;
+pub use crate::summary::Summary;
 use crate::writer::{
     emitted, filter_chunk, filtered_str, write_tag_header, write_tag_record, Decision, Filtered,
     Joiner, TagFormat,
 };
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -26,105 +27,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// Counts for one run; `kept + dropped + blank == lines` always.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Input files (or stdin) read to the end.
-    pub files: u64,
-    /// Files skipped as not text.
-    pub skipped: u64,
-    /// Files left alone because `--resume` found their output complete.
-    pub resumed: u64,
-    /// Documents processed (a text file, or a JSONL record).
-    pub documents: u64,
-    /// JSONL documents left with no kept line and therefore not written.
-    pub empty_dropped: u64,
-    /// All lines read.
-    pub lines: u64,
-    /// Blank lines (no label).
-    pub blank: u64,
-    /// Paragraphs kept.
-    pub kept: u64,
-    /// Paragraphs dropped.
-    pub dropped: u64,
-    /// Bytes of decoded (uncompressed) input.
-    pub bytes_in: u64,
-    /// Bytes of (uncompressed) output.
-    pub bytes_out: u64,
-}
-
-impl Summary {
-    fn add_lines(&mut self, lines: &[Line<'_>], decisions: &[Option<Decision>]) {
-        self.lines += lines.len() as u64;
-        for d in decisions {
-            match d {
-                None => self.blank += 1,
-                Some(d) if d.keep => self.kept += 1,
-                Some(_) => self.dropped += 1,
-            }
-        }
-    }
-
-    /// Adds another summary's counts.
-    pub fn absorb(&mut self, o: &Summary) {
-        self.files += o.files;
-        self.skipped += o.skipped;
-        self.resumed += o.resumed;
-        self.documents += o.documents;
-        self.empty_dropped += o.empty_dropped;
-        self.lines += o.lines;
-        self.blank += o.blank;
-        self.kept += o.kept;
-        self.dropped += o.dropped;
-        self.bytes_in += o.bytes_in;
-        self.bytes_out += o.bytes_out;
-    }
-
-    /// The one-line human summary printed at the end of a run.
-    pub fn line(&self, seconds: f64) -> String {
-        let mut s = format!(
-            "{} files, {} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
-            self.files,
-            self.documents,
-            self.lines,
-            self.kept,
-            self.dropped,
-            self.blank,
-            self.bytes_in as f64 / 1e6,
-            self.bytes_out as f64 / 1e6,
-            self.bytes_in as f64 / 1e6 / seconds.max(1e-9)
-        );
-        if self.empty_dropped > 0 {
-            s += &format!("; {} empty documents not written", self.empty_dropped);
-        }
-        if self.skipped > 0 {
-            s += &format!("; {} files skipped (not text)", self.skipped);
-        }
-        if self.resumed > 0 {
-            s += &format!("; {} files already done (--resume)", self.resumed);
-        }
-        s
-    }
-
-    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically.
-    pub fn save_json(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(e.to_string()))?;
-        crate::output::write_atomic(path, &json)
-    }
-
-    /// Hadoop Streaming counter lines (`reporter:counter:chaff,NAME,N`).
-    pub fn hadoop_counters(&self) -> String {
-        let v = serde_json::to_value(self).unwrap_or_default();
-        let mut s = String::new();
-        if let Some(map) = v.as_object() {
-            for (k, n) in map {
-                s += &format!("reporter:counter:chaff,{k},{n}\n");
-            }
-        }
-        s
-    }
-}
 
 /// Decides every line of a document: `None` for blank lines.
 pub fn decide(
@@ -943,15 +845,4 @@ fn emit(out: &mut dyn Write, joiner: &mut Joiner, piece: &Piece) -> std::io::Res
 
 fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
     |i| decisions[i].as_ref().is_some_and(|d| d.keep)
-}
-
-fn write_file_stats(out: &mut dyn Write, path: &str, s: &Summary) -> std::io::Result<()> {
-    #[derive(Serialize)]
-    struct FileStats<'a> {
-        path: &'a str,
-        #[serde(flatten)]
-        summary: &'a Summary,
-    }
-    serde_json::to_writer(&mut *out, &FileStats { path, summary: s })?;
-    writeln!(out)
 }
