@@ -83,9 +83,10 @@ pub struct Plan {
     pub resumed: u64,
 }
 
-/// Maps `sources` into `dir` ([`output_paths`]), checks and prepares the folder
-/// ([`prepare`]; `inputs` are the paths as given) and leaves out what an interrupted run
-/// already wrote.
+/// Maps `sources` into `dir` (each input's path relative to the folder it was found in,
+/// its compression extension changed if `compress` asks), checks and prepares the folder
+/// (`inputs` are the paths as given; `settings` is recorded in [`MANIFEST`] and compared
+/// on resume) and leaves out what an interrupted run already wrote.
 pub fn plan(
     dir: &Path,
     inputs: &[PathBuf],
@@ -116,7 +117,7 @@ pub fn plan(
 /// Output path of every source under `dir`: the input's path relative to the folder it
 /// was found in, with its compression extension changed if `compress` asks for one.
 /// Two inputs mapping to one output is an error.
-pub fn output_paths(
+fn output_paths(
     sources: &[Source],
     dir: &Path,
     stdin_name: &str,
@@ -157,7 +158,7 @@ pub fn output_paths(
 /// Checks and prepares `dir` for a run described by `settings` (a JSON document, recorded
 /// in the folder; `None`: nothing recorded, and no resuming); returns for each
 /// destination whether it is already done (only with [`Existing::Resume`]).
-pub fn prepare(
+fn prepare(
     dir: &Path,
     inputs: &[PathBuf],
     sources: &[Source],
