@@ -135,35 +135,23 @@ pub fn render(
 pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate::Result<String> {
     let path = std::path::Path::new(input);
     let owned;
-    let lines: Vec<(usize, &str)> = if path.is_file() {
+    let (bytes, name) = if path.is_file() {
         owned = crate::reader::read_all(&crate::reader::Source::File {
             path: path.to_path_buf(),
             rel: path.to_path_buf(),
         })?;
-        crate::reader::split_lines(&owned)
-            .map_err(|(l, m)| crate::Error::input(path, l, m))?
-            .into_iter()
-            .filter(|l| !l.is_blank())
-            .map(|l| (l.number, l.text))
-            .collect()
+        (owned.as_slice(), path)
     } else {
-        input
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i + 1, l))
-            .collect()
+        (input.as_bytes(), std::path::Path::new("<text argument>"))
     };
-    let texts: Vec<&str> = lines.iter().map(|l| l.1).collect();
-    // Blank lines before each line, from the gaps between line numbers.
-    let blanks: Vec<usize> = lines
+    let lines =
+        crate::reader::split_lines(bytes).map_err(|(l, m)| crate::Error::input(name, l, m))?;
+    let (texts, blanks) = crate::pipeline::paragraphs(&lines);
+    let numbered: Vec<(usize, &str)> = lines
         .iter()
-        .scan(0, |prev, l| {
-            let b = l.0.saturating_sub(*prev + 1);
-            *prev = l.0;
-            Some(b)
-        })
+        .filter(|l| !l.is_blank())
+        .map(|l| (l.number, l.text))
         .collect();
     let ex = explain_lines(classifier, &texts, &blanks);
-    Ok(render(classifier, &lines, &ex, top))
+    Ok(render(classifier, &numbered, &ex, top))
 }
