@@ -3,13 +3,17 @@
 # fastText baselines) on the train files of all other sources plus pages composed from
 # them, then evaluate on pages composed from X (its dev portion, or its train portion when
 # it has no dev one: it was left out of training) mixed with the other class's dev files.
-# It estimates how chaff does on an outlet or platform it has never seen.
+# It estimates how chaff does on an outlet or platform it has never seen. With TUNE=1,
+# chaff's context scaling and threshold are tuned (--tune-on) on pages composed from the
+# dev files of the other sources only (results in bench/out/loso-tuned/).
 #   bench/loso.sh            (about 15-25 minutes on 2 cores; results in bench/out/loso/)
 # Set BASELINES=0 to run chaff only.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${CHAFF_SHARED:-$root/../shared}
-out=$root/bench/out/loso
+out=$root/bench/out/loso${TUNE:+-tuned}
+tune=()
+[ "${TUNE:-}" = 1 ] && tune=(--tune-on tune)
 chaff=$root/target/release/chaff
 mkdir -p "$out"
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
@@ -29,20 +33,26 @@ for src in "$shared"/corpus/news/* "$shared"/corpus/filler/*; do
   mkdir -p "$fold"
   # Training data without X.
   : >"$fold/corpus.tsv"
-  news_train=(); filler_train=()
+  news_train=(); filler_train=(); news_tune=(); filler_tune=()
   for f in "$shared"/corpus/news/*; do
     [ "$f" = "$src" ] && continue
     awk 'NF { print "news\t" $0 }' "$f/train.txt" >>"$fold/corpus.tsv"
     news_train+=("$f/train.articles.jsonl")
+    [ -s "$f/dev.articles.jsonl" ] && news_tune+=("$f/dev.articles.jsonl")
   done
   for f in "$shared"/corpus/filler/*; do
     [ "$f" = "$src" ] && continue
     awk 'NF { print "filler\t" $0 }' "$f/train.txt" >>"$fold/corpus.tsv"
     filler_train+=("$f/train.txt")
+    [ -s "$f/dev.txt" ] && filler_tune+=("$f/dev.txt")
   done
-  rm -rf "$fold/pages" "$fold/eval"
+  rm -rf "$fold/pages" "$fold/eval" "$fold/tune"
   python3 "$shared/tools/compose_pages.py" --news "${news_train[@]}" --filler "${filler_train[@]}" \
     --pages 1000 --seed 1 --layouts seed,indented,middle,bare,interleaved --out "$fold/pages" >/dev/null
+  if [ ${#tune[@]} -gt 0 ]; then
+    python3 "$shared/tools/compose_pages.py" --news "${news_tune[@]}" --filler "${filler_tune[@]}" \
+      --pages 1000 --seed 4 --layouts seed,indented,middle,bare,interleaved --out "$fold/tune" >/dev/null
+  fi
   # Evaluation pages built around X.
   if [ "$kind" = news ]; then
     ev_news=("$(articles "$src")"); ev_filler=()
@@ -53,7 +63,7 @@ for src in "$shared"/corpus/news/* "$shared"/corpus/filler/*; do
   fi
   python3 "$shared/tools/compose_pages.py" --news "${ev_news[@]}" --filler "${ev_filler[@]}" \
     --pages 150 --seed 2 --layouts seed,indented,middle,bare,interleaved --out "$fold/eval" >/dev/null
-  (cd "$fold" && "$chaff" -q train -o model.chaff corpus.tsv pages 2>/dev/null)
+  (cd "$fold" && "$chaff" -q train -o model.chaff "${tune[@]}" corpus.tsv pages 2>/dev/null)
   "$chaff" eval --json -m "$fold/model.chaff" "$fold/eval" >"$fold/chaff.json"
   "$chaff" eval --json --no-context -m "$fold/model.chaff" "$fold/eval" >"$fold/chaff-nocontext.json"
   if [ "${BASELINES:-1}" = 1 ]; then

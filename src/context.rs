@@ -8,10 +8,14 @@
 //! line a posterior that weighs its own words against its neighbours, in O(lines x
 //! classes^2), and a one-line document simply gets its tempered naive Bayes posterior.
 //!
-//! Transitions depend on the layout between two paragraphs: none, one or several blank
-//! lines ("gap classes"). Articles separate paragraphs with blank lines while a
-//! recommendation block runs line after line, and a block usually opens after a wider
-//! gap, so the gap is observed evidence about whether the class changes.
+//! Transitions depend on the layout around the paragraph entered: none, one or several
+//! blank lines ("gap classes") before it and after it. Articles separate paragraphs with
+//! blank lines while a recommendation block runs line after line, and a block usually
+//! opens after a wider gap, so the gaps are observed evidence about whether the class
+//! changes. The gap after matters as much as the gap before: a line after one blank that
+//! runs on into the next line opens a block, where a line set off by blanks on both sides
+//! is one more paragraph of the article (the first line of a filler block that follows an
+//! article after a single blank leaked when only the gap before was seen).
 
 use serde::{Deserialize, Serialize};
 
@@ -31,29 +35,98 @@ pub struct ContextModel {
     pub structure_gamma: Option<f64>,
     /// First-paragraph class counts of labelled pages.
     pub start: Vec<u64>,
-    /// `trans[(g * K + i) * K + j]`: paragraph of class i followed, after gap class g
-    /// (see [`gap_class`]), by one of class j. Models from before gap classes hold one
-    /// block (K x K), used for every gap.
+    /// `trans[(g * K + i) * K + j]`: paragraph of class i followed by one of class j,
+    /// in transition block g (see [`block_index`]): [`BLOCKS`] blocks, one per pair of
+    /// gap classes around the paragraph entered. Older models hold [`GAPS`] blocks (the
+    /// gap before only) or one block (K x K) used for every gap; they decode as before.
     pub trans: Vec<u64>,
 }
 
 /// Number of gap classes: no blank line, one, two or more.
 pub const GAPS: usize = 3;
 
+/// Transition blocks of a current model: one per (gap before, gap after) pair of the
+/// paragraph entered.
+pub const BLOCKS: usize = GAPS * GAPS;
+
 /// The gap class of `blanks` blank lines between two paragraphs.
 pub fn gap_class(blanks: usize) -> usize {
     blanks.min(GAPS - 1)
 }
 
+/// The transition block into paragraph `t` of `n`, in a model of `blocks` blocks;
+/// `blanks[t]` is the number of blank lines before paragraph `t` (missing entries count
+/// as none). With [`BLOCKS`] blocks it is `before * GAPS + after`, the end of the
+/// document counting as the widest gap after; with fewer, the gap before alone picks it.
+pub fn block_index(blocks: usize, blanks: &[usize], t: usize, n: usize) -> usize {
+    let gap = |i: usize| gap_class(blanks.get(i).copied().unwrap_or(0));
+    if blocks == BLOCKS {
+        let after = if t + 1 < n { gap(t + 1) } else { GAPS - 1 };
+        gap(t) * GAPS + after
+    } else {
+        gap(t).min(blocks.max(1) - 1)
+    }
+}
+
+/// Describes transition block `g` of a model of `blocks` blocks, for people.
+pub fn describe_block(blocks: usize, g: usize) -> String {
+    let gap = |c: usize| {
+        if c + 1 == GAPS {
+            format!("{c}+")
+        } else {
+            c.to_string()
+        }
+    };
+    match blocks {
+        BLOCKS => format!(
+            "{} blank lines before, {} after",
+            gap(g / GAPS),
+            if g % GAPS + 1 == GAPS {
+                format!("{}+ (or the end)", GAPS - 1)
+            } else {
+                gap(g % GAPS)
+            }
+        ),
+        1 => "any gap".to_string(),
+        _ => format!("{} blank lines before", gap(g)),
+    }
+}
+
 impl ContextModel {
     /// A context model with no page evidence (uniform transitions).
     pub fn empty(k: usize, gamma: f64) -> Self {
+        Self::with_blocks(k, gamma, BLOCKS)
+    }
+
+    /// [`ContextModel::empty`] with `blocks` transition blocks (to extend an older model
+    /// in its own layout).
+    pub fn with_blocks(k: usize, gamma: f64, blocks: usize) -> Self {
         ContextModel {
             gamma,
             length_power: 0.0,
             structure_gamma: None,
             start: vec![0; k],
-            trans: vec![0; GAPS * k * k],
+            trans: vec![0; blocks * k * k],
+        }
+    }
+
+    /// The same counts with transitions by the gap before each paragraph only (the
+    /// after-gap blocks summed): what models before [`BLOCKS`] held. Training fits the
+    /// emission temperature against it when no tuning pages are given (see `train`).
+    pub fn gap_before_only(&self) -> ContextModel {
+        let k2 = self.classes() * self.classes();
+        if self.gap_blocks() != BLOCKS {
+            return self.clone();
+        }
+        let mut trans = vec![0; GAPS * k2];
+        for (g, block) in self.trans.chunks(k2).enumerate() {
+            for (a, &b) in trans[(g / GAPS) * k2..][..k2].iter_mut().zip(block) {
+                *a += b;
+            }
+        }
+        ContextModel {
+            trans,
+            ..self.clone()
         }
     }
 
@@ -62,7 +135,8 @@ impl ContextModel {
         self.start.len()
     }
 
-    /// Number of gap-class blocks held in `trans` (1 for old models, else [`GAPS`]).
+    /// Number of transition blocks held in `trans` ([`BLOCKS`], or 1 or [`GAPS`] for
+    /// older models).
     pub fn gap_blocks(&self) -> usize {
         let k2 = self.classes() * self.classes();
         (self.trans.len() / k2.max(1)).max(1)
@@ -77,7 +151,7 @@ impl ContextModel {
             self.start[first] += 1;
         }
         for (t, w) in labels.windows(2).enumerate() {
-            let g = gap_class(blanks.get(t + 1).copied().unwrap_or(0)).min(blocks - 1);
+            let g = block_index(blocks, blanks, t + 1, labels.len());
             self.trans[(g * k + w[0]) * k + w[1]] += 1;
         }
     }
@@ -248,10 +322,9 @@ impl Hmm {
         }
     }
 
-    /// Transition log-probabilities into line `t` (by the blank lines before it).
-    fn trans_into(&self, blanks: &[usize], t: usize) -> &[f64] {
-        let g = gap_class(blanks.get(t).copied().unwrap_or(0)).min(self.trans.len() - 1);
-        &self.trans[g]
+    /// Transition log-probabilities into line `t` of `n` (by the blank lines around it).
+    fn trans_into(&self, blanks: &[usize], t: usize, n: usize) -> &[f64] {
+        &self.trans[block_index(self.trans.len(), blanks, t, n)]
     }
 
     /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
@@ -293,7 +366,7 @@ impl Hmm {
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
-            let trans = self.trans_into(blanks, t);
+            let trans = self.trans_into(blanks, t, n);
             for j in 0..k {
                 for (i, b) in buf.iter_mut().enumerate() {
                     *b = alpha[(t - 1) * k + i] + trans[i * k + j];
@@ -303,7 +376,7 @@ impl Hmm {
         }
         let mut beta = vec![0.0; n * k];
         for t in (0..n - 1).rev() {
-            let trans = self.trans_into(blanks, t + 1);
+            let trans = self.trans_into(blanks, t + 1, n);
             for i in 0..k {
                 for (j, b) in buf.iter_mut().enumerate() {
                     *b = trans[i * k + j] + emit(t + 1, j) + beta[(t + 1) * k + j];
@@ -331,7 +404,7 @@ impl Hmm {
         let e: Vec<[f64; 2]> = emissions.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
         let n = e.len();
         let trans = |t: usize| -> [f64; 4] {
-            let m = self.trans_into(blanks, t);
+            let m = self.trans_into(blanks, t, n);
             [m[0], m[1], m[2], m[3]]
         };
         let mut alpha = vec![[0.0; 2]; n];
@@ -420,14 +493,14 @@ mod tests {
         #[test]
         fn two_class_forward_backward_is_the_general_one(
             lines in proptest::collection::vec((-800f64..0.0, -800f64..0.0, 0usize..4), 1..40),
-            counts in proptest::collection::vec(0u64..60, 12),
+            counts in proptest::collection::vec(0u64..60, 4 * BLOCKS),
         ) {
             let mut m = ContextModel::empty(2, 1.0);
-            // Transition evidence per gap class, so every gap has its own matrix.
+            // Transition evidence per block, so every pair of gaps has its own matrix.
             for (g, c) in counts.chunks(4).enumerate() {
                 for (i, &n) in c.iter().enumerate() {
                     for _ in 0..n {
-                        m.count_sequence(&[i / 2, i % 2], &[0, g]);
+                        m.count_sequence(&[i / 2, i % 2, i % 2], &[0, g / GAPS, g % GAPS]);
                     }
                 }
             }
@@ -497,12 +570,72 @@ mod tests {
         // Three evidence-free lines: separated by blanks they look like class 0.
         assert!(m.posteriors(&ll, &[0, 1, 1])[2][0] > 0.5);
         assert!(m.posteriors(&ll, &[0, 0, 0])[2][1] > 0.5);
-        // An old single-block model still decodes.
+        // A gap-before model (as written before the gap after was seen) decodes by the
+        // gap before only, and an old single-block model still decodes.
+        let before_only = m.gap_before_only();
+        assert_eq!(before_only.gap_blocks(), GAPS);
+        assert!(before_only.posteriors(&ll, &[0, 1, 1])[2][0] > 0.5);
         let old = ContextModel {
             trans: vec![1, 1, 1, 1],
             ..ContextModel::empty(2, 1.0)
         };
         assert_eq!(old.gap_blocks(), 1);
         assert_eq!(old.posteriors(&ll, &[0, 5, 1]).len(), 3);
+    }
+
+    #[test]
+    fn blocks_pair_the_gaps_around_a_paragraph() {
+        let blanks = [0, 1, 0, 2, 5];
+        // Paragraph 1: one blank before, none after; the last one: the end counts as wide.
+        assert_eq!(block_index(BLOCKS, &blanks, 1, 5), GAPS);
+        assert_eq!(block_index(BLOCKS, &blanks, 2, 5), 2);
+        assert_eq!(block_index(BLOCKS, &blanks, 4, 5), BLOCKS - 1);
+        // Missing gaps count as none.
+        assert_eq!(block_index(BLOCKS, &[], 0, 2), 0);
+        // Older layouts: the gap before alone, or the one block.
+        assert_eq!(block_index(GAPS, &blanks, 3, 5), 2);
+        assert_eq!(block_index(GAPS, &blanks, 2, 5), 0);
+        assert_eq!(block_index(1, &blanks, 3, 5), 0);
+        assert_eq!(
+            describe_block(BLOCKS, GAPS),
+            "1 blank lines before, 0 after"
+        );
+        assert_eq!(
+            describe_block(BLOCKS, BLOCKS - 1),
+            "2+ blank lines before, 2+ (or the end) after"
+        );
+        assert_eq!(describe_block(GAPS, 2), "2+ blank lines before");
+    }
+
+    #[test]
+    fn the_gap_after_tells_a_block_opening_from_a_paragraph() {
+        // Class 0 (news) paragraphs one blank apart; class 1 (filler) runs line after
+        // line, opening either after a wider gap or after a single blank.
+        let mut m = ContextModel::empty(2, 1.0);
+        for _ in 0..50 {
+            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 0, 0]);
+            m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 2, 0]);
+            m.count_sequence(&[0, 0, 0, 0], &[0, 1, 1, 1]);
+        }
+        // Line 2 follows news after one blank and carries no evidence; lines 3 and 4
+        // look like filler. Run on into them, it opens the filler block; set off by a
+        // blank, it is one more news paragraph.
+        let ll = vec![
+            score(vec![-1.0, -9.0]),
+            score(vec![-1.0, -9.0]),
+            score(vec![-5.0, -5.0]),
+            score(vec![-9.0, -1.0]),
+            score(vec![-9.0, -1.0]),
+        ];
+        assert!(m.posteriors(&ll, &[0, 1, 1, 0, 0])[2][1] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 1, 1, 1, 0])[2][0] > 0.5);
+        // Seen by the gap before only, the run-on line stays with the news.
+        let coarse = m.gap_before_only();
+        assert!(coarse.posteriors(&ll, &[0, 1, 1, 0, 0])[2][0] > 0.5);
+        // Summing the blocks keeps every transition count.
+        assert_eq!(
+            coarse.trans.iter().sum::<u64>(),
+            m.trans.iter().sum::<u64>()
+        );
     }
 }

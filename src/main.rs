@@ -121,8 +121,12 @@ struct TrainArgs {
     #[arg(long)]
     threshold: Option<f64>,
     /// Context emission temperature (default: fitted on held-out page lines)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tune_on")]
     gamma: Option<f64>,
+    /// Labelled page sets (never trained on) on which to pick the context's emission
+    /// scaling and the threshold by decision cost (30 x news_loss + filler_leak)
+    #[arg(long, value_name = "PAGES")]
+    tune_on: Vec<PathBuf>,
     /// Let jieba's HMM guess out-of-dictionary words
     #[arg(long)]
     hmm: bool,
@@ -314,6 +318,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
                 min_count: a.min_count,
                 threshold: a.threshold,
                 gamma: a.gamma,
+                tune_on: a.tune_on,
                 features: FeatureConfig {
                     hmm: a.hmm,
                     structure: !a.no_structure,

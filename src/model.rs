@@ -26,6 +26,10 @@ pub struct TrainInfo {
     pub threshold: f64,
     /// Human-readable provenance: one entry per training input, in order.
     pub inputs: Vec<String>,
+    /// Labelled page sets the context scaling and threshold were tuned on (never
+    /// counted); empty when they were fitted on held-out training lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tuned_on: Vec<String>,
 }
 
 /// A fitted model: exact counts (for update/forget) plus the compiled scoring table.
@@ -280,7 +284,7 @@ pub fn describe(model: &Model, top: usize) -> String {
     ));
     let ctx = &model.context;
     s.push_str(&format!(
-        "context: gamma {}, length power {}, structure weight {}, gap classes {}\n",
+        "context: gamma {}, length power {}, structure weight {}, transition blocks {}\n",
         ctx.gamma,
         ctx.length_power,
         ctx.structure_gamma
@@ -301,17 +305,15 @@ pub fn describe(model: &Model, top: usize) -> String {
             })
             .collect();
         s.push_str(&format!(
-            "  transitions after {} blank lines{}: {}\n",
-            g,
-            if g + 1 == crate::context::GAPS {
-                "+"
-            } else {
-                ""
-            },
+            "  transitions, {}: {}\n",
+            crate::context::describe_block(ctx.gap_blocks(), g),
             rows.join("; ")
         ));
     }
     s.push_str(&format!("trained on: {}\n", model.info.inputs.join(" ")));
+    if !model.info.tuned_on.is_empty() {
+        s.push_str(&format!("tuned on: {}\n", model.info.tuned_on.join(" ")));
+    }
     for c in 0..k {
         let mut scored: Vec<(f64, &str)> = model
             .vocab()

@@ -213,7 +213,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
             data.len() - r.at
         ));
     }
-    let blocks_ok = [1, crate::context::GAPS]
+    let blocks_ok = [1, crate::context::GAPS, crate::context::BLOCKS]
         .contains(&(header.context.trans.len() / (k * k).max(1)))
         && header.context.trans.len() % (k * k).max(1) == 0;
     if header.context.start.len() != k || !blocks_ok {

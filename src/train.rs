@@ -2,7 +2,7 @@
 //! exact update and forget.
 
 use crate::classifier::score_line;
-use crate::context::{temper, ContextModel, Hmm, LineScore};
+use crate::context::{temper, ContextModel, Hmm, LineScore, BLOCKS};
 use crate::counts::Counts;
 use crate::dataset::{read_labelled, LabelledDoc};
 use crate::error::{Error, Result};
@@ -24,6 +24,10 @@ pub struct TrainOptions {
     pub threshold: Option<f64>,
     /// Emission temperature of the context model; `None` fits it on held-out lines.
     pub gamma: Option<f64>,
+    /// Labelled page sets, never counted, on which the emission scaling and (unless
+    /// pinned) the threshold are picked by decision cost instead of being fitted on
+    /// held-out training lines.
+    pub tune_on: Vec<PathBuf>,
 }
 
 impl Default for TrainOptions {
@@ -34,6 +38,7 @@ impl Default for TrainOptions {
             features: FeatureConfig::default(),
             threshold: None,
             gamma: None,
+            tune_on: Vec::new(),
         }
     }
 }
@@ -94,8 +99,14 @@ pub fn count_docs(docs: &[LabelledDoc], featurizer: &Featurizer) -> Counts {
 }
 
 /// Start and transition counts of the page documents (TSV rows carry no sequence).
-fn count_context(docs: &[LabelledDoc], counts: &Counts, gamma: f64) -> Result<ContextModel> {
-    let mut ctx = ContextModel::empty(counts.classes().len(), gamma);
+/// `blocks`: transition blocks of the context model counted into (see [`ContextModel`]).
+fn count_context(
+    docs: &[LabelledDoc],
+    counts: &Counts,
+    gamma: f64,
+    blocks: usize,
+) -> Result<ContextModel> {
+    let mut ctx = ContextModel::with_blocks(counts.classes().len(), gamma, blocks);
     for doc in docs.iter().filter(|d| d.page.is_some()) {
         let labels = doc
             .lines
@@ -134,7 +145,14 @@ fn describe(inputs: &[PathBuf]) -> Vec<String> {
 
 /// Trains a new model from labelled inputs.
 pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
+    if !opts.tune_on.is_empty() && opts.gamma.is_some() {
+        return Err(Error::Usage(
+            "--tune-on picks the temperature itself; leave out --gamma".into(),
+        ));
+    }
     let docs = read_labelled(inputs)?;
+    // Read before the long work, so a bad tuning input fails at once.
+    let tuning = read_tuning_pages(&opts.tune_on)?;
     let featurizer = Featurizer::new(opts.features.clone());
     let folds = count_folds(&docs, &featurizer);
     let mut counts = folds[0].clone();
@@ -145,15 +163,20 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
         features: opts.features.clone(),
         threshold: opts.threshold.unwrap_or(0.5),
         inputs: describe(inputs),
+        tuned_on: Vec::new(),
     };
-    let mut context = count_context(&docs, &counts, opts.gamma.unwrap_or(1.0))?;
+    let mut context = count_context(&docs, &counts, opts.gamma.unwrap_or(1.0), BLOCKS)?;
     // Fit what was not pinned on cross-fitted page lines: every line scored by the
     // naive Bayes of the fold that did not see it, as new pages will be.
     let mut threshold = info.threshold;
-    if opts.gamma.is_none() || opts.threshold.is_none() {
+    if tuning.is_empty() && (opts.gamma.is_none() || opts.threshold.is_none()) {
         if let Some(held) = cross_fitted(&docs, &folds, &counts, &info, &featurizer)? {
             if opts.gamma.is_none() {
-                let (g, p, sg) = fit_temperature(&held, &context);
+                // Against the gap-before transitions: the full ones explain held-out
+                // training pages so well that a handful of their lines decide the fit,
+                // and it then trusted words over layout and lost whole articles on
+                // eval/dev (1.3 % of news lines against 0.09 %; README, "Accuracy").
+                let (g, p, sg) = fit_temperature(&held, &context.gap_before_only());
                 context.gamma = g;
                 context.length_power = p;
                 context.structure_gamma = Some(sg);
@@ -166,7 +189,39 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
         }
     }
     let info = TrainInfo { threshold, ..info };
-    Model::fit(counts, info, context)
+    let mut model = Model::fit(counts, info, context)?;
+    if !tuning.is_empty() {
+        let news = model.counts().find_class("news").ok_or_else(|| {
+            Error::Training("tuning needs a class named news (the kept class)".into())
+        })?;
+        let pages: Vec<&LabelledDoc> = tuning.iter().collect();
+        let scored = score_pages(&pages, model.counts(), &featurizer, |_| &model)?;
+        let t = tune(&scored, &model.context, news, opts.threshold);
+        model.context.gamma = t.gamma;
+        model.context.length_power = t.power;
+        model.context.structure_gamma = Some(t.structure);
+        model.info.threshold = t.threshold;
+        model.info.tuned_on = describe(&opts.tune_on);
+    }
+    Ok(model)
+}
+
+/// The labelled pages of `inputs` (page sets only: tuning needs line order and layout).
+fn read_tuning_pages(inputs: &[PathBuf]) -> Result<Vec<LabelledDoc>> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let docs = read_labelled(inputs)?;
+    if let Some(d) = docs.iter().find(|d| d.page.is_none()) {
+        return Err(Error::Usage(format!(
+            "{}: --tune-on takes labelled page sets (a folder with pages/ and labels.tsv)",
+            d.path.display()
+        )));
+    }
+    if docs.is_empty() {
+        return Err(Error::Usage("--tune-on: no labelled pages found".into()));
+    }
+    Ok(docs)
 }
 
 /// Held-out page: per line the other fold's ln P(line | class), and the gold classes.
@@ -212,38 +267,58 @@ fn cross_fitted(
             Err(_) => return Ok(None),
         }
     }
-    let held = pages
+    score_pages(&pages, all, featurizer, |text| &models[1 - fold(text)]).map(Some)
+}
+
+/// Scores every line of labelled `pages` with the naive Bayes `model_of` its text picks;
+/// a label that is not a class of `counts` is an error naming the page and line.
+fn score_pages<'m>(
+    pages: &[&LabelledDoc],
+    counts: &Counts,
+    featurizer: &Featurizer,
+    model_of: impl Fn(&str) -> &'m Model + Sync,
+) -> Result<Vec<HeldOut>> {
+    pages
         .par_iter()
         .map(|doc| {
             let mut loglik = Vec::with_capacity(doc.lines.len());
             let mut gold = Vec::with_capacity(doc.lines.len());
             for l in &doc.lines {
-                let m = &models[1 - fold(&l.text)];
-                loglik.push(score_line(m, featurizer, &l.text));
-                gold.push(all.find_class(&l.label).unwrap_or(0));
+                loglik.push(score_line(model_of(&l.text), featurizer, &l.text));
+                gold.push(counts.find_class(&l.label).ok_or_else(|| {
+                    Error::input(
+                        &doc.path,
+                        l.line,
+                        format!("label {:?} is not a class of the model", l.label),
+                    )
+                })?);
             }
-            HeldOut {
+            Ok(HeldOut {
                 loglik,
                 blanks: blank_runs(doc),
                 gold,
-            }
+            })
         })
-        .collect();
-    Ok(Some(held))
+        .collect()
 }
 
-/// The temperature and length power with the best held-out log-loss of the context
-/// posteriors.
-fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64, f64) {
-    let hmm = Hmm::new(ctx);
-    let grid: Vec<(f64, f64, f64)> = POWERS
+/// Every candidate (temperature, length power, structure weight), in a fixed order.
+fn scaling_grid() -> Vec<(f64, f64, f64)> {
+    POWERS
         .iter()
         .flat_map(|&b| {
             GAMMAS
                 .iter()
                 .flat_map(move |&g| STRUCTURE_GAMMAS.iter().map(move |&sg| (g, b, sg)))
         })
-        .collect();
+        .collect()
+}
+
+/// The temperature and length power with the best held-out log-loss of the context
+/// posteriors.
+fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64, f64) {
+    let hmm = Hmm::new(ctx);
+    let grid = scaling_grid();
     // Each candidate's loss is summed in page order, so the choice does not depend on
     // the thread count.
     let losses: Vec<f64> = grid
@@ -269,27 +344,33 @@ fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64, f64) {
     best.1
 }
 
-/// The threshold on P(news) minimising `NEWS_LOSS_COST * news_loss + filler_leak` on
-/// held-out pages, so losing news is rarer than leaking filler.
-fn pick_threshold(held: &[HeldOut], ctx: &ContextModel, news: usize) -> f64 {
-    let hmm = Hmm::new(ctx);
-    let scored: Vec<(f64, bool)> = held
-        .iter()
+/// Every line of `held` as (P(news), is news) under the context model `hmm` with the
+/// emission scaling (`gamma`, `power`, `structure`).
+fn news_scores(
+    held: &[HeldOut],
+    hmm: &Hmm,
+    (gamma, power, structure): (f64, f64, Option<f64>),
+    news: usize,
+) -> Vec<(f64, bool)> {
+    held.iter()
         .flat_map(|h| {
-            hmm.posteriors(
-                &h.emissions(ctx.gamma, ctx.length_power, ctx.structure_gamma),
-                &h.blanks,
-            )
-            .into_iter()
-            .zip(h.gold.iter().map(move |&y| y == news))
-            .map(|(p, is_news)| (p[news], is_news))
-            .collect::<Vec<_>>()
+            hmm.posteriors(&h.emissions(gamma, power, structure), &h.blanks)
+                .into_iter()
+                .zip(h.gold.iter().map(move |&y| y == news))
+                .map(|(p, is_news)| (p[news], is_news))
+                .collect::<Vec<_>>()
         })
-        .collect();
+        .collect()
+}
+
+/// The threshold among `thresholds` with the least decision cost
+/// (`NEWS_LOSS_COST * news_loss + filler_leak`) on scored lines, and that cost; the
+/// first of equal ones.
+fn cheapest_threshold(scored: &[(f64, bool)], thresholds: &[f64]) -> (f64, f64) {
     let n_news = scored.iter().filter(|s| s.1).count().max(1) as f64;
     let n_other = scored.iter().filter(|s| !s.1).count().max(1) as f64;
-    let mut best = (f64::INFINITY, 0.5);
-    for &t in THRESHOLDS {
+    let mut best = (f64::INFINITY, thresholds.first().copied().unwrap_or(0.5));
+    for &t in thresholds {
         let lost = scored.iter().filter(|s| s.1 && s.0 < t).count() as f64;
         let leaked = scored.iter().filter(|s| !s.1 && s.0 >= t).count() as f64;
         let cost = NEWS_LOSS_COST * lost / n_news + leaked / n_other;
@@ -297,7 +378,65 @@ fn pick_threshold(held: &[HeldOut], ctx: &ContextModel, news: usize) -> f64 {
             best = (cost, t);
         }
     }
-    best.1
+    (best.1, best.0)
+}
+
+/// The threshold on P(news) minimising `NEWS_LOSS_COST * news_loss + filler_leak` on
+/// held-out pages, so losing news is rarer than leaking filler.
+fn pick_threshold(held: &[HeldOut], ctx: &ContextModel, news: usize) -> f64 {
+    let scaling = (ctx.gamma, ctx.length_power, ctx.structure_gamma);
+    let scored = news_scores(held, &Hmm::new(ctx), scaling, news);
+    cheapest_threshold(&scored, THRESHOLDS).0
+}
+
+/// What tuning on labelled pages chose.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Tuned {
+    gamma: f64,
+    power: f64,
+    structure: f64,
+    threshold: f64,
+}
+
+/// The emission scaling and threshold with the least decision cost on `pages` (labelled
+/// pages the model was not trained on, scored by its naive Bayes), over the same grid the
+/// held-out fit searches; `threshold` pins the threshold. Costs are integer counts of
+/// lines, so the choice does not depend on the thread count; of equal ones the first in
+/// grid order wins.
+fn tune(pages: &[HeldOut], ctx: &ContextModel, news: usize, threshold: Option<f64>) -> Tuned {
+    let hmm = Hmm::new(ctx);
+    let pinned = threshold.map(|t| vec![t]);
+    let thresholds = pinned.as_deref().unwrap_or(THRESHOLDS);
+    let grid = scaling_grid();
+    let costs: Vec<(f64, f64)> = grid
+        .par_iter()
+        .map(|&(g, b, sg)| {
+            cheapest_threshold(
+                &news_scores(pages, &hmm, (g, b, Some(sg)), news),
+                thresholds,
+            )
+        })
+        .collect();
+    let mut best = (f64::INFINITY, None);
+    for (&(t, cost), &(gamma, power, structure)) in costs.iter().zip(&grid) {
+        if cost < best.0 {
+            best = (
+                cost,
+                Some(Tuned {
+                    gamma,
+                    power,
+                    structure,
+                    threshold: t,
+                }),
+            );
+        }
+    }
+    best.1.unwrap_or(Tuned {
+        gamma: ctx.gamma,
+        power: ctx.length_power,
+        structure: ctx.structure_gamma.unwrap_or(1.0),
+        threshold: thresholds[0],
+    })
 }
 
 /// Adds labelled inputs to an existing model (same featurizer, settings, gamma and
@@ -327,7 +466,15 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
     }
     // Re-express the context counts in the (possibly changed) class order.
     let k = counts.classes().len();
-    let mut context = ContextModel::empty(k, model.context.gamma);
+    // The model keeps its transition blocks (a model from before the gap after was seen
+    // stays one, so its decisions change only by the data added or removed).
+    let blocks = model.context.gap_blocks();
+    if blocks == 1 {
+        return Err(Error::Training(
+            "this model predates gap-aware context; retrain it from its data".into(),
+        ));
+    }
+    let mut context = ContextModel::with_blocks(k, model.context.gamma, blocks);
     context.length_power = model.context.length_power;
     context.structure_gamma = model.context.structure_gamma;
     let old = model.classes();
@@ -337,13 +484,8 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
             context.start[ni] = s;
         }
     }
-    if model.context.gap_blocks() != crate::context::GAPS {
-        return Err(Error::Training(
-            "this model predates gap-aware context; retrain it from its data".into(),
-        ));
-    }
     let ok = old.len();
-    for g in 0..crate::context::GAPS {
+    for g in 0..blocks {
         for i in 0..ok {
             for j in 0..ok {
                 if let (Some(ni), Some(nj)) = (map[i], map[j]) {
@@ -353,7 +495,7 @@ fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
             }
         }
     }
-    let delta_ctx = count_context(&docs, &counts, model.context.gamma)
+    let delta_ctx = count_context(&docs, &counts, model.context.gamma, blocks)
         .map_err(|e| Error::Training(format!("cannot forget this data: {e}")))?;
     context
         .combine(&delta_ctx, add)

@@ -210,6 +210,53 @@ fn train_formats_classes_and_quiet_stderr() {
 }
 
 #[test]
+fn bad_tuning_pages_are_refused_before_training() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m.chaff");
+    // Tuning needs line order and layout: a TSV is refused.
+    let err = fails(&[
+        "train",
+        "-o",
+        s(&m),
+        "--tune-on",
+        "training/sample.tsv",
+        "training/sample.tsv",
+    ]);
+    assert!(err.contains("--tune-on takes labelled page sets"), "{err}");
+    // A label the model does not have, named by page and line.
+    let set = tmp.path().join("set");
+    fs::create_dir_all(set.join("pages")).unwrap();
+    fs::write(set.join("pages/a.txt"), "新闻一段。\n\n广告一条\n").unwrap();
+    fs::write(
+        set.join("labels.tsv"),
+        "page\tline\tlabel\na.txt\t1\tnews\na.txt\t3\tspam\n",
+    )
+    .unwrap();
+    let err = fails(&[
+        "train",
+        "-o",
+        s(&m),
+        "--tune-on",
+        s(&set),
+        "training/sample.tsv",
+    ]);
+    assert!(err.contains("a.txt:3:") && err.contains("spam"), "{err}");
+    // The temperature is either pinned or tuned, not both.
+    let err = fails(&[
+        "train",
+        "-o",
+        s(&m),
+        "--tune-on",
+        "tests/data/pageset",
+        "--gamma",
+        "0.5",
+        "training/sample.tsv",
+    ]);
+    assert!(err.contains("--gamma"), "{err}");
+    assert!(!m.exists(), "no model left behind");
+}
+
+#[test]
 fn bad_training_data_names_file_and_line_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m.chaff");

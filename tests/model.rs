@@ -18,6 +18,7 @@ fn info() -> TrainInfo {
         features: FeatureConfig::default(),
         threshold: 0.5,
         inputs: vec!["test".into()],
+        tuned_on: Vec::new(),
     }
 }
 
