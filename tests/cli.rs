@@ -70,7 +70,10 @@ fn dev_set_meets_the_accuracy_targets() {
     );
     // The model leaks 0.01 %; with transitions by the gap before only it leaked 0.79 %
     // (the first line of every filler block one blank after an article).
-    assert!(leak <= 0.002, "filler_leak {leak}: the gap after is not being used");
+    assert!(
+        leak <= 0.002,
+        "filler_leak {leak}: the gap after is not being used"
+    );
     assert!(v["brier"].as_f64().unwrap() < 0.01);
 }
 
