@@ -56,12 +56,18 @@ pub fn gap_class(blanks: usize) -> usize {
 
 /// The transition block into paragraph `t` of `n`, in a model of `blocks` blocks;
 /// `blanks[t]` is the number of blank lines before paragraph `t` (missing entries count
-/// as none). With [`BLOCKS`] blocks it is `before * GAPS + after`, the end of the
-/// document counting as the widest gap after; with fewer, the gap before alone picks it.
+/// as none), and `blanks[n]`, when given, the blank lines after the last paragraph of a
+/// part of a document that continues. With [`BLOCKS`] blocks it is
+/// `before * GAPS + after`, the end of the document counting as the widest gap after;
+/// with fewer, the gap before alone picks it.
 pub fn block_index(blocks: usize, blanks: &[usize], t: usize, n: usize) -> usize {
     let gap = |i: usize| gap_class(blanks.get(i).copied().unwrap_or(0));
     if blocks == BLOCKS {
-        let after = if t + 1 < n { gap(t + 1) } else { GAPS - 1 };
+        let after = if t + 1 < n || blanks.len() > n {
+            gap(t + 1)
+        } else {
+            GAPS - 1
+        };
         gap(t) * GAPS + after
     } else {
         gap(t).min(blocks.max(1) - 1)
@@ -221,7 +227,9 @@ impl ContextModel {
         scales(self.gamma, self.length_power, self.structure_gamma, s)
     }
 
-    /// Posteriors per line given each line's scores and the blank lines before it.
+    /// Posteriors per line given each line's scores and the blank lines before it
+    /// (`blanks`, with one more entry for a part of a document that continues, see
+    /// [`block_index`]).
     pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<ClassValues> {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
@@ -592,6 +600,8 @@ mod tests {
         assert_eq!(block_index(BLOCKS, &blanks, 4, 5), BLOCKS - 1);
         // Missing gaps count as none.
         assert_eq!(block_index(BLOCKS, &[], 0, 2), 0);
+        // A part of a document that goes on: the gap after its last paragraph is given.
+        assert_eq!(block_index(BLOCKS, &[0, 1, 0, 2, 5, 1], 4, 5), 2 * GAPS + 1);
         // Older layouts: the gap before alone, or the one block.
         assert_eq!(block_index(GAPS, &blanks, 3, 5), 2);
         assert_eq!(block_index(GAPS, &blanks, 2, 5), 0);

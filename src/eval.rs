@@ -112,7 +112,7 @@ pub fn evaluate(
                 .collect(),
         };
         let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&doc.path, l, m))?;
-        let decisions = decide(classifier, policy, &lines);
+        let decisions = decide(classifier, policy, &lines, false);
         for (j, gold) in doc.lines.iter().enumerate() {
             // Rows were laid out one per line above; pages keep their own numbering.
             let idx = if doc.page.is_some() { gold.line - 1 } else { j };

@@ -146,7 +146,7 @@ pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate:
     };
     let lines =
         crate::reader::split_lines(bytes).map_err(|(l, m)| crate::Error::input(name, l, m))?;
-    let (texts, blanks) = crate::pipeline::paragraphs(&lines);
+    let (texts, blanks) = crate::pipeline::paragraphs(&lines, false);
     let numbered: Vec<(usize, &str)> = lines
         .iter()
         .filter(|l| !l.is_blank())

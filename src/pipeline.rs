@@ -28,13 +28,15 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Decides every line of a document: `None` for blank lines.
+/// Decides every line of a document (or of a chunk of one that `continues` past these
+/// lines): `None` for blank lines.
 pub fn decide(
     classifier: &Classifier,
     policy: &KeepPolicy,
     lines: &[Line<'_>],
+    continues: bool,
 ) -> Vec<Option<Decision>> {
-    let (texts, blanks) = paragraphs(lines);
+    let (texts, blanks) = paragraphs(lines, continues);
     let mut post = classifier.classify_lines(&texts, &blanks).into_iter();
     lines
         .iter()
@@ -52,8 +54,11 @@ pub fn decide(
         .collect()
 }
 
-/// The non-blank lines' texts, and the number of blank lines before each.
-pub fn paragraphs<'a>(lines: &[Line<'a>]) -> (Vec<&'a str>, Vec<usize>) {
+/// The non-blank lines' texts, and the number of blank lines before each. When the
+/// document `continues` past these lines (a chunk of a large file), one more count: the
+/// blank lines after the last paragraph, which the context model reads as the gap after
+/// it instead of the end of the document (see [`crate::context::block_index`]).
+pub fn paragraphs<'a>(lines: &[Line<'a>], continues: bool) -> (Vec<&'a str>, Vec<usize>) {
     let mut texts = Vec::with_capacity(lines.len());
     let mut blanks = Vec::with_capacity(lines.len());
     let mut run = 0;
@@ -65,6 +70,9 @@ pub fn paragraphs<'a>(lines: &[Line<'a>]) -> (Vec<&'a str>, Vec<usize>) {
             blanks.push(run);
             run = 0;
         }
+    }
+    if continues && !texts.is_empty() {
+        blanks.push(run);
     }
     (texts, blanks)
 }
@@ -661,7 +669,7 @@ impl Engine<'_> {
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut piece = self.render(source, task, &c)?;
+                    let mut piece = self.render(source, task, &c, unit.last)?;
                     // A source that is one chunk is written here when `files` is given;
                     // longer ones are joined in order by the sink.
                     if let (Some(files), true, 1) = (files, unit.last, c.first_line) {
@@ -693,7 +701,8 @@ impl Engine<'_> {
         }
     }
 
-    fn render(&self, source: &Source, task: Task<'_>, chunk: &Chunk) -> Result<Piece> {
+    /// `last`: the chunk is its source's last (else the document continues after it).
+    fn render(&self, source: &Source, task: Task<'_>, chunk: &Chunk, last: bool) -> Result<Piece> {
         let path = source.display();
         let lines = split_lines_at(&chunk.bytes, chunk.first_line)
             .map_err(|(l, m)| Error::input(&path, l, m))?;
@@ -701,7 +710,7 @@ impl Engine<'_> {
         piece.summary.bytes_in = chunk.bytes.len() as u64;
         match &self.opts.format {
             InputFormat::Text => {
-                let decisions = decide(self.classifier, self.policy, &lines);
+                let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
                 self.render_doc(task, &path, None, &lines, &decisions, &mut piece)?;
@@ -711,7 +720,7 @@ impl Engine<'_> {
                     } else {
                         format!("{path} (from line {})", chunk.first_line)
                     };
-                    self.render_html(&heading, &lines, &decisions, &mut piece);
+                    self.render_html(&heading, &lines, !last, &decisions, &mut piece);
                 }
                 if matches!(task, Task::Filter { .. }) {
                     piece.filtered = Some(filter_chunk(&lines, kept(&decisions)));
@@ -723,7 +732,7 @@ impl Engine<'_> {
                         .map_err(|m| Error::input(&path, line.number, m))?;
                     let id = rec.id();
                     let doc = split_str_at(&rec.text, 1);
-                    let decisions = decide(self.classifier, self.policy, &doc);
+                    let decisions = decide(self.classifier, self.policy, &doc, false);
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
                     self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
@@ -732,7 +741,7 @@ impl Engine<'_> {
                             Some(id) => format!("{path}#{id}"),
                             None => format!("{path}:{}", line.number),
                         };
-                        self.render_html(&heading, &doc, &decisions, &mut piece);
+                        self.render_html(&heading, &doc, false, &decisions, &mut piece);
                     }
                     if let Task::Dolma(name) = task {
                         let raw_id = rec.raw_id().ok_or_else(|| {
@@ -772,10 +781,11 @@ impl Engine<'_> {
         &self,
         heading: &str,
         lines: &[Line<'_>],
+        continues: bool,
         decisions: &[Option<Decision>],
         piece: &mut Piece,
     ) {
-        let (texts, blanks) = paragraphs(lines);
+        let (texts, blanks) = paragraphs(lines, continues);
         let ex = crate::explain::explain_lines(self.classifier, &texts, &blanks);
         let classes = self.classifier.model().classes();
         let html = crate::html::document(heading, classes, lines, decisions, &ex, 8);
@@ -845,4 +855,19 @@ fn emit(out: &mut dyn Write, joiner: &mut Joiner, piece: &Piece) -> std::io::Res
 
 fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
     |i| decisions[i].as_ref().is_some_and(|d| d.keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::split_str_at;
+
+    #[test]
+    fn a_continued_chunk_gives_the_gap_after_its_last_paragraph() {
+        let lines = split_str_at("甲\n\n乙\n\n\n", 1);
+        assert_eq!(paragraphs(&lines, false), (vec!["甲", "乙"], vec![0, 1]));
+        assert_eq!(paragraphs(&lines, true), (vec!["甲", "乙"], vec![0, 1, 2]));
+        let blank = split_str_at("\n\n", 1);
+        assert_eq!(paragraphs(&blank, true), (vec![], vec![]));
+    }
 }
