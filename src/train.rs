@@ -417,26 +417,19 @@ fn tune(pages: &[HeldOut], ctx: &ContextModel, news: usize, threshold: Option<f6
             )
         })
         .collect();
-    let mut best = (f64::INFINITY, None);
-    for (&(t, cost), &(gamma, power, structure)) in costs.iter().zip(&grid) {
-        if cost < best.0 {
-            best = (
-                cost,
-                Some(Tuned {
-                    gamma,
-                    power,
-                    structure,
-                    threshold: t,
-                }),
-            );
-        }
+    // The first of equal costs (`min_by` keeps the first minimum).
+    let (i, &(threshold, _)) = costs
+        .iter()
+        .enumerate()
+        .min_by(|a, b| a.1 .1.total_cmp(&b.1 .1))
+        .expect("the grid is not empty");
+    let (gamma, power, structure) = grid[i];
+    Tuned {
+        gamma,
+        power,
+        structure,
+        threshold,
     }
-    best.1.unwrap_or(Tuned {
-        gamma: ctx.gamma,
-        power: ctx.length_power,
-        structure: ctx.structure_gamma.unwrap_or(1.0),
-        threshold: thresholds[0],
-    })
 }
 
 /// Adds labelled inputs to an existing model (same featurizer, settings, gamma and
