@@ -195,7 +195,7 @@ impl ContextModel {
             .collect()
     }
 
-    /// ln transition probabilities per gap class, row-major (add-one smoothed).
+    /// ln transition probabilities per transition block, row-major (add-one smoothed).
     pub fn log_trans(&self) -> Vec<Vec<f64>> {
         let k = self.classes();
         self.trans
