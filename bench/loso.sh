@@ -11,9 +11,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${CHAFF_SHARED:-$root/../shared}
-out=$root/bench/out/loso${TUNE:+-tuned}
-tune=()
-[ "${TUNE:-}" = 1 ] && tune=(--tune-on tune)
+tune=(); suffix=""
+if [ "${TUNE:-}" = 1 ]; then tune=(--tune-on tune); suffix=-tuned; fi
+out=$root/bench/out/loso$suffix
 chaff=$root/target/release/chaff
 mkdir -p "$out"
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
