@@ -63,7 +63,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Ok(r) = parsed {
                     let doc = split_str_at(&r.text, 1);
                     assert_eq!(doc, split_lines(r.text.as_bytes()).expect("record text is UTF-8"));
-                    let d = decide(clf, policy, &doc);
+                    let d = decide(clf, policy, &doc, false);
                     let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
                     let mut whole = Vec::new();
                     write_filtered(&mut whole, &doc, keep).expect("in-memory write");
@@ -79,7 +79,10 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
         } else {
-            let d = decide(clf, policy, &lines);
+            // Every chunk as a part the document continues past, and as its end.
+            let d = decide(clf, policy, &lines, true);
+            assert_eq!(d.len(), lines.len());
+            let d = decide(clf, policy, &lines, false);
             assert_eq!(d.len(), lines.len());
             let f = filter_chunk(&lines, |i| d[i].as_ref().is_some_and(|d| d.keep));
             assert!(f.body.len() + f.gap.len() + f.tail.len() <= chunk.bytes.len());
