@@ -11,19 +11,14 @@ fn committed_model_is_what_the_recipe_builds() {
     let tmp = tempfile::tempdir().unwrap();
     for threads in ["1", "2"] {
         let out = tmp.path().join(format!("model-{threads}.chaff"));
-        let st = Command::new("bash")
-            .arg(root().join("training/build-model.sh"))
-            .arg(&out)
-            .env("CHAFF_BIN", env!("CARGO_BIN_EXE_chaff"))
-            .env("CHAFF_WORK", tmp.path().join("work"))
-            .env("CHAFF_SHARED", shared())
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
-        assert!(
-            st.status.success(),
-            "{}",
-            String::from_utf8_lossy(&st.stderr)
+        run_ok(
+            Command::new("bash")
+                .arg(root().join("training/build-model.sh"))
+                .arg(&out)
+                .env("CHAFF_BIN", env!("CARGO_BIN_EXE_chaff"))
+                .env("CHAFF_WORK", tmp.path().join("work"))
+                .env("CHAFF_SHARED", shared())
+                .env("RAYON_NUM_THREADS", threads),
         );
         let built = fs::read(&out).unwrap();
         let committed = fs::read(root().join("models/default.chaff")).unwrap();
@@ -76,8 +71,7 @@ fn update_and_forget_are_exact() {
     args.extend(pin);
     args.push("training/sample.tsv");
     ok(&args);
-    let inspect = |p: &str| String::from_utf8(ok(&["inspect", p])).unwrap();
-    assert_eq!(inspect(s(&m("a-p"))), inspect(s(&m("tsv"))));
+    assert_eq!(inspect(&m("a-p")), inspect(&m("tsv")));
     // Data the model never saw cannot be forgotten.
     let err = fails(&[
         "forget",
@@ -105,25 +99,20 @@ fn compose(portion: &str, n: usize, seed: u64, out: &std::path::Path) {
         v.sort();
         v
     };
-    let st = Command::new("python3")
-        .arg(shared().join("tools/compose_pages.py"))
-        .arg("--news")
-        .args(glob("news", &format!("{portion}.articles.jsonl")))
-        .arg("--filler")
-        .args(glob("filler", &format!("{portion}.txt")))
-        .args(["--pages", &n.to_string(), "--seed", &seed.to_string()])
-        .args([
-            "--layouts",
-            "seed,indented,middle,bare,interleaved",
-            "--out",
-        ])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
+    run_ok(
+        Command::new("python3")
+            .arg(shared().join("tools/compose_pages.py"))
+            .arg("--news")
+            .args(glob("news", &format!("{portion}.articles.jsonl")))
+            .arg("--filler")
+            .args(glob("filler", &format!("{portion}.txt")))
+            .args(["--pages", &n.to_string(), "--seed", &seed.to_string()])
+            .args([
+                "--layouts",
+                "seed,indented,middle,bare,interleaved",
+                "--out",
+            ])
+            .arg(out),
     );
 }
 
@@ -155,7 +144,6 @@ fn tuning_never_costs_more_on_the_tuning_pages() {
     };
     let (c_fit, c_tuned) = (cost(&fit), cost(&tuned));
     assert!(c_tuned <= c_fit + 1e-12, "tuned {c_tuned} > fitted {c_fit}");
-    let inspect = |m: &std::path::Path| String::from_utf8(ok(&["inspect", s(m)])).unwrap();
     let (a, b) = (inspect(&fit), inspect(&tuned));
     assert_eq!(a.lines().next(), b.lines().next(), "same counts");
     assert!(b.contains(&format!("tuned on: {}", tune.display())), "{b}");
@@ -185,7 +173,6 @@ fn gap_before_models_keep_their_layout() {
     assert_eq!(m.context.gap_blocks(), chaff::context::BLOCKS);
     m.context = m.context.gap_before_only();
     fs::write(&old, chaff::model_file::to_bytes(&m)).unwrap();
-    let inspect = |p: &std::path::Path| String::from_utf8(ok(&["inspect", s(p)])).unwrap();
     assert!(
         inspect(&old).contains("transition blocks 3"),
         "{}",

@@ -68,3 +68,20 @@ pub fn fails(args: &[&str]) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
+
+/// `chaff inspect MODEL` of a run that must succeed.
+pub fn inspect(model: &Path) -> String {
+    String::from_utf8(ok(&["inspect", s(model)])).unwrap()
+}
+
+/// Runs a command that must succeed (its stderr is the failure message).
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "{:?}: {}",
+        cmd,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
