@@ -15,7 +15,9 @@
 //! changes. The gap after matters as much as the gap before: a line after one blank that
 //! runs on into the next line opens a block, where a line set off by blanks on both sides
 //! is one more paragraph of the article (the first line of a filler block that follows an
-//! article after a single blank leaked when only the gap before was seen).
+//! article after a single blank leaked when only the gap before was seen). Gaps are
+//! counted against the document's own paragraph spacing ([`relative_gaps`]), so a
+//! double-spaced page reads like a single-spaced one.
 
 use serde::{Deserialize, Serialize};
 
@@ -52,6 +54,47 @@ pub const BLOCKS: usize = GAPS * GAPS;
 /// The gap class of `blanks` blank lines between two paragraphs.
 pub fn gap_class(blanks: usize) -> usize {
     blanks.min(GAPS - 1)
+}
+
+/// Gaps a document must show at its narrowest non-zero spacing before that spacing is
+/// taken as its "one blank line".
+pub const SPACING_EVIDENCE: usize = 3;
+
+/// The document's blank-line counts relative to its own paragraph spacing. Training
+/// pages (and most dumps) separate paragraphs by one blank line and set blocks off by
+/// more; a converter that writes every paragraph break as two blank lines
+/// (double-spaced pages) would make every paragraph look like the start of a block. So
+/// when the narrowest non-zero gap between paragraphs is `s` >= 2 blank lines and the
+/// document shows it at least [`SPACING_EVIDENCE`] times, every count `g` becomes `g / s`
+/// rounded to the nearest whole number, at least 1 (0 stays 0). A document that also
+/// has single blank lines keeps its counts: its wider gaps already mean something
+/// (filler snippets set two blanks apart under a single-spaced article stay apart).
+/// `blanks` is laid out as for [`block_index`]; the spacing is read from `blanks[1..n]`,
+/// the gaps between the `n` paragraphs.
+pub fn relative_gaps(blanks: &[usize], n: usize) -> std::borrow::Cow<'_, [usize]> {
+    use std::borrow::Cow;
+    let interior = blanks.get(1..n.min(blanks.len())).unwrap_or(&[]);
+    let spacing = interior
+        .iter()
+        .copied()
+        .filter(|&g| g > 0)
+        .min()
+        .unwrap_or(0);
+    if spacing < 2 || interior.iter().filter(|&&g| g == spacing).count() < SPACING_EVIDENCE {
+        return Cow::Borrowed(blanks);
+    }
+    Cow::Owned(
+        blanks
+            .iter()
+            .map(|&g| {
+                if g == 0 {
+                    0
+                } else {
+                    ((2 * g + spacing) / (2 * spacing)).max(1)
+                }
+            })
+            .collect(),
+    )
 }
 
 /// The transition block into paragraph `t` of `n`, in a model of `blocks` blocks;
@@ -156,8 +199,9 @@ impl ContextModel {
         if let Some(&first) = labels.first() {
             self.start[first] += 1;
         }
+        let blanks = relative_gaps(blanks, labels.len());
         for (t, w) in labels.windows(2).enumerate() {
-            let g = block_index(blocks, blanks, t + 1, labels.len());
+            let g = block_index(blocks, &blanks, t + 1, labels.len());
             self.trans[(g * k + w[0]) * k + w[1]] += 1;
         }
     }
@@ -356,10 +400,11 @@ impl Hmm {
         if n == 0 {
             return Vec::new();
         }
+        let blanks = relative_gaps(blanks, n);
         if k == 2 {
-            return self.posteriors_two(emissions, blanks);
+            return self.posteriors_two(emissions, &blanks);
         }
-        self.posteriors_general(emissions, blanks)
+        self.posteriors_general(emissions, &blanks)
     }
 
     /// [`Hmm::posteriors_flat`] for any number of classes (at least one line).
@@ -589,6 +634,56 @@ mod tests {
         };
         assert_eq!(old.gap_blocks(), 1);
         assert_eq!(old.posteriors(&ll, &[0, 5, 1]).len(), 3);
+    }
+
+    #[test]
+    fn gaps_are_read_against_the_documents_own_spacing() {
+        // Double-spaced: paragraphs two blanks apart, a block four; the leading blanks
+        // and the gap after a continued part scale alike.
+        let double = [2, 2, 2, 2, 4, 0, 0, 2];
+        assert_eq!(&*relative_gaps(&double, 7), &[1, 1, 1, 1, 2, 0, 0, 1]);
+        // Half-way between two spacings rounds up: three blanks at a spacing of two are
+        // a wider gap.
+        assert_eq!(&*relative_gaps(&[0, 2, 2, 2, 3], 5), &[0, 1, 1, 1, 2]);
+        // A document with single blank lines keeps its counts: filler snippets set two
+        // blanks apart under a single-spaced article stay apart.
+        let mixed = [0, 1, 1, 2, 2, 2, 2];
+        assert_eq!(&*relative_gaps(&mixed, 7), &mixed);
+        // Too few gaps at the spacing to call it the document's own.
+        assert_eq!(&*relative_gaps(&[0, 2, 2, 0, 4], 5), &[0, 2, 2, 0, 4]);
+        assert_eq!(&*relative_gaps(&[], 0), &[] as &[usize]);
+        // Only the gaps between paragraphs count: a continued part's trailing gap and
+        // the blanks before the first paragraph do not make the spacing.
+        assert_eq!(&*relative_gaps(&[2, 0, 2, 2, 2], 4), &[2, 0, 2, 2, 2]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn spreading_a_document_out_evenly_changes_no_posterior(
+            lines in proptest::collection::vec((-80f64..0.0, -80f64..0.0, 0usize..4), 4..30),
+            factor in 2usize..5,
+        ) {
+            // A model counted from single-spaced pages (news one blank apart, filler run
+            // on after a wider gap).
+            let mut m = ContextModel::empty(2, 1.0);
+            for _ in 0..20 {
+                m.count_sequence(&[0, 0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 3, 0, 0]);
+                m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 1, 0]);
+            }
+            let ll: Vec<LineScore> =
+                lines.iter().map(|&(a, b, _)| score(vec![a, b])).collect();
+            // Three interior single blanks make one blank line the document's spacing.
+            let mut blanks: Vec<usize> = lines.iter().map(|l| l.2).collect();
+            blanks[1..4].fill(1);
+            let spread: Vec<usize> = blanks.iter().map(|g| g * factor).collect();
+            let bits = |p: Vec<ClassValues>| -> Vec<u64> {
+                p.iter().flatten().map(|v| v.to_bits()).collect()
+            };
+            proptest::prop_assert_eq!(
+                bits(m.posteriors(&ll, &blanks)),
+                bits(m.posteriors(&ll, &spread))
+            );
+        }
     }
 
     #[test]
