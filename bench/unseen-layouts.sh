@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Accuracy on layouts no training page has: ../shared/eval/dev rewritten three ways, labels
-# carried to the new line numbers: every blank run doubled (double-spaced articles),
-# every blank run made one blank line, every blank line removed (paragraphs and filler
-# run line after line). Prints chaff eval's summary line for each.
+# Accuracy on documents unlike any training page. ../shared/eval/dev rewritten, labels
+# carried to the new line numbers:
+#   double    every blank run doubled (double-spaced articles)
+#   single    every blank run made one blank line
+#   flat      every blank line removed (paragraphs and filler run line after line)
+#   spaced    filler lines that ran line after line set two blank lines apart
+#   top       the trailing filler block (chrome, recommendations) moved above the article
+#   wrap40    every line hard-wrapped at 40 characters
+# and documents composed from the corpus *dev* files (never trained on), seed 5:
+#   fillerdocs  300 documents of filler only: 1-8 posts, line after line or blank-separated
+#   newsdocs    300 articles alone: a headline and 1-6 paragraphs, blank-separated
+# Prints chaff eval's summary line for each.
 #   bench/unseen-layouts.sh [MODEL]      (under a minute; pages in bench/out/unseen/)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,40 +19,112 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-for mode in double single flat; do
+modes=(double single flat spaced top wrap40 fillerdocs newsdocs)
+for mode in "${modes[@]}"; do
   if [ ! -f "$out/$mode/labels.tsv" ]; then
     rm -rf "${out:?}/$mode"
-    python3 - "$shared/eval/dev" "$out/$mode" "$mode" <<'PY'
-import csv, os, sys
-src, dst, mode = sys.argv[1:]
+    python3 - "$shared" "$out/$mode" "$mode" <<'PY'
+import csv, glob, json, os, random, sys
+shared, dst, mode = sys.argv[1:]
+src = f"{shared}/eval/dev"
 os.makedirs(f"{dst}/pages")
-labels = {}
-with open(f"{src}/labels.tsv", encoding="utf-8") as f:
-    for r in csv.DictReader(f, delimiter="\t"):
-        labels[(r["page"], int(r["line"]))] = r["label"]
-with open(f"{dst}/labels.tsv.tmp", "w", encoding="utf-8") as lab:
-    lab.write("page\tline\tlabel\n")
+
+
+def write(pages):
+    """pages: (name, [(text, label or None)]) -> pages/ and labels.tsv."""
+    with open(f"{dst}/labels.tsv.tmp", "w", encoding="utf-8") as lab:
+        lab.write("page\tline\tlabel\n")
+        for name, lines in pages:
+            with open(f"{dst}/pages/{name}", "w", encoding="utf-8") as f:
+                for n, (text, label) in enumerate(lines, 1):
+                    f.write(text + "\n")
+                    if label:
+                        lab.write(f"{name}\t{n}\t{label}\n")
+    os.rename(f"{dst}/labels.tsv.tmp", f"{dst}/labels.tsv")
+
+
+def dev_pages():
+    labels = {}
+    with open(f"{src}/labels.tsv", encoding="utf-8") as f:
+        for r in csv.DictReader(f, delimiter="\t"):
+            labels[(r["page"], int(r["line"]))] = r["label"]
     for page in sorted(os.listdir(f"{src}/pages")):
         with open(f"{src}/pages/{page}", encoding="utf-8") as f:
             lines = f.read().split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        kept, blanks = [], 0
-        for i, line in enumerate(lines, 1):
-            if not line.strip():
-                blanks += 1
-                continue
-            if blanks and kept:
-                kept += [("", None)] * {"double": 2 * blanks, "single": 1, "flat": 0}[mode]
-            blanks = 0
-            kept.append((line, labels.get((page, i))))
-        with open(f"{dst}/pages/{page}", "w", encoding="utf-8") as f:
-            for n, (line, label) in enumerate(kept, 1):
-                f.write(line + "\n")
-                if label:
-                    lab.write(f"{page}\t{n}\t{label}\n")
-os.rename(f"{dst}/labels.tsv.tmp", f"{dst}/labels.tsv")
+        yield page, [(t, labels.get((page, i))) for i, t in enumerate(lines, 1)]
+
+
+def respace(lines, blank_run):
+    """Paragraphs with the blank runs between them replaced by blank_run(run, prev, next)."""
+    out, blanks, prev = [], 0, None
+    for text, label in lines:
+        if not text.strip():
+            blanks += 1
+            continue
+        if out:
+            out += [("", None)] * blank_run(blanks, prev, label)
+        out.append((text, label))
+        blanks, prev = 0, label
+    return out
+
+
+def top(lines):
+    last = max(i for i, (_, l) in enumerate(lines) if l == "news")
+    tail = lines[last + 1:]
+    while tail and not tail[0][0].strip():
+        tail.pop(0)
+    return tail + [("", None), ("", None)] + lines[: last + 1] if tail else lines
+
+
+def wrap(lines, width):
+    return [(t[i:i + width], l) for t, l in lines for i in range(0, max(len(t), 1), width)]
+
+
+def composed(kind):
+    rng = random.Random(5)
+    pages = []
+    if kind == "fillerdocs":
+        sources = [[l.strip() for l in open(p, encoding="utf-8") if l.strip()]
+                   for p in sorted(glob.glob(f"{shared}/corpus/filler/*/dev.txt"))]
+        for n in range(300):
+            posts = rng.choice(sources)
+            sep = rng.choice([0, 1])
+            lines = []
+            for i in range(rng.choice([1, 1, 2, 3, 5, 8])):
+                lines += [("", None)] * (sep if i else 0) + [(rng.choice(posts)[:80], "filler")]
+            pages.append((f"{n:05d}.txt", lines))
+    else:
+        arts = []
+        for p in sorted(glob.glob(f"{shared}/corpus/news/*/dev.articles.jsonl")):
+            for l in open(p, encoding="utf-8"):
+                a = json.loads(l)
+                ps = [x.strip() for x in a.get("paragraphs", []) if x.strip()]
+                if len(ps) >= 2:
+                    arts.append((a.get("title", "").strip(), ps))
+        for n in range(300):
+            title, ps = rng.choice(arts)
+            lines = [(title, "news"), ("", None)] if title else []
+            for p in ps[: rng.randint(1, 6)]:
+                lines += [(p, "news"), ("", None)]
+            pages.append((f"{n:05d}.txt", lines[:-1]))
+    return pages
+
+
+if mode in ("fillerdocs", "newsdocs"):
+    write(composed(mode))
+else:
+    rewrite = {
+        "double": lambda ls: respace(ls, lambda b, p, n: 2 * b),
+        "single": lambda ls: respace(ls, lambda b, p, n: min(b, 1)),
+        "flat": lambda ls: respace(ls, lambda b, p, n: 0),
+        "spaced": lambda ls: respace(ls, lambda b, p, n: 2 if b == 0 and p == n == "filler" else b),
+        "top": top,
+        "wrap40": lambda ls: wrap(ls, 40),
+    }[mode]
+    write((page, rewrite(lines)) for page, lines in dev_pages())
 PY
   fi
-  printf '%-7s %s\n' "$mode" "$("$chaff" eval -q "${model[@]}" "$out/$mode" | head -1)"
+  printf '%-10s %s\n' "$mode" "$("$chaff" eval -q "${model[@]}" "$out/$mode" | head -1)"
 done
