@@ -58,12 +58,7 @@ fn seed_page_keeps_every_news_line_and_drops_the_filler() {
 #[test]
 fn dev_set_meets_the_accuracy_targets() {
     // The targets for the default model: news_loss <= 0.2 %, filler_leak <= 1 %.
-    let out = ok(&["eval", "--json", s(&shared().join("eval/dev"))]);
-    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let (loss, leak) = (
-        v["news_loss"].as_f64().unwrap(),
-        v["filler_leak"].as_f64().unwrap(),
-    );
+    let (v, loss, leak) = eval_report(&[s(&shared().join("eval/dev"))]);
     assert!(
         loss <= 0.002 && leak <= 0.01,
         "news_loss {loss}, filler_leak {leak}"
@@ -118,12 +113,7 @@ fn double_spaced_pages_are_read_like_single_spaced_ones() {
         fs::write(tmp.path().join("pages").join(page), out.join("\n") + "\n").unwrap();
     }
     fs::write(tmp.path().join("labels.tsv"), out_labels).unwrap();
-    let v: serde_json::Value =
-        serde_json::from_slice(&ok(&["eval", "--json", s(tmp.path())])).unwrap();
-    let (loss, leak) = (
-        v["news_loss"].as_f64().unwrap(),
-        v["filler_leak"].as_f64().unwrap(),
-    );
+    let (_, loss, leak) = eval_report(&[s(tmp.path())]);
     assert!(
         loss <= 0.002 && leak <= 0.002,
         "double-spaced dev: news_loss {loss}, filler_leak {leak}"
@@ -205,11 +195,10 @@ fn filter_reads_stdin_and_keeps_crlf() {
 
 #[test]
 fn eval_reports_loss_leak_and_confusion() {
-    let out = String::from_utf8(ok(&["eval", "--json", s(&shared().join("seed"))])).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (v, loss, leak) = eval_report(&[s(&shared().join("seed"))]);
     assert_eq!(v["lines"], 118);
-    assert_eq!(v["news_loss"].as_f64().unwrap(), 0.0);
-    assert!(v["filler_leak"].as_f64().unwrap() <= 2.0 / 22.0);
+    assert_eq!(loss, 0.0);
+    assert!(leak <= 2.0 / 22.0);
     let conf = v["confusion"].as_array().unwrap();
     let total: u64 = conf
         .iter()

@@ -138,9 +138,8 @@ fn tuning_never_costs_more_on_the_tuning_pages() {
         s(&train),
     ]);
     let cost = |m: &std::path::Path| -> f64 {
-        let out = ok(&["eval", "-q", "--json", "-m", s(m), s(&tune)]);
-        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        30.0 * v["news_loss"].as_f64().unwrap() + v["filler_leak"].as_f64().unwrap()
+        let (_, loss, leak) = eval_report(&["-m", s(m), s(&tune)]);
+        30.0 * loss + leak
     };
     let (c_fit, c_tuned) = (cost(&fit), cost(&tuned));
     assert!(c_tuned <= c_fit + 1e-12, "tuned {c_tuned} > fitted {c_fit}");

@@ -74,6 +74,18 @@ pub fn inspect(model: &Path) -> String {
     String::from_utf8(ok(&["inspect", s(model)])).unwrap()
 }
 
+/// `chaff eval --json ARGS...` of a run that must succeed: its report, and the report's
+/// news_loss and filler_leak.
+pub fn eval_report(args: &[&str]) -> (serde_json::Value, f64, f64) {
+    let out = ok(&[&["eval", "-q", "--json"], args].concat());
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let (loss, leak) = (
+        v["news_loss"].as_f64().unwrap(),
+        v["filler_leak"].as_f64().unwrap(),
+    );
+    (v, loss, leak)
+}
+
 /// Runs a command that must succeed (its stderr is the failure message).
 pub fn run_ok(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap();
