@@ -7,9 +7,14 @@
 #   spaced    filler lines that ran line after line set two blank lines apart
 #   top       the trailing filler block (chrome, recommendations) moved above the article
 #   wrap40    every line hard-wrapped at 40 characters
+#   traditional  every line in Traditional script (OpenCC s2t; the package goes into
+#             bench/out/venv-opencc, never used by the tests)
 # and documents composed from the corpus *dev* files (never trained on), seed 5:
 #   fillerdocs  300 documents of filler only: 1-8 posts, line after line or blank-separated
 #   newsdocs    300 articles alone: a headline and 1-6 paragraphs, blank-separated
+#   chrome      300 pages by compose_pages.py (seed, indented and middle layouts) whose
+#               chrome lines and block headers come from bench/chrome.tsv, none of which
+#               any training page has
 # Prints chaff eval's summary line for each.
 #   bench/unseen-layouts.sh [MODEL]      (under a minute; pages in bench/out/unseen/)
 set -euo pipefail
@@ -19,11 +24,26 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-modes=(double single flat spaced top wrap40 fillerdocs newsdocs)
+modes=(double single flat spaced top wrap40 traditional fillerdocs newsdocs chrome)
+py=python3
 for mode in "${modes[@]}"; do
+  if [ "$mode" = chrome ] && [ ! -f "$out/$mode/labels.tsv" ]; then
+    rm -rf "${out:?}/$mode"
+    python3 "$shared/tools/compose_pages.py" --news "$shared"/corpus/news/*/dev.articles.jsonl \
+      --filler "$shared"/corpus/filler/*/dev.txt --pages 300 --seed 5 \
+      --layouts seed,indented,middle --chrome "$root/bench/chrome.tsv" --out "$out/$mode.tmp" >/dev/null
+    mv "$out/$mode.tmp" "$out/$mode"
+  fi
+  if [ "$mode" = traditional ]; then
+    venv=$root/bench/out/venv-opencc
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    "$venv/bin/python" -c "import opencc" 2>/dev/null ||
+      "$venv/bin/pip" install --quiet opencc-python-reimplemented==0.1.7
+    py=$venv/bin/python
+  fi
   if [ ! -f "$out/$mode/labels.tsv" ]; then
     rm -rf "${out:?}/$mode"
-    python3 - "$shared" "$out/$mode" "$mode" <<'PY'
+    "$py" - "$shared" "$out/$mode" "$mode" <<'PY'
 import csv, glob, json, os, random, sys
 shared, dst, mode = sys.argv[1:]
 src = f"{shared}/eval/dev"
@@ -82,6 +102,12 @@ def wrap(lines, width):
     return [(t[i:i + width], l) for t, l in lines for i in range(0, max(len(t), 1), width)]
 
 
+def traditional(lines):
+    from opencc import OpenCC
+    s2t = OpenCC("s2t")
+    return [(s2t.convert(t), l) for t, l in lines]
+
+
 def composed(kind):
     rng = random.Random(5)
     pages = []
@@ -122,9 +148,10 @@ else:
         "spaced": lambda ls: respace(ls, lambda b, p, n: 2 if b == 0 and p == n == "filler" else b),
         "top": top,
         "wrap40": lambda ls: wrap(ls, 40),
+        "traditional": traditional,
     }[mode]
     write((page, rewrite(lines)) for page, lines in dev_pages())
 PY
   fi
-  printf '%-10s %s\n' "$mode" "$("$chaff" eval -q "${model[@]}" "$out/$mode" | head -1)"
+  printf '%-12s %s\n' "$mode" "$("$chaff" eval -q "${model[@]}" "$out/$mode" | head -1)"
 done

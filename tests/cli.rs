@@ -121,6 +121,57 @@ fn double_spaced_pages_are_read_like_single_spaced_ones() {
 }
 
 #[test]
+fn page_chrome_no_training_page_has_is_dropped() {
+    // The sealed sets use other sites' chrome. Every training page carries the seed
+    // page's ("发布 👍 N 举报 写留言 🖊" over "✋热门推荐"); bench/chrome.tsv holds eight
+    // others, written for this project. On pages composed from the corpus dev files with
+    // them, every chrome line and block header must go, and the articles stay whole.
+    let tmp = tempfile::tempdir().unwrap();
+    let chrome = root().join("bench/chrome.tsv");
+    compose(
+        "dev",
+        120,
+        5,
+        "seed,indented,middle",
+        Some(&chrome),
+        tmp.path(),
+    );
+    let table = fs::read_to_string(&chrome).unwrap();
+    let pairs: Vec<(&str, &str)> = table.lines().filter_map(|l| l.split_once('\t')).collect();
+    assert_eq!(pairs.len(), 8);
+    let is_chrome = |text: &str| {
+        pairs.iter().any(|(line, header)| {
+            let (pre, post) = line.split_once("{n}").unwrap_or((line, ""));
+            text == *header
+                || (text.starts_with(pre)
+                    && text.ends_with(post)
+                    && text.len() > pre.len() + post.len()
+                    && text[pre.len()..text.len() - post.len()]
+                        .bytes()
+                        .all(|b| b.is_ascii_digit()))
+                || text == *line
+        })
+    };
+    let out = String::from_utf8(ok(&["tag", "--json", s(&tmp.path().join("pages"))])).unwrap();
+    let mut seen = 0;
+    for l in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let text = v["text"].as_str().unwrap();
+        if is_chrome(text) {
+            seen += 1;
+            assert!(!v["keep"].as_bool().unwrap(), "chrome kept: {l}");
+        }
+    }
+    // Two lines (chrome and header) for each of the 120 pages' blocks.
+    assert!(seen >= 240, "only {seen} chrome lines found");
+    let (_, loss, leak) = eval_report(&[s(tmp.path())]);
+    assert!(
+        loss <= 0.002 && leak <= 0.002,
+        "unseen chrome: news_loss {loss}, filler_leak {leak}"
+    );
+}
+
+#[test]
 fn tag_json_records_follow_input_order() {
     let page = root().join("tests/data/sample_page.txt");
     let out = String::from_utf8(ok(&["tag", "--json", "tests/data/sample_page.txt"])).unwrap();

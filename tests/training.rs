@@ -85,37 +85,6 @@ fn update_and_forget_are_exact() {
     assert!(!m("x").exists());
 }
 
-/// Composes `n` labelled pages with ../shared/tools/compose_pages.py from the corpus
-/// `portion` files ("train" or "dev") into `out`.
-fn compose(portion: &str, n: usize, seed: u64, out: &std::path::Path) {
-    let corpus = shared().join("corpus");
-    let glob = |dir: &str, file: &str| -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(corpus.join(dir))
-            .unwrap()
-            .map(|e| e.unwrap().path().join(file))
-            .filter(|p| p.exists())
-            .map(|p| p.to_string_lossy().into_owned())
-            .collect();
-        v.sort();
-        v
-    };
-    run_ok(
-        Command::new("python3")
-            .arg(shared().join("tools/compose_pages.py"))
-            .arg("--news")
-            .args(glob("news", &format!("{portion}.articles.jsonl")))
-            .arg("--filler")
-            .args(glob("filler", &format!("{portion}.txt")))
-            .args(["--pages", &n.to_string(), "--seed", &seed.to_string()])
-            .args([
-                "--layouts",
-                "seed,indented,middle,bare,interleaved",
-                "--out",
-            ])
-            .arg(out),
-    );
-}
-
 /// Tuning on pages the model never saw picks the emission scaling and threshold with the
 /// least decision cost (30 x news_loss + filler_leak) on them, among candidates that
 /// include what the held-out fit picks: so on those pages it never costs more than the
@@ -124,8 +93,8 @@ fn compose(portion: &str, n: usize, seed: u64, out: &std::path::Path) {
 fn tuning_never_costs_more_on_the_tuning_pages() {
     let tmp = tempfile::tempdir().unwrap();
     let (train, tune) = (tmp.path().join("train"), tmp.path().join("tune"));
-    compose("train", 150, 5, &train);
-    compose("dev", 150, 6, &tune);
+    compose("train", 150, 5, ALL_LAYOUTS, None, &train);
+    compose("dev", 150, 6, ALL_LAYOUTS, None, &tune);
     let (fit, tuned) = (tmp.path().join("fit.chaff"), tmp.path().join("tuned.chaff"));
     ok(&["train", "-q", "-o", s(&fit), s(&train)]);
     ok(&[

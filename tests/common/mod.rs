@@ -97,3 +97,43 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     );
     o
 }
+
+/// Every layout compose_pages.py makes.
+pub const ALL_LAYOUTS: &str = "seed,indented,middle,bare,interleaved";
+
+/// Composes `n` labelled pages with ../shared/tools/compose_pages.py from the corpus
+/// `portion` files ("train" or "dev") in `layouts` (comma-separated) into `out`, with
+/// the chrome lines of the TSV file `chrome` instead of the seed page's.
+pub fn compose(
+    portion: &str,
+    n: usize,
+    seed: u64,
+    layouts: &str,
+    chrome: Option<&Path>,
+    out: &Path,
+) {
+    let corpus = shared().join("corpus");
+    let glob = |dir: &str, file: &str| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(corpus.join(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path().join(file))
+            .filter(|p| p.exists())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let mut cmd = Command::new("python3");
+    cmd.arg(shared().join("tools/compose_pages.py"))
+        .arg("--news")
+        .args(glob("news", &format!("{portion}.articles.jsonl")))
+        .arg("--filler")
+        .args(glob("filler", &format!("{portion}.txt")))
+        .args(["--pages", &n.to_string(), "--seed", &seed.to_string()])
+        .args(["--layouts", layouts, "--out"])
+        .arg(out);
+    if let Some(c) = chrome {
+        cmd.arg("--chrome").arg(c);
+    }
+    run_ok(&mut cmd);
+}
