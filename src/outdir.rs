@@ -216,8 +216,6 @@ fn prepare(
             _ => {}
         }
     }
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let real_out = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
     // Resolve each input folder once (not every file: that is five readlinks a file).
     let mut real_parents: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
     for s in sources {
@@ -239,7 +237,14 @@ fn prepare(
                     }
                     real_parents[parent].join(name)
                 }
-                _ => std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?,
+                _ => match std::fs::canonicalize(path) {
+                    Ok(real) => real,
+                    // A link to something with no path, such as the pipe behind
+                    // /dev/fd/63 that `<(zcat dump.gz)` hands over: it cannot lie
+                    // inside a folder.
+                    Err(_) if is_link && path.metadata().is_ok_and(|m| !m.is_file()) => continue,
+                    Err(e) => return Err(Error::io(path, e)),
+                },
             };
             if real.starts_with(&real_out) {
                 return Err(Error::Usage(format!(
@@ -250,6 +255,8 @@ fn prepare(
             }
         }
     }
+    // Created only now, so a refused run leaves no empty folder behind.
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     if resume {
         remove_temporaries(dir)?;
     } else if let Some(settings) = settings {

@@ -37,6 +37,13 @@ mkdir -p "$T/busy" && echo x >"$T/busy/old.txt"
 expect_error "busy outdir" "already holds files" -- filter -o "$T/busy" "$T/in"
 [ "$(ls -A "$T/busy")" = "old.txt" ] || fail "busy outdir: something written"
 expect_error "resume without outdir" "needs -o" -- filter --resume "$PAGE"
+# Process substitution hands over /dev/fd/N, a link to a pipe with no path of its own.
+if "$CHAFF" -q filter -o "$T/fd-out" <(cat "$PAGE") 2>"$T/err" &&
+  cmp -s "$T/fd-out/$(ls "$T/fd-out")" <("$CHAFF" filter -q "$PAGE"); then
+  pass "process substitution into OUTDIR"
+else
+  fail "process substitution into OUTDIR: $(cat "$T/err")"
+fi
 if [ "$(id -u)" -ne 0 ]; then
   cp "$PAGE" "$T/secret.txt" && chmod 000 "$T/secret.txt"
   expect_error "unreadable file" "secret.txt" -- filter "$T/secret.txt"
