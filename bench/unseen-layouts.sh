@@ -7,6 +7,9 @@
 #   spaced    filler lines that ran line after line set two blank lines apart
 #   top       the trailing filler block (chrome, recommendations) moved above the article
 #   wrap40    every line hard-wrapped at 40 characters
+#   boilerplate  site navigation around the article, labelled filler: a breadcrumb line
+#             above it, previous/next links and a two-line footer below it (templates in
+#             this script, headlines from the corpus dev articles)
 #   traditional  every line in Traditional script (OpenCC s2t; the package goes into
 #             bench/out/venv-opencc, never used by the tests)
 # and documents composed from the corpus *dev* files (never trained on), seed 5:
@@ -24,7 +27,7 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-modes=(double single flat spaced top wrap40 traditional fillerdocs newsdocs chrome)
+modes=(double single flat spaced top wrap40 boilerplate traditional fillerdocs newsdocs chrome)
 py=python3
 for mode in "${modes[@]}"; do
   if [ "$mode" = chrome ] && [ ! -f "$out/$mode/labels.tsv" ]; then
@@ -90,6 +93,30 @@ def respace(lines, blank_run):
     return out
 
 
+CRUMBS = ["首页 > 新闻中心 > 国内新闻", "当前位置：首页 > 要闻 > 正文", "首页 | 时政 | 财经 | 社会"]
+FOOTERS = [
+    ["【纠错】 【打印】 【关闭】", "扫一扫在手机打开当前页"],
+    ["关于我们 | 联系我们 | 广告服务 | 网站地图", "版权所有 © 2023 本网 京ICP备12345678号"],
+    ["分享到：微信 微博 QQ空间", "本网站所刊登的各种新闻、信息和专栏资料，均为本网版权所有，未经协议授权禁止下载使用。"],
+]
+
+
+def headlines():
+    out = []
+    for p in sorted(glob.glob(f"{shared}/corpus/news/*/dev.articles.jsonl")):
+        out += [t for t in (json.loads(l).get("title", "").strip() for l in open(p, encoding="utf-8")) if t]
+    return out
+
+
+def boilerplate(page, lines, titles):
+    rng = random.Random(page)
+    last = max(i for i, (_, l) in enumerate(lines) if l == "news")
+    nav = [("", None), ("上一篇：" + rng.choice(titles), "filler"), ("下一篇：" + rng.choice(titles), "filler"),
+           ("", None)] + [(t, "filler") for t in rng.choice(FOOTERS)]
+    head = [(rng.choice(CRUMBS), "filler"), ("", None)]
+    return head + lines[: last + 1] + nav + lines[last + 1:]
+
+
 def top(lines):
     last = max(i for i, (_, l) in enumerate(lines) if l == "news")
     tail = lines[last + 1:]
@@ -140,6 +167,9 @@ def composed(kind):
 
 if mode in ("fillerdocs", "newsdocs"):
     write(composed(mode))
+elif mode == "boilerplate":
+    titles = headlines()
+    write((page, boilerplate(page, lines, titles)) for page, lines in dev_pages())
 else:
     rewrite = {
         "double": lambda ls: respace(ls, lambda b, p, n: 2 * b),
