@@ -28,8 +28,10 @@ static ALLOC: chaff::huge_pages::HugePageAlloc = chaff::huge_pages::HugePageAllo
     after_help = "Exit codes: 0 success; 1 error (I/O, bad input, bad model, a non-text file with --strict); 2 bad command line; 130 interrupted (SIGINT/SIGTERM; finish with --resume).\nNO_COLOR is honoured; progress shows only when stderr is a terminal."
 )]
 struct Cli {
-    /// Classifying worker threads (default: all cores); reading and writing have one each
-    #[arg(long, global = true, value_name = "N")]
+    /// Classifying worker threads (default or 0: all cores; at most 1024); reading and
+    /// writing have one each
+    #[arg(long, global = true, value_name = "N",
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1024))]
     threads: Option<usize>,
     /// No summary line on stderr
     #[arg(long, short = 'q', global = true, conflicts_with = "verbose")]
@@ -156,9 +158,9 @@ struct InputArgs {
     /// Inputs are JSON lines; each record's text field is a document
     #[arg(long)]
     jsonl: bool,
-    /// Name of the text field of JSONL records
-    #[arg(long, default_value = "text", value_name = "NAME")]
-    text_field: String,
+    /// Name of the text field of JSONL records [default: text]
+    #[arg(long, value_name = "NAME")]
+    text_field: Option<String>,
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
     #[arg(long, value_name = "LABEL")]
     encoding: Option<String>,
@@ -356,7 +358,17 @@ fn classifier_and_policy(
 }
 
 impl InputArgs {
-    fn run_options(&self, progress: bool) -> Result<RunOptions> {
+    /// `--text-field`, or its default.
+    fn text_field(&self) -> &str {
+        self.text_field.as_deref().unwrap_or("text")
+    }
+
+    /// `jsonl`: the inputs are JSON lines even without `--jsonl` (Dolma attributes).
+    fn run_options(&self, progress: bool, jsonl: bool) -> Result<RunOptions> {
+        // A field name given for plain text would be silently ignored.
+        if self.text_field.is_some() && !(self.jsonl || jsonl) {
+            return Err(Error::Usage("--text-field needs --jsonl".into()));
+        }
         let encoding = match &self.encoding {
             Some(l) => Some(DecodeOptions::parse_encoding(l)?),
             None => None,
@@ -367,7 +379,7 @@ impl InputArgs {
         Ok(RunOptions {
             format: if self.jsonl {
                 InputFormat::Jsonl {
-                    text_field: self.text_field.clone(),
+                    text_field: self.text_field().to_string(),
                 }
             } else {
                 InputFormat::Text
@@ -389,13 +401,13 @@ impl InputArgs {
 fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let sources = expand_inputs(&a.input.inputs)?;
-    let mut opts = a.input.run_options(!g.quiet)?;
+    let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
     if a.dolma {
         chaff::dolma::check_name(&a.dolma_name)?;
         // Dolma documents are JSONL.
         if opts.format == InputFormat::Text {
             opts.format = InputFormat::Jsonl {
-                text_field: a.input.text_field.clone(),
+                text_field: a.input.text_field().to_string(),
             };
         }
     }
@@ -469,7 +481,7 @@ fn run_record(a: &FilterArgs) -> Result<String> {
         lossy: a.input.lossy,
         model_crc32: format!("{:08x}", chaff::model_crc32(a.model.model.as_deref())?),
         no_context: a.decision.no_context,
-        text_field: &a.input.text_field,
+        text_field: a.input.text_field(),
         threshold: a.decision.threshold,
     };
     Ok(record.to_json())
@@ -478,7 +490,7 @@ fn run_record(a: &FilterArgs) -> Result<String> {
 fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let compress = Compression::parse_flag(&a.compress)?;
-    let mut opts = a.input.run_options(!g.quiet)?;
+    let mut opts = a.input.run_options(!g.quiet, false)?;
     opts.keep_empty = a.keep_empty;
     let sources = expand_inputs(&a.input.inputs)?;
     if a.resume && a.output.is_none() {

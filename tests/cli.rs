@@ -421,6 +421,20 @@ fn bad_model_and_inputs_are_one_line_errors() {
     assert!(err.contains("missing-file.txt"));
     let err = fails(&["filter", "--keep", "sports", "tests/data/sample_page.txt"]);
     assert!(err.contains("sports") && err.contains("news"));
+    // A field name for plain text would be ignored; a thread count the system cannot
+    // start used to print a Rust panic from a half-made thread.
+    let err = fails(&[
+        "filter",
+        "--text-field",
+        "body",
+        "tests/data/sample_page.txt",
+    ]);
+    assert!(err.contains("--text-field needs --jsonl"), "{err}");
+    let err = fails(&["--threads", "99999", "filter", "tests/data/sample_page.txt"]);
+    assert!(
+        err.contains("--threads") && err.lines().count() == 1,
+        "{err}"
+    );
     let bad = tmp.path().join("bad.txt");
     fs::write(&bad, b"ok line\n\xff\xfe broken\n").unwrap();
     let err = fails(&["filter", s(&bad)]);
