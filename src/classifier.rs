@@ -132,11 +132,13 @@ impl Classifier {
     /// Computed in log space, so any paragraph length is safe. `blanks[i]` is the number
     /// of blank lines before paragraph `i` (missing entries count as none); one more
     /// entry, for a part of a document that continues, is the gap after the last
-    /// paragraph (see [`crate::context::block_index`]).
+    /// paragraph (see [`crate::context::block_index`], which also reads how each
+    /// paragraph ends).
     pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         let ll = score_lines(&self.model, &self.featurizer, texts);
         if self.use_context {
-            self.model.context.posteriors(&ll, blanks)
+            let ends = crate::context::sentence_ends(texts);
+            self.model.context.posteriors(&ll, blanks, &ends)
         } else {
             ll.iter()
                 .map(|l| ClassValues::from_vec(self.alone(l)))

@@ -17,7 +17,10 @@
 //! is one more paragraph of the article (the first line of a filler block that follows an
 //! article after a single blank leaked when only the gap before was seen). Gaps are
 //! counted against the document's own paragraph spacing ([`relative_gaps`]), so a
-//! double-spaced page reads like a single-spaced one.
+//! double-spaced page reads like a single-spaced one. One gap pair is split further by
+//! how the paragraph before ends ([`SENTENCE_BLOCK`]): a line right under a headline is
+//! the article's first paragraph, a line right under a finished paragraph and then set
+//! off by a blank is something inserted into the article.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,17 +42,42 @@ pub struct ContextModel {
     pub start: Vec<u64>,
     /// `trans[(g * K + i) * K + j]`: paragraph of class i followed by one of class j,
     /// in transition block g (see [`block_index`]): [`BLOCKS`] blocks, one per pair of
-    /// gap classes around the paragraph entered. Older models hold [`GAPS`] blocks (the
-    /// gap before only) or one block (K x K) used for every gap; they decode as before.
+    /// gap classes around the paragraph entered plus [`SENTENCE_BLOCK`]. Older models
+    /// hold [`GAP_PAIRS`] blocks (no sentence block), [`GAPS`] blocks (the gap before
+    /// only) or one block (K x K) used for every gap; they decode as before.
     pub trans: Vec<u64>,
 }
 
 /// Number of gap classes: no blank line, one, two or more.
 pub const GAPS: usize = 3;
 
-/// Transition blocks of a current model: one per (gap before, gap after) pair of the
-/// paragraph entered.
-pub const BLOCKS: usize = GAPS * GAPS;
+/// Transition blocks by the (gap before, gap after) pair of the paragraph entered.
+pub const GAP_PAIRS: usize = GAPS * GAPS;
+
+/// The block for a paragraph with no blank line before it and one after it whose
+/// predecessor ends a sentence ([`ends_sentence`]); the pair's own block then keeps the
+/// paragraphs under a line that does not (headlines). On composed pages the first is a
+/// snippet injected into an article, the second an article's first paragraph; with one
+/// block for both, an injected snippet borrowed the headline's continuity and leaked.
+pub const SENTENCE_BLOCK: usize = GAP_PAIRS;
+
+/// Transition blocks of a current model: [`GAP_PAIRS`] and [`SENTENCE_BLOCK`].
+pub const BLOCKS: usize = GAP_PAIRS + 1;
+
+/// Whether a paragraph ends a finished sentence: its last non-space character is
+/// 。！？!?…；or ;. Closing quotes and brackets do not count: headlines end in them
+/// (【...】, “...”) as often as paragraphs do.
+pub fn ends_sentence(text: &str) -> bool {
+    text.trim_end()
+        .chars()
+        .next_back()
+        .is_some_and(|c| matches!(c, '。' | '！' | '？' | '!' | '?' | '…' | '；' | ';'))
+}
+
+/// [`ends_sentence`] of every paragraph.
+pub fn sentence_ends(texts: &[&str]) -> Vec<bool> {
+    texts.iter().map(|t| ends_sentence(t)).collect()
+}
 
 /// The gap class of `blanks` blank lines between two paragraphs.
 pub fn gap_class(blanks: usize) -> usize {
@@ -100,17 +128,27 @@ pub fn relative_gaps(blanks: &[usize], n: usize) -> std::borrow::Cow<'_, [usize]
 /// The transition block into paragraph `t` of `n`, in a model of `blocks` blocks;
 /// `blanks[t]` is the number of blank lines before paragraph `t` (missing entries count
 /// as none), and `blanks[n]`, when given, the blank lines after the last paragraph of a
-/// part of a document that continues. With [`BLOCKS`] blocks it is
-/// `before * GAPS + after`, the end of the document counting as the widest gap after;
-/// with fewer, the gap before alone picks it.
-pub fn block_index(blocks: usize, blanks: &[usize], t: usize, n: usize) -> usize {
+/// part of a document that continues; `ends[t]` says whether paragraph `t` ends a
+/// sentence (missing entries: it does not). With [`GAP_PAIRS`] or more blocks it is
+/// `before * GAPS + after`, the end of the document counting as the widest gap after,
+/// or [`SENTENCE_BLOCK`] (with [`BLOCKS`] blocks); with fewer, the gap before alone
+/// picks it.
+pub fn block_index(blocks: usize, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> usize {
     let gap = |i: usize| gap_class(blanks.get(i).copied().unwrap_or(0));
-    if blocks == BLOCKS {
+    if blocks >= GAP_PAIRS {
         let after = if t + 1 < n || blanks.len() > n {
             gap(t + 1)
         } else {
             GAPS - 1
         };
+        let after_sentence = t
+            .checked_sub(1)
+            .and_then(|p| ends.get(p))
+            .copied()
+            .unwrap_or(false);
+        if blocks == BLOCKS && gap(t) == 0 && after == 1 && after_sentence {
+            return SENTENCE_BLOCK;
+        }
         gap(t) * GAPS + after
     } else {
         gap(t).min(blocks.max(1) - 1)
@@ -126,8 +164,8 @@ pub fn describe_block(blocks: usize, g: usize) -> String {
             c.to_string()
         }
     };
-    match blocks {
-        BLOCKS => format!(
+    let pair = |g: usize| {
+        format!(
             "{} blank lines before, {} after",
             gap(g / GAPS),
             if g % GAPS + 1 == GAPS {
@@ -135,7 +173,12 @@ pub fn describe_block(blocks: usize, g: usize) -> String {
             } else {
                 gap(g % GAPS)
             }
-        ),
+        )
+    };
+    match blocks {
+        BLOCKS if g == SENTENCE_BLOCK => format!("{}, after a sentence end", pair(1)),
+        BLOCKS if g == 1 => format!("{}, after no sentence end", pair(1)),
+        GAP_PAIRS | BLOCKS => pair(g),
         1 => "any gap".to_string(),
         _ => format!("{} blank lines before", gap(g)),
     }
@@ -160,16 +203,19 @@ impl ContextModel {
     }
 
     /// The same counts with transitions by the gap before each paragraph only (the
-    /// after-gap blocks summed): what models before [`BLOCKS`] held. Training fits the
-    /// emission temperature against it when no tuning pages are given (see `train`).
+    /// other blocks summed into those): what models before [`GAP_PAIRS`] held. Training
+    /// fits the emission temperature against it when no tuning pages are given (see
+    /// `train`).
     pub fn gap_before_only(&self) -> ContextModel {
         let k2 = self.classes() * self.classes();
-        if self.gap_blocks() != BLOCKS {
+        if self.gap_blocks() < GAP_PAIRS {
             return self.clone();
         }
         let mut trans = vec![0; GAPS * k2];
         for (g, block) in self.trans.chunks(k2).enumerate() {
-            for (a, &b) in trans[(g / GAPS) * k2..][..k2].iter_mut().zip(block) {
+            // The sentence block is split off a pair with no blank line before.
+            let before = if g == SENTENCE_BLOCK { 0 } else { g / GAPS };
+            for (a, &b) in trans[before * k2..][..k2].iter_mut().zip(block) {
                 *a += b;
             }
         }
@@ -184,16 +230,17 @@ impl ContextModel {
         self.start.len()
     }
 
-    /// Number of transition blocks held in `trans` ([`BLOCKS`], or 1 or [`GAPS`] for
-    /// older models).
+    /// Number of transition blocks held in `trans` ([`BLOCKS`], or 1, [`GAPS`] or
+    /// [`GAP_PAIRS`] for older models).
     pub fn gap_blocks(&self) -> usize {
         let k2 = self.classes() * self.classes();
         (self.trans.len() / k2.max(1)).max(1)
     }
 
     /// Counts the label sequence of one page (class indices of its non-blank lines);
-    /// `blanks[t]` is the number of blank lines before paragraph `t`.
-    pub fn count_sequence(&mut self, labels: &[usize], blanks: &[usize]) {
+    /// `blanks[t]` is the number of blank lines before paragraph `t`, `ends[t]` whether
+    /// it ends a sentence.
+    pub fn count_sequence(&mut self, labels: &[usize], blanks: &[usize], ends: &[bool]) {
         let k = self.classes();
         let blocks = self.gap_blocks();
         if let Some(&first) = labels.first() {
@@ -201,7 +248,7 @@ impl ContextModel {
         }
         let blanks = relative_gaps(blanks, labels.len());
         for (t, w) in labels.windows(2).enumerate() {
-            let g = block_index(blocks, &blanks, t + 1, labels.len());
+            let g = block_index(blocks, &blanks, ends, t + 1, labels.len());
             self.trans[(g * k + w[0]) * k + w[1]] += 1;
         }
     }
@@ -271,10 +318,15 @@ impl ContextModel {
         scales(self.gamma, self.length_power, self.structure_gamma, s)
     }
 
-    /// Posteriors per line given each line's scores and the blank lines before it
-    /// (`blanks`, with one more entry for a part of a document that continues, see
-    /// [`block_index`]).
-    pub fn posteriors(&self, lines: &[LineScore], blanks: &[usize]) -> Vec<ClassValues> {
+    /// Posteriors per line given each line's scores, the blank lines before it
+    /// (`blanks`, with one more entry for a part of a document that continues) and
+    /// whether it ends a sentence (`ends`; see [`block_index`]).
+    pub fn posteriors(
+        &self,
+        lines: &[LineScore],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
         for l in lines {
@@ -286,7 +338,7 @@ impl ContextModel {
                 &mut e,
             );
         }
-        Hmm::new(self).posteriors_flat(&e, blanks)
+        Hmm::new(self).posteriors_flat(&e, blanks, ends)
     }
 }
 
@@ -374,24 +426,35 @@ impl Hmm {
         }
     }
 
-    /// Transition log-probabilities into line `t` of `n` (by the blank lines around it).
-    fn trans_into(&self, blanks: &[usize], t: usize, n: usize) -> &[f64] {
-        &self.trans[block_index(self.trans.len(), blanks, t, n)]
+    /// Transition log-probabilities into line `t` of `n` (by the layout around it).
+    fn trans_into(&self, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> &[f64] {
+        &self.trans[block_index(self.trans.len(), blanks, ends, t, n)]
     }
 
     /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
-    /// `blanks[t]` is the number of blank lines before line `t`.
-    pub fn posteriors(&self, emissions: &[Vec<f64>], blanks: &[usize]) -> Vec<ClassValues> {
+    /// `blanks[t]` is the number of blank lines before line `t`, `ends[t]` whether it
+    /// ends a sentence.
+    pub fn posteriors(
+        &self,
+        emissions: &[Vec<f64>],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         if self.k == 0 {
             return vec![ClassValues::new(); emissions.len()];
         }
         let flat: Vec<f64> = emissions.iter().flatten().copied().collect();
-        self.posteriors_flat(&flat, blanks)
+        self.posteriors_flat(&flat, blanks, ends)
     }
 
     /// [`Hmm::posteriors`] over row-major emissions (`k` per line): one allocation for
     /// a document's emissions, not one per line.
-    fn posteriors_flat(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
+    fn posteriors_flat(
+        &self,
+        emissions: &[f64],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         let k = self.k;
         if k == 0 {
             return Vec::new();
@@ -402,13 +465,18 @@ impl Hmm {
         }
         let blanks = relative_gaps(blanks, n);
         if k == 2 {
-            return self.posteriors_two(emissions, &blanks);
+            return self.posteriors_two(emissions, &blanks, ends);
         }
-        self.posteriors_general(emissions, &blanks)
+        self.posteriors_general(emissions, &blanks, ends)
     }
 
     /// [`Hmm::posteriors_flat`] for any number of classes (at least one line).
-    fn posteriors_general(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
+    fn posteriors_general(
+        &self,
+        emissions: &[f64],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         let k = self.k;
         let n = emissions.len() / k;
         let emit = |t: usize, c: usize| emissions[t * k + c];
@@ -419,7 +487,7 @@ impl Hmm {
         }
         let mut buf = vec![0.0; k];
         for t in 1..n {
-            let trans = self.trans_into(blanks, t, n);
+            let trans = self.trans_into(blanks, ends, t, n);
             for j in 0..k {
                 for (i, b) in buf.iter_mut().enumerate() {
                     *b = alpha[(t - 1) * k + i] + trans[i * k + j];
@@ -429,7 +497,7 @@ impl Hmm {
         }
         let mut beta = vec![0.0; n * k];
         for t in (0..n - 1).rev() {
-            let trans = self.trans_into(blanks, t + 1, n);
+            let trans = self.trans_into(blanks, ends, t + 1, n);
             for i in 0..k {
                 for (j, b) in buf.iter_mut().enumerate() {
                     *b = trans[i * k + j] + emit(t + 1, j) + beta[(t + 1) * k + j];
@@ -453,11 +521,16 @@ impl Hmm {
     /// [`Hmm::posteriors_flat`] for two classes, the usual model: the same additions in
     /// the same order (so the same bits, see the proptest), on fixed-size rows instead of
     /// index arithmetic over slices.
-    fn posteriors_two(&self, emissions: &[f64], blanks: &[usize]) -> Vec<ClassValues> {
+    fn posteriors_two(
+        &self,
+        emissions: &[f64],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         let e: Vec<[f64; 2]> = emissions.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
         let n = e.len();
         let trans = |t: usize| -> [f64; 4] {
-            let m = self.trans_into(blanks, t, n);
+            let m = self.trans_into(blanks, ends, t, n);
             [m[0], m[1], m[2], m[3]]
         };
         let mut alpha = vec![[0.0; 2]; n];
@@ -545,23 +618,32 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn two_class_forward_backward_is_the_general_one(
-            lines in proptest::collection::vec((-800f64..0.0, -800f64..0.0, 0usize..4), 1..40),
+            lines in proptest::collection::vec(
+                (-800f64..0.0, -800f64..0.0, 0usize..4, proptest::bool::ANY),
+                1..40,
+            ),
             counts in proptest::collection::vec(0u64..60, 4 * BLOCKS),
         ) {
             let mut m = ContextModel::empty(2, 1.0);
-            // Transition evidence per block, so every pair of gaps has its own matrix.
+            // Transition evidence per block, so every block has its own matrix.
             for (g, c) in counts.chunks(4).enumerate() {
+                let (blanks, ends) = if g == SENTENCE_BLOCK {
+                    ([0, 0, 1], [true, false, false])
+                } else {
+                    ([0, g / GAPS, g % GAPS], [false; 3])
+                };
                 for (i, &n) in c.iter().enumerate() {
                     for _ in 0..n {
-                        m.count_sequence(&[i / 2, i % 2, i % 2], &[0, g / GAPS, g % GAPS]);
+                        m.count_sequence(&[i / 2, i % 2, i % 2], &blanks, &ends);
                     }
                 }
             }
             let hmm = Hmm::new(&m);
-            let e: Vec<f64> = lines.iter().flat_map(|&(a, b, _)| [a, b]).collect();
+            let e: Vec<f64> = lines.iter().flat_map(|&(a, b, _, _)| [a, b]).collect();
             let blanks: Vec<usize> = lines.iter().map(|l| l.2).collect();
-            let two = hmm.posteriors_two(&e, &blanks);
-            let general = hmm.posteriors_general(&e, &blanks);
+            let ends: Vec<bool> = lines.iter().map(|l| l.3).collect();
+            let two = hmm.posteriors_two(&e, &blanks, &ends);
+            let general = hmm.posteriors_general(&e, &blanks, &ends);
             let bits = |p: &[ClassValues]| -> Vec<u64> {
                 p.iter().flatten().map(|v| v.to_bits()).collect()
             };
@@ -572,14 +654,14 @@ mod tests {
     #[test]
     fn no_lines_no_posteriors() {
         let m = ContextModel::empty(2, 1.0);
-        assert!(m.posteriors(&[], &[]).is_empty());
+        assert!(m.posteriors(&[], &[], &[]).is_empty());
     }
 
     #[test]
     fn neighbours_pull_an_ambiguous_line() {
         let mut m = ContextModel::empty(2, 1.0);
         for _ in 0..50 {
-            m.count_sequence(&[1, 1, 1, 1, 0, 0, 0, 0], &[]);
+            m.count_sequence(&[1, 1, 1, 1, 0, 0, 0, 0], &[], &[]);
         }
         // Line 2 slightly favours class 0 on its own; its class-1 neighbours win.
         let ll = vec![
@@ -589,13 +671,13 @@ mod tests {
             vec![-9.0, -1.0],
         ];
         let ll: Vec<LineScore> = ll.into_iter().map(score).collect();
-        let p = m.posteriors(&ll, &[]);
+        let p = m.posteriors(&ll, &[], &[]);
         assert!(p[2][1] > 0.5, "{p:?}");
         for row in &p {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         }
         // A single line is decided by its own evidence (and the start prior).
-        let single = m.posteriors(&[score(vec![-1.0, -9.0])], &[]);
+        let single = m.posteriors(&[score(vec![-1.0, -9.0])], &[], &[]);
         assert!(single[0][0] > 0.5);
     }
 
@@ -608,7 +690,7 @@ mod tests {
                 ..score(vec![-500.0 - i as f64, -700.0])
             })
             .collect();
-        let p = m.posteriors(&ll, &[]);
+        let p = m.posteriors(&ll, &[], &[]);
         assert!(p.iter().flatten().all(|v| v.is_finite()));
     }
 
@@ -617,23 +699,23 @@ mod tests {
         // Class 0 paragraphs come with blank lines between them, class 1 line after line.
         let mut m = ContextModel::empty(2, 1.0);
         for _ in 0..50 {
-            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 2, 0, 0]);
+            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 2, 0, 0], &[]);
         }
         let ll: Vec<LineScore> = (0..3).map(|_| score(vec![-1.0, -1.0])).collect();
         // Three evidence-free lines: separated by blanks they look like class 0.
-        assert!(m.posteriors(&ll, &[0, 1, 1])[2][0] > 0.5);
-        assert!(m.posteriors(&ll, &[0, 0, 0])[2][1] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 1, 1], &[])[2][0] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 0, 0], &[])[2][1] > 0.5);
         // A gap-before model (as written before the gap after was seen) decodes by the
         // gap before only, and an old single-block model still decodes.
         let before_only = m.gap_before_only();
         assert_eq!(before_only.gap_blocks(), GAPS);
-        assert!(before_only.posteriors(&ll, &[0, 1, 1])[2][0] > 0.5);
+        assert!(before_only.posteriors(&ll, &[0, 1, 1], &[])[2][0] > 0.5);
         let old = ContextModel {
             trans: vec![1, 1, 1, 1],
             ..ContextModel::empty(2, 1.0)
         };
         assert_eq!(old.gap_blocks(), 1);
-        assert_eq!(old.posteriors(&ll, &[0, 5, 1]).len(), 3);
+        assert_eq!(old.posteriors(&ll, &[0, 5, 1], &[]).len(), 3);
     }
 
     #[test]
@@ -667,8 +749,8 @@ mod tests {
             // on after a wider gap).
             let mut m = ContextModel::empty(2, 1.0);
             for _ in 0..20 {
-                m.count_sequence(&[0, 0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 3, 0, 0]);
-                m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 1, 0]);
+                m.count_sequence(&[0, 0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 3, 0, 0], &[]);
+                m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 1, 0], &[]);
             }
             let ll: Vec<LineScore> =
                 lines.iter().map(|&(a, b, _)| score(vec![a, b])).collect();
@@ -680,8 +762,8 @@ mod tests {
                 p.iter().flatten().map(|v| v.to_bits()).collect()
             };
             proptest::prop_assert_eq!(
-                bits(m.posteriors(&ll, &blanks)),
-                bits(m.posteriors(&ll, &spread))
+                bits(m.posteriors(&ll, &blanks, &[])),
+                bits(m.posteriors(&ll, &spread, &[]))
             );
         }
     }
@@ -690,26 +772,76 @@ mod tests {
     fn blocks_pair_the_gaps_around_a_paragraph() {
         let blanks = [0, 1, 0, 2, 5];
         // Paragraph 1: one blank before, none after; the last one: the end counts as wide.
-        assert_eq!(block_index(BLOCKS, &blanks, 1, 5), GAPS);
-        assert_eq!(block_index(BLOCKS, &blanks, 2, 5), 2);
-        assert_eq!(block_index(BLOCKS, &blanks, 4, 5), BLOCKS - 1);
+        assert_eq!(block_index(BLOCKS, &blanks, &[], 1, 5), GAPS);
+        assert_eq!(block_index(BLOCKS, &blanks, &[], 2, 5), 2);
+        assert_eq!(block_index(BLOCKS, &blanks, &[], 4, 5), GAP_PAIRS - 1);
         // Missing gaps count as none.
-        assert_eq!(block_index(BLOCKS, &[], 0, 2), 0);
+        assert_eq!(block_index(BLOCKS, &[], &[], 0, 2), 0);
         // A part of a document that goes on: the gap after its last paragraph is given.
-        assert_eq!(block_index(BLOCKS, &[0, 1, 0, 2, 5, 1], 4, 5), 2 * GAPS + 1);
+        assert_eq!(
+            block_index(BLOCKS, &[0, 1, 0, 2, 5, 1], &[], 4, 5),
+            2 * GAPS + 1
+        );
         // Older layouts: the gap before alone, or the one block.
-        assert_eq!(block_index(GAPS, &blanks, 3, 5), 2);
-        assert_eq!(block_index(GAPS, &blanks, 2, 5), 0);
-        assert_eq!(block_index(1, &blanks, 3, 5), 0);
+        assert_eq!(block_index(GAPS, &blanks, &[], 3, 5), 2);
+        assert_eq!(block_index(GAPS, &blanks, &[], 2, 5), 0);
+        assert_eq!(block_index(1, &blanks, &[], 3, 5), 0);
         assert_eq!(
             describe_block(BLOCKS, GAPS),
             "1 blank lines before, 0 after"
         );
         assert_eq!(
-            describe_block(BLOCKS, BLOCKS - 1),
+            describe_block(BLOCKS, GAP_PAIRS - 1),
             "2+ blank lines before, 2+ (or the end) after"
         );
         assert_eq!(describe_block(GAPS, 2), "2+ blank lines before");
+        // No blank line before and one after: the paragraph before decides.
+        let (blanks, ends) = ([0, 0, 1, 0, 1], [true, false, false, true, false]);
+        assert_eq!(block_index(BLOCKS, &blanks, &ends, 1, 5), SENTENCE_BLOCK);
+        assert_eq!(block_index(BLOCKS, &blanks, &ends, 3, 5), 1);
+        // Other pairs, and models without the block, ignore it.
+        assert_eq!(block_index(BLOCKS, &blanks, &ends, 2, 5), GAPS);
+        assert_eq!(block_index(GAP_PAIRS, &blanks, &ends, 1, 5), 1);
+        assert_eq!(
+            describe_block(BLOCKS, SENTENCE_BLOCK),
+            "0 blank lines before, 1 after, after a sentence end"
+        );
+        assert!(ends_sentence("会议在京召开。 ") && ends_sentence("你好吗？"));
+        assert!(!ends_sentence("【十大创新看德州】") && !ends_sentence("“两个提高”"));
+    }
+
+    #[test]
+    fn a_line_under_a_finished_paragraph_is_not_read_as_a_headline_s_first_paragraph() {
+        // Class 0 (news): a headline, its first paragraph right under it, then
+        // paragraphs one blank apart. Class 1 (filler) snippets sit right under a
+        // finished paragraph, a blank after them.
+        let mut m = ContextModel::empty(2, 1.0);
+        for _ in 0..50 {
+            m.count_sequence(
+                &[0, 0, 0, 1, 0],
+                &[0, 0, 1, 0, 1],
+                &[false, true, true, true, true],
+            );
+        }
+        let ll: Vec<LineScore> = [[-5.0, -5.0]; 4]
+            .iter()
+            .map(|s| score(s.to_vec()))
+            .collect();
+        // The same evidence-free line in the same gaps: news under a headline, filler
+        // under a finished paragraph.
+        let under_headline = m.posteriors(&ll, &[0, 1, 0, 1], &[true, false, false, true]);
+        let under_paragraph = m.posteriors(&ll, &[0, 1, 0, 1], &[true, true, false, true]);
+        assert!(under_headline[2][0] > 0.9, "{under_headline:?}");
+        assert!(under_paragraph[2][1] > 0.9, "{under_paragraph:?}");
+        // A model of the older layout reads both alike.
+        let old = ContextModel {
+            trans: m.trans[..4 * GAP_PAIRS].to_vec(),
+            ..m.clone()
+        };
+        assert_eq!(
+            old.posteriors(&ll, &[0, 1, 0, 1], &[true, false, false, true]),
+            old.posteriors(&ll, &[0, 1, 0, 1], &[true, true, false, true])
+        );
     }
 
     #[test]
@@ -718,9 +850,9 @@ mod tests {
         // line, opening either after a wider gap or after a single blank.
         let mut m = ContextModel::empty(2, 1.0);
         for _ in 0..50 {
-            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 0, 0]);
-            m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 2, 0]);
-            m.count_sequence(&[0, 0, 0, 0], &[0, 1, 1, 1]);
+            m.count_sequence(&[0, 0, 0, 1, 1, 1], &[0, 1, 1, 1, 0, 0], &[]);
+            m.count_sequence(&[0, 0, 0, 1, 1], &[0, 1, 1, 2, 0], &[]);
+            m.count_sequence(&[0, 0, 0, 0], &[0, 1, 1, 1], &[]);
         }
         // Line 2 follows news after one blank and carries no evidence; lines 3 and 4
         // look like filler. Run on into them, it opens the filler block; set off by a
@@ -732,11 +864,11 @@ mod tests {
             score(vec![-9.0, -1.0]),
             score(vec![-9.0, -1.0]),
         ];
-        assert!(m.posteriors(&ll, &[0, 1, 1, 0, 0])[2][1] > 0.5);
-        assert!(m.posteriors(&ll, &[0, 1, 1, 1, 0])[2][0] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 1, 1, 0, 0], &[])[2][1] > 0.5);
+        assert!(m.posteriors(&ll, &[0, 1, 1, 1, 0], &[])[2][0] > 0.5);
         // Seen by the gap before only, the run-on line stays with the news.
         let coarse = m.gap_before_only();
-        assert!(coarse.posteriors(&ll, &[0, 1, 1, 0, 0])[2][0] > 0.5);
+        assert!(coarse.posteriors(&ll, &[0, 1, 1, 0, 0], &[])[2][0] > 0.5);
         // Summing the blocks keeps every transition count.
         assert_eq!(
             coarse.trans.iter().sum::<u64>(),

@@ -213,8 +213,13 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
             data.len() - r.at
         ));
     }
-    let blocks_ok = [1, crate::context::GAPS, crate::context::BLOCKS]
-        .contains(&(header.context.trans.len() / (k * k).max(1)))
+    let blocks_ok = [
+        1,
+        crate::context::GAPS,
+        crate::context::GAP_PAIRS,
+        crate::context::BLOCKS,
+    ]
+    .contains(&(header.context.trans.len() / (k * k).max(1)))
         && header.context.trans.len() % (k * k).max(1) == 0;
     if header.context.start.len() != k || !blocks_ok {
         return Err("context model does not match the classes".into());

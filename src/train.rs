@@ -121,7 +121,7 @@ fn count_context(
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        ctx.count_sequence(&labels, &blank_runs(doc));
+        ctx.count_sequence(&labels, &blank_runs(doc), &sentence_ends(doc));
     }
     Ok(ctx)
 }
@@ -136,6 +136,14 @@ fn blank_runs(doc: &LabelledDoc) -> Vec<usize> {
             prev = l.line;
             b
         })
+        .collect()
+}
+
+/// Whether each labelled line ends a sentence (see [`crate::context::ends_sentence`]).
+fn sentence_ends(doc: &LabelledDoc) -> Vec<bool> {
+    doc.lines
+        .iter()
+        .map(|l| crate::context::ends_sentence(&l.text))
         .collect()
 }
 
@@ -228,6 +236,7 @@ fn read_tuning_pages(inputs: &[PathBuf]) -> Result<Vec<LabelledDoc>> {
 struct HeldOut {
     loglik: Vec<LineScore>,
     blanks: Vec<usize>,
+    ends: Vec<bool>,
     gold: Vec<usize>,
 }
 
@@ -296,6 +305,7 @@ fn score_pages<'m>(
             Ok(HeldOut {
                 loglik,
                 blanks: blank_runs(doc),
+                ends: sentence_ends(doc),
                 gold,
             })
         })
@@ -326,7 +336,7 @@ fn fit_temperature(held: &[HeldOut], ctx: &ContextModel) -> (f64, f64, f64) {
         .map(|&(g, b, sg)| {
             held.iter()
                 .map(|h| {
-                    hmm.posteriors(&h.emissions(g, b, Some(sg)), &h.blanks)
+                    hmm.posteriors(&h.emissions(g, b, Some(sg)), &h.blanks, &h.ends)
                         .iter()
                         .zip(&h.gold)
                         .map(|(p, &y)| -p[y].max(1e-300).ln())
@@ -354,7 +364,7 @@ fn news_scores(
 ) -> Vec<(f64, bool)> {
     held.iter()
         .flat_map(|h| {
-            hmm.posteriors(&h.emissions(gamma, power, structure), &h.blanks)
+            hmm.posteriors(&h.emissions(gamma, power, structure), &h.blanks, &h.ends)
                 .into_iter()
                 .zip(h.gold.iter().map(move |&y| y == news))
                 .map(|(p, is_news)| (p[news], is_news))
