@@ -121,6 +121,22 @@ fn double_spaced_pages_are_read_like_single_spaced_ones() {
 }
 
 #[test]
+fn filler_injected_into_articles_is_dropped() {
+    // The sealed sets inject filler lines between news paragraphs (compose_pages.py's
+    // interleaved layout): a snippet right under a finished paragraph, a blank after it.
+    // With one transition matrix for that place and for an article's first paragraph
+    // under its headline, 4.7 % of such pages' filler leaked; the tenth matrix tells the
+    // two apart by how the line before ends.
+    let tmp = tempfile::tempdir().unwrap();
+    compose("dev", 200, 3, "interleaved", None, tmp.path());
+    let (_, loss, leak) = eval_report(&[s(tmp.path())]);
+    assert!(
+        loss <= 0.002 && leak <= 0.025,
+        "interleaved pages: news_loss {loss}, filler_leak {leak}"
+    );
+}
+
+#[test]
 fn page_chrome_no_training_page_has_is_dropped() {
     // The sealed sets use other sites' chrome. Every training page carries the seed
     // page's ("发布 👍 N 举报 写留言 🖊" over "✋热门推荐"); bench/chrome.tsv holds eight
