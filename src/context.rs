@@ -64,11 +64,20 @@ pub const SENTENCE_BLOCK: usize = GAP_PAIRS;
 /// Transition blocks of a current model: [`GAP_PAIRS`] and [`SENTENCE_BLOCK`].
 pub const BLOCKS: usize = GAP_PAIRS + 1;
 
-/// Whether a paragraph ends a finished sentence: its last non-space character is
-/// 。！？!?…；or ;. Closing quotes and brackets do not count: headlines end in them
-/// (【...】, “...”) as often as paragraphs do.
+/// Whether a paragraph ends a finished sentence: its last mark is 。！？!?…；or ;,
+/// possibly followed by closing quotes (a quotation's own full stop) and by one
+/// bracketed credit such as `(编辑:李华)` or `（新华社记者摄）`. A closing quote or
+/// bracket alone does not count: headlines end in them (【...】, “...”, （二首）) as
+/// often as paragraphs do.
 pub fn ends_sentence(text: &str) -> bool {
-    text.trim_end()
+    let mut t = text.trim_end();
+    if let Some(open) = t
+        .strip_suffix([')', '）'])
+        .and_then(|inner| inner.rfind(['(', '（']))
+    {
+        t = t[..open].trim_end();
+    }
+    t.trim_end_matches(['”', '’', '"', '」', '』'])
         .chars()
         .next_back()
         .is_some_and(|c| matches!(c, '。' | '！' | '？' | '!' | '?' | '…' | '；' | ';'))
@@ -807,7 +816,11 @@ mod tests {
             "0 blank lines before, 1 after, after a sentence end"
         );
         assert!(ends_sentence("会议在京召开。 ") && ends_sentence("你好吗？"));
-        assert!(!ends_sentence("【十大创新看德州】") && !ends_sentence("“两个提高”"));
+        assert!(ends_sentence("他说：“好兆头！”") && ends_sentence("王毅参加会议。(编辑:李华)"));
+        assert!(ends_sentence("会议闭幕。（新华社记者摄）"));
+        assert!(!ends_sentence("【十大创新看德州】") && !ends_sentence("以“两个转变”促“两个提高”"));
+        assert!(!ends_sentence("新年的祝福（二首）") && !ends_sentence("（新华社记者朱广智摄）"));
+        assert!(!ends_sentence("") && !ends_sentence("(") && !ends_sentence(")"));
     }
 
     #[test]
