@@ -7,6 +7,8 @@
 #   spaced    filler lines that ran line after line set two blank lines apart
 #   top       the trailing filler block (chrome, recommendations) moved above the article
 #   wrap40    every line hard-wrapped at 40 characters
+#   irregular 30 % of the single blank lines between two article paragraphs removed (a
+#             converter that keeps some paragraph breaks and loses others; seed 7)
 #   boilerplate  site navigation around the article, labelled filler: a breadcrumb line
 #             above it, previous/next links and a two-line footer below it (templates in
 #             this script, headlines from the corpus dev articles)
@@ -27,7 +29,7 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-modes=(double single flat spaced top wrap40 boilerplate traditional fillerdocs newsdocs chrome)
+modes=(double single flat spaced top wrap40 irregular boilerplate traditional fillerdocs newsdocs chrome)
 py=python3
 for mode in "${modes[@]}"; do
   if [ "$mode" = chrome ] && [ ! -f "$out/$mode/labels.tsv" ]; then
@@ -125,6 +127,17 @@ def top(lines):
     return tail + [("", None), ("", None)] + lines[: last + 1] if tail else lines
 
 
+def irregular(lines):
+    rng = random.Random(7)
+    out = []
+    for k, (text, label) in enumerate(lines):
+        between_news = 0 < k < len(lines) - 1 and lines[k - 1][1] == lines[k + 1][1] == "news"
+        if not text.strip() and between_news and rng.random() < 0.3:
+            continue
+        out.append((text, label))
+    return out
+
+
 def wrap(lines, width):
     return [(t[i:i + width], l) for t, l in lines for i in range(0, max(len(t), 1), width)]
 
@@ -178,6 +191,7 @@ else:
         "spaced": lambda ls: respace(ls, lambda b, p, n: 2 if b == 0 and p == n == "filler" else b),
         "top": top,
         "wrap40": lambda ls: wrap(ls, 40),
+        "irregular": irregular,
         "traditional": traditional,
     }[mode]
     write((page, rewrite(lines)) for page, lines in dev_pages())
