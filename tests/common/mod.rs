@@ -86,6 +86,16 @@ pub fn eval_report(args: &[&str]) -> (serde_json::Value, f64, f64) {
     (v, loss, leak)
 }
 
+/// Evaluates the default model on the labelled page set `dir` and requires news_loss
+/// and filler_leak (fractions) within the bounds; `what` names the set in the message.
+pub fn assert_within(dir: &Path, max_loss: f64, max_leak: f64, what: &str) {
+    let (_, loss, leak) = eval_report(&[s(dir)]);
+    assert!(
+        loss <= max_loss && leak <= max_leak,
+        "{what}: news_loss {loss}, filler_leak {leak}"
+    );
+}
+
 /// Runs a command that must succeed (its stderr is the failure message).
 pub fn run_ok(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap();
