@@ -121,7 +121,7 @@ fn count_context(
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        ctx.count_sequence(&labels, &blank_runs(doc), &sentence_ends(doc));
+        ctx.count_sequence(&labels, &blank_runs(doc), &sentence_ends_of(doc));
     }
     Ok(ctx)
 }
@@ -140,7 +140,7 @@ fn blank_runs(doc: &LabelledDoc) -> Vec<usize> {
 }
 
 /// Whether each labelled line ends a sentence (see [`crate::context::ends_sentence`]).
-fn sentence_ends(doc: &LabelledDoc) -> Vec<bool> {
+fn sentence_ends_of(doc: &LabelledDoc) -> Vec<bool> {
     doc.lines
         .iter()
         .map(|l| crate::context::ends_sentence(&l.text))
@@ -305,7 +305,7 @@ fn score_pages<'m>(
             Ok(HeldOut {
                 loglik,
                 blanks: blank_runs(doc),
-                ends: sentence_ends(doc),
+                ends: sentence_ends_of(doc),
                 gold,
             })
         })
