@@ -146,6 +146,11 @@ impl Classifier {
         }
     }
 
+    /// Whether lines are read in their document's context.
+    pub fn uses_context(&self) -> bool {
+        self.use_context
+    }
+
     /// A line's posterior on its own: prior plus tempered likelihood.
     pub fn alone(&self, score: &LineScore) -> Vec<f64> {
         let t = self.model.context.temper(score);

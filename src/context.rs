@@ -317,6 +317,17 @@ impl ContextModel {
         out
     }
 
+    /// The layout paragraph `t` of `n` is entered with, for people: the transition
+    /// block decoding uses (`blanks` and `ends` as for [`ContextModel::posteriors`]).
+    pub fn describe_entry(&self, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> String {
+        if t == 0 {
+            return "the document's first paragraph".to_string();
+        }
+        let blocks = self.gap_blocks();
+        let blanks = relative_gaps(blanks, n);
+        describe_block(blocks, block_index(blocks, &blanks, ends, t, n))
+    }
+
     /// The emission scores of a line.
     pub fn temper(&self, s: &LineScore) -> Vec<f64> {
         temper(self.gamma, self.length_power, self.structure_gamma, s)

@@ -29,6 +29,9 @@ pub struct LineExplanation {
     pub rival: usize,
     /// Per-token contributions, strongest first.
     pub tokens: Vec<TokenContribution>,
+    /// The layout the context model read the line in (its transition block), or `None`
+    /// without context.
+    pub layout: Option<String>,
 }
 
 /// Explains every line of a document (blank lines already removed; `blanks[i]` is the
@@ -40,10 +43,12 @@ pub fn explain_lines(
 ) -> Vec<LineExplanation> {
     let model = classifier.model();
     let with_ctx = classifier.classify_lines(texts, blanks);
+    let ends = crate::context::sentence_ends(texts);
     texts
         .iter()
         .zip(with_ctx)
-        .map(|(text, posteriors)| {
+        .enumerate()
+        .map(|(t, (text, posteriors))| {
             let score = classifier.log_likelihood(text);
             let alone = classifier.alone(&score);
             let label = argmax(&posteriors);
@@ -85,6 +90,9 @@ pub fn explain_lines(
                 label,
                 rival,
                 tokens,
+                layout: classifier
+                    .uses_context()
+                    .then(|| model.context.describe_entry(blanks, &ends, t, texts.len())),
             }
         })
         .collect()
@@ -105,9 +113,14 @@ pub fn render(
     let mut s = String::new();
     for ((num, text), e) in lines.iter().zip(ex) {
         let logit = |p: &[f64]| (p[e.label].max(1e-300) / p[e.rival].max(1e-300)).ln();
+        let layout = e
+            .layout
+            .as_ref()
+            .map(|l| format!("; read as: {l}"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "line {num}: {} P={:.4} (alone {:.4}; context adjustment {:+.2} log-odds vs {})  {}",
+            "line {num}: {} P={:.4} (alone {:.4}; context adjustment {:+.2} log-odds vs {}{layout})  {}",
             classes[e.label],
             e.posteriors[e.label],
             e.alone[e.label],

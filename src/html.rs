@@ -128,6 +128,9 @@ fn tooltip(e: &LineExplanation, classes: &[String], top: usize) -> String {
         logit(&e.posteriors) - logit(&e.alone),
         classes[e.rival]
     );
+    if let Some(l) = &e.layout {
+        let _ = write!(t, "\nread as: {l}");
+    }
     for tok in e.tokens.iter().filter(|t| t.llr.is_some()).take(top) {
         let _ = write!(t, "\n{:+.3} {}", tok.llr.unwrap_or(0.0), tok.token);
     }

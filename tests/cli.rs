@@ -534,6 +534,25 @@ fn explain_shows_tokens_and_context() {
     let one = String::from_utf8(ok(&["explain", "哈哈哈今天好开心[哈哈]"])).unwrap();
     assert!(one.starts_with("line 1: filler"), "{one}");
     assert!(one.contains("__emoticon__"), "{one}");
+    assert!(
+        one.contains("read as: the document's first paragraph"),
+        "{one}"
+    );
+    // Each line says which layout the context model read it in: a line right under a
+    // finished paragraph with a blank after it reads as an insertion.
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("p.txt");
+    fs::write(
+        &page,
+        "国务院常务会议研究部署推进经济发展。\n哈哈哈哈好开心[哈哈]\n\n会议强调要做好相关工作。\n",
+    )
+    .unwrap();
+    let out = String::from_utf8(ok(&["explain", s(&page)])).unwrap();
+    let line2 = out.lines().find(|l| l.starts_with("line 2:")).unwrap();
+    assert!(
+        line2.contains("read as: 0 blank lines before, 1 after, after a sentence end"),
+        "{out}"
+    );
 }
 
 #[test]
