@@ -317,15 +317,17 @@ impl ContextModel {
         out
     }
 
-    /// The layout paragraph `t` of `n` is entered with, for people: the transition
+    /// The layout each of `n` paragraphs is entered with, for people: the transition
     /// block decoding uses (`blanks` and `ends` as for [`ContextModel::posteriors`]).
-    pub fn describe_entry(&self, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> String {
-        if t == 0 {
-            return "the document's first paragraph".to_string();
-        }
+    pub fn describe_entries(&self, blanks: &[usize], ends: &[bool], n: usize) -> Vec<String> {
         let blocks = self.gap_blocks();
         let blanks = relative_gaps(blanks, n);
-        describe_block(blocks, block_index(blocks, &blanks, ends, t, n))
+        (0..n)
+            .map(|t| match t {
+                0 => "the document's first paragraph".to_string(),
+                _ => describe_block(blocks, block_index(blocks, &blanks, ends, t, n)),
+            })
+            .collect()
     }
 
     /// The emission scores of a line.

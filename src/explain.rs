@@ -43,12 +43,18 @@ pub fn explain_lines(
 ) -> Vec<LineExplanation> {
     let model = classifier.model();
     let with_ctx = classifier.classify_lines(texts, blanks);
-    let ends = crate::context::sentence_ends(texts);
+    // Read once for the document: the gaps are taken against its own spacing.
+    let mut layouts = classifier
+        .uses_context()
+        .then(|| {
+            let ends = crate::context::sentence_ends(texts);
+            model.context.describe_entries(blanks, &ends, texts.len())
+        })
+        .map(Vec::into_iter);
     texts
         .iter()
         .zip(with_ctx)
-        .enumerate()
-        .map(|(t, (text, posteriors))| {
+        .map(|(text, posteriors)| {
             let score = classifier.log_likelihood(text);
             let alone = classifier.alone(&score);
             let label = argmax(&posteriors);
@@ -90,9 +96,7 @@ pub fn explain_lines(
                 label,
                 rival,
                 tokens,
-                layout: classifier
-                    .uses_context()
-                    .then(|| model.context.describe_entry(blanks, &ends, t, texts.len())),
+                layout: layouts.as_mut().and_then(Iterator::next),
             }
         })
         .collect()
