@@ -17,10 +17,10 @@
 //! is one more paragraph of the article (the first line of a filler block that follows an
 //! article after a single blank leaked when only the gap before was seen). Gaps are
 //! counted against the document's own paragraph spacing ([`relative_gaps`]), so a
-//! double-spaced page reads like a single-spaced one. One gap pair is split further by
-//! how the paragraph before ends ([`SENTENCE_BLOCK`]): a line right under a headline is
-//! the article's first paragraph, a line right under a finished paragraph and then set
-//! off by a blank is something inserted into the article.
+//! double-spaced page reads like a single-spaced one. Two gap pairs are split further by
+//! how the paragraph before ends ([`SENTENCE_BLOCK`], [`TAIL_BLOCK`]): a line right under
+//! a headline is the article's first paragraph, a line right under a finished paragraph
+//! and then set off by a blank is something inserted into the article.
 
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +42,10 @@ pub struct ContextModel {
     pub start: Vec<u64>,
     /// `trans[(g * K + i) * K + j]`: paragraph of class i followed by one of class j,
     /// in transition block g (see [`block_index`]): [`BLOCKS`] blocks, one per pair of
-    /// gap classes around the paragraph entered plus [`SENTENCE_BLOCK`]. Older models
-    /// hold [`GAP_PAIRS`] blocks (no sentence block), [`GAPS`] blocks (the gap before
-    /// only) or one block (K x K) used for every gap; they decode as before.
+    /// gap classes around the paragraph entered plus [`SENTENCE_BLOCK`] and
+    /// [`TAIL_BLOCK`]. Older models hold [`GAP_PAIRS`] + 1 blocks (no tail block),
+    /// [`GAP_PAIRS`] (no sentence block), [`GAPS`] (the gap before only) or one block
+    /// (K x K) used for every gap; they decode as before.
     pub trans: Vec<u64>,
 }
 
@@ -61,8 +62,16 @@ pub const GAP_PAIRS: usize = GAPS * GAPS;
 /// block for both, an injected snippet borrowed the headline's continuity and leaked.
 pub const SENTENCE_BLOCK: usize = GAP_PAIRS;
 
-/// Transition blocks of a current model: [`GAP_PAIRS`] and [`SENTENCE_BLOCK`].
-pub const BLOCKS: usize = GAP_PAIRS + 1;
+/// The block for a paragraph with no blank line before it and a wider gap (or the end)
+/// after it, right under a paragraph that ends a sentence and was itself set off by a
+/// blank line. On composed pages it is a snippet injected after an article's last
+/// paragraph; an indented article's last paragraph, under a paragraph that runs on from
+/// the one before, stays in the pair's own block (news there ends articles).
+pub const TAIL_BLOCK: usize = GAP_PAIRS + 1;
+
+/// Transition blocks of a current model: [`GAP_PAIRS`], [`SENTENCE_BLOCK`] and
+/// [`TAIL_BLOCK`].
+pub const BLOCKS: usize = GAP_PAIRS + 2;
 
 /// Whether a paragraph ends a finished sentence: its last mark is 。！？!?…；or ;,
 /// possibly followed by closing quotes (a quotation's own full stop) and by one
@@ -140,8 +149,8 @@ pub fn relative_gaps(blanks: &[usize], n: usize) -> std::borrow::Cow<'_, [usize]
 /// part of a document that continues; `ends[t]` says whether paragraph `t` ends a
 /// sentence (missing entries: it does not). With [`GAP_PAIRS`] or more blocks it is
 /// `before * GAPS + after`, the end of the document counting as the widest gap after,
-/// or [`SENTENCE_BLOCK`] (with [`BLOCKS`] blocks); with fewer, the gap before alone
-/// picks it.
+/// or [`SENTENCE_BLOCK`] (with more than [`GAP_PAIRS`] blocks) or [`TAIL_BLOCK`] (with
+/// [`BLOCKS`]); with fewer, the gap before alone picks it.
 pub fn block_index(blocks: usize, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> usize {
     let gap = |i: usize| gap_class(blanks.get(i).copied().unwrap_or(0));
     if blocks >= GAP_PAIRS {
@@ -155,8 +164,14 @@ pub fn block_index(blocks: usize, blanks: &[usize], ends: &[bool], t: usize, n: 
             .and_then(|p| ends.get(p))
             .copied()
             .unwrap_or(false);
-        if blocks == BLOCKS && gap(t) == 0 && after == 1 && after_sentence {
+        if blocks > SENTENCE_BLOCK && gap(t) == 0 && after == 1 && after_sentence {
             return SENTENCE_BLOCK;
+        }
+        // The paragraph before was set off by a blank line itself.
+        let prev_set_off = t >= 1 && gap(t - 1) >= 1;
+        if blocks > TAIL_BLOCK && gap(t) == 0 && after == GAPS - 1 && after_sentence && prev_set_off
+        {
+            return TAIL_BLOCK;
         }
         gap(t) * GAPS + after
     } else {
@@ -185,9 +200,19 @@ pub fn describe_block(blocks: usize, g: usize) -> String {
         )
     };
     match blocks {
-        BLOCKS if g == SENTENCE_BLOCK => format!("{}, after a sentence end", pair(1)),
-        BLOCKS if g == 1 => format!("{}, after no sentence end", pair(1)),
-        GAP_PAIRS | BLOCKS => pair(g),
+        b if b > GAP_PAIRS && g == SENTENCE_BLOCK => {
+            format!("{}, after a sentence end", pair(1))
+        }
+        b if b > GAP_PAIRS && g == 1 => format!("{}, after no sentence end", pair(1)),
+        BLOCKS if g == TAIL_BLOCK => format!(
+            "{}, after a sentence end set off by a blank line",
+            pair(GAPS - 1)
+        ),
+        BLOCKS if g == GAPS - 1 => format!(
+            "{}, after no sentence end or one that runs on",
+            pair(GAPS - 1)
+        ),
+        b if b >= GAP_PAIRS => pair(g),
         1 => "any gap".to_string(),
         _ => format!("{} blank lines before", gap(g)),
     }
@@ -222,8 +247,8 @@ impl ContextModel {
         }
         let mut trans = vec![0; GAPS * k2];
         for (g, block) in self.trans.chunks(k2).enumerate() {
-            // The sentence block is split off a pair with no blank line before.
-            let before = if g == SENTENCE_BLOCK { 0 } else { g / GAPS };
+            // The sentence and tail blocks are split off pairs with no blank line before.
+            let before = if g >= SENTENCE_BLOCK { 0 } else { g / GAPS };
             for (a, &b) in trans[before * k2..][..k2].iter_mut().zip(block) {
                 *a += b;
             }
@@ -649,14 +674,17 @@ mod tests {
             let mut m = ContextModel::empty(2, 1.0);
             // Transition evidence per block, so every block has its own matrix.
             for (g, c) in counts.chunks(4).enumerate() {
-                let (blanks, ends) = if g == SENTENCE_BLOCK {
-                    ([0, 0, 1], [true, false, false])
-                } else {
-                    ([0, g / GAPS, g % GAPS], [false; 3])
+                // Three paragraphs; the transition from class i / 2 to class i % 2 is
+                // counted in block g (the tail block: into the last one).
+                let (labels, blanks, ends) = match g {
+                    SENTENCE_BLOCK => ([0, 1, 1], [0, 0, 1], [true, false, false]),
+                    TAIL_BLOCK => ([0, 0, 1], [0, 1, 0], [false, true, false]),
+                    _ => ([0, 1, 1], [0, g / GAPS, g % GAPS], [false; 3]),
                 };
                 for (i, &n) in c.iter().enumerate() {
+                    let classes = labels.map(|l| if l == 0 { i / 2 } else { i % 2 });
                     for _ in 0..n {
-                        m.count_sequence(&[i / 2, i % 2, i % 2], &blanks, &ends);
+                        m.count_sequence(&classes, &blanks, &ends);
                     }
                 }
             }
@@ -828,6 +856,27 @@ mod tests {
             describe_block(BLOCKS, SENTENCE_BLOCK),
             "0 blank lines before, 1 after, after a sentence end"
         );
+        // No blank line before and a wider gap (or the end) after: the tail block when
+        // the paragraph before ends a sentence and was itself set off by a blank.
+        let blanks = [0, 1, 0, 2, 0, 0];
+        let ends = [false, true, false, true, true, false];
+        assert_eq!(block_index(BLOCKS, &blanks, &ends, 2, 6), TAIL_BLOCK);
+        // Under a paragraph that runs on from the one before it (an indented article's
+        // last paragraph), or one that does not end a sentence: the pair's block.
+        assert_eq!(block_index(BLOCKS, &blanks, &ends, 5, 6), GAPS - 1);
+        let no_end = [false, false, false, true, true, false];
+        assert_eq!(block_index(BLOCKS, &blanks, &no_end, 2, 6), GAPS - 1);
+        // Ten-block models (before the tail block) keep the pair.
+        assert_eq!(block_index(BLOCKS - 1, &blanks, &ends, 2, 6), GAPS - 1);
+        assert_eq!(block_index(BLOCKS - 1, &blanks, &ends, 1, 6), GAPS);
+        assert_eq!(
+            describe_block(BLOCKS, TAIL_BLOCK),
+            "0 blank lines before, 2+ (or the end) after, after a sentence end set off by a blank line"
+        );
+        assert_eq!(
+            describe_block(BLOCKS - 1, GAPS - 1),
+            "0 blank lines before, 2+ (or the end) after"
+        );
         assert!(ends_sentence("会议在京召开。 ") && ends_sentence("你好吗？"));
         assert!(ends_sentence("他说：“好兆头！”") && ends_sentence("王毅参加会议。(编辑:李华)"));
         assert!(ends_sentence("会议闭幕。（新华社记者摄）"));
@@ -868,6 +917,34 @@ mod tests {
             old.posteriors(&ll, &[0, 1, 0, 1], &[true, false, false, true]),
             old.posteriors(&ll, &[0, 1, 0, 1], &[true, true, false, true])
         );
+    }
+
+    #[test]
+    fn a_line_tacked_under_an_article_s_last_paragraph_is_not_its_last_paragraph() {
+        // Class 0 (news). Spaced articles: a snippet (class 1) tacked under the last
+        // paragraph, before the wide gap. Indented articles: paragraphs line after line,
+        // the last one before the wide gap.
+        let mut m = ContextModel::empty(2, 1.0);
+        for _ in 0..50 {
+            m.count_sequence(&[0, 0, 0, 1], &[0, 1, 1, 0], &[true; 4]);
+            m.count_sequence(&[0, 0, 0, 0], &[0, 0, 0, 0], &[true; 4]);
+        }
+        let ll: Vec<LineScore> = [[-5.0, -5.0]; 4]
+            .iter()
+            .map(|s| score(s.to_vec()))
+            .collect();
+        let spaced = m.posteriors(&ll, &[0, 1, 1, 0], &[true; 4]);
+        let indented = m.posteriors(&ll, &[0, 0, 0, 0], &[true; 4]);
+        assert!(spaced[3][1] > 0.9, "{spaced:?}");
+        assert!(indented[3][0] > 0.9, "{indented:?}");
+        // Without the tail block (a ten-block model), the snippet is decoded with the
+        // pair's matrix, here holding the indented articles' counts: news.
+        let old = ContextModel {
+            trans: m.trans[..4 * (BLOCKS - 1)].to_vec(),
+            ..m.clone()
+        };
+        let old_spaced = old.posteriors(&ll, &[0, 1, 1, 0], &[true; 4]);
+        assert!(old_spaced[3][0] > 0.9, "{old_spaced:?}");
     }
 
     #[test]

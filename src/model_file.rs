@@ -217,6 +217,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         1,
         crate::context::GAPS,
         crate::context::GAP_PAIRS,
+        crate::context::SENTENCE_BLOCK + 1,
         crate::context::BLOCKS,
     ]
     .contains(&(header.context.trans.len() / (k * k).max(1)))
