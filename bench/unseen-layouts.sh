@@ -14,6 +14,9 @@
 #             this script, headlines from the corpus dev articles)
 #   traditional  every line in Traditional script (OpenCC s2t; the package goes into
 #             bench/out/venv-opencc, never used by the tests)
+#   inserted  1-3 filler snippets (corpus dev filler files, at most 80 characters) set into
+#             each article as paragraphs of their own, a blank line before and after,
+#             between two article paragraphs (seed 9)
 # and documents composed from the corpus *dev* files (never trained on), seed 5:
 #   fillerdocs  300 documents of filler only: 1-8 posts, line after line or blank-separated
 #   newsdocs    300 articles alone: a headline and 1-6 paragraphs, blank-separated
@@ -29,7 +32,7 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-modes=(double single flat spaced top wrap40 irregular boilerplate traditional fillerdocs newsdocs chrome)
+modes=(double single flat spaced top wrap40 irregular inserted boilerplate traditional fillerdocs newsdocs chrome)
 py=python3
 for mode in "${modes[@]}"; do
   if [ "$mode" = chrome ] && [ ! -f "$out/$mode/labels.tsv" ]; then
@@ -138,6 +141,18 @@ def irregular(lines):
     return out
 
 
+def inserted(page, lines, posts):
+    rng = random.Random(f"{page}9")
+    # A news paragraph, one blank line, a news paragraph: a place between two paragraphs.
+    places = [k for k in range(1, len(lines) - 1)
+              if not lines[k][0].strip() and lines[k - 1][1] == lines[k + 1][1] == "news"
+              and (k < 2 or lines[k - 2][0].strip()) and lines[k + 1][0].strip()]
+    out = list(lines)
+    for k in sorted(rng.sample(places, min(len(places), rng.randint(1, 3))), reverse=True):
+        out[k + 1:k + 1] = [(rng.choice(posts)[:80].strip(), "filler"), ("", None)]
+    return out
+
+
 def wrap(lines, width):
     return [(t[i:i + width], l) for t, l in lines for i in range(0, max(len(t), 1), width)]
 
@@ -180,6 +195,10 @@ def composed(kind):
 
 if mode in ("fillerdocs", "newsdocs"):
     write(composed(mode))
+elif mode == "inserted":
+    posts = [l.strip() for p in sorted(glob.glob(f"{shared}/corpus/filler/*/dev.txt"))
+             for l in open(p, encoding="utf-8") if l.strip()]
+    write((page, inserted(page, lines, posts)) for page, lines in dev_pages())
 elif mode == "boilerplate":
     titles = headlines()
     write((page, boilerplate(page, lines, titles)) for page, lines in dev_pages())
