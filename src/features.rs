@@ -16,6 +16,13 @@ pub struct FeatureConfig {
     pub hmm: bool,
     /// Whether structural pseudo-tokens are added.
     pub structure: bool,
+    /// Whether a line with no letter or digit (a separator such as `＊＊＊＊＊`, a run of
+    /// `？`) gets no word tokens, so its class comes from its structure tokens, layout and
+    /// neighbours: its symbols' counts come from unrelated text (`*` masks words in social
+    /// posts, and five of them outvoted an article around a separator line). Models
+    /// written before the setting existed count such words, and still do.
+    #[serde(default)]
+    pub wordless_symbol_lines: bool,
 }
 
 impl Default for FeatureConfig {
@@ -24,6 +31,7 @@ impl Default for FeatureConfig {
         FeatureConfig {
             hmm: false,
             structure: true,
+            wordless_symbol_lines: true,
         }
     }
 }
@@ -113,6 +121,9 @@ impl Featurizer {
         // of its slot, not borrowed, so a nested call would only allocate a fresh one.
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         let mut census = Census::default();
+        // Exits at the first letter or digit: at once on nearly every line.
+        let wordless =
+            self.config.wordless_symbol_lines && !line.chars().any(char::is_alphanumeric);
         for piece in pieces(line, PIECE) {
             // Most lines need no normalisation: they are segmented where they are.
             let text = if normalize_scan(piece, &mut norm, &mut census) {
@@ -120,7 +131,9 @@ impl Featurizer {
             } else {
                 piece
             };
-            words(&Words(self.jieba.cut(text, self.config.hmm)));
+            if !wordless {
+                words(&Words(self.jieba.cut(text, self.config.hmm)));
+            }
         }
         if norm.capacity() <= PIECE * 2 {
             NORM_BUFFER.with(|slot| slot.set(norm));
@@ -505,6 +518,48 @@ mod tests {
         }
         assert!(is_space(""));
         assert!(is_space(" \u{3000}\t"));
+    }
+
+    #[test]
+    fn a_line_without_a_letter_or_digit_has_no_words() {
+        let kinds = |config: FeatureConfig, line: &str| {
+            let mut out = (Vec::new(), Vec::new());
+            Featurizer::new(config).for_each_token_kind(line, |t, structure| {
+                if structure {
+                    out.1.push(t.to_string())
+                } else {
+                    out.0.push(t.to_string())
+                }
+            });
+            out
+        };
+        let new = FeatureConfig::default();
+        let old = FeatureConfig {
+            wordless_symbol_lines: false,
+            ..FeatureConfig::default()
+        };
+        for line in [
+            "＊＊＊＊＊",
+            "　　＊＊＊＊＊",
+            "？？？？？？",
+            "……",
+            "(╯‵□′)╯︵┻━┻",
+            "🙂🙂",
+        ] {
+            let (words, structure) = kinds(new.clone(), line);
+            assert!(words.is_empty(), "{line}: {words:?}");
+            // The structure tokens stay: they are the line's evidence now.
+            assert_eq!(structure, kinds(old.clone(), line).1, "{line}");
+            assert!(!kinds(old.clone(), line).0.is_empty(), "{line}");
+        }
+        // One letter or digit, of any script, makes it a line of words.
+        for line in ["＊＊好＊＊", "？？？Ａ", "１……", "— 30 —", "★★★ б"] {
+            assert_eq!(kinds(new.clone(), line), kinds(old.clone(), line), "{line}");
+        }
+        // A model file without the setting (written before it) counts such words.
+        let parsed: FeatureConfig =
+            serde_json::from_str(r#"{"hmm": false, "structure": true}"#).unwrap();
+        assert_eq!(parsed, old);
     }
 
     #[test]

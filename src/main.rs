@@ -324,6 +324,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
                 features: FeatureConfig {
                     hmm: a.hmm,
                     structure: !a.no_structure,
+                    ..FeatureConfig::default()
                 },
             };
             train::train(&a.inputs, &opts)?

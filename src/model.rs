@@ -275,12 +275,18 @@ pub fn describe(model: &Model, top: usize) -> String {
         model.token_table().heap_bytes() as f64 / 1e6
     ));
     s.push_str(&format!(
-        "alpha {}, min_count {}, threshold {}, jieba hmm {}, structure tokens {}\n",
+        "alpha {}, min_count {}, threshold {}, jieba hmm {}, structure tokens {}, \
+         words of lines without a letter or digit {}\n",
         model.info.alpha,
         model.info.min_count,
         model.info.threshold,
         model.info.features.hmm,
-        model.info.features.structure
+        model.info.features.structure,
+        if model.info.features.wordless_symbol_lines {
+            "ignored"
+        } else {
+            "counted"
+        }
     ));
     let ctx = &model.context;
     s.push_str(&format!(
