@@ -145,8 +145,7 @@ def inserted(page, lines, posts):
     rng = random.Random(f"{page}9")
     # A news paragraph, one blank line, a news paragraph: a place between two paragraphs.
     places = [k for k in range(1, len(lines) - 1)
-              if not lines[k][0].strip() and lines[k - 1][1] == lines[k + 1][1] == "news"
-              and (k < 2 or lines[k - 2][0].strip()) and lines[k + 1][0].strip()]
+              if not lines[k][0].strip() and lines[k - 1][1] == lines[k + 1][1] == "news"]
     out = list(lines)
     for k in sorted(rng.sample(places, min(len(places), rng.randint(1, 3))), reverse=True):
         out[k + 1:k + 1] = [(rng.choice(posts)[:80].strip(), "filler"), ("", None)]
