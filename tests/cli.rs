@@ -82,15 +82,7 @@ fn double_spaced_pages_are_read_like_single_spaced_ones() {
     let dev = shared().join("eval/dev");
     let tmp = tempfile::tempdir().unwrap();
     fs::create_dir(tmp.path().join("pages")).unwrap();
-    let labels = fs::read_to_string(dev.join("labels.tsv")).unwrap();
-    let mut gold = std::collections::HashMap::new();
-    for row in labels.lines().skip(1) {
-        let f: Vec<&str> = row.split('\t').collect();
-        gold.insert(
-            (f[0].to_string(), f[1].parse::<usize>().unwrap()),
-            f[2].to_string(),
-        );
-    }
+    let gold = read_labels(&dev);
     let mut out_labels = String::from("page\tline\tlabel\n");
     let mut pages: Vec<_> = fs::read_dir(dev.join("pages"))
         .unwrap()
@@ -147,15 +139,7 @@ fn filler_injected_into_articles_is_dropped() {
     // wider gap after it, under a finished paragraph set off by a blank) shared the
     // matrix of an indented article's last paragraph, and two in three leaked; the
     // eleventh matrix ([`chaff::context::TAIL_BLOCK`]) keeps them apart.
-    let labels = fs::read_to_string(tmp.path().join("labels.tsv")).unwrap();
-    let label: std::collections::HashMap<(String, usize), String> = labels
-        .lines()
-        .skip(1)
-        .map(|r| {
-            let c: Vec<&str> = r.split('\t').collect();
-            ((c[0].to_string(), c[1].parse().unwrap()), c[2].to_string())
-        })
-        .collect();
+    let label = read_labels(tmp.path());
     let tags = ok(&["tag", "-q", "--json", s(&tmp.path().join("pages"))]);
     let (mut tails, mut kept) = (0, 0);
     for rec in tags.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {

@@ -96,6 +96,19 @@ pub fn assert_within(dir: &Path, max_loss: f64, max_leak: f64, what: &str) {
     );
 }
 
+/// The labels of a labelled page set (`dir/labels.tsv`): (page, line) -> label.
+pub fn read_labels(dir: &Path) -> std::collections::HashMap<(String, usize), String> {
+    std::fs::read_to_string(dir.join("labels.tsv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|row| {
+            let f: Vec<&str> = row.split('\t').collect();
+            ((f[0].to_string(), f[1].parse().unwrap()), f[2].to_string())
+        })
+        .collect()
+}
+
 /// Runs a command that must succeed (its stderr is the failure message).
 pub fn run_ok(cmd: &mut Command) -> Output {
     let o = cmd.output().unwrap();
