@@ -1,7 +1,7 @@
 //! Classifier: featurizer + model, scoring paragraphs into posteriors and keep/drop
 //! decisions.
 
-use crate::context::{ClassValues, LineScore};
+use crate::context::{ClassValues, Hmm, LineScore};
 use crate::error::{Error, Result};
 use crate::features::{Featurizer, Segmenter};
 use crate::model::Model;
@@ -10,6 +10,8 @@ use crate::model::Model;
 pub struct Classifier {
     featurizer: Featurizer,
     model: Model,
+    /// The context model's log parameters, computed once.
+    hmm: Hmm,
     use_context: bool,
 }
 
@@ -80,6 +82,7 @@ impl Classifier {
     pub fn new(model: Model) -> Classifier {
         Classifier {
             featurizer: Featurizer::new(model.info.features.clone()),
+            hmm: Hmm::new(&model.context),
             model,
             use_context: true,
         }
@@ -99,6 +102,7 @@ impl Classifier {
                 .map_err(|_| Error::Internal("loading jieba's dictionary failed".into()))?;
             Ok(Classifier {
                 featurizer: Featurizer::with_segmenter(model.info.features.clone(), segmenter),
+                hmm: Hmm::new(&model.context),
                 model,
                 use_context: true,
             })
@@ -138,7 +142,9 @@ impl Classifier {
         let ll = score_lines(&self.model, &self.featurizer, texts);
         if self.use_context {
             let ends = crate::context::sentence_ends(texts);
-            self.model.context.posteriors(&ll, blanks, &ends)
+            self.model
+                .context
+                .posteriors_with(&self.hmm, &ll, blanks, &ends)
         } else {
             ll.iter()
                 .map(|l| ClassValues::from_vec(self.alone(l)))

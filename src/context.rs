@@ -374,6 +374,18 @@ impl ContextModel {
         blanks: &[usize],
         ends: &[bool],
     ) -> Vec<ClassValues> {
+        self.posteriors_with(&Hmm::new(self), lines, blanks, ends)
+    }
+
+    /// [`ContextModel::posteriors`] with this model's log parameters already computed
+    /// (`Hmm::new(self)`): a classifier computes them once, not once per document.
+    pub fn posteriors_with(
+        &self,
+        hmm: &Hmm,
+        lines: &[LineScore],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<ClassValues> {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
         for l in lines {
@@ -385,7 +397,7 @@ impl ContextModel {
                 &mut e,
             );
         }
-        Hmm::new(self).posteriors_flat(&e, blanks, ends)
+        hmm.posteriors_flat(&e, blanks, ends)
     }
 }
 

@@ -110,6 +110,7 @@ impl Featurizer {
     /// The same tokens in batches: `words` receives the word tokens of the line (a huge
     /// line in several batches, one per segmented piece), then `structure` each structure
     /// token. The scorer takes a batch straight from jieba's output, without copying.
+    #[inline]
     pub fn for_each_batch(
         &self,
         line: &str,
@@ -121,9 +122,7 @@ impl Featurizer {
         // of its slot, not borrowed, so a nested call would only allocate a fresh one.
         let mut norm = NORM_BUFFER.with(std::cell::Cell::take);
         let mut census = Census::default();
-        // Exits at the first letter or digit: at once on nearly every line.
-        let wordless =
-            self.config.wordless_symbol_lines && !line.chars().any(char::is_alphanumeric);
+        let wordless = self.config.wordless_symbol_lines && !has_letter_or_digit(line);
         for piece in pieces(line, PIECE) {
             // Most lines need no normalisation: they are segmented where they are.
             let text = if normalize_scan(piece, &mut norm, &mut census) {
@@ -165,6 +164,7 @@ impl<'a> Words<'a> {
 /// features). Decided from the first byte for nearly every token: only these lead bytes
 /// start a whitespace character (U+0009-000D, U+0020, U+0085, U+00A0, U+1680,
 /// U+2000-205F, U+3000).
+#[inline(always)]
 fn is_space(w: &str) -> bool {
     match w.as_bytes().first() {
         Some(0x09..=0x0D | 0x20 | 0xC2 | 0xE1 | 0xE2 | 0xE3) | None => {
@@ -181,6 +181,16 @@ thread_local! {
 
 /// Longest piece of a line segmented at once.
 const PIECE: usize = 16 * 1024;
+
+/// Whether `line` has a letter or digit (`char::is_alphanumeric`). Nearly every line
+/// has an ASCII one or a CJK ideograph (lead bytes E5-E9: U+5000-U+9FFF, all
+/// ideographs) among its first bytes, found without decoding; only the rest are
+/// decoded.
+fn has_letter_or_digit(line: &str) -> bool {
+    line.bytes()
+        .any(|b| b.is_ascii_alphanumeric() || (0xE5..=0xE9).contains(&b))
+        || line.chars().any(char::is_alphanumeric)
+}
 
 /// Splits `line` into pieces of at most about `max` bytes, after a sentence end or a
 /// space when there is one in the last quarter of the window, else at a char boundary.
@@ -707,6 +717,30 @@ mod tests {
             let mut buf = String::from("stale");
             normalize_into(&line, &mut buf);
             proptest::prop_assert_eq!(buf, normalize_reference(&line));
+        }
+
+        #[test]
+        fn has_letter_or_digit_is_any_alphanumeric(
+            line in "(\\PC|[\u{4DC0}-\u{4DFF}\u{5000}-\u{9FFF}＊？*?。 ]){0,12}"
+        ) {
+            proptest::prop_assert_eq!(
+                has_letter_or_digit(&line),
+                line.chars().any(char::is_alphanumeric)
+            );
+        }
+    }
+
+    #[test]
+    fn lines_of_symbols_have_no_letter_or_digit() {
+        for (line, has) in [
+            ("＊＊＊＊＊", false),
+            ("䷀䷁ ？？", false), // Yijing hexagrams share lead byte E4 with ideographs
+            ("", false),
+            ("鿿", true), // U+9FFF, the last ideograph under lead byte E9
+            ("＊２＊", true),
+            ("— é —", true),
+        ] {
+            assert_eq!(has_letter_or_digit(line), has, "{line:?}");
         }
     }
 
