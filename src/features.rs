@@ -110,7 +110,6 @@ impl Featurizer {
     /// The same tokens in batches: `words` receives the word tokens of the line (a huge
     /// line in several batches, one per segmented piece), then `structure` each structure
     /// token. The scorer takes a batch straight from jieba's output, without copying.
-    #[inline]
     pub fn for_each_batch(
         &self,
         line: &str,
@@ -164,7 +163,6 @@ impl<'a> Words<'a> {
 /// features). Decided from the first byte for nearly every token: only these lead bytes
 /// start a whitespace character (U+0009-000D, U+0020, U+0085, U+00A0, U+1680,
 /// U+2000-205F, U+3000).
-#[inline(always)]
 fn is_space(w: &str) -> bool {
     match w.as_bytes().first() {
         Some(0x09..=0x0D | 0x20 | 0xC2 | 0xE1 | 0xE2 | 0xE3) | None => {
