@@ -5,6 +5,7 @@
 //! `__len_20_39__`, ...). Normalisation happens here only: the bytes chaff writes are always
 //! the input's own.
 
+use crate::traditional::Traditional;
 use jieba_rs::Jieba;
 use serde::{Deserialize, Serialize};
 
@@ -265,7 +266,8 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) -> bool {
     // Characters are counted as bytes minus continuation bytes, the latter tallied where
     // multi-byte characters are decoded anyway (ASCII, most bytes, costs nothing extra).
     let mut continuation = 0;
-    let table = traditional_table();
+    let traditional = Traditional::get();
+    let table = traditional.bits();
     let b = line.as_bytes();
     // Bits of the Traditional characters seen (their bitset bits), tested once at the end.
     let mut seen = 0u64;
@@ -360,28 +362,10 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) -> bool {
     }
     out.push_str(&line[run..]);
     if seen != 0 {
-        // Rare: most lines skip fast2s's per-character table lookups.
-        *out = fast2s::convert(out);
+        // Rare: most lines have no Traditional character and skip the conversion.
+        *out = traditional.convert(out);
     }
     true
-}
-
-/// A bitset over the Basic Multilingual Plane of the characters fast2s changes, built
-/// once from fast2s itself.
-fn traditional_table() -> &'static [u64; 1024] {
-    static TABLE: std::sync::OnceLock<[u64; 1024]> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut bits = [0u64; 1024];
-        let mut buf = [0u8; 4];
-        for cp in (0x3400u32..0xA000).chain(0xF900..0xFB00) {
-            if let Some(ch) = char::from_u32(cp) {
-                if fast2s::convert(ch.encode_utf8(&mut buf)) != *ch.encode_utf8(&mut buf) {
-                    bits[(cp >> 6) as usize] |= 1 << (cp & 63);
-                }
-            }
-        }
-        bits
-    })
 }
 
 fn is_emoji(cp: u32) -> bool {

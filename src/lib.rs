@@ -36,6 +36,7 @@ pub mod reader;
 pub mod stdin;
 pub mod summary;
 pub mod token_table;
+pub mod traditional;
 pub mod train;
 pub mod writer;
 
