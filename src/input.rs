@@ -502,32 +502,21 @@ mod tests {
 
     #[test]
     fn detects_gbk_and_big5() {
-        let text =
-            "国务院常务会议部署进一步稳定就业的政策措施。\n会议指出，要加快培育发展新动能。\n"
-                .repeat(3);
-        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-        let (s, enc) = text_of(&gbk, DecodeOptions::default()).unwrap();
-        assert_eq!(s, text);
-        assert!(enc == "GBK" || enc == "gb18030", "{enc}");
-        let trad = "行政院會議通過了新的經濟發展計畫，並將於明年實施。\n".repeat(3);
-        let (big5, _, _) = encoding_rs::BIG5.encode(&trad);
-        let (s, enc) = text_of(&big5, DecodeOptions::default()).unwrap();
-        assert_eq!((s.as_str(), enc), (trad.as_str(), "Big5"));
-    }
-
-    #[test]
-    fn long_heads_are_detected_from_their_first_non_ascii_bytes() {
-        // Past DETECT_NON_ASCII such bytes, the detector sees only the start.
-        let text = "2024年，国务院常务会议部署进一步稳定就业的政策措施。\n".repeat(60);
-        let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-        assert!(end_of_nth_non_ascii(&gbk, DETECT_NON_ASCII) < gbk.len());
-        let (s, enc) = text_of(&gbk, DecodeOptions::default()).unwrap();
-        assert_eq!(s, text);
-        assert!(enc == "GBK" || enc == "gb18030", "{enc}");
-        let trad = "2024年，行政院會議通過了新的經濟發展計畫，並將於明年實施。\n".repeat(60);
-        let (big5, _, _) = encoding_rs::BIG5.encode(&trad);
-        let (s, enc) = text_of(&big5, DecodeOptions::default()).unwrap();
-        assert_eq!((s.as_str(), enc), (trad.as_str(), "Big5"));
+        // Three lines, and sixty: past DETECT_NON_ASCII bytes above 0x7F, the detector
+        // sees only the start.
+        for n in [3, 60] {
+            let text = "2024年，国务院常务会议部署进一步稳定就业的政策措施。\n".repeat(n);
+            let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+            let cut = end_of_nth_non_ascii(&gbk, DETECT_NON_ASCII) < gbk.len();
+            assert_eq!(cut, n == 60);
+            let (s, enc) = text_of(&gbk, DecodeOptions::default()).unwrap();
+            assert_eq!(s, text);
+            assert!(enc == "GBK" || enc == "gb18030", "{enc}");
+            let trad = "2024年，行政院會議通過了新的經濟發展計畫，並將於明年實施。\n".repeat(n);
+            let (big5, _, _) = encoding_rs::BIG5.encode(&trad);
+            let (s, enc) = text_of(&big5, DecodeOptions::default()).unwrap();
+            assert_eq!((s.as_str(), enc), (trad.as_str(), "Big5"));
+        }
         assert_eq!(end_of_nth_non_ascii(b"ab\x80c\x81\x82d", 2), 5);
         assert_eq!(end_of_nth_non_ascii(b"abc", 1), 3);
     }
