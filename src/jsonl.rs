@@ -103,6 +103,15 @@ fn unescape(raw: &str) -> Option<String> {
         if at > start {
             out.push_str(&body[start..at]);
         }
+        // The usual `\uXXXX`: a character of the BMP outside the surrogates, pushed
+        // without the general path's checks.
+        if let Some(&[b'\\', b'u', h1, h2, h3, h4]) = b.get(at..at + 6) {
+            if let Some(unit @ (0..=0xD7FF | 0xE000..=0xFFFF)) = hex4(&[h1, h2, h3, h4]) {
+                out.push(char::from_u32(unit)?);
+                start = at + 6;
+                continue;
+            }
+        }
         let (c, len) = match *b.get(at + 1)? {
             b'"' => ('"', 2),
             b'\\' => ('\\', 2),
