@@ -307,6 +307,76 @@ impl Tally<'_, '_> {
     }
 }
 
+/// Opens the sources in input order for the reader. Opening a file sniffs its encoding,
+/// and for a file that is not UTF-8 that costs more than classifying it (chardetng,
+/// ~1,600 instructions a byte of the sniffed head), all on the one reader thread. So
+/// once a file has needed detecting as another encoding, with several workers and every
+/// source a file, the next few files are opened ahead on rayon's pool (idle while
+/// filtering; as many threads as `--threads`) and taken in input order. UTF-8 dumps and
+/// `--encoding` skip that (a hand-over per file costs thread wake-ups), and with one
+/// worker the reader opens each file itself, so that `--threads 1` keeps to a
+/// classifying thread plus the reader and the writer.
+struct Opener<'a> {
+    sources: &'a [Source],
+    decode: DecodeOptions,
+    consumed: &'a Arc<AtomicU64>,
+    /// Files opened ahead, from source `next - pending.len()` on.
+    pending: std::collections::VecDeque<mpsc::Receiver<Result<Opened>>>,
+    /// The first source not yet being opened.
+    next: usize,
+    /// How many sources to keep opening ahead once detection proves costly (0: never).
+    ahead: usize,
+    /// Whether to open ahead from now on.
+    opening_ahead: bool,
+}
+
+impl<'a> Opener<'a> {
+    fn new(sources: &'a [Source], decode: DecodeOptions, consumed: &'a Arc<AtomicU64>) -> Self {
+        let threads = rayon::current_num_threads();
+        let detecting = decode.encoding.is_none();
+        let files = sources.iter().all(|s| matches!(s, Source::File { .. }));
+        Opener {
+            sources,
+            decode,
+            consumed,
+            pending: Default::default(),
+            next: 0,
+            // A few: each holds an open file and its sniffed head (up to 64 KiB).
+            ahead: if threads > 1 && files && detecting {
+                (threads * 2).min(16)
+            } else {
+                0
+            },
+            opening_ahead: false,
+        }
+    }
+
+    /// Source `i`, opened; called with `i` = 0, 1, 2, ... in turn.
+    fn open(&mut self, i: usize) -> Result<Opened> {
+        if !self.opening_ahead {
+            self.next = i + 1;
+            let opened = input::open(&self.sources[i], &self.decode, Arc::clone(self.consumed));
+            if let Ok(Opened::Text { encoding, .. }) = &opened {
+                self.opening_ahead = self.ahead > 0 && *encoding != encoding_rs::UTF_8.name();
+            }
+            return opened;
+        }
+        while self.next < self.sources.len() && self.next <= i + self.ahead {
+            let (tx, rx) = mpsc::sync_channel(1);
+            let (src, decode) = (self.sources[self.next].clone(), self.decode);
+            let consumed = Arc::clone(self.consumed);
+            // Dropped unsent only if the reader has stopped waiting for it.
+            rayon::spawn(move || drop(tx.send(input::open(&src, &decode, consumed))));
+            self.pending.push_back(rx);
+            self.next += 1;
+        }
+        self.pending
+            .pop_front()
+            .and_then(|rx| rx.recv().ok())
+            .unwrap_or_else(|| Err(Error::Internal("opening an input failed".into())))
+    }
+}
+
 /// What the workers render.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Task<'a> {
@@ -596,12 +666,13 @@ impl Engine<'_> {
             bytes: 0,
             limit: target / 4,
         };
+        let mut opener = Opener::new(sources, self.opts.decode, &consumed);
         for (i, src) in sources.iter().enumerate() {
             // Standard input may keep the reader waiting: what came before goes out first.
             if matches!(src, Source::Stdin) && !batcher.flush() {
                 return;
             }
-            let reader = match input::open(src, &self.opts.decode, Arc::clone(&consumed)) {
+            let reader = match opener.open(i) {
                 Err(e) => {
                     batcher.push(i, true, Job::Fail(e));
                     return;

@@ -481,6 +481,56 @@ fn a_bad_file_inside_a_batch_of_small_files_stops_the_run_cleanly() {
     }
 }
 
+/// With several workers, once a file has needed detecting as a legacy encoding, the next
+/// files are opened ahead on other threads: the outputs, their order and a failure's
+/// report must not change.
+#[test]
+fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    for (i, p) in dev_pages(40).iter().enumerate() {
+        let text = fs::read_to_string(p).unwrap();
+        let bytes = match i % 3 {
+            0 => text.into_bytes(),
+            1 => encoding_rs::GBK.encode(&text).0.into_owned(),
+            _ => encoding_rs::GB18030.encode(&text).0.into_owned(),
+        };
+        fs::write(input.join(format!("{i:03}.txt")), bytes).unwrap();
+    }
+    let tagged = |threads: &str| ok(&["--threads", threads, "tag", "--json", s(&input)]);
+    let one = tagged("1");
+    assert!(one.len() > 10_000);
+    assert_eq!(tagged("2"), one);
+    assert_eq!(tagged("3"), one);
+    let (o1, o2) = (tmp.path().join("o1"), tmp.path().join("o2"));
+    ok(&["--threads", "1", "filter", "-o", s(&o1), s(&input)]);
+    ok(&["--threads", "2", "filter", "-o", s(&o2), s(&input)]);
+    let t1 = tree(&o1);
+    assert_eq!(
+        t1.iter()
+            .filter(|(p, _)| p.extension().is_some_and(|e| e == "txt"))
+            .count(),
+        40
+    );
+    assert_eq!(tree(&o2), t1);
+    // Two files that fail, after files opened ahead: one line, naming the first.
+    fs::write(input.join("025.txt"), b"\x00\x01\x02 binary \x00\x00").unwrap();
+    fs::write(input.join("026.txt"), b"ok\n\x81\x20\n".repeat(3)).unwrap();
+    let o3 = tmp.path().join("o3");
+    let err = fails(&[
+        "--threads",
+        "2",
+        "filter",
+        "--strict",
+        "-o",
+        s(&o3),
+        s(&input),
+    ]);
+    assert!(err.contains("025.txt"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
 /// `--pipe` is a streaming step: each record's answer comes out before the next record
 /// is written (no read-ahead holds it back: neither the encoding sniff nor the reader's
 /// lookahead for the source's last chunk). The timeout only catches a hang.
