@@ -1,7 +1,10 @@
 //! Writers: tag records (TSV or JSON lines) and filtered text.
 
+use crate::jsonl::write_str;
 use crate::reader::Line;
+#[cfg(test)]
 use serde::Serialize;
+#[cfg(test)]
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -25,6 +28,9 @@ pub enum TagFormat {
     Json,
 }
 
+/// A tag record's JSON form: written by [`write_tag_record`] field by field, the same
+/// bytes serde_json writes for this struct (a test holds them equal).
+#[cfg(test)]
 #[derive(Serialize)]
 struct TagRecord<'a> {
     path: &'a str,
@@ -50,7 +56,7 @@ pub fn write_tag_header(out: &mut dyn Write, classes: &[String]) -> io::Result<(
 /// appended to the path as `path#id`).
 #[allow(clippy::too_many_arguments)]
 pub fn write_tag_record(
-    out: &mut dyn Write,
+    out: &mut Vec<u8>,
     format: TagFormat,
     path: &str,
     id: Option<&str>,
@@ -60,21 +66,44 @@ pub fn write_tag_record(
 ) -> io::Result<()> {
     match format {
         TagFormat::Json => {
-            let rec = TagRecord {
-                path,
-                id,
-                line: line.number,
-                label: &classes[d.label],
-                keep: d.keep,
-                scores: classes
-                    .iter()
-                    .map(String::as_str)
-                    .zip(d.posteriors.iter().copied())
-                    .collect(),
-                text: line.text,
-            };
-            serde_json::to_writer(&mut *out, &rec)?;
-            writeln!(out)
+            // Straight into the buffer, as serde_json would write `TagRecord` (the
+            // scores in class-name order, a `BTreeMap`'s), without its many small writes.
+            out.extend_from_slice(b"{\"path\":");
+            write_str(out, path);
+            if let Some(id) = id {
+                out.extend_from_slice(b",\"id\":");
+                write_str(out, id);
+            }
+            write!(out, ",\"line\":{},\"label\":", line.number)?;
+            write_str(out, &classes[d.label]);
+            out.extend_from_slice(if d.keep {
+                b",\"keep\":true,\"scores\":{"
+            } else {
+                b",\"keep\":false,\"scores\":{"
+            });
+            let mut scores: Vec<(&str, f64)> = classes
+                .iter()
+                .map(String::as_str)
+                .zip(d.posteriors.iter().copied())
+                .collect();
+            scores.sort_by(|a, b| a.0.cmp(b.0));
+            let mut first = true;
+            for (i, &(class, p)) in scores.iter().enumerate() {
+                // A map holds one value per name: the last given.
+                if scores.get(i + 1).is_some_and(|next| next.0 == class) {
+                    continue;
+                }
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                write_str(out, class);
+                out.push(b':');
+                serde_json::to_writer(&mut *out, &p)?;
+            }
+            out.extend_from_slice(b"},\"text\":");
+            write_str(out, line.text);
+            out.extend_from_slice(b"}\n");
+            Ok(())
         }
         TagFormat::Tsv => {
             write!(
@@ -249,6 +278,43 @@ pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
 mod tests {
     use super::*;
     use crate::reader::split_lines;
+
+    proptest::proptest! {
+        #[test]
+        fn tag_json_is_what_serde_json_writes(
+            path in "(\\PC|[\\x00-\\x1f\"\\\\])*",
+            id in proptest::option::of("(\\PC|[\"\\\\\n])*"),
+            number in 1usize..10_000_000,
+            text in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻)*",
+            names in proptest::collection::vec("[a-z\"é]{0,6}", 1..4),
+            p in proptest::collection::vec(
+                proptest::prop_oneof![0.0f64..=1.0, proptest::num::f64::ANY], 4),
+            keep in proptest::bool::ANY,
+        ) {
+            let classes: Vec<String> = names;
+            let d = Decision {
+                posteriors: p[..classes.len()].iter().copied().collect(),
+                label: classes.len() - 1,
+                keep,
+            };
+            let line = Line { number, raw: text.as_bytes(), text: &text };
+            let mut out = Vec::new();
+            write_tag_record(&mut out, TagFormat::Json, &path, id.as_deref(), &line, &classes, &d)
+                .unwrap();
+            let rec = TagRecord {
+                path: &path,
+                id: id.as_deref(),
+                line: number,
+                label: &classes[d.label],
+                keep,
+                scores: classes.iter().map(String::as_str).zip(d.posteriors.iter().copied()).collect(),
+                text: &text,
+            };
+            let mut expected = serde_json::to_vec(&rec).unwrap();
+            expected.push(b'\n');
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+        }
+    }
 
     #[test]
     fn filtered_keeps_bytes_and_inner_blanks() {
