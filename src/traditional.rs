@@ -27,9 +27,9 @@ pub struct Traditional {
 /// the Unified Ideographs, and the Compatibility Ideographs.
 const RANGES: [std::ops::Range<u32>; 2] = [0x3400..0xA000, 0xF900..0xFB00];
 
-/// The characters whose conversion depends on a neighbour (fast2s 0.3's `T2S_EXCLUDE`
+/// The characters whose conversion depends on a neighbour (fast2s 0.3.1's `T2S_EXCLUDE`
 /// and `T2S_SPECIAL_CONVERT_TYPE` keys: 乾隆 keeps its 乾, 看著 becomes 看着, ...).
-/// A proptest against fast2s itself checks the list.
+/// A proptest against fast2s itself checks the list; Cargo.toml pins the version.
 const CONTEXTUAL: [char; 15] = [
     '兒', '覆', '夥', '藉', '瞭', '麽', '幺', '於', '乾', '著', '苧', '闔', '鍾', '讎', '畫',
 ];
