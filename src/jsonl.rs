@@ -136,7 +136,9 @@ fn unescape(raw: &str) -> Option<String> {
                         let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
                         (char::from_u32(cp)?, 12)
                     }
-                    _ => (char::from_u32(unit)?, 6),
+                    // Every other valid escape took the BMP path above: a lone low
+                    // surrogate is left here.
+                    _ => return None,
                 }
             }
             _ => return None,

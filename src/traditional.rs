@@ -58,14 +58,13 @@ impl Traditional {
                 let mut to = to.chars();
                 if let (Some(to), None) = (to.next(), to.next()) {
                     if to != from {
-                        let cp = u32::from(from);
-                        table.bits[(cp >> 6) as usize] |= 1 << (cp & 63);
-                        table.simplified[cp as usize] = to;
+                        set_bit(&mut table.bits, u32::from(from));
+                        table.simplified[u32::from(from) as usize] = to;
                     }
                 }
             }
-            for cp in CONTEXTUAL.map(u32::from) {
-                table.contextual[(cp >> 6) as usize] |= 1 << (cp & 63);
+            for c in CONTEXTUAL {
+                set_bit(&mut table.contextual, u32::from(c));
             }
             for (c, (b, x)) in table
                 .candidates
@@ -147,6 +146,11 @@ impl Traditional {
         };
         (to != cur).then_some(to)
     }
+}
+
+/// Sets bit `cp` (a BMP code point) of a bitset like [`bit`] reads.
+fn set_bit(set: &mut [u64; 1024], cp: u32) {
+    set[(cp >> 6) as usize] |= 1 << (cp & 63);
 }
 
 /// Bit `cp` of a bitset over the Basic Multilingual Plane.

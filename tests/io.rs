@@ -18,6 +18,18 @@ fn dev_pages(n: usize) -> Vec<PathBuf> {
     pages
 }
 
+/// `dir/in/000.txt` ... `039.txt`: the first 40 dev pages, page `i` written as
+/// `bytes(i, text)`.
+fn page_folder(dir: &Path, bytes: impl Fn(usize, String) -> Vec<u8>) -> PathBuf {
+    let input = dir.join("in");
+    fs::create_dir_all(&input).unwrap();
+    for (i, p) in dev_pages(40).iter().enumerate() {
+        let text = fs::read_to_string(p).unwrap();
+        fs::write(input.join(format!("{i:03}.txt")), bytes(i, text)).unwrap();
+    }
+    input
+}
+
 fn json_str(s: &str) -> String {
     let mut out = String::from("\"");
     for c in s.chars() {
@@ -451,11 +463,7 @@ fn hadoop_counters_on_stderr() {
 #[test]
 fn a_bad_file_inside_a_batch_of_small_files_stops_the_run_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    for (i, p) in dev_pages(40).iter().enumerate() {
-        fs::copy(p, input.join(format!("{i:03}.txt"))).unwrap();
-    }
+    let input = page_folder(tmp.path(), |_, text| text.into_bytes());
     let clean = tmp.path().join("clean");
     ok(&["filter", "-o", s(&clean), s(&input)]);
     fs::write(input.join("017.txt"), b"fine line\nfine too\n\xff broken\n").unwrap();
@@ -487,17 +495,11 @@ fn a_bad_file_inside_a_batch_of_small_files_stops_the_run_cleanly() {
 #[test]
 fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    for (i, p) in dev_pages(40).iter().enumerate() {
-        let text = fs::read_to_string(p).unwrap();
-        let bytes = match i % 3 {
-            0 => text.into_bytes(),
-            1 => encoding_rs::GBK.encode(&text).0.into_owned(),
-            _ => encoding_rs::GB18030.encode(&text).0.into_owned(),
-        };
-        fs::write(input.join(format!("{i:03}.txt")), bytes).unwrap();
-    }
+    let input = page_folder(tmp.path(), |i, text| match i % 3 {
+        0 => text.into_bytes(),
+        1 => encoding_rs::GBK.encode(&text).0.into_owned(),
+        _ => encoding_rs::GB18030.encode(&text).0.into_owned(),
+    });
     let tagged = |threads: &str| ok(&["--threads", threads, "tag", "--json", s(&input)]);
     let one = tagged("1");
     assert!(one.len() > 10_000);
