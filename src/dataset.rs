@@ -3,7 +3,7 @@
 //! holding `page, line, label`).
 
 use crate::error::{Error, Result};
-use crate::reader::{read_all, split_lines, Source};
+use crate::reader::split_lines;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -229,10 +229,7 @@ fn read_pages(
     let mut docs = Vec::new();
     for (page, labels) in by_page {
         let path = pages_dir.join(&page);
-        let bytes = read_all(&Source::File {
-            path: path.clone(),
-            rel: PathBuf::from(&page),
-        })?;
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
         let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&path, l, m))?;
         let mut out = Vec::new();
         for l in &lines {

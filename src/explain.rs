@@ -153,10 +153,7 @@ pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate:
     let path = std::path::Path::new(input);
     let owned;
     let (bytes, name) = if path.is_file() {
-        owned = crate::reader::read_all(&crate::reader::Source::File {
-            path: path.to_path_buf(),
-            rel: path.to_path_buf(),
-        })?;
+        owned = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
         (owned.as_slice(), path)
     } else {
         (input.as_bytes(), std::path::Path::new("<text argument>"))

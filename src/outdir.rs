@@ -85,8 +85,9 @@ pub struct Plan {
 
 /// Maps `sources` into `dir` (each input's path relative to the folder it was found in,
 /// its compression extension changed if `compress` asks), checks and prepares the folder
-/// (`inputs` are the paths as given; `settings` is recorded in [`MANIFEST`] and compared
-/// on resume) and leaves out what an interrupted run already wrote.
+/// and the subfolders the files go in (`inputs` are the paths as given; `settings` is
+/// recorded in [`MANIFEST`] and compared on resume) and leaves out what an interrupted
+/// run already wrote.
 pub fn plan(
     dir: &Path,
     inputs: &[PathBuf],
@@ -219,11 +220,8 @@ fn prepare(
     // Resolve each input folder once (not every file: that is five readlinks a file).
     let mut real_parents: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
     for s in sources {
-        if let Source::File { path, .. } = s {
-            let is_link = std::fs::symlink_metadata(path)
-                .map_err(|e| Error::io(path, e))?
-                .file_type()
-                .is_symlink();
+        if let Source::File { path, link, .. } = s {
+            let is_link = *link;
             let real = match (path.parent(), path.file_name(), is_link) {
                 (Some(parent), Some(name), false) => {
                     let parent = if parent.as_os_str().is_empty() {
@@ -255,8 +253,17 @@ fn prepare(
             }
         }
     }
-    // Created only now, so a refused run leaves no empty folder behind.
+    // Created only now, so a refused run leaves no empty folder behind. The subfolders
+    // too, once each: a writer that made sure of its file's folder would stat it for every
+    // file, or mkdir it, which locks the folder against the other workers' creates.
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut last: Option<&Path> = None;
+    for parent in dests.iter().filter_map(|d| d.parent()) {
+        if last != Some(parent) && parent != dir {
+            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+        }
+        last = Some(parent);
+    }
     if resume {
         remove_temporaries(dir)?;
     } else if let Some(settings) = settings {
@@ -361,6 +368,7 @@ mod tests {
                 Source::File {
                     path,
                     rel: PathBuf::from(n),
+                    link: false,
                 }
             })
             .collect();

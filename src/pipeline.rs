@@ -892,15 +892,9 @@ impl Engine<'_> {
     }
 }
 
-/// Starts an output file (and its folder), compressed as its name says.
+/// Starts an output file, compressed as its name says, in its folder (which
+/// [`crate::outdir::plan`] created).
 fn open_output(dest: &Path) -> Result<Compressed<AtomicFile>> {
-    if let Some(parent) = dest.parent() {
-        // A stat, not a mkdir, in the common case: mkdir locks the folder against the
-        // other workers creating their files in it, even when it fails with EEXIST.
-        if !parent.is_dir() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-    }
     let f = AtomicFile::create(dest)?;
     Compressed::new(f, input::Compression::from_name(dest)).map_err(|e| Error::io(dest, e))
 }

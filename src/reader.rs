@@ -4,7 +4,7 @@
 //! writers can reproduce kept lines byte for byte.
 
 use crate::error::{Error, Result};
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// Where a document comes from.
@@ -19,6 +19,9 @@ pub enum Source {
         path: PathBuf,
         /// Path relative to the input root.
         rel: PathBuf,
+        /// `path` is itself a symbolic link (known from walking or a look at it): an
+        /// output folder's checks resolve links, and only links, one by one.
+        link: bool,
     },
 }
 
@@ -50,9 +53,13 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
                 .file_name()
                 .map(PathBuf::from)
                 .unwrap_or_else(|| input.clone());
+            let link = std::fs::symlink_metadata(input)
+                .map_err(|e| Error::io(input, e))?
+                .is_symlink();
             out.push(Source::File {
                 path: input.clone(),
                 rel,
+                link,
             });
         }
     }
@@ -66,18 +73,32 @@ fn walk(root: &Path, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>)
         return Ok(());
     }
     seen.push(real);
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    // The folder listing's own file types (d_type) spare a stat of every file, which on
+    // a cold cache is a read of its inode; only links are followed with a stat.
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
-        .map(|e| e.map(|e| e.path()).map_err(|e| Error::io(dir, e)))
+        .map(|e| {
+            let e = e.map_err(|e| Error::io(dir, e))?;
+            let path = e.path();
+            let kind = e.file_type().map_err(|e| Error::io(&path, e))?;
+            Ok((path, kind))
+        })
         .collect::<Result<_>>()?;
-    entries.sort();
-    for path in entries {
-        let meta = std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        if meta.is_dir() {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, kind) in entries {
+        let link = kind.is_symlink();
+        let kind = if link {
+            std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .file_type()
+        } else {
+            kind
+        };
+        if kind.is_dir() {
             walk(root, &path, seen, out)?;
-        } else if meta.is_file() {
+        } else if kind.is_file() {
             let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-            out.push(Source::File { path, rel });
+            out.push(Source::File { path, rel, link });
         }
     }
     seen.pop();
@@ -99,20 +120,6 @@ impl Line<'_> {
     /// Blank lines (only whitespace, including U+3000) are not paragraphs.
     pub fn is_blank(&self) -> bool {
         self.text.trim().is_empty()
-    }
-}
-
-/// Reads a whole source into memory (for small inputs such as `explain` and `eval`).
-pub fn read_all(source: &Source) -> Result<Vec<u8>> {
-    match source {
-        Source::Stdin => {
-            let mut b = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut b)
-                .map_err(|e| Error::io("-", e))?;
-            Ok(b)
-        }
-        Source::File { path, .. } => std::fs::read(path).map_err(|e| Error::io(path, e)),
     }
 }
 
@@ -311,6 +318,51 @@ fn body_range(raw: &[u8], number: usize) -> std::ops::Range<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn walks_folders_in_byte_order_following_links_once_round_a_loop() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("in");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        for f in ["a.txt", "b/c/d.txt", "B.txt"] {
+            std::fs::write(root.join(f), "x\n").unwrap();
+        }
+        std::fs::write(outside.join("o.txt"), "x\n").unwrap();
+        symlink(outside.join("o.txt"), root.join("file-link")).unwrap();
+        symlink(&outside, root.join("folder-link")).unwrap();
+        symlink(&root, root.join("b/loop")).unwrap();
+        std::os::unix::net::UnixListener::bind(root.join("socket")).unwrap();
+        let sources = expand_inputs(std::slice::from_ref(&root)).unwrap();
+        let got: Vec<(String, bool)> = sources
+            .iter()
+            .map(|s| match s {
+                Source::File { rel, link, .. } => (rel.display().to_string(), *link),
+                Source::Stdin => unreachable!(),
+            })
+            .collect();
+        // The loop back to the root is not walked again; the socket is not a file.
+        let want = [
+            ("B.txt", false),
+            ("a.txt", false),
+            ("b/c/d.txt", false),
+            ("file-link", true),
+            ("folder-link/o.txt", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+        assert_eq!(got, want);
+        let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
+        assert!(matches!(&given[0], Source::File { link: true, .. }));
+        assert!(matches!(&given[1], Source::File { link: false, .. }));
+        // A link to nothing is an error naming it.
+        symlink(tmp.path().join("gone"), root.join("dangling")).unwrap();
+        let e = expand_inputs(std::slice::from_ref(&root))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dangling"), "{e}");
+    }
 
     #[test]
     fn lines_keep_terminators() {

@@ -517,6 +517,15 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         s(&input.join("top.txt")),
     ]);
     assert!(err.contains("inside the output folder"), "{err}");
+    // A link in the input folder to a file in the output folder.
+    let linked = tmp.path().join("linked");
+    fs::create_dir_all(&linked).unwrap();
+    std::os::unix::fs::symlink(out.join("top.txt"), linked.join("l.txt")).unwrap();
+    let err = fails(&["filter", "--force", "-o", s(&out), s(&linked)]);
+    assert!(
+        err.contains("l.txt: input lies inside the output folder"),
+        "{err}"
+    );
     // Several inputs need -o.
     let err = fails(&["filter", s(&input)]);
     assert!(err.contains("-o OUTDIR"));

@@ -71,6 +71,7 @@ fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
     let sources = vec![Source::File {
         path: path.clone(),
         rel: "doc".into(),
+        link: false,
     }];
     let (c, p) = model();
     let engine = Engine {
