@@ -46,7 +46,10 @@ impl AtomicFile {
     /// cost more than the classification.)
     pub fn commit(mut self) -> Result<()> {
         let path = self.path.clone();
-        self.tmp.flush().map_err(|e| Error::io(&path, e))?;
+        self.tmp
+            .as_file_mut()
+            .flush()
+            .map_err(|e| Error::io(&path, e))?;
         self.tmp
             .persist(&path)
             .map_err(|e| Error::io(&path, e.error))?;
@@ -54,12 +57,14 @@ impl AtomicFile {
     }
 }
 
+// Through the plain file: `NamedTempFile`'s own `Write` appends the temporary name to
+// every error, and the error already names the destination.
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tmp.write(buf)
+        self.tmp.as_file_mut().write(buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.tmp.flush()
+        self.tmp.as_file_mut().flush()
     }
 }
 

@@ -577,3 +577,31 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
         "one answer per record"
     );
 }
+
+#[test]
+fn a_full_disk_on_stdout_is_one_line_and_exit_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let jsonl = tmp.path().join("dev.jsonl");
+    fs::write(&jsonl, dev_jsonl(40).0).unwrap();
+    let dev = shared().join("eval/dev/pages");
+    let seed = shared().join("seed/page.txt");
+    let runs: [&[&str]; 4] = [
+        &["filter", s(&seed)],
+        &["--threads", "1", "tag", s(&dev)],
+        &["tag", "--json", s(&dev)],
+        &["filter", "--jsonl", s(&jsonl)],
+    ];
+    for args in runs {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(args)
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.starts_with("chaff: <stdout>: No space left on device") && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
