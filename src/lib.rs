@@ -20,6 +20,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod features;
+pub mod gzip;
 pub mod html;
 pub mod huge_pages;
 pub mod input;

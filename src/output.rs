@@ -115,8 +115,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 pub enum Compressed<W: Write> {
     /// No compression.
     Plain(W),
-    /// gzip.
-    Gzip(flate2::write::GzEncoder<W>),
+    /// gzip, compressed on rayon's pool a block at a time.
+    Gzip(crate::gzip::ParallelGzip<W>),
     /// Zstandard.
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
@@ -127,10 +127,7 @@ impl<W: Write> Compressed<W> {
         use crate::input::Compression as C;
         Ok(match c {
             C::None => Compressed::Plain(inner),
-            C::Gzip => Compressed::Gzip(flate2::write::GzEncoder::new(
-                inner,
-                flate2::Compression::default(),
-            )),
+            C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner)?),
             C::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
         })
     }

@@ -136,7 +136,8 @@ pub struct Sidecars<'a> {
 
 /// Where `filter` writes.
 pub enum FilterTarget<'a> {
-    /// All inputs, in order, to this writer.
+    /// All inputs, in order, to this writer, which the caller flushes (or finishes) after
+    /// the run; with `--pipe` it is flushed after every record.
     Stream(&'a mut dyn Write),
     /// One output file per source, at these paths (compressed as their names say).
     Files(Vec<PathBuf>),
@@ -459,7 +460,8 @@ impl Engine<'_> {
                     }
                     Ok(n)
                 })?;
-                out.flush().map_err(wr)?;
+                // Not flushed here: a compressing writer would end a block early, and
+                // its bytes would then differ from the same output written to a file.
                 Ok(s)
             }
             FilterTarget::Files(dests) => self.to_files(sources, task, &dests, side),

@@ -605,3 +605,39 @@ fn a_full_disk_on_stdout_is_one_line_and_exit_1() {
         );
     }
 }
+
+#[test]
+fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, _) = dev_jsonl(400);
+    let input = tmp.path().join("dump.jsonl.gz");
+    fs::write(&input, gz(jsonl.as_bytes())).unwrap();
+    let plain = ok(&["filter", "--jsonl", s(&input)]);
+    // Several of the parallel compressor's blocks.
+    assert!(plain.len() > 4 * chaff::gzip::BLOCK, "{}", plain.len());
+    let mut outputs = Vec::new();
+    for t in ["1", "2", "3"] {
+        let out = tmp.path().join(format!("out{t}"));
+        ok(&[
+            "--threads",
+            t,
+            "filter",
+            "--jsonl",
+            "-o",
+            s(&out),
+            s(&input),
+        ]);
+        outputs.push(fs::read(out.join("dump.jsonl.gz")).unwrap());
+    }
+    assert!(outputs[1] == outputs[0] && outputs[2] == outputs[0]);
+    let stdout = ok(&["filter", "--jsonl", "--compress", "gz", s(&input)]);
+    assert!(stdout == outputs[0]);
+    // One gzip member: a reader that stops after the first one still gets everything.
+    let mut d = flate2::read::GzDecoder::new(&outputs[0][..]);
+    let mut got = Vec::new();
+    d.read_to_end(&mut got).unwrap();
+    assert!(got == plain);
+    let mut after = Vec::new();
+    d.into_inner().read_to_end(&mut after).unwrap();
+    assert!(after.is_empty());
+}
