@@ -550,8 +550,9 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             }
             let stdout = std::io::stdout();
             let buffered = BufWriter::with_capacity(1 << 16, stdout.lock());
-            let mut out = output::Compressed::new(buffered, compress.unwrap_or(Compression::None))
-                .map_err(|e| Error::io("<stdout>", e))?;
+            let mut out =
+                output::Compressed::new(buffered, compress.unwrap_or(Compression::None), true)
+                    .map_err(|e| Error::io("<stdout>", e))?;
             let s = engine.filter(&sources, FilterTarget::Stream(&mut out), side)?;
             out.finish()
                 .and_then(|mut w| w.flush())

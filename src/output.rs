@@ -121,14 +121,31 @@ pub enum Compressed<W: Write> {
     Zstd(zstd::stream::write::Encoder<'static, W>),
 }
 
+/// Most of libzstd's workers for one large stream: each holds a job of a few MB.
+const ZSTD_WORKERS: u32 = 4;
+
 impl<W: Write> Compressed<W> {
-    /// Wraps `inner` in the given compression.
-    pub fn new(inner: W, c: crate::input::Compression) -> std::io::Result<Self> {
+    /// Wraps `inner` in the given compression. `large`: the stream will hold more than
+    /// one chunk of input (stdout, or a file read in several chunks), so zstd compresses
+    /// it on worker threads of its own; a small file is compressed where it is written,
+    /// as starting those threads would cost more than it saves. gzip is compressed in
+    /// parallel whatever its size ([`crate::gzip`]).
+    pub fn new(inner: W, c: crate::input::Compression, large: bool) -> std::io::Result<Self> {
         use crate::input::Compression as C;
         Ok(match c {
             C::None => Compressed::Plain(inner),
             C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner)?),
-            C::Zstd => Compressed::Zstd(zstd::stream::write::Encoder::new(inner, 3)?),
+            C::Zstd => {
+                let mut e = zstd::stream::write::Encoder::new(inner, 3)?;
+                if large {
+                    // libzstd's multi-threaded mode gives the same bytes for any number
+                    // of workers from 1 up (not those of its single-threaded mode), so
+                    // the output does not depend on --threads.
+                    let n = rayon::current_num_threads().clamp(1, ZSTD_WORKERS as usize);
+                    e.multithread(n as u32)?;
+                }
+                Compressed::Zstd(e)
+            }
         })
     }
 

@@ -512,7 +512,8 @@ impl Engine<'_> {
             &mut |source, piece, last| {
                 let dest = &dests[source];
                 if open.as_ref().is_none_or(|o| o.0 != source) {
-                    open = Some((source, open_output(dest)?, Joiner::default()));
+                    // A source whose first piece is not its last is read in chunks.
+                    open = Some((source, open_output(dest, !last)?, Joiner::default()));
                 }
                 let Some((_, w, joiner)) = open.as_mut() else {
                     unreachable!("opened above")
@@ -896,14 +897,14 @@ impl Engine<'_> {
 
 /// Starts an output file, compressed as its name says, in its folder (which
 /// [`crate::outdir::plan`] created).
-fn open_output(dest: &Path) -> Result<Compressed<AtomicFile>> {
+fn open_output(dest: &Path, large: bool) -> Result<Compressed<AtomicFile>> {
     let f = AtomicFile::create(dest)?;
-    Compressed::new(f, input::Compression::from_name(dest)).map_err(|e| Error::io(dest, e))
+    Compressed::new(f, input::Compression::from_name(dest), large).map_err(|e| Error::io(dest, e))
 }
 
 /// Writes a whole source's output file atomically (compressed as its name says).
 fn write_whole(dest: &Path, piece: &Piece) -> Result<u64> {
-    let mut w = open_output(dest)?;
+    let mut w = open_output(dest, false)?;
     let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
     w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
     Ok(n)

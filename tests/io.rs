@@ -185,9 +185,24 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     assert_eq!(fs::read(out.join("b.txt")).unwrap(), expected);
     let out2 = tmp.path().join("out2");
     ok(&["filter", "--compress", "zst", "-o", s(&out2), s(&input)]);
+    // One thread writes every file on the writer thread, several on the workers: the
+    // same bytes.
+    let out1 = tmp.path().join("out1");
+    let one = [
+        "--threads",
+        "1",
+        "filter",
+        "--compress",
+        "zst",
+        "-o",
+        s(&out1),
+        s(&input),
+    ];
+    ok(&one);
     for f in ["a.txt.zst", "b.txt.zst"] {
         let z = fs::read(out2.join(f)).unwrap();
         assert_eq!(zstd::decode_all(&z[..]).unwrap(), expected);
+        assert!(fs::read(out1.join(f)).unwrap() == z, "{f}");
     }
     let z = ok(&["filter", "--compress", "gz", "tests/data/sample_page.txt"]);
     assert_eq!(gunzip(&z), expected);
@@ -613,31 +628,42 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
     let input = tmp.path().join("dump.jsonl.gz");
     fs::write(&input, gz(jsonl.as_bytes())).unwrap();
     let plain = ok(&["filter", "--jsonl", s(&input)]);
-    // Several of the parallel compressor's blocks.
+    // Several of the parallel gzip compressor's blocks; several 1 MB input chunks.
     assert!(plain.len() > 4 * chaff::gzip::BLOCK, "{}", plain.len());
-    let mut outputs = Vec::new();
-    for t in ["1", "2", "3"] {
-        let out = tmp.path().join(format!("out{t}"));
-        ok(&[
-            "--threads",
-            t,
-            "filter",
-            "--jsonl",
-            "-o",
-            s(&out),
-            s(&input),
-        ]);
-        outputs.push(fs::read(out.join("dump.jsonl.gz")).unwrap());
+    // The first stream (gzip member, zstd frame) alone: readers that stop after one
+    // (Rust's GzDecoder, python-zstandard's default) still get everything.
+    let first_stream = |how: &str, z: &[u8]| -> (Vec<u8>, usize) {
+        let mut got = Vec::new();
+        let mut after = Vec::new();
+        if how == "gz" {
+            let mut d = flate2::read::GzDecoder::new(z);
+            d.read_to_end(&mut got).unwrap();
+            d.into_inner().read_to_end(&mut after).unwrap();
+        } else {
+            let mut d = zstd::stream::read::Decoder::new(z).unwrap().single_frame();
+            d.read_to_end(&mut got).unwrap();
+            d.finish().read_to_end(&mut after).unwrap();
+        }
+        (got, after.len())
+    };
+    for how in ["gz", "zst"] {
+        let mut outputs = Vec::new();
+        for t in ["1", "2", "3"] {
+            let out = tmp.path().join(format!("out-{how}-{t}"));
+            let args = ["--threads", t, "filter", "--jsonl", "--compress", how];
+            ok(&[&args[..], &["-o", s(&out), s(&input)]].concat());
+            outputs.push(fs::read(out.join(format!("dump.jsonl.{how}"))).unwrap());
+        }
+        assert!(
+            outputs[1] == outputs[0] && outputs[2] == outputs[0],
+            "{how}"
+        );
+        let stdout = ok(&["filter", "--jsonl", "--compress", how, s(&input)]);
+        assert!(stdout == outputs[0], "{how}");
+        let (got, after) = first_stream(how, &outputs[0]);
+        assert!(
+            got == plain && after == 0,
+            "{how}: {after} bytes after the first stream"
+        );
     }
-    assert!(outputs[1] == outputs[0] && outputs[2] == outputs[0]);
-    let stdout = ok(&["filter", "--jsonl", "--compress", "gz", s(&input)]);
-    assert!(stdout == outputs[0]);
-    // One gzip member: a reader that stops after the first one still gets everything.
-    let mut d = flate2::read::GzDecoder::new(&outputs[0][..]);
-    let mut got = Vec::new();
-    d.read_to_end(&mut got).unwrap();
-    assert!(got == plain);
-    let mut after = Vec::new();
-    d.into_inner().read_to_end(&mut after).unwrap();
-    assert!(after.is_empty());
 }
