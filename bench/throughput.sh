@@ -4,8 +4,9 @@
 # Builds a dump of composed pages from ../shared (train files only, seed 7) under
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
-# each run's peak RSS; also start-up (dictionary + model load) and training time/RSS for
-# the corpus train portion plus 2000 composed pages.
+# each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
+# gzipped and zstd-compressed; also start-up (dictionary + model load) and training
+# time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
 mb=$(du -sb "$dump/pages" | cut -f1)
@@ -110,6 +111,23 @@ for r in $(seq 1 "$rounds"); do
   once "$r" "jsonl,$tn" "$jb" "$chaff" filter --jsonl "$out/dump.jsonl"
 done
 summary floor "jsonl,$t1" "jsonl,$tn"
+# Compressed JSONL in, compressed the same way out (-o): decompression on the reader
+# thread, compression on rayon's pool (gzip) or libzstd's workers (zstd). MB/s are of the
+# uncompressed bytes, as above.
+gzip -c -6 "$out/dump.jsonl" >"$out/dump.jsonl.gz"
+kinds=(gz)
+if command -v zstd >/dev/null; then
+  zstd -q -f -3 "$out/dump.jsonl" -o "$out/dump.jsonl.zst"
+  kinds+=(zst)
+fi
+for k in "${kinds[@]}"; do
+  : >"$results"
+  for r in $(seq 1 "$rounds"); do
+    once "$r" "jsonl.$k,$t1" "$jb" "$chaff" --threads 1 filter --jsonl -o "$out_base/filtered" "$out/dump.jsonl.$k"
+    once "$r" "jsonl.$k,$tn" "$jb" "$chaff" filter --jsonl -o "$out_base/filtered" "$out/dump.jsonl.$k"
+  done
+  summary "jsonl.$k,$t1" "jsonl.$k,$tn"
+done
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"

@@ -12,8 +12,14 @@ for t in reader model_loader; do
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
 [ -f ../../shared/seed/page.txt ] && cp ../../shared/seed/page.txt corpus/reader/seed.txt
+# Compressed seeds (the first byte picks the target's mode): the decoders' paths too.
+{ printf '\000'; gzip -c ../tests/data/sample_page.txt; } >corpus/reader/sample.gz.seed
+if command -v zstd >/dev/null; then
+  { printf '\000'; zstd -q -c ../tests/data/sample_page.txt; } >corpus/reader/sample.zst.seed
+fi
 # A small model (the default one is larger than -max_len) as the loader's seed.
-(cd .. && cargo run --release -q -- -q train -o fuzz/corpus/model_loader/small.chaff training/sample.tsv)
+# (Without RUSTC_BOOTSTRAP, which would make cargo rebuild the project's release build.)
+(cd .. && env -u RUSTC_BOOTSTRAP cargo run --release -q -- -q train -o fuzz/corpus/model_loader/small.chaff training/sample.tsv)
 for t in ${TARGETS:-reader model_loader}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 -max_len=262144 2>&1 |

@@ -287,6 +287,49 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(24))]
+        /// Any data, written in any pieces with flushes anywhere, reads back whole; without
+        /// flushes the bytes do not depend on the pieces.
+        #[test]
+        fn any_writes_and_flushes_read_back(
+            n in 0..3 * BLOCK,
+            noise in proptest::bool::ANY,
+            cuts in proptest::collection::vec(1..200_000usize, 1..6),
+            flushes in proptest::collection::vec(proptest::bool::weighted(0.3), 1..6),
+        ) {
+            let mut data = text(n);
+            if noise {
+                // Incompressible stretches: stored blocks inside deflate.
+                let mut x = n as u64 | 1;
+                for b in data.iter_mut().step_by(3) {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    *b = x as u8;
+                }
+            }
+            let mut w = ParallelGzip::new(Vec::new()).unwrap();
+            let mut at = 0;
+            for (&cut, &flush) in cuts.iter().cycle().zip(flushes.iter().cycle()) {
+                if at == data.len() {
+                    break;
+                }
+                let end = (at + cut).min(data.len());
+                w.write_all(&data[at..end]).unwrap();
+                if flush {
+                    w.flush().unwrap();
+                }
+                at = end;
+            }
+            let z = w.finish().unwrap();
+            proptest::prop_assert_eq!(gunzip_one_member(&z), data.clone());
+            if !flushes.contains(&true) {
+                proptest::prop_assert_eq!(z, gzip(&data, &[1 << 20]));
+            }
+        }
+    }
+
     #[test]
     fn a_flush_makes_everything_so_far_readable() {
         let data = text(BLOCK + 500);
