@@ -5,9 +5,9 @@
 //!
 //! A single compressing writer caps a run at its speed, ~60 MB/s at level 6 (zlib-rs),
 //! whatever the number of cores; the classifying runs at ~30 MB/s a core. One member,
-//! not a member per block: some readers (Rust's `GzDecoder`, some Java and Python
-//! tools) stop after the first member without a word. The bytes depend on the data
-//! alone, not on the number of threads or on which block finished first.
+//! not a member per block: some readers (flate2's `GzDecoder`, for one) stop after the
+//! first member without a word. The bytes depend on the data alone, not on the number
+//! of threads or on which block finished first.
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 use std::collections::VecDeque;
@@ -169,7 +169,7 @@ impl<W: Write> Write for ParallelGzip<W> {
 
 /// Deflates `data` as raw deflate blocks primed with `window`: ended on a byte boundary
 /// (a sync flush) unless `last`, which ends the deflate stream.
-pub fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
+fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
     let mut c = Compress::new(Compression::new(LEVEL), false);
     if !window.is_empty() {
         c.set_dictionary(window).map_err(io::Error::other)?;

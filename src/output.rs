@@ -122,7 +122,7 @@ pub enum Compressed<W: Write> {
 }
 
 /// Most of libzstd's workers for one large stream: each holds a job of a few MB.
-const ZSTD_WORKERS: u32 = 4;
+const ZSTD_WORKERS: usize = 4;
 
 impl<W: Write> Compressed<W> {
     /// Wraps `inner` in the given compression. `large`: the stream will hold more than
@@ -141,7 +141,7 @@ impl<W: Write> Compressed<W> {
                     // libzstd's multi-threaded mode gives the same bytes for any number
                     // of workers from 1 up (not those of its single-threaded mode), so
                     // the output does not depend on --threads.
-                    let n = rayon::current_num_threads().clamp(1, ZSTD_WORKERS as usize);
+                    let n = rayon::current_num_threads().clamp(1, ZSTD_WORKERS);
                     e.multithread(n as u32)?;
                 }
                 Compressed::Zstd(e)
