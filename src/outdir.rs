@@ -97,22 +97,19 @@ pub fn plan(
     existing: Existing,
     settings: Option<&str>,
 ) -> Result<Plan> {
-    let all_dests = output_paths(&sources, dir, stdin_name, compress)?;
-    let done = prepare(dir, inputs, &sources, &all_dests, existing, settings)?;
-    let mut plan = Plan {
-        sources: Vec::with_capacity(sources.len()),
-        dests: Vec::with_capacity(sources.len()),
-        resumed: 0,
-    };
-    for ((source, dest), done) in sources.into_iter().zip(all_dests).zip(done) {
-        if done {
-            plan.resumed += 1;
-        } else {
-            plan.sources.push(source);
-            plan.dests.push(dest);
-        }
-    }
-    Ok(plan)
+    let mut dests = output_paths(&sources, dir, stdin_name, compress)?;
+    let done = prepare(dir, inputs, &sources, &dests, existing, settings)?;
+    // In place: the lists hold every input file, so no second copy of them.
+    let mut sources = sources;
+    let mut todo = done.iter().map(|d| !d);
+    sources.retain(|_| todo.next().unwrap_or(true));
+    let mut todo = done.iter().map(|d| !d);
+    dests.retain(|_| todo.next().unwrap_or(true));
+    Ok(Plan {
+        resumed: done.iter().filter(|&&d| d).count() as u64,
+        sources,
+        dests,
+    })
 }
 
 /// Output path of every source under `dir`: the input's path relative to the folder it
@@ -124,7 +121,6 @@ fn output_paths(
     stdin_name: &str,
     compress: Option<Compression>,
 ) -> Result<Vec<PathBuf>> {
-    let mut seen = std::collections::HashMap::new();
     let mut out = Vec::with_capacity(sources.len());
     for s in sources {
         let mut rel = match s {
@@ -142,16 +138,25 @@ fn output_paths(
                 rel = PathBuf::from(name);
             }
         }
-        let dest = dir.join(&rel);
-        if let Some(prev) = seen.insert(dest.clone(), s.display()) {
-            return Err(Error::Usage(format!(
-                "{} and {} would both be written to {}",
-                prev,
-                s.display(),
-                dest.display()
-            )));
-        }
-        out.push(dest);
+        out.push(dir.join(&rel));
+    }
+    // Collisions found by sorting indices, not with a map of copied paths: the list
+    // holds every input file.
+    let mut order: Vec<usize> = (0..out.len()).collect();
+    order.sort_unstable_by(|&a, &b| out[a].cmp(&out[b]).then(a.cmp(&b)));
+    // Of the pairs that collide, the one whose later file comes first in input order.
+    let clash = order
+        .windows(2)
+        .filter(|w| out[w[0]] == out[w[1]])
+        .min_by_key(|w| w[1]);
+    if let Some(w) = clash {
+        let (a, b) = (w[0], w[1]);
+        return Err(Error::Usage(format!(
+            "{} and {} would both be written to {}",
+            sources[a].display(),
+            sources[b].display(),
+            out[a].display()
+        )));
     }
     Ok(out)
 }

@@ -526,6 +526,34 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         err.contains("l.txt: input lies inside the output folder"),
         "{err}"
     );
+    // Two inputs that would share an output: the first such pair in input order is
+    // named, and nothing is written.
+    let (x, y) = (tmp.path().join("x"), tmp.path().join("y"));
+    for d in [&x, &y] {
+        fs::create_dir_all(d.join("sub")).unwrap();
+        fs::write(d.join("sub/same.txt"), "甲\n").unwrap();
+        fs::write(d.join("a.txt"), "甲\n").unwrap();
+    }
+    fs::write(y.join("a.txt.gz"), "not read").unwrap();
+    let clash = tmp.path().join("clash");
+    let err = fails(&["filter", "-o", s(&clash), s(&x), s(&y)]);
+    let want = format!(
+        "{} and {} would both be written to {}",
+        x.join("a.txt").display(),
+        y.join("a.txt").display(),
+        clash.join("a.txt").display()
+    );
+    assert!(err.contains(&want), "{err}");
+    assert!(!clash.exists());
+    // --compress none renames y/a.txt.gz to a.txt, beside y/a.txt.
+    let err = fails(&["filter", "--compress", "none", "-o", s(&clash), s(&y)]);
+    let want = format!(
+        "{} and {} would both be written to {}",
+        y.join("a.txt").display(),
+        y.join("a.txt.gz").display(),
+        clash.join("a.txt").display()
+    );
+    assert!(err.contains(&want), "{err}");
     // Several inputs need -o.
     let err = fails(&["filter", s(&input)]);
     assert!(err.contains("-o OUTDIR"));
