@@ -91,7 +91,7 @@ pub struct Plan {
 pub fn plan(
     dir: &Path,
     inputs: &[PathBuf],
-    sources: Vec<Source>,
+    mut sources: Vec<Source>,
     stdin_name: &str,
     compress: Option<Compression>,
     existing: Existing,
@@ -100,7 +100,6 @@ pub fn plan(
     let mut dests = output_paths(&sources, dir, stdin_name, compress)?;
     let done = prepare(dir, inputs, &sources, &dests, existing, settings)?;
     // In place: the lists hold every input file, so no second copy of them.
-    let mut sources = sources;
     let mut todo = done.iter().map(|d| !d);
     sources.retain(|_| todo.next().unwrap_or(true));
     let mut todo = done.iter().map(|d| !d);
