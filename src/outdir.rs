@@ -122,10 +122,7 @@ fn output_paths(
 ) -> Result<Vec<PathBuf>> {
     let mut out = Vec::with_capacity(sources.len());
     for s in sources {
-        let mut rel = match s {
-            Source::Stdin => PathBuf::from(stdin_name),
-            Source::File { rel, .. } => rel.clone(),
-        };
+        let mut rel = s.rel().unwrap_or_else(|| PathBuf::from(stdin_name));
         if let Some(c) = compress {
             if Compression::from_name(&rel) != Compression::None {
                 rel.set_extension("");
@@ -371,7 +368,7 @@ mod tests {
                 std::fs::write(&path, "x\n").unwrap();
                 Source::File {
                     path,
-                    rel: PathBuf::from(n),
+                    rel_from: input.components().count(),
                     link: false,
                 }
             })

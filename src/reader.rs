@@ -12,13 +12,15 @@ use std::path::{Path, PathBuf};
 pub enum Source {
     /// Standard input (`-`).
     Stdin,
-    /// A file; `rel` is its path relative to the input it was found under (the file name
-    /// for a file given directly), used to mirror the input tree under an output folder.
+    /// A file. Its path relative to the input it was found under (the file name for a
+    /// file given directly), [`Source::rel`], mirrors the input tree under an output
+    /// folder.
     File {
         /// Path as given or walked.
         path: PathBuf,
-        /// Path relative to the input root.
-        rel: PathBuf,
+        /// How many of `path`'s leading components are the input's, not [`Source::rel`]'s
+        /// (a count, not a second path: the list of sources holds every input file).
+        rel_from: usize,
         /// `path` is itself a symbolic link (known from walking or a look at it): an
         /// output folder's checks resolve links, and only links, one by one.
         link: bool,
@@ -26,6 +28,16 @@ pub enum Source {
 }
 
 impl Source {
+    /// A file's path relative to the input it was found under (`None` for stdin).
+    pub fn rel(&self) -> Option<PathBuf> {
+        match self {
+            Source::Stdin => None,
+            Source::File { path, rel_from, .. } => {
+                Some(path.components().skip(*rel_from).collect())
+            }
+        }
+    }
+
     /// The path shown to users ("-" for stdin).
     pub fn display(&self) -> String {
         match self {
@@ -47,18 +59,19 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
             let mut seen = Vec::new();
-            walk(input, input, &mut seen, &mut out)?;
+            walk(input.components().count(), input, &mut seen, &mut out)?;
         } else {
-            let rel = input
-                .file_name()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| input.clone());
+            // Its file name; the whole path when it has none (`..`).
+            let rel_from = match input.file_name() {
+                Some(_) => input.components().count() - 1,
+                None => 0,
+            };
             let link = std::fs::symlink_metadata(input)
                 .map_err(|e| Error::io(input, e))?
                 .is_symlink();
             out.push(Source::File {
                 path: input.clone(),
-                rel,
+                rel_from,
                 link,
             });
         }
@@ -66,7 +79,8 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
     Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>) -> Result<()> {
+/// Walks `dir`, found under an input folder whose path has `rel_from` components.
+fn walk(rel_from: usize, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>) -> Result<()> {
     // Symlinked folders can form loops; remember every folder's real path on this branch.
     let real = std::fs::canonicalize(dir).map_err(|e| Error::io(dir, e))?;
     if seen.contains(&real) {
@@ -95,10 +109,13 @@ fn walk(root: &Path, dir: &Path, seen: &mut Vec<PathBuf>, out: &mut Vec<Source>)
             kind
         };
         if kind.is_dir() {
-            walk(root, &path, seen, out)?;
+            walk(rel_from, &path, seen, out)?;
         } else if kind.is_file() {
-            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-            out.push(Source::File { path, rel, link });
+            out.push(Source::File {
+                path,
+                rel_from,
+                link,
+            });
         }
     }
     seen.pop();
@@ -339,7 +356,7 @@ mod tests {
         let got: Vec<(String, bool)> = sources
             .iter()
             .map(|s| match s {
-                Source::File { rel, link, .. } => (rel.display().to_string(), *link),
+                Source::File { link, .. } => (s.rel().unwrap().display().to_string(), *link),
                 Source::Stdin => unreachable!(),
             })
             .collect();
@@ -356,6 +373,12 @@ mod tests {
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));
+        // A file given directly is its own name under an output folder.
+        assert_eq!(given[1].rel(), Some(PathBuf::from("a.txt")));
+        // A folder given with `.` inside and a slash at the end: paths under it still.
+        let odd = expand_inputs(&[root.join("./b/")]).unwrap();
+        assert_eq!(odd[0].rel(), Some(PathBuf::from("c/d.txt")));
+        assert_eq!(Source::Stdin.rel(), None);
         // A link to nothing is an error naming it.
         symlink(tmp.path().join("gone"), root.join("dangling")).unwrap();
         let e = expand_inputs(std::slice::from_ref(&root))

@@ -70,7 +70,7 @@ fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
     std::fs::write(&path, bytes).unwrap();
     let sources = vec![Source::File {
         path: path.clone(),
-        rel: "doc".into(),
+        rel_from: path.components().count() - 1,
         link: false,
     }];
     let (c, p) = model();
