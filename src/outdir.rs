@@ -221,9 +221,8 @@ fn prepare(
     // Resolve each input folder once (not every file: that is five readlinks a file).
     let mut real_parents: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
     for s in sources {
-        if let Source::File { path, link, .. } = s {
-            let is_link = *link;
-            let real = match (path.parent(), path.file_name(), is_link) {
+        if let &Source::File { ref path, link, .. } = s {
+            let real = match (path.parent(), path.file_name(), link) {
                 (Some(parent), Some(name), false) => {
                     let parent = if parent.as_os_str().is_empty() {
                         Path::new(".")
@@ -241,7 +240,7 @@ fn prepare(
                     // A link to something with no path, such as the pipe behind
                     // /dev/fd/63 that `<(zcat dump.gz)` hands over: it cannot lie
                     // inside a folder.
-                    Err(_) if is_link && path.metadata().is_ok_and(|m| !m.is_file()) => continue,
+                    Err(_) if link && path.metadata().is_ok_and(|m| !m.is_file()) => continue,
                     Err(e) => return Err(Error::io(path, e)),
                 },
             };
