@@ -8,7 +8,7 @@
 //! to UTF-8 by encoding_rs.
 
 use crate::error::{Error, Result};
-use crate::reader::Source;
+use crate::sources::Source;
 use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, UTF_8};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::sync::atomic::{AtomicU64, Ordering};

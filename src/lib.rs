@@ -34,6 +34,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reader;
+pub mod sources;
 pub mod stdin;
 pub mod summary;
 pub mod token_table;

@@ -7,7 +7,7 @@ use chaff::model::Model;
 use chaff::outdir::{self, Existing};
 use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
-use chaff::reader::expand_inputs;
+use chaff::sources::{self, Inputs};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
 use chaff::{dataset, eval, model_file, output, train, Error, Result};
@@ -401,7 +401,11 @@ impl InputArgs {
 
 fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let sources = expand_inputs(&a.input.inputs)?;
+    let to_folder = a.dolma && a.attributes_dir.is_some();
+    // A run into a folder checks its inputs as it plans the folder.
+    if !to_folder {
+        sources::check(&a.input.inputs)?;
+    }
     let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
     if a.dolma {
         chaff::dolma::check_name(&a.dolma_name)?;
@@ -428,13 +432,12 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         let plan = outdir::plan(
             dir,
             &a.input.inputs,
-            sources,
             "stdin.jsonl",
             None,
             existing,
             None,
         )?;
-        let summary = engine.dolma(&plan.sources, &plan.dests, &a.dolma_name)?;
+        let summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }
     if let Some(path) = &a.html {
@@ -444,7 +447,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             1 => format!("chaff audit: {first}"),
             n => format!("chaff audit: {first} and {} more inputs", n - 1),
         };
-        let summary = engine.html(&sources, &title, &mut f)?;
+        let summary = engine.html(Inputs::walk(&a.input.inputs), &title, &mut f)?;
         f.commit()?;
         return report(&summary, start, g, None, false);
     }
@@ -459,7 +462,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         verbose: g.verbose,
         ..Sidecars::default()
     };
-    engine.tag(&sources, format, &mut out, side)?;
+    engine.tag(Inputs::walk(&a.input.inputs), format, &mut out, side)?;
     Ok(())
 }
 
@@ -493,7 +496,11 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let compress = Compression::parse_flag(&a.compress)?;
     let mut opts = a.input.run_options(!g.quiet, false)?;
     opts.keep_empty = a.keep_empty;
-    let sources = expand_inputs(&a.input.inputs)?;
+    // A run into a folder checks its inputs as it plans the folder.
+    let count = match &a.output {
+        Some(_) => None,
+        None => Some(sources::check(&a.input.inputs)?),
+    };
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
     }
@@ -531,21 +538,20 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             let plan = outdir::plan(
                 dir,
                 &a.input.inputs,
-                sources,
                 stdin_name,
                 compress,
                 existing,
                 Some(&settings),
             )?;
-            let mut s = engine.filter(&plan.sources, FilterTarget::Files(plan.dests), side)?;
-            s.resumed = plan.resumed;
+            let mut s = engine.filter(plan.inputs(), FilterTarget::Files, side)?;
+            s.resumed = plan.resumed();
             s
         }
         None => {
-            if !a.input.jsonl && sources.len() != 1 {
+            let count = count.unwrap_or_default();
+            if !a.input.jsonl && count != 1 {
                 return Err(Error::Usage(format!(
-                    "{} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl",
-                    sources.len()
+                    "{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"
                 )));
             }
             let stdout = std::io::stdout();
@@ -553,7 +559,11 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             let mut out =
                 output::Compressed::new(buffered, compress.unwrap_or(Compression::None), true)
                     .map_err(|e| Error::io("<stdout>", e))?;
-            let s = engine.filter(&sources, FilterTarget::Stream(&mut out), side)?;
+            let s = engine.filter(
+                Inputs::walk(&a.input.inputs),
+                FilterTarget::Stream(&mut out),
+                side,
+            )?;
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;

@@ -5,9 +5,12 @@
 
 use crate::error::{Error, Result};
 use crate::input::Compression;
-use crate::reader::Source;
+use crate::sources::{list_folder, total_size, Entry, Inputs, Walk};
 use serde::Serialize;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 /// Name of the settings record kept in every output folder.
 pub const MANIFEST: &str = ".chaff-run.json";
@@ -71,103 +74,316 @@ impl RunRecord<'_> {
     }
 }
 
-/// A run into an output folder, ready to go: the sources still to do, each one's
-/// destination, and how many sources `--resume` found already done.
+/// A run into an output folder, checked and ready to go: [`Plan::inputs`] gives the
+/// sources still to do, each with its destination, as the run reaches them.
 #[derive(Debug)]
 pub struct Plan {
-    /// Sources to process, in input order.
-    pub sources: Vec<Source>,
-    /// Destination of each source in `sources`.
-    pub dests: Vec<PathBuf>,
-    /// Sources left out because their output is complete (only with [`Existing::Resume`]).
-    pub resumed: u64,
+    dir: PathBuf,
+    inputs: Vec<PathBuf>,
+    stdin_name: String,
+    compress: Option<Compression>,
+    /// Leave out sources whose output is already there.
+    resume: bool,
+    /// How many sources were left out so far.
+    resumed: Arc<AtomicU64>,
 }
 
-/// Maps `sources` into `dir` (each input's path relative to the folder it was found in,
-/// its compression extension changed if `compress` asks), checks and prepares the folder
-/// and the subfolders the files go in (`inputs` are the paths as given; `settings` is
-/// recorded in [`MANIFEST`] and compared on resume) and leaves out what an interrupted
-/// run already wrote.
+/// Checks a run of `inputs` (the paths as given) into `dir`: each source's output goes to
+/// its path relative to the input it was found under, its compression extension changed
+/// if `compress` asks; two sources with one output are an error, and so is an input
+/// inside the output folder or the other way round. Then prepares the folder (`settings`
+/// is recorded in [`MANIFEST`] and compared on resume; `None`: nothing recorded, and no
+/// resuming). The check walks the inputs once, holding one folder's files at a time.
 pub fn plan(
     dir: &Path,
     inputs: &[PathBuf],
-    mut sources: Vec<Source>,
     stdin_name: &str,
     compress: Option<Compression>,
     existing: Existing,
     settings: Option<&str>,
 ) -> Result<Plan> {
-    let mut dests = output_paths(&sources, dir, stdin_name, compress)?;
-    let done = prepare(dir, inputs, &sources, &dests, existing, settings)?;
-    // In place: the lists hold every input file, so no second copy of them.
-    let mut todo = done.iter().map(|d| !d);
-    sources.retain(|_| todo.next().unwrap_or(true));
-    let mut todo = done.iter().map(|d| !d);
-    dests.retain(|_| todo.next().unwrap_or(true));
+    let real_out = resolve(dir)?;
+    let mut check = Check {
+        dir,
+        compress,
+        real_out: &real_out,
+        clash: None,
+        inside: None,
+    };
+    check.inputs(inputs, stdin_name)?;
+    if let Some((_, a, b, dest)) = check.clash {
+        return Err(Error::Usage(format!(
+            "{a} and {b} would both be written to {}",
+            dest.display()
+        )));
+    }
+    let inside = check.inside.map(|(_, path)| {
+        Error::Usage(format!(
+            "{path}: input lies inside the output folder {}",
+            dir.display()
+        ))
+    });
+    let resume = prepare(dir, inputs, inside, existing, settings)?;
     Ok(Plan {
-        resumed: done.iter().filter(|&&d| d).count() as u64,
-        sources,
-        dests,
+        dir: dir.to_path_buf(),
+        inputs: inputs.to_vec(),
+        stdin_name: stdin_name.to_string(),
+        compress,
+        resume,
+        resumed: Arc::default(),
     })
 }
 
-/// Output path of every source under `dir`: the input's path relative to the folder it
-/// was found in, with its compression extension changed if `compress` asks for one.
-/// Two inputs mapping to one output is an error.
-fn output_paths(
-    sources: &[Source],
-    dir: &Path,
-    stdin_name: &str,
-    compress: Option<Compression>,
-) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::with_capacity(sources.len());
-    for s in sources {
-        let mut rel = s.rel().unwrap_or_else(|| PathBuf::from(stdin_name));
-        if let Some(c) = compress {
-            if Compression::from_name(&rel) != Compression::None {
-                rel.set_extension("");
+impl Plan {
+    /// The sources still to do and their destinations, in input order, found as the run
+    /// reaches them; each output subfolder is created before the first source that
+    /// goes in it.
+    pub fn inputs(&self) -> Inputs<'static> {
+        let sized = self.todo(None);
+        let mut made: Option<PathBuf> = None;
+        let dir = self.dir.clone();
+        let entries = self.todo(Some(Arc::clone(&self.resumed))).map(move |e| {
+            let e = e?;
+            if let Some(parent) = e.dest().ok().and_then(Path::parent) {
+                // Once a folder, not for every file: a writer that made sure of its
+                // file's folder would stat it each time, or mkdir it, which locks the
+                // folder against the other workers' creates.
+                if made.as_deref() != Some(parent) && parent != dir {
+                    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+                    made = Some(parent.to_path_buf());
+                }
             }
-            if let Some(ext) = c.extension() {
-                let mut name = rel.into_os_string();
-                name.push(".");
-                name.push(ext);
-                rel = PathBuf::from(name);
+            Ok(e)
+        });
+        Inputs {
+            entries: Box::new(entries),
+            size: Box::new(move || total_size(sized.map(|e| e.map(|e| e.source)))),
+        }
+    }
+
+    /// How many sources `--resume` found already done, so far (all of them once the run
+    /// is over).
+    pub fn resumed(&self) -> u64 {
+        self.resumed.load(Ordering::Relaxed)
+    }
+
+    /// The sources still to do, with their destinations; those left out are counted in
+    /// `resumed`.
+    fn todo(
+        &self,
+        resumed: Option<Arc<AtomicU64>>,
+    ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
+        let (dir, stdin_name) = (self.dir.clone(), PathBuf::from(&self.stdin_name));
+        let (compress, resume) = (self.compress, self.resume);
+        Walk::new(&self.inputs).filter_map(move |s| {
+            let source = match s {
+                Ok(s) => s,
+                Err(e) => return Some(Err(e)),
+            };
+            let rel = source.rel().unwrap_or_else(|| stdin_name.clone());
+            let dest = output_path(&dir, rel, compress);
+            if resume && dest.is_file() {
+                if let Some(n) = &resumed {
+                    n.fetch_add(1, Ordering::Relaxed);
+                }
+                return None;
+            }
+            Some(Ok(Entry {
+                source,
+                dest: Some(dest),
+            }))
+        })
+    }
+}
+
+/// Where the output of a source at `rel` (its path under its input) goes in `dir`: with
+/// its compression extension changed if `compress` asks for one.
+fn output_path(dir: &Path, mut rel: PathBuf, compress: Option<Compression>) -> PathBuf {
+    if let Some(c) = compress {
+        if Compression::from_name(&rel) != Compression::None {
+            rel.set_extension("");
+        }
+        if let Some(ext) = c.extension() {
+            let mut name = rel.into_os_string();
+            name.push(".");
+            name.push(ext);
+            rel = PathBuf::from(name);
+        }
+    }
+    dir.join(rel)
+}
+
+/// A source's place in a run: its input's place, then its path under the input (a
+/// folder is walked in the byte order of its paths, component by component).
+type Order = (usize, PathBuf);
+
+/// The check of a run into an output folder. Outputs can collide only within one output
+/// folder, whose files come from the same relative folder under every input: so the
+/// inputs are walked side by side, folder by relative folder, and only one folder's
+/// files are held at a time, never a list of every file.
+struct Check<'a> {
+    dir: &'a Path,
+    compress: Option<Compression>,
+    /// The output folder's real path.
+    real_out: &'a Path,
+    /// Of the pairs of sources with one destination, the one whose later source comes
+    /// first in input order: that order, the two sources as shown, the destination.
+    clash: Option<(Order, String, String, PathBuf)>,
+    /// The first source in input order that lies inside the output folder.
+    inside: Option<(Order, String)>,
+}
+
+/// A source the check found, in the relative folder being checked.
+struct Found {
+    dest: PathBuf,
+    order: Order,
+    shown: String,
+}
+
+/// One input folder's copy of the relative folder being checked.
+struct Branch {
+    input: usize,
+    path: PathBuf,
+    /// The real paths of the folder and of those above it on the walk (a link back to
+    /// one of them is not followed, as the run's walk does not follow it).
+    seen: Vec<PathBuf>,
+}
+
+impl Check<'_> {
+    /// Checks every source under `inputs`.
+    fn inputs(&mut self, inputs: &[PathBuf], stdin_name: &str) -> Result<()> {
+        let mut found = Vec::new();
+        let mut branches = Vec::new();
+        for (i, input) in inputs.iter().enumerate() {
+            if input.as_os_str() == "-" {
+                found.push(self.found(i, PathBuf::from(stdin_name), "-".into()));
+                continue;
+            }
+            let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+            if meta.is_dir() {
+                let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
+                branches.push(Branch {
+                    input: i,
+                    path: input.clone(),
+                    seen: vec![real],
+                });
+                continue;
+            }
+            // Its file name; the whole path when it has none (`..`).
+            let rel = input.file_name().map_or_else(|| input.clone(), PathBuf::from);
+            let link = std::fs::symlink_metadata(input)
+                .map_err(|e| Error::io(input, e))?
+                .is_symlink();
+            let real = match (input.parent(), input.file_name(), link) {
+                (Some(parent), Some(name), false) => {
+                    let parent = if parent.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        parent
+                    };
+                    let real = std::fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
+                    Some(real.join(name))
+                }
+                _ => real_link(input)?,
+            };
+            self.inside(i, &rel, input, real.as_deref());
+            found.push(self.found(i, rel, input.display().to_string()));
+        }
+        self.folder(Path::new(""), found, branches)
+    }
+
+    /// Checks the relative folder `rel`: the sources `found` so far in it, and those in
+    /// each input folder's copy of it; then its subfolders, in byte order.
+    fn folder(&mut self, rel: &Path, mut found: Vec<Found>, branches: Vec<Branch>) -> Result<()> {
+        let mut subfolders: std::collections::BTreeMap<OsString, Vec<Branch>> = Default::default();
+        for b in branches {
+            let real_dir = b.seen.last().cloned().unwrap_or_default();
+            for e in list_folder(&b.path)? {
+                let path = b.path.join(&e.name);
+                let rel = rel.join(&e.name);
+                if e.folder {
+                    let real = std::fs::canonicalize(&path).map_err(|e| Error::io(&path, e))?;
+                    if !b.seen.contains(&real) {
+                        let mut seen = b.seen.clone();
+                        seen.push(real);
+                        subfolders.entry(e.name).or_default().push(Branch {
+                            input: b.input,
+                            path,
+                            seen,
+                        });
+                    }
+                    continue;
+                }
+                let real = if e.link {
+                    real_link(&path)?
+                } else {
+                    Some(real_dir.join(&e.name))
+                };
+                self.inside(b.input, &rel, &path, real.as_deref());
+                found.push(self.found(b.input, rel, path.display().to_string()));
             }
         }
-        out.push(dir.join(&rel));
+        self.clashes(found);
+        for (name, branches) in subfolders {
+            self.folder(&rel.join(name), Vec::new(), branches)?;
+        }
+        Ok(())
     }
-    // Collisions found by sorting indices, not with a map of copied paths: the list
-    // holds every input file.
-    let mut order: Vec<usize> = (0..out.len()).collect();
-    order.sort_unstable_by(|&a, &b| out[a].cmp(&out[b]).then(a.cmp(&b)));
-    // Of the pairs that collide, the one whose later file comes first in input order.
-    let clash = order
-        .windows(2)
-        .filter(|w| out[w[0]] == out[w[1]])
-        .min_by_key(|w| w[1]);
-    if let Some(w) = clash {
-        let (a, b) = (w[0], w[1]);
-        return Err(Error::Usage(format!(
-            "{} and {} would both be written to {}",
-            sources[a].display(),
-            sources[b].display(),
-            out[a].display()
-        )));
+
+    /// A source of input `input` at `rel` under it.
+    fn found(&self, input: usize, rel: PathBuf, shown: String) -> Found {
+        Found {
+            dest: output_path(self.dir, rel.clone(), self.compress),
+            order: (input, rel),
+            shown,
+        }
     }
-    Ok(out)
+
+    /// Notes the source at `path` if its real path lies inside the output folder.
+    fn inside(&mut self, input: usize, rel: &Path, path: &Path, real: Option<&Path>) {
+        if !real.is_some_and(|r| r.starts_with(self.real_out)) {
+            return;
+        }
+        let order = (input, rel.to_path_buf());
+        if self.inside.as_ref().is_none_or(|(o, _)| order < *o) {
+            self.inside = Some((order, path.display().to_string()));
+        }
+    }
+
+    /// Notes the first pair (in input order of its later source) with one destination.
+    fn clashes(&mut self, mut found: Vec<Found>) {
+        found.sort_unstable_by(|a, b| a.dest.cmp(&b.dest).then_with(|| a.order.cmp(&b.order)));
+        for w in found.windows(2) {
+            let (a, b) = (&w[0], &w[1]);
+            if a.dest != b.dest || self.clash.as_ref().is_some_and(|c| c.0 <= b.order) {
+                continue;
+            }
+            self.clash = Some((b.order.clone(), a.shown.clone(), b.shown.clone(), a.dest.clone()));
+        }
+    }
+}
+
+/// The real path of the link at `path`; `None` for a link to something with no path,
+/// such as the pipe behind /dev/fd/63 that `<(zcat dump.gz)` hands over: it cannot lie
+/// inside a folder.
+fn real_link(path: &Path) -> Result<Option<PathBuf>> {
+    match std::fs::canonicalize(path) {
+        Ok(real) => Ok(Some(real)),
+        Err(_) if path.metadata().is_ok_and(|m| !m.is_file()) => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
 }
 
 /// Checks and prepares `dir` for a run described by `settings` (a JSON document, recorded
-/// in the folder; `None`: nothing recorded, and no resuming); returns for each
-/// destination whether it is already done (only with [`Existing::Resume`]).
+/// in the folder; `None`: nothing recorded, and no resuming); `inside` is the error for
+/// an input inside the output folder, if one is. Returns whether the run resumes.
 fn prepare(
     dir: &Path,
     inputs: &[PathBuf],
-    sources: &[Source],
-    dests: &[PathBuf],
+    inside: Option<Error>,
     existing: Existing,
     settings: Option<&str>,
-) -> Result<Vec<bool>> {
+) -> Result<bool> {
     let manifest = dir.join(MANIFEST);
     let mut resume = false;
     // An output folder inside an input folder would be read back as input next time.
@@ -218,58 +434,17 @@ fn prepare(
             _ => {}
         }
     }
-    // Resolve each input folder once (not every file: that is five readlinks a file).
-    let mut real_parents: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
-    for s in sources {
-        if let &Source::File { ref path, link, .. } = s {
-            let real = match (path.parent(), path.file_name(), link) {
-                (Some(parent), Some(name), false) => {
-                    let parent = if parent.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        parent
-                    };
-                    if !real_parents.contains_key(parent) {
-                        let r = std::fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
-                        real_parents.insert(parent.to_path_buf(), r);
-                    }
-                    real_parents[parent].join(name)
-                }
-                _ => match std::fs::canonicalize(path) {
-                    Ok(real) => real,
-                    // A link to something with no path, such as the pipe behind
-                    // /dev/fd/63 that `<(zcat dump.gz)` hands over: it cannot lie
-                    // inside a folder.
-                    Err(_) if link && path.metadata().is_ok_and(|m| !m.is_file()) => continue,
-                    Err(e) => return Err(Error::io(path, e)),
-                },
-            };
-            if real.starts_with(&real_out) {
-                return Err(Error::Usage(format!(
-                    "{}: input lies inside the output folder {}",
-                    path.display(),
-                    dir.display()
-                )));
-            }
-        }
+    if let Some(e) = inside {
+        return Err(e);
     }
-    // Created only now, so a refused run leaves no empty folder behind. The subfolders
-    // too, once each: a writer that made sure of its file's folder would stat it for every
-    // file, or mkdir it, which locks the folder against the other workers' creates.
+    // Created only now, so a refused run leaves no empty folder behind.
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let mut last: Option<&Path> = None;
-    for parent in dests.iter().filter_map(|d| d.parent()) {
-        if last != Some(parent) && parent != dir {
-            std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-        }
-        last = Some(parent);
-    }
     if resume {
         remove_temporaries(dir)?;
     } else if let Some(settings) = settings {
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
-    Ok(dests.iter().map(|d| resume && d.is_file()).collect())
+    Ok(resume)
 }
 
 /// The real path `p` would have: its nearest existing ancestor resolved (symlinks and
@@ -354,24 +529,29 @@ mod tests {
         );
     }
 
+    /// The entries a plan gives, as (source path, destination) pairs.
+    fn entries(plan: &Plan) -> Vec<(PathBuf, PathBuf)> {
+        plan.inputs()
+            .entries
+            .map(|e| {
+                let e = e.unwrap();
+                let dest = e.dest().unwrap().to_path_buf();
+                match e.source {
+                    crate::sources::Source::File { path, .. } => (path, dest),
+                    crate::sources::Source::Stdin => ("-".into(), dest),
+                }
+            })
+            .collect()
+    }
+
     #[test]
     fn plan_maps_refuses_and_resumes() {
         let tmp = tempfile::tempdir().unwrap();
         let input = tmp.path().join("in");
         std::fs::create_dir_all(input.join("sub")).unwrap();
-        let names = ["a.txt", "sub/b.txt", "sub/c.txt"];
-        let sources: Vec<Source> = names
-            .iter()
-            .map(|n| {
-                let path = input.join(n);
-                std::fs::write(&path, "x\n").unwrap();
-                Source::File {
-                    path,
-                    rel_from: input.components().count(),
-                    link: false,
-                }
-            })
-            .collect();
+        for n in ["a.txt", "sub/b.txt", "sub/c.txt"] {
+            std::fs::write(input.join(n), "x\n").unwrap();
+        }
         let out = tmp.path().join("out");
         let inputs = [input.clone()];
         let settings = record(&inputs, &["news".into()], None);
@@ -379,7 +559,6 @@ mod tests {
             plan(
                 &out,
                 &inputs,
-                sources.clone(),
                 "stdin.txt",
                 Some(Compression::Gzip),
                 existing,
@@ -387,14 +566,23 @@ mod tests {
             )
         };
         let first = run(Existing::Refuse, &settings).unwrap();
-        assert_eq!(first.resumed, 0);
-        assert_eq!(first.dests[1], out.join("sub/b.txt.gz"));
+        // The subfolder is made as the run reaches its first file.
+        assert!(!out.join("sub").exists());
+        assert_eq!(
+            entries(&first),
+            [
+                (input.join("a.txt"), out.join("a.txt.gz")),
+                (input.join("sub/b.txt"), out.join("sub/b.txt.gz")),
+                (input.join("sub/c.txt"), out.join("sub/c.txt.gz")),
+            ]
+        );
+        assert!(out.join("sub").is_dir());
+        assert_eq!(first.resumed(), 0);
         assert_eq!(
             std::fs::read_to_string(out.join(MANIFEST)).unwrap(),
             settings
         );
         // An interrupted run: one output complete, one temporary left behind.
-        std::fs::create_dir_all(out.join("sub")).unwrap();
         std::fs::write(out.join("sub/b.txt.gz"), "done").unwrap();
         let tmpfile = out.join("sub/.c.txt.gz.x1.chaff-tmp");
         std::fs::write(&tmpfile, "half").unwrap();
@@ -404,12 +592,81 @@ mod tests {
         let e = run(Existing::Resume, &other).unwrap_err().to_string();
         assert!(e.contains("other settings"), "{e}");
         let resumed = run(Existing::Resume, &settings).unwrap();
-        assert_eq!(resumed.resumed, 1);
-        assert_eq!(
-            resumed.dests,
-            [out.join("a.txt.gz"), out.join("sub/c.txt.gz")]
-        );
-        assert_eq!(resumed.sources, [sources[0].clone(), sources[2].clone()]);
         assert!(!tmpfile.exists());
+        assert_eq!(
+            entries(&resumed),
+            [
+                (input.join("a.txt"), out.join("a.txt.gz")),
+                (input.join("sub/c.txt"), out.join("sub/c.txt.gz")),
+            ]
+        );
+        assert_eq!(resumed.resumed(), 1);
+        // A progress bar's total counts what is left to do.
+        assert_eq!((resumed.inputs().size)(), Some(4));
+    }
+
+    #[test]
+    fn outputs_that_collide_across_inputs_and_folders_are_named_in_input_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (x, y) = (tmp.path().join("x"), tmp.path().join("y"));
+        for f in [
+            "x/a.txt", "x/d/e.txt", "x/d/f.txt", "x/d/f.txt.gz", "y/d/e.txt", "y/a.txt.gz",
+        ] {
+            let path = tmp.path().join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x\n").unwrap();
+        }
+        let out = tmp.path().join("out");
+        let check = |inputs: &[PathBuf], compress| {
+            plan(&out, inputs, "stdin.txt", compress, Existing::Refuse, None)
+                .map(|p| entries(&p).len())
+                .map_err(|e| e.to_string())
+        };
+        let path = |p: &str| tmp.path().join(p).display().to_string();
+        let both = |a: &str, b: &str, dest: &str| {
+            format!(
+                "{} and {} would both be written to {}",
+                path(a),
+                path(b),
+                out.join(dest).display()
+            )
+        };
+        // Within one input: f.txt and f.txt.gz both become d/f.txt.
+        assert_eq!(
+            check(std::slice::from_ref(&x), Some(Compression::None)),
+            Err(both("x/d/f.txt", "x/d/f.txt.gz", "d/f.txt"))
+        );
+        assert!(!out.exists(), "a refused run makes nothing");
+        // Across inputs, deeper down: x/d/e.txt and y/d/e.txt.
+        assert_eq!(
+            check(&[x.clone(), y.clone()], None),
+            Err(both("x/d/e.txt", "y/d/e.txt", "d/e.txt"))
+        );
+        // Both kinds: the pair named is the one whose later file comes first in input
+        // order (x/d/f.txt.gz, before anything of y's).
+        assert_eq!(
+            check(&[x.clone(), y.clone()], Some(Compression::None)),
+            Err(both("x/d/f.txt", "x/d/f.txt.gz", "d/f.txt"))
+        );
+        // A file given directly and a folder's file; stdin named as a file would be.
+        let given = [tmp.path().join("y/a.txt.gz"), x.clone()];
+        assert_eq!(
+            check(&given, Some(Compression::Gzip)),
+            Err(both("y/a.txt.gz", "x/a.txt", "a.txt.gz"))
+        );
+        assert_eq!(
+            check(&[x.join("a.txt"), "-".into()], Some(Compression::None)).map_err(|_| ()),
+            Ok(2)
+        );
+        std::fs::write(tmp.path().join("stdin.txt"), "x\n").unwrap();
+        assert_eq!(
+            check(&["-".into(), tmp.path().join("stdin.txt")], None),
+            Err(format!(
+                "- and {} would both be written to {}",
+                path("stdin.txt"),
+                out.join("stdin.txt").display()
+            ))
+        );
+        assert_eq!(check(&[x, y.join("a.txt.gz")], None), Ok(5));
     }
 }

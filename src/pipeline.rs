@@ -13,7 +13,8 @@ use crate::input::{self, DecodeOptions, Opened};
 use crate::jsonl::Record;
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
-use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line, Source};
+use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line};
+use crate::sources::{Entry, Inputs, Source};
 use crate::summary::write_file_stats;
 pub use crate::summary::Summary;
 use crate::writer::{
@@ -22,7 +23,7 @@ use crate::writer::{
 };
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -139,8 +140,8 @@ pub enum FilterTarget<'a> {
     /// All inputs, in order, to this writer, which the caller flushes (or finishes) after
     /// the run; with `--pipe` it is flushed after every record.
     Stream(&'a mut dyn Write),
-    /// One output file per source, at these paths (compressed as their names say).
-    Files(Vec<PathBuf>),
+    /// One output file per source, at its entry's `dest` (compressed as its name says).
+    Files,
 }
 
 /// The work of one chunk, ready to be written.
@@ -167,7 +168,9 @@ enum Done {
 }
 
 struct Unit<T> {
+    /// The source's place in the run (0, 1, 2, ...).
     source: usize,
+    entry: Arc<Entry>,
     last: bool,
     item: T,
 }
@@ -196,7 +199,7 @@ struct Batcher<'a> {
 impl Batcher<'_> {
     /// Adds a unit, sending the batch when it is full. False once the run is over (the
     /// writer stopped, or a stop was requested).
-    fn push(&mut self, source: usize, last: bool, item: Job) -> bool {
+    fn push(&mut self, source: usize, entry: &Arc<Entry>, last: bool, item: Job) -> bool {
         let (n, end) = match &item {
             Job::Chunk(c) => (c.bytes.len(), false),
             // Nothing comes after a failure.
@@ -204,7 +207,12 @@ impl Batcher<'_> {
             Job::Skip(_) => (0, false),
         };
         self.bytes += n;
-        self.units.push(Unit { source, last, item });
+        self.units.push(Unit {
+            source,
+            entry: Arc::clone(entry),
+            last,
+            item,
+        });
         if end || self.bytes >= self.limit || self.units.len() >= BATCH_UNITS {
             return self.flush();
         }
@@ -245,12 +253,8 @@ impl Tally<'_, '_> {
     /// Takes one finished unit of `source`: its piece to `sink` (unless a worker wrote it)
     /// and to the side outputs, a skip warned about, a file's accounting closed at its
     /// last unit. A failure ends the run.
-    fn absorb(
-        &mut self,
-        unit: Unit<Done>,
-        source: &Source,
-        sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
-    ) -> Result<()> {
+    fn absorb(&mut self, unit: Unit<Done>, sink: &mut Sink<'_>) -> Result<()> {
+        let source = &unit.entry.source;
         match unit.item {
             Done::Fail(e) => return Err(e),
             Done::Skip(reason) => {
@@ -271,7 +275,7 @@ impl Tally<'_, '_> {
             Done::Piece(mut piece) => {
                 piece.summary.bytes_out = match piece.written {
                     Some(n) => n,
-                    None => sink(unit.source, &piece, unit.last)?,
+                    None => sink(unit.source, &unit.entry, &piece, unit.last)?,
                 };
                 if let Some(w) = self.side.removed.as_mut() {
                     w.write_all(&piece.removed)
@@ -308,23 +312,25 @@ impl Tally<'_, '_> {
     }
 }
 
+/// Where the writer thread puts each piece, in input order: the source's place in the
+/// run, its entry, the piece, and whether it is the source's last.
+type Sink<'a> = dyn FnMut(usize, &Entry, &Piece, bool) -> Result<u64> + 'a;
+
 /// Opens the sources in input order for the reader. Opening a file sniffs its encoding,
 /// and for a file that is not UTF-8 that costs more than classifying it (chardetng,
 /// ~1,600 instructions a byte of the sniffed head), all on the one reader thread. So
-/// once a file has needed detecting as another encoding, with several workers and every
-/// source a file, the next few files are opened ahead on rayon's pool (idle while
-/// filtering; as many threads as `--threads`) and taken in input order. UTF-8 dumps and
-/// `--encoding` skip that (a hand-over per file costs thread wake-ups), and with one
-/// worker the reader opens each file itself, so that `--threads 1` keeps to a
-/// classifying thread plus the reader and the writer.
+/// once a file has needed detecting as another encoding, with several workers, the next
+/// few files are opened ahead on rayon's pool (idle while filtering; as many threads as
+/// `--threads`) and taken in input order. UTF-8 dumps and `--encoding` skip that (a
+/// hand-over per file costs thread wake-ups), stdin is opened in its turn by the reader,
+/// and with one worker the reader opens each file itself, so that `--threads 1` keeps to
+/// a classifying thread plus the reader and the writer.
 struct Opener<'a> {
-    sources: &'a [Source],
+    entries: std::iter::Peekable<Box<dyn Iterator<Item = Result<Entry>> + Send + 'a>>,
     decode: DecodeOptions,
     consumed: &'a Arc<AtomicU64>,
-    /// Files opened ahead, from source `next - pending.len()` on.
-    pending: std::collections::VecDeque<mpsc::Receiver<Result<Opened>>>,
-    /// The first source not yet being opened.
-    next: usize,
+    /// Files being opened ahead, in input order.
+    pending: std::collections::VecDeque<(Arc<Entry>, mpsc::Receiver<Result<Opened>>)>,
     /// How many sources to keep opening ahead once detection proves costly (0: never).
     ahead: usize,
     /// Whether to open ahead from now on.
@@ -332,18 +338,19 @@ struct Opener<'a> {
 }
 
 impl<'a> Opener<'a> {
-    fn new(sources: &'a [Source], decode: DecodeOptions, consumed: &'a Arc<AtomicU64>) -> Self {
+    fn new(
+        entries: Box<dyn Iterator<Item = Result<Entry>> + Send + 'a>,
+        decode: DecodeOptions,
+        consumed: &'a Arc<AtomicU64>,
+    ) -> Self {
         let threads = rayon::current_num_threads();
-        let detecting = decode.encoding.is_none();
-        let files = sources.iter().all(|s| matches!(s, Source::File { .. }));
         Opener {
-            sources,
+            entries: entries.peekable(),
             decode,
             consumed,
             pending: Default::default(),
-            next: 0,
             // A few: each holds an open file and its sniffed head (up to 64 KiB).
-            ahead: if threads > 1 && files && detecting {
+            ahead: if threads > 1 && decode.encoding.is_none() {
                 (threads * 2).min(16)
             } else {
                 0
@@ -352,29 +359,47 @@ impl<'a> Opener<'a> {
         }
     }
 
-    /// Source `i`, opened; called with `i` = 0, 1, 2, ... in turn.
-    fn open(&mut self, i: usize) -> Result<Opened> {
-        if !self.opening_ahead {
-            self.next = i + 1;
-            let opened = input::open(&self.sources[i], &self.decode, Arc::clone(self.consumed));
-            if let Ok(Opened::Text { encoding, .. }) = &opened {
-                self.opening_ahead = self.ahead > 0 && *encoding != encoding_rs::UTF_8.name();
+    /// The next source and what opening it gave; `None` at the end, an error if finding
+    /// the next source failed.
+    fn next(&mut self) -> Option<Result<(Arc<Entry>, Result<Opened>)>> {
+        if self.opening_ahead {
+            while self.pending.len() < self.ahead {
+                let Some(Ok(Entry {
+                    source: Source::File { .. },
+                    ..
+                })) = self.entries.peek()
+                else {
+                    break;
+                };
+                let Some(Ok(entry)) = self.entries.next() else {
+                    break;
+                };
+                let (tx, rx) = mpsc::sync_channel(1);
+                let entry = Arc::new(entry);
+                let (e, decode) = (Arc::clone(&entry), self.decode);
+                let consumed = Arc::clone(self.consumed);
+                // Dropped unsent only if the reader has stopped waiting for it.
+                rayon::spawn(move || drop(tx.send(input::open(&e.source, &decode, consumed))));
+                self.pending.push_back((entry, rx));
             }
-            return opened;
+            if let Some((entry, rx)) = self.pending.pop_front() {
+                let opened = rx
+                    .recv()
+                    .unwrap_or_else(|_| Err(Error::Internal("opening an input failed".into())));
+                return Some(Ok((entry, opened)));
+            }
         }
-        while self.next < self.sources.len() && self.next <= i + self.ahead {
-            let (tx, rx) = mpsc::sync_channel(1);
-            let (src, decode) = (self.sources[self.next].clone(), self.decode);
-            let consumed = Arc::clone(self.consumed);
-            // Dropped unsent only if the reader has stopped waiting for it.
-            rayon::spawn(move || drop(tx.send(input::open(&src, &decode, consumed))));
-            self.pending.push_back(rx);
-            self.next += 1;
+        let entry = match self.entries.next()? {
+            Ok(e) => Arc::new(e),
+            Err(e) => return Some(Err(e)),
+        };
+        let opened = input::open(&entry.source, &self.decode, Arc::clone(self.consumed));
+        if let Ok(Opened::Text { encoding, .. }) = &opened {
+            if self.ahead > 0 && *encoding != encoding_rs::UTF_8.name() {
+                self.opening_ahead = true;
+            }
         }
-        self.pending
-            .pop_front()
-            .and_then(|rx| rx.recv().ok())
-            .unwrap_or_else(|| Err(Error::Internal("opening an input failed".into())))
+        Some(Ok((entry, opened)))
     }
 }
 
@@ -405,7 +430,7 @@ impl Engine<'_> {
     /// `chaff tag`: one record per non-blank line, in input order.
     pub fn tag(
         &self,
-        sources: &[Source],
+        inputs: Inputs<'_>,
         format: TagFormat,
         out: &mut dyn Write,
         side: Sidecars<'_>,
@@ -416,11 +441,11 @@ impl Engine<'_> {
         }
         let pipe = self.opts.pipe;
         let summary = self.run(
-            sources,
+            inputs,
             Task::Tag(format),
-            None,
+            false,
             side,
-            &mut |_, piece, _| {
+            &mut |_, _, piece, _| {
                 out.write_all(&piece.out).map_err(wr)?;
                 if pipe {
                     out.flush().map_err(wr)?;
@@ -436,7 +461,7 @@ impl Engine<'_> {
     /// reduced to the kept lines).
     pub fn filter(
         &self,
-        sources: &[Source],
+        inputs: Inputs<'_>,
         target: FilterTarget<'_>,
         side: Sidecars<'_>,
     ) -> Result<Summary> {
@@ -449,7 +474,7 @@ impl Engine<'_> {
                 let wr = |e| Error::io("<stdout>", e);
                 let mut joiner = Joiner::default();
                 let mut current = usize::MAX;
-                let s = self.run(sources, task, None, side, &mut |source, piece, _| {
+                let s = self.run(inputs, task, false, side, &mut |source, _, piece, _| {
                     if source != current {
                         joiner = Joiner::default();
                         current = source;
@@ -464,27 +489,27 @@ impl Engine<'_> {
                 // its bytes would then differ from the same output written to a file.
                 Ok(s)
             }
-            FilterTarget::Files(dests) => self.to_files(sources, task, &dests, side),
+            FilterTarget::Files => self.to_files(inputs, task, side),
         }
     }
 
-    /// `chaff tag --dolma`: for each JSONL source, an attributes file at `dests[i]`
-    /// (compressed as its name says), aligned row for row with the documents.
-    pub fn dolma(&self, sources: &[Source], dests: &[PathBuf], name: &str) -> Result<Summary> {
-        self.to_files(sources, Task::Dolma(name), dests, Sidecars::default())
+    /// `chaff tag --dolma`: for each JSONL source, an attributes file at its entry's
+    /// `dest` (compressed as its name says), aligned row for row with the documents.
+    pub fn dolma(&self, inputs: Inputs<'_>, name: &str) -> Result<Summary> {
+        self.to_files(inputs, Task::Dolma(name), Sidecars::default())
     }
 
     /// `chaff tag --html`: a self-contained audit page of every line, to `out`.
-    pub fn html(&self, sources: &[Source], title: &str, out: &mut dyn Write) -> Result<Summary> {
+    pub fn html(&self, inputs: Inputs<'_>, title: &str, out: &mut dyn Write) -> Result<Summary> {
         let wr = |e| Error::io("--html", e);
         out.write_all(crate::html::header(title).as_bytes())
             .map_err(wr)?;
         let summary = self.run(
-            sources,
+            inputs,
             Task::Html,
-            None,
+            false,
             Sidecars::default(),
-            &mut |_, piece, _| {
+            &mut |_, _, piece, _| {
                 out.write_all(&piece.out).map_err(wr)?;
                 Ok(piece.out.len() as u64)
             },
@@ -495,22 +520,17 @@ impl Engine<'_> {
         Ok(summary)
     }
 
-    /// Runs `task` writing each source's output to its own file, atomically.
-    fn to_files(
-        &self,
-        sources: &[Source],
-        task: Task<'_>,
-        dests: &[PathBuf],
-        side: Sidecars<'_>,
-    ) -> Result<Summary> {
+    /// Runs `task` writing each source's output to its own file (its entry's `dest`),
+    /// atomically.
+    fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
         let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
         self.run(
-            sources,
+            inputs,
             task,
-            Some(dests),
+            true,
             side,
-            &mut |source, piece, last| {
-                let dest = &dests[source];
+            &mut |source, entry, piece, last| {
+                let dest = entry.dest()?;
                 if open.as_ref().is_none_or(|o| o.0 != source) {
                     // A source whose first piece is not its last is read in chunks.
                     open = Some((source, open_output(dest, !last)?, Joiner::default()));
@@ -529,28 +549,25 @@ impl Engine<'_> {
         )
     }
 
-    /// Runs the reader, the workers and `sink` (called in input order with each piece,
-    /// and whether it is its source's last). Returns the run's summary.
+    /// Runs the reader, the workers and `sink` (called in input order with each piece).
+    /// `files`: each source's output goes to its entry's `dest`. Returns the run's
+    /// summary.
     fn run(
         &self,
-        sources: &[Source],
+        inputs: Inputs<'_>,
         task: Task<'_>,
-        files: Option<&[PathBuf]>,
+        files: bool,
         side: Sidecars<'_>,
-        sink: &mut dyn FnMut(usize, &Piece, bool) -> Result<u64>,
+        sink: &mut Sink<'_>,
     ) -> Result<Summary> {
         let threads = rayon::current_num_threads().max(1);
         let in_flight = threads * 4 + 2;
         let consumed = Arc::new(AtomicU64::new(0));
-        let progress = Progress::new(self.opts.progress, || {
-            sources
-                .iter()
-                .map(|s| match s {
-                    Source::Stdin => None,
-                    Source::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
-                })
-                .sum::<Option<u64>>()
-        });
+        let progress = Progress::new(self.opts.progress, inputs.size);
+        let entries = inputs.entries;
+        // Where the reader leaves an error in finding the next source: the run stops
+        // there, after everything before it is written.
+        let walk_error = Mutex::new(None);
         let mut tally = Tally {
             summary: Summary::default(),
             file: Summary::default(),
@@ -570,14 +587,19 @@ impl Engine<'_> {
             // Named threads: `top -H` and profilers tell the reader from the workers.
             std::thread::Builder::new()
                 .name("chaff-reader".into())
-                .spawn_scoped(scope, move || {
-                    self.read_sources(sources, consumed_r, credit_rx, job_tx)
+                .spawn_scoped(scope, {
+                    let walk_error = &walk_error;
+                    move || {
+                        if let Err(e) = self.read_sources(entries, consumed_r, credit_rx, job_tx) {
+                            *walk_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
+                    }
                 })
                 .map_err(Error::spawn)?;
             // Several workers each write the files they finish, so files are created in
             // parallel; a single worker leaves them to this (writer) thread, which would
             // otherwise idle while the worker classifies.
-            let direct = if threads > 1 { files } else { None };
+            let direct = files && threads > 1;
             for w in 0..threads {
                 let job_rx = Arc::clone(&job_rx);
                 let done_tx = done_tx.clone();
@@ -591,7 +613,7 @@ impl Engine<'_> {
                         let Ok((seq, units)) = next else { return };
                         let mut done = Vec::with_capacity(units.len());
                         for unit in units {
-                            let d = self.work(sources, task, direct, unit);
+                            let d = self.work(task, direct, unit);
                             // The run ends at a failure: later units are not worked on
                             // (with `direct`, that would write their files).
                             let failed = matches!(d.item, Done::Fail(_));
@@ -624,15 +646,17 @@ impl Engine<'_> {
                         if crate::interrupt::requested() {
                             return Err(Error::Interrupted);
                         }
-                        return Ok(());
+                        return match walk_error.lock().map(|mut e| e.take()) {
+                            Ok(Some(e)) => Err(e),
+                            _ => Ok(()),
+                        };
                     }
                 }
                 while let Some(batch) = waiting.remove(&next) {
                     next += 1;
                     let _ = credit_tx.send(());
                     for unit in batch {
-                        let source = &sources[unit.source];
-                        tally.absorb(unit, source, sink)?;
+                        tally.absorb(unit, sink)?;
                         progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
                     }
                 }
@@ -645,14 +669,15 @@ impl Engine<'_> {
 
     /// The reader thread: opens each source and sends its chunks in batches, waiting for
     /// a credit before each batch (that bounds memory). Stops at the first failure, which
-    /// is sent on.
+    /// is sent on; a failure to find the next source is returned instead (there is no
+    /// source to send it with).
     fn read_sources(
         &self,
-        sources: &[Source],
+        entries: Box<dyn Iterator<Item = Result<Entry>> + Send + '_>,
         consumed: Arc<AtomicU64>,
         credits: mpsc::Receiver<()>,
         jobs: mpsc::SyncSender<Batch<Job>>,
-    ) {
+    ) -> Result<()> {
         let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
         let target = match (records, self.opts.pipe) {
             (true, true) => 0,
@@ -669,21 +694,38 @@ impl Engine<'_> {
             bytes: 0,
             limit: target / 4,
         };
-        let mut opener = Opener::new(sources, self.opts.decode, &consumed);
-        for (i, src) in sources.iter().enumerate() {
+        let mut opener = Opener::new(entries, self.opts.decode, &consumed);
+        let mut i = 0;
+        loop {
             // Standard input may keep the reader waiting: what came before goes out first.
-            if matches!(src, Source::Stdin) && !batcher.flush() {
-                return;
+            if let Some(Ok(Entry {
+                source: Source::Stdin,
+                ..
+            })) = opener.entries.peek()
+            {
+                if !batcher.flush() {
+                    return Ok(());
+                }
             }
-            let reader = match opener.open(i) {
+            let (entry, opened) = match opener.next() {
+                None => break,
+                Some(Err(e)) => {
+                    // Everything before the failure goes out first.
+                    batcher.flush();
+                    return Err(e);
+                }
+                Some(Ok(next)) => next,
+            };
+            let reader = match opened {
                 Err(e) => {
-                    batcher.push(i, true, Job::Fail(e));
-                    return;
+                    batcher.push(i, &entry, true, Job::Fail(e));
+                    return Ok(());
                 }
                 Ok(Opened::Binary(reason)) => {
-                    if !batcher.push(i, true, Job::Skip(reason)) {
-                        return;
+                    if !batcher.push(i, &entry, true, Job::Skip(reason)) {
+                        return Ok(());
                     }
+                    i += 1;
                     continue;
                 }
                 Ok(Opened::Text { reader, .. }) => reader,
@@ -696,18 +738,19 @@ impl Engine<'_> {
             loop {
                 match chunker.next_chunk() {
                     Err(e) => {
-                        batcher.push(i, true, Job::Fail(Error::io(src.display(), e)));
-                        return;
+                        let e = Error::io(entry.source.display(), e);
+                        batcher.push(i, &entry, true, Job::Fail(e));
+                        return Ok(());
                     }
                     Ok(Some(c)) if self.opts.pipe => {
-                        if !batcher.push(i, false, Job::Chunk(c)) {
-                            return;
+                        if !batcher.push(i, &entry, false, Job::Chunk(c)) {
+                            return Ok(());
                         }
                     }
                     Ok(Some(c)) => {
                         if let Some(p) = prev.replace(c) {
-                            if !batcher.push(i, false, Job::Chunk(p)) {
-                                return;
+                            if !batcher.push(i, &entry, false, Job::Chunk(p)) {
+                                return Ok(());
                             }
                         }
                     }
@@ -717,37 +760,33 @@ impl Engine<'_> {
                             first_line: chunker.next_line(),
                             bytes: Vec::new(),
                         });
-                        if !batcher.push(i, true, Job::Chunk(c)) {
-                            return;
+                        if !batcher.push(i, &entry, true, Job::Chunk(c)) {
+                            return Ok(());
                         }
                         break;
                     }
                 }
             }
+            i += 1;
         }
         batcher.flush();
+        Ok(())
     }
 
     /// A worker's share: classify and render one chunk. A panic in here is a bug; it
-    /// becomes an error for this chunk instead of a hung run.
-    fn work(
-        &self,
-        sources: &[Source],
-        task: Task<'_>,
-        files: Option<&[PathBuf]>,
-        unit: Unit<Job>,
-    ) -> Unit<Done> {
-        let source = &sources[unit.source];
+    /// becomes an error for this chunk instead of a hung run. `files`: a source that is
+    /// one chunk is written to its entry's `dest` here.
+    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>) -> Unit<Done> {
+        let source = &unit.entry.source;
         let item = match unit.item {
             Job::Skip(r) => Done::Skip(r),
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let mut piece = self.render(source, task, &c, unit.last)?;
-                    // A source that is one chunk is written here when `files` is given;
-                    // longer ones are joined in order by the sink.
-                    if let (Some(files), true, 1) = (files, unit.last, c.first_line) {
-                        let n = write_whole(&files[unit.source], &piece)?;
+                    // Longer sources are joined in order by the sink.
+                    if files && unit.last && c.first_line == 1 {
+                        let n = write_whole(unit.entry.dest()?, &piece)?;
                         piece = Piece {
                             removed: std::mem::take(&mut piece.removed),
                             summary: std::mem::take(&mut piece.summary),
@@ -770,6 +809,7 @@ impl Engine<'_> {
         };
         Unit {
             source: unit.source,
+            entry: unit.entry,
             last: unit.last,
             item,
         }

@@ -5,7 +5,8 @@
 
 use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars};
-use chaff::reader::{split_lines, Source};
+use chaff::reader::split_lines;
+use chaff::sources::{Inputs, Source};
 use chaff::writer::TagFormat;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -86,14 +87,14 @@ fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
     let mut out = Vec::new();
     let filtered = engine
         .filter(
-            &sources,
+            Inputs::list(sources.clone()),
             FilterTarget::Stream(&mut out),
             Sidecars::default(),
         )
         .map(|s| (out, s));
     let mut tag = Vec::new();
     let tagged = engine
-        .tag(&sources, TagFormat::Json, &mut tag, Sidecars::default())
+        .tag(Inputs::list(sources), TagFormat::Json, &mut tag, Sidecars::default())
         .map(|_| tag);
     (filtered, tagged)
 }

@@ -1,0 +1,375 @@
+//! Sources: what a run reads, found as the run reaches it.
+//!
+//! Inputs are files as given, folders walked recursively in byte order of their paths,
+//! and `-` for stdin. The walk is lazy ([`Walk`]): a folder is listed when the walk gets
+//! to it, so a run over millions of files holds the folders on the current branch, never
+//! a list of every file.
+
+use crate::error::{Error, Result};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+/// Where a document comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// Standard input (`-`).
+    Stdin,
+    /// A file. Its path relative to the input it was found under (the file name for a
+    /// file given directly), [`Source::rel`], mirrors the input tree under an output
+    /// folder.
+    File {
+        /// Path as given or walked.
+        path: PathBuf,
+        /// How many of `path`'s leading components are the input's, not [`Source::rel`]'s.
+        rel_from: usize,
+        /// `path` is itself a symbolic link (known from walking or a look at it): an
+        /// output folder's checks resolve links, and only links, one by one.
+        link: bool,
+    },
+}
+
+impl Source {
+    /// A file's path relative to the input it was found under (`None` for stdin).
+    pub fn rel(&self) -> Option<PathBuf> {
+        match self {
+            Source::Stdin => None,
+            Source::File { path, rel_from, .. } => {
+                Some(path.components().skip(*rel_from).collect())
+            }
+        }
+    }
+
+    /// The path shown to users ("-" for stdin).
+    pub fn display(&self) -> String {
+        match self {
+            Source::Stdin => "-".into(),
+            Source::File { path, .. } => path.display().to_string(),
+        }
+    }
+}
+
+/// One source of a run and, when the run writes a file per source, where that goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// What is read.
+    pub source: Source,
+    /// The output file (only in runs into an output folder).
+    pub dest: Option<PathBuf>,
+}
+
+/// What a run reads: its entries in input order, taken one by one as the run gets to
+/// them, and how to learn their total size for a progress bar.
+pub struct Inputs<'a> {
+    /// The entries; an error ends the run (after everything before it is written).
+    pub entries: Box<dyn Iterator<Item = Result<Entry>> + Send + 'a>,
+    /// The entries' total size in bytes, asked for only when a progress bar is shown (it
+    /// may walk the inputs again).
+    pub size: Box<dyn FnOnce() -> Option<u64> + 'a>,
+}
+
+impl Inputs<'static> {
+    /// The sources found under `inputs` (see [`Walk`]), with no output files.
+    pub fn walk(inputs: &[PathBuf]) -> Inputs<'static> {
+        let again = inputs.to_vec();
+        Inputs {
+            entries: Box::new(Walk::new(inputs).map(|s| s.map(Entry::streamed))),
+            size: Box::new(move || total_size(Walk::new(&again))),
+        }
+    }
+
+    /// Sources already listed, with no output files.
+    pub fn list(sources: Vec<Source>) -> Inputs<'static> {
+        let again = sources.clone();
+        Inputs {
+            entries: Box::new(sources.into_iter().map(|s| Ok(Entry::streamed(s)))),
+            size: Box::new(move || total_size(again.into_iter().map(Ok))),
+        }
+    }
+}
+
+impl Entry {
+    /// A source whose output goes to a stream, not a file of its own.
+    pub fn streamed(source: Source) -> Entry {
+        Entry { source, dest: None }
+    }
+
+    /// The output file, which a run into an output folder gives every entry.
+    pub fn dest(&self) -> Result<&Path> {
+        self.dest.as_deref().ok_or_else(|| {
+            Error::Internal(format!("{}: no output file planned", self.source.display()))
+        })
+    }
+}
+
+/// The total size of `sources` (`None` if one is stdin, or cannot be looked at).
+pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> {
+    sources
+        .map(|s| match s.ok()? {
+            Source::Stdin => None,
+            Source::File { path, .. } => std::fs::metadata(path).ok().map(|m| m.len()),
+        })
+        .sum()
+}
+
+/// Walks every input through before a run, so that a missing input, an unreadable
+/// folder or a dangling link stops it before anything is written; returns how many
+/// sources there are. Memory stays that of one walk.
+pub fn check(inputs: &[PathBuf]) -> Result<u64> {
+    Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
+}
+
+/// Every source under `inputs`, in a list (a run takes them from a [`Walk`] instead).
+pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
+    Walk::new(inputs).collect()
+}
+
+/// One file or folder in a folder, links followed.
+#[derive(Debug)]
+pub struct Listed {
+    /// Its name in the folder.
+    pub name: OsString,
+    /// A folder (or a link to one); else a file (or a link to one).
+    pub folder: bool,
+    /// It is a symbolic link.
+    pub link: bool,
+}
+
+/// The files and folders in `dir`, in byte order of their names (the order of their
+/// paths), links followed; other kinds (sockets, pipes, devices) are left out. A link to
+/// nothing is an error naming it.
+pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let e = e.map_err(|e| Error::io(dir, e))?;
+        // The listing's own file types (d_type) spare a stat of every file, which on a
+        // cold cache is a read of its inode; only links are followed with a stat.
+        let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
+        let link = kind.is_symlink();
+        let kind = if link {
+            let path = e.path();
+            std::fs::metadata(&path)
+                .map_err(|e| Error::io(&path, e))?
+                .file_type()
+        } else {
+            kind
+        };
+        if kind.is_dir() || kind.is_file() {
+            out.push(Listed {
+                name: e.file_name(),
+                folder: kind.is_dir(),
+                link,
+            });
+        }
+    }
+    out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// The sources under some inputs, in input order: files as given, folders walked
+/// depth-first in byte order of their paths (links followed, each folder on a branch
+/// once, so a link loop ends), `-` as stdin. A missing input or an unreadable folder is
+/// an error naming the path, after which the walk ends.
+pub struct Walk {
+    inputs: std::vec::IntoIter<PathBuf>,
+    /// The folders being walked, innermost last.
+    stack: Vec<Folder>,
+}
+
+/// A folder on the walk's current branch.
+struct Folder {
+    path: PathBuf,
+    /// Its real path: a link back to it further down is not followed.
+    real: PathBuf,
+    /// How many components of the paths under it are the input's.
+    rel_from: usize,
+    /// What is left of its listing.
+    rest: std::vec::IntoIter<Listed>,
+}
+
+impl Walk {
+    /// A walk over `inputs`, which starts when it is iterated.
+    pub fn new(inputs: &[PathBuf]) -> Walk {
+        Walk {
+            inputs: inputs.to_vec().into_iter(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Lists `dir` onto the stack, unless it is a folder already on this branch.
+    fn enter(&mut self, dir: PathBuf, rel_from: usize) -> Result<()> {
+        let real = std::fs::canonicalize(&dir).map_err(|e| Error::io(&dir, e))?;
+        if self.stack.iter().any(|f| f.real == real) {
+            return Ok(());
+        }
+        let rest = list_folder(&dir)?.into_iter();
+        self.stack.push(Folder {
+            path: dir,
+            real,
+            rel_from,
+            rest,
+        });
+        Ok(())
+    }
+
+    /// The next source, or the next input's, without ending the walk at an error.
+    fn step(&mut self) -> Option<Result<Source>> {
+        loop {
+            if let Some(folder) = self.stack.last_mut() {
+                let Some(e) = folder.rest.next() else {
+                    self.stack.pop();
+                    continue;
+                };
+                let (path, rel_from) = (folder.path.join(&e.name), folder.rel_from);
+                if e.folder {
+                    if let Err(err) = self.enter(path, rel_from) {
+                        return Some(Err(err));
+                    }
+                    continue;
+                }
+                return Some(Ok(Source::File {
+                    path,
+                    rel_from,
+                    link: e.link,
+                }));
+            }
+            let input = self.inputs.next()?;
+            if input.as_os_str() == "-" {
+                return Some(Ok(Source::Stdin));
+            }
+            let meta = match std::fs::metadata(&input) {
+                Ok(m) => m,
+                Err(e) => return Some(Err(Error::io(&input, e))),
+            };
+            if meta.is_dir() {
+                let rel_from = input.components().count();
+                if let Err(e) = self.enter(input, rel_from) {
+                    return Some(Err(e));
+                }
+                continue;
+            }
+            return Some(given_file(input));
+        }
+    }
+}
+
+/// A file given as an input: its file name is its path under an output folder (the whole
+/// path when it has none, as `..`).
+fn given_file(path: PathBuf) -> Result<Source> {
+    let rel_from = match path.file_name() {
+        Some(_) => path.components().count() - 1,
+        None => 0,
+    };
+    let link = std::fs::symlink_metadata(&path)
+        .map_err(|e| Error::io(&path, e))?
+        .is_symlink();
+    Ok(Source::File {
+        path,
+        rel_from,
+        link,
+    })
+}
+
+impl Iterator for Walk {
+    type Item = Result<Source>;
+
+    fn next(&mut self) -> Option<Result<Source>> {
+        let next = self.step();
+        if let Some(Err(_)) = next {
+            self.stack.clear();
+            self.inputs = Vec::new().into_iter();
+        }
+        next
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_folders_in_byte_order_following_links_once_round_a_loop() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("in");
+        let outside = tmp.path().join("outside");
+        std::fs::create_dir_all(root.join("b/c")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        for f in ["a.txt", "b/c/d.txt", "B.txt", "b/e.txt"] {
+            std::fs::write(root.join(f), "x\n").unwrap();
+        }
+        std::fs::write(outside.join("o.txt"), "x\n").unwrap();
+        symlink(outside.join("o.txt"), root.join("file-link")).unwrap();
+        symlink(&outside, root.join("folder-link")).unwrap();
+        symlink(&root, root.join("b/loop")).unwrap();
+        std::os::unix::net::UnixListener::bind(root.join("socket")).unwrap();
+        let sources = expand_inputs(std::slice::from_ref(&root)).unwrap();
+        let got: Vec<(String, bool)> = sources
+            .iter()
+            .map(|s| match s {
+                Source::File { link, .. } => (s.rel().unwrap().display().to_string(), *link),
+                Source::Stdin => unreachable!(),
+            })
+            .collect();
+        // The loop back to the root is not walked again; the socket is not a file; a
+        // folder's files and subfolders come in one byte order.
+        let want = [
+            ("B.txt", false),
+            ("a.txt", false),
+            ("b/c/d.txt", false),
+            ("b/e.txt", false),
+            ("file-link", true),
+            ("folder-link/o.txt", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
+        assert_eq!(got, want);
+        assert_eq!(check(std::slice::from_ref(&root)).unwrap(), 6);
+        let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
+        assert!(matches!(&given[0], Source::File { link: true, .. }));
+        assert!(matches!(&given[1], Source::File { link: false, .. }));
+        // A file given directly is its own name under an output folder.
+        assert_eq!(given[1].rel(), Some(PathBuf::from("a.txt")));
+        // A folder given with `.` inside and a slash at the end: paths under it still.
+        let odd = expand_inputs(&[root.join("./b/")]).unwrap();
+        assert_eq!(odd[0].rel(), Some(PathBuf::from("c/d.txt")));
+        assert_eq!(Source::Stdin.rel(), None);
+        // A link to nothing is an error naming it, and the walk ends there.
+        symlink(tmp.path().join("gone"), root.join("dangling")).unwrap();
+        let e = expand_inputs(std::slice::from_ref(&root))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("dangling"), "{e}");
+        let mut walk = Walk::new(&[root.clone(), root.join("a.txt")]);
+        assert!(walk.next().unwrap().is_err());
+        assert!(walk.next().is_none());
+        // So is a missing input, in its turn: what comes before it is walked.
+        let mut walk = Walk::new(&[root.join("a.txt"), tmp.path().join("missing"), "-".into()]);
+        assert!(walk.next().unwrap().is_ok());
+        let e = walk.next().unwrap().unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
+        assert!(walk.next().is_none());
+    }
+
+    #[test]
+    fn a_walk_holds_the_current_branch_not_every_file() {
+        // 50 folders of 20 files: the walk's stack never holds more than one folder's
+        // listing below the root.
+        let tmp = tempfile::tempdir().unwrap();
+        for d in 0..50 {
+            let dir = tmp.path().join(format!("{d:02}"));
+            std::fs::create_dir(&dir).unwrap();
+            for f in 0..20 {
+                std::fs::write(dir.join(format!("{f:02}.txt")), "x\n").unwrap();
+            }
+        }
+        let mut walk = Walk::new(&[tmp.path().to_path_buf()]);
+        let mut n = 0;
+        let mut most = 0;
+        while let Some(s) = walk.next() {
+            s.unwrap();
+            n += 1;
+            most = most.max(walk.stack.iter().map(|f| f.rest.len()).sum::<usize>());
+        }
+        assert_eq!(n, 1000);
+        assert!(most < 50 + 20, "{most}");
+    }
+}
