@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Many small files: files/s, MB/s and peak RSS of chaff filter -o over a tree of N files
 # (default 200,000: the bench dump's pages over and over, 1,000 a folder), and the peak RSS
-# each file adds (against a run over the first folder alone). The file list is held in
-# memory, so this is where memory grows with the dump (README, Inputs).
+# each file adds (against a run over the first folder alone). Folders are walked as the
+# run reaches them (README, Inputs), so that should be about nothing; until session 15 the
+# file list was held up front (240 bytes a file).
 #   bench/files.sh [N]          (a minute or two; the tree goes to /dev/shm when there is one)
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"

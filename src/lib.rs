@@ -1,6 +1,7 @@
 //! chaff: separates news paragraphs from social-media filler in Chinese web dumps.
 //!
-//! Data flows one way: [`input`] (decompression, encodings) -> [`reader`] (chunks of lines;
+//! Data flows one way: [`sources`] (inputs walked as a run reaches them) -> [`input`]
+//! (decompression, encodings) -> [`reader`] (chunks of lines;
 //! [`jsonl`] records) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep

@@ -429,14 +429,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         } else {
             Existing::Refuse
         };
-        let plan = outdir::plan(
-            dir,
-            &a.input.inputs,
-            "stdin.jsonl",
-            None,
-            existing,
-            None,
-        )?;
+        let plan = outdir::plan(dir, &a.input.inputs, "stdin.jsonl", None, existing, None)?;
         let summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }

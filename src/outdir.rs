@@ -105,12 +105,13 @@ pub fn plan(
     let real_out = resolve(dir)?;
     let mut check = Check {
         dir,
+        inputs,
         compress,
         real_out: &real_out,
         clash: None,
         inside: None,
     };
-    check.inputs(inputs, stdin_name)?;
+    check.inputs(stdin_name)?;
     if let Some((_, a, b, dest)) = check.clash {
         return Err(Error::Usage(format!(
             "{a} and {b} would both be written to {}",
@@ -220,9 +221,11 @@ type Order = (usize, PathBuf);
 /// The check of a run into an output folder. Outputs can collide only within one output
 /// folder, whose files come from the same relative folder under every input: so the
 /// inputs are walked side by side, folder by relative folder, and only one folder's
-/// files are held at a time, never a list of every file.
+/// file names are held at a time, never a list of every file.
 struct Check<'a> {
     dir: &'a Path,
+    /// The inputs as given.
+    inputs: &'a [PathBuf],
     compress: Option<Compression>,
     /// The output folder's real path.
     real_out: &'a Path,
@@ -233,11 +236,21 @@ struct Check<'a> {
     inside: Option<(Order, String)>,
 }
 
-/// A source the check found, in the relative folder being checked.
+/// A source the check found in the relative folder being checked: a name, not a path
+/// (a folder of a million files is held while it is checked).
 struct Found {
-    dest: PathBuf,
-    order: Order,
-    shown: String,
+    name: OsString,
+    /// Its output's name, when that is not `name`.
+    out: Option<OsString>,
+    input: usize,
+    /// The branch it was found in (`None`: given as an input).
+    branch: Option<usize>,
+}
+
+impl Found {
+    fn out(&self) -> &OsString {
+        self.out.as_ref().unwrap_or(&self.name)
+    }
 }
 
 /// One input folder's copy of the relative folder being checked.
@@ -250,13 +263,13 @@ struct Branch {
 }
 
 impl Check<'_> {
-    /// Checks every source under `inputs`.
-    fn inputs(&mut self, inputs: &[PathBuf], stdin_name: &str) -> Result<()> {
+    /// Checks every source under the inputs.
+    fn inputs(&mut self, stdin_name: &str) -> Result<()> {
         let mut found = Vec::new();
         let mut branches = Vec::new();
-        for (i, input) in inputs.iter().enumerate() {
+        for (i, input) in self.inputs.iter().enumerate() {
             if input.as_os_str() == "-" {
-                found.push(self.found(i, PathBuf::from(stdin_name), "-".into()));
+                found.push(self.found(i, stdin_name.into(), None));
                 continue;
             }
             let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
@@ -270,7 +283,10 @@ impl Check<'_> {
                 continue;
             }
             // Its file name; the whole path when it has none (`..`).
-            let rel = input.file_name().map_or_else(|| input.clone(), PathBuf::from);
+            let name = input
+                .file_name()
+                .unwrap_or(input.as_os_str())
+                .to_os_string();
             let link = std::fs::symlink_metadata(input)
                 .map_err(|e| Error::io(input, e))?
                 .is_symlink();
@@ -286,8 +302,10 @@ impl Check<'_> {
                 }
                 _ => real_link(input)?,
             };
-            self.inside(i, &rel, input, real.as_deref());
-            found.push(self.found(i, rel, input.display().to_string()));
+            if real.is_some_and(|r| r.starts_with(self.real_out)) {
+                self.inside(i, Path::new(&name), input);
+            }
+            found.push(self.found(i, name, None));
         }
         self.folder(Path::new(""), found, branches)
     }
@@ -295,13 +313,18 @@ impl Check<'_> {
     /// Checks the relative folder `rel`: the sources `found` so far in it, and those in
     /// each input folder's copy of it; then its subfolders, in byte order.
     fn folder(&mut self, rel: &Path, mut found: Vec<Found>, branches: Vec<Branch>) -> Result<()> {
+        // One folder's own names are unique: with no name changed and no other input
+        // here, nothing can collide, and its names need not be held.
+        let collect = self.compress.is_some() || !found.is_empty() || branches.len() > 1;
         let mut subfolders: std::collections::BTreeMap<OsString, Vec<Branch>> = Default::default();
-        for b in branches {
+        for (bi, b) in branches.iter().enumerate() {
             let real_dir = b.seen.last().cloned().unwrap_or_default();
+            // Its files lie inside the output folder if it does (a link is looked at
+            // on its own).
+            let inside = real_dir.starts_with(self.real_out);
             for e in list_folder(&b.path)? {
-                let path = b.path.join(&e.name);
-                let rel = rel.join(&e.name);
                 if e.folder {
+                    let path = b.path.join(&e.name);
                     let real = std::fs::canonicalize(&path).map_err(|e| Error::io(&path, e))?;
                     if !b.seen.contains(&real) {
                         let mut seen = b.seen.clone();
@@ -314,51 +337,67 @@ impl Check<'_> {
                     }
                     continue;
                 }
-                let real = if e.link {
-                    real_link(&path)?
+                let inside = if e.link {
+                    let path = b.path.join(&e.name);
+                    real_link(&path)?.is_some_and(|r| r.starts_with(self.real_out))
                 } else {
-                    Some(real_dir.join(&e.name))
+                    inside
                 };
-                self.inside(b.input, &rel, &path, real.as_deref());
-                found.push(self.found(b.input, rel, path.display().to_string()));
+                if inside {
+                    self.inside(b.input, &rel.join(&e.name), &b.path.join(&e.name));
+                }
+                if collect {
+                    found.push(self.found(b.input, e.name, Some(bi)));
+                }
             }
         }
-        self.clashes(found);
+        self.clashes(rel, found, &branches);
         for (name, branches) in subfolders {
             self.folder(&rel.join(name), Vec::new(), branches)?;
         }
         Ok(())
     }
 
-    /// A source of input `input` at `rel` under it.
-    fn found(&self, input: usize, rel: PathBuf, shown: String) -> Found {
+    /// A source called `name` of input `input`, found in `branch`.
+    fn found(&self, input: usize, name: OsString, branch: Option<usize>) -> Found {
+        let out = output_path(Path::new(""), PathBuf::from(&name), self.compress).into_os_string();
         Found {
-            dest: output_path(self.dir, rel.clone(), self.compress),
-            order: (input, rel),
-            shown,
+            out: (out != name).then_some(out),
+            name,
+            input,
+            branch,
         }
     }
 
-    /// Notes the source at `path` if its real path lies inside the output folder.
-    fn inside(&mut self, input: usize, rel: &Path, path: &Path, real: Option<&Path>) {
-        if !real.is_some_and(|r| r.starts_with(self.real_out)) {
-            return;
-        }
+    /// Notes the source at `path` (`rel` under input `input`), which lies inside the
+    /// output folder, if it is the first such in input order.
+    fn inside(&mut self, input: usize, rel: &Path, path: &Path) {
         let order = (input, rel.to_path_buf());
         if self.inside.as_ref().is_none_or(|(o, _)| order < *o) {
             self.inside = Some((order, path.display().to_string()));
         }
     }
 
-    /// Notes the first pair (in input order of its later source) with one destination.
-    fn clashes(&mut self, mut found: Vec<Found>) {
-        found.sort_unstable_by(|a, b| a.dest.cmp(&b.dest).then_with(|| a.order.cmp(&b.order)));
+    /// Notes the first pair (in input order of its later source) with one destination
+    /// among `found`, in the relative folder `rel` of `branches`.
+    fn clashes(&mut self, rel: &Path, mut found: Vec<Found>, branches: &[Branch]) {
+        found
+            .sort_unstable_by(|a, b| (a.out(), a.input, &a.name).cmp(&(b.out(), b.input, &b.name)));
+        let shown = |f: &Found| match f.branch {
+            Some(b) => branches[b].path.join(&f.name).display().to_string(),
+            None => self.inputs[f.input].display().to_string(),
+        };
         for w in found.windows(2) {
             let (a, b) = (&w[0], &w[1]);
-            if a.dest != b.dest || self.clash.as_ref().is_some_and(|c| c.0 <= b.order) {
+            if a.out() != b.out() {
                 continue;
             }
-            self.clash = Some((b.order.clone(), a.shown.clone(), b.shown.clone(), a.dest.clone()));
+            let order = (b.input, rel.join(&b.name));
+            if self.clash.as_ref().is_some_and(|c| c.0 <= order) {
+                continue;
+            }
+            let dest = self.dir.join(rel).join(a.out());
+            self.clash = Some((order, shown(a), shown(b), dest));
         }
     }
 }
@@ -610,7 +649,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let (x, y) = (tmp.path().join("x"), tmp.path().join("y"));
         for f in [
-            "x/a.txt", "x/d/e.txt", "x/d/f.txt", "x/d/f.txt.gz", "y/d/e.txt", "y/a.txt.gz",
+            "x/a.txt",
+            "x/d/e.txt",
+            "x/d/f.txt",
+            "x/d/f.txt.gz",
+            "y/d/e.txt",
+            "y/a.txt.gz",
         ] {
             let path = tmp.path().join(f);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -971,6 +971,65 @@ mod tests {
     use crate::reader::split_str_at;
 
     #[test]
+    fn a_source_that_cannot_be_found_stops_the_run_after_what_came_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let page = "国务院常务会议部署进一步稳定就业的政策措施。\n";
+        let entries: Vec<Result<Entry>> = (0..3)
+            .map(|i| {
+                let path = tmp.path().join(format!("{i}.txt"));
+                std::fs::write(&path, page).unwrap();
+                Ok(Entry {
+                    source: Source::File {
+                        path,
+                        rel_from: tmp.path().components().count(),
+                        link: false,
+                    },
+                    dest: Some(tmp.path().join(format!("{i}.out"))),
+                })
+            })
+            .collect();
+        let mut with_gap = entries;
+        with_gap[1] = Err(Error::Usage("the walk failed".into()));
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let engine = Engine {
+            classifier: &classifier,
+            policy: &policy,
+            opts: RunOptions::default(),
+        };
+        let inputs = |e: &[Result<Entry>]| Inputs {
+            entries: Box::new(
+                e.iter()
+                    .map(|e| e.as_ref().cloned().map_err(|e| Error::Usage(e.to_string())))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
+            size: Box::new(|| None),
+        };
+        let mut out = Vec::new();
+        let e = engine
+            .tag(
+                inputs(&with_gap),
+                TagFormat::Json,
+                &mut out,
+                Sidecars::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the walk failed");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("0.txt") && !text.contains("2.txt"), "{text}");
+        let e = engine
+            .filter(inputs(&with_gap), FilterTarget::Files, Sidecars::default())
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the walk failed");
+        let written: Vec<bool> = (0..3)
+            .map(|i| tmp.path().join(format!("{i}.out")).exists())
+            .collect();
+        assert_eq!(written, [true, false, false]);
+    }
+
+    #[test]
     fn a_continued_chunk_gives_the_gap_after_its_last_paragraph() {
         let lines = split_str_at("甲\n\n乙\n\n\n", 1);
         assert_eq!(paragraphs(&lines, false), (vec!["甲", "乙"], vec![0, 1]));

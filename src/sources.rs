@@ -170,7 +170,7 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
 /// once, so a link loop ends), `-` as stdin. A missing input or an unreadable folder is
 /// an error naming the path, after which the walk ends.
 pub struct Walk {
-    inputs: std::vec::IntoIter<PathBuf>,
+    inputs: std::collections::VecDeque<PathBuf>,
     /// The folders being walked, innermost last.
     stack: Vec<Folder>,
 }
@@ -190,7 +190,7 @@ impl Walk {
     /// A walk over `inputs`, which starts when it is iterated.
     pub fn new(inputs: &[PathBuf]) -> Walk {
         Walk {
-            inputs: inputs.to_vec().into_iter(),
+            inputs: inputs.iter().cloned().collect(),
             stack: Vec::new(),
         }
     }
@@ -232,7 +232,7 @@ impl Walk {
                     link: e.link,
                 }));
             }
-            let input = self.inputs.next()?;
+            let input = self.inputs.pop_front()?;
             if input.as_os_str() == "-" {
                 return Some(Ok(Source::Stdin));
             }
@@ -276,7 +276,7 @@ impl Iterator for Walk {
         let next = self.step();
         if let Some(Err(_)) = next {
             self.stack.clear();
-            self.inputs = Vec::new().into_iter();
+            self.inputs.clear();
         }
         next
     }

@@ -461,6 +461,28 @@ fn bad_model_and_inputs_are_one_line_errors() {
     assert_eq!(err.lines().count(), 1, "{err}");
     let err = fails(&["filter", "missing-file.txt"]);
     assert!(err.contains("missing-file.txt"));
+    // The inputs are walked through before a run starts: a missing input or a dangling
+    // link after good files stops it before a record is written.
+    let dir = tmp.path().join("dir");
+    fs::create_dir(&dir).unwrap();
+    fs::copy(root().join("tests/data/sample_page.txt"), dir.join("a.txt")).unwrap();
+    std::os::unix::fs::symlink(tmp.path().join("gone"), dir.join("z-dangling")).unwrap();
+    let page = "tests/data/sample_page.txt";
+    for args in [
+        vec!["tag", page, "missing-file.txt"],
+        vec!["tag", "--json", page, s(&dir)],
+        vec!["filter", "--jsonl", page, s(&dir)],
+    ] {
+        let o = chaff(&args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            (err.contains("missing-file.txt") || err.contains("z-dangling"))
+                && err.lines().count() == 1,
+            "{err}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
     let err = fails(&["filter", "--keep", "sports", "tests/data/sample_page.txt"]);
     assert!(err.contains("sports") && err.contains("news"));
     // A field name for plain text would be ignored; a thread count the system cannot

@@ -94,7 +94,12 @@ fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
         .map(|s| (out, s));
     let mut tag = Vec::new();
     let tagged = engine
-        .tag(Inputs::list(sources), TagFormat::Json, &mut tag, Sidecars::default())
+        .tag(
+            Inputs::list(sources),
+            TagFormat::Json,
+            &mut tag,
+            Sidecars::default(),
+        )
         .map(|_| tag);
     (filtered, tagged)
 }
