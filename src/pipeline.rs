@@ -590,9 +590,13 @@ impl Engine<'_> {
                 .spawn_scoped(scope, {
                     let walk_error = &walk_error;
                     move || {
-                        if let Err(e) = self.read_sources(entries, consumed_r, credit_rx, job_tx) {
+                        let read = self.read_sources(entries, consumed_r, credit_rx, &job_tx);
+                        if let Err(e) = read {
                             *walk_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         }
+                        // Only now: the end of the jobs ends the run, which then looks
+                        // for the error.
+                        drop(job_tx);
                     }
                 })
                 .map_err(Error::spawn)?;
@@ -676,7 +680,7 @@ impl Engine<'_> {
         entries: Box<dyn Iterator<Item = Result<Entry>> + Send + '_>,
         consumed: Arc<AtomicU64>,
         credits: mpsc::Receiver<()>,
-        jobs: mpsc::SyncSender<Batch<Job>>,
+        jobs: &mpsc::SyncSender<Batch<Job>>,
     ) -> Result<()> {
         let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
         let target = match (records, self.opts.pipe) {
@@ -688,7 +692,7 @@ impl Engine<'_> {
         // spread over the workers); in pipe mode (target 0) every unit goes out at once.
         let mut batcher = Batcher {
             credits: &credits,
-            jobs: &jobs,
+            jobs,
             seq: 0,
             units: Vec::new(),
             bytes: 0,
