@@ -19,7 +19,9 @@ pub struct Line<'a> {
 impl Line<'_> {
     /// Blank lines (only whitespace, including U+3000) are not paragraphs.
     pub fn is_blank(&self) -> bool {
-        self.text.trim().is_empty()
+        // As `text.trim().is_empty()`, but mostly decided by the first byte: this is asked
+        // several times of every line.
+        is_blank_bytes(self.text.as_bytes())
     }
 }
 
@@ -128,7 +130,9 @@ impl Chunker {
 /// Decided from the first byte that is not ASCII whitespace in nearly every line, without
 /// validating the whole line.
 fn is_blank_bytes(raw: &[u8]) -> bool {
-    match raw.iter().find(|b| !b.is_ascii_whitespace()) {
+    // ASCII whitespace as `char::is_whitespace` has it: `u8::is_ascii_whitespace` leaves
+    // out the vertical tab (0x0B).
+    match raw.iter().find(|&&b| !matches!(b, b' ' | b'\t'..=b'\r')) {
         None => true,
         // Unicode whitespace beyond ASCII starts with one of these lead bytes
         // (U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000); anything else is text.
@@ -287,9 +291,20 @@ mod chunk_tests {
             " \u{85} ",
             "\u{feff}",
             "\u{205f}\u{2028}\n",
+            "\u{b}\n",
+            "\u{b}x",
         ] {
             let want = s.trim().is_empty();
             assert_eq!(is_blank_bytes(s.as_bytes()), want, "{s:?}");
+        }
+        // Every character, alone and after a space.
+        let mut buf = [0u8; 5];
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            buf[0] = b' ';
+            let n = c.encode_utf8(&mut buf[1..]).len();
+            let want = c.is_whitespace();
+            assert_eq!(is_blank_bytes(&buf[1..=n]), want, "{c:?}");
+            assert_eq!(is_blank_bytes(&buf[..=n]), want, "{c:?}");
         }
         assert!(!is_blank_bytes(b"\xe3\x80"));
         assert!(!is_blank_bytes(b" \xff "));
