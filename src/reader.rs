@@ -19,9 +19,9 @@ pub struct Line<'a> {
 impl Line<'_> {
     /// Blank lines (only whitespace, including U+3000) are not paragraphs.
     pub fn is_blank(&self) -> bool {
-        // As `text.trim().is_empty()`, but mostly decided by the first byte: this is asked
-        // several times of every line.
-        is_blank_bytes(self.text.as_bytes())
+        // As `text.trim().is_empty()`, without trimming the end too: this is asked several
+        // times of every line.
+        self.text.trim_start().is_empty()
     }
 }
 
