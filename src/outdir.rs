@@ -124,7 +124,7 @@ pub fn plan(
             dir.display()
         ))
     });
-    let resume = prepare(dir, inputs, inside, existing, settings)?;
+    let resume = prepare(dir, &real_out, inputs, inside, existing, settings)?;
     Ok(Plan {
         dir: dir.to_path_buf(),
         inputs: inputs.to_vec(),
@@ -413,11 +413,13 @@ fn real_link(path: &Path) -> Result<Option<PathBuf>> {
     }
 }
 
-/// Checks and prepares `dir` for a run described by `settings` (a JSON document, recorded
-/// in the folder; `None`: nothing recorded, and no resuming); `inside` is the error for
-/// an input inside the output folder, if one is. Returns whether the run resumes.
+/// Checks and prepares `dir` (whose real path is `real_out`) for a run described by
+/// `settings` (a JSON document, recorded in the folder; `None`: nothing recorded, and no
+/// resuming); `inside` is the error for an input inside the output folder, if one is.
+/// Returns whether the run resumes.
 fn prepare(
     dir: &Path,
+    real_out: &Path,
     inputs: &[PathBuf],
     inside: Option<Error>,
     existing: Existing,
@@ -426,7 +428,6 @@ fn prepare(
     let manifest = dir.join(MANIFEST);
     let mut resume = false;
     // An output folder inside an input folder would be read back as input next time.
-    let real_out = resolve(dir)?;
     for input in inputs.iter().filter(|i| i.is_dir()) {
         let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
         if real_out.starts_with(&real) {

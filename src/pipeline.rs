@@ -359,6 +359,17 @@ impl<'a> Opener<'a> {
         }
     }
 
+    /// Whether the next source is standard input.
+    fn stdin_next(&mut self) -> bool {
+        matches!(
+            self.entries.peek(),
+            Some(Ok(Entry {
+                source: Source::Stdin,
+                ..
+            }))
+        )
+    }
+
     /// The next source and what opening it gave; `None` at the end, an error if finding
     /// the next source failed.
     fn next(&mut self) -> Option<Result<(Arc<Entry>, Result<Opened>)>> {
@@ -702,14 +713,8 @@ impl Engine<'_> {
         let mut i = 0;
         loop {
             // Standard input may keep the reader waiting: what came before goes out first.
-            if let Some(Ok(Entry {
-                source: Source::Stdin,
-                ..
-            })) = opener.entries.peek()
-            {
-                if !batcher.flush() {
-                    return Ok(());
-                }
+            if opener.stdin_next() && !batcher.flush() {
+                return Ok(());
             }
             let (entry, opened) = match opener.next() {
                 None => break,

@@ -118,11 +118,6 @@ pub fn check(inputs: &[PathBuf]) -> Result<u64> {
     Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
 }
 
-/// Every source under `inputs`, in a list (a run takes them from a [`Walk`] instead).
-pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
-    Walk::new(inputs).collect()
-}
-
 /// One file or folder in a folder, links followed.
 #[derive(Debug)]
 pub struct Listed {
@@ -285,6 +280,10 @@ impl Iterator for Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
+        Walk::new(inputs).collect()
+    }
 
     #[test]
     fn walks_folders_in_byte_order_following_links_once_round_a_loop() {
