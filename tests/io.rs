@@ -531,6 +531,36 @@ fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
         40
     );
     assert_eq!(tree(&o2), t1);
+    // Standard input between files being opened ahead is read in its turn.
+    let gbk_page = encoding_rs::GBK
+        .encode(&String::from_utf8_lossy(
+            &fs::read(input.join("000.txt")).unwrap(),
+        ))
+        .0
+        .into_owned();
+    let with_stdin = |threads: &str| {
+        let args = [
+            "--threads",
+            threads,
+            "tag",
+            "--json",
+            s(&input),
+            "-",
+            s(&input),
+        ];
+        let o = chaff_in(&root(), &args, Some(&gbk_page));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        o.stdout
+    };
+    let mixed = with_stdin("1");
+    let text = String::from_utf8(mixed.clone()).unwrap();
+    let from_stdin = text
+        .lines()
+        .filter(|l| l.starts_with("{\"path\":\"-\""))
+        .count();
+    assert!(from_stdin > 0 && text.len() > 2 * one.len(), "{from_stdin}");
+    assert_eq!(with_stdin("2"), mixed);
+    assert_eq!(with_stdin("3"), mixed);
     // Two files that fail, after files opened ahead: one line, naming the first.
     fs::write(input.join("025.txt"), b"\x00\x01\x02 binary \x00\x00").unwrap();
     fs::write(input.join("026.txt"), b"ok\n\x81\x20\n".repeat(3)).unwrap();
