@@ -491,8 +491,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     opts.keep_empty = a.keep_empty;
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
-        Some(_) => None,
-        None => Some(sources::check(&a.input.inputs)?),
+        Some(_) => 0,
+        None => sources::check(&a.input.inputs)?,
     };
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
@@ -541,7 +541,6 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             s
         }
         None => {
-            let count = count.unwrap_or_default();
             if !a.input.jsonl && count != 1 {
                 return Err(Error::Usage(format!(
                     "{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::Compression;
-use crate::sources::{list_folder, total_size, Entry, Inputs, Walk};
+use crate::sources::{given_file, list_folder, total_size, Entry, Inputs, Source, Walk};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -282,14 +282,10 @@ impl Check<'_> {
                 });
                 continue;
             }
-            // Its file name; the whole path when it has none (`..`).
-            let name = input
-                .file_name()
-                .unwrap_or(input.as_os_str())
-                .to_os_string();
-            let link = std::fs::symlink_metadata(input)
-                .map_err(|e| Error::io(input, e))?
-                .is_symlink();
+            // Its name and link flag as the run's walk has them.
+            let source = given_file(input.clone())?;
+            let link = matches!(source, Source::File { link: true, .. });
+            let name = source.rel().unwrap_or_default().into_os_string();
             let real = match (input.parent(), input.file_name(), link) {
                 (Some(parent), Some(name), false) => {
                     let parent = if parent.as_os_str().is_empty() {

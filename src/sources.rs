@@ -249,7 +249,7 @@ impl Walk {
 
 /// A file given as an input: its file name is its path under an output folder (the whole
 /// path when it has none, as `..`).
-fn given_file(path: PathBuf) -> Result<Source> {
+pub(crate) fn given_file(path: PathBuf) -> Result<Source> {
     let rel_from = match path.file_name() {
         Some(_) => path.components().count() - 1,
         None => 0,
