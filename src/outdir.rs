@@ -82,8 +82,8 @@ pub struct Plan {
     inputs: Vec<PathBuf>,
     stdin_name: String,
     compress: Option<Compression>,
-    /// Leave out sources whose output is already there.
-    resume: bool,
+    /// What the folder held before the run, so what an output may find at its path.
+    before: Before,
     /// How many sources were left out so far.
     resumed: Arc<AtomicU64>,
 }
@@ -124,13 +124,13 @@ pub fn plan(
             dir.display()
         ))
     });
-    let resume = prepare(dir, &real_out, inputs, inside, existing, settings)?;
+    let before = prepare(dir, &real_out, inputs, inside, existing, settings)?;
     Ok(Plan {
         dir: dir.to_path_buf(),
         inputs: inputs.to_vec(),
         stdin_name: stdin_name.to_string(),
         compress,
-        resume,
+        before,
         resumed: Arc::default(),
     })
 }
@@ -175,7 +175,7 @@ impl Plan {
         resumed: Option<Arc<AtomicU64>>,
     ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
         let (dir, stdin_name) = (self.dir.clone(), PathBuf::from(&self.stdin_name));
-        let (compress, resume) = (self.compress, self.resume);
+        let (compress, before) = (self.compress, self.before);
         Walk::new(&self.inputs).filter_map(move |s| {
             let source = match s {
                 Ok(s) => s,
@@ -183,15 +183,20 @@ impl Plan {
             };
             let rel = source.rel().unwrap_or_else(|| stdin_name.clone());
             let dest = output_path(&dir, rel, compress);
-            if resume && dest.is_file() {
+            if before == Before::Resume && dest.is_file() {
                 if let Some(n) = &resumed {
                     n.fetch_add(1, Ordering::Relaxed);
                 }
                 return None;
             }
+            // What is there now was there before the run (this run writes a source's
+            // output only after the walk reaches it), so it is replaced as the user
+            // asked; in a folder that held nothing, nothing is looked up.
+            let replace = before != Before::Empty && dest.symlink_metadata().is_ok();
             Some(Ok(Entry {
                 source,
                 dest: Some(dest),
+                replace,
             }))
         })
     }
@@ -412,7 +417,7 @@ fn real_link(path: &Path) -> Result<Option<PathBuf>> {
 /// Checks and prepares `dir` (whose real path is `real_out`) for a run described by
 /// `settings` (a JSON document, recorded in the folder; `None`: nothing recorded, and no
 /// resuming); `inside` is the error for an input inside the output folder, if one is.
-/// Returns whether the run resumes.
+/// Returns what the folder held.
 fn prepare(
     dir: &Path,
     real_out: &Path,
@@ -420,9 +425,9 @@ fn prepare(
     inside: Option<Error>,
     existing: Existing,
     settings: Option<&str>,
-) -> Result<bool> {
+) -> Result<Before> {
     let manifest = dir.join(MANIFEST);
-    let mut resume = false;
+    let mut before = Before::Empty;
     // An output folder inside an input folder would be read back as input next time.
     for input in inputs.iter().filter(|i| i.is_dir()) {
         let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
@@ -465,8 +470,9 @@ fn prepare(
                         dir.display()
                     )));
                 }
-                resume = true;
+                before = Before::Resume;
             }
+            Existing::Force if busy => before = Before::Replace,
             _ => {}
         }
     }
@@ -475,12 +481,25 @@ fn prepare(
     }
     // Created only now, so a refused run leaves no empty folder behind.
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    if resume {
+    if before == Before::Resume {
         remove_temporaries(dir)?;
     } else if let Some(settings) = settings {
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
-    Ok(resume)
+    Ok(before)
+}
+
+/// What an output folder held when a run began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// Nothing (or it did not exist): every output is new, and a file found at an
+    /// output's path was written during the run.
+    Empty,
+    /// Files of an interrupted run, finished with `--resume`: sources whose output is
+    /// there are left out.
+    Resume,
+    /// Files that `--force` lets the run replace.
+    Replace,
 }
 
 /// The real path `p` would have: its nearest existing ancestor resolved (symlinks and
@@ -639,6 +658,16 @@ mod tests {
         assert_eq!(resumed.resumed(), 1);
         // A progress bar's total counts what is left to do.
         assert_eq!((resumed.inputs().size)(), Some(4));
+        // Only a file there when the run reaches its source may be replaced, and only
+        // with --force; in a folder that held nothing, nothing is.
+        assert_eq!(replaces(&first), [false; 3]);
+        assert_eq!(replaces(&resumed), [false; 2]);
+        let forced = run(Existing::Force, &settings).unwrap();
+        assert_eq!(replaces(&forced), [false, true, false]);
+    }
+
+    fn replaces(plan: &Plan) -> Vec<bool> {
+        plan.inputs().entries.map(|e| e.unwrap().replace).collect()
     }
 
     #[test]

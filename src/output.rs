@@ -44,16 +44,32 @@ impl AtomicFile {
     /// Flushes and renames the file into place. (No fsync: the rename already makes a
     /// killed run leave complete files or none; syncing every small output file would
     /// cost more than the classification.)
-    pub fn commit(mut self) -> Result<()> {
+    pub fn commit(self) -> Result<()> {
         let path = self.path.clone();
-        self.tmp
-            .as_file_mut()
-            .flush()
-            .map_err(|e| Error::io(&path, e))?;
-        self.tmp
-            .persist(&path)
-            .map_err(|e| Error::io(&path, e.error))?;
-        Ok(())
+        self.place(true).map_err(|e| Error::io(&path, e))
+    }
+
+    /// As [`AtomicFile::commit`] if `replace`; otherwise a file already at the path is
+    /// left as it is and the new one removed, with an error of kind
+    /// [`std::io::ErrorKind::AlreadyExists`] (on Linux one `renameat2(RENAME_NOREPLACE)`,
+    /// as cheap as a rename).
+    pub fn place(self, replace: bool) -> std::io::Result<()> {
+        let AtomicFile { path, mut tmp } = self;
+        tmp.as_file_mut().flush()?;
+        if replace {
+            return tmp.persist(&path).map(drop).map_err(|e| e.error);
+        }
+        match tmp.persist_noclobber(&path) {
+            Ok(_) => Ok(()),
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(e.error),
+            // A file system that can neither rename without replacing nor hard-link
+            // (FAT, some FUSE ones): look, then rename, which leaves only a moment for
+            // a file to appear unseen.
+            Err(e) if path.symlink_metadata().is_err() => {
+                e.file.persist(&path).map(drop).map_err(|e| e.error)
+            }
+            Err(e) => Err(e.error),
+        }
     }
 }
 

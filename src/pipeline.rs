@@ -552,7 +552,7 @@ impl Engine<'_> {
                 let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
                 if last {
                     if let Some((_, w, _)) = open.take() {
-                        w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+                        place_output(w, entry)?;
                     }
                 }
                 Ok(n)
@@ -795,7 +795,7 @@ impl Engine<'_> {
                     let mut piece = self.render(source, task, &c, unit.last)?;
                     // Longer sources are joined in order by the sink.
                     if files && unit.last && c.first_line == 1 {
-                        let n = write_whole(unit.entry.dest()?, &piece)?;
+                        let n = write_whole(&unit.entry, &piece)?;
                         piece = Piece {
                             removed: std::mem::take(&mut piece.removed),
                             summary: std::mem::take(&mut piece.summary),
@@ -952,11 +952,30 @@ fn open_output(dest: &Path, large: bool) -> Result<Compressed<AtomicFile>> {
 }
 
 /// Writes a whole source's output file atomically (compressed as its name says).
-fn write_whole(dest: &Path, piece: &Piece) -> Result<u64> {
+fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
+    let dest = entry.dest()?;
     let mut w = open_output(dest, false)?;
     let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
-    w.finish().map_err(|e| Error::io(dest, e))?.commit()?;
+    place_output(w, entry)?;
     Ok(n)
+}
+
+/// Ends a source's output file and renames it into place, over a file already there
+/// only if the entry says so ([`Entry::replace`]).
+fn place_output(w: Compressed<AtomicFile>, entry: &Entry) -> Result<()> {
+    let dest = entry.dest()?;
+    let file = w.finish().map_err(|e| Error::io(dest, e))?;
+    file.place(entry.replace).map_err(|e| {
+        if e.kind() != std::io::ErrorKind::AlreadyExists || entry.replace {
+            return Error::io(dest, e);
+        }
+        let why = format!(
+            "appeared during this run, and the output of {} is not written over it \
+             (another input with this output, added after the run began, or another program writing here)",
+            entry.source.display()
+        );
+        Error::io(dest, std::io::Error::new(e.kind(), why))
+    })
 }
 
 /// Writes one piece of filter output: joined text chunks, or JSONL records as they are.
@@ -980,6 +999,108 @@ mod tests {
     use crate::reader::split_str_at;
 
     #[test]
+    fn an_output_that_appears_during_the_run_is_never_written_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let news = "国务院常务会议部署进一步稳定就业的政策措施。\n";
+        let other = "财政部发布今年前十个月全国一般公共预算收支情况。\n";
+        // Sources written whole by a worker, and one long enough to be read in chunks
+        // and written by the sink.
+        for (name, text) in [
+            ("a.txt", news.to_string()),
+            ("b.txt", other.to_string()),
+            ("long.txt", other.repeat(400)),
+        ] {
+            std::fs::write(tmp.path().join(name), text).unwrap();
+        }
+        let file = |name: &str| Source::File {
+            path: tmp.path().join(name),
+            rel_from: tmp.path().components().count(),
+            link: false,
+        };
+        let out = tmp.path().join("out.txt");
+        // Entries as a plan hands them out: what it found at the path decides `replace`.
+        let run = |sources: &[&str], replace: bool, threads: usize| {
+            let entries: Vec<Result<Entry>> = sources
+                .iter()
+                .map(|s| {
+                    Ok(Entry {
+                        source: file(s),
+                        dest: Some(out.clone()),
+                        replace,
+                    })
+                })
+                .collect();
+            let engine = Engine {
+                classifier: &classifier,
+                policy: &policy,
+                opts: RunOptions {
+                    chunk_bytes: 4096,
+                    ..RunOptions::default()
+                },
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let inputs = Inputs {
+                    entries: Box::new(entries.into_iter()),
+                    size: Box::new(|| None),
+                };
+                engine
+                    .filter(inputs, FilterTarget::Files, Sidecars::default())
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let leftovers = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .ends_with(".chaff-tmp")
+                })
+                .count()
+        };
+        for threads in [1, 2] {
+            for second in ["b.txt", "long.txt"] {
+                std::fs::write(&out, "before the run\n").unwrap();
+                // A file that was there when the run reached its source is replaced
+                // (--force into a folder that held files).
+                assert!(run(&["a.txt"], true, threads).is_ok());
+                assert_eq!(std::fs::read_to_string(&out).unwrap(), news);
+                // Two sources with one output, the second not known to the check: one
+                // output stays whole, and the run stops naming the other source. (Two
+                // workers may write two small files in either order.)
+                std::fs::remove_file(&out).unwrap();
+                let e = run(&["a.txt", second], false, threads).unwrap_err();
+                let kept = std::fs::read_to_string(&out).unwrap();
+                let lost = match kept.as_str() {
+                    k if k == news => second,
+                    k if k == other && second == "b.txt" && threads > 1 => "a.txt",
+                    k => panic!("{k}"),
+                };
+                let lost = tmp.path().join(lost);
+                assert_eq!(
+                    e,
+                    format!(
+                        "{}: appeared during this run, and the output of {} is not written over it \
+                         (another input with this output, added after the run began, or another program writing here)",
+                        out.display(),
+                        lost.display()
+                    )
+                );
+                assert_eq!(leftovers(), 0);
+            }
+        }
+    }
+
+    #[test]
     fn a_source_that_cannot_be_found_stops_the_run_after_what_came_before() {
         let tmp = tempfile::tempdir().unwrap();
         let page = "国务院常务会议部署进一步稳定就业的政策措施。\n";
@@ -994,6 +1115,7 @@ mod tests {
                         link: false,
                     },
                     dest: Some(tmp.path().join(format!("{i}.out"))),
+                    replace: false,
                 })
             })
             .collect();

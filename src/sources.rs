@@ -55,6 +55,12 @@ pub struct Entry {
     pub source: Source,
     /// The output file (only in runs into an output folder).
     pub dest: Option<PathBuf>,
+    /// Whether the output may replace a file at `dest`: one found there when the run
+    /// reached this entry (`--force` into a folder that held files). Otherwise a file
+    /// that appears there during the run is left alone and stops the run: two inputs
+    /// whose output is the same file (one added after the run's check) never overwrite
+    /// each other.
+    pub replace: bool,
 }
 
 /// What a run reads: its entries in input order, taken one by one as the run gets to
@@ -90,7 +96,11 @@ impl Inputs<'static> {
 impl Entry {
     /// A source whose output goes to a stream, not a file of its own.
     pub fn streamed(source: Source) -> Entry {
-        Entry { source, dest: None }
+        Entry {
+            source,
+            dest: None,
+            replace: false,
+        }
     }
 
     /// The output file, which a run into an output folder gives every entry.
