@@ -189,9 +189,12 @@ impl Plan {
                 }
                 return None;
             }
-            // What is there now was there before the run (this run writes a source's
-            // output only after the walk reaches it), so it is replaced as the user
-            // asked; in a folder that held nothing, nothing is looked up.
+            // In a folder that held nothing, nothing is looked up: whatever appears at
+            // the path was written during the run and must not be replaced. Otherwise
+            // what is there now is taken for a file from before the run, replaced as
+            // --force asks. (If the tree changed after the check, it may instead be an
+            // earlier source's output from this run, written before the walk got here:
+            // only the empty folder's rule tells the two apart without a list.)
             let replace = before != Before::Empty && dest.symlink_metadata().is_ok();
             Some(Ok(Entry {
                 source,
