@@ -183,19 +183,26 @@ impl Plan {
             };
             let rel = source.rel().unwrap_or_else(|| stdin_name.clone());
             let dest = output_path(&dir, rel, compress);
-            if before == Before::Resume && dest.is_file() {
+            // In a folder that held nothing, nothing is looked up: whatever appears at
+            // the path was written during the run and must not be replaced. Otherwise
+            // what is there now is taken for a file from before the run: done, for
+            // --resume, or replaced, as --force asks. (If the tree changed after the
+            // check, it may instead be an earlier source's output from this run, written
+            // before the walk got here: only the empty folder's rule tells the two apart
+            // without a list.)
+            let found = match before {
+                Before::Empty => None,
+                Before::Resume | Before::Replace => dest.symlink_metadata().ok(),
+            };
+            // A link to a file is done as the file would be.
+            let file = |m: &std::fs::Metadata| m.is_file() || (m.is_symlink() && dest.is_file());
+            if before == Before::Resume && found.as_ref().is_some_and(file) {
                 if let Some(n) = &resumed {
                     n.fetch_add(1, Ordering::Relaxed);
                 }
                 return None;
             }
-            // In a folder that held nothing, nothing is looked up: whatever appears at
-            // the path was written during the run and must not be replaced. Otherwise
-            // what is there now is taken for a file from before the run, replaced as
-            // --force asks. (If the tree changed after the check, it may instead be an
-            // earlier source's output from this run, written before the walk got here:
-            // only the empty folder's rule tells the two apart without a list.)
-            let replace = before != Before::Empty && dest.symlink_metadata().is_ok();
+            let replace = found.is_some();
             Some(Ok(Entry {
                 source,
                 dest: Some(dest),
