@@ -674,6 +674,16 @@ mod tests {
         assert_eq!(replaces(&resumed), [false; 2]);
         let forced = run(Existing::Force, &settings).unwrap();
         assert_eq!(replaces(&forced), [false, true, false]);
+        // A link to a file counts as done, as the file would.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(out.join("sub/b.txt.gz"), out.join("a.txt.gz")).unwrap();
+            let resumed = run(Existing::Resume, &settings).unwrap();
+            assert_eq!(
+                entries(&resumed),
+                [(input.join("sub/c.txt"), out.join("sub/c.txt.gz"))]
+            );
+        }
     }
 
     fn replaces(plan: &Plan) -> Vec<bool> {
