@@ -199,9 +199,15 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
     let v = r.len(4 + 8 * k)?;
     let mut vocab = Vec::with_capacity(v);
     let mut log_prob = Vec::with_capacity(v * k);
+    // A token twice in the vocabulary would have two rows, and the token table, whose
+    // fingerprints must all differ, could never be built.
+    let mut listed = vec![false; names.len()];
     for _ in 0..v {
         let i = r.u32()? as usize;
         let name = names.get(i).ok_or("vocabulary index out of range")?;
+        if std::mem::replace(&mut listed[i], true) {
+            return Err(format!("token {name:?} is listed twice in the vocabulary"));
+        }
         vocab.push(name.clone());
         for _ in 0..k {
             log_prob.push(r.f64()?);

@@ -154,6 +154,18 @@ fn bad_model_files_are_clear_errors() {
         junk.push((x >> 16) as u8);
     }
     load_err(&junk);
+    // A well-formed, checksummed file whose vocabulary lists one token twice (its last
+    // entry, index and two rows, repeats the one before): an error, not a model whose
+    // token table could never be built.
+    let body = &good[..good.len() - 4];
+    let entry = 4 + 2 * 8;
+    let mut twice = body.to_vec();
+    let (last, before) = (body.len() - entry, body.len() - 2 * entry);
+    twice.copy_within(before..before + 4, last);
+    let crc = crc32fast::hash(&twice);
+    twice.extend_from_slice(&crc.to_le_bytes());
+    let e = load_err(&twice);
+    assert!(e.contains("listed twice in the vocabulary"), "{e}");
 }
 
 #[test]
