@@ -71,10 +71,24 @@ impl Slots {
 
 impl TokenTable {
     /// A table of `tokens[j]` → `rows[j * k..(j + 1) * k]`.
+    ///
+    /// # Panics
+    /// If a token is given twice: no seed could tell the two apart.
     pub fn new(tokens: &[String], rows: &[f64], k: usize) -> TokenTable {
         debug_assert_eq!(tokens.len() * k, rows.len());
         let seed = (0u64..)
-            .find(|&seed| fingerprints_distinct(seed, tokens))
+            .find(|&seed| {
+                let distinct = fingerprints_distinct(seed, tokens);
+                // Looked for only once the first seed fails, which it nearly never does.
+                if !distinct && seed == 0 {
+                    let mut sorted: Vec<&String> = tokens.iter().collect();
+                    sorted.sort_unstable();
+                    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                        panic!("TokenTable::new: token {:?} given twice", w[0]);
+                    }
+                }
+                distinct
+            })
             .expect("some seed separates any finite vocabulary");
         let mut slots = Slots::with_room(tokens.len(), k);
         for (j, token) in tokens.iter().enumerate() {
@@ -283,6 +297,13 @@ mod tests {
         }
         let mean = flips.iter().sum::<u32>() as f64 / flips.len() as f64;
         assert!((28.0..36.0).contains(&mean), "mean bit flips {mean}");
+    }
+
+    #[test]
+    #[should_panic(expected = "token \"新闻\" given twice")]
+    fn a_token_given_twice_is_refused_not_searched_for_forever() {
+        let tokens = ["新闻".to_string(), "a".to_string(), "新闻".to_string()];
+        TokenTable::new(&tokens, &[0.0; 6], 2);
     }
 
     #[test]
