@@ -194,8 +194,11 @@ pub fn score_lines(model: &Model, featurizer: &Featurizer, texts: &[&str]) -> Ve
     let k = model.classes().len();
     let table = model.token_table();
     let mut out = Vec::with_capacity(texts.len());
-    let mut fps: Vec<u64> = Vec::new();
-    let mut ends: Vec<usize> = Vec::new();
+    // Sized up front (a token has at least one byte): grown a doubling at a time, these
+    // were copied over and over, document after document.
+    let bytes: usize = texts.iter().map(|t| t.len()).sum();
+    let mut fps: Vec<u64> = Vec::with_capacity(bytes.min(WINDOW + WINDOW / 4));
+    let mut ends: Vec<usize> = Vec::with_capacity(texts.len().min(WINDOW));
     let mut pending = 0; // first line of `out` whose words are not yet summed
     let flush =
         |out: &mut Vec<LineScore>, fps: &mut Vec<u64>, ends: &mut Vec<usize>, from: usize| {

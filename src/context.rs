@@ -389,13 +389,8 @@ impl ContextModel {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
         for l in lines {
-            temper_into(
-                self.gamma,
-                self.length_power,
-                self.structure_gamma,
-                l,
-                &mut e,
-            );
+            let (w, st) = scales_by(self.structure_gamma, l, |n| hmm.word_scale(self, n));
+            weigh_into(l, w, st, &mut e);
         }
         hmm.posteriors_flat(&e, blanks, ends)
     }
@@ -435,10 +430,24 @@ impl LineScore {
 /// tokens `structure_gamma` (or, without one, the same factor as the words, counting
 /// structure tokens in n).
 pub fn scales(gamma: f64, power: f64, structure_gamma: Option<f64>, s: &LineScore) -> (f64, f64) {
+    scales_by(structure_gamma, s, |n| word_scale(gamma, power, n))
+}
+
+/// `gamma / (n + 1)^power`, the words' factor for a line of `n` tokens.
+fn word_scale(gamma: f64, power: f64, n: usize) -> f64 {
+    gamma / ((n + 1) as f64).powf(power)
+}
+
+/// [`scales`] with the words' factor for `n` tokens given by `factor`.
+fn scales_by(
+    structure_gamma: Option<f64>,
+    s: &LineScore,
+    factor: impl Fn(usize) -> f64,
+) -> (f64, f64) {
     match structure_gamma {
-        Some(sg) => (gamma / ((s.word_tokens + 1) as f64).powf(power), sg),
+        Some(sg) => (factor(s.word_tokens), sg),
         None => {
-            let w = gamma / ((s.word_tokens + s.structure_tokens + 1) as f64).powf(power);
+            let w = factor(s.word_tokens + s.structure_tokens);
             (w, w)
         }
     }
@@ -460,6 +469,11 @@ fn temper_into(
     out: &mut Vec<f64>,
 ) {
     let (w, st) = scales(gamma, power, structure_gamma, s);
+    weigh_into(s, w, st, out);
+}
+
+/// Appends `words * w + structure * st` per class.
+fn weigh_into(s: &LineScore, w: f64, st: f64, out: &mut Vec<f64>) {
     out.extend(
         s.words
             .iter()
@@ -473,7 +487,13 @@ pub struct Hmm {
     k: usize,
     start: Vec<f64>,
     trans: Vec<Vec<f64>>,
+    /// The words' factor ([`scales`]) for lines of fewer than [`SCALE_TABLE`] tokens, so
+    /// tempering a line is a lookup, not a `powf`: the same expression, the same bits.
+    word_scales: Vec<f64>,
 }
+
+/// Token counts whose words' factor [`Hmm`] holds ready (nearly every line has fewer).
+const SCALE_TABLE: usize = 1024;
 
 impl Hmm {
     /// Log parameters of a context model.
@@ -482,6 +502,17 @@ impl Hmm {
             k: m.classes(),
             start: m.log_start(),
             trans: m.log_trans(),
+            word_scales: (0..SCALE_TABLE)
+                .map(|n| word_scale(m.gamma, m.length_power, n))
+                .collect(),
+        }
+    }
+
+    /// [`word_scale`] of `m`'s scaling, the model this was built from.
+    fn word_scale(&self, m: &ContextModel, n: usize) -> f64 {
+        match self.word_scales.get(n) {
+            Some(&w) => w,
+            None => word_scale(m.gamma, m.length_power, n),
         }
     }
 

@@ -180,6 +180,9 @@ pub struct Filtered {
 /// Filters one chunk of lines; `keep(i)` says whether non-blank line `i` is kept.
 pub fn filter_chunk(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Filtered {
     let mut f = Filtered::default();
+    // Room for the whole chunk up front: grown a doubling at a time, the body was copied
+    // over and over (about 1 % of a worker's instructions).
+    f.body.reserve(lines.iter().map(|l| l.raw.len()).sum());
     let mut pending: Vec<&[u8]> = Vec::new();
     let mut any = false;
     for (i, l) in lines.iter().enumerate() {
