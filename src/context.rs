@@ -310,36 +310,32 @@ impl ContextModel {
         Ok(())
     }
 
-    /// ln start probabilities (add-one smoothed).
-    pub fn log_start(&self) -> Vec<f64> {
+    /// Start probabilities (add-one smoothed).
+    pub fn start_probs(&self) -> Vec<f64> {
         let k = self.classes();
         let total: u64 = self.start.iter().sum();
         self.start
             .iter()
-            .map(|&c| ((c + 1) as f64 / (total + k as u64) as f64).ln())
+            .map(|&c| (c + 1) as f64 / (total + k as u64) as f64)
             .collect()
     }
 
-    /// ln transition probabilities per transition block, row-major (add-one smoothed).
-    pub fn log_trans(&self) -> Vec<Vec<f64>> {
+    /// Transition probabilities per transition block, row-major (add-one smoothed).
+    pub fn trans_probs(&self) -> Vec<Vec<f64>> {
         let k = self.classes();
         self.trans
             .chunks(k * k)
-            .map(|block| Self::log_block(block, k))
+            .map(|block| {
+                block
+                    .chunks(k)
+                    .flat_map(|row| {
+                        let total: u64 = row.iter().sum();
+                        row.iter()
+                            .map(move |&c| (c + 1) as f64 / (total + k as u64) as f64)
+                    })
+                    .collect()
+            })
             .collect()
-    }
-
-    fn log_block(block: &[u64], k: usize) -> Vec<f64> {
-        let mut out = Vec::with_capacity(k * k);
-        for i in 0..k {
-            let row = &block[i * k..(i + 1) * k];
-            let total: u64 = row.iter().sum();
-            out.extend(
-                row.iter()
-                    .map(|&c| ((c + 1) as f64 / (total + k as u64) as f64).ln()),
-            );
-        }
-        out
     }
 
     /// The layout each of `n` paragraphs is entered with, for people: the transition
@@ -496,12 +492,12 @@ pub struct Hmm {
 const SCALE_TABLE: usize = 1024;
 
 impl Hmm {
-    /// Log parameters of a context model.
+    /// The parameters of a context model, ready for decoding.
     pub fn new(m: &ContextModel) -> Hmm {
         Hmm {
             k: m.classes(),
-            start: m.log_start(),
-            trans: m.log_trans(),
+            start: m.start_probs(),
+            trans: m.trans_probs(),
             word_scales: (0..SCALE_TABLE)
                 .map(|n| word_scale(m.gamma, m.length_power, n))
                 .collect(),
@@ -516,12 +512,12 @@ impl Hmm {
         }
     }
 
-    /// Transition log-probabilities into line `t` of `n` (by the layout around it).
+    /// Transition probabilities into line `t` of `n` (by the layout around it).
     fn trans_into(&self, blanks: &[usize], ends: &[bool], t: usize, n: usize) -> &[f64] {
         &self.trans[block_index(self.trans.len(), blanks, ends, t, n)]
     }
 
-    /// Forward-backward in log space over per-line emission scores `emit[t][c]`;
+    /// Forward-backward over per-line emission log-scores `emit[t][c]`;
     /// `blanks[t]` is the number of blank lines before line `t`, `ends[t]` whether it
     /// ends a sentence.
     pub fn posteriors(
@@ -561,6 +557,11 @@ impl Hmm {
     }
 
     /// [`Hmm::posteriors_flat`] for any number of classes (at least one line).
+    ///
+    /// The scaled forward-backward: messages are probabilities, each normalised to sum
+    /// to one, and each line's evidence enters as likelihoods relative to its likeliest
+    /// class ([`relative_likelihoods`]). One `exp` per line and class, where the same
+    /// recursion in log space takes a `logsumexp` per class and step.
     fn posteriors_general(
         &self,
         emissions: &[f64],
@@ -569,46 +570,51 @@ impl Hmm {
     ) -> Vec<ClassValues> {
         let k = self.k;
         let n = emissions.len() / k;
-        let emit = |t: usize, c: usize| emissions[t * k + c];
         // Row-major n x k tables: three allocations per document, not three per line.
+        let mut like = vec![0.0; n * k];
+        for (l, e) in like.chunks_exact_mut(k).zip(emissions.chunks_exact(k)) {
+            relative_likelihoods(e, l);
+        }
         let mut alpha = vec![0.0; n * k];
         for (c, a) in alpha[..k].iter_mut().enumerate() {
-            *a = self.start[c] + emit(0, c);
+            *a = self.start[c] * like[c];
         }
-        let mut buf = vec![0.0; k];
+        normalize(&mut alpha[..k]);
         for t in 1..n {
-            let trans = self.trans_into(blanks, ends, t, n);
+            let m = self.trans_into(blanks, ends, t, n);
             for j in 0..k {
-                for (i, b) in buf.iter_mut().enumerate() {
-                    *b = alpha[(t - 1) * k + i] + trans[i * k + j];
+                let mut into = 0.0;
+                for i in 0..k {
+                    into += alpha[(t - 1) * k + i] * m[i * k + j];
                 }
-                alpha[t * k + j] = logsumexp(&buf) + emit(t, j);
+                alpha[t * k + j] = into * like[t * k + j];
             }
+            normalize(&mut alpha[t * k..(t + 1) * k]);
         }
-        let mut beta = vec![0.0; n * k];
+        let mut beta = vec![1.0; n * k];
         for t in (0..n - 1).rev() {
-            let trans = self.trans_into(blanks, ends, t + 1, n);
+            let m = self.trans_into(blanks, ends, t + 1, n);
             for i in 0..k {
-                for (j, b) in buf.iter_mut().enumerate() {
-                    *b = trans[i * k + j] + emit(t + 1, j) + beta[(t + 1) * k + j];
+                let mut on = 0.0;
+                for j in 0..k {
+                    on += m[i * k + j] * (like[(t + 1) * k + j] * beta[(t + 1) * k + j]);
                 }
-                beta[t * k + i] = logsumexp(&buf);
+                beta[t * k + i] = on;
             }
+            normalize(&mut beta[t * k..(t + 1) * k]);
         }
         alpha
             .chunks_exact(k)
             .zip(beta.chunks_exact(k))
             .map(|(a, b)| {
-                for ((s, x), y) in buf.iter_mut().zip(a).zip(b) {
-                    *s = x + y;
-                }
-                let z = logsumexp(&buf);
-                buf.iter().map(|v| (v - z).exp()).collect()
+                let mut p: ClassValues = a.iter().zip(b).map(|(x, y)| x * y).collect();
+                normalize(&mut p);
+                p
             })
             .collect()
     }
 
-    /// [`Hmm::posteriors_flat`] for two classes, the usual model: the same additions in
+    /// [`Hmm::posteriors_flat`] for two classes, the usual model: the same arithmetic in
     /// the same order (so the same bits, see the proptest), on fixed-size rows instead of
     /// index arithmetic over slices.
     fn posteriors_two(
@@ -617,58 +623,70 @@ impl Hmm {
         blanks: &[usize],
         ends: &[bool],
     ) -> Vec<ClassValues> {
-        let e: Vec<[f64; 2]> = emissions.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
-        let n = e.len();
+        let like: Vec<[f64; 2]> = emissions
+            .chunks_exact(2)
+            .map(|e| {
+                let mut l = [0.0; 2];
+                relative_likelihoods(e, &mut l);
+                l
+            })
+            .collect();
+        let n = like.len();
         let trans = |t: usize| -> [f64; 4] {
             let m = self.trans_into(blanks, ends, t, n);
             [m[0], m[1], m[2], m[3]]
         };
         let mut alpha = vec![[0.0; 2]; n];
-        alpha[0] = [self.start[0] + e[0][0], self.start[1] + e[0][1]];
+        alpha[0] = pair_normalized([self.start[0] * like[0][0], self.start[1] * like[0][1]]);
         for t in 1..n {
             let m = trans(t);
             let a = alpha[t - 1];
-            alpha[t] = [
-                logsumexp(&[a[0] + m[0], a[1] + m[2]]) + e[t][0],
-                logsumexp(&[a[0] + m[1], a[1] + m[3]]) + e[t][1],
-            ];
+            alpha[t] = pair_normalized([
+                (a[0] * m[0] + a[1] * m[2]) * like[t][0],
+                (a[0] * m[1] + a[1] * m[3]) * like[t][1],
+            ]);
         }
-        let mut beta = vec![[0.0; 2]; n];
+        let mut beta = vec![[1.0; 2]; n];
         for t in (0..n - 1).rev() {
             let m = trans(t + 1);
-            let (b, x) = (beta[t + 1], e[t + 1]);
-            beta[t] = [
-                logsumexp(&[m[0] + x[0] + b[0], m[1] + x[1] + b[1]]),
-                logsumexp(&[m[2] + x[0] + b[0], m[3] + x[1] + b[1]]),
-            ];
+            let (b, l) = (beta[t + 1], like[t + 1]);
+            let on = [l[0] * b[0], l[1] * b[1]];
+            beta[t] = pair_normalized([m[0] * on[0] + m[1] * on[1], m[2] * on[0] + m[3] * on[1]]);
         }
         alpha
             .iter()
             .zip(&beta)
             .map(|(a, b)| {
-                let s = [a[0] + b[0], a[1] + b[1]];
-                let z = logsumexp(&s);
-                smallvec::smallvec![(s[0] - z).exp(), (s[1] - z).exp()]
+                let [p, q] = pair_normalized([a[0] * b[0], a[1] * b[1]]);
+                smallvec::smallvec![p, q]
             })
             .collect()
     }
 }
 
-/// ln(sum(exp(x))) without overflow.
-pub fn logsumexp(x: &[f64]) -> f64 {
-    if let &[a, b] = x {
-        // Two classes (the usual model): exp(max - max) is exactly 1, so one exp is
-        // enough and the result is bit for bit the general formula's.
-        let (m, other) = if a.max(b) == a { (a, b) } else { (b, a) };
-        if m.is_finite() {
-            return m + (1.0 + (other - m).exp()).ln();
-        }
+/// exp(e - max(e)) per class into `out`: the line's likelihoods up to a common factor,
+/// which the normalised messages do not need. The likeliest class gets exactly 1, so
+/// nothing overflows, and a class far behind (by more than ~745 nats) gets 0 where its
+/// posterior would be below f64's range anyway. A line without a finite best score
+/// (which no model's scores produce) counts as no evidence.
+fn relative_likelihoods(e: &[f64], out: &mut [f64]) {
+    let m = e.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    for (o, &x) in out.iter_mut().zip(e) {
+        *o = if m.is_finite() { (x - m).exp() } else { 1.0 };
     }
-    let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY {
-        return m;
-    }
-    m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+}
+
+/// Scales `v` to sum to one (by one division: `v` holds at least one positive value).
+fn normalize(v: &mut [f64]) {
+    let r = 1.0 / v.iter().sum::<f64>();
+    v.iter_mut().for_each(|x| *x *= r);
+}
+
+/// [`normalize`] of a pair, in registers.
+#[inline]
+fn pair_normalized(v: [f64; 2]) -> [f64; 2] {
+    let r = 1.0 / (v[0] + v[1]);
+    [v[0] * r, v[1] * r]
 }
 
 #[cfg(test)]
@@ -681,27 +699,6 @@ mod tests {
             words: words.into(),
             word_tokens: 1,
             structure_tokens: 0,
-        }
-    }
-
-    /// The general formula, which the two-class shortcut must match bit for bit.
-    fn logsumexp_general(x: &[f64]) -> f64 {
-        let m = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        if m == f64::NEG_INFINITY {
-            return m;
-        }
-        m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn two_class_logsumexp_is_the_general_one(a in -1e4f64..10.0, b in -1e4f64..10.0) {
-            for pair in [[a, b], [b, a], [a, a], [a, a - 1e-12], [a, f64::NEG_INFINITY]] {
-                proptest::prop_assert_eq!(
-                    logsumexp(&pair).to_bits(),
-                    logsumexp_general(&pair).to_bits()
-                );
-            }
         }
     }
 
@@ -741,7 +738,65 @@ mod tests {
                 p.iter().flatten().map(|v| v.to_bits()).collect()
             };
             proptest::prop_assert_eq!(bits(&two), bits(&general));
+            // And both are the log-space recursion's posteriors, up to rounding.
+            let reference = log_space_posteriors(&m, &e, &blanks, &ends);
+            for (p, q) in two.iter().flatten().zip(reference.iter().flatten()) {
+                proptest::prop_assert!((p - q).abs() <= 1e-9 * q.abs() + 1e-300, "{} {}", p, q);
+            }
         }
+    }
+
+    /// The textbook forward-backward in log space (chaff's until session 17), which the
+    /// scaled one replaced: one `logsumexp` per class and step. `blanks` are taken as
+    /// given, as [`Hmm::posteriors_two`] takes them.
+    fn log_space_posteriors(
+        m: &ContextModel,
+        e: &[f64],
+        blanks: &[usize],
+        ends: &[bool],
+    ) -> Vec<Vec<f64>> {
+        let k = m.classes();
+        let n = e.len() / k;
+        let ln = |v: Vec<f64>| -> Vec<f64> { v.iter().map(|p| p.ln()).collect() };
+        let start = ln(m.start_probs());
+        let trans: Vec<Vec<f64>> = m.trans_probs().into_iter().map(ln).collect();
+        let into = |t: usize| &trans[block_index(trans.len(), blanks, ends, t, n)];
+        let lse = |x: &[f64]| {
+            let top = x.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            top + x.iter().map(|v| (v - top).exp()).sum::<f64>().ln()
+        };
+        let mut alpha = vec![vec![0.0; k]; n];
+        alpha[0] = (0..k).map(|c| start[c] + e[c]).collect();
+        for t in 1..n {
+            alpha[t] = (0..k)
+                .map(|j| {
+                    let x: Vec<f64> = (0..k)
+                        .map(|i| alpha[t - 1][i] + into(t)[i * k + j])
+                        .collect();
+                    lse(&x) + e[t * k + j]
+                })
+                .collect();
+        }
+        let mut beta = vec![vec![0.0; k]; n];
+        for t in (0..n - 1).rev() {
+            beta[t] = (0..k)
+                .map(|i| {
+                    let x: Vec<f64> = (0..k)
+                        .map(|j| into(t + 1)[i * k + j] + e[(t + 1) * k + j] + beta[t + 1][j])
+                        .collect();
+                    lse(&x)
+                })
+                .collect();
+        }
+        alpha
+            .iter()
+            .zip(&beta)
+            .map(|(a, b)| {
+                let s: Vec<f64> = a.iter().zip(b).map(|(x, y)| x + y).collect();
+                let z = lse(&s);
+                s.iter().map(|v| (v - z).exp()).collect()
+            })
+            .collect()
     }
 
     #[test]
