@@ -672,7 +672,12 @@ impl Hmm {
 fn relative_likelihoods(e: &[f64], out: &mut [f64]) {
     let m = e.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     for (o, &x) in out.iter_mut().zip(e) {
-        *o = if m.is_finite() { (x - m).exp() } else { 1.0 };
+        // exp(0) is exactly 1: the likeliest class needs no call.
+        *o = if !m.is_finite() || x == m {
+            1.0
+        } else {
+            (x - m).exp()
+        };
     }
 }
 
