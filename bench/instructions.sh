@@ -35,7 +35,9 @@ counts() {
     --LL="$((l2_kb * 1024)),$l2_ways,64" --callgrind-out-file="$work/cg.$label" \
     "$@" >/dev/null 2>"$work/err.$label"
   local f files
-  files=$(grep -l 'chaff::pipeline::Engine::work' "$work/cg.$label"-* || true)
+  # The worker loop may be inlined into its thread's closure: look for what it calls.
+  files=$(grep -l -e 'chaff::pipeline::Engine::work' -e 'chaff::pipeline::decide' \
+    -e 'Featurizer::for_each_batch' "$work/cg.$label"-* || true)
   f=$(echo "${files:-$(ls "$work/cg.$label"-*)}" | head -n 1)
   # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (see the file's "events:" line)
   grep -m1 '^summary' "$f" | awk '{ print $2, $6 + $7, $9 + $10 }'

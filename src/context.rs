@@ -79,6 +79,17 @@ pub const BLOCKS: usize = GAP_PAIRS + 2;
 /// bracket alone does not count: headlines end in them (【...】, “...”, （二首）) as
 /// often as paragraphs do.
 pub fn ends_sentence(text: &str) -> bool {
+    // The usual endings, told from the last bytes: a full stop, or an ideograph (U+4000-
+    // U+9FFF: not a mark, a quote, a bracket or whitespace).
+    match text.as_bytes() {
+        [.., 0xE3, 0x80, 0x82] => true,
+        [.., 0xE4..=0xE9, _, _] => false,
+        _ => ends_sentence_by_rule(text),
+    }
+}
+
+/// [`ends_sentence`] as its rule reads, for any ending.
+fn ends_sentence_by_rule(text: &str) -> bool {
     let mut t = text.trim_end();
     if let Some(open) = t
         .strip_suffix([')', '）'])
@@ -986,6 +997,16 @@ mod tests {
         assert!(!ends_sentence("【十大创新看德州】") && !ends_sentence("以“两个转变”促“两个提高”"));
         assert!(!ends_sentence("新年的祝福（二首）") && !ends_sentence("（新华社记者朱广智摄）"));
         assert!(!ends_sentence("") && !ends_sentence("(") && !ends_sentence(")"));
+        // The shortcuts agree with the rule, whatever the last character.
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            for line in [format!("会议{c}"), format!("会议。{c}"), format!("{c}")] {
+                assert_eq!(
+                    ends_sentence(&line),
+                    ends_sentence_by_rule(&line),
+                    "{line:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -288,7 +288,10 @@ fn normalize_scan(line: &str, out: &mut String, census: &mut Census) -> bool {
                 b'[' => census.brackets = true,
                 b'#' => census.hashes += 1,
                 b'@' => census.ats = true,
-                b':' | b'.' => census.url_marks = true,
+                // A web address holds "://" or "www." (see `has_url`); a mark near either
+                // end of the piece, where it could be one's part, counts as well.
+                b':' => census.url_marks |= b.get(i + 1..i + 3).is_none_or(|n| n == b"//"),
+                b'.' => census.url_marks |= i < 3 || &b[i - 3..i] == b"www",
                 _ => {}
             }
             i += 1;
@@ -380,7 +383,7 @@ fn is_emoji(cp: u32) -> bool {
 /// only on the few lines holding their trigger. The tests check this against the plain
 /// definitions below.
 fn structure_tokens(line: &str, census: &Census, emit: &mut impl FnMut(&str)) {
-    let body = line.trim_start();
+    let body = crate::whitespace::trim_start(line);
     let mut chars = body.chars();
     let bullet = chars.next().is_some_and(|first| {
         BULLETS.contains(&first) && chars.next().is_some_and(char::is_whitespace)
@@ -635,6 +638,30 @@ mod tests {
         let mut out = Vec::new();
         structure_tokens(line, &census, &mut |t| out.push(t.to_string()));
         out
+    }
+
+    #[test]
+    fn web_addresses_are_found_across_piece_boundaries() {
+        // `structure_of` cuts pieces of 64 bytes: every address, at every offset around
+        // the first cut, and marks that are no address.
+        for lead in 50..80 {
+            for mark in [
+                "http://x.cn",
+                "https://x",
+                "www.x",
+                "a:b",
+                "a.b",
+                "ww.w",
+                ":/",
+            ] {
+                let line = format!("{}{mark}{}", "a".repeat(lead), "a".repeat(70));
+                assert_eq!(
+                    structure_of(&line),
+                    structure_tokens_reference(&line),
+                    "{line}"
+                );
+            }
+        }
     }
 
     #[test]

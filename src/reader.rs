@@ -20,8 +20,8 @@ impl Line<'_> {
     /// Blank lines (only whitespace, including U+3000) are not paragraphs.
     pub fn is_blank(&self) -> bool {
         // As `text.trim().is_empty()`, without trimming the end too: this is asked several
-        // times of every line.
-        self.text.trim_start().is_empty()
+        // times of every line, and nearly every paragraph is told by its first byte.
+        crate::whitespace::trim_start(self.text).is_empty()
     }
 }
 
@@ -308,6 +308,26 @@ mod chunk_tests {
         }
         assert!(!is_blank_bytes(b"\xe3\x80"));
         assert!(!is_blank_bytes(b" \xff "));
+    }
+
+    #[test]
+    fn line_blankness_is_trimming_to_nothing() {
+        let blank = |text: &str| {
+            Line {
+                number: 1,
+                raw: text.as_bytes(),
+                text,
+            }
+            .is_blank()
+        };
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let one = c.to_string();
+            assert_eq!(blank(&one), c.is_whitespace(), "{c:?}");
+            assert_eq!(blank(&format!(" {c}")), c.is_whitespace(), "{c:?}");
+            assert!(!blank(&format!("{c}x")), "{c:?}");
+        }
+        assert!(blank(""));
+        assert!(blank("\u{3000}\u{3000} \t"));
     }
 
     /// The chunking rule stated line by line: the definition the buffered `Chunker` must
