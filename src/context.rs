@@ -859,6 +859,40 @@ mod tests {
     }
 
     #[test]
+    fn overwhelming_evidence_gives_certain_posteriors_not_nan() {
+        // Lines whose evidence for one class beats the other's by far more than f64's
+        // range (a relative likelihood of exactly 0), alternating, for 2 and 3 classes,
+        // and lines with no finite score at all.
+        for k in [2, 3] {
+            let mut m = ContextModel::empty(k, 1.0);
+            m.count_sequence(&[0, 1, 0], &[], &[]);
+            let hmm = Hmm::new(&m);
+            let far = -1e6;
+            let mut e: Vec<Vec<f64>> = (0..1000)
+                .map(|t| (0..k).map(|c| if c == t % 2 { 0.0 } else { far }).collect())
+                .collect();
+            e.push(vec![f64::NEG_INFINITY; k]);
+            e.push(
+                (0..k)
+                    .map(|c| if c == 0 { f64::NEG_INFINITY } else { -3.0 })
+                    .collect(),
+            );
+            let p = hmm.posteriors(&e, &[], &[]);
+            for (t, row) in p.iter().enumerate() {
+                assert!(row.iter().all(|v| v.is_finite()), "line {t}: {row:?}");
+                assert!(
+                    (row.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+                    "line {t}: {row:?}"
+                );
+                if t < 1000 {
+                    assert_eq!(row[t % 2], 1.0, "line {t}: {row:?}");
+                }
+            }
+            assert_eq!(p[1001][0], 0.0);
+        }
+    }
+
+    #[test]
     fn gaps_change_the_transitions() {
         // Class 0 paragraphs come with blank lines between them, class 1 line after line.
         let mut m = ContextModel::empty(2, 1.0);
