@@ -18,7 +18,7 @@ use crate::sources::{Entry, Inputs, Source};
 use crate::summary::write_file_stats;
 pub use crate::summary::Summary;
 use crate::writer::{
-    emitted, filter_chunk, filtered_str, write_tag_header, write_tag_record, Decision, Filtered,
+    emitted, filter_chunk, filtered_runs, write_tag_header, write_tag_record, Decision, Filtered,
     Joiner, TagFormat,
 };
 use std::collections::BTreeMap;
@@ -886,8 +886,9 @@ impl Engine<'_> {
                         piece.out.extend_from_slice(&rec);
                     }
                     if matches!(task, Task::Filter { .. }) {
-                        let text = filtered_str(&rec.text, &doc, kept(&decisions));
-                        if text.is_empty() && !self.opts.keep_empty && !self.opts.pipe {
+                        let text = filtered_runs(&rec.text, &doc, kept(&decisions));
+                        let empty = text.iter().all(|t| t.is_empty());
+                        if empty && !self.opts.keep_empty && !self.opts.pipe {
                             piece.summary.empty_dropped += 1;
                             continue;
                         }

@@ -256,17 +256,35 @@ pub fn write_filtered(
 /// [`crate::reader::split_str_at`] into `lines` (which cover it exactly): the kept text
 /// as a `String`, sliced from `text`, so it is not validated as UTF-8 a second time.
 pub fn filtered_str(text: &str, lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> String {
-    let mut out = String::new();
+    filtered_runs(text, lines, keep).concat()
+}
+
+/// [`filtered_str`] as the runs of `text` it is made of (consecutive lines kept or
+/// written between kept ones form one run), without copying them.
+pub fn filtered_runs<'t>(
+    text: &'t str,
+    lines: &[Line<'_>],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<&'t str> {
+    let mut runs = Vec::new();
     let mut at = 0;
+    let mut open = None; // where the current run began
     for (l, e) in lines.iter().zip(emitted(lines, keep)) {
-        let end = at + l.raw.len();
-        if e {
-            out.push_str(&text[at..end]);
+        match (e, open) {
+            (true, None) => open = Some(at),
+            (false, Some(from)) => {
+                runs.push(&text[from..at]);
+                open = None;
+            }
+            _ => {}
         }
-        at = end;
+        at += l.raw.len();
     }
     debug_assert_eq!(at, text.len(), "lines do not cover the text");
-    out
+    if let Some(from) = open {
+        runs.push(&text[from..at]);
+    }
+    runs
 }
 
 /// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
