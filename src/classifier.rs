@@ -139,11 +139,10 @@ impl Classifier {
     /// Posteriors for the paragraphs of one document, in order: with context, from the
     /// HMM over the document; without, each line's tempered naive Bayes posterior.
     /// Each line's evidence enters relative to its likeliest class, so any paragraph
-    /// length is safe. `blanks[i]` is the number
-    /// of blank lines before paragraph `i` (missing entries count as none); one more
-    /// entry, for a part of a document that continues, is the gap after the last
-    /// paragraph (see [`crate::context::block_index`], which also reads how each
-    /// paragraph ends).
+    /// length is safe. `blanks[i]` is the number of blank lines before paragraph `i`
+    /// (missing entries count as none); one more entry, for a part of a document that
+    /// continues, is the gap after the last paragraph (see
+    /// [`crate::context::block_index`], which also reads how each paragraph ends).
     pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         let ll = score_lines(&self.model, &self.featurizer, texts);
         if self.use_context {

@@ -396,7 +396,7 @@ impl ContextModel {
         let k = self.classes();
         let mut e = Vec::with_capacity(lines.len() * k);
         for l in lines {
-            let (w, st) = scales_by(self.structure_gamma, l, |n| hmm.word_scale(self, n));
+            let (w, st) = scales_by(self.structure_gamma, l, |n| hmm.word_scale(n));
             weigh_into(l, w, st, &mut e);
         }
         hmm.posteriors_flat(&e, blanks, ends)
@@ -497,6 +497,8 @@ pub struct Hmm {
     /// The words' factor ([`scales`]) for lines of fewer than [`SCALE_TABLE`] tokens, so
     /// tempering a line is a lookup, not a `powf`: the same expression, the same bits.
     word_scales: Vec<f64>,
+    /// The model's `gamma` and `length_power`, for longer lines.
+    scaling: (f64, f64),
 }
 
 /// Token counts whose words' factor [`Hmm`] holds ready (nearly every line has fewer).
@@ -512,14 +514,15 @@ impl Hmm {
             word_scales: (0..SCALE_TABLE)
                 .map(|n| word_scale(m.gamma, m.length_power, n))
                 .collect(),
+            scaling: (m.gamma, m.length_power),
         }
     }
 
-    /// [`word_scale`] of `m`'s scaling, the model this was built from.
-    fn word_scale(&self, m: &ContextModel, n: usize) -> f64 {
+    /// [`word_scale`] of the scaling of the model this was built from.
+    fn word_scale(&self, n: usize) -> f64 {
         match self.word_scales.get(n) {
             Some(&w) => w,
-            None => word_scale(m.gamma, m.length_power, n),
+            None => word_scale(self.scaling.0, self.scaling.1, n),
         }
     }
 

@@ -161,15 +161,12 @@ impl<'a> Words<'a> {
 }
 
 /// Whether a token is all whitespace (jieba emits spaces as tokens; they are not
-/// features). Decided from the first byte for nearly every token: only these lead bytes
-/// start a whitespace character (U+0009-000D, U+0020, U+0085, U+00A0, U+1680,
-/// U+2000-205F, U+3000).
+/// features). Decided from the first byte for nearly every token
+/// ([`crate::whitespace::can_start_whitespace`]).
 fn is_space(w: &str) -> bool {
     match w.as_bytes().first() {
-        Some(0x09..=0x0D | 0x20 | 0xC2 | 0xE1 | 0xE2 | 0xE3) | None => {
-            w.chars().all(char::is_whitespace)
-        }
-        Some(_) => false,
+        Some(&b) if !crate::whitespace::can_start_whitespace(b) => false,
+        _ => w.chars().all(char::is_whitespace),
     }
 }
 

@@ -71,10 +71,7 @@ impl<'a> Record<'a> {
             write_str(out, k);
             out.push(b':');
             if k == text_field {
-                out.reserve(text.iter().map(|t| t.len()).sum::<usize>() + 2);
-                out.push(b'"');
-                text.iter().for_each(|t| escape_into(out, t));
-                out.push(b'"');
+                write_str_parts(out, text);
             } else {
                 out.extend_from_slice(v.get().as_bytes());
             }
@@ -188,9 +185,14 @@ const HEX_VALUE: [u8; 256] = {
 /// nothing else). Eight bytes are tested at a time: nearly all of a document's text
 /// needs no escape and is copied in runs.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    out.reserve(s.len() + 2);
+    write_str_parts(out, &[s]);
+}
+
+/// [`write_str`] of the concatenation of `parts`, without joining them first.
+fn write_str_parts(out: &mut Vec<u8>, parts: &[&str]) {
+    out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
     out.push(b'"');
-    escape_into(out, s);
+    parts.iter().for_each(|s| escape_into(out, s));
     out.push(b'"');
 }
 

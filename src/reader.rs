@@ -134,9 +134,8 @@ fn is_blank_bytes(raw: &[u8]) -> bool {
     // out the vertical tab (0x0B).
     match raw.iter().find(|&&b| !matches!(b, b' ' | b'\t'..=b'\r')) {
         None => true,
-        // Unicode whitespace beyond ASCII starts with one of these lead bytes
-        // (U+0085, U+00A0, U+1680, U+2000..U+205F, U+3000); anything else is text.
-        Some(0xC2 | 0xE1 | 0xE2 | 0xE3) => {
+        // Only a few lead bytes start whitespace beyond ASCII; anything else is text.
+        Some(&b) if crate::whitespace::can_start_whitespace(b) => {
             std::str::from_utf8(raw).is_ok_and(|s| s.trim().is_empty())
         }
         Some(_) => false,
