@@ -725,7 +725,7 @@ impl Engine<'_> {
                 }
                 Some(Ok(next)) => next,
             };
-            let reader = match opened {
+            let text = match opened {
                 Err(e) => {
                     batcher.push(i, &entry, true, Job::Fail(e));
                     return Ok(());
@@ -737,9 +737,9 @@ impl Engine<'_> {
                     i += 1;
                     continue;
                 }
-                Ok(Opened::Text { reader, .. }) => reader,
+                Ok(Opened::Text { text, .. }) => text,
             };
-            let mut chunker = Chunker::new(reader, records, target);
+            let mut chunker = Chunker::from_text(text, records, target);
             // One chunk of lookahead, to tell the source's last chunk. In pipe mode a
             // record goes out as soon as it is read (the next may be long in coming), and
             // an empty chunk marks the end.

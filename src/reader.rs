@@ -3,6 +3,7 @@
 //! A document keeps its bytes untouched; a line is a byte range with its terminator, so
 //! writers can reproduce kept lines byte for byte.
 
+use crate::input::Text;
 use std::io::BufRead;
 
 /// One line of a document.
@@ -40,6 +41,8 @@ pub struct Chunker {
     next_line: usize,
     stash: Vec<u8>,
     done: bool,
+    /// A chunk to hand out before reading on (a source read whole).
+    ready: Option<Chunk>,
 }
 
 /// A run of whole lines from one source.
@@ -61,6 +64,39 @@ impl Chunker {
             next_line: 1,
             stash: Vec::new(),
             done: false,
+            ready: None,
+        }
+    }
+
+    /// Chunks an opened source's text, whichever form it came in.
+    pub fn from_text(text: Text, records: bool, target: usize) -> Chunker {
+        match text {
+            Text::Whole(bytes) => Chunker::whole(bytes, records, target),
+            Text::Stream(reader) => Chunker::new(reader, records, target),
+        }
+    }
+
+    /// Chunks a source read whole. One that fits in a chunk is that chunk as it is, with
+    /// no copy; a longer one is chunked as a stream.
+    pub fn whole(bytes: Vec<u8>, records: bool, target: usize) -> Chunker {
+        if bytes.len() >= target {
+            return Chunker::new(Box::new(std::io::Cursor::new(bytes)), records, target);
+        }
+        // Line numbers as the stream would have counted them: one per newline, and one
+        // for a last line without one.
+        let lines = memchr::memchr_iter(b'\n', &bytes).count()
+            + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+        Chunker {
+            reader: Box::new(std::io::empty()),
+            records,
+            target,
+            next_line: 1 + lines,
+            stash: Vec::new(),
+            done: true,
+            ready: (!bytes.is_empty()).then_some(Chunk {
+                first_line: 1,
+                bytes,
+            }),
         }
     }
 
@@ -71,6 +107,9 @@ impl Chunker {
 
     /// The next chunk, or `None` at the end of the stream.
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        if let Some(c) = self.ready.take() {
+            return Ok(Some(c));
+        }
         if self.done && self.stash.is_empty() {
             return Ok(None);
         }
@@ -378,6 +417,26 @@ mod chunk_tests {
                 got.push(ch);
             }
             proptest::prop_assert_eq!(got, reference_chunks(text.as_bytes(), records, target));
+        }
+
+        #[test]
+        fn a_source_read_whole_chunks_as_its_stream_does(
+            text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
+            records: bool,
+            target in 0usize..600,
+        ) {
+            let bytes = text.as_bytes().to_vec();
+            let mut stream = Chunker::new(Box::new(std::io::Cursor::new(bytes.clone())), records, target);
+            let mut whole = Chunker::whole(bytes, records, target);
+            loop {
+                let (s, w) = (stream.next_chunk().unwrap(), whole.next_chunk().unwrap());
+                proptest::prop_assert_eq!(&s, &w);
+                // The line an empty last chunk would start at, too.
+                proptest::prop_assert_eq!(stream.next_line(), whole.next_line());
+                if s.is_none() {
+                    break;
+                }
+            }
         }
 
         #[test]

@@ -38,11 +38,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let records = mode & 16 != 0;
     let target = (mode as usize >> 5) * 7;
-    let Ok(Opened::Text { reader, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {
+    let Ok(Opened::Text { text, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {
         return;
     };
     let (clf, policy) = model();
-    let mut chunker = Chunker::new(reader, records, target);
+    let mut chunker = Chunker::from_text(text, records, target);
     while let Ok(Some(chunk)) = chunker.next_chunk() {
         let Ok(lines) = split_lines_at(&chunk.bytes, chunk.first_line) else {
             return;
