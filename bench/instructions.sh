@@ -3,8 +3,8 @@
 # --threads 1 next to the floor: a repeatable companion to throughput.sh, whose timings
 # drift with this VM's load.
 #   bench/instructions.sh          (N=300 pages of the bench dump; a few minutes)
-# Counted: the floor program (read + jieba cut per line), and in chaff only the thread that
-# classifies (reading and writing have threads of their own). Each program's fixed cost
+# Counted: the floor program (read + jieba cut per line), and in chaff the thread that
+# classifies (reading and writing have threads of their own) and, apart, the reader. Each program's fixed cost
 # (dictionary, model, one-time tables) is measured on one page and subtracted.
 # Instructions are not time: the cache is simulated too, with the last level set to this
 # machine's L2 (a miss there costs an L3 access, tens of cycles), because both jieba's
@@ -35,10 +35,13 @@ counts() {
     --LL="$((l2_kb * 1024)),$l2_ways,64" --callgrind-out-file="$work/cg.$label" \
     "$@" >/dev/null 2>"$work/err.$label"
   local f files
-  # The worker loop may be inlined into its thread's closure: look for what it calls.
+  # The worker loop may be inlined into its thread's closure: look for what it calls, and
+  # of the threads that name it, take the busiest.
   files=$(grep -l -e 'chaff::pipeline::Engine::work' -e 'chaff::pipeline::decide' \
     -e 'Featurizer::for_each_batch' "$work/cg.$label"-* || true)
-  f=$(echo "${files:-$(ls "$work/cg.$label"-*)}" | head -n 1)
+  f=$(echo "${files:-$(ls "$work/cg.$label"-*)}" | while IFS= read -r g; do
+    echo "$(grep -m1 '^summary' "$g" | awk '{ print $2 }') $g"
+  done | sort -rn | head -n 1 | cut -d' ' -f2-)
   # events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw (see the file's "events:" line)
   grep -m1 '^summary' "$f" | awk '{ print $2, $6 + $7, $9 + $10 }'
 }
@@ -72,4 +75,18 @@ report() {
 }
 report "chaff folder, worker thread" "" "$chaff" --threads 1 filter --force -o "$work/o"
 report "chaff JSONL, worker thread" .jsonl "$chaff" --threads 1 filter --jsonl
+# The reader thread (opening, sniffing and chunking files) runs beside the worker: its cost
+# is what a second worker shares a core with. Counted inside read_sources only (the same
+# thread also loads the dictionary at start-up).
+reader_instr() {
+  valgrind --tool=callgrind --toggle-collect='chaff::pipeline::Engine::read_sources' \
+    --callgrind-out-file="$work/cg.reader" "$chaff" --threads 1 filter --force -o "$work/o" "$1" \
+    >/dev/null 2>"$work/err.reader"
+  grep -m1 '^summary' "$work/cg.reader" | awk '{ print $2 }'
+}
+rm_reader=$(reader_instr "$work/many")
+ro_reader=$(reader_instr "$work/one")
+row "chaff folder, reader thread" \
+  "$(awk -v m="$rm_reader" -v o="$ro_reader" -v b="$bytes" -v b1="$one" \
+    'BEGIN { printf "%.2f", (m - o) / (b - b1) }')" "" ""
 echo "(in parentheses: the floor's figure over chaff's; above 1x chaff does less)"
