@@ -154,7 +154,7 @@ pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> 
                 inner: stdin,
                 count: consumed,
             };
-            open_buffered(Box::new(counted), BUFFER, opts)
+            open_stream(Box::new(counted), opts)
         }),
         Source::File { path, .. } => open_file(path, opts, consumed),
     }
@@ -183,7 +183,7 @@ fn open_sized<R: Read + Send + 'static>(
             inner: raw,
             count: consumed,
         };
-        return open_buffered(Box::new(counted), BUFFER, opts);
+        return open_stream(Box::new(counted), opts);
     }
     // Room for the whole stream and the read that finds its end.
     let mut head = Vec::with_capacity(usize::try_from(len).map_or(SNIFF, |n| n + 1));
@@ -199,7 +199,7 @@ fn open_sized<R: Read + Send + 'static>(
         })
     };
     if Compression::sniff(&head) != Compression::None {
-        return open_buffered(Box::new(Cursor::new(head).chain(rest)), BUFFER, opts);
+        return open_stream(Box::new(Cursor::new(head).chain(rest)), opts);
     }
     decode_head(head, at_eof, rest, opts)
 }
@@ -209,16 +209,7 @@ const BUFFER: usize = 1 << 16;
 
 /// Opens a byte stream: decompression by magic bytes, then [`decode`].
 pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
-    open_buffered(raw, BUFFER, opts)
-}
-
-/// [`open_stream`] with a read buffer of `capacity` bytes.
-fn open_buffered(
-    raw: Box<dyn Read + Send>,
-    capacity: usize,
-    opts: &DecodeOptions,
-) -> io::Result<Opened> {
-    let mut buffered = BufReader::with_capacity(capacity, raw);
+    let mut buffered = BufReader::with_capacity(BUFFER, raw);
     let magic = buffered.fill_buf()?;
     let plain: Box<dyn Read + Send> = match Compression::sniff(magic) {
         Compression::None => Box::new(buffered),
