@@ -146,7 +146,7 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// Opens a source, undoing compression and decoding its text. `consumed` is advanced by
-/// the bytes read from disk as the stream is consumed.
+/// the bytes read from disk as they are read (a small file's all at once, here).
 pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> Result<Opened> {
     match source {
         Source::Stdin => crate::stdin::Stdin::start().and_then(|stdin| {
