@@ -78,7 +78,7 @@ impl Chunker {
 
     /// Chunks a source read whole. One that fits in a chunk is that chunk as it is, with
     /// no copy; a longer one is chunked as a stream.
-    pub fn whole(bytes: Vec<u8>, records: bool, target: usize) -> Chunker {
+    fn whole(bytes: Vec<u8>, records: bool, target: usize) -> Chunker {
         if bytes.len() >= target {
             return Chunker::new(Box::new(std::io::Cursor::new(bytes)), records, target);
         }
