@@ -126,7 +126,16 @@ impl Chunker {
             let buf = self.reader.fill_buf()?;
             let room = (self.target - bytes.len()).min(buf.len());
             let Some(end) = memchr::memrchr(b'\n', &buf[..room]) else {
-                break;
+                if room < buf.len() || buf.is_empty() {
+                    break; // a line that ends past `target`, or the end
+                }
+                // A line that runs past the buffer (a long record, or a buffer's last
+                // line): read on its own; whole buffers are taken again after it.
+                let start = bytes.len();
+                self.read_line(&mut bytes)?;
+                self.next_line += 1;
+                prev_blank = !self.records && is_blank_bytes(&bytes[start..]);
+                continue;
             };
             let whole = &buf[..=end];
             self.next_line += memchr::memchr_iter(b'\n', whole).count();
@@ -143,7 +152,7 @@ impl Chunker {
                 break;
             }
             let start = bytes.len();
-            let n = self.reader.read_until(b'\n', &mut bytes)?;
+            let n = self.read_line(&mut bytes)?;
             if n == 0 {
                 self.done = true;
                 break;
@@ -161,6 +170,34 @@ impl Chunker {
             return Ok(None);
         }
         Ok(Some(Chunk { first_line, bytes }))
+    }
+
+    /// Appends the next line, newline included (none at the end of the stream), to
+    /// `bytes`; returns its length, 0 at the end. `BufRead::read_until` with the memchr
+    /// crate's search, which is several times faster on long lines than the standard
+    /// library's.
+    fn read_line(&mut self, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
+        let mut n = 0;
+        loop {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                return Ok(n);
+            }
+            let (take, ends) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            };
+            bytes.extend_from_slice(&buf[..take]);
+            self.reader.consume(take);
+            n += take;
+            if ends {
+                return Ok(n);
+            }
+        }
     }
 }
 
