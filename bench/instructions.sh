@@ -4,8 +4,9 @@
 # drift with this VM's load.
 #   bench/instructions.sh          (N=300 pages of the bench dump; a few minutes)
 # Counted: the floor program (read + jieba cut per line), and in chaff the thread that
-# classifies (reading and writing have threads of their own) and, apart, the reader. Each program's fixed cost
-# (dictionary, model, one-time tables) is measured on one page and subtracted.
+# classifies (reading and writing have threads of their own) and, apart, the reader. Each
+# program's fixed cost (dictionary, model, one-time tables) is measured on one page and
+# subtracted.
 # Instructions are not time: the cache is simulated too, with the last level set to this
 # machine's L2 (a miss there costs an L3 access, tens of cycles), because both jieba's
 # dictionary walk and chaff's token table are larger than L2. The simulation ignores
