@@ -7,6 +7,42 @@
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
 
+/// What a run does with a JSONL line that is not a usable record (not a JSON object, no
+/// text field, a text field that is not a string), like pandas' `on_bad_lines` or
+/// Spark's `mode`: a dump with a truncated last line need not stop a long run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BadRecords {
+    /// Stop the run with an error naming the file and line (the default).
+    #[default]
+    Error,
+    /// Leave the record out of the output, warn and count it.
+    Skip,
+    /// `filter`: write the record unchanged (it is not classified), warn and count it.
+    /// Other outputs have nothing to write for it and leave it out.
+    Keep,
+}
+
+impl BadRecords {
+    /// The policy named `error`, `skip` or `keep` (the `--bad-records` values).
+    pub fn parse(name: &str) -> Option<BadRecords> {
+        match name {
+            "error" => Some(BadRecords::Error),
+            "skip" => Some(BadRecords::Skip),
+            "keep" => Some(BadRecords::Keep),
+            _ => None,
+        }
+    }
+
+    /// The policy's name, as [`BadRecords::parse`] takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            BadRecords::Error => "error",
+            BadRecords::Skip => "skip",
+            BadRecords::Keep => "keep",
+        }
+    }
+}
+
 /// One parsed record, borrowing its raw field values from the line (the text field,
 /// most of a record, is not copied before it is unescaped).
 #[derive(Debug)]

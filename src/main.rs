@@ -3,6 +3,7 @@
 use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::features::FeatureConfig;
 use chaff::input::{Compression, DecodeOptions};
+use chaff::jsonl::BadRecords;
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};
 use chaff::output::AtomicWriter;
@@ -170,6 +171,12 @@ struct InputArgs {
     /// Fail on a file that is not text instead of skipping it with a warning
     #[arg(long)]
     strict: bool,
+    /// What to do with a JSONL line that is not a usable record (not a JSON object, no
+    /// text field): error (stop the run), skip it, or keep it unchanged in filter's output;
+    /// skipped and kept records are warned about and counted
+    #[arg(long, default_value = "error", value_name = "HOW",
+          value_parser = ["error", "skip", "keep"])]
+    bad_records: String,
     /// Strict one-record-in, one-record-out streaming (JSONL on stdin/stdout): every record
     /// is written, even if left empty, and output is flushed record by record
     #[arg(long)]
@@ -377,6 +384,21 @@ impl InputArgs {
         if self.pipe && !self.jsonl {
             return Err(Error::Usage("--pipe needs --jsonl".into()));
         }
+        let bad_records = BadRecords::parse(&self.bad_records).ok_or_else(|| {
+            Error::Usage(format!(
+                "--bad-records {}: not error, skip or keep",
+                self.bad_records
+            ))
+        })?;
+        if bad_records != BadRecords::Error && !(self.jsonl || jsonl) {
+            return Err(Error::Usage("--bad-records needs --jsonl".into()));
+        }
+        if self.pipe && bad_records == BadRecords::Skip {
+            return Err(Error::Usage(
+                "--pipe writes a record for every record read: use --bad-records keep, not skip"
+                    .into(),
+            ));
+        }
         Ok(RunOptions {
             format: if self.jsonl {
                 InputFormat::Jsonl {
@@ -394,6 +416,7 @@ impl InputArgs {
             pipe: self.pipe,
             keep_empty: false,
             strict: self.strict,
+            bad_records,
             progress,
         })
     }
@@ -407,6 +430,21 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         sources::check(&a.input.inputs)?;
     }
     let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
+    match opts.bad_records {
+        BadRecords::Keep => {
+            return Err(Error::Usage(
+                "--bad-records keep is for filter (tag has no record to write for it); use skip"
+                    .into(),
+            ))
+        }
+        BadRecords::Skip if a.dolma => {
+            return Err(Error::Usage(
+                "--dolma writes attributes row for row: a bad record must stop the run (--bad-records error)"
+                    .into(),
+            ))
+        }
+        _ => {}
+    }
     if a.dolma {
         chaff::dolma::check_name(&a.dolma_name)?;
         // Dolma documents are JSONL.
@@ -468,6 +506,7 @@ struct Global {
 /// The settings record of a filter run into OUTDIR (what `--resume` compares).
 fn run_record(a: &FilterArgs) -> Result<String> {
     let record = outdir::RunRecord {
+        bad_records: &a.input.bad_records,
         chunk_bytes: a.input.chunk_bytes,
         compress: &a.compress,
         encoding: a.input.encoding.as_deref(),

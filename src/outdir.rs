@@ -31,6 +31,10 @@ pub enum Existing {
 /// are in alphabetical order, the order the record has always been written in.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord<'a> {
+    /// `--bad-records`, recorded only when not `error` (so records of runs before the
+    /// flag existed still match), ahead of the version to keep the keys sorted.
+    #[serde(skip)]
+    pub bad_records: &'a str,
     /// Target chunk size in bytes (`--chunk-bytes`).
     pub chunk_bytes: usize,
     /// `--compress` as given.
@@ -57,16 +61,23 @@ pub struct RunRecord<'a> {
     pub threshold: Option<f64>,
 }
 
+fn is_error(policy: &&str) -> bool {
+    *policy == "error"
+}
+
 impl RunRecord<'_> {
     /// The record as written to [`MANIFEST`]: pretty JSON, with this chaff's version.
     pub fn to_json(&self) -> String {
         #[derive(Serialize)]
         struct Versioned<'r, 'a> {
+            #[serde(skip_serializing_if = "is_error")]
+            bad_records: &'a str,
             chaff: &'static str,
             #[serde(flatten)]
             run: &'r RunRecord<'a>,
         }
         let v = Versioned {
+            bad_records: self.bad_records,
             chaff: env!("CARGO_PKG_VERSION"),
             run: self,
         };
@@ -555,7 +566,17 @@ mod tests {
     use super::*;
 
     fn record(inputs: &[PathBuf], keep: &[String], threshold: Option<f64>) -> String {
+        record_with(inputs, keep, threshold, "error")
+    }
+
+    fn record_with(
+        inputs: &[PathBuf],
+        keep: &[String],
+        threshold: Option<f64>,
+        bad_records: &str,
+    ) -> String {
         RunRecord {
+            bad_records,
             chunk_bytes: 1 << 20,
             compress: "auto",
             encoding: None,
@@ -577,6 +598,20 @@ mod tests {
         let json = record(&[PathBuf::from("dump")], &["news".into()], Some(0.2));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
         assert_eq!(v["chaff"], env!("CARGO_PKG_VERSION"));
+        // The default bad-record policy is not written: records of runs from before the
+        // flag compare equal.
+        assert!(v.get("bad_records").is_none(), "{json}");
+        let skip = record_with(
+            &[PathBuf::from("dump")],
+            &["news".into()],
+            Some(0.2),
+            "skip",
+        );
+        assert!(
+            skip.starts_with("{\n  \"bad_records\": \"skip\",\n  \"chaff\""),
+            "{skip}"
+        );
+        assert_eq!(skip.replace("  \"bad_records\": \"skip\",\n", ""), json);
         assert_eq!(v["inputs"], serde_json::json!(["dump"]));
         assert_eq!(v["threshold"], 0.2);
         assert_eq!(v["encoding"], serde_json::Value::Null);

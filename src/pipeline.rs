@@ -10,7 +10,7 @@
 use crate::classifier::{argmax, Classifier, KeepPolicy};
 use crate::error::{Error, Result};
 use crate::input::{self, DecodeOptions, Opened};
-use crate::jsonl::Record;
+use crate::jsonl::{BadRecords, Record};
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
 use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line};
@@ -106,6 +106,8 @@ pub struct RunOptions {
     pub keep_empty: bool,
     /// Fail on a file that is not text instead of skipping it.
     pub strict: bool,
+    /// What to do with a JSONL line that is not a usable record.
+    pub bad_records: BadRecords,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
 }
@@ -119,6 +121,7 @@ impl Default for RunOptions {
             pipe: false,
             keep_empty: false,
             strict: false,
+            bad_records: BadRecords::Error,
             progress: false,
         }
     }
@@ -153,6 +156,9 @@ struct Piece {
     summary: Summary,
     /// Set when a worker already wrote this (whole) source's output file: bytes written.
     written: Option<u64>,
+    /// JSONL lines that were not usable records (skipped or kept as they were): line
+    /// number and what is wrong, warned about in input order.
+    bad: Vec<(usize, String)>,
 }
 
 enum Job {
@@ -162,7 +168,7 @@ enum Job {
 }
 
 enum Done {
-    Piece(Piece),
+    Piece(Box<Piece>),
     Skip(String),
     Fail(Error),
 }
@@ -247,7 +253,13 @@ struct Tally<'s, 'p> {
     progress: &'p Progress,
     /// A skipped (non-text) file is an error.
     strict: bool,
+    /// What is done with bad JSONL records, for their warnings.
+    bad_records: BadRecords,
 }
+
+/// Bad JSONL records warned about one by one; the rest are counted in the summary only
+/// (a wrong `--text-field` makes every record bad).
+const BAD_RECORD_WARNINGS: u64 = 20;
 
 impl Tally<'_, '_> {
     /// Takes one finished unit of `source`: its piece to `sink` (unless a worker wrote it)
@@ -273,6 +285,7 @@ impl Tally<'_, '_> {
                 self.file.skipped += 1;
             }
             Done::Piece(mut piece) => {
+                self.warn_bad(&source.display(), &piece.bad);
                 piece.summary.bytes_out = match piece.written {
                     Some(n) => n,
                     None => sink(unit.source, &unit.entry, &piece, unit.last)?,
@@ -309,6 +322,31 @@ impl Tally<'_, '_> {
             self.summary.absorb(&f);
         }
         Ok(())
+    }
+}
+
+impl Tally<'_, '_> {
+    /// Warns about a piece's bad records, up to [`BAD_RECORD_WARNINGS`] in the run.
+    fn warn_bad(&self, path: &str, bad: &[(usize, String)]) {
+        let before = self.summary.bad_records + self.file.bad_records;
+        let what = match self.bad_records {
+            BadRecords::Keep => "kept as it is, not classified",
+            _ => "skipped",
+        };
+        for (i, (line, reason)) in bad.iter().enumerate() {
+            let n = before + i as u64;
+            if n >= BAD_RECORD_WARNINGS {
+                if n == BAD_RECORD_WARNINGS {
+                    self.progress.suspend(|| {
+                        eprintln!("chaff: warning: more bad records: counted, not shown")
+                    });
+                }
+                break;
+            }
+            self.progress.suspend(|| {
+                eprintln!("chaff: warning: {path}:{line}: bad record {what} ({reason})")
+            });
+        }
     }
 }
 
@@ -585,6 +623,7 @@ impl Engine<'_> {
             side,
             progress: &progress,
             strict: self.opts.strict,
+            bad_records: self.opts.bad_records,
         };
         let result = std::thread::scope(|scope| -> Result<()> {
             let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
@@ -806,7 +845,7 @@ impl Engine<'_> {
                     Ok(piece)
                 }));
                 match r {
-                    Ok(Ok(p)) => Done::Piece(p),
+                    Ok(Ok(p)) => Done::Piece(Box::new(p)),
                     Ok(Err(e)) => Done::Fail(e),
                     Err(_) => Done::Fail(Error::Internal(format!(
                         "{}: a bug stopped the run near line {}",
@@ -851,8 +890,22 @@ impl Engine<'_> {
             }
             InputFormat::Jsonl { text_field } => {
                 for line in lines.iter().filter(|l| !l.is_blank()) {
-                    let rec = Record::parse(line.text, text_field)
-                        .map_err(|m| Error::input(&path, line.number, m))?;
+                    let rec = match Record::parse(line.text, text_field) {
+                        Ok(rec) => rec,
+                        Err(m) if self.opts.bad_records == BadRecords::Error => {
+                            return Err(Error::input(&path, line.number, m));
+                        }
+                        Err(m) => {
+                            piece.summary.bad_records += 1;
+                            piece.bad.push((line.number, m));
+                            let keep = self.opts.bad_records == BadRecords::Keep;
+                            if keep && matches!(task, Task::Filter { .. }) {
+                                piece.out.extend_from_slice(line.text.as_bytes());
+                                piece.out.push(b'\n');
+                            }
+                            continue;
+                        }
+                    };
                     let id = rec.id();
                     let doc = split_str_at(&rec.text, 1);
                     let decisions = decide(self.classifier, self.policy, &doc, false);

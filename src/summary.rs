@@ -21,6 +21,9 @@ pub struct Summary {
     pub documents: u64,
     /// JSONL documents left with no kept line and therefore not written.
     pub empty_dropped: u64,
+    /// JSONL lines that were not usable records, skipped or kept unclassified
+    /// (`--bad-records`); they hold no document and no lines.
+    pub bad_records: u64,
     /// All lines read.
     pub lines: u64,
     /// Blank lines (no label).
@@ -54,6 +57,7 @@ impl Summary {
         self.resumed += o.resumed;
         self.documents += o.documents;
         self.empty_dropped += o.empty_dropped;
+        self.bad_records += o.bad_records;
         self.lines += o.lines;
         self.blank += o.blank;
         self.kept += o.kept;
@@ -78,6 +82,9 @@ impl Summary {
         );
         if self.empty_dropped > 0 {
             s += &format!("; {} empty documents not written", self.empty_dropped);
+        }
+        if self.bad_records > 0 {
+            s += &format!("; {} bad records not classified", self.bad_records);
         }
         if self.skipped > 0 {
             s += &format!("; {} files skipped (not text)", self.skipped);
@@ -156,7 +163,7 @@ mod tests {
             counters.contains("reporter:counter:chaff,kept,1\n"),
             "{counters}"
         );
-        assert_eq!(counters.lines().count(), 11);
+        assert_eq!(counters.lines().count(), 12);
         let mut out = Vec::new();
         write_file_stats(&mut out, "a.txt", &total).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

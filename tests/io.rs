@@ -171,6 +171,164 @@ fn jsonl_empty_documents_are_dropped_unless_asked_and_pipe_is_one_to_one() {
 }
 
 #[test]
+fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (good, _) = dev_jsonl(12);
+    let good_lines: Vec<&str> = good.lines().collect();
+    // 25 bad lines among the 12 records: every kind, and a truncated last line with no
+    // newline, the usual way a dump goes bad.
+    let kinds = [
+        "{\"id\":\"x\"}",
+        "{\"id\":\"y\",\"text\":null}",
+        "[1,2]",
+        "not json",
+        "{\"text\":\"\\ud800\"}",
+    ];
+    let (mut dump, mut bad_at) = (Vec::new(), Vec::new());
+    for i in 0..25 {
+        if i < 12 {
+            dump.push(good_lines[i].to_string());
+        }
+        dump.push(kinds[i % kinds.len()].to_string());
+        bad_at.push(dump.len());
+    }
+    dump.push("{\"id\":\"cut\",\"text\":\"新华社北京".to_string());
+    bad_at.push(dump.len());
+    let input = tmp.path().join("dump.jsonl");
+    fs::write(&input, dump.join("\n")).unwrap();
+    let run = |args: &[&str]| {
+        let o = chaff(args);
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.stdout, String::from_utf8(o.stderr).unwrap())
+    };
+    let good_out = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(good.as_bytes())).stdout;
+    assert!(!good_out.is_empty());
+
+    // The default stops at the first bad line, writing nothing.
+    let err = fails(&["filter", "--jsonl", s(&input)]);
+    assert!(err.contains(&format!("dump.jsonl:{}:", bad_at[0])), "{err}");
+    // skip: the good records' output, whatever the threads and chunking.
+    let stats = tmp.path().join("stats.json");
+    let (out, err) = run(&[
+        "filter",
+        "--jsonl",
+        "--bad-records",
+        "skip",
+        "--stats",
+        s(&stats),
+        s(&input),
+    ]);
+    assert_eq!(out, good_out);
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(v["bad_records"], 26);
+    assert_eq!(v["documents"], 12);
+    assert!(err.contains("; 26 bad records not classified"), "{err}");
+    // The first 20 named in input order, then one line for the rest.
+    let warned: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("chaff: warning: "))
+        .collect();
+    assert_eq!(warned.len(), 21, "{err}");
+    for (w, line) in warned[..20].iter().zip(&bad_at) {
+        assert!(
+            w.contains(&format!("dump.jsonl:{line}: bad record skipped (")),
+            "{w}"
+        );
+    }
+    assert!(warned[20].contains("counted, not shown"), "{err}");
+    for threads in ["1", "2"] {
+        let (o, _) = run(&[
+            "--threads",
+            threads,
+            "filter",
+            "--jsonl",
+            "--bad-records",
+            "skip",
+            "--chunk-bytes",
+            "3000",
+            s(&input),
+        ]);
+        assert_eq!(o, good_out, "{threads} threads");
+    }
+    // keep: the bad lines written as they were, where they were; the good records as
+    // before. --pipe writes one line for every line read.
+    let (kept, err) = run(&["filter", "--jsonl", "--bad-records", "keep", s(&input)]);
+    assert!(
+        err.contains("bad record kept as it is, not classified ("),
+        "{err}"
+    );
+    let kept = String::from_utf8(kept).unwrap();
+    let bad_lines: Vec<&str> = kept
+        .lines()
+        .filter(|l| !good_out.split(|&b| b == b'\n').any(|g| g == l.as_bytes()))
+        .collect();
+    let want: Vec<&str> = bad_at.iter().map(|&n| dump[n - 1].as_str()).collect();
+    assert_eq!(bad_lines, want);
+    let piped = chaff_in(
+        &root(),
+        &["filter", "--jsonl", "--pipe", "--bad-records", "keep", "-"],
+        Some(dump.join("\n").as_bytes()),
+    );
+    assert!(piped.status.success());
+    assert_eq!(
+        piped.stdout.iter().filter(|&&b| b == b'\n').count(),
+        dump.len()
+    );
+    // tag leaves a bad record out, the rest tagged as in a clean dump.
+    let dump_in = dump.join("\n");
+    let tag = chaff_in(
+        &root(),
+        &["tag", "--json", "--jsonl", "--bad-records", "skip", "-"],
+        Some(dump_in.as_bytes()),
+    );
+    assert!(tag.status.success());
+    let clean = chaff_in(
+        &root(),
+        &["tag", "--json", "--jsonl", "-"],
+        Some(good.as_bytes()),
+    );
+    assert_eq!(tag.stdout, clean.stdout);
+    // What cannot be honoured is refused up front.
+    let page = "tests/data/sample_page.txt";
+    for (args, what) in [
+        (
+            vec!["tag", "--jsonl", "--bad-records", "keep", s(&input)],
+            "keep is for filter",
+        ),
+        (
+            vec!["filter", "--jsonl", "--pipe", "--bad-records", "skip", "-"],
+            "--pipe writes a record",
+        ),
+        (
+            vec!["filter", "--bad-records", "skip", page],
+            "--bad-records needs --jsonl",
+        ),
+        (
+            vec![
+                "tag",
+                "--dolma",
+                "--attributes-dir",
+                s(tmp.path()),
+                "--bad-records",
+                "skip",
+                s(&input),
+            ],
+            "row for row",
+        ),
+    ] {
+        let err = fails(&args);
+        assert!(
+            err.contains(what) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
 fn compressed_files_in_an_outdir_come_out_compressed() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in");
