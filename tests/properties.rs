@@ -4,6 +4,7 @@
 //! up (kept + dropped + blank == lines; tag writes one record per non-blank line).
 
 use chaff::classifier::{Classifier, KeepPolicy};
+use chaff::jsonl::BadRecords;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars};
 use chaff::reader::split_lines;
 use chaff::sources::{Inputs, Source};
@@ -67,6 +68,10 @@ type Runs = (
 );
 
 fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
+    run_with(bytes, format, chunk, BadRecords::Error)
+}
+
+fn run_with(bytes: &[u8], format: InputFormat, chunk: usize, bad_records: BadRecords) -> Runs {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("doc");
     std::fs::write(&path, bytes).unwrap();
@@ -82,6 +87,7 @@ fn run(bytes: &[u8], format: InputFormat, chunk: usize) -> Runs {
         opts: RunOptions {
             format,
             chunk_bytes: chunk,
+            bad_records,
             ..RunOptions::default()
         },
     };
@@ -137,6 +143,57 @@ proptest! {
             let records = out.iter().filter(|&&b| b == b'\n').count() as u64;
             prop_assert_eq!(records + s.empty_dropped, s.documents);
         }
+    }
+
+    #[test]
+    fn bad_jsonl_records_skipped_or_kept_leave_the_rest_alone(
+        records in prop::collection::vec((any::<bool>(), prop::sample::select(PIECES), 0usize..5), 0..24),
+        chunk in 1usize..400,
+    ) {
+        // Good records hold a piece of text; bad ones are one of five kinds of unusable line.
+        const BAD: &[&str] = &["{\"id\":1}", "{\"text\":null}", "[]", "not json", "{\"text\":\"\\ud800\"}"];
+        let (mut all, mut good, mut bad) = (String::new(), String::new(), Vec::new());
+        for (i, (ok, text, kind)) in records.iter().enumerate() {
+            let line = if *ok {
+                let l = serde_json::json!({"id": i, "text": text}).to_string();
+                good += &l;
+                good.push('\n');
+                l
+            } else {
+                bad.push(BAD[*kind]);
+                BAD[*kind].to_string()
+            };
+            all += &line;
+            all.push('\n');
+        }
+        let jsonl = || InputFormat::Jsonl { text_field: "text".into() };
+        let clean = run(good.as_bytes(), jsonl(), chunk).0.unwrap();
+        let skip = run_with(all.as_bytes(), jsonl(), chunk, BadRecords::Skip);
+        let (out, s) = skip.0.unwrap();
+        prop_assert_eq!(&out, &clean.0);
+        prop_assert_eq!(s.bad_records, bad.len() as u64);
+        prop_assert_eq!(s.documents, clean.1.documents);
+        // Tag records too, but for the path of each run's temporary file.
+        let unpathed = |tag: Vec<u8>| -> Vec<serde_json::Value> {
+            tag.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| {
+                let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v.as_object_mut().unwrap().remove("path");
+                v
+            }).collect()
+        };
+        let clean_tag = run(good.as_bytes(), jsonl(), chunk).1.unwrap();
+        prop_assert_eq!(unpathed(skip.1.unwrap()), unpathed(clean_tag));
+        // keep: the bad lines in their places, the good records' output around them.
+        let (out, s) = run_with(all.as_bytes(), jsonl(), chunk, BadRecords::Keep).0.unwrap();
+        prop_assert_eq!(s.bad_records, bad.len() as u64);
+        let out = String::from_utf8(out).unwrap();
+        let (kept_bad, rest): (Vec<&str>, Vec<&str>) =
+            out.lines().partition(|l| BAD.contains(l));
+        prop_assert_eq!(&kept_bad, &bad);
+        let rest: String = rest.iter().map(|l| format!("{l}\n")).collect();
+        prop_assert_eq!(rest.as_bytes(), &clean.0[..]);
+        // The default stops the run at the first bad line.
+        prop_assert_eq!(run(all.as_bytes(), jsonl(), chunk).0.is_err(), !bad.is_empty());
     }
 }
 
