@@ -13,7 +13,7 @@ use crate::input::{self, DecodeOptions, Opened};
 use crate::jsonl::{BadRecords, Record};
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
-use crate::reader::{split_lines_at, split_str_at, Chunk, Chunker, Line};
+use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Chunker, Line};
 use crate::sources::{Entry, Inputs, Source};
 use crate::summary::write_file_stats;
 pub use crate::summary::Summary;
@@ -866,12 +866,12 @@ impl Engine<'_> {
     /// `last`: the chunk is its source's last (else the document continues after it).
     fn render(&self, source: &Source, task: Task<'_>, chunk: &Chunk, last: bool) -> Result<Piece> {
         let path = source.display();
-        let lines = split_lines_at(&chunk.bytes, chunk.first_line)
-            .map_err(|(l, m)| Error::input(&path, l, m))?;
+        let lines = split_lines_at(&chunk.bytes, chunk.first_line);
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
         match &self.opts.format {
             InputFormat::Text => {
+                let lines = lines.map_err(|(l, m)| Error::input(&path, l, m))?;
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
@@ -889,18 +889,35 @@ impl Engine<'_> {
                 }
             }
             InputFormat::Jsonl { text_field } => {
-                for line in lines.iter().filter(|l| !l.is_blank()) {
-                    let rec = match Record::parse(line.text, text_field) {
-                        Ok(rec) => rec,
-                        Err(m) if self.opts.bad_records == BadRecords::Error => {
-                            return Err(Error::input(&path, line.number, m));
+                let lenient = self.opts.bad_records != BadRecords::Error;
+                // A line that is not UTF-8 is a bad record too, when bad records are let by.
+                let each = match lines {
+                    Ok(lines) => lines.into_iter().map(Ok).collect(),
+                    Err(_) if lenient => lines_each(&chunk.bytes, chunk.first_line),
+                    Err((l, m)) => return Err(Error::input(&path, l, m)),
+                };
+                for line in each {
+                    let parsed = match &line {
+                        Ok(line) if line.is_blank() => continue,
+                        Ok(line) => Record::parse(line.text, text_field).map(|r| (line, r)),
+                        Err(bad) => Err(bad.reason.clone()),
+                    };
+                    let (line, rec) = match parsed {
+                        Ok(parsed) => parsed,
+                        Err(m) if !lenient => {
+                            let number = line.map_or_else(|b| b.number, |l| l.number);
+                            return Err(Error::input(&path, number, m));
                         }
                         Err(m) => {
+                            let (number, body) = match &line {
+                                Ok(l) => (l.number, l.text.as_bytes()),
+                                Err(b) => (b.number, b.body),
+                            };
                             piece.summary.bad_records += 1;
-                            piece.bad.push((line.number, m));
+                            piece.bad.push((number, m));
                             let keep = self.opts.bad_records == BadRecords::Keep;
                             if keep && matches!(task, Task::Filter { .. }) {
-                                piece.out.extend_from_slice(line.text.as_bytes());
+                                piece.out.extend_from_slice(body);
                                 piece.out.push(b'\n');
                             }
                             continue;

@@ -240,16 +240,49 @@ pub fn split_lines_at(
     for raw in bytes.split_inclusive(|&b| b == b'\n') {
         number += 1;
         if let Err(e) = std::str::from_utf8(&raw[body_range(raw, number)]) {
-            return Err((
-                number,
-                format!(
-                    "invalid UTF-8 at byte {} of the line (use --encoding or --lossy)",
-                    e.valid_up_to() + 1
-                ),
-            ));
+            return Err((number, invalid_utf8(e.valid_up_to())));
         }
     }
     Err((number, "invalid UTF-8".into()))
+}
+
+/// A line [`lines_each`] found not to be UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine<'a> {
+    /// 1-based line number.
+    pub number: usize,
+    /// The line's bytes without terminator.
+    pub body: &'a [u8],
+    /// What is wrong, as [`split_lines_at`] says it.
+    pub reason: String,
+}
+
+/// The lines of `bytes`, each checked on its own: where [`split_lines_at`] stops at the
+/// first line that is not UTF-8, this goes on past it. For record runs that skip or keep
+/// bad records (a JSONL line is a record of its own).
+pub fn lines_each(bytes: &[u8], first_line: usize) -> Vec<Result<Line<'_>, BadLine<'_>>> {
+    let mut number = first_line.saturating_sub(1);
+    let mut out = Vec::new();
+    for raw in bytes.split_inclusive(|&b| b == b'\n') {
+        number += 1;
+        let range = body_range(raw, number);
+        out.push(match std::str::from_utf8(&raw[range.clone()]) {
+            Ok(text) => Ok(Line { number, raw, text }),
+            Err(e) => Err(BadLine {
+                number,
+                body: &raw[range],
+                reason: invalid_utf8(e.valid_up_to()),
+            }),
+        });
+    }
+    out
+}
+
+fn invalid_utf8(valid_up_to: usize) -> String {
+    format!(
+        "invalid UTF-8 at byte {} of the line (use --encoding or --lossy)",
+        valid_up_to + 1
+    )
 }
 
 /// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
@@ -487,6 +520,37 @@ mod chunk_tests {
                 proptest::prop_assert_eq!(line.number, first + i);
                 proptest::prop_assert_eq!(line.raw, raw.as_bytes());
                 proptest::prop_assert_eq!(line.text, &raw[body_range(raw.as_bytes(), first + i)]);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lines_each_goes_on_where_split_lines_at_stops(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(&b"ab\n\r\xEF\xBB\xBF\xE4\xB8\xAD\xFF"[..]), 0..60),
+            first in 1usize..3,
+        ) {
+            let each = lines_each(&bytes, first);
+            proptest::prop_assert_eq!(each.len(), bytes.split_inclusive(|&b| b == b'\n').count());
+            match split_lines_at(&bytes, first) {
+                Ok(lines) => {
+                    let want: Vec<Result<Line<'_>, BadLine<'_>>> = lines.into_iter().map(Ok).collect();
+                    proptest::prop_assert_eq!(each, want);
+                }
+                Err((number, reason)) => {
+                    // The first bad line is the one named; every good line is as a valid
+                    // chunk of it alone would give it.
+                    let bad = each.iter().find_map(|l| l.as_ref().err()).unwrap();
+                    proptest::prop_assert_eq!((bad.number, &bad.reason), (number, &reason));
+                    for l in each.iter().flatten() {
+                        let alone = split_lines_at(l.raw, l.number).unwrap();
+                        proptest::prop_assert_eq!(&alone[..], &[*l][..]);
+                    }
+                    for b in each.iter().filter_map(|l| l.as_ref().err()) {
+                        proptest::prop_assert!(std::str::from_utf8(b.body).is_err());
+                    }
+                }
             }
         }
     }

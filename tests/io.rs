@@ -278,6 +278,28 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         piped.stdout.iter().filter(|&&b| b == b'\n').count(),
         dump.len()
     );
+    // A line that is not UTF-8 in a UTF-8 dump is a bad record as well (not an error for
+    // the whole chunk), kept byte for byte.
+    let mut mixed = good.as_bytes().to_vec();
+    let at = good.lines().take(3).map(|l| l.len() + 1).sum::<usize>();
+    mixed.splice(
+        at..at,
+        b"{\"id\":\"bytes\",\"text\":\"\xff\xfe\"}\n"
+            .iter()
+            .copied(),
+    );
+    let mixed_path = tmp.path().join("mixed.jsonl");
+    fs::write(&mixed_path, &mixed).unwrap();
+    let err = fails(&["filter", "--jsonl", s(&mixed_path)]);
+    assert!(err.contains("mixed.jsonl:4: invalid UTF-8"), "{err}");
+    let (out, err) = run(&["filter", "--jsonl", "--bad-records", "skip", s(&mixed_path)]);
+    assert_eq!(out, good_out);
+    assert!(
+        err.contains("mixed.jsonl:4: bad record skipped (invalid UTF-8"),
+        "{err}"
+    );
+    let (out, _) = run(&["filter", "--jsonl", "--bad-records", "keep", s(&mixed_path)]);
+    assert!(out.windows(4).any(|w| w == b"\"\xff\xfe\""));
     // tag leaves a bad record out, the rest tagged as in a clean dump.
     let dump_in = dump.join("\n");
     let tag = chaff_in(
