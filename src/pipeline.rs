@@ -304,8 +304,12 @@ impl Tally<'_, '_> {
             let f = std::mem::take(&mut self.file);
             if self.side.verbose {
                 self.progress.suspend(|| {
+                    let bad = match f.bad_records {
+                        0 => String::new(),
+                        n => format!("; {n} bad records"),
+                    };
                     eprintln!(
-                        "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank",
+                        "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank{bad}",
                         source.display(),
                         f.documents,
                         f.lines,

@@ -240,6 +240,24 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         );
     }
     assert!(warned[20].contains("counted, not shown"), "{err}");
+    // Per file too: --verbose and --file-stats.
+    let file_stats = tmp.path().join("files.jsonl");
+    let (_, err) = run(&[
+        "-v",
+        "filter",
+        "--jsonl",
+        "--bad-records",
+        "skip",
+        "--file-stats",
+        s(&file_stats),
+        s(&input),
+    ]);
+    assert!(
+        err.contains("dump.jsonl: 12 documents, ") && err.contains("blank; 26 bad records\n"),
+        "{err}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&file_stats).unwrap()).unwrap();
+    assert_eq!(v["bad_records"], 26);
     for threads in ["1", "2"] {
         let (o, _) = run(&[
             "--threads",
