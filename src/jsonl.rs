@@ -32,15 +32,6 @@ impl BadRecords {
             _ => None,
         }
     }
-
-    /// The policy's name, as [`BadRecords::parse`] takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            BadRecords::Error => "error",
-            BadRecords::Skip => "skip",
-            BadRecords::Keep => "keep",
-        }
-    }
 }
 
 /// One parsed record, borrowing its raw field values from the line (the text field,

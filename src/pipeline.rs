@@ -327,9 +327,7 @@ impl Tally<'_, '_> {
         }
         Ok(())
     }
-}
 
-impl Tally<'_, '_> {
     /// Warns about a piece's bad records, up to [`BAD_RECORD_WARNINGS`] in the run.
     fn warn_bad(&self, path: &str, bad: &[(usize, String)]) {
         let before = self.summary.bad_records + self.file.bad_records;

@@ -7,7 +7,7 @@ use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::input::{open_stream, DecodeOptions, Opened};
 use chaff::jsonl::Record;
 use chaff::pipeline::decide;
-use chaff::reader::{split_lines, split_lines_at, split_str_at, Chunker};
+use chaff::reader::{lines_each, split_lines, split_lines_at, split_str_at, Chunker};
 use chaff::writer::{filter_chunk, filtered_str, write_filtered};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
@@ -45,6 +45,19 @@ fuzz_target!(|data: &[u8]| {
     let mut chunker = Chunker::from_text(text, records, target);
     while let Ok(Some(chunk)) = chunker.next_chunk() {
         let Ok(lines) = split_lines_at(&chunk.bytes, chunk.first_line) else {
+            // Runs that let bad records by read such a chunk line by line: the bad line
+            // named is the same, and every byte is in a line, good or bad.
+            let (number, _) = split_lines_at(&chunk.bytes, chunk.first_line).unwrap_err();
+            let each = lines_each(&chunk.bytes, chunk.first_line);
+            assert_eq!(each.iter().find_map(|l| l.as_ref().err()).map(|b| b.number), Some(number));
+            let bytes: usize = each
+                .iter()
+                .map(|l| match l {
+                    Ok(l) => l.raw.len(),
+                    Err(b) => b.body.len(),
+                })
+                .sum();
+            assert!(bytes <= chunk.bytes.len());
             return;
         };
         assert_eq!(lines.iter().map(|l| l.raw.len()).sum::<usize>(), chunk.bytes.len());
