@@ -836,13 +836,11 @@ impl Engine<'_> {
                     let mut piece = self.render(source, task, &c, unit.last)?;
                     // Longer sources are joined in order by the sink.
                     if files && unit.last && c.first_line == 1 {
-                        let n = write_whole(&unit.entry, &piece)?;
-                        piece = Piece {
-                            removed: std::mem::take(&mut piece.removed),
-                            summary: std::mem::take(&mut piece.summary),
-                            written: Some(n),
-                            ..Piece::default()
-                        };
+                        piece.written = Some(write_whole(&unit.entry, &piece)?);
+                        // The output itself is written: only the rest goes on to the
+                        // writer thread (accounting, side outputs, warnings).
+                        piece.out = Vec::new();
+                        piece.filtered = None;
                     }
                     Ok(piece)
                 }));

@@ -296,6 +296,36 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         piped.stdout.iter().filter(|&&b| b == b'\n').count(),
         dump.len()
     );
+    // Into an output folder, where with several workers a worker writes a small file's
+    // output itself: the same outputs, and the warnings still reach stderr.
+    let folder = tmp.path().join("in");
+    fs::create_dir(&folder).unwrap();
+    for f in ["a.jsonl", "b.jsonl"] {
+        fs::copy(&input, folder.join(f)).unwrap();
+    }
+    for threads in ["1", "2"] {
+        let out = tmp.path().join(format!("out{threads}"));
+        let (_, err) = run(&[
+            "--threads",
+            threads,
+            "filter",
+            "--jsonl",
+            "--bad-records",
+            "keep",
+            "-o",
+            s(&out),
+            s(&folder),
+        ]);
+        for f in ["a.jsonl", "b.jsonl"] {
+            assert_eq!(
+                fs::read_to_string(out.join(f)).unwrap(),
+                kept,
+                "{threads} threads"
+            );
+        }
+        assert!(err.contains("a.jsonl:2: bad record kept as it is"), "{err}");
+        assert!(err.contains("; 52 bad records not classified"), "{err}");
+    }
     // A line that is not UTF-8 in a UTF-8 dump is a bad record as well (not an error for
     // the whole chunk), kept byte for byte.
     let mut mixed = good.as_bytes().to_vec();
