@@ -212,21 +212,36 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
     let err = fails(&["filter", "--jsonl", s(&input)]);
     assert!(err.contains(&format!("dump.jsonl:{}:", bad_at[0])), "{err}");
     // skip: the good records' output, whatever the threads and chunking.
-    let stats = tmp.path().join("stats.json");
+    // Counted in the summary, --stats, --file-stats and --verbose's line per file.
+    let (stats, file_stats) = (
+        tmp.path().join("stats.json"),
+        tmp.path().join("files.jsonl"),
+    );
     let (out, err) = run(&[
+        "-v",
         "filter",
         "--jsonl",
         "--bad-records",
         "skip",
         "--stats",
         s(&stats),
+        "--file-stats",
+        s(&file_stats),
         s(&input),
     ]);
     assert_eq!(out, good_out);
-    let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
-    assert_eq!(v["bad_records"], 26);
-    assert_eq!(v["documents"], 12);
+    for f in [&stats, &file_stats] {
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(f).unwrap()).unwrap();
+        assert_eq!(
+            (&v["bad_records"], &v["documents"]),
+            (&26.into(), &12.into())
+        );
+    }
     assert!(err.contains("; 26 bad records not classified"), "{err}");
+    assert!(
+        err.contains("dump.jsonl: 12 documents, ") && err.contains("blank; 26 bad records\n"),
+        "{err}"
+    );
     // The first 20 named in input order, then one line for the rest.
     let warned: Vec<&str> = err
         .lines()
@@ -240,24 +255,6 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         );
     }
     assert!(warned[20].contains("counted, not shown"), "{err}");
-    // Per file too: --verbose and --file-stats.
-    let file_stats = tmp.path().join("files.jsonl");
-    let (_, err) = run(&[
-        "-v",
-        "filter",
-        "--jsonl",
-        "--bad-records",
-        "skip",
-        "--file-stats",
-        s(&file_stats),
-        s(&input),
-    ]);
-    assert!(
-        err.contains("dump.jsonl: 12 documents, ") && err.contains("blank; 26 bad records\n"),
-        "{err}"
-    );
-    let v: serde_json::Value = serde_json::from_slice(&fs::read(&file_stats).unwrap()).unwrap();
-    assert_eq!(v["bad_records"], 26);
     for threads in ["1", "2"] {
         let (o, _) = run(&[
             "--threads",
