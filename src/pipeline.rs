@@ -896,23 +896,22 @@ impl Engine<'_> {
                     Err(_) if lenient => lines_each(&chunk.bytes, chunk.first_line),
                     Err((l, m)) => return Err(Error::input(&path, l, m)),
                 };
-                for line in each {
-                    let parsed = match &line {
-                        Ok(line) if line.is_blank() => continue,
-                        Ok(line) => Record::parse(line.text, text_field).map(|r| (line, r)),
-                        Err(bad) => Err(bad.reason.clone()),
+                for line in &each {
+                    let (number, body) = match line {
+                        Ok(l) => (l.number, l.text.as_bytes()),
+                        Err(b) => (b.number, b.body),
+                    };
+                    let parsed = match line {
+                        Ok(l) if l.is_blank() => continue,
+                        Ok(l) => Record::parse(l.text, text_field).map(|r| (l, r)),
+                        Err(b) => Err(b.reason.clone()),
                     };
                     let (line, rec) = match parsed {
                         Ok(parsed) => parsed,
-                        Err(m) if !lenient => {
-                            let number = line.map_or_else(|b| b.number, |l| l.number);
-                            return Err(Error::input(&path, number, m));
-                        }
+                        Err(m) if !lenient => return Err(Error::input(&path, number, m)),
                         Err(m) => {
-                            let (number, body) = match &line {
-                                Ok(l) => (l.number, l.text.as_bytes()),
-                                Err(b) => (b.number, b.body),
-                            };
+                            // Counted, warned about by the writer thread, and under `keep`
+                            // written as it was.
                             piece.summary.bad_records += 1;
                             piece.bad.push((number, m));
                             let keep = self.opts.bad_records == BadRecords::Keep;
