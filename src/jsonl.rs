@@ -308,6 +308,13 @@ mod tests {
         r.write_with_text(&mut runs, "text", &["新", "", "闻\n"])
             .unwrap();
         assert_eq!(runs, out);
+        // A key given twice is read as serde_json and Python's json read it: once, in
+        // its first place, with its last value.
+        let r = Record::parse(r#"{"id":1,"text":"旧","m":0,"id":2,"text":"新"}"#, "text").unwrap();
+        assert_eq!((r.text.as_str(), r.raw_id()), ("新", Some("2")));
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新"]).unwrap();
+        assert_eq!(out, b"{\"id\":2,\"text\":\"\xE6\x96\xB0\",\"m\":0}\n");
     }
 
     fn escaped(s: &str) -> String {
