@@ -236,14 +236,12 @@ pub fn split_lines_at(
     if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
         return Ok(split_str_at(text, first_line));
     }
-    let mut number = first_line.saturating_sub(1);
-    for raw in bytes.split_inclusive(|&b| b == b'\n') {
-        number += 1;
-        if let Err(e) = std::str::from_utf8(&raw[body_range(raw, number)]) {
-            return Err((number, invalid_utf8(e.valid_up_to())));
-        }
-    }
-    Err((number, "invalid UTF-8".into()))
+    let each = lines_each(bytes, first_line);
+    let last = first_line.saturating_sub(1) + each.len();
+    Err(each
+        .into_iter()
+        .find_map(|l| l.err().map(|b| (b.number, b.reason)))
+        .unwrap_or((last, "invalid UTF-8".into())))
 }
 
 /// A line [`lines_each`] found not to be UTF-8.
@@ -253,13 +251,13 @@ pub struct BadLine<'a> {
     pub number: usize,
     /// The line's bytes without terminator.
     pub body: &'a [u8],
-    /// What is wrong, as [`split_lines_at`] says it.
+    /// What is wrong (what [`split_lines_at`] says of the first such line).
     pub reason: String,
 }
 
 /// The lines of `bytes`, each checked on its own: where [`split_lines_at`] stops at the
-/// first line that is not UTF-8, this goes on past it. For record runs that skip or keep
-/// bad records (a JSONL line is a record of its own).
+/// first line that is not UTF-8 (found with this), this goes on past it. For record runs
+/// that skip or keep bad records (a JSONL line is a record of its own).
 pub fn lines_each(bytes: &[u8], first_line: usize) -> Vec<Result<Line<'_>, BadLine<'_>>> {
     let mut number = first_line.saturating_sub(1);
     let mut out = Vec::new();
