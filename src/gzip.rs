@@ -167,6 +167,17 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
+/// Appends `data` to `out` as one whole gzip member, compressed at once (WARC output: a
+/// member per record, so readers can seek to any record). Header as [`ParallelGzip`]
+/// writes it: the same data gives the same bytes.
+pub fn member(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    out.extend_from_slice(&deflate(data, &[], true)?);
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(())
+}
+
 /// Deflates `data` as raw deflate blocks primed with `window`: ended on a byte boundary
 /// (a sync flush) unless `last`, which ends the deflate stream.
 fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
@@ -253,6 +264,27 @@ mod tests {
             let z = gzip(&data, &[70_000]);
             assert_eq!(gunzip_one_member(&z), data, "{n} bytes");
         }
+    }
+
+    #[test]
+    fn a_member_is_a_whole_gzip_stream_and_members_concatenate() {
+        let (a, b) = (text(1000), text(70_000));
+        let mut z = Vec::new();
+        member(&a, &mut z).unwrap();
+        assert_eq!(gunzip_one_member(&z), a);
+        let first = z.len();
+        member(&[], &mut z).unwrap();
+        member(&b, &mut z).unwrap();
+        assert_eq!(
+            gunzip_one_member(&z[first + 20..]),
+            b,
+            "an empty member is 20 bytes"
+        );
+        let mut all = Vec::new();
+        flate2::read::MultiGzDecoder::new(&z[..])
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all, [a, b].concat());
     }
 
     #[test]

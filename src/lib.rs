@@ -41,6 +41,7 @@ pub mod summary;
 pub mod token_table;
 pub mod traditional;
 pub mod train;
+pub mod warc;
 pub mod whitespace;
 pub mod writer;
 

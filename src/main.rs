@@ -159,6 +159,10 @@ struct InputArgs {
     /// Inputs are JSON lines; each record's text field is a document
     #[arg(long)]
     jsonl: bool,
+    /// Inputs are WARC files (Common Crawl WET); each conversion record is a document,
+    /// other records pass through filter unchanged
+    #[arg(long, conflicts_with = "jsonl")]
+    warc: bool,
     /// Name of the text field of JSONL records [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
@@ -404,6 +408,8 @@ impl InputArgs {
                 InputFormat::Jsonl {
                     text_field: self.text_field().to_string(),
                 }
+            } else if self.warc {
+                InputFormat::Warc
             } else {
                 InputFormat::Text
             },
@@ -417,6 +423,7 @@ impl InputArgs {
             keep_empty: false,
             strict: self.strict,
             bad_records,
+            gzip_stream: false,
             progress,
         })
     }
@@ -447,6 +454,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     }
     if a.dolma {
         chaff::dolma::check_name(&a.dolma_name)?;
+        if a.input.warc {
+            return Err(Error::Usage(
+                "--dolma tags JSONL documents, not WARC (attributes join documents by id)".into(),
+            ));
+        }
         // Dolma documents are JSONL.
         if opts.format == InputFormat::Text {
             opts.format = InputFormat::Jsonl {
@@ -519,6 +531,7 @@ fn run_record(a: &FilterArgs) -> Result<String> {
         no_context: a.decision.no_context,
         text_field: a.input.text_field(),
         threshold: a.decision.threshold,
+        warc: a.input.warc,
     };
     Ok(record.to_json())
 }
@@ -528,6 +541,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let compress = Compression::parse_flag(&a.compress)?;
     let mut opts = a.input.run_options(!g.quiet, false)?;
     opts.keep_empty = a.keep_empty;
+    // gzipped WARC to stdout: a member per record, compressed by the workers.
+    opts.gzip_stream = a.input.warc && a.output.is_none() && compress == Some(Compression::Gzip);
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,
@@ -558,6 +573,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         Some(dir) => {
             let stdin_name = if a.input.jsonl {
                 "stdin.jsonl"
+            } else if a.input.warc {
+                "stdin.warc"
             } else {
                 "stdin.txt"
             };
@@ -580,21 +597,32 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             s
         }
         None => {
-            if !a.input.jsonl && count != 1 {
+            if !(a.input.jsonl || a.input.warc) && count != 1 {
                 return Err(Error::Usage(format!(
                     "{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"
                 )));
             }
             let stdout = std::io::stdout();
             let buffered = BufWriter::with_capacity(1 << 16, stdout.lock());
-            let mut out =
-                output::Compressed::new(buffered, compress.unwrap_or(Compression::None), true)
-                    .map_err(|e| Error::io("<stdout>", e))?;
+            let members = engine.opts.gzip_stream;
+            let how = match members {
+                true => Compression::None,
+                false => compress.unwrap_or(Compression::None),
+            };
+            let mut out = output::Compressed::new(buffered, how, true)
+                .map_err(|e| Error::io("<stdout>", e))?;
             let s = engine.filter(
                 Inputs::walk(&a.input.inputs),
                 FilterTarget::Stream(&mut out),
                 side,
             )?;
+            if members && s.bytes_out == 0 {
+                // Nothing kept: still a gzip stream, of nothing.
+                let mut empty = Vec::new();
+                chaff::gzip::member(&[], &mut empty).map_err(|e| Error::io("<stdout>", e))?;
+                out.write_all(&empty)
+                    .map_err(|e| Error::io("<stdout>", e))?;
+            }
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;

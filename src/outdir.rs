@@ -59,6 +59,9 @@ pub struct RunRecord<'a> {
     pub text_field: &'a str,
     /// `--threshold`, if given.
     pub threshold: Option<f64>,
+    /// `--warc`, recorded only when given (records of runs before the flag still match).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warc: bool,
 }
 
 fn is_error(policy: &&str) -> bool {
@@ -589,6 +592,7 @@ mod tests {
             no_context: false,
             text_field: "text",
             threshold,
+            warc: false,
         }
         .to_json()
     }

@@ -88,6 +88,9 @@ pub enum InputFormat {
         /// Name of the text field.
         text_field: String,
     },
+    /// WARC (Common Crawl's WET files): each `conversion` record is a document, its block
+    /// the text; other records pass through `filter` unchanged.
+    Warc,
 }
 
 /// How a run reads its inputs.
@@ -108,6 +111,10 @@ pub struct RunOptions {
     pub strict: bool,
     /// What to do with a JSONL line that is not a usable record.
     pub bad_records: BadRecords,
+    /// `filter` to a stream that the caller gzips (`--compress gz`): WARC records are
+    /// then gzipped here instead, a gzip member each (WARC readers need one per record,
+    /// to seek), and the caller writes them as they come.
+    pub gzip_stream: bool,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
 }
@@ -122,6 +129,7 @@ impl Default for RunOptions {
             keep_empty: false,
             strict: false,
             bad_records: BadRecords::Error,
+            gzip_stream: false,
             progress: false,
         }
     }
@@ -159,6 +167,9 @@ struct Piece {
     /// JSONL lines that were not usable records (skipped or kept as they were): line
     /// number and what is wrong, warned about in input order.
     bad: Vec<(usize, String)>,
+    /// When `out` holds gzip members compressed by the worker (WARC): the bytes before
+    /// compression, as `bytes_out` counts them.
+    plain_len: Option<u64>,
 }
 
 enum Job {
@@ -574,7 +585,8 @@ impl Engine<'_> {
     /// Runs `task` writing each source's output to its own file (its entry's `dest`),
     /// atomically.
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
-        let mut open: Option<(usize, Compressed<AtomicFile>, Joiner)> = None;
+        // The source being written, its file, and bytes written to it so far.
+        let mut open: Option<(usize, Compressed<AtomicFile>, Joiner, u64)> = None;
         self.run(
             inputs,
             task,
@@ -584,14 +596,22 @@ impl Engine<'_> {
                 let dest = entry.dest()?;
                 if open.as_ref().is_none_or(|o| o.0 != source) {
                     // A source whose first piece is not its last is read in chunks.
-                    open = Some((source, open_output(dest, !last)?, Joiner::default()));
+                    let compressed = piece.plain_len.is_some();
+                    open = Some((
+                        source,
+                        open_output(dest, !last, compressed)?,
+                        Joiner::default(),
+                        0,
+                    ));
                 }
-                let Some((_, w, joiner)) = open.as_mut() else {
+                let Some((_, w, joiner, written)) = open.as_mut() else {
                     unreachable!("opened above")
                 };
                 let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
+                *written += n;
                 if last {
-                    if let Some((_, w, _)) = open.take() {
+                    if let Some((_, mut w, _, written)) = open.take() {
+                        end_members(&mut w, piece, written).map_err(|e| Error::io(dest, e))?;
                         place_output(w, entry)?;
                     }
                 }
@@ -734,7 +754,7 @@ impl Engine<'_> {
         credits: mpsc::Receiver<()>,
         jobs: &mpsc::SyncSender<Batch<Job>>,
     ) -> Result<()> {
-        let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
+        let records = self.opts.format != InputFormat::Text;
         let target = match (records, self.opts.pipe) {
             (true, true) => 0,
             (true, false) => self.opts.chunk_bytes / 4,
@@ -780,7 +800,11 @@ impl Engine<'_> {
                 }
                 Ok(Opened::Text { text, .. }) => text,
             };
-            let mut chunker = Chunker::from_text(text, records, target);
+            let mut chunker = if self.opts.format == InputFormat::Warc {
+                Chunker::warc(text, target)
+            } else {
+                Chunker::from_text(text, records, target)
+            };
             // One chunk of lookahead, to tell the source's last chunk. In pipe mode a
             // record goes out as soon as it is read (the next may be long in coming), and
             // an empty chunk marks the end.
@@ -788,7 +812,11 @@ impl Engine<'_> {
             loop {
                 match chunker.next_chunk() {
                     Err(e) => {
-                        let e = Error::io(entry.source.display(), e);
+                        let path = entry.source.display();
+                        let e = match crate::warc::framing_error(&e) {
+                            Some(f) => Error::input(path, f.line, f.msg.clone()),
+                            None => Error::io(path, e),
+                        };
                         batcher.push(i, &entry, true, Job::Fail(e));
                         return Ok(());
                     }
@@ -808,7 +836,7 @@ impl Engine<'_> {
                         // An empty source still gets its (empty) output.
                         let c = prev.take().unwrap_or(Chunk {
                             first_line: chunker.next_line(),
-                            bytes: Vec::new(),
+                            ..Chunk::default()
                         });
                         if !batcher.push(i, &entry, true, Job::Chunk(c)) {
                             return Ok(());
@@ -832,8 +860,9 @@ impl Engine<'_> {
             Job::Skip(r) => Done::Skip(r),
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
+                let members = self.gzip_members(task, &unit.entry);
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut piece = self.render(source, task, &c, unit.last)?;
+                    let mut piece = self.render(source, task, &c, unit.last, members)?;
                     // Longer sources are joined in order by the sink.
                     if files && unit.last && c.first_line == 1 {
                         piece.written = Some(write_whole(&unit.entry, &piece)?);
@@ -863,15 +892,34 @@ impl Engine<'_> {
         }
     }
 
+    /// Whether `filter`'s WARC output for `entry` is gzipped by the workers, a member per
+    /// record (see [`RunOptions::gzip_stream`]).
+    fn gzip_members(&self, task: Task<'_>, entry: &Entry) -> bool {
+        self.opts.format == InputFormat::Warc
+            && matches!(task, Task::Filter { .. })
+            && match &entry.dest {
+                Some(dest) => input::Compression::from_name(dest) == input::Compression::Gzip,
+                None => self.opts.gzip_stream,
+            }
+    }
+
     /// `last`: the chunk is its source's last (else the document continues after it).
-    fn render(&self, source: &Source, task: Task<'_>, chunk: &Chunk, last: bool) -> Result<Piece> {
+    /// `members`: gzip each output record on its own ([`Engine::gzip_members`]).
+    fn render(
+        &self,
+        source: &Source,
+        task: Task<'_>,
+        chunk: &Chunk,
+        last: bool,
+        members: bool,
+    ) -> Result<Piece> {
         let path = source.display();
-        let lines = split_lines_at(&chunk.bytes, chunk.first_line);
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
+        let lines = || split_lines_at(&chunk.bytes, chunk.first_line);
         match &self.opts.format {
             InputFormat::Text => {
-                let lines = lines.map_err(|(l, m)| Error::input(&path, l, m))?;
+                let lines = lines().map_err(|(l, m)| Error::input(&path, l, m))?;
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
@@ -891,7 +939,7 @@ impl Engine<'_> {
             InputFormat::Jsonl { text_field } => {
                 let lenient = self.opts.bad_records != BadRecords::Error;
                 // A line that is not UTF-8 is a bad record too, when bad records are let by.
-                let each = match lines {
+                let each = match lines() {
                     Ok(lines) => lines.into_iter().map(Ok).collect(),
                     Err(_) if lenient => lines_each(&chunk.bytes, chunk.first_line),
                     Err((l, m)) => return Err(Error::input(&path, l, m)),
@@ -966,8 +1014,93 @@ impl Engine<'_> {
                     }
                 }
             }
+            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece)?,
         }
         Ok(piece)
+    }
+
+    /// [`Engine::render`] for a chunk of WARC records.
+    fn render_warc(
+        &self,
+        path: &str,
+        task: Task<'_>,
+        chunk: &Chunk,
+        members: bool,
+        piece: &mut Piece,
+    ) -> Result<()> {
+        let filter = matches!(task, Task::Filter { .. });
+        let mut record = Vec::new();
+        let mut plain = 0;
+        for span in &chunk.records {
+            let head = crate::warc::parse_head(&chunk.bytes[span.head.clone()], span.line)
+                .map_err(|f| Error::input(path, f.line, f.msg))?;
+            let block = &chunk.bytes[span.body.clone()];
+            record.clear();
+            if !head.is_conversion() {
+                // Not a document: written as it was, closed as a record should be.
+                if filter {
+                    record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
+                    record.extend_from_slice(b"\r\n\r\n");
+                }
+            } else {
+                let text = match simdutf8::basic::from_utf8(block) {
+                    Ok(text) => text,
+                    Err(_) => {
+                        let (l, m) = split_lines_at(block, span.body_line)
+                            .err()
+                            .unwrap_or((span.body_line, "invalid UTF-8".into()));
+                        return Err(Error::input(path, l, m));
+                    }
+                };
+                let id = head.get("WARC-Record-ID");
+                let doc = split_str_at(text, 1);
+                let decisions = decide(self.classifier, self.policy, &doc, false);
+                piece.summary.documents += 1;
+                piece.summary.add_lines(&doc, &decisions);
+                self.render_doc(task, path, id, &doc, &decisions, piece)?;
+                match task {
+                    Task::Html => {
+                        let name = head.get("WARC-Target-URI").or(id);
+                        let heading = match name {
+                            Some(name) => format!("{path}#{name}"),
+                            None => format!("{path}:{}", span.line),
+                        };
+                        self.render_html(&heading, &doc, false, &decisions, piece);
+                    }
+                    Task::Dolma(_) => {
+                        return Err(Error::Usage(
+                            "--dolma reads JSONL documents, not WARC".into(),
+                        ))
+                    }
+                    Task::Filter { .. } => {
+                        let runs = filtered_runs(text, &doc, kept(&decisions));
+                        let len: usize = runs.iter().map(|r| r.len()).sum();
+                        if len == 0 && !self.opts.keep_empty {
+                            piece.summary.empty_dropped += 1;
+                            continue;
+                        }
+                        if len == text.len() {
+                            // Every line kept: the record as it was.
+                            record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
+                            record.extend_from_slice(b"\r\n\r\n");
+                        } else {
+                            crate::warc::write_record(&mut record, &head, &runs);
+                        }
+                    }
+                    Task::Tag(_) => {}
+                }
+            }
+            if members {
+                plain += record.len() as u64;
+                crate::gzip::member(&record, &mut piece.out).map_err(|e| Error::io(path, e))?;
+            } else {
+                piece.out.extend_from_slice(&record);
+            }
+        }
+        if members {
+            piece.plain_len = Some(plain);
+        }
+        Ok(())
     }
 
     fn render_html(
@@ -1014,20 +1147,36 @@ impl Engine<'_> {
     }
 }
 
-/// Starts an output file, compressed as its name says, in its folder (which
-/// [`crate::outdir::plan`] created).
-fn open_output(dest: &Path, large: bool) -> Result<Compressed<AtomicFile>> {
+/// Starts an output file, compressed as its name says (unless its pieces come
+/// `compressed` already), in its folder (which [`crate::outdir::plan`] created).
+fn open_output(dest: &Path, large: bool, compressed: bool) -> Result<Compressed<AtomicFile>> {
     let f = AtomicFile::create(dest)?;
-    Compressed::new(f, input::Compression::from_name(dest), large).map_err(|e| Error::io(dest, e))
+    let how = match compressed {
+        true => input::Compression::None,
+        false => input::Compression::from_name(dest),
+    };
+    Compressed::new(f, how, large).map_err(|e| Error::io(dest, e))
 }
 
 /// Writes a whole source's output file atomically (compressed as its name says).
 fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
     let dest = entry.dest()?;
-    let mut w = open_output(dest, false)?;
+    let mut w = open_output(dest, false, piece.plain_len.is_some())?;
     let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
+    end_members(&mut w, piece, n).map_err(|e| Error::io(dest, e))?;
     place_output(w, entry)?;
     Ok(n)
+}
+
+/// Ends an output of gzip members (`piece`: its last) that got none, `written` being
+/// nothing: an empty file is not a gzip stream, so it gets an empty member.
+fn end_members(w: &mut dyn Write, piece: &Piece, written: u64) -> std::io::Result<()> {
+    if piece.plain_len.is_none() || written > 0 {
+        return Ok(());
+    }
+    let mut empty = Vec::new();
+    crate::gzip::member(&[], &mut empty)?;
+    w.write_all(&empty)
 }
 
 /// Ends a source's output file and renames it into place, over a file already there
@@ -1054,7 +1203,7 @@ fn emit(out: &mut dyn Write, joiner: &mut Joiner, piece: &Piece) -> std::io::Res
         Some(f) if piece.out.is_empty() => joiner.push(out, f),
         _ => {
             out.write_all(&piece.out)?;
-            Ok(piece.out.len() as u64)
+            Ok(piece.plain_len.unwrap_or(piece.out.len() as u64))
         }
     }
 }

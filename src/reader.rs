@@ -33,10 +33,12 @@ impl Line<'_> {
 /// context is cut only between paragraphs and a blank run never straddles two chunks;
 /// with no blank line in sight it ends at any line once it holds `4 * target`. One line
 /// longer than that is a chunk of its own. In record mode (JSONL) a chunk is whole lines
-/// totalling at least `target` bytes (`target == 0`: one line per chunk).
+/// totalling at least `target` bytes (`target == 0`: one line per chunk). In WARC mode
+/// ([`Chunker::warc`]) a chunk is whole WARC records totalling at least `target` bytes.
 pub struct Chunker {
     reader: Box<dyn BufRead + Send>,
     records: bool,
+    warc: bool,
     target: usize,
     next_line: usize,
     stash: Vec<u8>,
@@ -46,12 +48,14 @@ pub struct Chunker {
 }
 
 /// A run of whole lines from one source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Chunk {
     /// Line number of the first line (1-based).
     pub first_line: usize,
     /// The lines, terminators included.
     pub bytes: Vec<u8>,
+    /// In WARC mode, where each record lies in `bytes` (framed as they were read).
+    pub records: Vec<crate::warc::Span>,
 }
 
 impl Chunker {
@@ -60,11 +64,26 @@ impl Chunker {
         Chunker {
             reader,
             records,
+            warc: false,
             target,
             next_line: 1,
             stash: Vec::new(),
             done: false,
             ready: None,
+        }
+    }
+
+    /// Chunks an opened WARC source into whole records (framing errors are
+    /// [`crate::warc::FramingError`]s inside `InvalidData` errors).
+    pub fn warc(text: Text, target: usize) -> Chunker {
+        // A source read whole is framed as a stream too: its records must be found.
+        let reader = match text {
+            Text::Whole(bytes) => Box::new(std::io::Cursor::new(bytes)),
+            Text::Stream(reader) => reader,
+        };
+        Chunker {
+            warc: true,
+            ..Chunker::new(reader, true, target)
         }
     }
 
@@ -89,6 +108,7 @@ impl Chunker {
         Chunker {
             reader: Box::new(std::io::empty()),
             records,
+            warc: false,
             target,
             next_line: 1 + lines,
             stash: Vec::new(),
@@ -96,6 +116,7 @@ impl Chunker {
             ready: (!bytes.is_empty()).then_some(Chunk {
                 first_line: 1,
                 bytes,
+                records: Vec::new(),
             }),
         }
     }
@@ -109,6 +130,9 @@ impl Chunker {
     pub fn next_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
         if let Some(c) = self.ready.take() {
             return Ok(Some(c));
+        }
+        if self.warc {
+            return self.next_warc_chunk();
         }
         if self.done && self.stash.is_empty() {
             return Ok(None);
@@ -161,7 +185,11 @@ impl Chunker {
             if !self.records && start >= self.target && prev_blank && !blank {
                 // This paragraph opens the next chunk.
                 self.stash = bytes.split_off(start);
-                return Ok(Some(Chunk { first_line, bytes }));
+                return Ok(Some(Chunk {
+                    first_line,
+                    bytes,
+                    records: Vec::new(),
+                }));
             }
             self.next_line += 1;
             prev_blank = blank;
@@ -169,7 +197,30 @@ impl Chunker {
         if bytes.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Chunk { first_line, bytes }))
+        Ok(Some(Chunk {
+            first_line,
+            bytes,
+            records: Vec::new(),
+        }))
+    }
+
+    /// WARC mode: whole records until the chunk holds `target` bytes (one at least).
+    fn next_warc_chunk(&mut self) -> std::io::Result<Option<Chunk>> {
+        let first_line = self.next_line;
+        let mut bytes = Vec::new();
+        let mut records = Vec::new();
+        while !self.done && (records.is_empty() || bytes.len() < self.target) {
+            match crate::warc::read_record(&mut *self.reader, &mut bytes, &mut self.next_line)? {
+                Some(span) => records.push(span),
+                None => self.done = true,
+            }
+        }
+        // Line ends alone at the end of a source are still bytes read.
+        Ok((!bytes.is_empty()).then_some(Chunk {
+            first_line,
+            bytes,
+            records,
+        }))
     }
 
     /// Appends the next line, newline included (none at the end of the stream), to
@@ -455,6 +506,7 @@ mod chunk_tests {
                 out.push(Chunk {
                     first_line,
                     bytes: std::mem::take(&mut bytes),
+                    records: Vec::new(),
                 });
                 first_line = i + 1;
             }
@@ -462,7 +514,11 @@ mod chunk_tests {
             prev_blank = blank;
         }
         if !bytes.is_empty() {
-            out.push(Chunk { first_line, bytes });
+            out.push(Chunk {
+                first_line,
+                bytes,
+                records: Vec::new(),
+            });
         }
         out
     }

@@ -197,6 +197,101 @@ proptest! {
     }
 }
 
+/// A WARC record's header fields (name, value) and block.
+type WarcRecord = (Vec<(String, String)>, Vec<u8>);
+
+/// The records of a WARC file, framed by chaff's own reader.
+fn warc_records(bytes: &[u8]) -> Vec<WarcRecord> {
+    let (mut reader, mut out, mut line, mut records) = (bytes, Vec::new(), 1, Vec::new());
+    while let Some(span) = chaff::warc::read_record(&mut reader, &mut out, &mut line).unwrap() {
+        let head = chaff::warc::parse_head(&out[span.head.clone()], span.line).unwrap();
+        let fields = head
+            .fields
+            .iter()
+            .map(|f| (f.name.to_string(), f.value.to_string()));
+        records.push((fields.collect(), out[span.body.clone()].to_vec()));
+    }
+    records
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn warc_conversion_records_filter_and_tag_as_jsonl_records_do(
+        records in prop::collection::vec(
+            (0usize..4, prop::collection::vec(prop::sample::select(PIECES), 0..30)), 0..12),
+        crlf in any::<bool>(),
+        chunk in 1usize..600,
+    ) {
+        // Conversion records (3 kinds in 4) among others, with the same texts as JSONL.
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let (mut warc, mut jsonl, mut others) = (String::new(), String::new(), Vec::new());
+        for (i, (kind, pieces)) in records.iter().enumerate() {
+            let body: String = pieces.iter().filter(|p| **p != "\0").copied().collect();
+            let id = format!("<urn:uuid:{i}>");
+            let kind = if *kind == 0 { "metadata" } else { "conversion" };
+            let record = format!(
+                "WARC/1.0{eol}WARC-Type: {kind}{eol}WARC-Record-ID: {id}{eol}WARC-Block-Digest: sha1:{}{eol}Content-Length: {}{eol}{eol}{body}\r\n\r\n",
+                chaff::warc::sha1_base32(&[&body]), body.len());
+            warc += &record;
+            if kind == "conversion" {
+                jsonl += &serde_json::json!({"id": id, "text": body}).to_string();
+                jsonl.push('\n');
+            } else {
+                others.push(record);
+            }
+        }
+        let json = InputFormat::Jsonl { text_field: "text".into() };
+        let (j_out, j_sum) = run(jsonl.as_bytes(), json.clone(), chunk).0.unwrap();
+        let (w_out, w_sum) = run(warc.as_bytes(), InputFormat::Warc, chunk).0.unwrap();
+        prop_assert_eq!(w_sum.documents, j_sum.documents);
+        prop_assert_eq!((w_sum.kept, w_sum.dropped, w_sum.blank), (j_sum.kept, j_sum.dropped, j_sum.blank));
+        prop_assert_eq!(w_sum.empty_dropped, j_sum.empty_dropped);
+        prop_assert_eq!(w_sum.bytes_out, w_out.len() as u64);
+        // Conversion records: the JSONL records' texts, with a length and digest that hold.
+        let out = warc_records(&w_out);
+        let get = |f: &[(String, String)], name: &str| {
+            f.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap()
+        };
+        let texts: Vec<(String, String)> = out.iter()
+            .filter(|(f, _)| get(f, "WARC-Type") == "conversion")
+            .map(|(f, body)| {
+                assert_eq!(get(f, "Content-Length"), body.len().to_string());
+                let body = String::from_utf8(body.clone()).unwrap();
+                assert_eq!(get(f, "WARC-Block-Digest"), format!("sha1:{}", chaff::warc::sha1_base32(&[&body])));
+                (get(f, "WARC-Record-ID"), body)
+            })
+            .collect();
+        let expected: Vec<(String, String)> = String::from_utf8(j_out).unwrap().lines().map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string())
+        }).collect();
+        prop_assert_eq!(texts, expected);
+        // Other records: byte for byte, in their places among the rest.
+        let passed: Vec<String> = out.iter()
+            .filter(|(f, _)| get(f, "WARC-Type") != "conversion")
+            .map(|(f, body)| format!("{}{}", get(f, "WARC-Record-ID"), String::from_utf8_lossy(body)))
+            .collect();
+        prop_assert_eq!(passed.len(), others.len());
+        let out_text = String::from_utf8(w_out).unwrap();
+        for o in &others {
+            prop_assert!(out_text.contains(o.as_str()));
+        }
+        // Tag records: the JSONL run's, record for record, but for the file's path.
+        let unpathed = |tag: Vec<u8>| -> Vec<serde_json::Value> {
+            tag.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| {
+                let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v.as_object_mut().unwrap().remove("path");
+                v
+            }).collect()
+        };
+        let j_tag = run(jsonl.as_bytes(), json, chunk).1.unwrap();
+        let w_tag = run(warc.as_bytes(), InputFormat::Warc, chunk).1.unwrap();
+        prop_assert_eq!(unpathed(w_tag), unpathed(j_tag));
+    }
+}
+
 #[test]
 fn valid_jsonl_records_round_trip() {
     let doc =
