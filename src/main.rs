@@ -385,6 +385,12 @@ impl InputArgs {
             Some(l) => Some(DecodeOptions::parse_encoding(l)?),
             None => None,
         };
+        if self.warc && (self.encoding.is_some() || self.lossy) {
+            return Err(Error::Usage(
+                "--encoding and --lossy do not apply to --warc: records are framed by byte counts, and read as UTF-8"
+                    .into(),
+            ));
+        }
         if self.pipe && !self.jsonl {
             return Err(Error::Usage("--pipe needs --jsonl".into()));
         }

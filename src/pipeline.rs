@@ -770,7 +770,14 @@ impl Engine<'_> {
             bytes: 0,
             limit: target / 4,
         };
-        let mut opener = Opener::new(entries, self.opts.decode, &consumed);
+        let mut decode = self.opts.decode;
+        if self.opts.format == InputFormat::Warc {
+            // Records are framed by byte counts: the bytes as they are, read as UTF-8
+            // (only conversion blocks are text, checked where they are classified).
+            decode.encoding = Some(encoding_rs::UTF_8);
+            decode.lossy = false;
+        }
+        let mut opener = Opener::new(entries, decode, &consumed);
         let mut i = 0;
         loop {
             // Standard input may keep the reader waiting: what came before goes out first.

@@ -201,10 +201,15 @@ fn check_version(raw: &[u8], line: usize) -> Result<(), FramingError> {
         return Ok(());
     }
     let shown = String::from_utf8_lossy(&raw[..raw.len().min(40)]);
+    // Past the first line, the likeliest cause is the record before it.
+    let hint = match line {
+        1 => "",
+        _ => " (the record before may have a wrong Content-Length)",
+    };
     Err(framing(
         line,
         format!(
-            "not a WARC record: expected a version line (WARC/1.0 or WARC/1.1), found {:?} (the record before may have a wrong Content-Length)",
+            "not a WARC record: expected a version line (WARC/1.0 or WARC/1.1), found {:?}{hint}",
             shown.trim_end()
         ),
     ))
