@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader model_loader; do
+for t in reader warc model_loader; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -17,6 +17,14 @@ cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
 if command -v zstd >/dev/null; then
   { printf '\000'; zstd -q -c ../tests/data/sample_page.txt; } >corpus/reader/sample.zst.seed
 fi
+# WARC seeds: a WET record holding the sample page, then a warcinfo record (CRLF), and
+# the same with bare LF framing.
+page=../tests/data/sample_page.txt
+n=$(wc -c <"$page")
+{ printf '\003WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Record-ID: <urn:x:1>\r\nContent-Length: %d\r\n\r\n' "$n"
+  cat "$page"; printf '\r\n\r\nWARC/1.1\r\nWARC-Type: warcinfo\r\nContent-Length: 3\r\n\r\nabc\r\n\r\n'; } >corpus/warc/wet.seed
+{ printf '\000WARC/1.0\nWARC-Type: conversion\nWARC-Block-Digest: sha1:X\nContent-Length: %d\n\n' "$n"
+  cat "$page"; } >corpus/warc/lf.seed
 # A small model (the default one is larger than -max_len) as the loader's seed.
 # (Without RUSTC_BOOTSTRAP, which would make cargo rebuild the project's release build.)
 (cd .. && env -u RUSTC_BOOTSTRAP cargo run --release -q -- -q train -o fuzz/corpus/model_loader/small.chaff training/sample.tsv)
@@ -26,7 +34,7 @@ m=corpus/model_loader/small.chaff
 { printf '\000'; cat "$m"; } >"$m.seed"
 { printf '\001'; head -c -4 "$m"; } >"$m.body.seed"
 rm "$m"
-for t in ${TARGETS:-reader model_loader}; do
+for t in ${TARGETS:-reader warc model_loader}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true
