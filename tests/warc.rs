@@ -272,7 +272,10 @@ fn broken_framing_is_one_line_naming_the_file_and_line() {
     assert!(err.contains("cut.warc:12: truncated WARC record"), "{err}");
     let err = framing_error(dir, "text.warc", "一段普通的文字。\n".as_bytes());
     assert!(err.contains("text.warc:1: not a WARC record"), "{err}");
-    assert!(!err.contains("record before"), "no record before line 1: {err}");
+    assert!(
+        !err.contains("record before"),
+        "no record before line 1: {err}"
+    );
     let err = framing_error(
         dir,
         "nolen.warc",
