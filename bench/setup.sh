@@ -1,7 +1,8 @@
 # Sourced by the bench scripts: paths, release builds of chaff and the floor program
 # ($chaff, $floor), the bench dump (composed pages from ../shared, train files only,
-# seed 7, under $out/dump, built once), and pages_to_jsonl DIR OUT, the same pages as
-# JSONL records ({"id": file name, "text"}).
+# seed 7, under $out/dump, built once), pages_to_jsonl DIR OUT, the same pages as JSONL
+# records ({"id": file name, "text"}), and pages_to_wet DIR OUT, the same pages as a
+# gzipped WET file (conversion records, a gzip member each, as Common Crawl's).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${CHAFF_SHARED:-$root/../shared}
 out=$root/bench/out
@@ -24,5 +25,20 @@ d, o = sys.argv[1:]
 with open(o, "w", encoding="utf-8") as f:
     for n in sorted(os.listdir(d)):
         f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=False) + "\n")
+PY
+}
+pages_to_wet() {
+  python3 - "$1" "$2" <<'PY'
+import base64, gzip, hashlib, os, sys
+d, o = sys.argv[1:]
+with open(o, "wb") as f:
+    for i, n in enumerate(sorted(os.listdir(d))):
+        body = open(os.path.join(d, n), "rb").read()
+        digest = base64.b32encode(hashlib.sha1(body).digest()).decode()
+        head = ("WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Target-URI: http://example.com/%s\r\n"
+                "WARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-%012d>\r\n"
+                "WARC-Block-Digest: sha1:%s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n"
+                % (n, i, digest, len(body)))
+        f.write(gzip.compress(head.encode() + body + b"\r\n\r\n", 6, mtime=0))
 PY
 }

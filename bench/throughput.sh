@@ -5,7 +5,7 @@
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
 # each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
-# gzipped and zstd-compressed; also start-up (dictionary + model load) and training
+# gzipped and zstd-compressed, and as a gzipped WET file; also start-up (dictionary + model load) and training
 # time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -128,6 +128,16 @@ for k in "${kinds[@]}"; do
   done
   summary "jsonl.$k,$t1" "jsonl.$k,$tn"
 done
+# WARC: the same pages as a Common Crawl-style WET file (a gzip member per record), out
+# the same way (the workers compress each output record as its own member).
+pages_to_wet "$dump/pages" "$out/dump.warc.wet.gz"
+wb=$(gzip -dc "$out/dump.warc.wet.gz" | wc -c)
+: >"$results"
+for r in $(seq 1 "$rounds"); do
+  once "$r" "warc.gz,$t1" "$wb" "$chaff" --threads 1 filter --warc -o "$out_base/filtered" "$out/dump.warc.wet.gz"
+  once "$r" "warc.gz,$tn" "$wb" "$chaff" filter --warc -o "$out_base/filtered" "$out/dump.warc.wet.gz"
+done
+summary "warc.gz,$t1" "warc.gz,$tn"
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"

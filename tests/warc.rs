@@ -168,6 +168,19 @@ fn conversion_records_are_filtered_as_their_text_and_the_rest_passes_through() {
         !tag.contains("urn:uuid:00009999"),
         "only conversions are documents"
     );
+    // --removed: the dropped lines as tag records, named the same way.
+    let removed = tmp.path().join("removed.jsonl");
+    ok(&["filter", "--warc", "--removed", s(&removed), s(&input)]);
+    let removed = fs::read_to_string(&removed).unwrap();
+    let last: serde_json::Value = serde_json::from_str(removed.lines().last().unwrap()).unwrap();
+    assert_eq!(last["id"], "<urn:uuid:00008888>");
+    assert_eq!(last["keep"], false);
+    assert_eq!(
+        removed.lines().count() as u64,
+        st["lines"].as_u64().unwrap()
+            - st["kept"].as_u64().unwrap()
+            - st["blank"].as_u64().unwrap()
+    );
     let html = tmp.path().join("audit.html");
     ok(&["tag", "--warc", "--html", s(&html), s(&input)]);
     assert!(fs::read_to_string(&html)
