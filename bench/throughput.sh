@@ -120,24 +120,24 @@ if command -v zstd >/dev/null; then
   zstd -q -f -3 "$out/dump.jsonl" -o "$out/dump.jsonl.zst"
   kinds+=(zst)
 fi
-for k in "${kinds[@]}"; do
+# into_outdir LABEL BYTES FLAG FILE: $rounds rounds of `filter FLAG -o` at 1 thread and
+# all, then their summary.
+into_outdir() {
+  local label=$1 bytes=$2 flag=$3 file=$4
   : >"$results"
   for r in $(seq 1 "$rounds"); do
-    once "$r" "jsonl.$k,$t1" "$jb" "$chaff" --threads 1 filter --jsonl -o "$out_base/filtered" "$out/dump.jsonl.$k"
-    once "$r" "jsonl.$k,$tn" "$jb" "$chaff" filter --jsonl -o "$out_base/filtered" "$out/dump.jsonl.$k"
+    once "$r" "$label,$t1" "$bytes" "$chaff" --threads 1 filter "$flag" -o "$out_base/filtered" "$file"
+    once "$r" "$label,$tn" "$bytes" "$chaff" filter "$flag" -o "$out_base/filtered" "$file"
   done
-  summary "jsonl.$k,$t1" "jsonl.$k,$tn"
+  summary "$label,$t1" "$label,$tn"
+}
+for k in "${kinds[@]}"; do
+  into_outdir "jsonl.$k" "$jb" --jsonl "$out/dump.jsonl.$k"
 done
 # WARC: the same pages as a Common Crawl-style WET file (a gzip member per record), out
 # the same way (the workers compress each output record as its own member).
 pages_to_wet "$dump/pages" "$out/dump.warc.wet.gz"
-wb=$(gzip -dc "$out/dump.warc.wet.gz" | wc -c)
-: >"$results"
-for r in $(seq 1 "$rounds"); do
-  once "$r" "warc.gz,$t1" "$wb" "$chaff" --threads 1 filter --warc -o "$out_base/filtered" "$out/dump.warc.wet.gz"
-  once "$r" "warc.gz,$tn" "$wb" "$chaff" filter --warc -o "$out_base/filtered" "$out/dump.warc.wet.gz"
-done
-summary "warc.gz,$t1" "warc.gz,$tn"
+into_outdir warc.gz "$(gzip -dc "$out/dump.warc.wet.gz" | wc -c)" --warc "$out/dump.warc.wet.gz"
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"

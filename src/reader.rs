@@ -224,30 +224,44 @@ impl Chunker {
     }
 
     /// Appends the next line, newline included (none at the end of the stream), to
-    /// `bytes`; returns its length, 0 at the end. `BufRead::read_until` with the memchr
-    /// crate's search, which is several times faster on long lines than the standard
-    /// library's.
+    /// `bytes`; returns its length, 0 at the end.
     fn read_line(&mut self, bytes: &mut Vec<u8>) -> std::io::Result<usize> {
-        let mut n = 0;
-        loop {
-            let buf = match self.reader.fill_buf() {
-                Ok(buf) => buf,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            if buf.is_empty() {
-                return Ok(n);
-            }
-            let (take, ends) = match memchr::memchr(b'\n', buf) {
-                Some(i) => (i + 1, true),
-                None => (buf.len(), false),
-            };
-            bytes.extend_from_slice(&buf[..take]);
-            self.reader.consume(take);
-            n += take;
-            if ends {
-                return Ok(n);
-            }
+        Ok(read_line(&mut *self.reader, bytes, usize::MAX)?.unwrap_or_default())
+    }
+}
+
+/// Appends the next line of `reader`, newline included (none at the end of the stream),
+/// to `bytes`; returns its length, 0 at the end, or `None` for a line longer than `max`
+/// bytes (it is read no further than where that was found). `BufRead::read_until` with
+/// the memchr crate's search, which is several times faster on long lines than the
+/// standard library's.
+pub(crate) fn read_line(
+    reader: &mut dyn BufRead,
+    bytes: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<usize>> {
+    let mut n = 0;
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(buf) => buf,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if buf.is_empty() {
+            return Ok(Some(n));
+        }
+        let (take, ends) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        if take > max - n {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&buf[..take]);
+        reader.consume(take);
+        n += take;
+        if ends {
+            return Ok(Some(n));
         }
     }
 }

@@ -167,33 +167,12 @@ fn skip_line_ends(reader: &mut dyn BufRead, out: &mut Vec<u8>, line: &mut usize)
 /// Appends one line (its LF included, if any) to `out` and returns its length, 0 at the
 /// end of the stream; a line longer than [`MAX_LINE`] is a framing error.
 fn read_line(reader: &mut dyn BufRead, out: &mut Vec<u8>, line: usize) -> io::Result<usize> {
-    let mut n = 0;
-    loop {
-        let buf = match reader.fill_buf() {
-            Ok(buf) => buf,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if buf.is_empty() {
-            return Ok(n);
-        }
-        let (take, ends) = match memchr::memchr(b'\n', buf) {
-            Some(i) => (i + 1, true),
-            None => (buf.len(), false),
-        };
-        if n + take > MAX_LINE {
-            return Err(invalid(framing(
-                line,
-                "a WARC header line longer than 64 KiB (is this a WARC file?)",
-            )));
-        }
-        out.extend_from_slice(&buf[..take]);
-        reader.consume(take);
-        n += take;
-        if ends {
-            return Ok(n);
-        }
-    }
+    crate::reader::read_line(reader, out, MAX_LINE)?.ok_or_else(|| {
+        invalid(framing(
+            line,
+            "a WARC header line longer than 64 KiB (is this a WARC file?)",
+        ))
+    })
 }
 
 fn check_version(raw: &[u8], line: usize) -> Result<(), FramingError> {

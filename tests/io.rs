@@ -8,16 +8,6 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-fn dev_pages(n: usize) -> Vec<PathBuf> {
-    let mut pages: Vec<PathBuf> = fs::read_dir(shared().join("eval/dev/pages"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    pages.sort();
-    pages.truncate(n);
-    pages
-}
-
 /// `dir/in/000.txt` ... `039.txt`: the first 40 dev pages, page `i` written as
 /// `bytes(i, text)`.
 fn page_folder(dir: &Path, bytes: impl Fn(usize, String) -> Vec<u8>) -> PathBuf {

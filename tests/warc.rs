@@ -27,12 +27,7 @@ const FILLER: &str = "哈哈哈哈笑死我了[哈哈][哈哈]\n点赞 转发 �
 /// records (a metadata record after the second), and one all-filler page at the end.
 /// Returns it with the pages' paths and the records that are not conversions.
 fn dev_wet(n: usize) -> (String, Vec<PathBuf>, Vec<String>) {
-    let mut pages: Vec<PathBuf> = fs::read_dir(shared().join("eval/dev/pages"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    pages.sort();
-    pages.truncate(n);
+    let pages = dev_pages(n);
     let info = record("warcinfo", 0, None, "software: chaff-test\r\n");
     let meta = record(
         "metadata",
@@ -219,15 +214,8 @@ fn gzipped_warc_output_is_a_member_per_record() {
             .iter()
             .all(|r| r.starts_with(b"WARC/1.0\r\n") && records(r).len() == 1));
         assert_eq!(m.concat(), plain);
-        // Written to stdout with --compress gz: the same bytes.
-        let stdout = ok(&[
-            "filter",
-            "--warc",
-            "--compress",
-            "gz",
-            s(&input.join("b.warc")),
-        ]);
-        assert_eq!(stdout, z);
+        // The same records to stdout with --compress gz: the same bytes.
+        assert_eq!(gz_stdout(&input.join("b.warc")), z);
         let run = fs::read_to_string(out.join(".chaff-run.json")).unwrap();
         assert!(run.contains("\"warc\": true"), "{run}");
     }
@@ -240,14 +228,12 @@ fn gzipped_warc_output_is_a_member_per_record() {
     ok(&["filter", "--warc", "-o", s(&out), s(&filler)]);
     let z = fs::read(out.join("f.warc.gz")).unwrap();
     assert_eq!(members(&z), vec![Vec::<u8>::new()]);
-    let stdout = ok(&[
-        "filter",
-        "--warc",
-        "--compress",
-        "gz",
-        s(&filler.join("f.warc.gz")),
-    ]);
-    assert_eq!(stdout, z);
+    assert_eq!(gz_stdout(&filler.join("f.warc.gz")), z);
+}
+
+/// `filter --warc --compress gz INPUT` to stdout.
+fn gz_stdout(input: &Path) -> Vec<u8> {
+    ok(&["filter", "--warc", "--compress", "gz", s(input)])
 }
 
 /// Writes `wet` to a file and returns the one-line error of filtering it (to stdout and

@@ -3,23 +3,15 @@
 //! filtered. Nothing may panic, and filtered text must be made of input lines.
 #![no_main]
 
-use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::input::{open_stream, DecodeOptions, Opened};
 use chaff::jsonl::Record;
 use chaff::pipeline::decide;
 use chaff::reader::{lines_each, split_lines, split_lines_at, split_str_at, Chunker};
 use chaff::writer::{filter_chunk, filtered_str, write_filtered};
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
-fn model() -> &'static (Classifier, KeepPolicy) {
-    static M: OnceLock<(Classifier, KeepPolicy)> = OnceLock::new();
-    M.get_or_init(|| {
-        let m = chaff::default_model().expect("embedded model loads");
-        let p = KeepPolicy::new(&m, &[], None).expect("default policy");
-        (Classifier::new(m), p)
-    })
-}
+mod common;
+use common::model;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else {

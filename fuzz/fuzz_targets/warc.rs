@@ -4,23 +4,15 @@
 //! and a record written back frames again with its length and digest holding.
 #![no_main]
 
-use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::input::Text;
 use chaff::pipeline::decide;
 use chaff::reader::{split_str_at, Chunker};
 use chaff::warc::{framing_error, parse_head, read_record, sha1_base32, write_record};
 use chaff::writer::filtered_runs;
 use libfuzzer_sys::fuzz_target;
-use std::sync::OnceLock;
 
-fn model() -> &'static (Classifier, KeepPolicy) {
-    static M: OnceLock<(Classifier, KeepPolicy)> = OnceLock::new();
-    M.get_or_init(|| {
-        let m = chaff::default_model().expect("embedded model loads");
-        let p = KeepPolicy::new(&m, &[], None).expect("default policy");
-        (Classifier::new(m), p)
-    })
-}
+mod common;
+use common::model;
 
 /// The blocks of every record framed in chunks of `target` bytes, and the error that
 /// stopped the framing (its line), if one did.

@@ -14,6 +14,17 @@ pub fn shared() -> PathBuf {
     root().join("../shared")
 }
 
+/// The first `n` dev pages (`../shared/eval/dev/pages`), in name order.
+pub fn dev_pages(n: usize) -> Vec<PathBuf> {
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(shared().join("eval/dev/pages"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.sort();
+    pages.truncate(n);
+    pages
+}
+
 /// Runs the chaff binary.
 pub fn chaff(args: &[&str]) -> Output {
     chaff_in(&root(), args, None)

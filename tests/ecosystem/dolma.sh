@@ -7,13 +7,8 @@
 # record. Skips (exit 0, loudly) only when PyPI cannot be reached.
 #   CHAFF=target/release/chaff bash tests/ecosystem/dolma.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-CHAFF=${CHAFF:-$root/target/release/chaff}
-SHARED=${SHARED:-$root/../shared}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/common.sh"
 # DOLMA_VENV: reuse a virtualenv that already has the package (development only).
-. "$root/tests/ecosystem/venv.sh"
 python_venv dolma "$T" "${DOLMA_VENV:-}" --no-deps -r "$root/tests/ecosystem/dolma-requirements.txt"
 mkdir -p "$T/data/documents"
 # Documents: the dev pages as records with extra fields, plus one that is all filler.

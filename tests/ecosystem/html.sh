@@ -5,17 +5,13 @@
 # as a test artefact (target/ecosystem/audit.png).
 #   CHAFF=target/release/chaff bash tests/ecosystem/html.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-CHAFF=${CHAFF:-$root/target/release/chaff}
-SHARED=${SHARED:-$root/../shared}
+. "$(dirname "$0")/common.sh"
 CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
 if [ -z "$CHROMIUM" ]; then
   echo "FAIL: chromium is not installed (.ci/run installs Debian's chromium)"; exit 1
 fi
 art=$root/target/ecosystem
 mkdir -p "$art"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
 pages=("$SHARED/seed/page.txt" "$SHARED"/eval/dev/pages/0000[0-9].txt)
 "$CHAFF" -q tag --html "$art/audit.html" "${pages[@]}"
 "$CHAFF" -q tag --json "${pages[@]}" >"$T/tags.jsonl"

@@ -6,14 +6,9 @@
 # record for record. Skips (exit 0, loudly) only when PyPI cannot be reached.
 #   CHAFF=target/release/chaff bash tests/ecosystem/spark.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-CHAFF=${CHAFF:-$root/target/release/chaff}
-SHARED=${SHARED:-$root/../shared}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/common.sh"
 command -v java >/dev/null || { echo "FAIL: spark test needs Java (17 is on the machine)"; exit 1; }
 # SPARK_VENV: reuse a virtualenv that already has the package (development only).
-. "$root/tests/ecosystem/venv.sh"
 python_venv spark "$T" "${SPARK_VENV:-}" pyspark==4.3.0
 python3 - "$SHARED/eval/dev/pages" "$T/dump.jsonl" <<'PY'
 import json, os, sys

@@ -13,13 +13,8 @@
 # Skips (exit 0, loudly) only when PyPI cannot be reached.
 #   CHAFF=target/release/chaff bash tests/ecosystem/warc.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-CHAFF=${CHAFF:-$root/target/release/chaff}
-SHARED=${SHARED:-$root/../shared}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/common.sh"
 # WARC_VENV: reuse a virtualenv that already has the package (development only).
-. "$root/tests/ecosystem/venv.sh"
 python_venv warcio "$T" "${WARC_VENV:-}" warcio==1.8.1
 mkdir -p "$T/in"
 "$T/venv/bin/python" - "$SHARED/eval/dev/pages" "$T/in/dump.warc.wet.gz" "$T/dump.jsonl" <<'PY'
