@@ -610,8 +610,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             }
             let stdout = std::io::stdout();
             let buffered = BufWriter::with_capacity(1 << 16, stdout.lock());
-            let members = engine.opts.gzip_stream;
-            let how = match members {
+            // gzipped WARC comes compressed from the workers, a member per record.
+            let how = match engine.opts.gzip_stream {
                 true => Compression::None,
                 false => compress.unwrap_or(Compression::None),
             };
@@ -622,13 +622,6 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 FilterTarget::Stream(&mut out),
                 side,
             )?;
-            if members && s.bytes_out == 0 {
-                // Nothing kept: still a gzip stream, of nothing.
-                let mut empty = Vec::new();
-                chaff::gzip::member(&[], &mut empty).map_err(|e| Error::io("<stdout>", e))?;
-                out.write_all(&empty)
-                    .map_err(|e| Error::io("<stdout>", e))?;
-            }
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;

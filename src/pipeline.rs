@@ -113,7 +113,8 @@ pub struct RunOptions {
     pub bad_records: BadRecords,
     /// `filter` to a stream that the caller gzips (`--compress gz`): WARC records are
     /// then gzipped here instead, a gzip member each (WARC readers need one per record,
-    /// to seek), and the caller writes them as they come.
+    /// to seek; a run that writes none writes an empty member), and the caller writes
+    /// them as they come.
     pub gzip_stream: bool,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
@@ -547,6 +548,12 @@ impl Engine<'_> {
                     }
                     Ok(n)
                 })?;
+                if self.opts.gzip_stream
+                    && self.opts.format == InputFormat::Warc
+                    && s.bytes_out == 0
+                {
+                    empty_member(out).map_err(wr)?;
+                }
                 // Not flushed here: a compressing writer would end a block early, and
                 // its bytes would then differ from the same output written to a file.
                 Ok(s)
@@ -611,7 +618,9 @@ impl Engine<'_> {
                 *written += n;
                 if last {
                     if let Some((_, mut w, _, written)) = open.take() {
-                        end_members(&mut w, piece, written).map_err(|e| Error::io(dest, e))?;
+                        if piece.plain_len.is_some() && written == 0 {
+                            empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
+                        }
                         place_output(w, entry)?;
                     }
                 }
@@ -1042,12 +1051,16 @@ impl Engine<'_> {
             let head = crate::warc::parse_head(&chunk.bytes[span.head.clone()], span.line)
                 .map_err(|f| Error::input(path, f.line, f.msg))?;
             let block = &chunk.bytes[span.body.clone()];
+            // The record as it was read, closed as a record should be.
+            let as_read = |record: &mut Vec<u8>| {
+                record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
+                record.extend_from_slice(b"\r\n\r\n");
+            };
             record.clear();
             if !head.is_conversion() {
-                // Not a document: written as it was, closed as a record should be.
+                // Not a document: written as it was.
                 if filter {
-                    record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
-                    record.extend_from_slice(b"\r\n\r\n");
+                    as_read(&mut record);
                 }
             } else {
                 let text = match simdutf8::basic::from_utf8(block) {
@@ -1088,8 +1101,7 @@ impl Engine<'_> {
                         }
                         if len == text.len() {
                             // Every line kept: the record as it was.
-                            record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
-                            record.extend_from_slice(b"\r\n\r\n");
+                            as_read(&mut record);
                         } else {
                             crate::warc::write_record(&mut record, &head, &runs);
                         }
@@ -1170,17 +1182,16 @@ fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
     let dest = entry.dest()?;
     let mut w = open_output(dest, false, piece.plain_len.is_some())?;
     let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
-    end_members(&mut w, piece, n).map_err(|e| Error::io(dest, e))?;
+    if piece.plain_len.is_some() && n == 0 {
+        empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
+    }
     place_output(w, entry)?;
     Ok(n)
 }
 
-/// Ends an output of gzip members (`piece`: its last) that got none, `written` being
-/// nothing: an empty file is not a gzip stream, so it gets an empty member.
-fn end_members(w: &mut dyn Write, piece: &Piece, written: u64) -> std::io::Result<()> {
-    if piece.plain_len.is_none() || written > 0 {
-        return Ok(());
-    }
+/// Ends an output of gzip members that got none: an empty file is not a gzip stream, so
+/// it gets an empty member.
+fn empty_member(w: &mut dyn Write) -> std::io::Result<()> {
     let mut empty = Vec::new();
     crate::gzip::member(&[], &mut empty)?;
     w.write_all(&empty)
