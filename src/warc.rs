@@ -64,7 +64,7 @@ pub struct Span {
     pub body: Range<usize>,
     /// Line number the block starts on.
     pub body_line: usize,
-    /// Where the line ends after the block (the record's end) end.
+    /// The end of the record: past the line ends that follow its block.
     pub end: usize,
 }
 

@@ -269,11 +269,8 @@ proptest! {
         }).collect();
         prop_assert_eq!(texts, expected);
         // Other records: byte for byte, in their places among the rest.
-        let passed: Vec<String> = out.iter()
-            .filter(|(f, _)| get(f, "WARC-Type") != "conversion")
-            .map(|(f, body)| format!("{}{}", get(f, "WARC-Record-ID"), String::from_utf8_lossy(body)))
-            .collect();
-        prop_assert_eq!(passed.len(), others.len());
+        let passed = out.iter().filter(|(f, _)| get(f, "WARC-Type") != "conversion").count();
+        prop_assert_eq!(passed, others.len());
         let out_text = String::from_utf8(w_out).unwrap();
         for o in &others {
             prop_assert!(out_text.contains(o.as_str()));
