@@ -36,11 +36,13 @@ pub enum Error {
     /// Training data that cannot produce a model (e.g. fewer than two classes).
     #[error("{0}")]
     Training(String),
-    /// A file that is not text, with `--strict` set.
-    #[error("{path}: not text ({reason}); --strict makes this an error")]
+    /// A file that is not text (or not Parquet, reading Parquet), with `--strict` set.
+    #[error("{path}: not {kind} ({reason}); --strict makes this an error")]
     NotText {
         /// The file.
         path: PathBuf,
+        /// What the run reads: "text" or "Parquet".
+        kind: &'static str,
         /// What gave it away.
         reason: String,
     },

@@ -31,6 +31,7 @@ pub mod model;
 pub mod model_file;
 pub mod outdir;
 pub mod output;
+pub mod parquet;
 pub mod pipeline;
 pub mod plot;
 pub mod progress;

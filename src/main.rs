@@ -163,7 +163,12 @@ struct InputArgs {
     /// other records pass through filter unchanged
     #[arg(long, conflicts_with = "jsonl")]
     warc: bool,
-    /// Name of the text field of JSONL records [default: text]
+    /// Inputs are Parquet files; each row's text column is a document, other columns pass
+    /// through filter unchanged
+    #[arg(long, conflicts_with_all = ["jsonl", "warc"])]
+    parquet: bool,
+    /// Name of the text field of JSONL records (the text column, with --parquet)
+    /// [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
@@ -377,9 +382,12 @@ impl InputArgs {
 
     /// `jsonl`: the inputs are JSON lines even without `--jsonl` (Dolma attributes).
     fn run_options(&self, progress: bool, jsonl: bool) -> Result<RunOptions> {
+        let records = self.jsonl || self.parquet || jsonl;
         // A field name given for plain text would be silently ignored.
-        if self.text_field.is_some() && !(self.jsonl || jsonl) {
-            return Err(Error::Usage("--text-field needs --jsonl".into()));
+        if self.text_field.is_some() && !records {
+            return Err(Error::Usage(
+                "--text-field needs --jsonl or --parquet".into(),
+            ));
         }
         let encoding = match &self.encoding {
             Some(l) => Some(DecodeOptions::parse_encoding(l)?),
@@ -388,6 +396,17 @@ impl InputArgs {
         if self.warc && (self.encoding.is_some() || self.lossy) {
             return Err(Error::Usage(
                 "--encoding and --lossy do not apply to --warc: records are framed by byte counts, and read as UTF-8"
+                    .into(),
+            ));
+        }
+        if self.parquet && (self.encoding.is_some() || self.lossy) {
+            return Err(Error::Usage(
+                "--encoding and --lossy do not apply to --parquet: Parquet text is UTF-8".into(),
+            ));
+        }
+        if self.parquet && self.inputs.iter().any(|p| p.as_os_str() == "-") {
+            return Err(Error::Usage(
+                "--parquet reads files (a Parquet file's index is at its end): save standard input to a file first"
                     .into(),
             ));
         }
@@ -400,8 +419,10 @@ impl InputArgs {
                 self.bad_records
             ))
         })?;
-        if bad_records != BadRecords::Error && !(self.jsonl || jsonl) {
-            return Err(Error::Usage("--bad-records needs --jsonl".into()));
+        if bad_records != BadRecords::Error && !records {
+            return Err(Error::Usage(
+                "--bad-records needs --jsonl or --parquet".into(),
+            ));
         }
         if self.pipe && bad_records == BadRecords::Skip {
             return Err(Error::Usage(
@@ -416,6 +437,10 @@ impl InputArgs {
                 }
             } else if self.warc {
                 InputFormat::Warc
+            } else if self.parquet {
+                InputFormat::Parquet {
+                    text_field: self.text_field().to_string(),
+                }
             } else {
                 InputFormat::Text
             },
@@ -460,9 +485,10 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     }
     if a.dolma {
         chaff::dolma::check_name(&a.dolma_name)?;
-        if a.input.warc {
+        if a.input.warc || a.input.parquet {
             return Err(Error::Usage(
-                "--dolma tags JSONL documents, not WARC (attributes join documents by id)".into(),
+                "--dolma tags JSONL documents, not WARC or Parquet (attributes join documents by id)"
+                    .into(),
             ));
         }
         // Dolma documents are JSONL.
@@ -538,6 +564,7 @@ fn run_record(a: &FilterArgs) -> Result<String> {
         text_field: a.input.text_field(),
         threshold: a.decision.threshold,
         warc: a.input.warc,
+        parquet: a.input.parquet,
     };
     Ok(record.to_json())
 }
@@ -545,6 +572,12 @@ fn run_record(a: &FilterArgs) -> Result<String> {
 fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let compress = Compression::parse_flag(&a.compress)?;
+    if a.input.parquet && compress.is_some() {
+        return Err(Error::Usage(
+            "--compress does not apply to --parquet: each column keeps its codec from the input"
+                .into(),
+        ));
+    }
     let mut opts = a.input.run_options(!g.quiet, false)?;
     opts.keep_empty = a.keep_empty;
     // gzipped WARC to stdout: a member per record, compressed by the workers.
@@ -603,7 +636,12 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             s
         }
         None => {
-            if !(a.input.jsonl || a.input.warc) && count != 1 {
+            if a.input.parquet && count != 1 {
+                return Err(Error::Usage(format!(
+                    "{count} input files: filter writes one Parquet file to stdout; use -o OUTDIR for several"
+                )));
+            }
+            if !(a.input.jsonl || a.input.warc || a.input.parquet) && count != 1 {
                 return Err(Error::Usage(format!(
                     "{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"
                 )));

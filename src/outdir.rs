@@ -55,6 +55,9 @@ pub struct RunRecord<'a> {
     pub model_crc32: String,
     /// `--no-context`.
     pub no_context: bool,
+    /// `--parquet`, recorded only when given (records of runs before the flag still match).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub parquet: bool,
     /// `--text-field`.
     pub text_field: &'a str,
     /// `--threshold`, if given.
@@ -593,6 +596,7 @@ mod tests {
             text_field: "text",
             threshold,
             warc: false,
+            parquet: false,
         }
         .to_json()
     }

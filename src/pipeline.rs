@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::input::{self, DecodeOptions, Opened};
 use crate::jsonl::{BadRecords, Record};
 use crate::output::{AtomicFile, Compressed};
+use crate::parquet::{Rows, TableWriter};
 use crate::progress::Progress;
 use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Chunker, Line};
 use crate::sources::{Entry, Inputs, Source};
@@ -91,6 +92,12 @@ pub enum InputFormat {
     /// WARC (Common Crawl's WET files): each `conversion` record is a document, its block
     /// the text; other records pass through `filter` unchanged.
     Warc,
+    /// Parquet tables: each row is a document whose text is in column `text_field`; the
+    /// other columns pass through `filter` unchanged.
+    Parquet {
+        /// Name of the text column.
+        text_field: String,
+    },
 }
 
 /// How a run reads its inputs.
@@ -171,10 +178,13 @@ struct Piece {
     /// When `out` holds gzip members compressed by the worker (WARC): the bytes before
     /// compression, as `bytes_out` counts them.
     plain_len: Option<u64>,
+    /// Parquet rows to write (`filter`), instead of `out`.
+    table: Option<crate::parquet::Table>,
 }
 
 enum Job {
     Chunk(Chunk),
+    Rows(Box<crate::parquet::Rows>),
     Skip(String),
     Fail(Error),
 }
@@ -220,6 +230,7 @@ impl Batcher<'_> {
     fn push(&mut self, source: usize, entry: &Arc<Entry>, last: bool, item: Job) -> bool {
         let (n, end) = match &item {
             Job::Chunk(c) => (c.bytes.len(), false),
+            Job::Rows(r) => (r.text_bytes(), false),
             // Nothing comes after a failure.
             Job::Fail(_) => (0, true),
             Job::Skip(_) => (0, false),
@@ -265,6 +276,8 @@ struct Tally<'s, 'p> {
     progress: &'p Progress,
     /// A skipped (non-text) file is an error.
     strict: bool,
+    /// What a skipped file is not: "text", or "Parquet".
+    kind: &'static str,
     /// What is done with bad JSONL records, for their warnings.
     bad_records: BadRecords,
 }
@@ -285,13 +298,15 @@ impl Tally<'_, '_> {
                 if self.strict {
                     return Err(Error::NotText {
                         path: source.display().into(),
+                        kind: self.kind,
                         reason,
                     });
                 }
                 self.progress.suspend(|| {
                     eprintln!(
-                        "chaff: warning: {}: skipped, not text ({reason})",
-                        source.display()
+                        "chaff: warning: {}: skipped, not {} ({reason})",
+                        source.display(),
+                        self.kind
                     )
                 });
                 self.file.skipped += 1;
@@ -536,13 +551,14 @@ impl Engine<'_> {
             FilterTarget::Stream(out) => {
                 let wr = |e| Error::io("<stdout>", e);
                 let mut joiner = Joiner::default();
+                let mut table = None;
                 let mut current = usize::MAX;
-                let s = self.run(inputs, task, false, side, &mut |source, _, piece, _| {
+                let s = self.run(inputs, task, false, side, &mut |source, _, piece, last| {
                     if source != current {
                         joiner = Joiner::default();
                         current = source;
                     }
-                    let n = emit(out, &mut joiner, piece).map_err(wr)?;
+                    let n = emit(out, &mut joiner, &mut table, piece, last).map_err(wr)?;
                     if pipe {
                         out.flush().map_err(wr)?;
                     }
@@ -593,7 +609,13 @@ impl Engine<'_> {
     /// atomically.
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
         // The source being written, its file, and bytes written to it so far.
-        let mut open: Option<(usize, Compressed<AtomicFile>, Joiner, u64)> = None;
+        let mut open: Option<(
+            usize,
+            Compressed<AtomicFile>,
+            Joiner,
+            Option<TableWriter>,
+            u64,
+        )> = None;
         self.run(
             inputs,
             task,
@@ -608,16 +630,17 @@ impl Engine<'_> {
                         source,
                         open_output(dest, !last, compressed)?,
                         Joiner::default(),
+                        None,
                         0,
                     ));
                 }
-                let Some((_, w, joiner, written)) = open.as_mut() else {
+                let Some((_, w, joiner, table, written)) = open.as_mut() else {
                     unreachable!("opened above")
                 };
-                let n = emit(w, joiner, piece).map_err(|e| Error::io(dest, e))?;
+                let n = emit(w, joiner, table, piece, last).map_err(|e| Error::io(dest, e))?;
                 *written += n;
                 if last {
-                    if let Some((_, mut w, _, written)) = open.take() {
+                    if let Some((_, mut w, _, _, written)) = open.take() {
                         if piece.plain_len.is_some() && written == 0 {
                             empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
                         }
@@ -654,6 +677,10 @@ impl Engine<'_> {
             side,
             progress: &progress,
             strict: self.opts.strict,
+            kind: match self.opts.format {
+                InputFormat::Parquet { .. } => "Parquet",
+                _ => "text",
+            },
             bad_records: self.opts.bad_records,
         };
         let result = std::thread::scope(|scope| -> Result<()> {
@@ -779,6 +806,9 @@ impl Engine<'_> {
             bytes: 0,
             limit: target / 4,
         };
+        if let InputFormat::Parquet { text_field } = &self.opts.format {
+            return self.read_tables(entries, text_field, target, &consumed, &mut batcher);
+        }
         let mut decode = self.opts.decode;
         if self.opts.format == InputFormat::Warc {
             // Records are framed by byte counts: the bytes as they are, read as UTF-8
@@ -867,38 +897,98 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// [`Engine::read_sources`] for Parquet files: batches of rows instead of chunks of
+    /// text, a file's batches in order, each row group's last one marked.
+    fn read_tables(
+        &self,
+        entries: Box<dyn Iterator<Item = Result<Entry>> + Send + '_>,
+        text_field: &str,
+        target: usize,
+        consumed: &Arc<AtomicU64>,
+        batcher: &mut Batcher<'_>,
+    ) -> Result<()> {
+        use crate::parquet::{OpenError, Reader};
+        for (i, entry) in entries.enumerate() {
+            let entry = match entry {
+                Ok(e) => Arc::new(e),
+                Err(e) => {
+                    // Everything before the failure goes out first.
+                    batcher.flush();
+                    return Err(e);
+                }
+            };
+            let path = entry.source.display();
+            let opened = match &entry.source {
+                Source::Stdin => Err(OpenError::Bad(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "Parquet is read from files (its index is at their end), not from standard input",
+                ))),
+                Source::File { path, .. } => {
+                    Reader::open(path, text_field, target, Arc::clone(consumed))
+                }
+            };
+            let mut reader = match opened {
+                Ok(r) => r,
+                Err(OpenError::NotParquet(why)) => {
+                    if !batcher.push(i, &entry, true, Job::Skip(why)) {
+                        return Ok(());
+                    }
+                    continue;
+                }
+                Err(OpenError::Bad(e)) => {
+                    batcher.push(i, &entry, true, Job::Fail(Error::io(path, e)));
+                    return Ok(());
+                }
+            };
+            // One batch of lookahead, to tell the file's last.
+            let mut prev = None;
+            loop {
+                match reader.next_rows() {
+                    Err(e) => {
+                        batcher.push(i, &entry, true, Job::Fail(Error::io(path, e)));
+                        return Ok(());
+                    }
+                    Ok(Some(rows)) => {
+                        if let Some(p) = prev.replace(rows) {
+                            if !batcher.push(i, &entry, false, Job::Rows(Box::new(p))) {
+                                return Ok(());
+                            }
+                        }
+                    }
+                    Ok(None) => {
+                        // A file always gives a batch, if an empty one (its schema).
+                        if let Some(p) = prev.take() {
+                            if !batcher.push(i, &entry, true, Job::Rows(Box::new(p))) {
+                                return Ok(());
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+        batcher.flush();
+        Ok(())
+    }
+
     /// A worker's share: classify and render one chunk. A panic in here is a bug; it
     /// becomes an error for this chunk instead of a hung run. `files`: a source that is
     /// one chunk is written to its entry's `dest` here.
     fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>) -> Unit<Done> {
         let source = &unit.entry.source;
+        let (entry, last) = (&unit.entry, unit.last);
         let item = match unit.item {
             Job::Skip(r) => Done::Skip(r),
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
-                let members = self.gzip_members(task, &unit.entry);
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    let mut piece = self.render(source, task, &c, unit.last, members)?;
-                    // Longer sources are joined in order by the sink.
-                    if files && unit.last && c.first_line == 1 {
-                        piece.written = Some(write_whole(&unit.entry, &piece)?);
-                        // The output itself is written: only the rest goes on to the
-                        // writer thread (accounting, side outputs, warnings).
-                        piece.out = Vec::new();
-                        piece.filtered = None;
-                    }
-                    Ok(piece)
-                }));
-                match r {
-                    Ok(Ok(p)) => Done::Piece(Box::new(p)),
-                    Ok(Err(e)) => Done::Fail(e),
-                    Err(_) => Done::Fail(Error::Internal(format!(
-                        "{}: a bug stopped the run near line {}",
-                        source.display(),
-                        c.first_line
-                    ))),
-                }
+                let members = self.gzip_members(task, entry);
+                guarded(entry, last, files, c.first_line, || {
+                    self.render(source, task, &c, last, members)
+                })
             }
+            Job::Rows(rows) => guarded(entry, last, files, rows.first_row + 1, || {
+                self.render_rows(&source.display(), task, &rows)
+            }),
         };
         Unit {
             source: unit.source,
@@ -906,6 +996,73 @@ impl Engine<'_> {
             last: unit.last,
             item,
         }
+    }
+
+    /// [`Engine::render`] for a batch of Parquet rows: a row is a document (numbered from
+    /// 1 in the file where errors and warnings would give a line).
+    fn render_rows(&self, path: &str, task: Task<'_>, rows: &Rows) -> Result<Piece> {
+        let mut piece = Piece::default();
+        piece.summary.bytes_in = rows.text_bytes() as u64;
+        let filter = matches!(task, Task::Filter { .. });
+        // Per row, what `filter` writes: `None` drops the row, `Err(())` keeps it as it was.
+        let mut texts: Vec<Option<Result<String, ()>>> = Vec::new();
+        for i in 0..rows.batch.num_rows() {
+            let number = rows.first_row + i + 1;
+            let text = match rows.text(i) {
+                Ok(text) => text,
+                Err(m) if self.opts.bad_records == BadRecords::Error => {
+                    return Err(invalid(path, format!("row {number}: {m}")));
+                }
+                Err(m) => {
+                    // Counted, warned about by the writer thread, and under `keep` written
+                    // as it was.
+                    piece.summary.bad_records += 1;
+                    piece.bad.push((number, m));
+                    texts.push((self.opts.bad_records == BadRecords::Keep).then_some(Err(())));
+                    continue;
+                }
+            };
+            let id = rows.id(i);
+            let doc = split_str_at(text, 1);
+            let decisions = decide(self.classifier, self.policy, &doc, false);
+            piece.summary.documents += 1;
+            piece.summary.add_lines(&doc, &decisions);
+            self.render_doc(task, path, id.as_deref(), &doc, &decisions, &mut piece)?;
+            match task {
+                Task::Html => {
+                    let heading = match &id {
+                        Some(id) => format!("{path}#{id}"),
+                        None => format!("{path}: row {number}"),
+                    };
+                    self.render_html(&heading, &doc, false, &decisions, &mut piece);
+                }
+                Task::Dolma(_) => {
+                    return Err(Error::Usage(
+                        "--dolma reads JSONL documents, not Parquet".into(),
+                    ))
+                }
+                Task::Filter { .. } => {
+                    let kept = filtered_runs(text, &doc, kept(&decisions)).concat();
+                    if kept.is_empty() && !self.opts.keep_empty {
+                        piece.summary.empty_dropped += 1;
+                        texts.push(None);
+                    } else {
+                        texts.push(Some(Ok(kept)));
+                    }
+                }
+                Task::Tag(_) => {}
+            }
+        }
+        if filter {
+            let batch = rows.filtered(&texts).map_err(|m| invalid(path, m))?;
+            piece.table = Some(crate::parquet::Table {
+                text_bytes: crate::parquet::text_bytes(&batch, rows.column) as u64,
+                batch,
+                group_end: rows.group_end,
+                props: Arc::clone(&rows.props),
+            });
+        }
+        Ok(piece)
     }
 
     /// Whether `filter`'s WARC output for `entry` is gzipped by the workers, a member per
@@ -1031,6 +1188,9 @@ impl Engine<'_> {
                 }
             }
             InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece)?,
+            InputFormat::Parquet { .. } => {
+                return Err(Error::Internal("Parquet is read as rows, not text".into()))
+            }
         }
         Ok(piece)
     }
@@ -1166,6 +1326,47 @@ impl Engine<'_> {
     }
 }
 
+/// Runs `render` for a unit's chunk or rows. A panic in there is a bug: it becomes an
+/// error for this unit instead of a hung run. `files`: a source that is one unit (its
+/// first, from line 1, and its last) is written to its entry's `dest` here; longer
+/// sources are joined in order by the sink.
+fn guarded(
+    entry: &Entry,
+    last: bool,
+    files: bool,
+    first_line: usize,
+    render: impl FnOnce() -> Result<Piece>,
+) -> Done {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut piece = render()?;
+        if files && last && first_line == 1 {
+            piece.written = Some(write_whole(entry, &piece)?);
+            // The output itself is written: only the rest goes on to the writer thread
+            // (accounting, side outputs, warnings).
+            piece.out = Vec::new();
+            piece.filtered = None;
+            piece.table = None;
+        }
+        Ok(piece)
+    }));
+    match r {
+        Ok(Ok(p)) => Done::Piece(Box::new(p)),
+        Ok(Err(e)) => Done::Fail(e),
+        Err(_) => Done::Fail(Error::Internal(format!(
+            "{}: a bug stopped the run near line {first_line}",
+            entry.source.display(),
+        ))),
+    }
+}
+
+/// An error in a file's content that no line number locates (Parquet).
+fn invalid(path: &str, msg: String) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
+    )
+}
+
 /// Starts an output file, compressed as its name says (unless its pieces come
 /// `compressed` already), in its folder (which [`crate::outdir::plan`] created).
 fn open_output(dest: &Path, large: bool, compressed: bool) -> Result<Compressed<AtomicFile>> {
@@ -1181,7 +1382,8 @@ fn open_output(dest: &Path, large: bool, compressed: bool) -> Result<Compressed<
 fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
     let dest = entry.dest()?;
     let mut w = open_output(dest, false, piece.plain_len.is_some())?;
-    let n = emit(&mut w, &mut Joiner::default(), piece).map_err(|e| Error::io(dest, e))?;
+    let n = emit(&mut w, &mut Joiner::default(), &mut None, piece, true)
+        .map_err(|e| Error::io(dest, e))?;
     if piece.plain_len.is_some() && n == 0 {
         empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
     }
@@ -1215,8 +1417,27 @@ fn place_output(w: Compressed<AtomicFile>, entry: &Entry) -> Result<()> {
     })
 }
 
-/// Writes one piece of filter output: joined text chunks, or JSONL records as they are.
-fn emit(out: &mut dyn Write, joiner: &mut Joiner, piece: &Piece) -> std::io::Result<u64> {
+/// Writes one piece of filter output: joined text chunks, JSONL records as they are, or
+/// Parquet rows (through `table`, the source's writer, started at its first piece and
+/// ended at its `last`). Returns the bytes of text written.
+fn emit(
+    out: &mut dyn Write,
+    joiner: &mut Joiner,
+    table: &mut Option<TableWriter>,
+    piece: &Piece,
+    last: bool,
+) -> std::io::Result<u64> {
+    if let Some(t) = &piece.table {
+        let w = match table {
+            Some(w) => w,
+            None => table.insert(TableWriter::new(t)?),
+        };
+        w.write(t, out)?;
+        if let Some(w) = table.take_if(|_| last) {
+            w.finish(out)?;
+        }
+        return Ok(t.text_bytes);
+    }
     match &piece.filtered {
         Some(f) if piece.out.is_empty() => joiner.push(out, f),
         _ => {

@@ -87,7 +87,7 @@ impl Summary {
             s += &format!("; {} bad records not classified", self.bad_records);
         }
         if self.skipped > 0 {
-            s += &format!("; {} files skipped (not text)", self.skipped);
+            s += &format!("; {} files skipped (see the warnings)", self.skipped);
         }
         if self.resumed > 0 {
             s += &format!("; {} files already done (--resume)", self.resumed);

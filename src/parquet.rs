@@ -1,0 +1,400 @@
+//! Parquet tables (Hugging Face and datatrove dumps): each row is a document whose text
+//! column holds its lines; every other column passes through `filter` as it was.
+//!
+//! A file is read a row group at a time, in batches of about a chunk's worth of text
+//! ([`Reader`]); workers classify a batch's rows and build the batch `filter` writes
+//! ([`Table`]: the text column reduced to the kept lines, rows left empty dropped), and
+//! [`TableWriter`] writes them with the input's schema (metadata included) and per-column
+//! codecs, a row group for each of the input's. Parquet's index is at the end of the
+//! file, so it is read from files, never from a stream.
+
+use ::parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
+use ::parquet::arrow::ArrowWriter;
+use ::parquet::file::properties::WriterProperties;
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, RecordBatch, StringArray};
+use arrow_schema::{DataType, SchemaRef};
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// A batch of a file's rows, as the reader hands it to a worker.
+pub struct Rows {
+    /// The rows, every column.
+    pub batch: RecordBatch,
+    /// Index of the text column in `batch`.
+    pub column: usize,
+    /// 0-based number of the batch's first row in the file.
+    pub first_row: usize,
+    /// Whether the batch ends a row group of the input (so of the output).
+    pub group_end: bool,
+    /// How the output file is written (the input's codecs).
+    pub props: Arc<WriterProperties>,
+    /// The file's schema, its metadata included (batches as read carry none).
+    pub schema: SchemaRef,
+}
+
+impl Rows {
+    /// Bytes of text in the batch.
+    pub fn text_bytes(&self) -> usize {
+        text_bytes(&self.batch, self.column)
+    }
+
+    /// The `id` column's value of row `i`, as text, if the table has one.
+    pub fn id(&self, i: usize) -> Option<String> {
+        let col = self.batch.column_by_name("id")?;
+        if col.is_null(i) {
+            return None;
+        }
+        if let Some(v) = value(col.as_ref(), i) {
+            return Some(String::from_utf8_lossy(v).into_owned());
+        }
+        let fmt = arrow_cast::display::ArrayFormatter::try_new(
+            col.as_ref(),
+            &arrow_cast::display::FormatOptions::default(),
+        )
+        .ok()?;
+        Some(fmt.value(i).to_string())
+    }
+
+    /// Row `i`'s text, or why it is not a usable document.
+    pub fn text(&self, i: usize) -> Result<&str, String> {
+        let col = self.batch.column(self.column);
+        match value(col.as_ref(), i) {
+            None => Err(format!("{} is null", self.name())),
+            Some(bytes) => std::str::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "{} is not UTF-8 (invalid byte at {})",
+                    self.name(),
+                    e.valid_up_to()
+                )
+            }),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "column \"{}\"",
+            self.batch.schema().field(self.column).name()
+        )
+    }
+
+    /// The batch `filter` writes: row `i` kept where `texts[i]` is `Some`, its text
+    /// column set to that text (`Err(())`: the row as it was).
+    pub fn filtered(&self, texts: &[Option<Result<String, ()>>]) -> Result<RecordBatch, String> {
+        let col = self.batch.column(self.column);
+        let old = |i: usize| value(col.as_ref(), i);
+        let new: Vec<Option<&[u8]>> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| match t {
+                Some(Ok(text)) => Some(text.as_bytes()),
+                Some(Err(())) => old(i),
+                None => None,
+            })
+            .collect();
+        let ty = col.data_type();
+        let built: ArrayRef = if is_binary(ty) {
+            Arc::new(BinaryArray::from_iter(new.iter().copied()))
+        } else {
+            // Only rows kept as they were can hold bytes that are not UTF-8, and only in
+            // binary columns.
+            Arc::new(StringArray::from_iter(
+                new.iter()
+                    .map(|b| b.map(|b| std::str::from_utf8(b).unwrap_or_default())),
+            ))
+        };
+        let built = match built.data_type() == ty {
+            true => built,
+            false => arrow_cast::cast(&built, ty).map_err(|e| e.to_string())?,
+        };
+        let mut columns = self.batch.columns().to_vec();
+        columns[self.column] = built;
+        let batch =
+            RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| e.to_string())?;
+        let keep = BooleanArray::from_iter(texts.iter().map(|t| Some(t.is_some())));
+        arrow_select::filter::filter_record_batch(&batch, &keep).map_err(|e| e.to_string())
+    }
+}
+
+/// Bytes of text in `batch`'s column `column` (nulls count nothing).
+pub fn text_bytes(batch: &RecordBatch, column: usize) -> usize {
+    let col = batch.column(column);
+    (0..col.len())
+        .map(|i| value(col.as_ref(), i).map_or(0, <[u8]>::len))
+        .sum()
+}
+
+/// A row's bytes in a text or binary column (`None`: null, or a type with no bytes).
+fn value(col: &dyn Array, i: usize) -> Option<&[u8]> {
+    if col.is_null(i) {
+        return None;
+    }
+    Some(match col.data_type() {
+        DataType::Utf8 => col.as_string::<i32>().value(i).as_bytes(),
+        DataType::LargeUtf8 => col.as_string::<i64>().value(i).as_bytes(),
+        DataType::Utf8View => col.as_string_view().value(i).as_bytes(),
+        DataType::Binary => col.as_binary::<i32>().value(i),
+        DataType::LargeBinary => col.as_binary::<i64>().value(i),
+        DataType::BinaryView => col.as_binary_view().value(i),
+        _ => return None,
+    })
+}
+
+fn is_binary(ty: &DataType) -> bool {
+    matches!(
+        ty,
+        DataType::Binary | DataType::LargeBinary | DataType::BinaryView
+    )
+}
+
+fn is_text(ty: &DataType) -> bool {
+    is_binary(ty)
+        || matches!(
+            ty,
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        )
+}
+
+/// What `filter` writes for a batch of rows.
+pub struct Table {
+    /// The rows kept, with their text reduced to the kept lines.
+    pub batch: RecordBatch,
+    /// Whether the input's row group ends here.
+    pub group_end: bool,
+    /// How the output file is written.
+    pub props: Arc<WriterProperties>,
+    /// Bytes of text in `batch`.
+    pub text_bytes: u64,
+}
+
+/// Why a file could not be read as a table.
+#[derive(Debug)]
+pub enum OpenError {
+    /// Not a Parquet file at all (no `PAR1` magic): skipped like a binary file in a text run.
+    NotParquet(String),
+    /// A Parquet file that cannot be used (unreadable footer, no such text column...).
+    Bad(std::io::Error),
+}
+
+/// Reads a Parquet file a row group at a time, in batches of about `target` bytes of
+/// text.
+pub struct Reader {
+    file: File,
+    meta: ArrowReaderMetadata,
+    column: usize,
+    props: Arc<WriterProperties>,
+    target: usize,
+    /// The row group being read, and the reader of its batches.
+    group: usize,
+    batches: Option<std::iter::Peekable<ParquetRecordBatchReader>>,
+    next_row: usize,
+    /// Whether a batch has been handed out (an empty file still gets one, empty).
+    started: bool,
+    /// Bytes of the file read so far (compressed row groups), for progress.
+    consumed: Arc<AtomicU64>,
+}
+
+fn bad(msg: impl Into<String>) -> OpenError {
+    OpenError::Bad(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        msg.into(),
+    ))
+}
+
+impl Reader {
+    /// Opens `path` and finds its column `text_field`.
+    pub fn open(
+        path: &Path,
+        text_field: &str,
+        target: usize,
+        consumed: Arc<AtomicU64>,
+    ) -> Result<Reader, OpenError> {
+        let mut file = File::open(path).map_err(OpenError::Bad)?;
+        let mut magic = [0u8; 4];
+        let n = read_up_to(&mut file, &mut magic).map_err(OpenError::Bad)?;
+        if n < 4 || &magic != b"PAR1" {
+            return Err(OpenError::NotParquet("no PAR1 magic".into()));
+        }
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+            .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
+        let schema = meta.schema();
+        let column = schema.index_of(text_field).map_err(|_| {
+            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+            bad(format!(
+                "no column \"{text_field}\" (columns: {}; choose one with --text-field)",
+                names.join(", ")
+            ))
+        })?;
+        let ty = schema.field(column).data_type();
+        if !is_text(ty) {
+            return Err(bad(format!(
+                "column \"{text_field}\" holds {ty}, not text (choose one with --text-field)"
+            )));
+        }
+        let props = Arc::new(writer_properties(&meta));
+        Ok(Reader {
+            file,
+            meta,
+            column,
+            props,
+            target: target.max(1),
+            group: 0,
+            batches: None,
+            next_row: 0,
+            started: false,
+            consumed,
+        })
+    }
+
+    /// The next batch of rows, `None` after the last.
+    pub fn next_rows(&mut self) -> std::io::Result<Option<Rows>> {
+        let groups = self.meta.metadata().num_row_groups();
+        loop {
+            if self.batches.is_none() {
+                if self.group >= groups {
+                    if std::mem::replace(&mut self.started, true) {
+                        return Ok(None);
+                    }
+                    // A file with no rows still has a schema to write.
+                    return Ok(Some(
+                        self.rows(RecordBatch::new_empty(self.meta.schema().clone()), false),
+                    ));
+                }
+                let rg = self.meta.metadata().row_group(self.group);
+                let size = rg.compressed_size().max(0) as u64;
+                self.consumed.fetch_add(size, Ordering::Relaxed);
+                let rows = rg.num_rows().max(0) as usize;
+                let bytes = rg.total_byte_size().max(1) as usize;
+                // About `target` bytes of the row group's (uncompressed) data a batch.
+                let batch = (rows as u128 * self.target as u128 / bytes as u128) as usize;
+                let file = self.file.try_clone()?;
+                let reader =
+                    ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone())
+                        .with_row_groups(vec![self.group])
+                        .with_batch_size(batch.clamp(1, 64 * 1024))
+                        .build()
+                        .map_err(|e| self.error(e))?;
+                self.batches = Some(reader.peekable());
+            }
+            let Some(batches) = self.batches.as_mut() else {
+                unreachable!("set above")
+            };
+            match batches.next() {
+                Some(Ok(batch)) => {
+                    let group_end = batches.peek().is_none();
+                    if group_end {
+                        self.batches = None;
+                        self.group += 1;
+                    }
+                    self.started = true;
+                    return Ok(Some(self.rows(batch, group_end)));
+                }
+                Some(Err(e)) => return Err(self.error(e)),
+                None => {
+                    // A row group with no rows.
+                    self.batches = None;
+                    self.group += 1;
+                }
+            }
+        }
+    }
+
+    fn rows(&mut self, batch: RecordBatch, group_end: bool) -> Rows {
+        let first_row = self.next_row;
+        self.next_row += batch.num_rows();
+        Rows {
+            batch,
+            column: self.column,
+            first_row,
+            group_end,
+            props: Arc::clone(&self.props),
+            schema: Arc::clone(self.meta.schema()),
+        }
+    }
+
+    fn error(&self, e: impl std::fmt::Display) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("row group {}: {e}", self.group),
+        )
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// The output's settings: the input's key-value metadata (pandas' and Hugging Face's
+/// schema notes; the Arrow schema is written anew), each column compressed with the
+/// input's codec for it, and no row group split (they end where the input's do).
+fn writer_properties(meta: &ArrowReaderMetadata) -> WriterProperties {
+    let m = meta.metadata();
+    let kv = m.file_metadata().key_value_metadata().map(|kv| {
+        kv.iter()
+            .filter(|kv| kv.key != ::parquet::arrow::ARROW_SCHEMA_META_KEY)
+            .cloned()
+            .collect()
+    });
+    let mut b = WriterProperties::builder()
+        .set_max_row_group_size(usize::MAX)
+        .set_key_value_metadata(kv);
+    if m.num_row_groups() > 0 {
+        for c in m.row_group(0).columns() {
+            b = b.set_column_compression(c.column_path().clone(), c.compression());
+        }
+    }
+    b.build()
+}
+
+/// Writes the [`Table`]s of one source as a Parquet file, handing the bytes on as they
+/// are ready.
+pub struct TableWriter {
+    w: ArrowWriter<Vec<u8>>,
+}
+
+impl TableWriter {
+    /// A writer for tables like `first`.
+    pub fn new(first: &Table) -> std::io::Result<TableWriter> {
+        let w = ArrowWriter::try_new(
+            Vec::new(),
+            first.batch.schema(),
+            Some((*first.props).clone()),
+        )
+        .map_err(io_error)?;
+        Ok(TableWriter { w })
+    }
+
+    /// Adds `t`'s rows, ending a row group where the input's ended, and writes what is
+    /// ready to `out`.
+    pub fn write(&mut self, t: &Table, out: &mut dyn Write) -> std::io::Result<()> {
+        self.w.write(&t.batch).map_err(io_error)?;
+        if t.group_end {
+            self.w.flush().map_err(io_error)?;
+        }
+        // Bytes the writer has passed on can be taken: it counts offsets itself.
+        out.write_all(&std::mem::take(self.w.inner_mut()))
+    }
+
+    /// Ends the file (its footer) into `out`.
+    pub fn finish(self, out: &mut dyn Write) -> std::io::Result<()> {
+        let rest = self.w.into_inner().map_err(io_error)?;
+        out.write_all(&rest)
+    }
+}
+
+fn io_error(e: ::parquet::errors::ParquetError) -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string())
+}
