@@ -98,8 +98,9 @@ impl Rows {
                 None => None,
             })
             .collect();
-        let ty = col.data_type();
-        let built: ArrayRef = if is_binary(ty) {
+        // The column's type in the file (a dictionary's, where the batch holds its values).
+        let ty = self.schema.field(self.column).data_type();
+        let built: ArrayRef = if is_binary(col.data_type()) {
             Arc::new(BinaryArray::from_iter(new.iter().copied()))
         } else {
             // Only rows kept as they were can hold bytes that are not UTF-8, and only in
@@ -154,11 +155,11 @@ fn is_binary(ty: &DataType) -> bool {
 }
 
 fn is_text(ty: &DataType) -> bool {
-    is_binary(ty)
-        || matches!(
-            ty,
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        )
+    match ty {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, values) => is_text(values),
+        _ => is_binary(ty),
+    }
 }
 
 /// What `filter` writes for a batch of rows.
@@ -288,6 +289,7 @@ impl Reader {
             match batches.next() {
                 Some(Ok(batch)) => {
                     let group_end = batches.peek().is_none();
+                    let batch = self.plain(batch).map_err(|e| self.error(e))?;
                     if group_end {
                         self.batches = None;
                         self.group += 1;
@@ -316,6 +318,20 @@ impl Reader {
             props: Arc::clone(&self.props),
             schema: Arc::clone(self.meta.schema()),
         }
+    }
+
+    /// `batch` with a dictionary-encoded text column decoded to its values (the output
+    /// is encoded again, as [`Rows::schema`] says).
+    fn plain(&self, batch: RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
+        let DataType::Dictionary(_, values) = batch.column(self.column).data_type() else {
+            return Ok(batch);
+        };
+        let values = values.as_ref().clone();
+        let mut columns = batch.columns().to_vec();
+        columns[self.column] = arrow_cast::cast(&columns[self.column], &values)?;
+        let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+        fields[self.column] = Arc::new(fields[self.column].as_ref().clone().with_data_type(values));
+        RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns)
     }
 
     fn error(&self, e: impl std::fmt::Display) -> std::io::Error {
@@ -359,6 +375,10 @@ fn writer_properties(meta: &ArrowReaderMetadata) -> WriterProperties {
     b.build()
 }
 
+/// Encoded bytes of an output row group in the making at which it is ended even if the
+/// input's goes on.
+const MAX_GROUP_BYTES: usize = 32 << 20;
+
 /// Writes the [`Table`]s of one source as a Parquet file, handing the bytes on as they
 /// are ready.
 pub struct TableWriter {
@@ -381,7 +401,9 @@ impl TableWriter {
     /// ready to `out`.
     pub fn write(&mut self, t: &Table, out: &mut dyn Write) -> std::io::Result<()> {
         self.w.write(&t.batch).map_err(io_error)?;
-        if t.group_end {
+        // A row group is held until it is complete: a huge one is split, so memory stays
+        // bounded.
+        if t.group_end || self.w.in_progress_size() >= MAX_GROUP_BYTES {
             self.w.flush().map_err(io_error)?;
         }
         // Bytes the writer has passed on can be taken: it counts offsets itself.

@@ -1,0 +1,434 @@
+//! Parquet input (`--parquet`) end to end through the real binary: each row's text is
+//! filtered as the text alone would be, every other column and the file's schema,
+//! metadata, row groups and codecs come through, and unusable files and rows are one
+//! line naming the file and row.
+
+mod common;
+
+use arrow_array::builder::{ListBuilder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, Int64Array, LargeStringArray, RecordBatch, StringArray,
+    StringViewArray,
+};
+use arrow_schema::{DataType, Field, Schema};
+use common::*;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+const FILLER: &str = "哈哈哈哈笑死我了[哈哈][哈哈]\n点赞 转发 评论\n";
+
+/// Writes `columns` as a Parquet file in row groups of `group` rows: text zstd-compressed,
+/// the rest snappy, with a Hugging Face style note in the file's metadata.
+fn write(path: &Path, columns: Vec<(&str, ArrayRef)>, group: usize) {
+    let fields: Vec<Field> = columns
+        .iter()
+        .map(|(n, a)| Field::new(*n, a.data_type().clone(), true))
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.1).collect()).unwrap();
+    let props = WriterProperties::builder()
+        .set_max_row_group_size(group)
+        .set_compression(Compression::SNAPPY)
+        .set_column_compression(
+            ColumnPath::from("text"),
+            Compression::ZSTD(ZstdLevel::default()),
+        )
+        .set_key_value_metadata(Some(vec![KeyValue::new(
+            "huggingface".into(),
+            r#"{"info": {"features": {}}}"#.to_string(),
+        )]))
+        .build();
+    let mut w = ArrowWriter::try_new(fs::File::create(path).unwrap(), schema, Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// A Parquet file read back: its rows (one batch), key-value metadata, row groups' row
+/// counts and each column's codec in the first row group.
+struct Read {
+    batch: RecordBatch,
+    kv: HashMap<String, String>,
+    groups: Vec<i64>,
+    codecs: Vec<Compression>,
+}
+
+fn read(bytes: &[u8]) -> Read {
+    let mut f = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut f, bytes).unwrap();
+    let b = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+    let meta = b.metadata().clone();
+    let schema = b.schema().clone();
+    let batches: Vec<RecordBatch> = b.build().unwrap().map(|b| b.unwrap()).collect();
+    let batch = arrow_select::concat::concat_batches(&schema, &batches).unwrap();
+    let kv = meta
+        .file_metadata()
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter(|kv| kv.key != "ARROW:schema")
+        .map(|kv| (kv.key.clone(), kv.value.clone().unwrap_or_default()))
+        .collect();
+    let groups = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    let codecs = match meta.row_groups().first() {
+        Some(g) => g.columns().iter().map(|c| c.compression()).collect(),
+        None => Vec::new(),
+    };
+    Read {
+        batch,
+        kv,
+        groups,
+        codecs,
+    }
+}
+
+fn strings(a: &dyn Array) -> Vec<Option<String>> {
+    let a = arrow_cast::cast(&a.slice(0, a.len()), &DataType::Utf8).unwrap();
+    let a = a.as_any().downcast_ref::<StringArray>().unwrap();
+    a.iter().map(|v| v.map(str::to_string)).collect()
+}
+
+/// The first `n` dev pages as rows (id, text, a number, a list), and one all-filler row
+/// after the fifth.
+fn dev_rows(n: usize) -> (Vec<String>, Vec<String>, Vec<(&'static str, ArrayRef)>) {
+    let mut ids = Vec::new();
+    let mut texts = Vec::new();
+    for (i, p) in dev_pages(n).iter().enumerate() {
+        ids.push(p.file_name().unwrap().to_str().unwrap().to_string());
+        texts.push(fs::read_to_string(p).unwrap());
+        if i == 4 {
+            ids.push("filler".into());
+            texts.push(FILLER.into());
+        }
+    }
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for i in 0..ids.len() {
+        tags.values().append_value(format!("t{i}"));
+        tags.values().append_value("x");
+        tags.append(i % 3 != 0);
+    }
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("id", Arc::new(StringArray::from(ids.clone()))),
+        ("text", Arc::new(StringArray::from(texts.clone()))),
+        (
+            "n",
+            Arc::new(Int64Array::from_iter((0..ids.len() as i64).map(Some))),
+        ),
+        ("tags", Arc::new(tags.finish())),
+    ];
+    (ids, texts, columns)
+}
+
+#[test]
+fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("dump.parquet");
+    let (ids, texts, columns) = dev_rows(40);
+    write(&input, columns, 16);
+    let inp = read(&fs::read(&input).unwrap());
+    let stats = tmp.path().join("stats.json");
+    let out = ok(&["filter", "--parquet", "--stats", s(&stats), s(&input)]);
+    let got = read(&out);
+    assert_eq!(got.batch.schema(), inp.batch.schema());
+    assert_eq!(got.kv, inp.kv, "the file's metadata comes through");
+    assert_eq!(got.codecs, inp.codecs, "each column keeps its codec");
+    // Row groups end where the input's did; the all-filler row is left out of the first.
+    assert_eq!(inp.groups, [16, 16, 9]);
+    assert_eq!(got.groups, [15, 16, 9]);
+    let got_ids = strings(got.batch.column(0).as_ref());
+    let want: Vec<Option<String>> = ids
+        .iter()
+        .filter(|i| *i != "filler")
+        .map(|i| Some(i.clone()))
+        .collect();
+    assert_eq!(got_ids, want);
+    let got_texts = strings(got.batch.column(1).as_ref());
+    let dir = tmp.path().join("pages");
+    fs::create_dir(&dir).unwrap();
+    let mut bytes_out = 0;
+    for (id, text) in got_ids.iter().zip(&got_texts) {
+        let (id, text) = (id.as_ref().unwrap(), text.as_ref().unwrap());
+        let page = dir.join(id);
+        let i = ids.iter().position(|x| x == id).unwrap();
+        fs::write(&page, &texts[i]).unwrap();
+        assert_eq!(text.as_bytes(), &ok(&["filter", s(&page)])[..], "{id}");
+        bytes_out += text.len();
+    }
+    // The other columns, row for row.
+    for c in [2, 3] {
+        let keep = arrow_array::BooleanArray::from_iter(ids.iter().map(|i| Some(i != "filler")));
+        let want = arrow_select::filter::filter(inp.batch.column(c), &keep).unwrap();
+        assert_eq!(got.batch.column(c).as_ref(), want.as_ref(), "column {c}");
+    }
+    let st: serde_json::Value = serde_json::from_str(&fs::read_to_string(&stats).unwrap()).unwrap();
+    assert_eq!(st["documents"], 41);
+    assert_eq!(st["empty_dropped"], 1);
+    assert_eq!(st["bytes_in"], texts.iter().map(String::len).sum::<usize>());
+    assert_eq!(st["bytes_out"], bytes_out);
+    // The same bytes at 1 thread in small batches, and into an output folder.
+    let small = ok(&[
+        "--threads",
+        "1",
+        "filter",
+        "--parquet",
+        "--chunk-bytes",
+        "3000",
+        s(&input),
+    ]);
+    assert_eq!(small, out);
+    let outdir = tmp.path().join("out");
+    ok(&["-q", "filter", "--parquet", "-o", s(&outdir), s(&input)]);
+    assert_eq!(fs::read(outdir.join("dump.parquet")).unwrap(), out);
+    // tag names each row's lines by its id, as for the same documents in JSONL.
+    let jsonl: String = ids
+        .iter()
+        .zip(&texts)
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string() + "\n")
+        .collect();
+    let jl = tmp.path().join("dump.jsonl");
+    fs::write(&jl, jsonl).unwrap();
+    let tag = |args: &[&str]| -> Vec<serde_json::Value> {
+        String::from_utf8(ok(args))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("path");
+                v
+            })
+            .collect()
+    };
+    let pq_tags = tag(&["tag", "--json", "--parquet", s(&input)]);
+    assert_eq!(pq_tags, tag(&["tag", "--json", "--jsonl", s(&jl)]));
+    assert_eq!(pq_tags[0]["id"], ids[0].as_str());
+}
+
+#[test]
+fn text_columns_of_every_type_keep_their_type() {
+    let tmp = tempfile::tempdir().unwrap();
+    let texts = [
+        "新华社北京1月2日电 国务院总理今天在人民大会堂会见了来访的外国客人。\n\n哈哈哈今天好开心[哈哈]\n",
+        FILLER,
+        "国家统计局今天发布数据，全国居民消费价格同比上涨百分之二。",
+    ];
+    let plain = ok(&["filter", "--parquet", &{
+        let p = tmp.path().join("plain.parquet");
+        write(
+            &p,
+            vec![("text", Arc::new(StringArray::from(texts.to_vec())))],
+            100,
+        );
+        p.to_str().unwrap().to_string()
+    }]);
+    let want = strings(read(&plain).batch.column(0).as_ref());
+    assert_eq!(want.len(), 2, "the all-filler row is left out");
+    assert!(!want[0].as_ref().unwrap().contains("哈哈"));
+    let dict: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+        texts.iter().copied().collect();
+    let kinds: Vec<(&str, ArrayRef)> = vec![
+        ("large", Arc::new(LargeStringArray::from(texts.to_vec()))),
+        ("view", Arc::new(StringViewArray::from(texts.to_vec()))),
+        (
+            "binary",
+            Arc::new(BinaryArray::from_iter_values(
+                texts.iter().map(|t| t.as_bytes()),
+            )),
+        ),
+        ("dictionary", Arc::new(dict)),
+    ];
+    for (name, array) in kinds {
+        let p = tmp.path().join(format!("{name}.parquet"));
+        let ty = array.data_type().clone();
+        write(&p, vec![("text", array)], 100);
+        let got = read(&ok(&["filter", "--parquet", s(&p)]));
+        assert_eq!(got.batch.column(0).data_type(), &ty, "{name}");
+        assert_eq!(strings(got.batch.column(0).as_ref()), want, "{name}");
+    }
+}
+
+#[test]
+fn bad_rows_stop_the_run_or_are_skipped_or_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("t.parquet");
+    let texts = vec![
+        Some("国家统计局今天发布数据，全国居民消费价格同比上涨百分之二。\n"),
+        None,
+        Some(FILLER),
+    ];
+    write(
+        &p,
+        vec![
+            ("id", Arc::new(Int64Array::from(vec![7, 8, 9]))),
+            ("text", Arc::new(StringArray::from(texts))),
+        ],
+        100,
+    );
+    let outdir = tmp.path().join("out");
+    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&p)]);
+    assert!(
+        err.contains("t.parquet: row 2: column \"text\" is null"),
+        "{err}"
+    );
+    assert!(!outdir.join("t.parquet").exists(), "no output file");
+    let o = chaff(&["filter", "--parquet", "--bad-records", "skip", s(&p)]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("t.parquet:2: bad record skipped (column \"text\" is null)"),
+        "{err}"
+    );
+    let got = read(&o.stdout);
+    assert_eq!(
+        got.batch.column(0).as_ref(),
+        &Int64Array::from(vec![7]) as &dyn Array
+    );
+    // keep: the row as it was; --keep-empty: the all-filler row, its text emptied.
+    let got = read(&ok(&[
+        "filter",
+        "--parquet",
+        "--bad-records",
+        "keep",
+        "--keep-empty",
+        s(&p),
+    ]));
+    assert_eq!(
+        strings(got.batch.column(1).as_ref()),
+        [
+            Some("国家统计局今天发布数据，全国居民消费价格同比上涨百分之二。\n".to_string()),
+            None,
+            Some(String::new())
+        ]
+    );
+    // tag names rows by their integer ids.
+    let tag = String::from_utf8(ok(&["tag", "--parquet", "--bad-records", "skip", s(&p)])).unwrap();
+    assert!(
+        tag.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("{}#7\t1\tnews", s(&p))),
+        "{tag}"
+    );
+}
+
+#[test]
+fn unusable_files_are_named_and_others_skipped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    fs::create_dir(&dir).unwrap();
+    let good = dir.join("b.parquet");
+    write(
+        &good,
+        vec![("text", Arc::new(StringArray::from(vec![FILLER])))],
+        10,
+    );
+    // A file that is not Parquet is skipped with a warning (an error with --strict).
+    fs::write(dir.join("README.md"), "not a table\n").unwrap();
+    let o = chaff(&[
+        "filter",
+        "--parquet",
+        "-o",
+        s(&tmp.path().join("o1")),
+        s(&dir),
+    ]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("README.md: skipped, not Parquet (no PAR1 magic)"),
+        "{err}"
+    );
+    assert!(err.contains("1 files skipped"), "{err}");
+    // With no row kept, the output is still a file of the input's schema.
+    let empty = read(&fs::read(tmp.path().join("o1/b.parquet")).unwrap());
+    assert_eq!(empty.batch.num_rows(), 0);
+    assert_eq!(empty.batch.schema().field(0).name(), "text");
+    let err = fails(&[
+        "filter",
+        "--parquet",
+        "--strict",
+        "-o",
+        s(&tmp.path().join("o2")),
+        s(&dir),
+    ]);
+    assert!(
+        err.contains("README.md: not Parquet (no PAR1 magic); --strict"),
+        "{err}"
+    );
+    // A cut-off file, a missing column, a column that is not text.
+    let whole = fs::read(&good).unwrap();
+    let cut = tmp.path().join("cut.parquet");
+    fs::write(&cut, &whole[..whole.len() - 20]).unwrap();
+    let outdir = tmp.path().join("o3");
+    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&cut)]);
+    assert!(
+        err.contains("cut.parquet: not a readable Parquet file"),
+        "{err}"
+    );
+    assert!(!outdir.join("cut.parquet").exists());
+    let err = fails(&["filter", "--parquet", "--text-field", "body", s(&good)]);
+    assert!(
+        err.contains("b.parquet: no column \"body\" (columns: text; choose one with --text-field)"),
+        "{err}"
+    );
+    let ints = tmp.path().join("ints.parquet");
+    write(
+        &ints,
+        vec![("text", Arc::new(Int64Array::from(vec![1])))],
+        10,
+    );
+    let err = fails(&["tag", "--parquet", s(&ints)]);
+    assert!(
+        err.contains("column \"text\" holds Int64, not text"),
+        "{err}"
+    );
+}
+
+#[test]
+fn refusals_name_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("a.parquet");
+    write(
+        &p,
+        vec![("text", Arc::new(StringArray::from(vec![FILLER])))],
+        10,
+    );
+    for (args, why) in [
+        (
+            vec!["filter", "--parquet", "-"],
+            "save standard input to a file first",
+        ),
+        (
+            vec!["filter", "--parquet", s(&p), s(&p)],
+            "filter writes one Parquet file to stdout",
+        ),
+        (
+            vec!["filter", "--parquet", "--compress", "gz", s(&p)],
+            "--compress does not apply to --parquet",
+        ),
+        (
+            vec!["filter", "--parquet", "--encoding", "gbk", s(&p)],
+            "do not apply to --parquet",
+        ),
+        (
+            vec![
+                "tag",
+                "--parquet",
+                "--dolma",
+                "--attributes-dir",
+                "x",
+                s(&p),
+            ],
+            "not WARC or Parquet",
+        ),
+    ] {
+        let err = fails(&args);
+        assert!(err.contains(why), "{args:?}: {err}");
+    }
+}
