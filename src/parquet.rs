@@ -88,14 +88,13 @@ impl Rows {
     /// column set to that text (`Err(())`: the row as it was).
     pub fn filtered(&self, texts: &[Option<Result<String, ()>>]) -> Result<RecordBatch, String> {
         let col = self.batch.column(self.column);
-        let old = |i: usize| value(col.as_ref(), i);
+        // Only the kept rows: a column declared non-nullable takes no placeholder.
         let new: Vec<Option<&[u8]>> = texts
             .iter()
             .enumerate()
-            .map(|(i, t)| match t {
-                Some(Ok(text)) => Some(text.as_bytes()),
-                Some(Err(())) => old(i),
-                None => None,
+            .filter_map(|(i, t)| match t.as_ref()? {
+                Ok(text) => Some(Some(text.as_bytes())),
+                Err(()) => Some(value(col.as_ref(), i)),
             })
             .collect();
         // The column's type in the file (a dictionary's, where the batch holds its values).
@@ -114,12 +113,12 @@ impl Rows {
             true => built,
             false => arrow_cast::cast(&built, ty).map_err(|e| e.to_string())?,
         };
-        let mut columns = self.batch.columns().to_vec();
-        columns[self.column] = built;
-        let batch =
-            RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| e.to_string())?;
         let keep = BooleanArray::from_iter(texts.iter().map(|t| Some(t.is_some())));
-        arrow_select::filter::filter_record_batch(&batch, &keep).map_err(|e| e.to_string())
+        let kept = arrow_select::filter::filter_record_batch(&self.batch, &keep)
+            .map_err(|e| e.to_string())?;
+        let mut columns = kept.columns().to_vec();
+        columns[self.column] = built;
+        RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| e.to_string())
     }
 }
 

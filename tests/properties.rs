@@ -289,6 +289,111 @@ proptest! {
     }
 }
 
+/// `texts` as a Parquet file (an `id` and a `text` column) in row groups of `group` rows.
+fn parquet_file(texts: &[String], group: usize) -> Vec<u8> {
+    use std::sync::Arc;
+    let ids: Vec<i64> = (0..texts.len() as i64).collect();
+    let batch = arrow_array::RecordBatch::try_from_iter([
+        (
+            "id",
+            Arc::new(arrow_array::Int64Array::from(ids)) as arrow_array::ArrayRef,
+        ),
+        (
+            "text",
+            Arc::new(arrow_array::StringArray::from(texts.to_vec())),
+        ),
+    ])
+    .unwrap();
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_size(group)
+        .build();
+    let mut w =
+        parquet::arrow::ArrowWriter::try_new(Vec::new(), batch.schema(), Some(props)).unwrap();
+    w.write(&batch).unwrap();
+    w.into_inner().unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parquet_rows_filter_and_tag_as_jsonl_records_do(
+        docs in prop::collection::vec(prop::collection::vec(prop::sample::select(PIECES), 0..30), 0..12),
+        group in 1usize..6,
+        chunk in 1usize..600,
+    ) {
+        let texts: Vec<String> = docs.iter().map(|p| p.concat()).collect();
+        let jsonl: String = texts.iter().enumerate()
+            .map(|(i, t)| serde_json::json!({"id": i, "text": t}).to_string() + "\n")
+            .collect();
+        let json = InputFormat::Jsonl { text_field: "text".into() };
+        let table = InputFormat::Parquet { text_field: "text".into() };
+        let file = parquet_file(&texts, group);
+        let (j_out, j_sum) = run(jsonl.as_bytes(), json.clone(), chunk).0.unwrap();
+        let (p_out, p_sum) = run(&file, table.clone(), chunk).0.unwrap();
+        prop_assert_eq!(p_sum.documents, j_sum.documents);
+        prop_assert_eq!((p_sum.kept, p_sum.dropped, p_sum.blank), (j_sum.kept, j_sum.dropped, j_sum.blank));
+        prop_assert_eq!(p_sum.empty_dropped, j_sum.empty_dropped);
+        // The rows written: the JSONL records' ids and texts, in row groups no more than
+        // the input's.
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            bytes_file(&p_out)).unwrap();
+        prop_assert!(reader.metadata().num_row_groups() <= texts.len().div_ceil(group));
+        let mut rows = Vec::new();
+        for b in reader.build().unwrap() {
+            let b = b.unwrap();
+            let ids = b.column(0).as_any().downcast_ref::<arrow_array::Int64Array>().unwrap();
+            let ts = b.column(1).as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+            for i in 0..b.num_rows() {
+                rows.push(serde_json::json!({"id": ids.value(i), "text": ts.value(i)}));
+            }
+        }
+        let expected: Vec<serde_json::Value> = String::from_utf8(j_out).unwrap().lines()
+            .map(|l| serde_json::from_str(l).unwrap()).collect();
+        prop_assert_eq!(rows, expected);
+        let text_out: usize = expected_len(&p_out);
+        prop_assert_eq!(p_sum.bytes_out, text_out as u64);
+        // Tag records: the JSONL run's, record for record, but for the file's path.
+        let unpathed = |tag: Vec<u8>| -> Vec<serde_json::Value> {
+            tag.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| {
+                let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                v.as_object_mut().unwrap().remove("path");
+                v
+            }).collect()
+        };
+        let j_tag = run(jsonl.as_bytes(), json, chunk).1.unwrap();
+        let p_tag = run(&file, table, chunk).1.unwrap();
+        prop_assert_eq!(unpathed(p_tag), unpathed(j_tag));
+    }
+}
+
+/// Parquet bytes as a file the reader can seek in.
+fn bytes_file(bytes: &[u8]) -> std::fs::File {
+    let mut f = tempfile::tempfile().unwrap();
+    std::io::Write::write_all(&mut f, bytes).unwrap();
+    f
+}
+
+/// Bytes of text in a Parquet file's `text` column.
+fn expected_len(bytes: &[u8]) -> usize {
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes_file(bytes))
+            .unwrap();
+    reader
+        .build()
+        .unwrap()
+        .map(|b| {
+            let b = b.unwrap();
+            let ts = b
+                .column(1)
+                .as_any()
+                .downcast_ref::<arrow_array::StringArray>()
+                .unwrap();
+            ts.iter().map(|t| t.map_or(0, str::len)).sum::<usize>()
+        })
+        .sum()
+}
+
 #[test]
 fn valid_jsonl_records_round_trip() {
     let doc =
