@@ -61,7 +61,7 @@ enum Command {
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
     #[command(
-        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz"
+        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet"
     )]
     Filter(FilterArgs),
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
@@ -761,6 +761,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     }
+    // A bug's panic as one chaff line (the default hook's names a thread and suggests a
+    // backtrace over several); a worker's is then also reported with its file and line.
+    std::panic::set_hook(Box::new(|info| {
+        let p = info.payload();
+        let msg = (p.downcast_ref::<&str>().copied())
+            .or_else(|| p.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("panic");
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("chaff: internal error: {}{at}", msg.replace('\n', " "));
+    }));
     let global = Global {
         quiet: cli.quiet,
         verbose: cli.verbose,

@@ -221,7 +221,7 @@ impl Reader {
         if n < 4 || &magic != b"PAR1" {
             return Err(OpenError::NotParquet("no PAR1 magic".into()));
         }
-        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+        let meta = unpanicked(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
             .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
         let schema = meta.schema();
         let column = schema.index_of(text_field).map_err(|_| {
@@ -285,7 +285,7 @@ impl Reader {
             let Some(batches) = self.batches.as_mut() else {
                 unreachable!("set above")
             };
-            match batches.next() {
+            match unpanicked(|| batches.next().transpose()).transpose() {
                 Some(Ok(batch)) => {
                     let group_end = batches.peek().is_none();
                     let batch = self.plain(batch).map_err(|e| self.error(e))?;
@@ -338,6 +338,15 @@ impl Reader {
             std::io::ErrorKind::InvalidData,
             format!("row group {}: {e}", self.group),
         )
+    }
+}
+
+/// `f`, with a panic in the Parquet reader (a bug it may have on a corrupt file) turned
+/// into an error naming the file, like any other corruption.
+fn unpanicked<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the Parquet reader failed on this file (corrupt?)".into()),
     }
 }
 

@@ -550,15 +550,14 @@ impl Engine<'_> {
         match target {
             FilterTarget::Stream(out) => {
                 let wr = |e| Error::io("<stdout>", e);
-                let mut joiner = Joiner::default();
-                let mut table = None;
+                let mut joining = Joining::default();
                 let mut current = usize::MAX;
                 let s = self.run(inputs, task, false, side, &mut |source, _, piece, last| {
                     if source != current {
-                        joiner = Joiner::default();
+                        joining = Joining::default();
                         current = source;
                     }
-                    let n = emit(out, &mut joiner, &mut table, piece, last).map_err(wr)?;
+                    let n = emit(out, &mut joining, piece, last).map_err(wr)?;
                     if pipe {
                         out.flush().map_err(wr)?;
                     }
@@ -609,13 +608,7 @@ impl Engine<'_> {
     /// atomically.
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
         // The source being written, its file, and bytes written to it so far.
-        let mut open: Option<(
-            usize,
-            Compressed<AtomicFile>,
-            Joiner,
-            Option<TableWriter>,
-            u64,
-        )> = None;
+        let mut open: Option<(usize, Compressed<AtomicFile>, Joining, u64)> = None;
         self.run(
             inputs,
             task,
@@ -629,18 +622,17 @@ impl Engine<'_> {
                     open = Some((
                         source,
                         open_output(dest, !last, compressed)?,
-                        Joiner::default(),
-                        None,
+                        Joining::default(),
                         0,
                     ));
                 }
-                let Some((_, w, joiner, table, written)) = open.as_mut() else {
+                let Some((_, w, joining, written)) = open.as_mut() else {
                     unreachable!("opened above")
                 };
-                let n = emit(w, joiner, table, piece, last).map_err(|e| Error::io(dest, e))?;
+                let n = emit(w, joining, piece, last).map_err(|e| Error::io(dest, e))?;
                 *written += n;
                 if last {
-                    if let Some((_, mut w, _, _, written)) = open.take() {
+                    if let Some((_, mut w, _, written)) = open.take() {
                         if piece.plain_len.is_some() && written == 0 {
                             empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
                         }
@@ -1382,8 +1374,7 @@ fn open_output(dest: &Path, large: bool, compressed: bool) -> Result<Compressed<
 fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
     let dest = entry.dest()?;
     let mut w = open_output(dest, false, piece.plain_len.is_some())?;
-    let n = emit(&mut w, &mut Joiner::default(), &mut None, piece, true)
-        .map_err(|e| Error::io(dest, e))?;
+    let n = emit(&mut w, &mut Joining::default(), piece, true).map_err(|e| Error::io(dest, e))?;
     if piece.plain_len.is_some() && n == 0 {
         empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
     }
@@ -1417,29 +1408,36 @@ fn place_output(w: Compressed<AtomicFile>, entry: &Entry) -> Result<()> {
     })
 }
 
+/// How one source's pieces join up in its output: text chunks by the blank lines between
+/// them, Parquet rows through the writer of the source's file.
+#[derive(Default)]
+struct Joining {
+    joiner: Joiner,
+    /// Started at the source's first piece, ended at its last.
+    table: Option<TableWriter>,
+}
+
 /// Writes one piece of filter output: joined text chunks, JSONL records as they are, or
-/// Parquet rows (through `table`, the source's writer, started at its first piece and
-/// ended at its `last`). Returns the bytes of text written.
+/// Parquet rows. `last`: the source's last piece. Returns the bytes of text written.
 fn emit(
     out: &mut dyn Write,
-    joiner: &mut Joiner,
-    table: &mut Option<TableWriter>,
+    joining: &mut Joining,
     piece: &Piece,
     last: bool,
 ) -> std::io::Result<u64> {
     if let Some(t) = &piece.table {
-        let w = match table {
+        let w = match &mut joining.table {
             Some(w) => w,
-            None => table.insert(TableWriter::new(t)?),
+            none => none.insert(TableWriter::new(t)?),
         };
         w.write(t, out)?;
-        if let Some(w) = table.take_if(|_| last) {
+        if let Some(w) = joining.table.take_if(|_| last) {
             w.finish(out)?;
         }
         return Ok(t.text_bytes);
     }
     match &piece.filtered {
-        Some(f) if piece.out.is_empty() => joiner.push(out, f),
+        Some(f) if piece.out.is_empty() => joining.joiner.push(out, f),
         _ => {
             out.write_all(&piece.out)?;
             Ok(piece.plain_len.unwrap_or(piece.out.len() as u64))

@@ -187,6 +187,22 @@ fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
     let outdir = tmp.path().join("out");
     ok(&["-q", "filter", "--parquet", "-o", s(&outdir), s(&input)]);
     assert_eq!(fs::read(outdir.join("dump.parquet")).unwrap(), out);
+    // The run's record says Parquet: --resume finds the file done, and a run reading the
+    // folder's inputs as another format may not finish it.
+    let o = chaff(&[
+        "filter",
+        "--parquet",
+        "--resume",
+        "-o",
+        s(&outdir),
+        s(&input),
+    ]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 files already done"));
+    let err = fails(&["filter", "--jsonl", "--resume", "-o", s(&outdir), s(&input)]);
+    assert!(
+        err.contains("cannot resume, it was written with other settings"),
+        "{err}"
+    );
     // tag names each row's lines by its id, as for the same documents in JSONL.
     let jsonl: String = ids
         .iter()
