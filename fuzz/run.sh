@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc model_loader; do
+for t in reader warc parquet model_loader; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -34,7 +34,12 @@ m=corpus/model_loader/small.chaff
 { printf '\000'; cat "$m"; } >"$m.seed"
 { printf '\001'; head -c -4 "$m"; } >"$m.body.seed"
 rm "$m"
-for t in ${TARGETS:-reader warc model_loader}; do
+# Parquet seeds: the target builds a table from its input (a mode byte, a damage byte,
+# then texts split by 0xff); the sample page's paragraphs as rows, each text column type.
+for k in 0 1 2 3 4; do
+  { printf "\\$(printf '%03o' $((k + 32)))\\000"; tr '\n' '\377' <"$page"; } >"corpus/parquet/rows$k.seed"
+done
+for t in ${TARGETS:-reader warc parquet model_loader}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true

@@ -62,10 +62,14 @@ impl Rows {
         Some(fmt.value(i).to_string())
     }
 
+    /// Row `i`'s text as bytes (`None`: null).
+    pub fn bytes(&self, i: usize) -> Option<&[u8]> {
+        value(self.batch.column(self.column).as_ref(), i)
+    }
+
     /// Row `i`'s text, or why it is not a usable document.
     pub fn text(&self, i: usize) -> Result<&str, String> {
-        let col = self.batch.column(self.column);
-        match value(col.as_ref(), i) {
+        match self.bytes(i) {
             None => Err(format!("{} is null", self.name())),
             Some(bytes) => std::str::from_utf8(bytes).map_err(|e| {
                 format!(

@@ -1,0 +1,137 @@
+//! Parquet tables built from the fuzz input (texts of any bytes, any text column type,
+//! nulls, row groups of any size, batches of any size), sometimes with bytes of the file
+//! overwritten, read and filtered as `chaff filter --parquet` does. Nothing may panic; an
+//! intact file always reads, and what is written reads back as the rows kept, with the
+//! texts kept and the column's type.
+#![no_main]
+
+use arrow_array::{
+    ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, RecordBatch, StringArray,
+    StringViewArray,
+};
+use arrow_array::types::{Int32Type, Int8Type};
+use chaff::parquet::{Reader, TableWriter};
+use chaff::pipeline::decide;
+use chaff::reader::split_str_at;
+use chaff::writer::filtered_runs;
+use libfuzzer_sys::fuzz_target;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+mod common;
+use common::model;
+
+/// The text column for `texts`, of the type `kind` picks (`None`s are nulls).
+fn column(kind: u8, texts: &[Option<Vec<u8>>]) -> ArrayRef {
+    let owned: Vec<Option<String>> =
+        texts.iter().map(|t| t.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())).collect();
+    let strs = || owned.iter().map(|t| t.as_deref());
+    match kind % 6 {
+        1 => Arc::new(LargeStringArray::from_iter(strs())),
+        2 => Arc::new(StringViewArray::from_iter(strs())),
+        3 => Arc::new(BinaryArray::from_iter(texts.iter().map(|t| t.as_deref()))),
+        4 => Arc::new(strs().collect::<DictionaryArray<Int32Type>>()),
+        // Small keys: more than 127 distinct texts do not fit (an error, never a panic).
+        5 => Arc::new(strs().collect::<DictionaryArray<Int8Type>>()),
+        _ => Arc::new(StringArray::from_iter(strs())),
+    }
+}
+
+/// Reads `path` as chaff does, filters every batch, and writes the kept rows. Returns the
+/// output file and the kept texts, or the error met.
+fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<Vec<u8>>>), String> {
+    let (clf, policy) = model();
+    let mut reader =
+        Reader::open(path, "text", target, Arc::new(AtomicU64::new(0))).map_err(|e| format!("{e:?}"))?;
+    let (mut out, mut kept, mut writer) = (Vec::new(), Vec::new(), None);
+    let mut last_row = 0;
+    while let Some(rows) = reader.next_rows().map_err(|e| e.to_string())? {
+        assert_eq!(rows.first_row, last_row, "batches cover the rows in order");
+        last_row += rows.batch.num_rows();
+        let mut texts = Vec::new();
+        for i in 0..rows.batch.num_rows() {
+            match rows.text(i) {
+                Ok(text) => {
+                    let doc = split_str_at(text, 1);
+                    let d = decide(clf, policy, &doc, false);
+                    let k = filtered_runs(text, &doc, |i| d[i].as_ref().is_some_and(|d| d.keep)).concat();
+                    // Every third emptied row is kept empty, as `--keep-empty` would.
+                    if k.is_empty() && i % 3 != 0 {
+                        texts.push(None);
+                    } else {
+                        kept.push(Some(k.clone().into_bytes()));
+                        texts.push(Some(Ok(k)));
+                    }
+                }
+                Err(_) => {
+                    // A bad row kept as it was (`--bad-records keep`).
+                    kept.push(rows.bytes(i).map(<[u8]>::to_vec));
+                    texts.push(Some(Err(())));
+                }
+            }
+        }
+        let batch = rows.filtered(&texts)?;
+        let t = chaff::parquet::Table { text_bytes: 0, batch, group_end: rows.group_end, props: rows.props.clone() };
+        let w = match &mut writer {
+            Some(w) => w,
+            none => none.insert(TableWriter::new(&t).expect("a writer for the input's schema")),
+        };
+        w.write(&t, &mut out).expect("writing to memory");
+    }
+    writer.expect("a file gives at least one batch").finish(&mut out).expect("writing to memory");
+    Ok((out, kept))
+}
+
+fuzz_target!(|data: &[u8]| {
+    let &[mode, damage, ref rest @ ..] = data else { return };
+    let group = 1 + (mode >> 4) as usize;
+    let texts: Vec<Option<Vec<u8>>> = rest
+        .split(|&b| b == 0xff)
+        .enumerate()
+        .map(|(i, t)| (mode & 8 == 0 || i % 4 != 1).then(|| t.to_vec()))
+        .collect();
+    let col = column(mode & 7, &texts);
+    let kind = col.data_type().clone();
+    let batch = RecordBatch::try_from_iter([
+        ("id", Arc::new(arrow_array::Int64Array::from_iter_values(0..texts.len() as i64)) as ArrayRef),
+        ("text", col),
+    ])
+    .expect("a batch of two columns");
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_max_row_group_size(group)
+        .build();
+    let mut file = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut file, batch.schema(), Some(props)).expect("writer");
+    w.write(&batch).expect("write");
+    w.close().expect("close");
+    // Some inputs overwrite bytes of the file (positions and values from the input).
+    let intact = damage & 0x80 == 0;
+    if !intact {
+        for (k, &b) in rest.iter().take((damage & 7) as usize + 1).enumerate() {
+            let at = (b as usize * 131 + k * 977 + damage as usize) % file.len();
+            file[at] ^= b | 1;
+        }
+    }
+    let path = std::env::temp_dir().join(format!("chaff-fuzz-{}.parquet", std::process::id()));
+    std::fs::write(&path, &file).expect("temp file");
+    let target = 1 + (damage as usize & 0x7f) * 13;
+    match filter(&path, target) {
+        Ok((out, kept)) => {
+            std::fs::write(&path, &out).expect("temp file");
+            let mut back = Reader::open(&path, "text", 1 << 20, Arc::new(AtomicU64::new(0)))
+                .expect("chaff's output reads back");
+            let mut got = Vec::new();
+            while let Some(rows) = back.next_rows().expect("chaff's output reads back") {
+                assert_eq!(rows.batch.schema().field(1).data_type() == &kind, !matches!(kind, arrow_schema::DataType::Dictionary(..)));
+                for i in 0..rows.batch.num_rows() {
+                    got.push(rows.bytes(i).map(<[u8]>::to_vec));
+                }
+            }
+            assert_eq!(got, kept);
+        }
+        Err(e) => {
+            let small_keys = matches!(&kind, arrow_schema::DataType::Dictionary(k, _) if **k == arrow_schema::DataType::Int8);
+            assert!(!intact || small_keys, "an intact file reads and filters: {e}");
+        }
+    }
+});
