@@ -5,7 +5,8 @@
 //! ([`Reader`]); workers classify a batch's rows and build the batch `filter` writes
 //! ([`Table`]: the text column reduced to the kept lines, rows left empty dropped), and
 //! [`TableWriter`] writes them with the input's schema (metadata included) and per-column
-//! codecs, a row group for each of the input's. Parquet's index is at the end of the
+//! codecs, a row group for each of the input's (split only past [`MAX_GROUP_BYTES`], as
+//! a writer holds its row group until it ends). Parquet's index is at the end of the
 //! file, so it is read from files, never from a stream.
 
 use ::parquet::arrow::arrow_reader::{
@@ -389,7 +390,7 @@ fn writer_properties(meta: &ArrowReaderMetadata) -> WriterProperties {
 
 /// Encoded bytes of an output row group in the making at which it is ended even if the
 /// input's goes on.
-const MAX_GROUP_BYTES: usize = 32 << 20;
+pub const MAX_GROUP_BYTES: usize = 32 << 20;
 
 /// Writes the [`Table`]s of one source as a Parquet file, handing the bytes on as they
 /// are ready.

@@ -963,9 +963,9 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// A worker's share: classify and render one chunk. A panic in here is a bug; it
-    /// becomes an error for this chunk instead of a hung run. `files`: a source that is
-    /// one chunk is written to its entry's `dest` here.
+    /// A worker's share: classify and render one chunk or batch of rows (see
+    /// [`guarded`]: a panic becomes an error; `files`, a source in one unit is written
+    /// here).
     fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>) -> Unit<Done> {
         let source = &unit.entry.source;
         let (entry, last) = (&unit.entry, unit.last);

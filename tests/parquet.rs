@@ -393,6 +393,16 @@ fn unusable_files_are_named_and_others_skipped() {
         err.contains("b.parquet: no column \"body\" (columns: text; choose one with --text-field)"),
         "{err}"
     );
+    // A damaged file on which the Parquet reader itself panics (found by the `parquet`
+    // fuzz target): an error naming the file, and no output.
+    let damaged = root().join("tests/data/rle-panic.parquet");
+    let outdir = tmp.path().join("o4");
+    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&damaged)]);
+    assert!(
+        err.contains("rle-panic.parquet: row group 1: the Parquet reader failed on this file"),
+        "{err}"
+    );
+    assert!(!outdir.join("rle-panic.parquet").exists());
     let ints = tmp.path().join("ints.parquet");
     write(
         &ints,

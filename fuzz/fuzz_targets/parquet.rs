@@ -82,7 +82,25 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<
     Ok((out, kept))
 }
 
+/// The Parquet reader panics on some damaged files (parquet 57.3: an index out of bounds
+/// in `encodings/rle.rs`); chaff catches that and reports the file as unreadable, which
+/// this target checks. libFuzzer's hook aborts on any panic, so panics raised inside the
+/// parquet crate are let unwind to chaff's catch; any other still aborts.
+fn let_parquet_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let fuzzer = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let upstream = info.location().is_some_and(|l| l.file().contains("/parquet-"));
+            if !upstream {
+                fuzzer(info);
+            }
+        }));
+    });
+}
+
 fuzz_target!(|data: &[u8]| {
+    let_parquet_panics_unwind();
     let &[mode, damage, ref rest @ ..] = data else { return };
     let group = 1 + (mode >> 4) as usize;
     let texts: Vec<Option<Vec<u8>>> = rest
@@ -114,6 +132,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let path = std::env::temp_dir().join(format!("chaff-fuzz-{}.parquet", std::process::id()));
     std::fs::write(&path, &file).expect("temp file");
+    // CHAFF_FUZZ_KEEP=FILE: keep the file an input made (to turn a finding into a test).
+    if let Some(keep) = std::env::var_os("CHAFF_FUZZ_KEEP") {
+        std::fs::write(keep, &file).expect("kept file");
+    }
     let target = 1 + (damage as usize & 0x7f) * 13;
     match filter(&path, target) {
         Ok((out, kept)) => {
