@@ -127,6 +127,16 @@ fn dev_rows(n: usize) -> (Vec<String>, Vec<String>, Vec<(&'static str, ArrayRef)
     (ids, texts, columns)
 }
 
+/// `filter --parquet -o` of `input` into a new folder under `dir` fails naming `what`, and
+/// leaves no output file.
+fn fails_without_output(dir: &Path, input: &Path, what: &str) {
+    let name = input.file_name().unwrap();
+    let outdir = dir.join("out-".to_string() + name.to_str().unwrap());
+    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(input)]);
+    assert!(err.contains(what), "{err}");
+    assert!(!outdir.join(name).exists(), "no output file");
+}
+
 #[test]
 fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
     let tmp = tempfile::tempdir().unwrap();
@@ -287,13 +297,7 @@ fn bad_rows_stop_the_run_or_are_skipped_or_kept() {
         ],
         100,
     );
-    let outdir = tmp.path().join("out");
-    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&p)]);
-    assert!(
-        err.contains("t.parquet: row 2: column \"text\" is null"),
-        "{err}"
-    );
-    assert!(!outdir.join("t.parquet").exists(), "no output file");
+    fails_without_output(tmp.path(), &p, "t.parquet: row 2: column \"text\" is null");
     let o = chaff(&["filter", "--parquet", "--bad-records", "skip", s(&p)]);
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -381,13 +385,7 @@ fn unusable_files_are_named_and_others_skipped() {
     let whole = fs::read(&good).unwrap();
     let cut = tmp.path().join("cut.parquet");
     fs::write(&cut, &whole[..whole.len() - 20]).unwrap();
-    let outdir = tmp.path().join("o3");
-    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&cut)]);
-    assert!(
-        err.contains("cut.parquet: not a readable Parquet file"),
-        "{err}"
-    );
-    assert!(!outdir.join("cut.parquet").exists());
+    fails_without_output(tmp.path(), &cut, "cut.parquet: not a readable Parquet file");
     let err = fails(&["filter", "--parquet", "--text-field", "body", s(&good)]);
     assert!(
         err.contains("b.parquet: no column \"body\" (columns: text; choose one with --text-field)"),
@@ -395,14 +393,11 @@ fn unusable_files_are_named_and_others_skipped() {
     );
     // A damaged file on which the Parquet reader itself panics (found by the `parquet`
     // fuzz target): an error naming the file, and no output.
-    let damaged = root().join("tests/data/rle-panic.parquet");
-    let outdir = tmp.path().join("o4");
-    let err = fails(&["filter", "--parquet", "-o", s(&outdir), s(&damaged)]);
-    assert!(
-        err.contains("rle-panic.parquet: row group 1: the Parquet reader failed on this file"),
-        "{err}"
+    fails_without_output(
+        tmp.path(),
+        &root().join("tests/data/rle-panic.parquet"),
+        "rle-panic.parquet: row group 1: the Parquet reader failed on this file",
     );
-    assert!(!outdir.join("rle-panic.parquet").exists());
     let ints = tmp.path().join("ints.parquet");
     write(
         &ints,
