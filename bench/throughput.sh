@@ -5,7 +5,7 @@
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
 # each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
-# gzipped and zstd-compressed, and as a gzipped WET file; also start-up (dictionary + model load) and training
+# gzipped and zstd-compressed, as a gzipped WET file and as a Parquet table; also start-up (dictionary + model load) and training
 # time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -138,6 +138,11 @@ done
 # the same way (the workers compress each output record as its own member).
 pages_to_wet "$dump/pages" "$out/dump.warc.wet.gz"
 into_outdir warc.gz "$(gzip -dc "$out/dump.warc.wet.gz" | wc -c)" --warc "$out/dump.warc.wet.gz"
+# Parquet: the JSONL records as a snappy table in row groups of 1,000 rows, out the same
+# way (MB/s of text, as chaff counts a table's bytes).
+(cd "$root" && cargo build --release --quiet --example jsonl_to_parquet)
+"$root/target/release/examples/jsonl_to_parquet" "$out/dump.jsonl" "$out/dump.parquet" 1000
+into_outdir parquet "$mb" --parquet "$out/dump.parquet"
 if [ "${BIG:-0}" = 1 ]; then
   n=$(( (1000000000 + jb - 1) / jb ))
   for _ in $(seq 1 "$n"); do cat "$out/dump.jsonl"; done >"$out/big.jsonl"
