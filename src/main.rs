@@ -636,15 +636,12 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             s
         }
         None => {
-            if a.input.parquet && count != 1 {
-                return Err(Error::Usage(format!(
-                    "{count} input files: filter writes one Parquet file to stdout; use -o OUTDIR for several"
-                )));
-            }
-            if !(a.input.jsonl || a.input.warc || a.input.parquet) && count != 1 {
-                return Err(Error::Usage(format!(
-                    "{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"
-                )));
+            // Records concatenate; a text file or a Parquet table is one output.
+            if !(a.input.jsonl || a.input.warc) && count != 1 {
+                return Err(Error::Usage(match a.input.parquet {
+                    true => format!("{count} input files: filter writes one Parquet file to stdout; use -o OUTDIR for several"),
+                    false => format!("{count} input files: filter writes one text file (or -) to stdout; use -o OUTDIR for several, or --jsonl"),
+                }));
             }
             let stdout = std::io::stdout();
             let buffered = BufWriter::with_capacity(1 << 16, stdout.lock());

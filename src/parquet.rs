@@ -41,9 +41,11 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Bytes of text in the batch.
+    /// Bytes of text in the batch (nulls count nothing).
     pub fn text_bytes(&self) -> usize {
-        text_bytes(&self.batch, self.column)
+        (0..self.batch.num_rows())
+            .map(|i| self.bytes(i).map_or(0, <[u8]>::len))
+            .sum()
     }
 
     /// The `id` column's value of row `i`, as text, if the table has one.
@@ -89,9 +91,9 @@ impl Rows {
         )
     }
 
-    /// The batch `filter` writes: row `i` kept where `texts[i]` is `Some`, its text
-    /// column set to that text (`Err(())`: the row as it was).
-    pub fn filtered(&self, texts: &[Option<Result<String, ()>>]) -> Result<RecordBatch, String> {
+    /// What `filter` writes: row `i` kept where `texts[i]` is `Some`, its text column set
+    /// to that text (`Err(())`: the row as it was).
+    pub fn filtered(&self, texts: &[Option<Result<String, ()>>]) -> Result<Table, String> {
         let col = self.batch.column(self.column);
         // Only the kept rows: a column declared non-nullable takes no placeholder.
         let new: Vec<Option<&[u8]>> = texts
@@ -123,16 +125,14 @@ impl Rows {
             .map_err(|e| e.to_string())?;
         let mut columns = kept.columns().to_vec();
         columns[self.column] = built;
-        RecordBatch::try_new(Arc::clone(&self.schema), columns).map_err(|e| e.to_string())
+        Ok(Table {
+            batch: RecordBatch::try_new(Arc::clone(&self.schema), columns)
+                .map_err(|e| e.to_string())?,
+            group_end: self.group_end,
+            props: Arc::clone(&self.props),
+            text_bytes: new.iter().map(|b| b.map_or(0, <[u8]>::len) as u64).sum(),
+        })
     }
-}
-
-/// Bytes of text in `batch`'s column `column` (nulls count nothing).
-pub fn text_bytes(batch: &RecordBatch, column: usize) -> usize {
-    let col = batch.column(column);
-    (0..col.len())
-        .map(|i| value(col.as_ref(), i).map_or(0, <[u8]>::len))
-        .sum()
 }
 
 /// A row's bytes in a text or binary column (`None`: null, or a type with no bytes).
@@ -222,9 +222,12 @@ impl Reader {
     ) -> Result<Reader, OpenError> {
         let mut file = File::open(path).map_err(OpenError::Bad)?;
         let mut magic = [0u8; 4];
-        let n = read_up_to(&mut file, &mut magic).map_err(OpenError::Bad)?;
-        if n < 4 || &magic != b"PAR1" {
-            return Err(OpenError::NotParquet("no PAR1 magic".into()));
+        match file.read_exact(&mut magic) {
+            Ok(()) if &magic == b"PAR1" => {}
+            Err(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
+                return Err(OpenError::Bad(e))
+            }
+            _ => return Err(OpenError::NotParquet("no PAR1 magic".into())),
         }
         let meta = unpanicked(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
             .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
@@ -353,17 +356,6 @@ fn unpanicked<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Resu
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err("the Parquet reader failed on this file (corrupt?)".into()),
     }
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..])? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    Ok(n)
 }
 
 /// The output's settings: the input's key-value metadata (pandas' and Hugging Face's

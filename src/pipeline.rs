@@ -1046,13 +1046,7 @@ impl Engine<'_> {
             }
         }
         if filter {
-            let batch = rows.filtered(&texts).map_err(|m| invalid(path, m))?;
-            piece.table = Some(crate::parquet::Table {
-                text_bytes: crate::parquet::text_bytes(&batch, rows.column) as u64,
-                batch,
-                group_end: rows.group_end,
-                props: Arc::clone(&rows.props),
-            });
+            piece.table = Some(rows.filtered(&texts).map_err(|m| invalid(path, m))?);
         }
         Ok(piece)
     }

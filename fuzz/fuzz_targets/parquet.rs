@@ -70,8 +70,7 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<
                 }
             }
         }
-        let batch = rows.filtered(&texts)?;
-        let t = chaff::parquet::Table { text_bytes: 0, batch, group_end: rows.group_end, props: rows.props.clone() };
+        let t = rows.filtered(&texts)?;
         let w = match &mut writer {
             Some(w) => w,
             none => none.insert(TableWriter::new(&t).expect("a writer for the input's schema")),
