@@ -293,9 +293,15 @@ impl Reader {
             let Some(batches) = self.batches.as_mut() else {
                 unreachable!("set above")
             };
-            match unpanicked(|| batches.next().transpose()).transpose() {
-                Some(Ok(batch)) => {
-                    let group_end = batches.peek().is_none();
+            // The next batch, and whether it ends the row group (a peek decodes the one
+            // after it, so it is guarded too).
+            let step = unpanicked(|| match batches.next() {
+                Some(Ok(batch)) => Ok(Some((batch, batches.peek().is_none()))),
+                Some(Err(e)) => Err(e),
+                None => Ok(None),
+            });
+            match step.transpose() {
+                Some(Ok((batch, group_end))) => {
                     let batch = self.plain(batch).map_err(|e| self.error(e))?;
                     if group_end {
                         self.batches = None;
