@@ -391,12 +391,18 @@ fn unusable_files_are_named_and_others_skipped() {
         err.contains("b.parquet: no column \"body\" (columns: text; choose one with --text-field)"),
         "{err}"
     );
-    // A damaged file on which the Parquet reader itself panics (found by the `parquet`
-    // fuzz target): an error naming the file, and no output.
+    // Damaged files on which the Parquet reader itself panics (found by the `parquet`
+    // fuzz target), in a row group's data and in the footer's embedded Arrow schema: an
+    // error naming the file, and no output.
     fails_without_output(
         tmp.path(),
         &root().join("tests/data/rle-panic.parquet"),
         "rle-panic.parquet: row group 1: the Parquet reader failed on this file",
+    );
+    fails_without_output(
+        tmp.path(),
+        &root().join("tests/data/ipc-panic.parquet"),
+        "ipc-panic.parquet: not a readable Parquet file: the Parquet reader failed on this file",
     );
     let ints = tmp.path().join("ints.parquet");
     write(

@@ -82,15 +82,18 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<
 }
 
 /// The Parquet reader panics on some damaged files (parquet 57.3: an index out of bounds
-/// in `encodings/rle.rs`); chaff catches that and reports the file as unreadable, which
-/// this target checks. libFuzzer's hook aborts on any panic, so panics raised inside the
-/// parquet crate are let unwind to chaff's catch; any other still aborts.
+/// in `encodings/rle.rs`; arrow-ipc 57.3 on an embedded schema's integer width); chaff
+/// catches that and reports the file as unreadable, which this target checks. libFuzzer's
+/// hook aborts on any panic, so panics raised inside the parquet and arrow crates are let
+/// unwind to chaff's catch; any other still aborts.
 fn let_parquet_panics_unwind() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let fuzzer = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let upstream = info.location().is_some_and(|l| l.file().contains("/parquet-"));
+            let upstream = info
+                .location()
+                .is_some_and(|l| l.file().contains("/parquet-") || l.file().contains("/arrow-"));
             if !upstream {
                 fuzzer(info);
             }
