@@ -774,7 +774,7 @@ fn main() -> ExitCode {
             .map(|l| format!(" ({file}:{})", l.line()))
             .unwrap_or_default();
         if file.contains("/parquet-") || file.contains("/arrow-") {
-            eprintln!("chaff: warning: the Parquet reader panicked: {msg}{at}");
+            eprintln!("chaff: warning: the Parquet library stopped on a damaged file: {msg}{at}");
         } else {
             eprintln!("chaff: internal error: {msg}{at}");
         }
