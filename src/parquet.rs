@@ -38,16 +38,11 @@ pub struct Rows {
     pub props: Arc<WriterProperties>,
     /// The file's schema, its metadata included (batches as read carry none).
     pub schema: SchemaRef,
+    /// Bytes of text in the batch (nulls count nothing), counted once as it is read.
+    pub text_bytes: usize,
 }
 
 impl Rows {
-    /// Bytes of text in the batch (nulls count nothing).
-    pub fn text_bytes(&self) -> usize {
-        (0..self.batch.num_rows())
-            .map(|i| self.bytes(i).map_or(0, <[u8]>::len))
-            .sum()
-    }
-
     /// The `id` column's value of row `i`, as text, if the table has one.
     pub fn id(&self, i: usize) -> Option<String> {
         let col = self.batch.column_by_name("id")?;
@@ -323,7 +318,12 @@ impl Reader {
     fn rows(&mut self, batch: RecordBatch, group_end: bool) -> Rows {
         let first_row = self.next_row;
         self.next_row += batch.num_rows();
+        let col = batch.column(self.column);
+        let text_bytes = (0..col.len())
+            .map(|i| value(col.as_ref(), i).map_or(0, <[u8]>::len))
+            .sum();
         Rows {
+            text_bytes,
             batch,
             column: self.column,
             first_row,

@@ -230,7 +230,7 @@ impl Batcher<'_> {
     fn push(&mut self, source: usize, entry: &Arc<Entry>, last: bool, item: Job) -> bool {
         let (n, end) = match &item {
             Job::Chunk(c) => (c.bytes.len(), false),
-            Job::Rows(r) => (r.text_bytes(), false),
+            Job::Rows(r) => (r.text_bytes, false),
             // Nothing comes after a failure.
             Job::Fail(_) => (0, true),
             Job::Skip(_) => (0, false),
@@ -994,7 +994,7 @@ impl Engine<'_> {
     /// 1 in the file where errors and warnings would give a line).
     fn render_rows(&self, path: &str, task: Task<'_>, rows: &Rows) -> Result<Piece> {
         let mut piece = Piece::default();
-        piece.summary.bytes_in = rows.text_bytes() as u64;
+        piece.summary.bytes_in = rows.text_bytes as u64;
         let filter = matches!(task, Task::Filter { .. });
         // Per row, what `filter` writes: `None` drops the row, `Err(())` keeps it as it was.
         let mut texts: Vec<Option<Result<String, ()>>> = Vec::new();
