@@ -21,6 +21,7 @@ pub mod error;
 pub mod eval;
 pub mod explain;
 pub mod features;
+pub mod file_list;
 pub mod gzip;
 pub mod html;
 pub mod huge_pages;

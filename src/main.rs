@@ -2,13 +2,14 @@
 
 use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::features::FeatureConfig;
+use chaff::file_list::{self, Separator};
 use chaff::input::{Compression, DecodeOptions};
 use chaff::jsonl::BadRecords;
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};
 use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
-use chaff::sources::{self, Inputs};
+use chaff::sources::{self, Input, Inputs};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
 use chaff::{dataset, eval, model_file, output, train, Error, Result};
@@ -193,10 +194,24 @@ struct InputArgs {
     /// Bytes per chunk of a large input (chunks are classified in parallel)
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
+    /// Also read the inputs named in LIST, one path per line (- for stdin); under -o
+    /// OUTDIR a listed path keeps its whole path (as with tar -T or rsync --files-from)
+    #[arg(long, value_name = "LIST", conflicts_with = "files0_from")]
+    files_from: Option<PathBuf>,
+    /// As --files-from, with each path ended by a NUL byte (find -print0)
+    #[arg(long, value_name = "LIST")]
+    files0_from: Option<PathBuf>,
     /// Files, folders (walked recursively, sorted) or - for stdin; .gz and .zst are
     /// decompressed
-    #[arg(required = true, value_name = "INPUT")]
+    #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+}
+
+/// A run's inputs: the command line's, then a list's.
+struct RunInputs {
+    all: Vec<Input>,
+    /// The list's digest, for the settings record.
+    files_from: Option<String>,
 }
 
 #[derive(Args)]
@@ -375,6 +390,36 @@ fn classifier_and_policy(
 }
 
 impl InputArgs {
+    /// The command line's inputs and those of `--files-from` / `--files0-from`.
+    fn resolve(&self) -> Result<RunInputs> {
+        let mut all = Input::all_given(&self.inputs);
+        let list = match (&self.files_from, &self.files0_from) {
+            (Some(l), _) => Some((l, Separator::Newline)),
+            (None, Some(l)) => Some((l, Separator::Nul)),
+            (None, None) => None,
+        };
+        let Some((list, sep)) = list else {
+            return Ok(RunInputs {
+                all,
+                files_from: None,
+            });
+        };
+        if list.as_os_str() == "-" && all.iter().any(Input::is_stdin) {
+            return Err(Error::Usage(
+                "standard input cannot be both the list of inputs and an input".into(),
+            ));
+        }
+        let listed = file_list::read(list, sep)?;
+        if listed.inputs.is_empty() {
+            eprintln!("chaff: warning: {}: lists no inputs", list.display());
+        }
+        all.extend(listed.inputs);
+        Ok(RunInputs {
+            all,
+            files_from: Some(listed.digest),
+        })
+    }
+
     /// `--text-field`, or its default.
     fn text_field(&self) -> &str {
         self.text_field.as_deref().unwrap_or("text")
@@ -461,11 +506,12 @@ impl InputArgs {
 }
 
 fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
+    let inputs = a.input.resolve()?.all;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
     if !to_folder {
-        sources::check(&a.input.inputs)?;
+        sources::check(&inputs)?;
     }
     let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
     match opts.bad_records {
@@ -511,18 +557,22 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         } else {
             Existing::Refuse
         };
-        let plan = outdir::plan(dir, &a.input.inputs, "stdin.jsonl", None, existing, None)?;
+        let plan = outdir::plan(dir, &inputs, "stdin.jsonl", None, existing, None)?;
         let summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }
     if let Some(path) = &a.html {
         let mut f = AtomicWriter::create(path)?;
-        let first = a.input.inputs[0].display();
-        let title = match a.input.inputs.len() {
-            1 => format!("chaff audit: {first}"),
-            n => format!("chaff audit: {first} and {} more inputs", n - 1),
+        let title = match inputs.as_slice() {
+            [] => "chaff audit: no inputs".to_string(),
+            [one] => format!("chaff audit: {}", one.path.display()),
+            [first, rest @ ..] => format!(
+                "chaff audit: {} and {} more inputs",
+                first.path.display(),
+                rest.len()
+            ),
         };
-        let summary = engine.html(Inputs::walk(&a.input.inputs), &title, &mut f)?;
+        let summary = engine.html(Inputs::walk(&inputs), &title, &mut f)?;
         f.commit()?;
         return report(&summary, start, g, None, false);
     }
@@ -537,7 +587,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         verbose: g.verbose,
         ..Sidecars::default()
     };
-    engine.tag(Inputs::walk(&a.input.inputs), format, &mut out, side)?;
+    engine.tag(Inputs::walk(&inputs), format, &mut out, side)?;
     Ok(())
 }
 
@@ -548,12 +598,13 @@ struct Global {
 }
 
 /// The settings record of a filter run into OUTDIR (what `--resume` compares).
-fn run_record(a: &FilterArgs) -> Result<String> {
+fn run_record(a: &FilterArgs, files_from: Option<String>) -> Result<String> {
     let record = outdir::RunRecord {
         bad_records: &a.input.bad_records,
         chunk_bytes: a.input.chunk_bytes,
         compress: &a.compress,
         encoding: a.input.encoding.as_deref(),
+        files_from,
         inputs: &a.input.inputs,
         jsonl: a.input.jsonl,
         keep: &a.decision.keep,
@@ -570,6 +621,10 @@ fn run_record(a: &FilterArgs) -> Result<String> {
 }
 
 fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
+    let RunInputs {
+        all: inputs,
+        files_from,
+    } = a.input.resolve()?;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let compress = Compression::parse_flag(&a.compress)?;
     if a.input.parquet && compress.is_some() {
@@ -585,7 +640,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,
-        None => sources::check(&a.input.inputs)?,
+        None => sources::check(&inputs)?,
     };
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
@@ -622,10 +677,10 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 (_, true) => Existing::Resume,
                 _ => Existing::Refuse,
             };
-            let settings = run_record(&a)?;
+            let settings = run_record(&a, files_from)?;
             let plan = outdir::plan(
                 dir,
-                &a.input.inputs,
+                &inputs,
                 stdin_name,
                 compress,
                 existing,
@@ -652,11 +707,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             };
             let mut out = output::Compressed::new(buffered, how, true)
                 .map_err(|e| Error::io("<stdout>", e))?;
-            let s = engine.filter(
-                Inputs::walk(&a.input.inputs),
-                FilterTarget::Stream(&mut out),
-                side,
-            )?;
+            let s = engine.filter(Inputs::walk(&inputs), FilterTarget::Stream(&mut out), side)?;
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;

@@ -5,9 +5,10 @@
 
 use crate::error::{Error, Result};
 use crate::input::Compression;
-use crate::sources::{given_file, list_folder, total_size, Entry, Inputs, Source, Walk};
+use crate::sources::{given_file, list_folder, total_size, Entry, Input, Inputs, Source, Walk};
 use serde::Serialize;
 use std::ffi::OsString;
+use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,6 +42,11 @@ pub struct RunRecord<'a> {
     pub compress: &'a str,
     /// `--encoding`, if given.
     pub encoding: Option<&'a str>,
+    /// `--files-from` / `--files0-from`: how many paths the list held and a CRC-32 of
+    /// them (a list of a million paths is not copied into the record), recorded only when
+    /// given (records of runs before the flag still match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub files_from: Option<String>,
     /// The inputs as given on the command line.
     pub inputs: &'a [PathBuf],
     /// `--jsonl`.
@@ -96,7 +102,7 @@ impl RunRecord<'_> {
 #[derive(Debug)]
 pub struct Plan {
     dir: PathBuf,
-    inputs: Vec<PathBuf>,
+    inputs: Vec<Input>,
     stdin_name: String,
     compress: Option<Compression>,
     /// What the folder held before the run, so what an output may find at its path.
@@ -105,15 +111,16 @@ pub struct Plan {
     resumed: Arc<AtomicU64>,
 }
 
-/// Checks a run of `inputs` (the paths as given) into `dir`: each source's output goes to
-/// its path relative to the input it was found under, its compression extension changed
-/// if `compress` asks; two sources with one output are an error, and so is an input
-/// inside the output folder or the other way round. Then prepares the folder (`settings`
+/// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
+/// the input it was found under (a listed input's: its whole path), its compression
+/// extension changed if `compress` asks; two sources with one output are an error, and so
+/// is an input inside the output folder or the other way round, and a listed path that
+/// climbs out with `..`. Then prepares the folder (`settings`
 /// is recorded in [`MANIFEST`] and compared on resume; `None`: nothing recorded, and no
 /// resuming). The check walks the inputs once, holding one folder's files at a time.
 pub fn plan(
     dir: &Path,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     stdin_name: &str,
     compress: Option<Compression>,
     existing: Existing,
@@ -127,6 +134,8 @@ pub fn plan(
         real_out: &real_out,
         clash: None,
         inside: None,
+        pending: Default::default(),
+        parent: None,
     };
     check.inputs(stdin_name)?;
     if let Some((_, a, b, dest)) = check.clash {
@@ -257,7 +266,7 @@ type Order = (usize, PathBuf);
 struct Check<'a> {
     dir: &'a Path,
     /// The inputs as given.
-    inputs: &'a [PathBuf],
+    inputs: &'a [Input],
     compress: Option<Compression>,
     /// The output folder's real path.
     real_out: &'a Path,
@@ -266,6 +275,12 @@ struct Check<'a> {
     clash: Option<(Order, String, String, PathBuf)>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
+    /// Listed inputs by the relative folder they land in (a listed file in its path's
+    /// folder, a listed folder as that folder itself), taken as the walk reaches it.
+    pending: std::collections::BTreeMap<PathBuf, (Vec<Found>, Vec<Branch>)>,
+    /// The last listed file's folder and its real path: listed files come folder by
+    /// folder, and resolving each one's folder again would cost a system call a component.
+    parent: Option<(PathBuf, PathBuf)>,
 }
 
 /// A source the check found in the relative folder being checked: a name, not a path
@@ -297,54 +312,88 @@ struct Branch {
 impl Check<'_> {
     /// Checks every source under the inputs.
     fn inputs(&mut self, stdin_name: &str) -> Result<()> {
-        let mut found = Vec::new();
-        let mut branches = Vec::new();
         for (i, input) in self.inputs.iter().enumerate() {
-            if input.as_os_str() == "-" {
-                found.push(self.found(i, stdin_name.into(), None));
+            if input.is_stdin() {
+                let found = self.found(i, stdin_name.into(), None);
+                self.pending(PathBuf::new()).0.push(found);
                 continue;
             }
-            let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
+            let path = &input.path;
+            // Where its files land: the output folder itself, or a listed path's folder.
+            let rel: PathBuf = path.components().skip(input.rel_from(true)).collect();
+            if input.listed
+                && rel
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+            {
+                return Err(Error::Usage(format!(
+                    "{}: a listed path with `..` would be written outside the output folder {}",
+                    path.display(),
+                    self.dir.display()
+                )));
+            }
+            let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
             if meta.is_dir() {
-                let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
-                branches.push(Branch {
+                let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+                let branch = Branch {
                     input: i,
-                    path: input.clone(),
+                    path: path.clone(),
                     seen: vec![real],
-                });
+                };
+                self.pending(rel).1.push(branch);
                 continue;
             }
             // Its name and link flag as the run's walk has them.
             let source = given_file(input.clone())?;
             let link = matches!(source, Source::File { link: true, .. });
-            let name = source.rel().unwrap_or_default().into_os_string();
-            let real = match (input.parent(), input.file_name(), link) {
-                (Some(parent), Some(name), false) => {
-                    let parent = if parent.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        parent
-                    };
-                    let real = std::fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
-                    Some(real.join(name))
-                }
-                _ => real_link(input)?,
+            let rel = source.rel().unwrap_or_default();
+            let real = match (path.parent(), path.file_name(), link) {
+                (Some(parent), Some(name), false) => Some(self.real_parent(parent)?.join(name)),
+                _ => real_link(path)?,
             };
             if real.is_some_and(|r| r.starts_with(self.real_out)) {
-                self.inside(i, Path::new(&name), input);
+                self.inside(i, &rel, path);
             }
-            found.push(self.found(i, name, None));
+            let (folder, name) = match (rel.parent(), rel.file_name()) {
+                (Some(folder), Some(name)) => (folder.to_path_buf(), name.to_os_string()),
+                _ => (PathBuf::new(), rel.into_os_string()),
+            };
+            let found = self.found(i, name, None);
+            self.pending(folder).0.push(found);
         }
-        self.folder(Path::new(""), found, branches)
+        self.folder(Path::new(""))
     }
 
-    /// Checks the relative folder `rel`: the sources `found` so far in it, and those in
+    /// The listed sources and folders waiting in the relative folder `rel`.
+    fn pending(&mut self, rel: PathBuf) -> &mut (Vec<Found>, Vec<Branch>) {
+        self.pending.entry(rel).or_default()
+    }
+
+    /// The real path of the folder `parent` of a file input.
+    fn real_parent(&mut self, parent: &Path) -> Result<PathBuf> {
+        let parent = if parent.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            parent
+        };
+        if let Some((p, real)) = &self.parent {
+            if p == parent {
+                return Ok(real.clone());
+            }
+        }
+        let real = std::fs::canonicalize(parent).map_err(|e| Error::io(parent, e))?;
+        self.parent = Some((parent.to_path_buf(), real.clone()));
+        Ok(real)
+    }
+
+    /// Checks the relative folder `rel`: the inputs waiting in it, and the sources in
     /// each input folder's copy of it; then its subfolders, in byte order.
-    fn folder(&mut self, rel: &Path, mut found: Vec<Found>, branches: Vec<Branch>) -> Result<()> {
+    fn folder(&mut self, rel: &Path) -> Result<()> {
+        let (mut found, branches) = self.pending.remove(rel).unwrap_or_default();
         // One folder's own names are unique: with no name changed and no other input
         // here, nothing can collide, and its names need not be held.
         let collect = self.compress.is_some() || !found.is_empty() || branches.len() > 1;
-        let mut subfolders: std::collections::BTreeMap<OsString, Vec<Branch>> = Default::default();
+        let mut subfolders: std::collections::BTreeSet<OsString> = Default::default();
         for (bi, b) in branches.iter().enumerate() {
             let real_dir = b.seen.last().cloned().unwrap_or_default();
             // Its files lie inside the output folder if it does (a link is looked at
@@ -357,11 +406,12 @@ impl Check<'_> {
                     if !b.seen.contains(&real) {
                         let mut seen = b.seen.clone();
                         seen.push(real);
-                        subfolders.entry(e.name).or_default().push(Branch {
+                        self.pending(rel.join(&e.name)).1.push(Branch {
                             input: b.input,
                             path,
                             seen,
                         });
+                        subfolders.insert(e.name);
                     }
                     continue;
                 }
@@ -380,8 +430,19 @@ impl Check<'_> {
             }
         }
         self.clashes(rel, found, &branches);
-        for (name, branches) in subfolders {
-            self.folder(&rel.join(name), Vec::new(), branches)?;
+        // Listed inputs further down, whose folders no input folder may have.
+        let depth = rel.components().count();
+        let below = (Bound::Excluded(rel.to_path_buf()), Bound::Unbounded);
+        for (key, _) in self.pending.range(below) {
+            if !key.starts_with(rel) {
+                break;
+            }
+            if let Some(c) = key.components().nth(depth) {
+                subfolders.insert(c.as_os_str().to_os_string());
+            }
+        }
+        for name in subfolders {
+            self.folder(&rel.join(name))?;
         }
         Ok(())
     }
@@ -413,7 +474,7 @@ impl Check<'_> {
             .sort_unstable_by(|a, b| (a.out(), a.input, &a.name).cmp(&(b.out(), b.input, &b.name)));
         let shown = |f: &Found| match f.branch {
             Some(b) => branches[b].path.join(&f.name).display().to_string(),
-            None => self.inputs[f.input].display().to_string(),
+            None => self.inputs[f.input].path.display().to_string(),
         };
         for w in found.windows(2) {
             let (a, b) = (&w[0], &w[1]);
@@ -448,7 +509,7 @@ fn real_link(path: &Path) -> Result<Option<PathBuf>> {
 fn prepare(
     dir: &Path,
     real_out: &Path,
-    inputs: &[PathBuf],
+    inputs: &[Input],
     inside: Option<Error>,
     existing: Existing,
     settings: Option<&str>,
@@ -456,7 +517,7 @@ fn prepare(
     let manifest = dir.join(MANIFEST);
     let mut before = Before::Empty;
     // An output folder inside an input folder would be read back as input next time.
-    for input in inputs.iter().filter(|i| i.is_dir()) {
+    for input in inputs.iter().map(|i| &i.path).filter(|i| i.is_dir()) {
         let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
         if real_out.starts_with(&real) {
             return Err(Error::Usage(format!(
@@ -586,6 +647,7 @@ mod tests {
             chunk_bytes: 1 << 20,
             compress: "auto",
             encoding: None,
+            files_from: None,
             inputs,
             jsonl: false,
             keep,
@@ -666,7 +728,7 @@ mod tests {
         let run = |existing, settings: &str| {
             plan(
                 &out,
-                &inputs,
+                &Input::all_given(&inputs),
                 "stdin.txt",
                 Some(Compression::Gzip),
                 existing,
@@ -751,9 +813,16 @@ mod tests {
         }
         let out = tmp.path().join("out");
         let check = |inputs: &[PathBuf], compress| {
-            plan(&out, inputs, "stdin.txt", compress, Existing::Refuse, None)
-                .map(|p| entries(&p).len())
-                .map_err(|e| e.to_string())
+            plan(
+                &out,
+                &Input::all_given(inputs),
+                "stdin.txt",
+                compress,
+                Existing::Refuse,
+                None,
+            )
+            .map(|p| entries(&p).len())
+            .map_err(|e| e.to_string())
         };
         let path = |p: &str| tmp.path().join(p).display().to_string();
         let both = |a: &str, b: &str, dest: &str| {
@@ -801,5 +870,89 @@ mod tests {
             ))
         );
         assert_eq!(check(&[x, y.join("a.txt.gz")], None), Ok(5));
+    }
+
+    #[test]
+    fn listed_inputs_keep_their_whole_path_and_collide_only_where_paths_meet() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        for f in ["x/d/e.txt", "y/d/e.txt", "y/a.txt"] {
+            let path = t.join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x\n").unwrap();
+        }
+        // A command-line folder holding the tree a listed path lands in.
+        let under = |p: &Path| -> PathBuf { p.components().skip(1).collect() };
+        let g = t.join("g");
+        let twin = g.join(under(&t.join("y/a.txt")));
+        std::fs::create_dir_all(twin.parent().unwrap()).unwrap();
+        std::fs::write(&twin, "x\n").unwrap();
+        let out = t.join("out");
+        // Each run into a new folder (a plan's entries make its subfolders).
+        let run = |inputs: &[Input]| {
+            let got = plan(&out, inputs, "stdin.txt", None, Existing::Refuse, None)
+                .map(|p| entries(&p))
+                .map_err(|e| e.to_string());
+            let _ = std::fs::remove_dir_all(&out);
+            got
+        };
+        // Two files of one name in two folders, by their whole paths (the root left
+        // out), next to a command-line file, which keeps its name.
+        let (xe, ye) = (t.join("x/d/e.txt"), t.join("y/d/e.txt"));
+        let got = run(&[
+            Input::listed(&xe),
+            Input::listed(&ye),
+            Input::given(t.join("y/a.txt")),
+        ])
+        .unwrap();
+        assert_eq!(
+            got,
+            [
+                (xe.clone(), out.join(under(&xe))),
+                (ye.clone(), out.join(under(&ye))),
+                (t.join("y/a.txt"), out.join("a.txt")),
+            ]
+        );
+        // A listed folder: its files under its whole path.
+        let got = run(&[Input::listed(t.join("y"))]).unwrap();
+        assert_eq!(
+            got,
+            [
+                (t.join("y/a.txt"), out.join(under(&t.join("y/a.txt")))),
+                (ye.clone(), out.join(under(&ye))),
+            ]
+        );
+        // A file listed twice, or listed and inside a listed folder: one output.
+        let both = |a: &Path, b: &Path| {
+            Err(format!(
+                "{} and {} would both be written to {}",
+                a.display(),
+                b.display(),
+                out.join(under(b)).display()
+            ))
+        };
+        assert_eq!(
+            run(&[Input::listed(&xe), Input::listed(&xe)]),
+            both(&xe, &xe)
+        );
+        assert_eq!(
+            run(&[Input::listed(t.join("y")), Input::listed(&ye)]),
+            both(&ye, &ye)
+        );
+        // A command-line folder's file landing on a listed file's path, found deep down.
+        let e = run(&[Input::given(&g), Input::listed(t.join("y/a.txt"))]).unwrap_err();
+        assert_eq!(
+            e,
+            format!(
+                "{} and {} would both be written to {}",
+                twin.display(),
+                t.join("y/a.txt").display(),
+                out.join(under(&t.join("y/a.txt"))).display()
+            )
+        );
+        // A listed path cannot climb out of the output folder.
+        let up = t.join("x/../y/a.txt");
+        let e = run(&[Input::listed(&up)]).unwrap_err();
+        assert!(e.contains("a listed path with `..`"), "{e}");
     }
 }

@@ -1,13 +1,81 @@
 //! Sources: what a run reads, found as the run reaches it.
 //!
 //! Inputs are files as given, folders walked recursively in byte order of their paths,
-//! and `-` for stdin. The walk is lazy ([`Walk`]): a folder is listed when the walk gets
-//! to it, so a run over millions of files holds the folders on the current branch, never
-//! a list of every file.
+//! and `-` for stdin, given on the command line or listed in a file
+//! ([`crate::file_list`]). The walk is lazy ([`Walk`]): a folder is listed when the walk
+//! gets to it, so a run over millions of files holds the folders on the current branch,
+//! never a list of every file.
 
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+
+/// An input as the user named it: a file, a folder or `-`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The path as given.
+    pub path: PathBuf,
+    /// Named in a `--files-from` list rather than on the command line: under an output
+    /// folder its files keep their whole path, as tar and rsync keep a listed path (see
+    /// [`Input::rel_from`]), where a command-line file keeps only its name.
+    pub listed: bool,
+}
+
+impl Input {
+    /// An input named on the command line.
+    pub fn given(path: impl Into<PathBuf>) -> Input {
+        Input {
+            path: path.into(),
+            listed: false,
+        }
+    }
+
+    /// An input named in a list.
+    pub fn listed(path: impl Into<PathBuf>) -> Input {
+        Input {
+            path: path.into(),
+            listed: true,
+        }
+    }
+
+    /// Command-line inputs.
+    pub fn all_given(paths: &[PathBuf]) -> Vec<Input> {
+        paths.iter().map(Input::given).collect()
+    }
+
+    /// `-`, standard input.
+    pub fn is_stdin(&self) -> bool {
+        self.path.as_os_str() == "-"
+    }
+
+    /// How many leading components of the input's own path are not part of its sources'
+    /// paths under an output folder: for a folder on the command line all of them (its
+    /// files are mirrored by their path under it), for a file on the command line all but
+    /// its name, and for a listed path only a leading `/` or `./` (`/data/a.txt` is
+    /// mirrored as `data/a.txt`).
+    pub fn rel_from(&self, folder: bool) -> usize {
+        let n = self.path.components().count();
+        if self.listed {
+            self.path
+                .components()
+                .take_while(|c| {
+                    !matches!(
+                        c,
+                        std::path::Component::Normal(_) | std::path::Component::ParentDir
+                    )
+                })
+                .count()
+        } else if folder {
+            n
+        } else if self.path.file_name().is_some() {
+            n - 1
+        } else {
+            // A file named without a final name (`..` as a file cannot be, but a path
+            // like that is kept whole rather than emptied).
+            0
+        }
+    }
+}
 
 /// Where a document comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +143,7 @@ pub struct Inputs<'a> {
 
 impl Inputs<'static> {
     /// The sources found under `inputs` (see [`Walk`]), with no output files.
-    pub fn walk(inputs: &[PathBuf]) -> Inputs<'static> {
+    pub fn walk(inputs: &[Input]) -> Inputs<'static> {
         let again = inputs.to_vec();
         Inputs {
             entries: Box::new(Walk::new(inputs).map(|s| s.map(Entry::streamed))),
@@ -124,7 +192,7 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 /// Walks every input through before a run, so that a missing input, an unreadable
 /// folder or a dangling link stops it before anything is written; returns how many
 /// sources there are. Memory stays that of one walk.
-pub fn check(inputs: &[PathBuf]) -> Result<u64> {
+pub fn check(inputs: &[Input]) -> Result<u64> {
     Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
 }
 
@@ -175,7 +243,7 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
 /// once, so a link loop ends), `-` as stdin. A missing input or an unreadable folder is
 /// an error naming the path, after which the walk ends.
 pub struct Walk {
-    inputs: std::collections::VecDeque<PathBuf>,
+    inputs: std::collections::VecDeque<Input>,
     /// The folders being walked, innermost last.
     stack: Vec<Folder>,
 }
@@ -193,7 +261,7 @@ struct Folder {
 
 impl Walk {
     /// A walk over `inputs`, which starts when it is iterated.
-    pub fn new(inputs: &[PathBuf]) -> Walk {
+    pub fn new(inputs: &[Input]) -> Walk {
         Walk {
             inputs: inputs.iter().cloned().collect(),
             stack: Vec::new(),
@@ -238,16 +306,16 @@ impl Walk {
                 }));
             }
             let input = self.inputs.pop_front()?;
-            if input.as_os_str() == "-" {
+            if input.is_stdin() {
                 return Some(Ok(Source::Stdin));
             }
-            let meta = match std::fs::metadata(&input) {
+            let meta = match std::fs::metadata(&input.path) {
                 Ok(m) => m,
-                Err(e) => return Some(Err(Error::io(&input, e))),
+                Err(e) => return Some(Err(Error::io(&input.path, e))),
             };
             if meta.is_dir() {
-                let rel_from = input.components().count();
-                if let Err(e) = self.enter(input, rel_from) {
+                let rel_from = input.rel_from(true);
+                if let Err(e) = self.enter(input.path, rel_from) {
                     return Some(Err(e));
                 }
                 continue;
@@ -257,13 +325,11 @@ impl Walk {
     }
 }
 
-/// A file given as an input: its file name is its path under an output folder (the whole
-/// path when it has none, as `..`).
-pub(crate) fn given_file(path: PathBuf) -> Result<Source> {
-    let rel_from = match path.file_name() {
-        Some(_) => path.components().count() - 1,
-        None => 0,
-    };
+/// A file named as an input: its path under an output folder is its name, or its whole
+/// path if it was listed (see [`Input::rel_from`]).
+pub(crate) fn given_file(input: Input) -> Result<Source> {
+    let rel_from = input.rel_from(false);
+    let path = input.path;
     let link = std::fs::symlink_metadata(&path)
         .map_err(|e| Error::io(&path, e))?
         .is_symlink();
@@ -292,7 +358,7 @@ mod tests {
     use super::*;
 
     fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
-        Walk::new(inputs).collect()
+        Walk::new(&Input::all_given(inputs)).collect()
     }
 
     #[test]
@@ -331,7 +397,7 @@ mod tests {
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
-        assert_eq!(check(std::slice::from_ref(&root)).unwrap(), 6);
+        assert_eq!(check(&[Input::given(&root)]).unwrap(), 6);
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));
@@ -347,11 +413,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("dangling"), "{e}");
-        let mut walk = Walk::new(&[root.clone(), root.join("a.txt")]);
+        let mut walk = Walk::new(&Input::all_given(&[root.clone(), root.join("a.txt")]));
         assert!(walk.next().unwrap().is_err());
         assert!(walk.next().is_none());
         // So is a missing input, in its turn: what comes before it is walked.
-        let mut walk = Walk::new(&[root.join("a.txt"), tmp.path().join("missing"), "-".into()]);
+        let mut walk = Walk::new(&Input::all_given(&[
+            root.join("a.txt"),
+            tmp.path().join("missing"),
+            "-".into(),
+        ]));
         assert!(walk.next().unwrap().is_ok());
         let e = walk.next().unwrap().unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
@@ -370,7 +440,7 @@ mod tests {
                 std::fs::write(dir.join(format!("{f:02}.txt")), "x\n").unwrap();
             }
         }
-        let mut walk = Walk::new(&[tmp.path().to_path_buf()]);
+        let mut walk = Walk::new(&[Input::given(tmp.path())]);
         let mut n = 0;
         let mut most = 0;
         while let Some(s) = walk.next() {

@@ -912,3 +912,168 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
         );
     }
 }
+
+#[test]
+fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let pages = dev_pages(5);
+    let files = [
+        "dump/2024/01/part.txt",
+        "dump/2024/02/part.txt",
+        "dump/extra/a.txt",
+        "dump/extra/b.txt",
+        "dump/odd\nname.txt",
+    ];
+    for (f, p) in files.iter().zip(&pages) {
+        fs::create_dir_all(t.join(f).parent().unwrap()).unwrap();
+        fs::copy(p, t.join(f)).unwrap();
+    }
+    let run = |args: &[&str], stdin: Option<&[u8]>| {
+        let o = chaff_in(t, args, stdin);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        (o.status.code(), o.stdout, err)
+    };
+    // Two shards of one name, a path with `./`, a blank line and a folder.
+    let list = "dump/2024/01/part.txt\n./dump/2024/02/part.txt\n\ndump/extra\n";
+    fs::write(t.join("list.txt"), list).unwrap();
+    let named = [
+        "dump/2024/01/part.txt",
+        "./dump/2024/02/part.txt",
+        "dump/extra",
+    ];
+    let (code, by_name, _) = run(&[&["tag", "-q", "--json"][..], &named].concat(), None);
+    assert_eq!(code, Some(0));
+    let (code, by_list, _) = run(&["tag", "-q", "--json", "--files-from", "list.txt"], None);
+    assert_eq!(code, Some(0));
+    assert_eq!(by_list, by_name, "a listed path reads as a named one");
+    assert!(!by_list.is_empty());
+    // Into OUTDIR, each file under its whole path (`./` left out), filtered as alone.
+    let (code, _, err) = run(
+        &["filter", "-q", "--files-from", "list.txt", "-o", "out"],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let alone = |f: &str| {
+        let (code, out, err) = run(&["filter", "-q", f], None);
+        assert_eq!(code, Some(0), "{err}");
+        out
+    };
+    let want: Vec<(PathBuf, Vec<u8>)> = files[..4]
+        .iter()
+        .map(|f| (PathBuf::from(f), alone(f)))
+        .collect();
+    let mut got = tree(&t.join("out"));
+    let record = got.remove(0);
+    assert_eq!(record.0, Path::new(".chaff-run.json"));
+    assert_eq!(got, want);
+    let record: serde_json::Value = serde_json::from_slice(&record.1).unwrap();
+    let digest = record["files_from"].as_str().unwrap();
+    assert!(digest.starts_with("3 paths, crc32 "), "{digest}");
+    assert_eq!(record["inputs"], serde_json::json!([]));
+    // --resume needs the same list; with it, everything is done already.
+    let (code, _, err) = run(
+        &[
+            "filter",
+            "-q",
+            "--resume",
+            "--files-from",
+            "list.txt",
+            "-o",
+            "out",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(0), "{err}");
+    fs::write(t.join("list.txt"), "dump/extra\n").unwrap();
+    let (code, _, err) = run(
+        &[
+            "filter",
+            "--resume",
+            "--files-from",
+            "list.txt",
+            "-o",
+            "out",
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("other settings"), "{err}");
+    // A NUL-separated list on stdin, for a name holding a line break, after a named file.
+    let nul = b"dump/odd\nname.txt\0dump/extra/b.txt\0";
+    let (code, _, err) = run(
+        &[
+            "filter",
+            "-q",
+            "--files0-from",
+            "-",
+            "-o",
+            "out0",
+            "dump/extra/a.txt",
+        ],
+        Some(nul),
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let got: Vec<PathBuf> = tree(&t.join("out0")).into_iter().map(|f| f.0).collect();
+    let want = [
+        ".chaff-run.json",
+        "a.txt",
+        "dump/extra/b.txt",
+        "dump/odd\nname.txt",
+    ];
+    assert_eq!(got, want.map(PathBuf::from));
+    // Refused or failing lists stop the run before anything is written.
+    let no_out = |args: &[&str], stdin: Option<&[u8]>, code: i32, what: &str| {
+        let (got, _, err) = run(args, stdin);
+        assert_eq!(got, Some(code), "{args:?}: {err}");
+        assert!(
+            err.starts_with("chaff: ") && err.lines().count() == 1,
+            "{err}"
+        );
+        assert!(err.contains(what), "{args:?}: {err}");
+        assert!(!t.join("bad").exists(), "{args:?}");
+    };
+    no_out(
+        &["filter", "--files-from", "-", "-o", "bad", "-"],
+        Some(b"dump/extra\n"),
+        2,
+        "standard input cannot be both the list of inputs and an input",
+    );
+    fs::write(t.join("list.txt"), "dump/extra\ndump/nope.txt\n").unwrap();
+    no_out(
+        &["filter", "--files-from", "list.txt", "-o", "bad"],
+        None,
+        1,
+        "list.txt:2: dump/nope.txt: No such file",
+    );
+    fs::write(t.join("list.txt"), "dump/2024/../extra/a.txt\n").unwrap();
+    no_out(
+        &["filter", "--files-from", "list.txt", "-o", "bad"],
+        None,
+        2,
+        "a listed path with `..` would be written outside the output folder",
+    );
+    // To stdout a path with `..` is just a path.
+    let (code, out, err) = run(&["filter", "-q", "--files-from", "list.txt"], None);
+    assert_eq!((code, out), (Some(0), alone("dump/extra/a.txt")), "{err}");
+    no_out(
+        &[
+            "filter",
+            "--files-from",
+            "list.txt",
+            "--files0-from",
+            "list.txt",
+        ],
+        None,
+        2,
+        "cannot be used with",
+    );
+    // An empty list is a run over nothing, with a warning.
+    fs::write(t.join("list.txt"), "\n").unwrap();
+    let (code, out, err) = run(&["tag", "--json", "--files-from", "list.txt"], None);
+    assert_eq!((code, out.len()), (Some(0), 0), "{err}");
+    assert!(
+        err.starts_with("chaff: warning: list.txt: lists no inputs\n"),
+        "{err}"
+    );
+}

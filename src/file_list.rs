@@ -1,0 +1,170 @@
+//! Input lists (`--files-from LIST`, `--files0-from LIST`): the paths of a run read from a
+//! file, for runs over more files than a command line holds (`find ... > LIST`) or over a
+//! chosen subset of a dump's shards. A listed path is an input as a command-line one is
+//! (a file, or a folder walked recursively), but under an output folder it keeps its whole
+//! path, as tar's `-T` and rsync's `--files-from` keep it: shards of one name in different
+//! folders stay apart.
+
+use crate::error::{Error, Result};
+use crate::sources::Input;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// How a list ends its paths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separator {
+    /// One path per line (`\n`; a `\r` before it is part of the path).
+    Newline,
+    /// Each path ended by a NUL byte (`find -print0`), for names holding line breaks.
+    Nul,
+}
+
+/// The inputs a list names, in its order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileList {
+    /// The listed paths, as [`Input::listed`].
+    pub inputs: Vec<Input>,
+    /// The number of paths and a CRC-32 of them (`"3 paths, crc32 1a2b3c4d"`), which a
+    /// run's settings record holds instead of the paths.
+    pub digest: String,
+}
+
+/// Reads the list at `list` (`-`: standard input). Empty entries (blank lines, a final
+/// separator) are skipped. Every path must exist when the list is read, so a wrong list
+/// stops the run before anything is written; the error names the list and the line (the
+/// entry, for a NUL-separated list). `-` cannot be listed: standard input is named on the
+/// command line.
+pub fn read(list: &Path, sep: Separator) -> Result<FileList> {
+    let bytes = if list.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .lock()
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("<stdin>", e))?;
+        buf
+    } else {
+        std::fs::read(list).map_err(|e| Error::io(list, e))?
+    };
+    let shown = if list.as_os_str() == "-" {
+        Path::new("<stdin>")
+    } else {
+        list
+    };
+    let byte = match sep {
+        Separator::Newline => b'\n',
+        Separator::Nul => b'\0',
+    };
+    let at = |n: usize, msg: String| match sep {
+        Separator::Newline => Error::input(shown, n, msg),
+        Separator::Nul => Error::Usage(format!("{}: entry {n}: {msg}", shown.display())),
+    };
+    let mut inputs = Vec::new();
+    let mut crc = crc32fast::Hasher::new();
+    for (i, entry) in bytes.split(|&b| b == byte).enumerate() {
+        if entry.is_empty() {
+            continue;
+        }
+        if sep == Separator::Newline && entry.contains(&0) {
+            return Err(at(
+                i + 1,
+                "a NUL byte in a path (a list from find -print0 needs --files0-from)".into(),
+            ));
+        }
+        let path = path_of(entry).map_err(|msg| at(i + 1, msg))?;
+        if path.as_os_str() == "-" {
+            return Err(at(
+                i + 1,
+                "`-` (standard input) cannot be listed; name it on the command line".into(),
+            ));
+        }
+        if let Err(e) = std::fs::metadata(&path) {
+            return Err(at(i + 1, format!("{}: {e}", path.display())));
+        }
+        crc.update(entry);
+        crc.update(&[0]);
+        inputs.push(Input::listed(path));
+    }
+    let digest = format!("{} paths, crc32 {:08x}", inputs.len(), crc.finalize());
+    Ok(FileList { inputs, digest })
+}
+
+/// A listed path: any bytes on Unix, UTF-8 elsewhere.
+fn path_of(entry: &[u8]) -> std::result::Result<PathBuf, String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        Ok(PathBuf::from(std::ffi::OsStr::from_bytes(entry)))
+    }
+    #[cfg(not(unix))]
+    {
+        std::str::from_utf8(entry)
+            .map(PathBuf::from)
+            .map_err(|_| "a path that is not UTF-8".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_are_read_in_order_skipping_blank_entries_and_checked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        for f in ["a b.txt", "sub/c.txt", "line\nbreak.txt"] {
+            std::fs::write(dir.join(f), "x\n").unwrap();
+        }
+        let p = |f: &str| dir.join(f).display().to_string();
+        let list = dir.join("list");
+        std::fs::write(&list, format!("{}\n\n{}\n", p("a b.txt"), p("sub"))).unwrap();
+        let got = read(&list, Separator::Newline).unwrap();
+        assert_eq!(
+            got.inputs,
+            [
+                Input::listed(dir.join("a b.txt")),
+                Input::listed(dir.join("sub"))
+            ]
+        );
+        assert!(got.digest.starts_with("2 paths, crc32 "), "{}", got.digest);
+        // The same paths with NUL separators give the same digest; a name holding a line
+        // break needs them.
+        let nul = dir.join("list0");
+        std::fs::write(&nul, format!("{}\0{}\0", p("a b.txt"), p("sub"))).unwrap();
+        assert_eq!(read(&nul, Separator::Nul).unwrap(), got);
+        std::fs::write(&nul, format!("{}\0", p("line\nbreak.txt"))).unwrap();
+        assert_eq!(read(&nul, Separator::Nul).unwrap().inputs.len(), 1);
+        let e = read(&nul, Separator::Newline).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:1: ", list.with_file_name("list0").display())),
+            "{e}"
+        );
+        assert!(e.contains("No such file"), "{e}");
+        // A missing path, `-` and a NUL in a line list name the list's line.
+        std::fs::write(&list, format!("{}\n{}\n", p("a b.txt"), p("gone.txt"))).unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:2: {}: ", list.display(), p("gone.txt"))),
+            "{e}"
+        );
+        std::fs::write(&list, "-\n").unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(
+            e.contains(":1: `-` (standard input) cannot be listed"),
+            "{e}"
+        );
+        std::fs::write(&list, format!("{}\0x\n", p("a b.txt"))).unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(e.contains(":1: a NUL byte"), "{e}");
+        std::fs::write(&nul, format!("{}\0\0{}\0", p("a b.txt"), p("gone"))).unwrap();
+        let e = read(&nul, Separator::Nul).unwrap_err().to_string();
+        assert!(e.contains(": entry 3: "), "{e}");
+        // An empty list is a run over nothing; an unreadable one is an error naming it.
+        std::fs::write(&list, "\n").unwrap();
+        let empty = read(&list, Separator::Newline).unwrap();
+        assert!(empty.inputs.is_empty());
+        assert_eq!(empty.digest, "0 paths, crc32 00000000");
+        let e = read(&dir.join("nope"), Separator::Newline).unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}
