@@ -17,6 +17,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Huge pages for jieba's trie and the token table (see `chaff::huge_pages`).
 #[global_allocator]
@@ -209,7 +210,8 @@ struct InputArgs {
 
 /// A run's inputs: the command line's, then a list's.
 struct RunInputs {
-    all: Vec<Input>,
+    /// Shared by the walks of a run (a list can hold millions).
+    all: Arc<[Input]>,
     /// The list's digest, for the settings record.
     files_from: Option<String>,
 }
@@ -400,7 +402,7 @@ impl InputArgs {
         };
         let Some((list, sep)) = list else {
             return Ok(RunInputs {
-                all,
+                all: all.into(),
                 files_from: None,
             });
         };
@@ -415,7 +417,7 @@ impl InputArgs {
         }
         all.extend(listed.inputs);
         Ok(RunInputs {
-            all,
+            all: all.into(),
             files_from: Some(listed.digest),
         })
     }
@@ -511,7 +513,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
     if !to_folder {
-        sources::check(&inputs)?;
+        sources::check(Arc::clone(&inputs))?;
     }
     let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
     match opts.bad_records {
@@ -557,13 +559,13 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         } else {
             Existing::Refuse
         };
-        let plan = outdir::plan(dir, &inputs, "stdin.jsonl", None, existing, None)?;
+        let plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, None)?;
         let summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
         return report(&summary, start, g, None, false);
     }
     if let Some(path) = &a.html {
         let mut f = AtomicWriter::create(path)?;
-        let title = match inputs.as_slice() {
+        let title = match &inputs[..] {
             [] => "chaff audit: no inputs".to_string(),
             [one] => format!("chaff audit: {}", one.path.display()),
             [first, rest @ ..] => format!(
@@ -572,7 +574,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
                 rest.len()
             ),
         };
-        let summary = engine.html(Inputs::walk(&inputs), &title, &mut f)?;
+        let summary = engine.html(Inputs::walk(inputs), &title, &mut f)?;
         f.commit()?;
         return report(&summary, start, g, None, false);
     }
@@ -587,7 +589,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         verbose: g.verbose,
         ..Sidecars::default()
     };
-    engine.tag(Inputs::walk(&inputs), format, &mut out, side)?;
+    engine.tag(Inputs::walk(inputs), format, &mut out, side)?;
     Ok(())
 }
 
@@ -640,7 +642,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,
-        None => sources::check(&inputs)?,
+        None => sources::check(Arc::clone(&inputs))?,
     };
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
@@ -678,14 +680,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 _ => Existing::Refuse,
             };
             let settings = run_record(&a, files_from)?;
-            let plan = outdir::plan(
-                dir,
-                &inputs,
-                stdin_name,
-                compress,
-                existing,
-                Some(&settings),
-            )?;
+            let plan = outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
             let mut s = engine.filter(plan.inputs(), FilterTarget::Files, side)?;
             s.resumed = plan.resumed();
             s
@@ -707,7 +702,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             };
             let mut out = output::Compressed::new(buffered, how, true)
                 .map_err(|e| Error::io("<stdout>", e))?;
-            let s = engine.filter(Inputs::walk(&inputs), FilterTarget::Stream(&mut out), side)?;
+            let s = engine.filter(Inputs::walk(inputs), FilterTarget::Stream(&mut out), side)?;
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;

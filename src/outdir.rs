@@ -102,7 +102,7 @@ impl RunRecord<'_> {
 #[derive(Debug)]
 pub struct Plan {
     dir: PathBuf,
-    inputs: Vec<Input>,
+    inputs: Arc<[Input]>,
     stdin_name: String,
     compress: Option<Compression>,
     /// What the folder held before the run, so what an output may find at its path.
@@ -120,7 +120,7 @@ pub struct Plan {
 /// resuming). The check walks the inputs once, holding one folder's files at a time.
 pub fn plan(
     dir: &Path,
-    inputs: &[Input],
+    inputs: Arc<[Input]>,
     stdin_name: &str,
     compress: Option<Compression>,
     existing: Existing,
@@ -129,7 +129,7 @@ pub fn plan(
     let real_out = resolve(dir)?;
     let mut check = Check {
         dir,
-        inputs,
+        inputs: &inputs,
         compress,
         real_out: &real_out,
         clash: None,
@@ -150,10 +150,10 @@ pub fn plan(
             dir.display()
         ))
     });
-    let before = prepare(dir, &real_out, inputs, inside, existing, settings)?;
+    let before = prepare(dir, &real_out, &inputs, inside, existing, settings)?;
     Ok(Plan {
         dir: dir.to_path_buf(),
-        inputs: inputs.to_vec(),
+        inputs,
         stdin_name: stdin_name.to_string(),
         compress,
         before,
@@ -202,7 +202,7 @@ impl Plan {
     ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
         let (dir, stdin_name) = (self.dir.clone(), PathBuf::from(&self.stdin_name));
         let (compress, before) = (self.compress, self.before);
-        Walk::new(&self.inputs).filter_map(move |s| {
+        Walk::new(Arc::clone(&self.inputs)).filter_map(move |s| {
             let source = match s {
                 Ok(s) => s,
                 Err(e) => return Some(Err(e)),
@@ -728,7 +728,7 @@ mod tests {
         let run = |existing, settings: &str| {
             plan(
                 &out,
-                &Input::all_given(&inputs),
+                Input::all_given(&inputs).into(),
                 "stdin.txt",
                 Some(Compression::Gzip),
                 existing,
@@ -815,7 +815,7 @@ mod tests {
         let check = |inputs: &[PathBuf], compress| {
             plan(
                 &out,
-                &Input::all_given(inputs),
+                Input::all_given(inputs).into(),
                 "stdin.txt",
                 compress,
                 Existing::Refuse,
@@ -890,9 +890,16 @@ mod tests {
         let out = t.join("out");
         // Each run into a new folder (a plan's entries make its subfolders).
         let run = |inputs: &[Input]| {
-            let got = plan(&out, inputs, "stdin.txt", None, Existing::Refuse, None)
-                .map(|p| entries(&p))
-                .map_err(|e| e.to_string());
+            let got = plan(
+                &out,
+                inputs.into(),
+                "stdin.txt",
+                None,
+                Existing::Refuse,
+                None,
+            )
+            .map(|p| entries(&p))
+            .map_err(|e| e.to_string());
             let _ = std::fs::remove_dir_all(&out);
             got
         };

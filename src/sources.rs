@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// An input as the user named it: a file, a folder or `-`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,11 +144,11 @@ pub struct Inputs<'a> {
 
 impl Inputs<'static> {
     /// The sources found under `inputs` (see [`Walk`]), with no output files.
-    pub fn walk(inputs: &[Input]) -> Inputs<'static> {
-        let again = inputs.to_vec();
+    pub fn walk(inputs: Arc<[Input]>) -> Inputs<'static> {
+        let again = Arc::clone(&inputs);
         Inputs {
             entries: Box::new(Walk::new(inputs).map(|s| s.map(Entry::streamed))),
-            size: Box::new(move || total_size(Walk::new(&again))),
+            size: Box::new(move || total_size(Walk::new(again))),
         }
     }
 
@@ -192,7 +193,7 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 /// Walks every input through before a run, so that a missing input, an unreadable
 /// folder or a dangling link stops it before anything is written; returns how many
 /// sources there are. Memory stays that of one walk.
-pub fn check(inputs: &[Input]) -> Result<u64> {
+pub fn check(inputs: Arc<[Input]>) -> Result<u64> {
     Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
 }
 
@@ -243,7 +244,9 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
 /// once, so a link loop ends), `-` as stdin. A missing input or an unreadable folder is
 /// an error naming the path, after which the walk ends.
 pub struct Walk {
-    inputs: std::collections::VecDeque<Input>,
+    /// The inputs, shared (a list can hold millions), and the next one's place.
+    inputs: Arc<[Input]>,
+    next: usize,
     /// The folders being walked, innermost last.
     stack: Vec<Folder>,
 }
@@ -261,9 +264,10 @@ struct Folder {
 
 impl Walk {
     /// A walk over `inputs`, which starts when it is iterated.
-    pub fn new(inputs: &[Input]) -> Walk {
+    pub fn new(inputs: Arc<[Input]>) -> Walk {
         Walk {
-            inputs: inputs.iter().cloned().collect(),
+            inputs,
+            next: 0,
             stack: Vec::new(),
         }
     }
@@ -305,7 +309,8 @@ impl Walk {
                     link: e.link,
                 }));
             }
-            let input = self.inputs.pop_front()?;
+            let input = self.inputs.get(self.next)?.clone();
+            self.next += 1;
             if input.is_stdin() {
                 return Some(Ok(Source::Stdin));
             }
@@ -347,7 +352,7 @@ impl Iterator for Walk {
         let next = self.step();
         if let Some(Err(_)) = next {
             self.stack.clear();
-            self.inputs.clear();
+            self.next = self.inputs.len();
         }
         next
     }
@@ -358,7 +363,7 @@ mod tests {
     use super::*;
 
     fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
-        Walk::new(&Input::all_given(inputs)).collect()
+        Walk::new(Input::all_given(inputs).into()).collect()
     }
 
     #[test]
@@ -397,7 +402,7 @@ mod tests {
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
-        assert_eq!(check(&[Input::given(&root)]).unwrap(), 6);
+        assert_eq!(check([Input::given(&root)].into()).unwrap(), 6);
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));
@@ -413,15 +418,13 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("dangling"), "{e}");
-        let mut walk = Walk::new(&Input::all_given(&[root.clone(), root.join("a.txt")]));
+        let mut walk = Walk::new(Input::all_given(&[root.clone(), root.join("a.txt")]).into());
         assert!(walk.next().unwrap().is_err());
         assert!(walk.next().is_none());
         // So is a missing input, in its turn: what comes before it is walked.
-        let mut walk = Walk::new(&Input::all_given(&[
-            root.join("a.txt"),
-            tmp.path().join("missing"),
-            "-".into(),
-        ]));
+        let mut walk = Walk::new(
+            Input::all_given(&[root.join("a.txt"), tmp.path().join("missing"), "-".into()]).into(),
+        );
         assert!(walk.next().unwrap().is_ok());
         let e = walk.next().unwrap().unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
@@ -440,7 +443,7 @@ mod tests {
                 std::fs::write(dir.join(format!("{f:02}.txt")), "x\n").unwrap();
             }
         }
-        let mut walk = Walk::new(&[Input::given(tmp.path())]);
+        let mut walk = Walk::new([Input::given(tmp.path())].into());
         let mut n = 0;
         let mut most = 0;
         while let Some(s) = walk.next() {
