@@ -972,31 +972,14 @@ fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
     assert!(digest.starts_with("3 paths, crc32 "), "{digest}");
     assert_eq!(record["inputs"], serde_json::json!([]));
     // --resume needs the same list; with it, everything is done already.
-    let (code, _, err) = run(
-        &[
-            "filter",
-            "-q",
-            "--resume",
-            "--files-from",
-            "list.txt",
-            "-o",
-            "out",
-        ],
-        None,
-    );
+    let resume = || {
+        let args = ["filter", "-q", "--resume", "--files-from", "list.txt"];
+        run(&[&args[..], &["-o", "out"]].concat(), None)
+    };
+    let (code, _, err) = resume();
     assert_eq!(code, Some(0), "{err}");
     fs::write(t.join("list.txt"), "dump/extra\n").unwrap();
-    let (code, _, err) = run(
-        &[
-            "filter",
-            "--resume",
-            "--files-from",
-            "list.txt",
-            "-o",
-            "out",
-        ],
-        None,
-    );
+    let (code, _, err) = resume();
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("other settings"), "{err}");
     // A NUL-separated list on stdin, for a name holding a line break, after a named file.
