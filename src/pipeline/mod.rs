@@ -1,0 +1,689 @@
+//! The pipeline: sources -> decoded chunks -> lines -> decisions -> rendered output.
+//!
+//! One reader thread opens sources in order (decompressing and decoding them, see
+//! [`crate::input`]) and cuts them into chunks ([`crate::reader::Chunker`]); worker threads (as many as
+//! `--threads`) classify chunks and render their output; the calling thread puts results
+//! back in input order and writes them. A fixed number of chunks is in flight at any
+//! time, so memory is bounded whatever the dump size, and output is byte-identical
+//! whatever the thread count.
+//!
+//! This module runs those threads; the stages live in its parts: `read` (the reader
+//! thread), `queue` (units of work in batches, against credits), `render` (what a
+//! worker makes of decided lines, per task), `tally` (the writer thread's accounting)
+//! and `sink` (joining pieces into a stream or each source's output file).
+
+mod queue;
+mod read;
+mod render;
+mod sink;
+mod tally;
+
+use crate::classifier::{argmax, Classifier, KeepPolicy};
+use crate::error::{Error, Result};
+use crate::input::DecodeOptions;
+use crate::jsonl::BadRecords;
+use crate::output::{AtomicFile, Compressed};
+use crate::progress::Progress;
+use crate::reader::Line;
+use crate::sources::{Entry, Inputs};
+pub use crate::summary::Summary;
+use crate::writer::{write_tag_header, Decision, TagFormat};
+use queue::{Batch, Done, Job, Unit};
+use render::{Piece, Task};
+use sink::{emit, empty_member, open_output, place_output, write_whole, Joining, Sink};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tally::Tally;
+
+/// Decides every line of a document (or of a chunk of one that `continues` past these
+/// lines): `None` for blank lines.
+pub fn decide(
+    classifier: &Classifier,
+    policy: &KeepPolicy,
+    lines: &[Line<'_>],
+    continues: bool,
+) -> Vec<Option<Decision>> {
+    let (texts, blanks) = paragraphs(lines, continues);
+    let mut post = classifier.classify_lines(&texts, &blanks).into_iter();
+    lines
+        .iter()
+        .map(|l| {
+            if l.is_blank() {
+                return None;
+            }
+            let posteriors = post.next().unwrap_or_default();
+            Some(Decision {
+                label: argmax(&posteriors),
+                keep: policy.keeps(&posteriors),
+                posteriors,
+            })
+        })
+        .collect()
+}
+
+/// The non-blank lines' texts, and the number of blank lines before each. When the
+/// document `continues` past these lines (a chunk of a large file), one more count: the
+/// blank lines after the last paragraph, which the context model reads as the gap after
+/// it instead of the end of the document (see [`crate::context::block_index`]).
+pub fn paragraphs<'a>(lines: &[Line<'a>], continues: bool) -> (Vec<&'a str>, Vec<usize>) {
+    let mut texts = Vec::with_capacity(lines.len());
+    let mut blanks = Vec::with_capacity(lines.len());
+    let mut run = 0;
+    for l in lines {
+        if l.is_blank() {
+            run += 1;
+        } else {
+            texts.push(l.text);
+            blanks.push(run);
+            run = 0;
+        }
+    }
+    if continues && !texts.is_empty() {
+        blanks.push(run);
+    }
+    (texts, blanks)
+}
+
+/// What the input files hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFormat {
+    /// Plain text: a file is a document, a line a paragraph.
+    Text,
+    /// JSON lines: each record is a document whose text is in `text_field`.
+    Jsonl {
+        /// Name of the text field.
+        text_field: String,
+    },
+    /// WARC (Common Crawl's WET files): each `conversion` record is a document, its block
+    /// the text; other records pass through `filter` unchanged.
+    Warc,
+    /// Parquet tables: each row is a document whose text is in column `text_field`; the
+    /// other columns pass through `filter` unchanged.
+    Parquet {
+        /// Name of the text column.
+        text_field: String,
+    },
+}
+
+/// How a run reads its inputs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Text or JSONL.
+    pub format: InputFormat,
+    /// Encoding detection and error handling.
+    pub decode: DecodeOptions,
+    /// Chunk size target in bytes (see [`crate::reader::Chunker`]).
+    pub chunk_bytes: usize,
+    /// Strict one-record-in, one-record-out (JSONL): every record is written, even if
+    /// left empty, and output is flushed after each record.
+    pub pipe: bool,
+    /// Write JSONL records left with no kept line (with an empty text).
+    pub keep_empty: bool,
+    /// Fail on a file that is not text instead of skipping it.
+    pub strict: bool,
+    /// What to do with a JSONL line that is not a usable record.
+    pub bad_records: BadRecords,
+    /// `filter` to a stream that the caller gzips (`--compress gz`): WARC records are
+    /// then gzipped here instead, a gzip member each (WARC readers need one per record,
+    /// to seek; a run that writes none writes an empty member), and the caller writes
+    /// them as they come.
+    pub gzip_stream: bool,
+    /// Show a progress bar when stderr is a terminal.
+    pub progress: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            format: InputFormat::Text,
+            decode: DecodeOptions::default(),
+            chunk_bytes: 1 << 20,
+            pipe: false,
+            keep_empty: false,
+            strict: false,
+            bad_records: BadRecords::Error,
+            gzip_stream: false,
+            progress: false,
+        }
+    }
+}
+
+/// Optional side outputs, written in input order.
+#[derive(Default)]
+pub struct Sidecars<'a> {
+    /// Every dropped line as a JSON tag record (`filter --removed`).
+    pub removed: Option<&'a mut dyn Write>,
+    /// Per input file accounting as JSON lines (`--file-stats`).
+    pub file_stats: Option<&'a mut dyn Write>,
+    /// Per input file accounting as a line on stderr (`--verbose`).
+    pub verbose: bool,
+}
+
+/// Where `filter` writes.
+pub enum FilterTarget<'a> {
+    /// All inputs, in order, to this writer, which the caller flushes (or finishes) after
+    /// the run; with `--pipe` it is flushed after every record.
+    Stream(&'a mut dyn Write),
+    /// One output file per source, at its entry's `dest` (compressed as its name says).
+    Files,
+}
+
+/// A classifier, a keep policy and run options: everything a run needs.
+pub struct Engine<'a> {
+    /// Scores lines.
+    pub classifier: &'a Classifier,
+    /// Turns scores into keep/drop.
+    pub policy: &'a KeepPolicy,
+    /// Input handling.
+    pub opts: RunOptions,
+}
+
+impl Engine<'_> {
+    /// `chaff tag`: one record per non-blank line, in input order.
+    pub fn tag(
+        &self,
+        inputs: Inputs<'_>,
+        format: TagFormat,
+        out: &mut dyn Write,
+        side: Sidecars<'_>,
+    ) -> Result<Summary> {
+        let wr = |e| Error::io("<stdout>", e);
+        if format == TagFormat::Tsv {
+            write_tag_header(out, self.classifier.model().classes()).map_err(wr)?;
+        }
+        let pipe = self.opts.pipe;
+        let summary = self.run(
+            inputs,
+            Task::Tag(format),
+            false,
+            side,
+            &mut |_, _, piece, _| {
+                out.write_all(&piece.out).map_err(wr)?;
+                if pipe {
+                    out.flush().map_err(wr)?;
+                }
+                Ok(piece.out.len() as u64)
+            },
+        )?;
+        out.flush().map_err(wr)?;
+        Ok(summary)
+    }
+
+    /// `chaff filter`: writes kept lines byte for byte (JSONL: records with their text
+    /// reduced to the kept lines).
+    pub fn filter(
+        &self,
+        inputs: Inputs<'_>,
+        target: FilterTarget<'_>,
+        side: Sidecars<'_>,
+    ) -> Result<Summary> {
+        let pipe = self.opts.pipe;
+        let task = Task::Filter {
+            removed: side.removed.is_some(),
+        };
+        match target {
+            FilterTarget::Stream(out) => {
+                let wr = |e| Error::io("<stdout>", e);
+                let mut joining = Joining::default();
+                let mut current = usize::MAX;
+                let s = self.run(inputs, task, false, side, &mut |source, _, piece, last| {
+                    if source != current {
+                        joining = Joining::default();
+                        current = source;
+                    }
+                    let n = emit(out, &mut joining, piece, last).map_err(wr)?;
+                    if pipe {
+                        out.flush().map_err(wr)?;
+                    }
+                    Ok(n)
+                })?;
+                if self.opts.gzip_stream
+                    && self.opts.format == InputFormat::Warc
+                    && s.bytes_out == 0
+                {
+                    empty_member(out).map_err(wr)?;
+                }
+                // Not flushed here: a compressing writer would end a block early, and
+                // its bytes would then differ from the same output written to a file.
+                Ok(s)
+            }
+            FilterTarget::Files => self.to_files(inputs, task, side),
+        }
+    }
+
+    /// `chaff tag --dolma`: for each JSONL source, an attributes file at its entry's
+    /// `dest` (compressed as its name says), aligned row for row with the documents.
+    pub fn dolma(&self, inputs: Inputs<'_>, name: &str) -> Result<Summary> {
+        self.to_files(inputs, Task::Dolma(name), Sidecars::default())
+    }
+
+    /// `chaff tag --html`: a self-contained audit page of every line, to `out`.
+    pub fn html(&self, inputs: Inputs<'_>, title: &str, out: &mut dyn Write) -> Result<Summary> {
+        let wr = |e| Error::io("--html", e);
+        out.write_all(crate::html::header(title).as_bytes())
+            .map_err(wr)?;
+        let summary = self.run(
+            inputs,
+            Task::Html,
+            false,
+            Sidecars::default(),
+            &mut |_, _, piece, _| {
+                out.write_all(&piece.out).map_err(wr)?;
+                Ok(piece.out.len() as u64)
+            },
+        )?;
+        out.write_all(crate::html::footer(&summary).as_bytes())
+            .map_err(wr)?;
+        out.flush().map_err(wr)?;
+        Ok(summary)
+    }
+
+    /// Runs `task` writing each source's output to its own file (its entry's `dest`),
+    /// atomically.
+    fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
+        // The source being written, its file, and bytes written to it so far.
+        let mut open: Option<(usize, Compressed<AtomicFile>, Joining, u64)> = None;
+        self.run(
+            inputs,
+            task,
+            true,
+            side,
+            &mut |source, entry, piece, last| {
+                let dest = entry.dest()?;
+                if open.as_ref().is_none_or(|o| o.0 != source) {
+                    // A source whose first piece is not its last is read in chunks.
+                    let compressed = piece.plain_len.is_some();
+                    open = Some((
+                        source,
+                        open_output(dest, !last, compressed)?,
+                        Joining::default(),
+                        0,
+                    ));
+                }
+                let Some((_, w, joining, written)) = open.as_mut() else {
+                    unreachable!("opened above")
+                };
+                let n = emit(w, joining, piece, last).map_err(|e| Error::io(dest, e))?;
+                *written += n;
+                if last {
+                    if let Some((_, mut w, _, written)) = open.take() {
+                        if piece.plain_len.is_some() && written == 0 {
+                            empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
+                        }
+                        place_output(w, entry)?;
+                    }
+                }
+                Ok(n)
+            },
+        )
+    }
+
+    /// Runs the reader, the workers and `sink` (called in input order with each piece).
+    /// `files`: each source's output goes to its entry's `dest`. Returns the run's
+    /// summary.
+    fn run(
+        &self,
+        inputs: Inputs<'_>,
+        task: Task<'_>,
+        files: bool,
+        side: Sidecars<'_>,
+        sink: &mut Sink<'_>,
+    ) -> Result<Summary> {
+        let threads = rayon::current_num_threads().max(1);
+        let in_flight = threads * 4 + 2;
+        let consumed = Arc::new(AtomicU64::new(0));
+        let progress = Progress::new(self.opts.progress, inputs.size);
+        let entries = inputs.entries;
+        // Where the reader leaves an error in finding the next source: the run stops
+        // there, after everything before it is written.
+        let walk_error = Mutex::new(None);
+        let mut tally = Tally {
+            summary: Summary::default(),
+            file: Summary::default(),
+            side,
+            progress: &progress,
+            strict: self.opts.strict,
+            kind: match self.opts.format {
+                InputFormat::Parquet { .. } => "Parquet",
+                _ => "text",
+            },
+            bad_records: self.opts.bad_records,
+        };
+        let result = std::thread::scope(|scope| -> Result<()> {
+            let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
+            for _ in 0..in_flight {
+                let _ = credit_tx.send(());
+            }
+            let (job_tx, job_rx) = mpsc::sync_channel::<Batch<Job>>(in_flight);
+            let job_rx = Arc::new(Mutex::new(job_rx));
+            let (done_tx, done_rx) = mpsc::channel::<Batch<Done>>();
+            let consumed_r = Arc::clone(&consumed);
+            // Named threads: `top -H` and profilers tell the reader from the workers.
+            std::thread::Builder::new()
+                .name("chaff-reader".into())
+                .spawn_scoped(scope, {
+                    let walk_error = &walk_error;
+                    move || {
+                        let read = self.read_sources(entries, consumed_r, credit_rx, &job_tx);
+                        if let Err(e) = read {
+                            *walk_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
+                        // Only now: the end of the jobs ends the run, which then looks
+                        // for the error.
+                        drop(job_tx);
+                    }
+                })
+                .map_err(Error::spawn)?;
+            // Several workers each write the files they finish, so files are created in
+            // parallel; a single worker leaves them to this (writer) thread, which would
+            // otherwise idle while the worker classifies.
+            let direct = files && threads > 1;
+            for w in 0..threads {
+                let job_rx = Arc::clone(&job_rx);
+                let done_tx = done_tx.clone();
+                let worker = std::thread::Builder::new().name(format!("chaff-worker-{w}"));
+                worker
+                    .spawn_scoped(scope, move || loop {
+                        let next = match job_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok((seq, units)) = next else { return };
+                        let mut done = Vec::with_capacity(units.len());
+                        for unit in units {
+                            let d = self.work(task, direct, unit);
+                            // The run ends at a failure: later units are not worked on
+                            // (with `direct`, that would write their files).
+                            let failed = matches!(d.item, Done::Fail(_));
+                            done.push(d);
+                            if failed {
+                                break;
+                            }
+                        }
+                        if done_tx.send((seq, done)).is_err() {
+                            return;
+                        }
+                    })
+                    .map_err(Error::spawn)?;
+            }
+            drop(done_tx);
+            let mut waiting = BTreeMap::new();
+            let mut next = 0u64;
+            loop {
+                if crate::interrupt::requested() {
+                    return Err(Error::Interrupted);
+                }
+                match done_rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok((seq, d)) => {
+                        waiting.insert(seq, d);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    // The reader also stops early on a stop request: then the run is
+                    // interrupted, not finished.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        if crate::interrupt::requested() {
+                            return Err(Error::Interrupted);
+                        }
+                        return match walk_error.lock().map(|mut e| e.take()) {
+                            Ok(Some(e)) => Err(e),
+                            _ => Ok(()),
+                        };
+                    }
+                }
+                while let Some(batch) = waiting.remove(&next) {
+                    next += 1;
+                    let _ = credit_tx.send(());
+                    for unit in batch {
+                        tally.absorb(unit, sink)?;
+                        progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
+                    }
+                }
+            }
+        });
+        progress.finish();
+        result?;
+        Ok(tally.summary)
+    }
+
+    /// A worker's share: classify and render one chunk or batch of rows (see
+    /// [`guarded`]: a panic becomes an error; `files`, a source in one unit is written
+    /// here).
+    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>) -> Unit<Done> {
+        let source = &unit.entry.source;
+        let (entry, last) = (&unit.entry, unit.last);
+        let item = match unit.item {
+            Job::Skip(r) => Done::Skip(r),
+            Job::Fail(e) => Done::Fail(e),
+            Job::Chunk(c) => {
+                let members = self.gzip_members(task, entry);
+                guarded(entry, last, files, c.first_line, || {
+                    self.render(source, task, &c, last, members)
+                })
+            }
+            Job::Rows(rows) => guarded(entry, last, files, rows.first_row + 1, || {
+                self.render_rows(&source.display(), task, &rows)
+            }),
+        };
+        Unit {
+            source: unit.source,
+            entry: unit.entry,
+            last: unit.last,
+            item,
+        }
+    }
+}
+
+/// Runs `render` for a unit's chunk or rows. A panic in there is a bug: it becomes an
+/// error for this unit instead of a hung run. `files`: a source that is one unit (its
+/// first, from line 1, and its last) is written to its entry's `dest` here; longer
+/// sources are joined in order by the sink.
+fn guarded(
+    entry: &Entry,
+    last: bool,
+    files: bool,
+    first_line: usize,
+    render: impl FnOnce() -> Result<Piece>,
+) -> Done {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut piece = render()?;
+        if files && last && first_line == 1 {
+            piece.written = Some(write_whole(entry, &piece)?);
+            // The output itself is written: only the rest goes on to the writer thread
+            // (accounting, side outputs, warnings).
+            piece.out = Vec::new();
+            piece.filtered = None;
+            piece.table = None;
+        }
+        Ok(piece)
+    }));
+    match r {
+        Ok(Ok(p)) => Done::Piece(Box::new(p)),
+        Ok(Err(e)) => Done::Fail(e),
+        Err(_) => Done::Fail(Error::Internal(format!(
+            "{}: a bug stopped the run near line {first_line}",
+            entry.source.display(),
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reader::split_str_at;
+    use crate::sources::Source;
+
+    #[test]
+    fn an_output_that_appears_during_the_run_is_never_written_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let news = "国务院常务会议部署进一步稳定就业的政策措施。\n";
+        let other = "财政部发布今年前十个月全国一般公共预算收支情况。\n";
+        // Sources written whole by a worker, and one long enough to be read in chunks
+        // and written by the sink.
+        for (name, text) in [
+            ("a.txt", news.to_string()),
+            ("b.txt", other.to_string()),
+            ("long.txt", other.repeat(400)),
+        ] {
+            std::fs::write(tmp.path().join(name), text).unwrap();
+        }
+        let file = |name: &str| Source::File {
+            path: tmp.path().join(name),
+            rel_from: tmp.path().components().count(),
+            link: false,
+        };
+        let out = tmp.path().join("out.txt");
+        // Entries as a plan hands them out: what it found at the path decides `replace`.
+        let run = |sources: &[&str], replace: bool, threads: usize| {
+            let entries: Vec<Result<Entry>> = sources
+                .iter()
+                .map(|s| {
+                    Ok(Entry {
+                        source: file(s),
+                        dest: Some(out.clone()),
+                        replace,
+                    })
+                })
+                .collect();
+            let engine = Engine {
+                classifier: &classifier,
+                policy: &policy,
+                opts: RunOptions {
+                    chunk_bytes: 4096,
+                    ..RunOptions::default()
+                },
+            };
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let inputs = Inputs {
+                    entries: Box::new(entries.into_iter()),
+                    size: Box::new(|| None),
+                };
+                engine
+                    .filter(inputs, FilterTarget::Files, Sidecars::default())
+                    .map_err(|e| e.to_string())
+            })
+        };
+        let leftovers = || {
+            std::fs::read_dir(tmp.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .ends_with(".chaff-tmp")
+                })
+                .count()
+        };
+        for threads in [1, 2] {
+            for second in ["b.txt", "long.txt"] {
+                std::fs::write(&out, "before the run\n").unwrap();
+                // A file that was there when the run reached its source is replaced
+                // (--force into a folder that held files).
+                assert!(run(&["a.txt"], true, threads).is_ok());
+                assert_eq!(std::fs::read_to_string(&out).unwrap(), news);
+                // Two sources with one output, the second not known to the check: one
+                // output stays whole, and the run stops naming the other source. (Two
+                // workers may write two small files in either order.)
+                std::fs::remove_file(&out).unwrap();
+                let e = run(&["a.txt", second], false, threads).unwrap_err();
+                let kept = std::fs::read_to_string(&out).unwrap();
+                let lost = match kept.as_str() {
+                    k if k == news => second,
+                    k if k == other && second == "b.txt" && threads > 1 => "a.txt",
+                    k => panic!("{k}"),
+                };
+                let lost = tmp.path().join(lost);
+                assert_eq!(
+                    e,
+                    format!(
+                        "{}: appeared during this run, and the output of {} is not written over it \
+                         (another input with this output, added after the run began, or another program writing here)",
+                        out.display(),
+                        lost.display()
+                    )
+                );
+                assert_eq!(leftovers(), 0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_source_that_cannot_be_found_stops_the_run_after_what_came_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let page = "国务院常务会议部署进一步稳定就业的政策措施。\n";
+        let entries: Vec<Result<Entry>> = (0..3)
+            .map(|i| {
+                let path = tmp.path().join(format!("{i}.txt"));
+                std::fs::write(&path, page).unwrap();
+                Ok(Entry {
+                    source: Source::File {
+                        path,
+                        rel_from: tmp.path().components().count(),
+                        link: false,
+                    },
+                    dest: Some(tmp.path().join(format!("{i}.out"))),
+                    replace: false,
+                })
+            })
+            .collect();
+        let mut with_gap = entries;
+        with_gap[1] = Err(Error::Usage("the walk failed".into()));
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let engine = Engine {
+            classifier: &classifier,
+            policy: &policy,
+            opts: RunOptions::default(),
+        };
+        let inputs = |e: &[Result<Entry>]| Inputs {
+            entries: Box::new(
+                e.iter()
+                    .map(|e| e.as_ref().cloned().map_err(|e| Error::Usage(e.to_string())))
+                    .collect::<Vec<_>>()
+                    .into_iter(),
+            ),
+            size: Box::new(|| None),
+        };
+        let mut out = Vec::new();
+        let e = engine
+            .tag(
+                inputs(&with_gap),
+                TagFormat::Json,
+                &mut out,
+                Sidecars::default(),
+            )
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the walk failed");
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("0.txt") && !text.contains("2.txt"), "{text}");
+        let e = engine
+            .filter(inputs(&with_gap), FilterTarget::Files, Sidecars::default())
+            .unwrap_err();
+        assert_eq!(e.to_string(), "the walk failed");
+        let written: Vec<bool> = (0..3)
+            .map(|i| tmp.path().join(format!("{i}.out")).exists())
+            .collect();
+        assert_eq!(written, [true, false, false]);
+    }
+
+    #[test]
+    fn a_continued_chunk_gives_the_gap_after_its_last_paragraph() {
+        let lines = split_str_at("甲\n\n乙\n\n\n", 1);
+        assert_eq!(paragraphs(&lines, false), (vec!["甲", "乙"], vec![0, 1]));
+        assert_eq!(paragraphs(&lines, true), (vec!["甲", "乙"], vec![0, 1, 2]));
+        let blank = split_str_at("\n\n", 1);
+        assert_eq!(paragraphs(&blank, true), (vec![], vec![]));
+    }
+}

@@ -1,0 +1,382 @@
+//! What the workers make of a chunk or a batch of rows once its lines are decided: the
+//! output of each task (`filter`'s kept lines, records or rows; `tag` records; Dolma
+//! attributes; the HTML audit page), its accounting and side outputs.
+
+use super::{decide, paragraphs, Engine, InputFormat};
+use crate::error::{Error, Result};
+use crate::input;
+use crate::jsonl::{BadRecords, Record};
+use crate::parquet::Rows;
+use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Line};
+use crate::sources::{Entry, Source};
+use crate::summary::Summary;
+use crate::writer::{
+    emitted, filter_chunk, filtered_runs, write_tag_record, Decision, Filtered, TagFormat,
+};
+
+/// The work of one chunk, ready to be written.
+#[derive(Default)]
+pub(super) struct Piece {
+    pub(super) out: Vec<u8>,
+    pub(super) filtered: Option<Filtered>,
+    pub(super) removed: Vec<u8>,
+    pub(super) summary: Summary,
+    /// Set when a worker already wrote this (whole) source's output file: bytes written.
+    pub(super) written: Option<u64>,
+    /// JSONL lines that were not usable records (skipped or kept as they were): line
+    /// number and what is wrong, warned about in input order.
+    pub(super) bad: Vec<(usize, String)>,
+    /// When `out` holds gzip members compressed by the worker (WARC): the bytes before
+    /// compression, as `bytes_out` counts them.
+    pub(super) plain_len: Option<u64>,
+    /// Parquet rows to write (`filter`), instead of `out`.
+    pub(super) table: Option<crate::parquet::Table>,
+}
+
+/// What the workers render.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Task<'a> {
+    /// `removed`: whether dropped lines are recorded (`--removed`); building the
+    /// records costs time, so they are built only when wanted.
+    Filter {
+        removed: bool,
+    },
+    Tag(TagFormat),
+    Dolma(&'a str),
+    Html,
+}
+
+impl Engine<'_> {
+    /// [`Engine::render`] for a batch of Parquet rows: a row is a document (numbered from
+    /// 1 in the file where errors and warnings would give a line).
+    pub(super) fn render_rows(&self, path: &str, task: Task<'_>, rows: &Rows) -> Result<Piece> {
+        let mut piece = Piece::default();
+        piece.summary.bytes_in = rows.text_bytes as u64;
+        let filter = matches!(task, Task::Filter { .. });
+        // Per row, what `filter` writes: `None` drops the row, `Err(())` keeps it as it was.
+        let mut texts: Vec<Option<Result<String, ()>>> = Vec::new();
+        for i in 0..rows.batch.num_rows() {
+            let number = rows.first_row + i + 1;
+            let text = match rows.text(i) {
+                Ok(text) => text,
+                Err(m) if self.opts.bad_records == BadRecords::Error => {
+                    return Err(invalid(path, format!("row {number}: {m}")));
+                }
+                Err(m) => {
+                    // Counted, warned about by the writer thread, and under `keep` written
+                    // as it was.
+                    piece.summary.bad_records += 1;
+                    piece.bad.push((number, m));
+                    texts.push((self.opts.bad_records == BadRecords::Keep).then_some(Err(())));
+                    continue;
+                }
+            };
+            let id = rows.id(i);
+            let doc = split_str_at(text, 1);
+            let decisions = decide(self.classifier, self.policy, &doc, false);
+            piece.summary.documents += 1;
+            piece.summary.add_lines(&doc, &decisions);
+            self.render_doc(task, path, id.as_deref(), &doc, &decisions, &mut piece)?;
+            match task {
+                Task::Html => {
+                    let heading = match &id {
+                        Some(id) => format!("{path}#{id}"),
+                        None => format!("{path}: row {number}"),
+                    };
+                    self.render_html(&heading, &doc, false, &decisions, &mut piece);
+                }
+                Task::Dolma(_) => {
+                    return Err(Error::Usage(
+                        "--dolma reads JSONL documents, not Parquet".into(),
+                    ))
+                }
+                Task::Filter { .. } => {
+                    let kept = filtered_runs(text, &doc, kept(&decisions)).concat();
+                    if kept.is_empty() && !self.opts.keep_empty {
+                        piece.summary.empty_dropped += 1;
+                        texts.push(None);
+                    } else {
+                        texts.push(Some(Ok(kept)));
+                    }
+                }
+                Task::Tag(_) => {}
+            }
+        }
+        if filter {
+            piece.table = Some(rows.filtered(&texts).map_err(|m| invalid(path, m))?);
+        }
+        Ok(piece)
+    }
+
+    /// Whether `filter`'s WARC output for `entry` is gzipped by the workers, a member per
+    /// record (see [`RunOptions::gzip_stream`]).
+    pub(super) fn gzip_members(&self, task: Task<'_>, entry: &Entry) -> bool {
+        self.opts.format == InputFormat::Warc
+            && matches!(task, Task::Filter { .. })
+            && match &entry.dest {
+                Some(dest) => input::Compression::from_name(dest) == input::Compression::Gzip,
+                None => self.opts.gzip_stream,
+            }
+    }
+
+    /// `last`: the chunk is its source's last (else the document continues after it).
+    /// `members`: gzip each output record on its own ([`Engine::gzip_members`]).
+    pub(super) fn render(
+        &self,
+        source: &Source,
+        task: Task<'_>,
+        chunk: &Chunk,
+        last: bool,
+        members: bool,
+    ) -> Result<Piece> {
+        let path = source.display();
+        let mut piece = Piece::default();
+        piece.summary.bytes_in = chunk.bytes.len() as u64;
+        let lines = || split_lines_at(&chunk.bytes, chunk.first_line);
+        match &self.opts.format {
+            InputFormat::Text => {
+                let lines = lines().map_err(|(l, m)| Error::input(&path, l, m))?;
+                let decisions = decide(self.classifier, self.policy, &lines, !last);
+                piece.summary.documents = u64::from(chunk.first_line == 1);
+                piece.summary.add_lines(&lines, &decisions);
+                self.render_doc(task, &path, None, &lines, &decisions, &mut piece)?;
+                if task == Task::Html {
+                    let heading = if chunk.first_line == 1 {
+                        path.clone()
+                    } else {
+                        format!("{path} (from line {})", chunk.first_line)
+                    };
+                    self.render_html(&heading, &lines, !last, &decisions, &mut piece);
+                }
+                if matches!(task, Task::Filter { .. }) {
+                    piece.filtered = Some(filter_chunk(&lines, kept(&decisions)));
+                }
+            }
+            InputFormat::Jsonl { text_field } => {
+                let lenient = self.opts.bad_records != BadRecords::Error;
+                // A line that is not UTF-8 is a bad record too, when bad records are let by.
+                let each = match lines() {
+                    Ok(lines) => lines.into_iter().map(Ok).collect(),
+                    Err(_) if lenient => lines_each(&chunk.bytes, chunk.first_line),
+                    Err((l, m)) => return Err(Error::input(&path, l, m)),
+                };
+                for line in &each {
+                    let (number, body) = match line {
+                        Ok(l) => (l.number, l.text.as_bytes()),
+                        Err(b) => (b.number, b.body),
+                    };
+                    let parsed = match line {
+                        Ok(l) if l.is_blank() => continue,
+                        Ok(l) => Record::parse(l.text, text_field).map(|r| (l, r)),
+                        Err(b) => Err(b.reason.clone()),
+                    };
+                    let (line, rec) = match parsed {
+                        Ok(parsed) => parsed,
+                        Err(m) if !lenient => return Err(Error::input(&path, number, m)),
+                        Err(m) => {
+                            // Counted, warned about by the writer thread, and under `keep`
+                            // written as it was.
+                            piece.summary.bad_records += 1;
+                            piece.bad.push((number, m));
+                            let keep = self.opts.bad_records == BadRecords::Keep;
+                            if keep && matches!(task, Task::Filter { .. }) {
+                                piece.out.extend_from_slice(body);
+                                piece.out.push(b'\n');
+                            }
+                            continue;
+                        }
+                    };
+                    let id = rec.id();
+                    let doc = split_str_at(&rec.text, 1);
+                    let decisions = decide(self.classifier, self.policy, &doc, false);
+                    piece.summary.documents += 1;
+                    piece.summary.add_lines(&doc, &decisions);
+                    self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
+                    if task == Task::Html {
+                        let heading = match &id {
+                            Some(id) => format!("{path}#{id}"),
+                            None => format!("{path}:{}", line.number),
+                        };
+                        self.render_html(&heading, &doc, false, &decisions, &mut piece);
+                    }
+                    if let Task::Dolma(name) = task {
+                        let raw_id = rec.raw_id().ok_or_else(|| {
+                            Error::input(
+                                &path,
+                                line.number,
+                                "record has no \"id\" (Dolma joins attributes by id)",
+                            )
+                        })?;
+                        let id: Box<serde_json::value::RawValue> =
+                            serde_json::value::RawValue::from_string(raw_id.to_string())
+                                .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        let emitted = emitted(&doc, kept(&decisions));
+                        let classes = self.classifier.model().classes();
+                        let rec = crate::dolma::attributes_record(
+                            &id, name, classes, &doc, &decisions, &emitted,
+                        )
+                        .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        piece.out.extend_from_slice(&rec);
+                    }
+                    if matches!(task, Task::Filter { .. }) {
+                        let text = filtered_runs(&rec.text, &doc, kept(&decisions));
+                        let empty = text.iter().all(|t| t.is_empty());
+                        if empty && !self.opts.keep_empty && !self.opts.pipe {
+                            piece.summary.empty_dropped += 1;
+                            continue;
+                        }
+                        rec.write_with_text(&mut piece.out, text_field, &text)
+                            .map_err(|e| Error::io(&path, e))?;
+                    }
+                }
+            }
+            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece)?,
+            InputFormat::Parquet { .. } => {
+                return Err(Error::Internal("Parquet is read as rows, not text".into()))
+            }
+        }
+        Ok(piece)
+    }
+
+    /// [`Engine::render`] for a chunk of WARC records.
+    pub(super) fn render_warc(
+        &self,
+        path: &str,
+        task: Task<'_>,
+        chunk: &Chunk,
+        members: bool,
+        piece: &mut Piece,
+    ) -> Result<()> {
+        let filter = matches!(task, Task::Filter { .. });
+        let mut record = Vec::new();
+        let mut plain = 0;
+        for span in &chunk.records {
+            let head = crate::warc::parse_head(&chunk.bytes[span.head.clone()], span.line)
+                .map_err(|f| Error::input(path, f.line, f.msg))?;
+            let block = &chunk.bytes[span.body.clone()];
+            // The record as it was read, closed as a record should be.
+            let as_read = |record: &mut Vec<u8>| {
+                record.extend_from_slice(&chunk.bytes[span.head.start..span.body.end]);
+                record.extend_from_slice(b"\r\n\r\n");
+            };
+            record.clear();
+            if !head.is_conversion() {
+                // Not a document: written as it was.
+                if filter {
+                    as_read(&mut record);
+                }
+            } else {
+                let text = match simdutf8::basic::from_utf8(block) {
+                    Ok(text) => text,
+                    Err(_) => {
+                        let (l, m) = split_lines_at(block, span.body_line)
+                            .err()
+                            .unwrap_or((span.body_line, "invalid UTF-8".into()));
+                        return Err(Error::input(path, l, m));
+                    }
+                };
+                let id = head.get("WARC-Record-ID");
+                let doc = split_str_at(text, 1);
+                let decisions = decide(self.classifier, self.policy, &doc, false);
+                piece.summary.documents += 1;
+                piece.summary.add_lines(&doc, &decisions);
+                self.render_doc(task, path, id, &doc, &decisions, piece)?;
+                match task {
+                    Task::Html => {
+                        let name = head.get("WARC-Target-URI").or(id);
+                        let heading = match name {
+                            Some(name) => format!("{path}#{name}"),
+                            None => format!("{path}:{}", span.line),
+                        };
+                        self.render_html(&heading, &doc, false, &decisions, piece);
+                    }
+                    Task::Dolma(_) => {
+                        return Err(Error::Usage(
+                            "--dolma reads JSONL documents, not WARC".into(),
+                        ))
+                    }
+                    Task::Filter { .. } => {
+                        let runs = filtered_runs(text, &doc, kept(&decisions));
+                        let len: usize = runs.iter().map(|r| r.len()).sum();
+                        if len == 0 && !self.opts.keep_empty {
+                            piece.summary.empty_dropped += 1;
+                            continue;
+                        }
+                        if len == text.len() {
+                            // Every line kept: the record as it was.
+                            as_read(&mut record);
+                        } else {
+                            crate::warc::write_record(&mut record, &head, &runs);
+                        }
+                    }
+                    Task::Tag(_) => {}
+                }
+            }
+            if members {
+                plain += record.len() as u64;
+                crate::gzip::member(&record, &mut piece.out).map_err(|e| Error::io(path, e))?;
+            } else {
+                piece.out.extend_from_slice(&record);
+            }
+        }
+        if members {
+            piece.plain_len = Some(plain);
+        }
+        Ok(())
+    }
+
+    pub(super) fn render_html(
+        &self,
+        heading: &str,
+        lines: &[Line<'_>],
+        continues: bool,
+        decisions: &[Option<Decision>],
+        piece: &mut Piece,
+    ) {
+        let (texts, blanks) = paragraphs(lines, continues);
+        let ex = crate::explain::explain_lines(self.classifier, &texts, &blanks);
+        let classes = self.classifier.model().classes();
+        let html = crate::html::document(heading, classes, lines, decisions, &ex, 8);
+        piece.out.extend_from_slice(html.as_bytes());
+    }
+
+    /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
+    pub(super) fn render_doc(
+        &self,
+        task: Task<'_>,
+        path: &str,
+        id: Option<&str>,
+        lines: &[Line<'_>],
+        decisions: &[Option<Decision>],
+        piece: &mut Piece,
+    ) -> Result<()> {
+        let classes = self.classifier.model().classes();
+        let wr = |e| Error::io(path, e);
+        for (l, d) in lines.iter().zip(decisions) {
+            let Some(d) = d else { continue };
+            match task {
+                Task::Tag(format) => {
+                    write_tag_record(&mut piece.out, format, path, id, l, classes, d).map_err(wr)?
+                }
+                Task::Filter { removed: true } if !d.keep => {
+                    write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
+                        .map_err(wr)?
+                }
+                Task::Filter { .. } | Task::Dolma(_) | Task::Html => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An error in a file's content that no line number locates (Parquet).
+pub(super) fn invalid(path: &str, msg: String) -> Error {
+    Error::io(
+        path,
+        std::io::Error::new(std::io::ErrorKind::InvalidData, msg),
+    )
+}
+
+pub(super) fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
+    |i| decisions[i].as_ref().is_some_and(|d| d.keep)
+}

@@ -1,0 +1,124 @@
+//! The writer thread's accounting: each finished unit, in input order, goes to the sink
+//! and the side outputs, and into the run's and its file's counts; skips and bad records
+//! are warned about here.
+
+use super::queue::{Done, Unit};
+use super::sink::Sink;
+use super::Sidecars;
+use crate::error::{Error, Result};
+use crate::jsonl::BadRecords;
+use crate::progress::Progress;
+use crate::summary::{write_file_stats, Summary};
+
+/// The writer thread's accounting, unit by unit in input order: the run's totals, the
+/// current file's, and the side outputs.
+pub(super) struct Tally<'s, 'p> {
+    pub(super) summary: Summary,
+    /// The file being written, added to `summary` at its last unit.
+    pub(super) file: Summary,
+    pub(super) side: Sidecars<'s>,
+    pub(super) progress: &'p Progress,
+    /// A skipped (non-text) file is an error.
+    pub(super) strict: bool,
+    /// What a skipped file is not: "text", or "Parquet".
+    pub(super) kind: &'static str,
+    /// What is done with bad JSONL records, for their warnings.
+    pub(super) bad_records: BadRecords,
+}
+
+/// Bad JSONL records warned about one by one; the rest are counted in the summary only
+/// (a wrong `--text-field` makes every record bad).
+pub(super) const BAD_RECORD_WARNINGS: u64 = 20;
+
+impl Tally<'_, '_> {
+    /// Takes one finished unit of `source`: its piece to `sink` (unless a worker wrote it)
+    /// and to the side outputs, a skip warned about, a file's accounting closed at its
+    /// last unit. A failure ends the run.
+    pub(super) fn absorb(&mut self, unit: Unit<Done>, sink: &mut Sink<'_>) -> Result<()> {
+        let source = &unit.entry.source;
+        match unit.item {
+            Done::Fail(e) => return Err(e),
+            Done::Skip(reason) => {
+                if self.strict {
+                    return Err(Error::NotText {
+                        path: source.display().into(),
+                        kind: self.kind,
+                        reason,
+                    });
+                }
+                self.progress.suspend(|| {
+                    eprintln!(
+                        "chaff: warning: {}: skipped, not {} ({reason})",
+                        source.display(),
+                        self.kind
+                    )
+                });
+                self.file.skipped += 1;
+            }
+            Done::Piece(mut piece) => {
+                self.warn_bad(&source.display(), &piece.bad);
+                piece.summary.bytes_out = match piece.written {
+                    Some(n) => n,
+                    None => sink(unit.source, &unit.entry, &piece, unit.last)?,
+                };
+                if let Some(w) = self.side.removed.as_mut() {
+                    w.write_all(&piece.removed)
+                        .map_err(|e| Error::io("--removed", e))?;
+                }
+                self.file.absorb(&piece.summary);
+                if unit.last {
+                    self.file.files += 1;
+                }
+            }
+        }
+        if unit.last {
+            let f = std::mem::take(&mut self.file);
+            if self.side.verbose {
+                self.progress.suspend(|| {
+                    let bad = match f.bad_records {
+                        0 => String::new(),
+                        n => format!("; {n} bad records"),
+                    };
+                    eprintln!(
+                        "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank{bad}",
+                        source.display(),
+                        f.documents,
+                        f.lines,
+                        f.kept,
+                        f.dropped,
+                        f.blank
+                    )
+                });
+            }
+            if let Some(w) = self.side.file_stats.as_mut() {
+                write_file_stats(&mut **w, &source.display(), &f)
+                    .map_err(|e| Error::io("--file-stats", e))?;
+            }
+            self.summary.absorb(&f);
+        }
+        Ok(())
+    }
+
+    /// Warns about a piece's bad records, up to [`BAD_RECORD_WARNINGS`] in the run.
+    pub(super) fn warn_bad(&self, path: &str, bad: &[(usize, String)]) {
+        let before = self.summary.bad_records + self.file.bad_records;
+        let what = match self.bad_records {
+            BadRecords::Keep => "kept as it is, not classified",
+            _ => "skipped",
+        };
+        for (i, (line, reason)) in bad.iter().enumerate() {
+            let n = before + i as u64;
+            if n >= BAD_RECORD_WARNINGS {
+                if n == BAD_RECORD_WARNINGS {
+                    self.progress.suspend(|| {
+                        eprintln!("chaff: warning: more bad records: counted, not shown")
+                    });
+                }
+                break;
+            }
+            self.progress.suspend(|| {
+                eprintln!("chaff: warning: {path}:{line}: bad record {what} ({reason})")
+            });
+        }
+    }
+}
