@@ -80,7 +80,7 @@ report "chaff JSONL, worker thread" .jsonl "$chaff" --threads 1 filter --jsonl
 # is what a second worker shares a core with. Counted inside read_sources only (the same
 # thread also loads the dictionary at start-up).
 reader_instr() {
-  valgrind --tool=callgrind --toggle-collect='chaff::pipeline::Engine::read_sources' \
+  valgrind --tool=callgrind --toggle-collect='chaff::pipeline::*read_sources' \
     --callgrind-out-file="$work/cg.reader" "$chaff" --threads 1 filter --force -o "$work/o" "$1" \
     >/dev/null 2>"$work/err.reader"
   grep -m1 '^summary' "$work/cg.reader" | awk '{ print $2 }'
