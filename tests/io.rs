@@ -1060,3 +1060,98 @@ fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
         "{err}"
     );
 }
+
+/// The tree the listing property runs in, and the paths its inputs are drawn from.
+const LIST_TREE: &[&str] = &[
+    "x.txt",
+    "a/x.txt",
+    "a/y.txt",
+    "a/a/x.txt",
+    "a/b/x.txt",
+    "b/x.txt",
+    "b/a/x.txt",
+    "b/a/y.txt",
+    "b/b/y.txt",
+];
+const LIST_NAMES: &[&str] = &[
+    "x.txt",
+    "a",
+    "b",
+    "./a",
+    "a/a",
+    "a/b",
+    "b/a",
+    "a/x.txt",
+    "b/x.txt",
+    "a/a/x.txt",
+    "b/a/x.txt",
+    "./b/a/y.txt",
+];
+
+/// Where the sources of an input land under an output folder, by the README's rules: a
+/// named file by its name, a named folder's files by their path under it, a listed path
+/// by its whole path (less a leading `./`).
+fn landing(name: &str, listed: bool) -> Vec<String> {
+    let path = name.trim_start_matches("./");
+    let files: Vec<&str> = LIST_TREE
+        .iter()
+        .copied()
+        .filter(|f| *f == path || f.starts_with(&format!("{path}/")))
+        .collect();
+    files
+        .iter()
+        .map(|f| match (listed, *f == path) {
+            (true, _) => f.to_string(),
+            (false, true) => f.rsplit('/').next().unwrap().to_string(),
+            (false, false) => f[path.len() + 1..].to_string(),
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// Named and listed inputs in any mix: the run into OUTDIR writes exactly the outputs
+    /// the mirroring rules give, or, when two sources would share one, refuses before
+    /// writing anything.
+    #[test]
+    fn outdir_holds_what_the_mirroring_rules_say_or_the_run_refuses(
+        named in proptest::collection::vec(proptest::sample::select(LIST_NAMES), 0..3),
+        listed in proptest::collection::vec(proptest::sample::select(LIST_NAMES), 0..4),
+    ) {
+        proptest::prop_assume!(!named.is_empty() || !listed.is_empty());
+        let tmp = tempfile::tempdir().unwrap();
+        let t = tmp.path();
+        for f in LIST_TREE {
+            fs::create_dir_all(t.join(f).parent().unwrap()).unwrap();
+            fs::write(t.join(f), "国务院常务会议研究部署稳就业政策。\n").unwrap();
+        }
+        fs::write(t.join("list"), listed.iter().map(|p| format!("{p}\n")).collect::<String>())
+            .unwrap();
+        let mut args = vec!["filter", "-q", "-o", "out"];
+        args.extend(named.iter().copied());
+        if !listed.is_empty() {
+            args.extend(["--files-from", "list"]);
+        }
+        let mut want: Vec<String> = named.iter().flat_map(|n| landing(n, false)).collect();
+        want.extend(listed.iter().flat_map(|n| landing(n, true)));
+        let o = chaff_in(t, &args, None);
+        let err = String::from_utf8_lossy(&o.stderr);
+        let mut distinct = want.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() < want.len() {
+            proptest::prop_assert_eq!(o.status.code(), Some(2), "{:?}: {}", args, err);
+            proptest::prop_assert!(err.contains("would both be written to"), "{}", err);
+            proptest::prop_assert!(!t.join("out").exists());
+        } else {
+            proptest::prop_assert!(o.status.success(), "{:?}: {}", args, err);
+            let got: Vec<String> = tree(&t.join("out"))
+                .into_iter()
+                .map(|f| f.0.display().to_string())
+                .filter(|f| f != ".chaff-run.json")
+                .collect();
+            proptest::prop_assert_eq!(got, distinct, "{:?}", args);
+        }
+    }
+}
