@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::Compression;
-use crate::sources::{given_file, list_folder, total_size, Entry, Input, Inputs, Source, Walk};
+use crate::sources::{given_file, list_folder, look, total_size, Entry, Input, Inputs, Walk};
 use serde::Serialize;
 use std::ffi::OsString;
 use std::ops::Bound;
@@ -134,6 +134,7 @@ pub fn plan(
         real_out: &real_out,
         clash: None,
         inside: None,
+        folders: Vec::new(),
         pending: Default::default(),
         parent: None,
     };
@@ -150,7 +151,7 @@ pub fn plan(
             dir.display()
         ))
     });
-    let before = prepare(dir, &real_out, &inputs, inside, existing, settings)?;
+    let before = prepare(dir, &real_out, &check.folders, inside, existing, settings)?;
     Ok(Plan {
         dir: dir.to_path_buf(),
         inputs,
@@ -275,6 +276,8 @@ struct Check<'a> {
     clash: Option<(Order, String, String, PathBuf)>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
+    /// The input folders as given, and their real paths.
+    folders: Vec<(PathBuf, PathBuf)>,
     /// Listed inputs by the relative folder they land in (a listed file in its path's
     /// folder, a listed folder as that folder itself), taken as the walk reaches it.
     pending: std::collections::BTreeMap<PathBuf, (Vec<Found>, Vec<Branch>)>,
@@ -332,9 +335,10 @@ impl Check<'_> {
                     self.dir.display()
                 )));
             }
-            let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+            let (meta, link) = look(path)?;
             if meta.is_dir() {
                 let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+                self.folders.push((path.clone(), real.clone()));
                 let branch = Branch {
                     input: i,
                     path: path.clone(),
@@ -343,9 +347,8 @@ impl Check<'_> {
                 self.pending(rel).1.push(branch);
                 continue;
             }
-            // Its name and link flag as the run's walk has them.
-            let source = given_file(input.clone())?;
-            let link = matches!(source, Source::File { link: true, .. });
+            // Its name as the run's walk has it.
+            let source = given_file(input.clone(), link);
             let rel = source.rel().unwrap_or_default();
             let real = match (path.parent(), path.file_name(), link) {
                 (Some(parent), Some(name), false) => Some(self.real_parent(parent)?.join(name)),
@@ -504,12 +507,12 @@ fn real_link(path: &Path) -> Result<Option<PathBuf>> {
 
 /// Checks and prepares `dir` (whose real path is `real_out`) for a run described by
 /// `settings` (a JSON document, recorded in the folder; `None`: nothing recorded, and no
-/// resuming); `inside` is the error for an input inside the output folder, if one is.
-/// Returns what the folder held.
+/// resuming); `folders` are the input folders and their real paths, `inside` the error
+/// for an input inside the output folder, if one is. Returns what the folder held.
 fn prepare(
     dir: &Path,
     real_out: &Path,
-    inputs: &[Input],
+    folders: &[(PathBuf, PathBuf)],
     inside: Option<Error>,
     existing: Existing,
     settings: Option<&str>,
@@ -517,9 +520,8 @@ fn prepare(
     let manifest = dir.join(MANIFEST);
     let mut before = Before::Empty;
     // An output folder inside an input folder would be read back as input next time.
-    for input in inputs.iter().map(|i| &i.path).filter(|i| i.is_dir()) {
-        let real = std::fs::canonicalize(input).map_err(|e| Error::io(input, e))?;
-        if real_out.starts_with(&real) {
+    for (input, real) in folders {
+        if real_out.starts_with(real) {
             return Err(Error::Usage(format!(
                 "{}: output folder lies inside the input folder {}",
                 dir.display(),
