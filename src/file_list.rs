@@ -78,7 +78,14 @@ pub fn read(list: &Path, sep: Separator) -> Result<FileList> {
             ));
         }
         if let Err(e) = std::fs::metadata(&path) {
-            return Err(at(i + 1, format!("{}: {e}", path.display())));
+            // Quoted, so a stray space or carriage return shows.
+            let hint = match entry.last() {
+                Some(b'\r') => {
+                    " (the line ends in a carriage return: convert the list with dos2unix)"
+                }
+                _ => "",
+            };
+            return Err(at(i + 1, format!("{path:?}: {e}{hint}")));
         }
         crc.update(entry);
         crc.update(&[0]);
@@ -144,7 +151,18 @@ mod tests {
         std::fs::write(&list, format!("{}\n{}\n", p("a b.txt"), p("gone.txt"))).unwrap();
         let e = read(&list, Separator::Newline).unwrap_err().to_string();
         assert!(
-            e.starts_with(&format!("{}:2: {}: ", list.display(), p("gone.txt"))),
+            e.starts_with(&format!(
+                "{}:2: {:?}: ",
+                list.display(),
+                dir.join("gone.txt")
+            )),
+            "{e}"
+        );
+        std::fs::write(&list, format!("{}\r\n", p("a b.txt"))).unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(e.contains("a b.txt\\r\": No such file"), "{e}");
+        assert!(
+            e.ends_with("(the line ends in a carriage return: convert the list with dos2unix)"),
             "{e}"
         );
         std::fs::write(&list, "-\n").unwrap();

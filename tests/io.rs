@@ -1027,7 +1027,7 @@ fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
         &["filter", "--files-from", "list.txt", "-o", "bad"],
         None,
         1,
-        "list.txt:2: dump/nope.txt: No such file",
+        "list.txt:2: \"dump/nope.txt\": No such file",
     );
     fs::write(t.join("list.txt"), "dump/2024/../extra/a.txt\n").unwrap();
     no_out(
