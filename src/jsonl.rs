@@ -3,6 +3,11 @@
 //! Every other field is kept as the raw JSON it was written as (serde_json `RawValue`),
 //! in its original order, so a record comes out exactly as it went in except for the
 //! text field.
+//!
+//! The text field is a top-level name (`text`, `content`), or, starting with `/`, a JSON
+//! Pointer (RFC 6901) into nested objects (`/data/content`; `~1` stands for `/` in a
+//! name, `~0` for `~`). The objects on a pointer's way are parsed the same way, their
+//! other fields kept raw.
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
@@ -39,8 +44,37 @@ impl BadRecords {
 #[derive(Debug)]
 pub struct Record<'a> {
     fields: IndexMap<String, &'a RawValue>,
+    /// For a JSON Pointer text field: the objects its keys lead into, outermost first
+    /// (the last holds the text).
+    nested: Vec<IndexMap<String, &'a RawValue>>,
     /// The document text (the text field, unescaped).
     pub text: String,
+}
+
+/// The keys of a text field given as a JSON Pointer (`/a/b`), unescaped; `None` for a
+/// top-level name. A `~` not followed by `0` or `1` is an error.
+pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
+    let rest = text_field.strip_prefix('/')?;
+    let key = |token: &str| {
+        let mut out = String::with_capacity(token.len());
+        let mut chars = token.chars();
+        while let Some(c) = chars.next() {
+            out.push(match (c, c == '~') {
+                (_, false) => c,
+                (_, true) => match chars.next() {
+                    Some('0') => '~',
+                    Some('1') => '/',
+                    _ => {
+                        return Err(format!(
+                            "{text_field:?}: in a JSON Pointer `~` is followed by 0 (for ~) or 1 (for /)"
+                        ))
+                    }
+                },
+            });
+        }
+        Ok(out)
+    };
+    Some(rest.split('/').map(key).collect())
 }
 
 impl<'a> Record<'a> {
@@ -48,9 +82,26 @@ impl<'a> Record<'a> {
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
         let fields: IndexMap<String, &'a RawValue> =
             serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
-        let raw = fields
-            .get(text_field)
-            .ok_or_else(|| format!("record has no {text_field:?} field"))?;
+        let missing = || format!("record has no {text_field:?} field");
+        let mut nested = Vec::new();
+        let raw: &'a RawValue = match pointer_keys(text_field) {
+            None => fields.get(text_field).ok_or_else(missing)?,
+            Some(keys) => {
+                let keys = keys?;
+                let mut raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
+                for (depth, key) in keys[1..].iter().enumerate() {
+                    let object: IndexMap<String, &'a RawValue> = serde_json::from_str(raw.get())
+                        .map_err(|_| {
+                            // The pointer up to this object, as the user wrote it.
+                            let way: Vec<&str> = text_field.split('/').take(depth + 2).collect();
+                            format!("field {:?} is not an object", way.join("/"))
+                        })?;
+                    raw = object.get(key).ok_or_else(missing)?;
+                    nested.push(object);
+                }
+                raw
+            }
+        };
         let fast = unescape(raw.get());
         let text: String = fast
             .map_or_else(|| serde_json::from_str(raw.get()), Ok)
@@ -67,7 +118,11 @@ impl<'a> Record<'a> {
                     format!("field {text_field:?} is not a string")
                 }
             })?;
-        Ok(Record { fields, text })
+        Ok(Record {
+            fields,
+            nested,
+            text,
+        })
     }
 
     /// The record's `id`: a string id as is, any other JSON value as its JSON text.
@@ -90,22 +145,42 @@ impl<'a> Record<'a> {
         text_field: &str,
         text: &[&str],
     ) -> std::io::Result<()> {
-        out.push(b'{');
-        for (i, (k, v)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_str(out, k);
-            out.push(b':');
-            if k == text_field {
-                write_str_parts(out, text);
-            } else {
-                out.extend_from_slice(v.get().as_bytes());
+        match pointer_keys(text_field) {
+            None => write_object(out, &self.fields, &[text_field], &[], text),
+            Some(keys) => {
+                let keys = keys.map_err(std::io::Error::other)?;
+                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                write_object(out, &self.fields, &keys, &self.nested, text);
             }
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'\n');
         Ok(())
     }
+}
+
+/// Writes the object `fields` with the string at `keys` (into the `nested` objects, one
+/// per key after the first) replaced by the concatenation of `text`.
+fn write_object(
+    out: &mut Vec<u8>,
+    fields: &IndexMap<String, &RawValue>,
+    keys: &[&str],
+    nested: &[IndexMap<String, &RawValue>],
+    text: &[&str],
+) {
+    out.push(b'{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        match (k == keys[0], nested.split_first()) {
+            (false, _) => out.extend_from_slice(v.get().as_bytes()),
+            (true, None) => write_str_parts(out, text),
+            (true, Some((inner, deeper))) => write_object(out, inner, &keys[1..], deeper, text),
+        }
+    }
+    out.push(b'}');
 }
 
 /// The text of a JSON string literal `raw` (quotes included, already checked as JSON by
@@ -315,6 +390,47 @@ mod tests {
         let mut out = Vec::new();
         r.write_with_text(&mut out, "text", &["新"]).unwrap();
         assert_eq!(out, b"{\"id\":2,\"text\":\"\xE6\x96\xB0\",\"m\":0}\n");
+    }
+
+    #[test]
+    fn a_json_pointer_reaches_a_nested_text_and_the_rest_passes_through() {
+        let line = r#"{"id": 7, "data": {"title": "题", "a/b": {"m~n": "新闻\n广告", "k": [1, 2]}}, "x": null}"#;
+        let field = "/data/a~1b/m~0n";
+        let r = Record::parse(line, field).unwrap();
+        assert_eq!(r.text, "新闻\n广告");
+        assert_eq!(r.raw_id(), Some("7"));
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, field, &["新闻", "\n"]).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"id\":7,\"data\":{\"title\":\"题\",\"a/b\":{\"m~n\":\"新闻\\n\",\"k\":[1, 2]}},\"x\":null}\n"
+        );
+        // A one-key pointer is the top-level field.
+        let top = Record::parse(r#"{"text": "新闻"}"#, "/text").unwrap();
+        assert_eq!(top.text, "新闻");
+        // What is wrong, named by the pointer as given.
+        let err = |line: &str, field: &str| Record::parse(line, field).unwrap_err();
+        assert_eq!(
+            err(r#"{"data": {"title": "t"}}"#, "/data/content"),
+            "record has no \"/data/content\" field"
+        );
+        assert_eq!(
+            err(r#"{"data": "t"}"#, "/data/content"),
+            "field \"/data\" is not an object"
+        );
+        assert_eq!(
+            err(r#"{"data": {"a": [{"content": "t"}]}}"#, "/data/a/content"),
+            "field \"/data/a\" is not an object"
+        );
+        assert_eq!(
+            err(r#"{"data": {"content": 3}}"#, "/data/content"),
+            "field \"/data/content\" is not a string"
+        );
+        let bad = pointer_keys("/data/~2x").unwrap().unwrap_err();
+        assert!(bad.contains("`~` is followed by 0"), "{bad}");
+        assert_eq!(err(r#"{"data": {}}"#, "/data/~"), bad.replace("~2x", "~"));
+        assert!(pointer_keys("text").is_none());
+        assert_eq!(pointer_keys("/").unwrap().unwrap(), [""]);
     }
 
     fn escaped(s: &str) -> String {

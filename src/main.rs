@@ -169,8 +169,8 @@ struct InputArgs {
     /// through filter unchanged
     #[arg(long, conflicts_with_all = ["jsonl", "warc"])]
     parquet: bool,
-    /// Name of the text field of JSONL records (the text column, with --parquet)
-    /// [default: text]
+    /// Name of the text field of JSONL records, or a JSON Pointer to a nested one
+    /// (/data/content); the text column, with --parquet [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
@@ -436,6 +436,18 @@ impl InputArgs {
                 "--text-field needs --jsonl or --parquet".into(),
             ));
         }
+        if let Some(keys) = self
+            .text_field
+            .as_deref()
+            .and_then(chaff::jsonl::pointer_keys)
+        {
+            keys.map_err(|e| Error::Usage(format!("--text-field {e}")))?;
+            if self.parquet {
+                return Err(Error::Usage(
+                    "--text-field: a JSON Pointer reaches into JSONL records; with --parquet give a column name".into(),
+                ));
+            }
+        }
         let encoding = match &self.encoding {
             Some(l) => Some(DecodeOptions::parse_encoding(l)?),
             None => None,
@@ -536,6 +548,12 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         if a.input.warc || a.input.parquet {
             return Err(Error::Usage(
                 "--dolma tags JSONL documents, not WARC or Parquet (attributes join documents by id)"
+                    .into(),
+            ));
+        }
+        if a.input.text_field().starts_with('/') {
+            return Err(Error::Usage(
+                "--dolma spans index a top-level text field: give its name, not a JSON Pointer"
                     .into(),
             ));
         }

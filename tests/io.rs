@@ -1155,3 +1155,107 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dump, _) = dev_jsonl(30);
+    let flat = tmp.path().join("flat.jsonl");
+    fs::write(&flat, &dump).unwrap();
+    // The same records with the text two objects down, beside other fields.
+    let nested: String = dump
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let doc = serde_json::json!({"id": v["id"], "page": {"lang": "zh", "a/b": {"body": v["text"]}}, "n": 1});
+            format!("{doc}\n")
+        })
+        .collect();
+    let deep = tmp.path().join("deep.jsonl");
+    fs::write(&deep, &nested).unwrap();
+    let field = "/page/a~1b/body";
+    let want: Vec<serde_json::Value> =
+        String::from_utf8(ok(&["filter", "-q", "--jsonl", s(&flat)]))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    let got: Vec<serde_json::Value> = String::from_utf8(ok(&[
+        "filter",
+        "-q",
+        "--jsonl",
+        "--text-field",
+        field,
+        s(&deep),
+    ]))
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    assert_eq!(got.len(), want.len());
+    assert!(want.len() > 20);
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["id"], w["id"]);
+        assert_eq!(g["page"]["a/b"]["body"], w["text"]);
+        assert_eq!(
+            (&g["page"]["lang"], &g["n"]),
+            (&serde_json::json!("zh"), &serde_json::json!(1))
+        );
+    }
+    // tag scores the same lines alike.
+    let tags = |args: &[&str]| -> Vec<serde_json::Value> {
+        String::from_utf8(ok(args))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v.as_object_mut().unwrap().remove("path");
+                v
+            })
+            .collect()
+    };
+    assert_eq!(
+        tags(&[
+            "tag",
+            "-q",
+            "--json",
+            "--jsonl",
+            "--text-field",
+            field,
+            s(&deep)
+        ]),
+        tags(&["tag", "-q", "--json", "--jsonl", s(&flat)])
+    );
+    // A record whose pointer leads nowhere is a bad record naming the pointer; a bad
+    // pointer, one given for Parquet or Dolma, is refused.
+    fs::write(&deep, "{\"page\": {\"a/b\": \"flat\"}}\n").unwrap();
+    let err = fails(&["filter", "--jsonl", "--text-field", field, s(&deep)]);
+    assert!(
+        err.contains(":1: field \"/page/a~1b\" is not an object"),
+        "{err}"
+    );
+    for (args, what) in [
+        (
+            vec!["filter", "--jsonl", "--text-field", "/page/~2"],
+            "`~` is followed by 0",
+        ),
+        (
+            vec!["filter", "--parquet", "--text-field", "/page/body"],
+            "with --parquet give a column name",
+        ),
+        (
+            vec![
+                "tag",
+                "--dolma",
+                "--attributes-dir",
+                "attrs",
+                "--text-field",
+                "/page/body",
+            ],
+            "--dolma spans index a top-level text field",
+        ),
+    ] {
+        let err = fails(&[&args[..], &[s(&deep)]].concat());
+        assert!(err.contains(what), "{args:?}: {err}");
+    }
+}
