@@ -44,8 +44,9 @@ impl BadRecords {
 #[derive(Debug)]
 pub struct Record<'a> {
     fields: IndexMap<String, &'a RawValue>,
-    /// For a JSON Pointer text field: the objects its keys lead into, outermost first
-    /// (the last holds the text).
+    /// For a JSON Pointer text field: its keys, and the objects they lead into,
+    /// outermost first (the last holds the text); both empty for a top-level name.
+    keys: Vec<String>,
     nested: Vec<IndexMap<String, &'a RawValue>>,
     /// The document text (the text field, unescaped).
     pub text: String,
@@ -83,11 +84,11 @@ impl<'a> Record<'a> {
         let fields: IndexMap<String, &'a RawValue> =
             serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
         let missing = || format!("record has no {text_field:?} field");
-        let mut nested = Vec::new();
+        let (mut keys, mut nested) = (Vec::new(), Vec::new());
         let raw: &'a RawValue = match pointer_keys(text_field) {
             None => fields.get(text_field).ok_or_else(missing)?,
-            Some(keys) => {
-                let keys = keys?;
+            Some(pointer) => {
+                keys = pointer?;
                 let mut raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
                 for (depth, key) in keys[1..].iter().enumerate() {
                     let object: IndexMap<String, &'a RawValue> = serde_json::from_str(raw.get())
@@ -120,6 +121,7 @@ impl<'a> Record<'a> {
             })?;
         Ok(Record {
             fields,
+            keys,
             nested,
             text,
         })
@@ -136,22 +138,20 @@ impl<'a> Record<'a> {
         self.fields.get("id").map(|v| v.get())
     }
 
-    /// Writes the record with its text field replaced by the concatenation of `text`
-    /// (the kept runs of the document, escaped where they lie: no joined copy), and a
-    /// newline.
+    /// Writes the record with its text field (`text_field`, as given to
+    /// [`Record::parse`]) replaced by the concatenation of `text` (the kept runs of the
+    /// document, escaped where they lie: no joined copy), and a newline.
     pub fn write_with_text(
         &self,
         out: &mut Vec<u8>,
         text_field: &str,
         text: &[&str],
     ) -> std::io::Result<()> {
-        match pointer_keys(text_field) {
-            None => write_object(out, &self.fields, &[text_field], &[], text),
-            Some(keys) => {
-                let keys = keys.map_err(std::io::Error::other)?;
-                let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                write_object(out, &self.fields, &keys, &self.nested, text);
-            }
+        if self.keys.is_empty() {
+            write_object(out, &self.fields, &[text_field], &[], text);
+        } else {
+            let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
+            write_object(out, &self.fields, &keys, &self.nested, text);
         }
         out.push(b'\n');
         Ok(())

@@ -85,6 +85,17 @@ fuzz_target!(|data: &[u8]| {
                     let back = Record::parse(std::str::from_utf8(&out).expect("UTF-8").trim_end(), "text")
                         .expect("a written record parses");
                     assert_eq!(back.text, r.text);
+                    // The same text two objects down, reached by a JSON Pointer, comes
+                    // back the same through a write.
+                    let inner = std::str::from_utf8(&out).expect("UTF-8").trim_end();
+                    let line = format!("{{\"a\":{{\"b/c\":{inner},\"d\":1}},\"e\":[]}}");
+                    let deep = Record::parse(&line, "/a/b~1c/text").expect("a nested record parses");
+                    assert_eq!(deep.text, r.text);
+                    let mut again = Vec::new();
+                    deep.write_with_text(&mut again, "/a/b~1c/text", &[b, a]).expect("in-memory write");
+                    let v: serde_json::Value = serde_json::from_slice(&again).expect("valid JSON");
+                    assert_eq!(v["a"]["b/c"]["text"].as_str(), Some(format!("{b}{a}").as_str()));
+                    assert_eq!((&v["a"]["d"], &v["e"]), (&serde_json::json!(1), &serde_json::json!([])));
                     let _ = r.id();
                 }
             }
