@@ -1203,17 +1203,7 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
         );
     }
     // tag scores the same lines alike.
-    let tags = |args: &[&str]| -> Vec<serde_json::Value> {
-        String::from_utf8(ok(args))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut().unwrap().remove("path");
-                v
-            })
-            .collect()
-    };
+    let tags = |args: &[&str]| unpathed(&ok(args));
     assert_eq!(
         tags(&[
             "tag",

@@ -225,17 +225,7 @@ fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
         .collect();
     let jl = tmp.path().join("dump.jsonl");
     fs::write(&jl, jsonl).unwrap();
-    let tag = |args: &[&str]| -> Vec<serde_json::Value> {
-        String::from_utf8(ok(args))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-                v.as_object_mut().unwrap().remove("path");
-                v
-            })
-            .collect()
-    };
+    let tag = |args: &[&str]| unpathed(&ok(args));
     let pq_tags = tag(&["tag", "--json", "--parquet", s(&input)]);
     assert_eq!(pq_tags, tag(&["tag", "--json", "--jsonl", s(&jl)]));
     assert_eq!(pq_tags[0]["id"], ids[0].as_str());

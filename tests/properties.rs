@@ -3,12 +3,15 @@
 //! output lines are a byte-exact subsequence of the input lines, and the accounting adds
 //! up (kept + dropped + blank == lines; tag writes one record per non-blank line).
 
+mod common;
+
 use chaff::classifier::{Classifier, KeepPolicy};
 use chaff::jsonl::BadRecords;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars};
 use chaff::reader::split_lines;
 use chaff::sources::{Inputs, Source};
 use chaff::writer::TagFormat;
+use common::unpathed;
 use proptest::prelude::*;
 use std::sync::OnceLock;
 
@@ -174,15 +177,8 @@ proptest! {
         prop_assert_eq!(s.bad_records, bad.len() as u64);
         prop_assert_eq!(s.documents, clean.1.documents);
         // Tag records too, but for the path of each run's temporary file.
-        let unpathed = |tag: Vec<u8>| -> Vec<serde_json::Value> {
-            tag.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| {
-                let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
-                v.as_object_mut().unwrap().remove("path");
-                v
-            }).collect()
-        };
         let clean_tag = run(good.as_bytes(), jsonl(), chunk).1.unwrap();
-        prop_assert_eq!(unpathed(skip.1.unwrap()), unpathed(clean_tag));
+        prop_assert_eq!(unpathed(&skip.1.unwrap()), unpathed(&clean_tag));
         // keep: the bad lines in their places, the good records' output around them.
         let (out, s) = run_with(all.as_bytes(), jsonl(), chunk, BadRecords::Keep).0.unwrap();
         prop_assert_eq!(s.bad_records, bad.len() as u64);
@@ -278,23 +274,12 @@ proptest! {
         // Tag records: the JSONL run's, record for record, but for the file's path.
         let j_tag = run(jsonl.as_bytes(), json, chunk).1.unwrap();
         let w_tag = run(warc.as_bytes(), InputFormat::Warc, chunk).1.unwrap();
-        prop_assert_eq!(unpathed(w_tag), unpathed(j_tag));
+        prop_assert_eq!(unpathed(&w_tag), unpathed(&j_tag));
     }
 }
 
 /// Tag JSON records without their `path` (runs of one document in two formats compare
 /// equal but for it).
-fn unpathed(tag: Vec<u8>) -> Vec<serde_json::Value> {
-    tag.split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
-            v.as_object_mut().unwrap().remove("path");
-            v
-        })
-        .collect()
-}
-
 /// `texts` as a Parquet file (an `id` and a `text` column) in row groups of `group` rows.
 fn parquet_file(texts: &[String], group: usize) -> Vec<u8> {
     use std::sync::Arc;
@@ -362,7 +347,7 @@ proptest! {
         // Tag records: the JSONL run's, record for record, but for the file's path.
         let j_tag = run(jsonl.as_bytes(), json, chunk).1.unwrap();
         let p_tag = run(&file, table, chunk).1.unwrap();
-        prop_assert_eq!(unpathed(p_tag), unpathed(j_tag));
+        prop_assert_eq!(unpathed(&p_tag), unpathed(&j_tag));
     }
 }
 

@@ -79,6 +79,19 @@ pub fn fails(args: &[&str]) -> String {
     err
 }
 
+/// `tag --json` records without their `path` (to compare runs over differently named
+/// inputs).
+pub fn unpathed(tag: &[u8]) -> Vec<serde_json::Value> {
+    tag.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+            v.as_object_mut().unwrap().remove("path");
+            v
+        })
+        .collect()
+}
+
 /// A path as &str.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
