@@ -8,9 +8,15 @@
 //! Pointer (RFC 6901) into nested objects (`/data/content`; `~1` stands for `/` in a
 //! name, `~0` for `~`). The objects on a pointer's way are parsed the same way, their
 //! other fields kept raw.
+//!
+//! The field holds a string, or an array of strings: a document's paragraphs, as news
+//! datasets often store articles. Those are read as one text of paragraphs set apart by
+//! a blank line (`"\n\n"`, the layout of a portal page), and `filter` writes back the
+//! array of the paragraphs it keeps.
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
+use std::ops::Range;
 
 /// What a run does with a JSONL line that is not a usable record (not a JSON object, no
 /// text field, a text field that is not a string), like pandas' `on_bad_lines` or
@@ -48,8 +54,12 @@ pub struct Record<'a> {
     /// outermost first (the last holds the text); both empty for a top-level name.
     keys: Vec<String>,
     nested: Vec<IndexMap<String, &'a RawValue>>,
-    /// The document text (the text field, unescaped).
+    /// The document text (the text field, unescaped; an array's strings joined by a
+    /// blank line).
     pub text: String,
+    /// For a text field holding an array of strings: each string's byte range in
+    /// `text`; `None` for a string.
+    pub paragraphs: Option<Vec<Range<usize>>>,
 }
 
 /// The keys of a text field given as a JSON Pointer (`/a/b`), unescaped; `None` for a
@@ -103,6 +113,26 @@ impl<'a> Record<'a> {
                 raw
             }
         };
+        if raw.get().starts_with('[') {
+            let items: Vec<String> = serde_json::from_str(raw.get())
+                .map_err(|e| format!("field {text_field:?} is not an array of strings ({e})"))?;
+            let mut text = String::with_capacity(items.iter().map(|p| p.len() + 2).sum());
+            let mut spans = Vec::with_capacity(items.len());
+            for (i, p) in items.iter().enumerate() {
+                if i > 0 {
+                    text.push_str("\n\n");
+                }
+                spans.push(text.len()..text.len() + p.len());
+                text.push_str(p);
+            }
+            return Ok(Record {
+                fields,
+                keys,
+                nested,
+                text,
+                paragraphs: Some(spans),
+            });
+        }
         let fast = unescape(raw.get());
         let text: String = fast
             .map_or_else(|| serde_json::from_str(raw.get()), Ok)
@@ -116,7 +146,7 @@ impl<'a> Record<'a> {
                     };
                     format!("field {text_field:?}: {e}{hint}")
                 } else {
-                    format!("field {text_field:?} is not a string")
+                    format!("field {text_field:?} is not a string (or an array of strings)")
                 }
             })?;
         Ok(Record {
@@ -124,6 +154,7 @@ impl<'a> Record<'a> {
             keys,
             nested,
             text,
+            paragraphs: None,
         })
     }
 
@@ -147,25 +178,45 @@ impl<'a> Record<'a> {
         text_field: &str,
         text: &[&str],
     ) -> std::io::Result<()> {
+        self.write_with(out, text_field, &|out| write_str_parts(out, text));
+        Ok(())
+    }
+
+    /// [`Record::write_with_text`] for a record whose text field holds paragraphs: the
+    /// field becomes the array of `paragraphs`.
+    pub fn write_with_paragraphs(&self, out: &mut Vec<u8>, text_field: &str, paragraphs: &[&str]) {
+        self.write_with(out, text_field, &|out| {
+            out.push(b'[');
+            for (i, p) in paragraphs.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, p);
+            }
+            out.push(b']');
+        });
+    }
+
+    /// Writes the record and a newline, with `value` writing its text field's value.
+    fn write_with(&self, out: &mut Vec<u8>, text_field: &str, value: &dyn Fn(&mut Vec<u8>)) {
         if self.keys.is_empty() {
-            write_object(out, &self.fields, &[text_field], &[], text);
+            write_object(out, &self.fields, &[text_field], &[], value);
         } else {
             let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
-            write_object(out, &self.fields, &keys, &self.nested, text);
+            write_object(out, &self.fields, &keys, &self.nested, value);
         }
         out.push(b'\n');
-        Ok(())
     }
 }
 
-/// Writes the object `fields` with the string at `keys` (into the `nested` objects, one
-/// per key after the first) replaced by the concatenation of `text`.
+/// Writes the object `fields` with the value at `keys` (into the `nested` objects, one
+/// per key after the first) written by `value`.
 fn write_object(
     out: &mut Vec<u8>,
     fields: &IndexMap<String, &RawValue>,
     keys: &[&str],
     nested: &[IndexMap<String, &RawValue>],
-    text: &[&str],
+    value: &dyn Fn(&mut Vec<u8>),
 ) {
     out.push(b'{');
     for (i, (k, v)) in fields.iter().enumerate() {
@@ -176,8 +227,8 @@ fn write_object(
         out.push(b':');
         match (k == keys[0], nested.split_first()) {
             (false, _) => out.extend_from_slice(v.get().as_bytes()),
-            (true, None) => write_str_parts(out, text),
-            (true, Some((inner, deeper))) => write_object(out, inner, &keys[1..], deeper, text),
+            (true, None) => value(out),
+            (true, Some((inner, deeper))) => write_object(out, inner, &keys[1..], deeper, value),
         }
     }
     out.push(b'}');
@@ -424,13 +475,50 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"data": {"content": 3}}"#, "/data/content"),
-            "field \"/data/content\" is not a string"
+            "field \"/data/content\" is not a string (or an array of strings)"
         );
         let bad = pointer_keys("/data/~2x").unwrap().unwrap_err();
         assert!(bad.contains("`~` is followed by 0"), "{bad}");
         assert_eq!(err(r#"{"data": {}}"#, "/data/~"), bad.replace("~2x", "~"));
         assert!(pointer_keys("text").is_none());
         assert_eq!(pointer_keys("/").unwrap().unwrap(), [""]);
+    }
+
+    #[test]
+    fn an_array_of_strings_is_paragraphs_set_apart_by_blank_lines() {
+        let r = Record::parse(r#"{"p": ["甲", "乙\n丙", ""], "x": 1}"#, "p").unwrap();
+        assert_eq!(r.text, "甲\n\n乙\n丙\n\n");
+        assert_eq!(r.paragraphs, Some(vec![0..3, 5..12, 14..14]));
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, "p", &["乙\n丙", "\"丁\""]);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"p\":[\"乙\\n丙\",\"\\\"丁\\\"\"],\"x\":1}\n"
+        );
+        // Through a pointer too; an array left with nothing is an empty one.
+        let r = Record::parse(r#"{"a": {"p": ["甲"], "q": 2}}"#, "/a/p").unwrap();
+        assert_eq!(r.text, "甲");
+        assert_eq!(
+            r.paragraphs.as_deref(),
+            Some(&[std::ops::Range { start: 0, end: 3 }][..])
+        );
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, "/a/p", &[]);
+        assert_eq!(out, b"{\"a\":{\"p\":[],\"q\":2}}\n");
+        // A string field has no paragraphs; anything else is a bad record.
+        assert_eq!(
+            Record::parse(r#"{"p": "甲"}"#, "p").unwrap().paragraphs,
+            None
+        );
+        let e = Record::parse(r#"{"p": ["甲", 1]}"#, "p").unwrap_err();
+        assert!(
+            e.starts_with("field \"p\" is not an array of strings ("),
+            "{e}"
+        );
+        assert_eq!(
+            Record::parse(r#"{"p": {"q": "甲"}}"#, "p").unwrap_err(),
+            "field \"p\" is not a string (or an array of strings)"
+        );
     }
 
     fn escaped(s: &str) -> String {

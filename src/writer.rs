@@ -1,7 +1,7 @@
 //! Writers: tag records (TSV or JSON lines) and filtered text.
 
 use crate::jsonl::write_str;
-use crate::reader::Line;
+use crate::reader::{split_str_at, Line};
 #[cfg(test)]
 use serde::Serialize;
 #[cfg(test)]
@@ -287,6 +287,32 @@ pub fn filtered_runs<'t>(
     runs
 }
 
+/// For a document whose text is a record's paragraphs at `spans` (the strings of an
+/// array field, joined by blank lines: [`crate::jsonl::Record::paragraphs`]), split into
+/// `lines`: each string filtered as a string field is ([`filtered_str`]), by the
+/// decisions made on the whole document, in order; a string left empty is left out.
+pub fn filtered_paragraphs(
+    text: &str,
+    spans: &[std::ops::Range<usize>],
+    lines: &[Line<'_>],
+    keep: impl Fn(usize) -> bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut first, mut at) = (0, 0); // a string's first line in `lines`, and its start
+    for span in spans {
+        while first < lines.len() && at < span.start {
+            at += lines[first].raw.len();
+            first += 1;
+        }
+        let own = &text[span.clone()];
+        let kept = filtered_str(own, &split_str_at(own, 1), |j| keep(first + j));
+        if !kept.is_empty() {
+            out.push(kept);
+        }
+    }
+    out
+}
+
 /// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
 /// between two of them (the same rule as [`write_filtered`]).
 pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
@@ -313,6 +339,35 @@ pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paragraphs_are_filtered_each_as_a_string_by_the_whole_documents_decisions() {
+        let strings = ["甲", "乙\n丙", "", "丁\n\n戊", "己"];
+        let text = strings.join("\n\n");
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for s in strings {
+            spans.push(at..at + s.len());
+            at += s.len() + 2;
+        }
+        let lines = crate::reader::split_str_at(&text, 1);
+        let texts: Vec<&str> = lines.iter().map(|l| l.text).collect();
+        assert_eq!(
+            texts,
+            ["甲", "", "乙", "丙", "", "", "", "丁", "", "戊", "", "己"]
+        );
+        let kept = |keep: &[usize]| {
+            let keep = keep.to_vec();
+            filtered_paragraphs(&text, &spans, &lines, move |i| keep.contains(&i))
+        };
+        // 乙 dropped, 丙 kept; 丁 and 戊 both kept, with the blank line between them; the
+        // empty string and 己 (dropped) are left out.
+        assert_eq!(kept(&[0, 3, 7, 9]), ["甲", "丙", "丁\n\n戊"]);
+        // The blank lines between strings are never part of one; a kept line keeps its
+        // line end, as in a string field.
+        assert_eq!(kept(&[3, 7]), ["丙", "丁\n"]);
+        assert!(kept(&[]).is_empty());
+    }
     use crate::reader::split_lines;
 
     proptest::proptest! {

@@ -1249,3 +1249,82 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
         assert!(err.contains(what), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Dev pages as records of their non-blank lines, and as the same lines joined by
+    // blank lines in a string.
+    let (mut arrays, mut strings) = (String::new(), String::new());
+    for (i, p) in dev_pages(30).iter().enumerate() {
+        let page = fs::read_to_string(p).unwrap();
+        let paras: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
+        let id = format!("p{i}");
+        arrays += &(serde_json::json!({"id": id, "paragraphs": paras, "n": i}).to_string() + "\n");
+        strings += &(serde_json::json!({"id": id, "paragraphs": paras.join("\n\n"), "n": i})
+            .to_string()
+            + "\n");
+    }
+    let (a, st) = (tmp.path().join("a.jsonl"), tmp.path().join("s.jsonl"));
+    fs::write(&a, &arrays).unwrap();
+    fs::write(&st, &strings).unwrap();
+    let field = ["--jsonl", "--text-field", "paragraphs"];
+    // Scored as the blank-separated text is, line for line.
+    let tag = |input: &Path| {
+        unpathed(&ok(
+            &[&["tag", "-q", "--json"][..], &field, &[s(input)]].concat()
+        ))
+    };
+    let tags = tag(&a);
+    assert_eq!(tags, tag(&st));
+    // filter keeps exactly the paragraphs whose line is kept, in order, other fields as
+    // they were; a record left with none is dropped.
+    let out = ok(&[&["filter", "-q"][..], &field, &[s(&a)]].concat());
+    let got: Vec<serde_json::Value> = out
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    let mut want: Vec<(String, Vec<String>)> = Vec::new();
+    for t in &tags {
+        let id = t["id"].as_str().unwrap().to_string();
+        if want.last().is_none_or(|w| w.0 != id) {
+            want.push((id, Vec::new()));
+        }
+        if t["keep"] == true {
+            want.last_mut()
+                .unwrap()
+                .1
+                .push(t["text"].as_str().unwrap().to_string());
+        }
+    }
+    want.retain(|w| !w.1.is_empty());
+    assert!(want.len() > 20);
+    let got_pairs: Vec<(String, Vec<String>)> = got
+        .iter()
+        .map(|r| {
+            let paras = r["paragraphs"].as_array().unwrap();
+            let paras = paras
+                .iter()
+                .map(|p| p.as_str().unwrap().to_string())
+                .collect();
+            (r["id"].as_str().unwrap().to_string(), paras)
+        })
+        .collect();
+    assert_eq!(got_pairs, want);
+    assert!(got.iter().all(|r| r["n"].is_u64()));
+    // Dolma spans index a string: an array is an error naming the record.
+    let err = fails(&[
+        "tag",
+        "--dolma",
+        "--attributes-dir",
+        s(&tmp.path().join("attrs")),
+        "--text-field",
+        "paragraphs",
+        s(&a),
+    ]);
+    assert!(
+        err.contains("a.jsonl:1: field \"paragraphs\" holds an array"),
+        "{err}"
+    );
+}

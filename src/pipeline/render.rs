@@ -11,7 +11,8 @@ use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Line};
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
-    emitted, filter_chunk, filtered_runs, write_tag_record, Decision, Filtered, TagFormat,
+    emitted, filter_chunk, filtered_paragraphs, filtered_runs, write_tag_record, Decision,
+    Filtered, TagFormat,
 };
 
 /// The work of one chunk, ready to be written.
@@ -200,6 +201,13 @@ impl Engine<'_> {
                         self.render_html(&heading, &doc, false, &decisions, &mut piece);
                     }
                     if let Task::Dolma(name) = task {
+                        if rec.paragraphs.is_some() {
+                            return Err(Error::input(
+                                &path,
+                                line.number,
+                                format!("field {text_field:?} holds an array: Dolma's spans index a string"),
+                            ));
+                        }
                         let raw_id = rec.raw_id().ok_or_else(|| {
                             Error::input(
                                 &path,
@@ -219,9 +227,22 @@ impl Engine<'_> {
                         piece.out.extend_from_slice(&rec);
                     }
                     if matches!(task, Task::Filter { .. }) {
+                        let keep_empty = self.opts.keep_empty || self.opts.pipe;
+                        if let Some(spans) = &rec.paragraphs {
+                            // An array of paragraphs comes back as the array of those kept.
+                            let left =
+                                filtered_paragraphs(&rec.text, spans, &doc, kept(&decisions));
+                            if left.is_empty() && !keep_empty {
+                                piece.summary.empty_dropped += 1;
+                                continue;
+                            }
+                            let left: Vec<&str> = left.iter().map(String::as_str).collect();
+                            rec.write_with_paragraphs(&mut piece.out, text_field, &left);
+                            continue;
+                        }
                         let text = filtered_runs(&rec.text, &doc, kept(&decisions));
                         let empty = text.iter().all(|t| t.is_empty());
-                        if empty && !self.opts.keep_empty && !self.opts.pipe {
+                        if empty && !keep_empty {
                             piece.summary.empty_dropped += 1;
                             continue;
                         }
