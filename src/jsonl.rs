@@ -12,7 +12,10 @@
 //! The field holds a string, or an array of strings: a document's paragraphs, as news
 //! datasets often store articles. Those are read as one text of paragraphs set apart by
 //! a blank line (`"\n\n"`, the layout of a portal page), and `filter` writes back the
-//! array of the paragraphs it keeps.
+//! array of the paragraphs it keeps. A pointer's `*` key, met at an array, stands for
+//! each of its elements (`/段落/*/内容`: paragraphs as objects, MNBVC's layout); the keys
+//! after it lead to each element's string, and `filter` writes back the elements it
+//! keeps, each as it was but for that string.
 
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
@@ -49,11 +52,15 @@ impl BadRecords {
 /// most of a record, is not copied before it is unescaped).
 #[derive(Debug)]
 pub struct Record<'a> {
-    fields: IndexMap<String, &'a RawValue>,
+    fields: Object<'a>,
     /// For a JSON Pointer text field: its keys, and the objects they lead into,
     /// outermost first (the last holds the text); both empty for a top-level name.
     keys: Vec<String>,
-    nested: Vec<IndexMap<String, &'a RawValue>>,
+    nested: Vec<Object<'a>>,
+    /// For an array field reached through a `*` (each element): the keys after it, and
+    /// per element the objects they lead through (empty where elements are strings).
+    item_keys: Vec<String>,
+    items: Vec<Vec<Object<'a>>>,
     /// The document text (the text field, unescaped; an array's strings joined by a
     /// blank line).
     pub text: String,
@@ -63,7 +70,8 @@ pub struct Record<'a> {
 }
 
 /// The keys of a text field given as a JSON Pointer (`/a/b`), unescaped; `None` for a
-/// top-level name. A `~` not followed by `0` or `1` is an error.
+/// top-level name. A `~` not followed by `0` or `1` is an error, and so is more than one
+/// `*` key (where the value is an array, `*` stands for each of its elements).
 pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
     let rest = text_field.strip_prefix('/')?;
     let key = |token: &str| {
@@ -85,74 +93,92 @@ pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
         }
         Ok(out)
     };
-    Some(rest.split('/').map(key).collect())
+    let keys: Result<Vec<String>, String> = rest.split('/').map(key).collect();
+    Some(
+        keys.and_then(|keys| match keys.iter().filter(|k| *k == "*").count() {
+            0 | 1 => Ok(keys),
+            _ => Err(format!(
+                "{text_field:?}: a pointer takes one `*` (each element of one array)"
+            )),
+        }),
+    )
 }
 
 impl<'a> Record<'a> {
     /// Parses one JSONL line; the error says what is wrong, for a `path:line:` message.
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
-        let fields: IndexMap<String, &'a RawValue> =
+        let fields: Object<'a> =
             serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
         let missing = || format!("record has no {text_field:?} field");
-        let (mut keys, mut nested) = (Vec::new(), Vec::new());
+        // The pointer's tokens as the user wrote them, to name a place in an error.
+        let tokens = || text_field.split('/').collect::<Vec<&str>>();
+        let (mut keys, mut nested, mut star) = (Vec::new(), Vec::new(), None);
         let raw: &'a RawValue = match pointer_keys(text_field) {
             None => fields.get(text_field).ok_or_else(missing)?,
             Some(pointer) => {
                 keys = pointer?;
-                let mut raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
-                for (depth, key) in keys[1..].iter().enumerate() {
-                    let object: IndexMap<String, &'a RawValue> = serde_json::from_str(raw.get())
-                        .map_err(|_| {
-                            // The pointer up to this object, as the user wrote it.
-                            let way: Vec<&str> = text_field.split('/').take(depth + 2).collect();
-                            format!("field {:?} is not an object", way.join("/"))
-                        })?;
-                    raw = object.get(key).ok_or_else(missing)?;
-                    nested.push(object);
-                }
+                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
+                let way = |d: usize| tokens()[..d + 2].join("/");
+                let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing)?;
+                star = at.map(|s| s + 1);
                 raw
             }
         };
-        if raw.get().starts_with('[') {
-            let items: Vec<String> = serde_json::from_str(raw.get())
-                .map_err(|e| format!("field {text_field:?} is not an array of strings ({e})"))?;
-            let mut text = String::with_capacity(items.iter().map(|p| p.len() + 2).sum());
-            let mut spans = Vec::with_capacity(items.len());
-            for (i, p) in items.iter().enumerate() {
+        if star.is_some() || raw.get().starts_with('[') {
+            // The array's place as a pointer, and the keys into each element.
+            let tokens = tokens();
+            let (array, item_keys) = match star {
+                Some(s) => (tokens[..s + 1].join("/"), keys.split_off(s)[1..].to_vec()),
+                None if keys.is_empty() => (format!("/{}", escape_key(text_field)), Vec::new()),
+                None => (text_field.to_string(), Vec::new()),
+            };
+            let elements: Vec<&'a RawValue> = serde_json::from_str(raw.get())
+                .map_err(|_| format!("field {array:?} is not an array"))?;
+            let mut text = String::with_capacity(raw.get().len());
+            let (mut spans, mut items) = (Vec::new(), Vec::new());
+            for (i, element) in elements.into_iter().enumerate() {
+                let way = |d: usize| {
+                    let rest: String = tokens[tokens.len() - item_keys.len()..][..d]
+                        .iter()
+                        .map(|t| format!("/{t}"))
+                        .collect();
+                    format!("{array}/{i}{rest}")
+                };
+                let missing = || format!("record has no {:?} field", way(item_keys.len()));
+                let mut objects = Vec::new();
+                // The pointer has one `*` (pointer_keys), so this one meets none.
+                let (string, _) = follow(element, &item_keys, &mut objects, &way, &missing)?;
+                let p = string_value(string).map_err(|e| match e {
+                    None => format!("field {:?} is not a string", way(item_keys.len())),
+                    Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
+                })?;
                 if i > 0 {
                     text.push_str("\n\n");
                 }
                 spans.push(text.len()..text.len() + p.len());
-                text.push_str(p);
+                text.push_str(&p);
+                items.push(objects);
             }
             return Ok(Record {
                 fields,
                 keys,
                 nested,
+                item_keys,
+                items,
                 text,
                 paragraphs: Some(spans),
             });
         }
-        let fast = unescape(raw.get());
-        let text: String = fast
-            .map_or_else(|| serde_json::from_str(raw.get()), Ok)
-            .map_err(|e| {
-                if raw.get().starts_with('"') {
-                    // serde_json rejects lone surrogates ("\ud800") with a terse message.
-                    let hint = if e.to_string().contains("escape") {
-                        " (a lone UTF-16 surrogate escape is not text)"
-                    } else {
-                        ""
-                    };
-                    format!("field {text_field:?}: {e}{hint}")
-                } else {
-                    format!("field {text_field:?} is not a string (or an array of strings)")
-                }
-            })?;
+        let text = string_value(raw).map_err(|e| match e {
+            None => format!("field {text_field:?} is not a string (or an array of strings)"),
+            Some(e) => format!("field {text_field:?}: {e}"),
+        })?;
         Ok(Record {
             fields,
             keys,
             nested,
+            item_keys: Vec::new(),
+            items: Vec::new(),
             text,
             paragraphs: None,
         })
@@ -183,15 +209,27 @@ impl<'a> Record<'a> {
     }
 
     /// [`Record::write_with_text`] for a record whose text field holds paragraphs: the
-    /// field becomes the array of `paragraphs`.
-    pub fn write_with_paragraphs(&self, out: &mut Vec<u8>, text_field: &str, paragraphs: &[&str]) {
+    /// field becomes the array of the elements in `kept` (an element's index in the
+    /// array and its text), each as it was but for its text.
+    pub fn write_with_paragraphs(
+        &self,
+        out: &mut Vec<u8>,
+        text_field: &str,
+        kept: &[(usize, &str)],
+    ) {
+        let item_keys: Vec<&str> = self.item_keys.iter().map(String::as_str).collect();
         self.write_with(out, text_field, &|out| {
             out.push(b'[');
-            for (i, p) in paragraphs.iter().enumerate() {
-                if i > 0 {
+            for (n, &(i, p)) in kept.iter().enumerate() {
+                if n > 0 {
                     out.push(b',');
                 }
-                write_str(out, p);
+                match self.items.get(i).and_then(|objects| objects.split_first()) {
+                    Some((element, deeper)) => {
+                        write_object(out, element, &item_keys, deeper, &|out| write_str(out, p))
+                    }
+                    None => write_str(out, p),
+                }
             }
             out.push(b']');
         });
@@ -209,13 +247,63 @@ impl<'a> Record<'a> {
     }
 }
 
+/// A JSON object's fields in order, each value raw.
+type Object<'a> = IndexMap<String, &'a RawValue>;
+
+/// Follows `keys` down from `raw` through objects, each pushed on `nested`, and returns
+/// the value reached. A `*` key met at an array stops there: the array comes back with
+/// the `*`'s place in `keys`. `way(d)` names the value after `d` keys, for errors.
+fn follow<'a>(
+    mut raw: &'a RawValue,
+    keys: &[String],
+    nested: &mut Vec<Object<'a>>,
+    way: &dyn Fn(usize) -> String,
+    missing: &dyn Fn() -> String,
+) -> Result<(&'a RawValue, Option<usize>), String> {
+    for (d, key) in keys.iter().enumerate() {
+        if key == "*" && raw.get().starts_with('[') {
+            return Ok((raw, Some(d)));
+        }
+        let object: Object<'a> = serde_json::from_str(raw.get())
+            .map_err(|_| format!("field {:?} is not an object", way(d)))?;
+        raw = object.get(key).ok_or_else(missing)?;
+        nested.push(object);
+    }
+    Ok((raw, None))
+}
+
+/// The text of a raw JSON string; `Err(None)` when `raw` is not a string, `Err(Some)`
+/// with serde_json's words when it is one that is not text (a lone surrogate escape).
+fn string_value(raw: &RawValue) -> Result<String, Option<String>> {
+    if let Some(text) = unescape(raw.get()) {
+        return Ok(text);
+    }
+    if !raw.get().starts_with('"') {
+        return Err(None);
+    }
+    serde_json::from_str(raw.get()).map_err(|e| {
+        // serde_json rejects lone surrogates ("\ud800") with a terse message.
+        let hint = if e.to_string().contains("escape") {
+            " (a lone UTF-16 surrogate escape is not text)"
+        } else {
+            ""
+        };
+        Some(format!("{e}{hint}"))
+    })
+}
+
+/// A name as a JSON Pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
+fn escape_key(name: &str) -> String {
+    name.replace('~', "~0").replace('/', "~1")
+}
+
 /// Writes the object `fields` with the value at `keys` (into the `nested` objects, one
 /// per key after the first) written by `value`.
 fn write_object(
     out: &mut Vec<u8>,
-    fields: &IndexMap<String, &RawValue>,
+    fields: &Object<'_>,
     keys: &[&str],
-    nested: &[IndexMap<String, &RawValue>],
+    nested: &[Object<'_>],
     value: &dyn Fn(&mut Vec<u8>),
 ) {
     out.push(b'{');
@@ -490,7 +578,7 @@ mod tests {
         assert_eq!(r.text, "甲\n\n乙\n丙\n\n");
         assert_eq!(r.paragraphs, Some(vec![0..3, 5..12, 14..14]));
         let mut out = Vec::new();
-        r.write_with_paragraphs(&mut out, "p", &["乙\n丙", "\"丁\""]);
+        r.write_with_paragraphs(&mut out, "p", &[(1, "乙\n丙"), (2, "\"丁\"")]);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             "{\"p\":[\"乙\\n丙\",\"\\\"丁\\\"\"],\"x\":1}\n"
@@ -510,15 +598,79 @@ mod tests {
             Record::parse(r#"{"p": "甲"}"#, "p").unwrap().paragraphs,
             None
         );
-        let e = Record::parse(r#"{"p": ["甲", 1]}"#, "p").unwrap_err();
-        assert!(
-            e.starts_with("field \"p\" is not an array of strings ("),
-            "{e}"
+        assert_eq!(
+            Record::parse(r#"{"p": ["甲", 1]}"#, "p").unwrap_err(),
+            "field \"/p/1\" is not a string"
         );
         assert_eq!(
             Record::parse(r#"{"p": {"q": "甲"}}"#, "p").unwrap_err(),
             "field \"p\" is not a string (or an array of strings)"
         );
+    }
+
+    #[test]
+    fn a_star_reaches_the_text_in_each_element_of_an_array_of_objects() {
+        // MNBVC's layout: paragraphs as objects, each with its text and its own fields.
+        let line = r#"{"文件名": "a.txt", "段落": [{"行号": 1, "内容": "甲\n乙"}, {"行号": 2, "m": {"内容": "x"}, "内容": "丙"}, {"内容": "丁", "行号": 3}], "段落数": 3}"#;
+        let field = "/段落/*/内容";
+        let r = Record::parse(line, field).unwrap();
+        assert_eq!(r.text, "甲\n乙\n\n丙\n\n丁");
+        assert_eq!(r.paragraphs, Some(vec![0..7, 9..12, 14..17]));
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, field, &[(0, "乙"), (2, "丁\"")]);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"文件名\":\"a.txt\",\"段落\":[{\"行号\":1,\"内容\":\"乙\"},{\"内容\":\"丁\\\"\",\"行号\":3}],\"段落数\":3}\n"
+        );
+        // Deeper on both sides of the `*`; `*` at the end is the array of strings.
+        let r = Record::parse(
+            r#"{"d": {"p": [{"t": {"s": "甲"}, "k": 0}]}}"#,
+            "/d/p/*/t/s",
+        )
+        .unwrap();
+        assert_eq!(r.text, "甲");
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, "/d/p/*/t/s", &[(0, "乙")]);
+        assert_eq!(
+            out,
+            "{\"d\":{\"p\":[{\"t\":{\"s\":\"乙\"},\"k\":0}]}}\n".as_bytes()
+        );
+        let r = Record::parse(r#"{"p": ["甲", "乙"]}"#, "/p/*").unwrap();
+        assert_eq!(r.text, "甲\n\n乙");
+        // Where the value is an object, `*` is a key as any other.
+        assert_eq!(
+            Record::parse(r#"{"*": {"*": "甲"}}"#, "/*/x").unwrap_err(),
+            "record has no \"/*/x\" field"
+        );
+        assert_eq!(
+            Record::parse(r#"{"a": {"*": "甲"}}"#, "/a/*").unwrap().text,
+            "甲"
+        );
+        // Each error names the element by its index.
+        let err = |line: &str| Record::parse(line, field).unwrap_err();
+        assert_eq!(err(r#"{"段落": "甲"}"#), "field \"/段落\" is not an object");
+        assert_eq!(
+            err(r#"{"段落": [{"内容": "甲"}, "乙"]}"#),
+            "field \"/段落/1\" is not an object"
+        );
+        assert_eq!(
+            err(r#"{"段落": [{"行号": 1}]}"#),
+            "record has no \"/段落/0/内容\" field"
+        );
+        assert_eq!(
+            err(r#"{"段落": [{"内容": 1}]}"#),
+            "field \"/段落/0/内容\" is not a string"
+        );
+        let e = err(r#"{"段落": [{"内容": "\ud800"}]}"#);
+        assert!(
+            e.starts_with("field \"/段落/0/内容\": ") && e.contains("surrogate"),
+            "{e}"
+        );
+        let e = pointer_keys("/a/*/b/*").unwrap().unwrap_err();
+        assert!(e.contains("one `*`"), "{e}");
+        // An empty array is a document with no lines.
+        let r = Record::parse(r#"{"段落": []}"#, field).unwrap();
+        assert_eq!((r.text.as_str(), r.paragraphs), ("", Some(vec![])));
     }
 
     fn escaped(s: &str) -> String {

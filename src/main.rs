@@ -170,7 +170,8 @@ struct InputArgs {
     #[arg(long, conflicts_with_all = ["jsonl", "warc"])]
     parquet: bool,
     /// Name of the text field of JSONL records, or a JSON Pointer to a nested one
-    /// (/data/content); the text column, with --parquet [default: text]
+    /// (/data/content; a * for each element of an array: /段落/*/内容); the text column,
+    /// with --parquet [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it

@@ -290,16 +290,17 @@ pub fn filtered_runs<'t>(
 /// For a document whose text is a record's paragraphs at `spans` (the strings of an
 /// array field, joined by blank lines: [`crate::jsonl::Record::paragraphs`]), split into
 /// `lines`: each string filtered as a string field is ([`filtered_str`]), by the
-/// decisions made on the whole document, in order; a string left empty is left out.
+/// decisions made on the whole document, in order, with its index in `spans`; a string
+/// left empty is left out.
 pub fn filtered_paragraphs(
     text: &str,
     spans: &[std::ops::Range<usize>],
     lines: &[Line<'_>],
     keep: impl Fn(usize) -> bool,
-) -> Vec<String> {
+) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     let (mut first, mut at) = (0, 0); // a string's first line in `lines`, and its start
-    for span in spans {
+    for (i, span) in spans.iter().enumerate() {
         while first < lines.len() && at < span.start {
             at += lines[first].raw.len();
             first += 1;
@@ -307,7 +308,7 @@ pub fn filtered_paragraphs(
         let own = &text[span.clone()];
         let kept = filtered_str(own, &split_str_at(own, 1), |j| keep(first + j));
         if !kept.is_empty() {
-            out.push(kept);
+            out.push((i, kept));
         }
     }
     out
@@ -359,13 +360,16 @@ mod tests {
         let kept = |keep: &[usize]| {
             let keep = keep.to_vec();
             filtered_paragraphs(&text, &spans, &lines, move |i| keep.contains(&i))
+                .into_iter()
+                .map(|(i, s)| format!("{i}:{s}"))
+                .collect::<Vec<_>>()
         };
         // 乙 dropped, 丙 kept; 丁 and 戊 both kept, with the blank line between them; the
         // empty string and 己 (dropped) are left out.
-        assert_eq!(kept(&[0, 3, 7, 9]), ["甲", "丙", "丁\n\n戊"]);
+        assert_eq!(kept(&[0, 3, 7, 9]), ["0:甲", "1:丙", "3:丁\n\n戊"]);
         // The blank lines between strings are never part of one; a kept line keeps its
         // line end, as in a string field.
-        assert_eq!(kept(&[3, 7]), ["丙", "丁\n"]);
+        assert_eq!(kept(&[3, 7]), ["1:丙", "3:丁\n"]);
         assert!(kept(&[]).is_empty());
     }
     use crate::reader::split_lines;

@@ -1230,6 +1230,10 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
             "`~` is followed by 0",
         ),
         (
+            vec!["filter", "--jsonl", "--text-field", "/page/*/p/*"],
+            "a pointer takes one `*`",
+        ),
+        (
             vec!["filter", "--parquet", "--text-field", "/page/body"],
             "with --parquet give a column name",
         ),
@@ -1253,21 +1257,30 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
 #[test]
 fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
     let tmp = tempfile::tempdir().unwrap();
-    // Dev pages as records of their non-blank lines, and as the same lines joined by
-    // blank lines in a string.
-    let (mut arrays, mut strings) = (String::new(), String::new());
+    // Dev pages as records of their non-blank lines, as the same lines joined by blank
+    // lines in a string, and as objects holding them (MNBVC's layout).
+    let (mut arrays, mut strings, mut objects) = (String::new(), String::new(), String::new());
     for (i, p) in dev_pages(30).iter().enumerate() {
         let page = fs::read_to_string(p).unwrap();
         let paras: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
         let id = format!("p{i}");
         arrays += &(serde_json::json!({"id": id, "paragraphs": paras, "n": i}).to_string() + "\n");
+        let elements: Vec<serde_json::Value> = paras
+            .iter()
+            .enumerate()
+            .map(|(j, p)| serde_json::json!({"行号": j, "内容": p, "长度": p.len()}))
+            .collect();
+        let record = serde_json::json!({"id": id, "段落": elements, "段落数": paras.len()});
+        objects += &(record.to_string() + "\n");
         strings += &(serde_json::json!({"id": id, "paragraphs": paras.join("\n\n"), "n": i})
             .to_string()
             + "\n");
     }
     let (a, st) = (tmp.path().join("a.jsonl"), tmp.path().join("s.jsonl"));
+    let o = tmp.path().join("o.jsonl");
     fs::write(&a, &arrays).unwrap();
     fs::write(&st, &strings).unwrap();
+    fs::write(&o, &objects).unwrap();
     let field = ["--jsonl", "--text-field", "paragraphs"];
     // Scored as the blank-separated text is, line for line.
     let tag = |input: &Path| {
@@ -1313,6 +1326,30 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
         .collect();
     assert_eq!(got_pairs, want);
     assert!(got.iter().all(|r| r["n"].is_u64()));
+    // Objects through `*`: tagged alike; filter keeps exactly those elements, each as it
+    // was (its line number says which it was), and the record's other fields.
+    let star = ["--jsonl", "--text-field", "/段落/*/内容"];
+    let tag_o = ok(&[&["tag", "-q", "--json"][..], &star, &[s(&o)]].concat());
+    assert_eq!(unpathed(&tag_o), tags);
+    let out = ok(&[&["filter", "-q"][..], &star, &[s(&o)]].concat());
+    let originals: Vec<serde_json::Value> = objects
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut got_objects = Vec::new();
+    for line in out.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let r: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let id = r["id"].as_str().unwrap().to_string();
+        let was = originals.iter().find(|o| o["id"] == r["id"]).unwrap();
+        assert_eq!(r["段落数"], was["段落数"]);
+        let mut texts = Vec::new();
+        for e in r["段落"].as_array().unwrap() {
+            assert_eq!(e, &was["段落"][e["行号"].as_u64().unwrap() as usize]);
+            texts.push(e["内容"].as_str().unwrap().to_string());
+        }
+        got_objects.push((id, texts));
+    }
+    assert_eq!(got_objects, want);
     // Dolma spans index a string: an array is an error naming the record.
     let err = fails(&[
         "tag",

@@ -7,7 +7,7 @@ use chaff::input::{open_stream, DecodeOptions, Opened};
 use chaff::jsonl::Record;
 use chaff::pipeline::decide;
 use chaff::reader::{lines_each, split_lines, split_lines_at, split_str_at, Chunker};
-use chaff::writer::{filter_chunk, filtered_str, write_filtered};
+use chaff::writer::{filter_chunk, filtered_paragraphs, filtered_str, write_filtered};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -96,6 +96,28 @@ fuzz_target!(|data: &[u8]| {
                     let v: serde_json::Value = serde_json::from_slice(&again).expect("valid JSON");
                     assert_eq!(v["a"]["b/c"]["text"].as_str(), Some(format!("{b}{a}").as_str()));
                     assert_eq!((&v["a"]["d"], &v["e"]), (&serde_json::json!(1), &serde_json::json!([])));
+                    // Twice, as objects in an array reached through `*`: one text of the
+                    // two set apart by a blank line; written back, the kept elements hold
+                    // what filter keeps of each, beside their other fields.
+                    let line = format!("{{\"p\":[{inner},{inner}],\"q\":2}}");
+                    let star = Record::parse(&line, "/p/*/text").expect("an array record parses");
+                    assert_eq!(star.text, format!("{}\n\n{}", r.text, r.text));
+                    let sdoc = split_str_at(&star.text, 1);
+                    let sd = decide(clf, policy, &sdoc, false);
+                    let spans = star.paragraphs.clone().expect("an array field");
+                    let kept = filtered_paragraphs(&star.text, &spans, &sdoc, |i| {
+                        sd[i].as_ref().is_some_and(|d| d.keep)
+                    });
+                    let kept: Vec<(usize, &str)> = kept.iter().map(|(i, k)| (*i, k.as_str())).collect();
+                    let mut arr = Vec::new();
+                    star.write_with_paragraphs(&mut arr, "/p/*/text", &kept);
+                    let v: serde_json::Value = serde_json::from_slice(&arr).expect("valid JSON");
+                    let elements = v["p"].as_array().expect("an array");
+                    assert_eq!(elements.len(), kept.len());
+                    for (e, (_, k)) in elements.iter().zip(&kept) {
+                        assert_eq!(e["text"].as_str(), Some(*k));
+                    }
+                    assert_eq!(v["q"], serde_json::json!(2));
                     let _ = r.id();
                 }
             }

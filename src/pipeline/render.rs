@@ -236,7 +236,8 @@ impl Engine<'_> {
                                 piece.summary.empty_dropped += 1;
                                 continue;
                             }
-                            let left: Vec<&str> = left.iter().map(String::as_str).collect();
+                            let left: Vec<(usize, &str)> =
+                                left.iter().map(|(i, p)| (*i, p.as_str())).collect();
                             rec.write_with_paragraphs(&mut piece.out, text_field, &left);
                             continue;
                         }
