@@ -264,8 +264,14 @@ fn follow<'a>(
         if key == "*" && raw.get().starts_with('[') {
             return Ok((raw, Some(d)));
         }
-        let object: Object<'a> = serde_json::from_str(raw.get())
-            .map_err(|_| format!("field {:?} is not an object", way(d)))?;
+        let object: Object<'a> = serde_json::from_str(raw.get()).map_err(|_| {
+            let what = if key == "*" {
+                "an array (or an object)"
+            } else {
+                "an object"
+            };
+            format!("field {:?} is not {what}", way(d))
+        })?;
         raw = object.get(key).ok_or_else(missing)?;
         nested.push(object);
     }
@@ -648,7 +654,10 @@ mod tests {
         );
         // Each error names the element by its index.
         let err = |line: &str| Record::parse(line, field).unwrap_err();
-        assert_eq!(err(r#"{"段落": "甲"}"#), "field \"/段落\" is not an object");
+        assert_eq!(
+            err(r#"{"段落": "甲"}"#),
+            "field \"/段落\" is not an array (or an object)"
+        );
         assert_eq!(
             err(r#"{"段落": [{"内容": "甲"}, "乙"]}"#),
             "field \"/段落/1\" is not an object"
