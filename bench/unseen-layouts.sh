@@ -20,6 +20,8 @@
 # and documents composed from the corpus *dev* files (never trained on), seed 5:
 #   fillerdocs  300 documents of filler only: 1-8 posts, line after line or blank-separated
 #   newsdocs    300 articles alone: a headline and 1-6 paragraphs, blank-separated
+#   singles     documents of one paragraph: 300 lines of each corpus dev file (news and
+#               filler), each a document of its own (posts, comments, news flashes)
 #   chrome      300 pages by compose_pages.py (seed, indented and middle layouts) whose
 #               chrome lines and block headers come from bench/chrome.tsv, none of which
 #               any training page has
@@ -32,7 +34,7 @@ out=$root/bench/out/unseen
 chaff=$root/target/release/chaff
 model=(${1:+-m "$1"})
 [ -x "$chaff" ] || (cd "$root" && cargo build --release --quiet)
-modes=(double single flat spaced top wrap40 irregular inserted boilerplate traditional fillerdocs newsdocs chrome)
+modes=(double single flat spaced top wrap40 irregular inserted boilerplate traditional fillerdocs newsdocs singles chrome)
 py=python3
 for mode in "${modes[@]}"; do
   if [ "$mode" = chrome ] && [ ! -f "$out/$mode/labels.tsv" ]; then
@@ -165,7 +167,13 @@ def traditional(lines):
 def composed(kind):
     rng = random.Random(5)
     pages = []
-    if kind == "fillerdocs":
+    if kind == "singles":
+        for p in sorted(glob.glob(f"{shared}/corpus/*/*/dev.txt")):
+            label = p.split("/")[-3]
+            lines = [l.strip() for l in open(p, encoding="utf-8") if l.strip()]
+            for t in rng.sample(lines, min(300, len(lines))):
+                pages.append((f"{len(pages):05d}.txt", [(t, label)]))
+    elif kind == "fillerdocs":
         sources = [[l.strip() for l in open(p, encoding="utf-8") if l.strip()]
                    for p in sorted(glob.glob(f"{shared}/corpus/filler/*/dev.txt"))]
         for n in range(300):
@@ -192,7 +200,7 @@ def composed(kind):
     return pages
 
 
-if mode in ("fillerdocs", "newsdocs"):
+if mode in ("fillerdocs", "newsdocs", "singles"):
     write(composed(mode))
 elif mode == "inserted":
     posts = [l.strip() for p in sorted(glob.glob(f"{shared}/corpus/filler/*/dev.txt"))

@@ -137,7 +137,8 @@ impl Classifier {
     }
 
     /// Posteriors for the paragraphs of one document, in order: with context, from the
-    /// HMM over the document; without, each line's tempered naive Bayes posterior.
+    /// HMM over the document; without, and for a whole document of one paragraph, each
+    /// line's tempered naive Bayes posterior ([`Classifier::alone`]).
     /// Each line's evidence enters relative to its likeliest class, so any paragraph
     /// length is safe. `blanks[i]` is the number of blank lines before paragraph `i`
     /// (missing entries count as none); one more entry, for a part of a document that
@@ -145,7 +146,7 @@ impl Classifier {
     /// [`crate::context::block_index`], which also reads how each paragraph ends).
     pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         let ll = score_lines(&self.model, &self.featurizer, texts);
-        if self.use_context {
+        if self.use_context && !is_lone(texts, blanks) {
             let ends = crate::context::sentence_ends(texts);
             self.model
                 .context
@@ -172,6 +173,15 @@ impl Classifier {
             .collect();
         softmax(&s)
     }
+}
+
+/// Whether `texts` (with `blanks`, as [`Classifier::classify_lines`] takes them) are a
+/// whole document of one paragraph, which is read on its own even with context: it has
+/// no neighbours to weigh, and the start probability, learned from pages (which open
+/// with an article), would speak for news where nothing around the line does. A part
+/// of a document that continues is not one.
+pub fn is_lone(texts: &[&str], blanks: &[usize]) -> bool {
+    texts.len() == 1 && blanks.len() <= 1
 }
 
 /// A line's naive Bayes evidence under `model`: the sum of ln P(token | class) over its

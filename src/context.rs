@@ -6,7 +6,8 @@
 //! multiplies correlated token probabilities and is far too sure of itself; `gamma` is
 //! fitted on held-out lines so the scores become honest). Forward-backward gives every
 //! line a posterior that weighs its own words against its neighbours, in O(lines x
-//! classes^2), and a one-line document simply gets its tempered naive Bayes posterior.
+//! classes^2). (A whole document of one line is not decoded here: the classifier gives
+//! it the line's own reading, since the start probability is learned from pages.)
 //!
 //! Transitions depend on the layout around the paragraph entered: none, one or several
 //! blank lines ("gap classes") before it and after it. Articles separate paragraphs with

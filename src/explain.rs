@@ -46,9 +46,12 @@ pub fn explain_lines(
     // Read once for the document: the gaps are taken against its own spacing.
     let mut layouts = classifier
         .uses_context()
-        .then(|| {
-            let ends = crate::context::sentence_ends(texts);
-            model.context.describe_entries(blanks, &ends, texts.len())
+        .then(|| match crate::classifier::is_lone(texts, blanks) {
+            true => vec!["a document of one paragraph, on its own".to_string()],
+            false => {
+                let ends = crate::context::sentence_ends(texts);
+                model.context.describe_entries(blanks, &ends, texts.len())
+            }
         })
         .map(Vec::into_iter);
     texts
