@@ -1,5 +1,8 @@
 //! Parquet tables (Hugging Face and datatrove dumps): each row is a document whose text
-//! column holds its lines; every other column passes through `filter` as it was.
+//! column holds its lines; every other column passes through `filter` as it was. A text
+//! column of lists of strings holds each row's paragraphs, read as one text of them set
+//! apart by blank lines (as a JSONL array field is), and `filter` writes back the list of
+//! what it keeps of each.
 //!
 //! A file is read a row group at a time, in batches of about a chunk's worth of text
 //! ([`Reader`]); workers classify a batch's rows and build the batch `filter` writes
@@ -15,11 +18,15 @@ use ::parquet::arrow::arrow_reader::{
 };
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::file::properties::WriterProperties;
+use arrow_array::builder::{GenericListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
+use arrow_array::OffsetSizeTrait;
 use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, RecordBatch, StringArray};
-use arrow_schema::{DataType, SchemaRef};
+use arrow_schema::{DataType, FieldRef, SchemaRef};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -60,23 +67,39 @@ impl Rows {
         Some(fmt.value(i).to_string())
     }
 
-    /// Row `i`'s text as bytes (`None`: null).
+    /// Row `i`'s text as bytes (`None`: null, or a list column).
     pub fn bytes(&self, i: usize) -> Option<&[u8]> {
         value(self.batch.column(self.column).as_ref(), i)
     }
 
-    /// Row `i`'s text, or why it is not a usable document.
-    pub fn text(&self, i: usize) -> Result<&str, String> {
-        match self.bytes(i) {
-            None => Err(format!("{} is null", self.name())),
-            Some(bytes) => std::str::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "{} is not UTF-8 (invalid byte at {})",
-                    self.name(),
-                    e.valid_up_to()
-                )
-            }),
+    /// Row `i`'s document, or why it is not a usable one.
+    pub fn document(&self, i: usize) -> Result<Document<'_>, String> {
+        let col = self.batch.column(self.column);
+        if col.is_null(i) {
+            return Err(format!("{} is null", self.name()));
         }
+        let Some(items) = list_items(col.as_ref(), i) else {
+            let bytes = self.bytes(i).unwrap_or_default();
+            return Ok(Document {
+                text: Cow::Borrowed(utf8(bytes, &|| self.name())?),
+                paragraphs: None,
+            });
+        };
+        let mut text = String::new();
+        let mut spans = Vec::with_capacity(items.len());
+        for j in 0..items.len() {
+            let what = || format!("{} element {j}", self.name());
+            let p = value(items.as_ref(), j).ok_or_else(|| format!("{} is null", what()))?;
+            if j > 0 {
+                text.push_str("\n\n");
+            }
+            spans.push(text.len()..text.len() + p.len());
+            text.push_str(utf8(p, &what)?);
+        }
+        Ok(Document {
+            text: Cow::Owned(text),
+            paragraphs: Some(spans),
+        })
     }
 
     fn name(&self) -> String {
@@ -88,19 +111,50 @@ impl Rows {
 
     /// What `filter` writes: row `i` kept where `texts[i]` is `Some`, its text column set
     /// to that text (`Err(())`: the row as it was).
-    pub fn filtered(&self, texts: &[Option<Result<String, ()>>]) -> Result<Table, String> {
-        let col = self.batch.column(self.column);
-        // Only the kept rows: a column declared non-nullable takes no placeholder.
-        let new: Vec<Option<&[u8]>> = texts
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| match t.as_ref()? {
-                Ok(text) => Some(Some(text.as_bytes())),
-                Err(()) => Some(value(col.as_ref(), i)),
-            })
-            .collect();
+    pub fn filtered(&self, texts: &[Option<Result<Kept, ()>>]) -> Result<Table, String> {
+        let keep = BooleanArray::from_iter(texts.iter().map(|t| Some(t.is_some())));
         // The column's type in the file (a dictionary's, where the batch holds its values).
         let ty = self.schema.field(self.column).data_type();
+        let (built, text_bytes) = match ty {
+            DataType::List(item) => self.kept_lists::<i32>(texts, item)?,
+            DataType::LargeList(item) => self.kept_lists::<i64>(texts, item)?,
+            _ => self.kept_texts(texts)?,
+        };
+        let built = match built.data_type() == ty {
+            true => built,
+            false => arrow_cast::cast(&built, ty).map_err(|e| e.to_string())?,
+        };
+        let kept = arrow_select::filter::filter_record_batch(&self.batch, &keep)
+            .map_err(|e| e.to_string())?;
+        let mut columns = kept.columns().to_vec();
+        columns[self.column] = built;
+        Ok(Table {
+            batch: RecordBatch::try_new(Arc::clone(&self.schema), columns)
+                .map_err(|e| e.to_string())?,
+            group_end: self.group_end,
+            props: Arc::clone(&self.props),
+            text_bytes,
+        })
+    }
+
+    /// The text column of the kept rows, and its bytes, for a column of strings.
+    fn kept_texts(&self, texts: &[Option<Result<Kept, ()>>]) -> Result<(ArrayRef, u64), String> {
+        let col = self.batch.column(self.column);
+        // Only the kept rows: a column declared non-nullable takes no placeholder.
+        let mut new: Vec<Option<&[u8]>> = Vec::with_capacity(texts.len());
+        for (i, t) in texts.iter().enumerate() {
+            new.push(match t {
+                None => continue,
+                Some(Ok(Kept::Text(text))) => Some(text.as_bytes()),
+                Some(Ok(Kept::Paragraphs(_))) => {
+                    return Err(format!(
+                        "{}: paragraphs for a column of strings",
+                        self.name()
+                    ))
+                }
+                Some(Err(())) => value(col.as_ref(), i),
+            });
+        }
         let built: ArrayRef = if is_binary(col.data_type()) {
             Arc::new(BinaryArray::from_iter(new.iter().copied()))
         } else {
@@ -111,22 +165,96 @@ impl Rows {
                     .map(|b| b.map(|b| std::str::from_utf8(b).unwrap_or_default())),
             ))
         };
-        let built = match built.data_type() == ty {
-            true => built,
-            false => arrow_cast::cast(&built, ty).map_err(|e| e.to_string())?,
-        };
-        let keep = BooleanArray::from_iter(texts.iter().map(|t| Some(t.is_some())));
-        let kept = arrow_select::filter::filter_record_batch(&self.batch, &keep)
-            .map_err(|e| e.to_string())?;
-        let mut columns = kept.columns().to_vec();
-        columns[self.column] = built;
-        Ok(Table {
-            batch: RecordBatch::try_new(Arc::clone(&self.schema), columns)
-                .map_err(|e| e.to_string())?,
-            group_end: self.group_end,
-            props: Arc::clone(&self.props),
-            text_bytes: new.iter().map(|b| b.map_or(0, <[u8]>::len) as u64).sum(),
-        })
+        let bytes = new.iter().map(|b| b.map_or(0, <[u8]>::len) as u64).sum();
+        Ok((built, bytes))
+    }
+
+    /// The text column of the kept rows, and the bytes of their strings, for a column of
+    /// lists of strings (`O`: its offsets; `item`: its element field).
+    fn kept_lists<O: OffsetSizeTrait>(
+        &self,
+        texts: &[Option<Result<Kept, ()>>],
+        item: &FieldRef,
+    ) -> Result<(ArrayRef, u64), String> {
+        let col = self.batch.column(self.column);
+        // Built as strings in the file's element field, then cast to the file's type.
+        let field = item.as_ref().clone().with_data_type(DataType::Utf8);
+        let mut b = GenericListBuilder::<O, _>::new(StringBuilder::new()).with_field(field);
+        let mut bytes = 0;
+        for (i, t) in texts.iter().enumerate() {
+            match t {
+                None => continue,
+                Some(Ok(kept)) => {
+                    let ps = match kept {
+                        Kept::Paragraphs(ps) => ps.as_slice(),
+                        Kept::Text(t) => std::slice::from_ref(t),
+                    };
+                    for p in ps {
+                        bytes += p.len() as u64;
+                        b.values().append_value(p);
+                    }
+                    b.append(true);
+                }
+                Some(Err(())) => match list_items(col.as_ref(), i) {
+                    // A row kept as it was: its strings (or its null) again.
+                    None => b.append(false),
+                    Some(items) => {
+                        for j in 0..items.len() {
+                            match value(items.as_ref(), j) {
+                                Some(p) => {
+                                    bytes += p.len() as u64;
+                                    b.values().append_value(String::from_utf8_lossy(p));
+                                }
+                                None => b.values().append_null(),
+                            }
+                        }
+                        b.append(true);
+                    }
+                },
+            }
+        }
+        Ok((Arc::new(b.finish()), bytes))
+    }
+}
+
+/// What `filter` keeps of a row's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// The kept lines of a string.
+    Text(String),
+    /// The kept part of each paragraph of a list, those left empty left out.
+    Paragraphs(Vec<String>),
+}
+
+/// A row's document: its text, and for a list column each string's byte range in it
+/// (the strings joined by blank lines).
+pub struct Document<'a> {
+    /// The text the row's lines are split from.
+    pub text: Cow<'a, str>,
+    /// Each string's range in `text`, for a list column.
+    pub paragraphs: Option<Vec<Range<usize>>>,
+}
+
+/// `bytes` as text, or an error naming `what` they are and where they stop being UTF-8.
+fn utf8<'b>(bytes: &'b [u8], what: &dyn Fn() -> String) -> Result<&'b str, String> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{} is not UTF-8 (invalid byte at {})",
+            what(),
+            e.valid_up_to()
+        )
+    })
+}
+
+/// Row `i`'s strings, for a list column (`None` for any other, or a null row).
+fn list_items(col: &dyn Array, i: usize) -> Option<ArrayRef> {
+    if col.is_null(i) {
+        return None;
+    }
+    match col.data_type() {
+        DataType::List(_) => Some(col.as_list::<i32>().value(i)),
+        DataType::LargeList(_) => Some(col.as_list::<i64>().value(i)),
+        _ => None,
     }
 }
 
@@ -157,6 +285,11 @@ fn is_text(ty: &DataType) -> bool {
     match ty {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
         DataType::Dictionary(_, values) => is_text(values),
+        // Paragraphs: a list of strings (not of binary, whose bytes may not be text).
+        DataType::List(item) | DataType::LargeList(item) => matches!(
+            item.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ),
         _ => is_binary(ty),
     }
 }
@@ -237,7 +370,7 @@ impl Reader {
         let ty = schema.field(column).data_type();
         if !is_text(ty) {
             return Err(bad(format!(
-                "column \"{text_field}\" holds {ty}, not text (choose one with --text-field)"
+                "column \"{text_field}\" holds {ty}, not text or a list of strings (choose one with --text-field)"
             )));
         }
         let props = Arc::new(writer_properties(&meta));
@@ -319,8 +452,12 @@ impl Reader {
         let first_row = self.next_row;
         self.next_row += batch.num_rows();
         let col = batch.column(self.column);
+        let len = |a: &dyn Array, i: usize| value(a, i).map_or(0, <[u8]>::len);
         let text_bytes = (0..col.len())
-            .map(|i| value(col.as_ref(), i).map_or(0, <[u8]>::len))
+            .map(|i| match list_items(col.as_ref(), i) {
+                Some(items) => (0..items.len()).map(|j| len(items.as_ref(), j)).sum(),
+                None => len(col.as_ref(), i),
+            })
             .sum();
         Rows {
             text_bytes,

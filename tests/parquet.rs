@@ -274,6 +274,182 @@ fn text_columns_of_every_type_keep_their_type() {
     }
 }
 
+/// Rows of a list column, a row per `rows` entry (`None`: a null row).
+fn lists(rows: &[Option<Vec<String>>]) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for r in rows {
+        for p in r.iter().flatten() {
+            b.values().append_value(p);
+        }
+        b.append(r.is_some());
+    }
+    Arc::new(b.finish())
+}
+
+/// A list column's rows as strings.
+fn list_rows(a: &dyn Array) -> Vec<Option<Vec<String>>> {
+    let a = arrow_cast::cast(
+        &a.slice(0, a.len()),
+        &DataType::new_list(DataType::Utf8, true),
+    )
+    .unwrap();
+    let a = a.as_any().downcast_ref::<arrow_array::ListArray>().unwrap();
+    a.iter()
+        .map(|r| {
+            r.map(|v| {
+                strings(v.as_ref())
+                    .into_iter()
+                    .map(Option::unwrap)
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Dev pages as rows of their non-blank lines, in a list column and as the same lines
+    // joined by blank lines in a string column.
+    let (mut ids, mut paras) = (Vec::new(), Vec::new());
+    for p in dev_pages(30) {
+        ids.push(p.file_name().unwrap().to_str().unwrap().to_string());
+        let page = fs::read_to_string(&p).unwrap();
+        paras.push(Some(
+            page.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        ));
+    }
+    ids.push("filler".into());
+    paras.push(Some(vec![FILLER.to_string()]));
+    let joined: Vec<String> = paras
+        .iter()
+        .map(|p| p.as_ref().unwrap().join("\n\n"))
+        .collect();
+    let (l, st) = (tmp.path().join("l.parquet"), tmp.path().join("s.parquet"));
+    let n = Arc::new(Int64Array::from_iter((0..ids.len() as i64).map(Some)));
+    write(
+        &l,
+        vec![
+            ("id", Arc::new(StringArray::from(ids.clone()))),
+            ("text", lists(&paras)),
+            ("n", n.clone()),
+        ],
+        8,
+    );
+    write(
+        &st,
+        vec![
+            ("id", Arc::new(StringArray::from(ids.clone()))),
+            ("text", Arc::new(StringArray::from(joined.clone()))),
+            ("n", n),
+        ],
+        8,
+    );
+    // Scored as the blank-separated text is, line for line.
+    let tag = |input: &Path| unpathed(&ok(&["tag", "-q", "--json", "--parquet", s(input)]));
+    let tags = tag(&l);
+    assert_eq!(tags, tag(&st));
+    // filter keeps exactly the strings whose line is kept, in order; a row left with
+    // none is dropped; other columns, the schema and row groups come through.
+    let mut want: Vec<(String, Vec<String>)> = Vec::new();
+    for t in &tags {
+        let id = t["id"].as_str().unwrap().to_string();
+        if want.last().is_none_or(|w| w.0 != id) {
+            want.push((id, Vec::new()));
+        }
+        if t["keep"] == true {
+            want.last_mut()
+                .unwrap()
+                .1
+                .push(t["text"].as_str().unwrap().to_string());
+        }
+    }
+    want.retain(|w| !w.1.is_empty());
+    assert!(want.len() >= 28 && want.iter().all(|w| w.0 != "filler"));
+    let out = ok(&["filter", "-q", "--parquet", s(&l)]);
+    let (got, inp) = (read(&out), read(&fs::read(&l).unwrap()));
+    assert_eq!(got.batch.schema(), inp.batch.schema());
+    let got_ids = strings(got.batch.column(0).as_ref());
+    let got_rows = list_rows(got.batch.column(1).as_ref());
+    let pairs: Vec<(String, Vec<String>)> = got_ids
+        .into_iter()
+        .zip(got_rows)
+        .map(|(i, r)| (i.unwrap(), r.unwrap()))
+        .collect();
+    assert_eq!(pairs, want);
+    let n_out = got
+        .batch
+        .column(2)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
+    for (k, (id, _)) in want.iter().enumerate() {
+        let i = ids.iter().position(|x| x == id).unwrap();
+        assert_eq!(n_out.value(k), i as i64);
+    }
+    // A large list of large strings keeps its type; a null row or null element is a bad
+    // row, named, or kept as it was under --bad-records keep.
+    let mut b = arrow_array::builder::LargeListBuilder::new(
+        arrow_array::builder::LargeStringBuilder::new(),
+    );
+    for r in [&paras[0], &paras[30]] {
+        r.iter().flatten().for_each(|p| b.values().append_value(p));
+        b.append(true);
+    }
+    b.values()
+        .append_value("国务院总理今天主持召开国务院常务会议。");
+    b.values().append_null();
+    b.append(true);
+    b.append(false);
+    let large: ArrayRef = Arc::new(b.finish());
+    let ty = large.data_type().clone();
+    let lg = tmp.path().join("large.parquet");
+    write(&lg, vec![("text", large)], 100);
+    let err = fails(&["filter", "--parquet", s(&lg)]);
+    assert!(
+        err.contains("row 3: column \"text\" element 1 is null"),
+        "{err}"
+    );
+    let got = read(&ok(&[
+        "filter",
+        "-q",
+        "--parquet",
+        "--bad-records",
+        "keep",
+        s(&lg),
+    ]));
+    assert_eq!(got.batch.column(0).data_type(), &ty);
+    let rows = arrow_cast::cast(
+        got.batch.column(0),
+        &DataType::new_list(DataType::Utf8, true),
+    )
+    .unwrap();
+    let rows = rows
+        .as_any()
+        .downcast_ref::<arrow_array::ListArray>()
+        .unwrap();
+    assert_eq!(rows.len(), 3, "the filler row left out, the bad ones kept");
+    let first: Vec<String> = strings(rows.value(0).as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(
+        Some(&first),
+        want.iter().find(|w| w.0 == ids[0]).map(|w| &w.1)
+    );
+    assert!(rows.value(1).is_null(1) && rows.is_null(2));
+    // A list of anything else is not text.
+    let ints = tmp.path().join("ints.parquet");
+    let mut b = ListBuilder::new(arrow_array::builder::Int64Builder::new());
+    b.values().append_value(1);
+    b.append(true);
+    write(&ints, vec![("text", Arc::new(b.finish()))], 100);
+    fails_without_output(tmp.path(), &ints, "not text or a list of strings");
+}
+
 #[test]
 fn bad_rows_stop_the_run_or_are_skipped_or_kept() {
     let tmp = tempfile::tempdir().unwrap();

@@ -2,18 +2,21 @@
 //! nulls, row groups of any size, batches of any size), sometimes with bytes of the file
 //! overwritten, read and filtered as `chaff filter --parquet` does. Nothing may panic; an
 //! intact file always reads, and what is written reads back as the rows kept, with the
-//! texts kept and the column's type.
+//! texts kept and the column's type. List columns hold each row's texts as paragraphs.
 #![no_main]
 
+use arrow_array::builder::{LargeListBuilder, LargeStringBuilder, ListBuilder, StringBuilder};
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int8Type};
 use arrow_array::{
-    ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, RecordBatch, StringArray,
+    Array, ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, RecordBatch, StringArray,
     StringViewArray,
 };
-use arrow_array::types::{Int32Type, Int8Type};
-use chaff::parquet::{Reader, TableWriter};
+use arrow_schema::DataType;
+use chaff::parquet::{Kept, Reader, Rows, TableWriter};
 use chaff::pipeline::decide;
 use chaff::reader::split_str_at;
-use chaff::writer::filtered_runs;
+use chaff::writer::{filtered_paragraphs, filtered_runs};
 use libfuzzer_sys::fuzz_target;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -26,7 +29,29 @@ fn column(kind: u8, texts: &[Option<Vec<u8>>]) -> ArrayRef {
     let owned: Vec<Option<String>> =
         texts.iter().map(|t| t.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())).collect();
     let strs = || owned.iter().map(|t| t.as_deref());
-    match kind % 6 {
+    // A list row's paragraphs: its text split at each U+FFFD (where a byte was not UTF-8).
+    let paragraphs = |t: &str| t.split('\u{fffd}').map(str::to_string).collect::<Vec<_>>();
+    match kind % 8 {
+        6 => {
+            let mut b = ListBuilder::new(StringBuilder::new());
+            for t in &owned {
+                if let Some(t) = t {
+                    paragraphs(t).iter().for_each(|p| b.values().append_value(p));
+                }
+                b.append(t.is_some());
+            }
+            Arc::new(b.finish())
+        }
+        7 => {
+            let mut b = LargeListBuilder::new(LargeStringBuilder::new());
+            for t in &owned {
+                if let Some(t) = t {
+                    paragraphs(t).iter().for_each(|p| b.values().append_value(p));
+                }
+                b.append(t.is_some());
+            }
+            Arc::new(b.finish())
+        }
         1 => Arc::new(LargeStringArray::from_iter(strs())),
         2 => Arc::new(StringViewArray::from_iter(strs())),
         3 => Arc::new(BinaryArray::from_iter(texts.iter().map(|t| t.as_deref()))),
@@ -37,9 +62,27 @@ fn column(kind: u8, texts: &[Option<Vec<u8>>]) -> ArrayRef {
     }
 }
 
+/// A row's text column as read: a list's strings, or the one text (`None`: null).
+type Parts = Option<Vec<Option<Vec<u8>>>>;
+
+/// Row `i`'s [`Parts`].
+fn parts(rows: &Rows, i: usize) -> Parts {
+    let col = rows.batch.column(rows.column);
+    if col.is_null(i) {
+        return None;
+    }
+    let items = match col.data_type() {
+        DataType::List(_) => col.as_list::<i32>().value(i),
+        DataType::LargeList(_) => col.as_list::<i64>().value(i),
+        _ => return Some(vec![rows.bytes(i).map(<[u8]>::to_vec)]),
+    };
+    let items = arrow_cast::cast(&items, &DataType::Utf8).expect("strings");
+    Some(items.as_string::<i32>().iter().map(|p| p.map(|p| p.as_bytes().to_vec())).collect())
+}
+
 /// Reads `path` as chaff does, filters every batch, and writes the kept rows. Returns the
 /// output file and the kept texts, or the error met.
-fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<Vec<u8>>>), String> {
+fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Parts>), String> {
     let (clf, policy) = model();
     let mut reader =
         Reader::open(path, "text", target, Arc::new(AtomicU64::new(0))).map_err(|e| format!("{e:?}"))?;
@@ -50,22 +93,37 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Option<
         last_row += rows.batch.num_rows();
         let mut texts = Vec::new();
         for i in 0..rows.batch.num_rows() {
-            match rows.text(i) {
-                Ok(text) => {
+            match rows.document(i) {
+                Ok(document) => {
+                    let text = &document.text;
                     let doc = split_str_at(text, 1);
                     let d = decide(clf, policy, &doc, false);
-                    let k = filtered_runs(text, &doc, |i| d[i].as_ref().is_some_and(|d| d.keep)).concat();
+                    let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
+                    let k = match &document.paragraphs {
+                        Some(spans) => Kept::Paragraphs(
+                            filtered_paragraphs(text, spans, &doc, keep).into_iter().map(|(_, p)| p).collect(),
+                        ),
+                        None => Kept::Text(filtered_runs(text, &doc, keep).concat()),
+                    };
+                    let strings = match &k {
+                        Kept::Text(t) => vec![t.clone()],
+                        Kept::Paragraphs(ps) => ps.clone(),
+                    };
+                    let empty = match &k {
+                        Kept::Text(t) => t.is_empty(),
+                        Kept::Paragraphs(ps) => ps.is_empty(),
+                    };
                     // Every third emptied row is kept empty, as `--keep-empty` would.
-                    if k.is_empty() && i % 3 != 0 {
+                    if empty && i % 3 != 0 {
                         texts.push(None);
                     } else {
-                        kept.push(Some(k.clone().into_bytes()));
+                        kept.push(Some(strings.into_iter().map(|s| Some(s.into_bytes())).collect()));
                         texts.push(Some(Ok(k)));
                     }
                 }
                 Err(_) => {
                     // A bad row kept as it was (`--bad-records keep`).
-                    kept.push(rows.bytes(i).map(<[u8]>::to_vec));
+                    kept.push(parts(&rows, i));
                     texts.push(Some(Err(())));
                 }
             }
@@ -148,7 +206,7 @@ fuzz_target!(|data: &[u8]| {
             while let Some(rows) = back.next_rows().expect("chaff's output reads back") {
                 assert_eq!(rows.batch.schema().field(1).data_type() == &kind, !matches!(kind, arrow_schema::DataType::Dictionary(..)));
                 for i in 0..rows.batch.num_rows() {
-                    got.push(rows.bytes(i).map(<[u8]>::to_vec));
+                    got.push(parts(&rows, i));
                 }
             }
             assert_eq!(got, kept);

@@ -6,7 +6,7 @@ use super::{decide, paragraphs, Engine, InputFormat};
 use crate::error::{Error, Result};
 use crate::input;
 use crate::jsonl::{BadRecords, Record};
-use crate::parquet::Rows;
+use crate::parquet::{Kept, Rows};
 use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Line};
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
@@ -55,11 +55,11 @@ impl Engine<'_> {
         piece.summary.bytes_in = rows.text_bytes as u64;
         let filter = matches!(task, Task::Filter { .. });
         // Per row, what `filter` writes: `None` drops the row, `Err(())` keeps it as it was.
-        let mut texts: Vec<Option<Result<String, ()>>> = Vec::new();
+        let mut texts: Vec<Option<Result<Kept, ()>>> = Vec::new();
         for i in 0..rows.batch.num_rows() {
             let number = rows.first_row + i + 1;
-            let text = match rows.text(i) {
-                Ok(text) => text,
+            let document = match rows.document(i) {
+                Ok(document) => document,
                 Err(m) if self.opts.bad_records == BadRecords::Error => {
                     return Err(invalid(path, format!("row {number}: {m}")));
                 }
@@ -73,6 +73,7 @@ impl Engine<'_> {
                 }
             };
             let id = rows.id(i);
+            let text = &document.text;
             let doc = split_str_at(text, 1);
             let decisions = decide(self.classifier, self.policy, &doc, false);
             piece.summary.documents += 1;
@@ -92,12 +93,25 @@ impl Engine<'_> {
                     ))
                 }
                 Task::Filter { .. } => {
-                    let kept = filtered_runs(text, &doc, kept(&decisions)).concat();
-                    if kept.is_empty() && !self.opts.keep_empty {
+                    let left = match &document.paragraphs {
+                        // A list of paragraphs comes back as the list of those kept.
+                        Some(spans) => Kept::Paragraphs(
+                            filtered_paragraphs(text, spans, &doc, kept(&decisions))
+                                .into_iter()
+                                .map(|(_, p)| p)
+                                .collect(),
+                        ),
+                        None => Kept::Text(filtered_runs(text, &doc, kept(&decisions)).concat()),
+                    };
+                    let empty = match &left {
+                        Kept::Text(t) => t.is_empty(),
+                        Kept::Paragraphs(ps) => ps.is_empty(),
+                    };
+                    if empty && !self.opts.keep_empty {
                         piece.summary.empty_dropped += 1;
                         texts.push(None);
                     } else {
-                        texts.push(Some(Ok(kept)));
+                        texts.push(Some(Ok(left)));
                     }
                 }
                 Task::Tag(_) => {}
