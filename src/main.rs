@@ -63,7 +63,7 @@ enum Command {
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
     #[command(
-        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
+        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  chaff filter --jsonl --text-field '/段落/*/内容' -o clean/ mnbvc/*.jsonl.gz\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
     )]
     Filter(FilterArgs),
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
