@@ -3,12 +3,14 @@
 # and read with: installs pyarrow (pinned) from PyPI into a throwaway virtualenv, writes
 # the dev pages as Parquet tables the way Hugging Face datasets are (a `text` column among
 # others of many types, Hugging Face's schema note in the file's metadata, row groups,
-# zstd; a second file with a dictionary-encoded text column, snappy), filters them with
+# zstd; a second file with a dictionary-encoded text column, snappy; a third whose text
+# column is a list of each page's paragraphs), filters them with
 # `chaff filter --parquet -o`, and requires of each output, read back by pyarrow:
 #   - the same schema, metadata included, and each column's codec;
 #   - row groups that end where the input's did (less the rows left empty);
 #   - every other column's values unchanged, row for row, rows in input order;
-#   - each row's text equal to `chaff filter --jsonl` of the same document.
+#   - each row's text equal to `chaff filter --jsonl` of the same document (for the
+#     list column: of the same paragraphs as a JSONL array field).
 # Skips (exit 0, loudly) only when PyPI cannot be reached.
 #   CHAFF=target/release/chaff bash tests/ecosystem/parquet.sh
 set -euo pipefail
@@ -16,10 +18,10 @@ set -euo pipefail
 # PARQUET_VENV: reuse a virtualenv that already has the package (development only).
 python_venv pyarrow "$T" "${PARQUET_VENV:-}" pyarrow==26.0.1
 mkdir -p "$T/in"
-"$T/venv/bin/python" - "$SHARED/eval/dev/pages" "$T/in" "$T/dump.jsonl" <<'PY'
+"$T/venv/bin/python" - "$SHARED/eval/dev/pages" "$T/in" "$T/dump.jsonl" "$T/lists.jsonl" <<'PY'
 import datetime, json, os, sys
 import pyarrow as pa, pyarrow.parquet as pq
-pages, out, jsonl = sys.argv[1:]
+pages, out, jsonl, lists = sys.argv[1:]
 filler = "哈哈哈哈笑死我了[哈哈][哈哈]\n点赞 转发 评论\n"
 names = sorted(os.listdir(pages))
 docs = [(n, open(os.path.join(pages, n), encoding="utf-8").read()) for n in names]
@@ -45,19 +47,32 @@ pq.write_table(table, os.path.join(out, "train-00000-of-00002.parquet"), row_gro
 small = pa.table({"id": [d[0] for d in docs[:50]],
                   "text": pa.array([d[1] for d in docs[:50]]).dictionary_encode()})
 pq.write_table(small, os.path.join(out, "train-00001-of-00002.parquet"), compression="snappy")
+# Paragraphs: each page's non-blank lines as a list (the filler row as one string).
+paras = [[l for l in t.split("\n") if l.strip()] if n != "filler" else [t] for n, t in docs[:120]]
+with open(lists, "w", encoding="utf-8") as j:
+    for (name, _), p in zip(docs, paras):
+        j.write(json.dumps({"id": name, "text": p}, ensure_ascii=False) + "\n")
+listed = pa.table({"id": [d[0] for d in docs[:120]],
+                   "text": pa.array(paras, pa.large_list(pa.string())),
+                   "n": list(range(120))})
+pq.write_table(listed, os.path.join(out, "paragraphs.parquet"), row_group_size=50)
 PY
 "$CHAFF" -q filter --parquet -o "$T/out" "$T/in"
 "$CHAFF" -q filter --jsonl "$T/dump.jsonl" >"$T/expected.jsonl"
-"$T/venv/bin/python" - "$T/in" "$T/out" "$T/expected.jsonl" <<'PY'
+"$CHAFF" -q filter --jsonl "$T/lists.jsonl" >"$T/expected-lists.jsonl"
+"$T/venv/bin/python" - "$T/in" "$T/out" "$T/expected.jsonl" "$T/expected-lists.jsonl" <<'PY'
 import json, os, sys
 import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
-src, out, expected = sys.argv[1:]
-want = {}
-for line in open(expected, encoding="utf-8"):
-    r = json.loads(line)
-    want[r["id"]] = r["text"]
-assert "filler" not in want
+src, out, expected, expected_lists = sys.argv[1:]
+def texts_of(path):
+    want = {}
+    for line in open(path, encoding="utf-8"):
+        r = json.loads(line)
+        want[r["id"]] = r["text"]
+    assert "filler" not in want
+    return want
 for name in sorted(os.listdir(src)):
+    want = texts_of(expected_lists if name == "paragraphs.parquet" else expected)
     fi, fo = pq.ParquetFile(os.path.join(src, name)), pq.ParquetFile(os.path.join(out, name))
     a, b = fi.read(), fo.read()
     assert b.schema.equals(a.schema, check_metadata=True), (a.schema, b.schema)
@@ -83,6 +98,7 @@ for name in sorted(os.listdir(src)):
     texts = b["text"].to_pylist()
     ids = b["id"].to_pylist()
     assert texts == [want[i] for i in ids], name
+    assert b.num_rows < a.num_rows and b.num_rows > 0.9 * a.num_rows, name
     print(f"parquet: {name}: {b.num_rows} of {a.num_rows} rows, {mo.num_row_groups} row groups, "
           f"schema, metadata, codecs and other columns unchanged, texts as chaff filter --jsonl")
 PY
