@@ -107,8 +107,17 @@ pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
 impl<'a> Record<'a> {
     /// Parses one JSONL line; the error says what is wrong, for a `path:line:` message.
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
-        let fields: Object<'a> =
-            serde_json::from_str(line).map_err(|e| format!("not a JSON object: {e}"))?;
+        let fields: Object<'a> = serde_json::from_str(line).map_err(|e| {
+            // The two usual ways a file that is JSON is not JSON lines.
+            let hint = if line.trim_start().starts_with('[') {
+                " (JSONL holds an object a line; a file of one JSON array converts with `jq -c '.[]'`)"
+            } else if e.is_eof() {
+                " (a line cut short, or a record spread over lines: pretty-printed JSON converts with `jq -c .`)"
+            } else {
+                ""
+            };
+            format!("not a JSON object: {e}{hint}")
+        })?;
         let missing = || format!("record has no {text_field:?} field");
         // The pointer's tokens as the user wrote them, to name a place in an error.
         let tokens = || text_field.split('/').collect::<Vec<&str>>();
@@ -755,6 +764,16 @@ mod tests {
         assert!(Record::parse("[1]", "text")
             .unwrap_err()
             .contains("JSON object"));
+        // A file of one array, and pretty-printed records, are named for what they are.
+        let e = Record::parse(r#"[{"text": "甲"}, {"text": "乙"}]"#, "text").unwrap_err();
+        assert!(e.contains("jq -c '.[]'"), "{e}");
+        let e = Record::parse("{", "text").unwrap_err();
+        assert!(
+            e.contains("spread over lines") && e.contains("jq -c ."),
+            "{e}"
+        );
+        let e = Record::parse(r#"{"text": "甲"} x"#, "text").unwrap_err();
+        assert!(!e.contains("jq"), "{e}");
         assert!(Record::parse("{\"id\":1}", "text")
             .unwrap_err()
             .contains("no \"text\""));
