@@ -141,33 +141,8 @@ impl<'a> Record<'a> {
                 None if keys.is_empty() => (format!("/{}", escape_key(text_field)), Vec::new()),
                 None => (text_field.to_string(), Vec::new()),
             };
-            let elements: Vec<&'a RawValue> = serde_json::from_str(raw.get())
-                .map_err(|_| format!("field {array:?} is not an array"))?;
-            let mut text = String::with_capacity(raw.get().len());
-            let (mut spans, mut items) = (Vec::new(), Vec::new());
-            for (i, element) in elements.into_iter().enumerate() {
-                let way = |d: usize| {
-                    let rest: String = tokens[tokens.len() - item_keys.len()..][..d]
-                        .iter()
-                        .map(|t| format!("/{t}"))
-                        .collect();
-                    format!("{array}/{i}{rest}")
-                };
-                let missing = || format!("record has no {:?} field", way(item_keys.len()));
-                let mut objects = Vec::new();
-                // The pointer has one `*` (pointer_keys), so this one meets none.
-                let (string, _) = follow(element, &item_keys, &mut objects, &way, &missing)?;
-                let p = string_value(string).map_err(|e| match e {
-                    None => format!("field {:?} is not a string", way(item_keys.len())),
-                    Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
-                })?;
-                if i > 0 {
-                    text.push_str("\n\n");
-                }
-                spans.push(text.len()..text.len() + p.len());
-                text.push_str(&p);
-                items.push(objects);
-            }
+            let item_tokens = &tokens[tokens.len() - item_keys.len()..];
+            let (text, spans, items) = elements(raw, &array, &item_keys, item_tokens)?;
             return Ok(Record {
                 fields,
                 keys,
@@ -254,6 +229,46 @@ impl<'a> Record<'a> {
         }
         out.push(b'\n');
     }
+}
+
+/// An array field read: its text, each string's range in it, and per element the
+/// objects on the way to its string.
+type Elements<'a> = (String, Vec<Range<usize>>, Vec<Vec<Object<'a>>>);
+
+/// The text of the array `raw` (at `array`, a pointer for errors): each element's string,
+/// reached through `item_keys` (written `item_tokens`), joined by blank lines; each
+/// string's range in it; and per element the objects on the way.
+fn elements<'a>(
+    raw: &'a RawValue,
+    array: &str,
+    item_keys: &[String],
+    item_tokens: &[&str],
+) -> Result<Elements<'a>, String> {
+    let elements: Vec<&'a RawValue> =
+        serde_json::from_str(raw.get()).map_err(|_| format!("field {array:?} is not an array"))?;
+    let mut text = String::with_capacity(raw.get().len());
+    let (mut spans, mut items) = (Vec::new(), Vec::new());
+    for (i, element) in elements.into_iter().enumerate() {
+        let way = |d: usize| {
+            let rest: String = item_tokens[..d].iter().map(|t| format!("/{t}")).collect();
+            format!("{array}/{i}{rest}")
+        };
+        let missing = || format!("record has no {:?} field", way(item_keys.len()));
+        let mut objects = Vec::new();
+        // The pointer has one `*` (pointer_keys), so this one meets none.
+        let (string, _) = follow(element, item_keys, &mut objects, &way, &missing)?;
+        let p = string_value(string).map_err(|e| match e {
+            None => format!("field {:?} is not a string", way(item_keys.len())),
+            Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
+        })?;
+        if i > 0 {
+            text.push_str("\n\n");
+        }
+        spans.push(text.len()..text.len() + p.len());
+        text.push_str(&p);
+        items.push(objects);
+    }
+    Ok((text, spans, items))
 }
 
 /// A JSON object's fields in order, each value raw.
