@@ -37,6 +37,8 @@ struct TagRecord<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a str>,
     line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    element: Option<usize>,
     label: &'a str,
     keep: bool,
     scores: BTreeMap<&'a str, f64>,
@@ -53,7 +55,9 @@ pub fn write_tag_header(out: &mut dyn Write, classes: &[String]) -> io::Result<(
 }
 
 /// Writes one tag record. `id` is the JSONL record's id (JSON: an `id` field; TSV:
-/// appended to the path as `path#id`).
+/// appended to the path as `path#id`); `element`, for a document whose text is an
+/// array's (or list's) strings, the 0-based index of the line's string (JSON only: an
+/// `element` field after `line`).
 #[allow(clippy::too_many_arguments)]
 pub fn write_tag_record(
     out: &mut Vec<u8>,
@@ -61,6 +65,7 @@ pub fn write_tag_record(
     path: &str,
     id: Option<&str>,
     line: &Line<'_>,
+    element: Option<usize>,
     classes: &[String],
     d: &Decision,
 ) -> io::Result<()> {
@@ -74,7 +79,11 @@ pub fn write_tag_record(
                 out.extend_from_slice(b",\"id\":");
                 write_str(out, id);
             }
-            write!(out, ",\"line\":{},\"label\":", line.number)?;
+            write!(out, ",\"line\":{}", line.number)?;
+            if let Some(e) = element {
+                write!(out, ",\"element\":{e}")?;
+            }
+            out.extend_from_slice(b",\"label\":");
             write_str(out, &classes[d.label]);
             out.extend_from_slice(if d.keep {
                 b",\"keep\":true,\"scores\":{"
@@ -395,6 +404,7 @@ mod tests {
             path in "(\\PC|[\\x00-\\x1f\"\\\\])*",
             id in proptest::option::of("(\\PC|[\"\\\\\n])*"),
             number in 1usize..10_000_000,
+            element in proptest::option::of(0usize..100_000),
             text in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻)*",
             names in proptest::collection::vec("[a-z\"é]{0,6}", 1..4),
             p in proptest::collection::vec(
@@ -409,12 +419,13 @@ mod tests {
             };
             let line = Line { number, raw: text.as_bytes(), text: &text };
             let mut out = Vec::new();
-            write_tag_record(&mut out, TagFormat::Json, &path, id.as_deref(), &line, &classes, &d)
+            write_tag_record(&mut out, TagFormat::Json, &path, id.as_deref(), &line, element, &classes, &d)
                 .unwrap();
             let rec = TagRecord {
                 path: &path,
                 id: id.as_deref(),
                 line: number,
+                element,
                 label: &classes[d.label],
                 keep,
                 scores: classes.iter().map(String::as_str).zip(d.posteriors.iter().copied()).collect(),

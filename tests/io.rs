@@ -1260,10 +1260,15 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
     // Dev pages as records of their non-blank lines, as the same lines joined by blank
     // lines in a string, and as objects holding them (MNBVC's layout).
     let (mut arrays, mut strings, mut objects) = (String::new(), String::new(), String::new());
+    let mut by_id = std::collections::HashMap::new();
     for (i, p) in dev_pages(30).iter().enumerate() {
         let page = fs::read_to_string(p).unwrap();
         let paras: Vec<&str> = page.lines().filter(|l| !l.trim().is_empty()).collect();
         let id = format!("p{i}");
+        by_id.insert(
+            id.clone(),
+            paras.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+        );
         arrays += &(serde_json::json!({"id": id, "paragraphs": paras, "n": i}).to_string() + "\n");
         let elements: Vec<serde_json::Value> = paras
             .iter()
@@ -1288,8 +1293,19 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
             &[&["tag", "-q", "--json"][..], &field, &[s(input)]].concat()
         ))
     };
+    // Each record names its string by index (JSON `element`): here a line each.
     let tags = tag(&a);
-    assert_eq!(tags, tag(&st));
+    for t in &tags {
+        let strings = &by_id[t["id"].as_str().unwrap()];
+        assert_eq!(t["text"], strings[t["element"].as_u64().unwrap() as usize]);
+    }
+    let unnamed = |tags: &[serde_json::Value]| {
+        let mut tags = tags.to_vec();
+        tags.iter_mut()
+            .for_each(|t| _ = t.as_object_mut().unwrap().remove("element"));
+        tags
+    };
+    assert_eq!(unnamed(&tags), tag(&st));
     // filter keeps exactly the paragraphs whose line is kept, in order, other fields as
     // they were; a record left with none is dropped.
     let out = ok(&[&["filter", "-q"][..], &field, &[s(&a)]].concat());
@@ -1331,6 +1347,48 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
     let star = ["--jsonl", "--text-field", "/段落/*/内容"];
     let tag_o = ok(&[&["tag", "-q", "--json"][..], &star, &[s(&o)]].concat());
     assert_eq!(unpathed(&tag_o), tags);
+    // --removed names each dropped line's string too.
+    let removed = tmp.path().join("removed.jsonl");
+    ok(&[
+        &["filter", "-q", "--removed", s(&removed)][..],
+        &star,
+        &[s(&o)],
+    ]
+    .concat());
+    let dropped: Vec<serde_json::Value> = fs::read_to_string(&removed)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!dropped.is_empty());
+    for r in &dropped {
+        let strings = &by_id[r["id"].as_str().unwrap()];
+        assert_eq!(r["text"], strings[r["element"].as_u64().unwrap() as usize]);
+    }
+    // Strings of several lines, an empty one, blank lines inside one.
+    let odd = tmp.path().join("odd.jsonl");
+    fs::write(
+        &odd,
+        "{\"p\": [\"甲\\n乙\", \"\", \"\\n丙\\n\\n丁\", \"戊\"]}\n",
+    )
+    .unwrap();
+    let odd_tags = unpathed(&ok(&[
+        "tag",
+        "-q",
+        "--json",
+        "--jsonl",
+        "--text-field",
+        "p",
+        s(&odd),
+    ]));
+    let named: Vec<(&str, u64)> = odd_tags
+        .iter()
+        .map(|t| (t["text"].as_str().unwrap(), t["element"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        named,
+        [("甲", 0), ("乙", 0), ("丙", 2), ("丁", 2), ("戊", 3)]
+    );
     let out = ok(&[&["filter", "-q"][..], &star, &[s(&o)]].concat());
     let originals: Vec<serde_json::Value> = objects
         .lines()

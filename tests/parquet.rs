@@ -350,7 +350,14 @@ fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
     );
     // Scored as the blank-separated text is, line for line.
     let tag = |input: &Path| unpathed(&ok(&["tag", "-q", "--json", "--parquet", s(input)]));
-    let tags = tag(&l);
+    let mut tags = tag(&l);
+    for t in &mut tags {
+        // Each record names its string by index (JSON `element`), which holds its line.
+        let row = ids.iter().position(|i| t["id"] == i.as_str()).unwrap();
+        let e = t.as_object_mut().unwrap().remove("element").unwrap();
+        let string = &paras[row].as_ref().unwrap()[e.as_u64().unwrap() as usize];
+        assert!(string.lines().any(|l| t["text"] == l), "{t}");
+    }
     assert_eq!(tags, tag(&st));
     // filter keeps exactly the strings whose line is kept, in order; a row left with
     // none is dropped; other columns, the schema and row groups come through.

@@ -78,7 +78,15 @@ impl Engine<'_> {
             let decisions = decide(self.classifier, self.policy, &doc, false);
             piece.summary.documents += 1;
             piece.summary.add_lines(&doc, &decisions);
-            self.render_doc(task, path, id.as_deref(), &doc, &decisions, &mut piece)?;
+            self.render_doc(
+                task,
+                path,
+                id.as_deref(),
+                &doc,
+                document.paragraphs.as_deref(),
+                &decisions,
+                &mut piece,
+            )?;
             match task {
                 Task::Html => {
                     let heading = match &id {
@@ -154,7 +162,7 @@ impl Engine<'_> {
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
-                self.render_doc(task, &path, None, &lines, &decisions, &mut piece)?;
+                self.render_doc(task, &path, None, &lines, None, &decisions, &mut piece)?;
                 if task == Task::Html {
                     let heading = if chunk.first_line == 1 {
                         path.clone()
@@ -206,7 +214,15 @@ impl Engine<'_> {
                     let decisions = decide(self.classifier, self.policy, &doc, false);
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
-                    self.render_doc(task, &path, id.as_deref(), &doc, &decisions, &mut piece)?;
+                    self.render_doc(
+                        task,
+                        &path,
+                        id.as_deref(),
+                        &doc,
+                        rec.paragraphs.as_deref(),
+                        &decisions,
+                        &mut piece,
+                    )?;
                     if task == Task::Html {
                         let heading = match &id {
                             Some(id) => format!("{path}#{id}"),
@@ -316,7 +332,7 @@ impl Engine<'_> {
                 let decisions = decide(self.classifier, self.policy, &doc, false);
                 piece.summary.documents += 1;
                 piece.summary.add_lines(&doc, &decisions);
-                self.render_doc(task, path, id, &doc, &decisions, piece)?;
+                self.render_doc(task, path, id, &doc, None, &decisions, piece)?;
                 match task {
                     Task::Html => {
                         let name = head.get("WARC-Target-URI").or(id);
@@ -377,27 +393,48 @@ impl Engine<'_> {
     }
 
     /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
+    /// `spans`: for a document of an array's strings, each string's range in the text
+    /// `lines` were split from, so that a record names its string.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn render_doc(
         &self,
         task: Task<'_>,
         path: &str,
         id: Option<&str>,
         lines: &[Line<'_>],
+        spans: Option<&[std::ops::Range<usize>]>,
         decisions: &[Option<Decision>],
         piece: &mut Piece,
     ) -> Result<()> {
         let classes = self.classifier.model().classes();
         let wr = |e| Error::io(path, e);
+        // The string the line at byte `at` of the text is in.
+        let (mut at, mut string) = (0, 0);
         for (l, d) in lines.iter().zip(decisions) {
+            let element = spans.map(|spans| {
+                while spans.get(string + 1).is_some_and(|s| s.start <= at) {
+                    string += 1;
+                }
+                string
+            });
+            at += l.raw.len();
             let Some(d) = d else { continue };
             match task {
                 Task::Tag(format) => {
-                    write_tag_record(&mut piece.out, format, path, id, l, classes, d).map_err(wr)?
-                }
-                Task::Filter { removed: true } if !d.keep => {
-                    write_tag_record(&mut piece.removed, TagFormat::Json, path, id, l, classes, d)
+                    write_tag_record(&mut piece.out, format, path, id, l, element, classes, d)
                         .map_err(wr)?
                 }
+                Task::Filter { removed: true } if !d.keep => write_tag_record(
+                    &mut piece.removed,
+                    TagFormat::Json,
+                    path,
+                    id,
+                    l,
+                    element,
+                    classes,
+                    d,
+                )
+                .map_err(wr)?,
                 Task::Filter { .. } | Task::Dolma(_) | Task::Html => {}
             }
         }
