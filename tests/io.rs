@@ -1314,20 +1314,7 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
         .filter(|l| !l.is_empty())
         .map(|l| serde_json::from_slice(l).unwrap())
         .collect();
-    let mut want: Vec<(String, Vec<String>)> = Vec::new();
-    for t in &tags {
-        let id = t["id"].as_str().unwrap().to_string();
-        if want.last().is_none_or(|w| w.0 != id) {
-            want.push((id, Vec::new()));
-        }
-        if t["keep"] == true {
-            want.last_mut()
-                .unwrap()
-                .1
-                .push(t["text"].as_str().unwrap().to_string());
-        }
-    }
-    want.retain(|w| !w.1.is_empty());
+    let want = kept_by_id(&tags);
     assert!(want.len() > 20);
     let got_pairs: Vec<(String, Vec<String>)> = got
         .iter()

@@ -361,20 +361,7 @@ fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
     assert_eq!(tags, tag(&st));
     // filter keeps exactly the strings whose line is kept, in order; a row left with
     // none is dropped; other columns, the schema and row groups come through.
-    let mut want: Vec<(String, Vec<String>)> = Vec::new();
-    for t in &tags {
-        let id = t["id"].as_str().unwrap().to_string();
-        if want.last().is_none_or(|w| w.0 != id) {
-            want.push((id, Vec::new()));
-        }
-        if t["keep"] == true {
-            want.last_mut()
-                .unwrap()
-                .1
-                .push(t["text"].as_str().unwrap().to_string());
-        }
-    }
-    want.retain(|w| !w.1.is_empty());
+    let want = kept_by_id(&tags);
     assert!(want.len() >= 28 && want.iter().all(|w| w.0 != "filler"));
     let out = ok(&["filter", "-q", "--parquet", s(&l)]);
     let (got, inp) = (read(&out), read(&fs::read(&l).unwrap()));

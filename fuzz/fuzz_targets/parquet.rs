@@ -5,14 +5,14 @@
 //! texts kept and the column's type. List columns hold each row's texts as paragraphs.
 #![no_main]
 
-use arrow_array::builder::{LargeListBuilder, LargeStringBuilder, ListBuilder, StringBuilder};
+use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int8Type};
 use arrow_array::{
     Array, ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, RecordBatch, StringArray,
     StringViewArray,
 };
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field};
 use chaff::parquet::{Kept, Reader, Rows, TableWriter};
 use chaff::pipeline::decide;
 use chaff::reader::split_str_at;
@@ -29,28 +29,25 @@ fn column(kind: u8, texts: &[Option<Vec<u8>>]) -> ArrayRef {
     let owned: Vec<Option<String>> =
         texts.iter().map(|t| t.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())).collect();
     let strs = || owned.iter().map(|t| t.as_deref());
-    // A list row's paragraphs: its text split at each U+FFFD (where a byte was not UTF-8).
-    let paragraphs = |t: &str| t.split('\u{fffd}').map(str::to_string).collect::<Vec<_>>();
     match kind % 8 {
-        6 => {
+        6 | 7 => {
+            // A list row's paragraphs: its text split at each U+FFFD (where a byte was not
+            // UTF-8).
             let mut b = ListBuilder::new(StringBuilder::new());
             for t in &owned {
                 if let Some(t) = t {
-                    paragraphs(t).iter().for_each(|p| b.values().append_value(p));
+                    t.split('\u{fffd}').for_each(|p| b.values().append_value(p));
                 }
                 b.append(t.is_some());
             }
-            Arc::new(b.finish())
-        }
-        7 => {
-            let mut b = LargeListBuilder::new(LargeStringBuilder::new());
-            for t in &owned {
-                if let Some(t) = t {
-                    paragraphs(t).iter().for_each(|p| b.values().append_value(p));
+            let list: ArrayRef = Arc::new(b.finish());
+            match kind % 8 {
+                6 => list,
+                _ => {
+                    let large = DataType::LargeList(Arc::new(Field::new("item", DataType::LargeUtf8, true)));
+                    arrow_cast::cast(&list, &large).expect("a large list of large strings")
                 }
-                b.append(t.is_some());
             }
-            Arc::new(b.finish())
         }
         1 => Arc::new(LargeStringArray::from_iter(strs())),
         2 => Arc::new(StringViewArray::from_iter(strs())),

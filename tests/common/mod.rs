@@ -92,6 +92,24 @@ pub fn unpathed(tag: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The texts of the kept lines in `tag --json` records, by record `id` in order, records
+/// with none kept left out: what `filter` keeps of each record's strings.
+pub fn kept_by_id(tags: &[serde_json::Value]) -> Vec<(String, Vec<String>)> {
+    let mut want: Vec<(String, Vec<String>)> = Vec::new();
+    for t in tags {
+        let id = t["id"].as_str().unwrap().to_string();
+        if want.last().is_none_or(|w| w.0 != id) {
+            want.push((id, Vec::new()));
+        }
+        if t["keep"] == true {
+            let text = t["text"].as_str().unwrap().to_string();
+            want.last_mut().unwrap().1.push(text);
+        }
+    }
+    want.retain(|w| !w.1.is_empty());
+    want
+}
+
 /// A path as &str.
 pub fn s(p: &Path) -> &str {
     p.to_str().unwrap()
