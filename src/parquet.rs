@@ -226,8 +226,19 @@ pub enum Kept {
     Paragraphs(Vec<String>),
 }
 
+impl Kept {
+    /// Whether nothing is kept (an empty text, or no paragraph).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Kept::Text(t) => t.is_empty(),
+            Kept::Paragraphs(ps) => ps.is_empty(),
+        }
+    }
+}
+
 /// A row's document: its text, and for a list column each string's byte range in it
 /// (the strings joined by blank lines).
+#[derive(Debug)]
 pub struct Document<'a> {
     /// The text the row's lines are split from.
     pub text: Cow<'a, str>,

@@ -111,11 +111,7 @@ impl Engine<'_> {
                         ),
                         None => Kept::Text(filtered_runs(text, &doc, kept(&decisions)).concat()),
                     };
-                    let empty = match &left {
-                        Kept::Text(t) => t.is_empty(),
-                        Kept::Paragraphs(ps) => ps.is_empty(),
-                    };
-                    if empty && !self.opts.keep_empty {
+                    if left.is_empty() && !self.opts.keep_empty {
                         piece.summary.empty_dropped += 1;
                         texts.push(None);
                     } else {
