@@ -1342,11 +1342,7 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
         &[s(&o)],
     ]
     .concat());
-    let dropped: Vec<serde_json::Value> = fs::read_to_string(&removed)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let dropped = unpathed(&fs::read(&removed).unwrap());
     assert!(!dropped.is_empty());
     for r in &dropped {
         let strings = &by_id[r["id"].as_str().unwrap()];
