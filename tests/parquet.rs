@@ -435,6 +435,24 @@ fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
         want.iter().find(|w| w.0 == ids[0]).map(|w| &w.1)
     );
     assert!(rows.value(1).is_null(1) && rows.is_null(2));
+    // Elements declared non-nullable, under another name (as Parquet's own `element`):
+    // the same field comes back.
+    let mut b = ListBuilder::new(StringBuilder::new()).with_field(Field::new(
+        "element",
+        DataType::Utf8,
+        false,
+    ));
+    for r in [&paras[0], &paras[30]] {
+        r.iter().flatten().for_each(|p| b.values().append_value(p));
+        b.append(true);
+    }
+    let strict: ArrayRef = Arc::new(b.finish());
+    let ty = strict.data_type().clone();
+    let sp = tmp.path().join("strict.parquet");
+    write(&sp, vec![("text", strict)], 100);
+    let got = read(&ok(&["filter", "-q", "--parquet", s(&sp)]));
+    assert_eq!(got.batch.column(0).data_type(), &ty);
+    assert_eq!(got.batch.num_rows(), 1, "the filler row left out");
     // A list of anything else is not text.
     let ints = tmp.path().join("ints.parquet");
     let mut b = ListBuilder::new(arrow_array::builder::Int64Builder::new());
