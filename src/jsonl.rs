@@ -118,7 +118,14 @@ impl<'a> Record<'a> {
             };
             format!("not a JSON object: {e}{hint}")
         })?;
-        let missing = || format!("record has no {text_field:?} field");
+        let missing = || {
+            // A name with a `/` in it may be a pointer missing its leading `/`.
+            let hint = match text_field.contains('/') && !text_field.starts_with('/') {
+                true => format!(" (a JSON Pointer starts with /: /{text_field})"),
+                false => String::new(),
+            };
+            format!("record has no {text_field:?} field{hint}")
+        };
         // The pointer's tokens as the user wrote them, to name a place in an error.
         let tokens = || text_field.split('/').collect::<Vec<&str>>();
         let (mut keys, mut nested, mut star) = (Vec::new(), Vec::new(), None);
@@ -582,6 +589,10 @@ mod tests {
         assert_eq!(
             err(r#"{"data": {"title": "t"}}"#, "/data/content"),
             "record has no \"/data/content\" field"
+        );
+        assert_eq!(
+            err(r#"{"data": {"content": "t"}}"#, "data/content"),
+            "record has no \"data/content\" field (a JSON Pointer starts with /: /data/content)"
         );
         assert_eq!(
             err(r#"{"data": "t"}"#, "/data/content"),
