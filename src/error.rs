@@ -36,12 +36,13 @@ pub enum Error {
     /// Training data that cannot produce a model (e.g. fewer than two classes).
     #[error("{0}")]
     Training(String),
-    /// A file that is not text (or not Parquet, reading Parquet), with `--strict` set.
+    /// A file that is not what the run reads (binary, or another format), with `--strict`
+    /// set.
     #[error("{path}: not {kind} ({reason}); --strict makes this an error")]
     NotText {
         /// The file.
         path: PathBuf,
-        /// What the run reads: "text" or "Parquet".
+        /// What the run reads: "plain text", "JSON lines", "WARC" or "Parquet".
         kind: &'static str,
         /// What gave it away.
         reason: String,

@@ -25,6 +25,10 @@ pub struct DecodeOptions {
     /// Sniff only what the first read returns instead of waiting for a full sniff window
     /// (64 KiB or the end): a streaming step (`--pipe`) must answer a record piped alone.
     pub eager: bool,
+    /// The run reads plain text: a source that opens as another format chaff reads (JSON
+    /// lines, WARC) is not text to read as lines. Read that way, a JSONL record would be
+    /// one "paragraph" and dropped or kept whole.
+    pub plain_text: bool,
 }
 
 impl DecodeOptions {
@@ -50,7 +54,8 @@ pub enum Opened {
         /// Whether the stream still needs UTF-8 validation (raw UTF-8 passthrough).
         raw_utf8: bool,
     },
-    /// Not text; the reason is shown in the warning.
+    /// Not text the run reads (binary, or a format of records read with another flag); the
+    /// reason is shown in the warning.
     Binary(String),
 }
 
@@ -247,6 +252,9 @@ fn decode_head(
     rest: Box<dyn Read + Send>,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
+    if let Some(reason) = other_format(&head, at_eof, opts.plain_text) {
+        return Ok(Opened::Binary(reason.into()));
+    }
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
     let encoding = match (opts.encoding, bom) {
         (Some(e), _) => e,
@@ -288,6 +296,63 @@ fn decode_head(
         encoding: encoding.name(),
         raw_utf8: false,
     })
+}
+
+/// The format of records chaff reads with a flag that a stream's first bytes show, if
+/// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
+/// run JSON lines, a JSON array of records, or WARC. With the flag's name, for the warning.
+fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static str> {
+    if head.starts_with(b"PAR1") {
+        return Some("a Parquet file: read it with --parquet");
+    }
+    if !plain_text {
+        return None;
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    if text.starts_with(b"WARC/1.") {
+        return Some("a WARC file: read it with --warc");
+    }
+    let line = match memchr::memchr(b'\n', text) {
+        Some(end) => Some(&text[..end]),
+        None if at_eof => Some(text),
+        // A first line longer than the head (a long record) is told by its start.
+        None => None,
+    };
+    match text.first() {
+        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) => {
+            Some("JSON lines: read them with --jsonl")
+        }
+        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => {
+            Some("a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl")
+        }
+        _ => None,
+    }
+}
+
+/// Whether `line` is one JSON object.
+fn is_object(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+}
+
+/// Whether `text` opens a JSON object with a key: `{`, then `"key":` (or `}`, an empty one).
+fn opens_object(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    if rest.starts_with(b"}") {
+        return true;
+    }
+    let mut keys = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
+    match keys.next() {
+        Some(Ok(_)) => rest[keys.byte_offset()..]
+            .trim_ascii_start()
+            .starts_with(b":"),
+        _ => false,
+    }
 }
 
 /// Why a stream's first bytes look like a binary file rather than text, if they do.
@@ -644,6 +709,7 @@ mod tests {
             encoding: Some(encoding_rs::GBK),
             lossy: false,
             eager: false,
+            plain_text: true,
         };
         let e = text_of(b"ok\nok\n\x81\x20bad\n", opts).unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");
@@ -653,6 +719,37 @@ mod tests {
         };
         let (s, _) = text_of(b"ok\n\x81\x20x\n", lossy).unwrap();
         assert!(s.contains('\u{FFFD}'));
+    }
+
+    #[test]
+    fn other_formats_are_told_in_a_plain_text_run() {
+        let told = |head: &str, at_eof: bool| other_format(head.as_bytes(), at_eof, true);
+        let jsonl = Some("JSON lines: read them with --jsonl");
+        assert_eq!(told("{\"id\": 1, \"text\": \"新闻\"}\n{}\n", true), jsonl);
+        assert_eq!(told("\u{FEFF}\n  {\"text\": \"新闻\"}\r\n", true), jsonl);
+        assert_eq!(told("{}", true), jsonl);
+        // A first line longer than the head: told by its opening key.
+        assert_eq!(told("{ \"text\" : \"新闻新闻", false), jsonl);
+        assert!(told("[{\"text\": \"新闻\"},\n", false).is_some_and(|r| r.contains("jq -c '.[]'")));
+        assert!(told("\r\nWARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
+            .is_some_and(|r| r.contains("--warc")));
+        for text in [
+            "{这是} 新闻\n",
+            "{\"text\": \"新闻\"} 又一句\n",
+            "{\"text\": \"新闻",
+            "{\"text\" 新闻",
+            "[\"新闻\"]\n",
+            "WARC 新闻\n",
+            "新闻\n{\"text\": \"新闻\"}\n",
+            "",
+        ] {
+            assert_eq!(told(text, true), None, "{text:?}");
+        }
+        // A run of records reads them; any run is told a Parquet file.
+        assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
+        let parquet = Some("a Parquet file: read it with --parquet");
+        assert_eq!(other_format(b"PAR1\x15\x04", true, false), parquet);
+        assert_eq!(other_format(b"PAR1\x15\x04", true, true), parquet);
     }
 
     #[test]

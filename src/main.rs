@@ -508,6 +508,8 @@ impl InputArgs {
                 encoding,
                 lossy: self.lossy,
                 eager: self.pipe,
+                // The run sets `plain_text` from its format.
+                ..DecodeOptions::default()
             },
             chunk_bytes: self.chunk_bytes.max(1),
             pipe: self.pipe,

@@ -521,6 +521,79 @@ fn binary_files_are_skipped_with_a_warning_or_fail_with_strict() {
 }
 
 #[test]
+fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
+    // Read as plain text, a JSONL record would be one line, kept or dropped whole; a
+    // WARC file's headers would be paragraphs.
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read_to_string(root().join("tests/data/sample_page.txt")).unwrap();
+    fs::write(input.join("a.txt"), &page).unwrap();
+    let record = serde_json::json!({"id": "a", "text": page}).to_string();
+    fs::write(input.join("b.jsonl"), format!("{record}\n{record}\n")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(format!("{record}\n").as_bytes()).unwrap();
+    fs::write(input.join("c.jsonl.gz"), gz.finish().unwrap()).unwrap();
+    fs::write(input.join("d.json"), format!("[\n{record},\n{record}\n]\n")).unwrap();
+    fs::write(input.join("e.parquet"), b"PAR1\x15\x04\x15\x10").unwrap();
+    let warc = format!(
+        "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: {}\r\n\r\n{page}\r\n\r\n",
+        page.len()
+    );
+    fs::write(input.join("f.warc"), warc).unwrap();
+    let out = tmp.path().join("out");
+    let stats = tmp.path().join("stats.json");
+    let err = stderr_of(&["filter", "--stats", s(&stats), "-o", s(&out), s(&input)]);
+    for (file, hint) in [
+        ("b.jsonl", "JSON lines: read them with --jsonl"),
+        ("c.jsonl.gz", "JSON lines: read them with --jsonl"),
+        (
+            "d.json",
+            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl",
+        ),
+        ("e.parquet", "a Parquet file: read it with --parquet"),
+        ("f.warc", "a WARC file: read it with --warc"),
+    ] {
+        assert!(
+            err.contains(&format!("{file}: skipped, not plain text ({hint})")),
+            "{file}: {err}"
+        );
+        assert!(!out.join(file).exists(), "{file}");
+    }
+    let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(
+        (st["skipped"].as_u64(), st["files"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert!(out.join("a.txt").exists());
+    // The flag named reads them; a JSONL run is told a Parquet file too.
+    let jsonl = tmp.path().join("jsonl");
+    fs::create_dir_all(&jsonl).unwrap();
+    for f in ["b.jsonl", "c.jsonl.gz", "e.parquet"] {
+        fs::copy(input.join(f), jsonl.join(f)).unwrap();
+    }
+    let o2 = tmp.path().join("o2");
+    let err = stderr_of(&["filter", "--jsonl", "-o", s(&o2), s(&jsonl)]);
+    assert!(
+        err.contains("e.parquet: skipped, not JSON lines (a Parquet file: read it with --parquet)"),
+        "{err}"
+    );
+    assert_eq!(
+        fs::read_to_string(o2.join("b.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        2
+    );
+    assert!(o2.join("c.jsonl.gz").exists());
+    let err = fails(&["filter", "--strict", s(&input.join("b.jsonl"))]);
+    assert!(
+        err.contains("b.jsonl: not plain text (JSON lines: read them with --jsonl); --strict"),
+        "{err}"
+    );
+}
+
+#[test]
 fn chunked_files_are_processed_in_parallel_with_identical_output() {
     let tmp = tempfile::tempdir().unwrap();
     // One big text file made of many pages.

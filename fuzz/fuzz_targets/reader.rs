@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else {
         return;
     };
+    let records = mode & 16 != 0;
     let opts = DecodeOptions {
         encoding: match mode % 5 {
             1 => Some(encoding_rs_label("gbk")),
@@ -26,9 +27,10 @@ fuzz_target!(|data: &[u8]| {
         },
         lossy: mode & 8 != 0,
         // Eager sniffing comes with records, as in the CLI (`--pipe` needs `--jsonl`).
-        eager: mode & 16 != 0,
+        eager: records,
+        // A text run tells other formats apart (and skips them); a JSONL run does not.
+        plain_text: !records,
     };
-    let records = mode & 16 != 0;
     let target = (mode as usize >> 5) * 7;
     let Ok(Opened::Text { text, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {
         return;

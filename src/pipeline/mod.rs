@@ -348,8 +348,10 @@ impl Engine<'_> {
             progress: &progress,
             strict: self.opts.strict,
             kind: match self.opts.format {
+                InputFormat::Text => "plain text",
+                InputFormat::Jsonl { .. } => "JSON lines",
+                InputFormat::Warc => "WARC",
                 InputFormat::Parquet { .. } => "Parquet",
-                _ => "text",
             },
             bad_records: self.opts.bad_records,
         };
