@@ -169,9 +169,9 @@ struct InputArgs {
     /// through filter unchanged
     #[arg(long, conflicts_with_all = ["jsonl", "warc"])]
     parquet: bool,
-    /// Name of the text field of JSONL records, or a JSON Pointer to a nested one
-    /// (/data/content; a * for each element of an array: /段落/*/内容); the text column,
-    /// with --parquet [default: text]
+    /// Name of the text field of JSONL records (the text column, with --parquet), or a
+    /// JSON Pointer to a nested one (/data/content; a * for each element of an array or
+    /// list: /段落/*/内容) [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
@@ -443,11 +443,6 @@ impl InputArgs {
             .and_then(chaff::jsonl::pointer_keys)
         {
             keys.map_err(|e| Error::Usage(format!("--text-field {e}")))?;
-            if self.parquet {
-                return Err(Error::Usage(
-                    "--text-field: a JSON Pointer reaches into JSONL records; with --parquet give a column name".into(),
-                ));
-            }
         }
         let encoding = match &self.encoding {
             Some(l) => Some(DecodeOptions::parse_encoding(l)?),

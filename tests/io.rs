@@ -1307,10 +1307,6 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
             "a pointer takes one `*`",
         ),
         (
-            vec!["filter", "--parquet", "--text-field", "/page/body"],
-            "with --parquet give a column name",
-        ),
-        (
             vec![
                 "tag",
                 "--dolma",

@@ -462,6 +462,252 @@ fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
     fails_without_output(tmp.path(), &ints, "not text or a list of strings");
 }
 
+/// Paragraphs as structs, as MNBVC stores them: a list of `{行号, 内容}` per row.
+fn numbered(rows: &[Vec<String>], nulls: &[(usize, usize)]) -> ArrayRef {
+    let lines: Vec<&String> = rows.iter().flatten().collect();
+    let numbers = Int64Array::from_iter(rows.iter().flat_map(|r| (1..=r.len() as i64).map(Some)));
+    let texts = StringArray::from_iter(lines.iter().enumerate().map(|(e, l)| {
+        let null = nulls
+            .iter()
+            .any(|&(row, j)| rows[..row].iter().map(Vec::len).sum::<usize>() + j == e);
+        (!null).then_some(l.as_str())
+    }));
+    let values = arrow_array::StructArray::from(vec![
+        (
+            Arc::new(Field::new("行号", DataType::Int64, true)),
+            Arc::new(numbers) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("内容", DataType::Utf8, true)),
+            Arc::new(texts) as ArrayRef,
+        ),
+    ]);
+    let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+    let offsets = arrow_buffer::OffsetBuffer::from_lengths(rows.iter().map(Vec::len));
+    Arc::new(arrow_array::ListArray::new(
+        item,
+        offsets,
+        Arc::new(values),
+        None,
+    ))
+}
+
+#[test]
+fn fields_below_a_column_are_reached_by_a_pointer_as_in_jsonl() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Dev pages as a string, the same string in a struct, their non-blank lines as a list
+    // of strings, and as a list of numbered structs (MNBVC's layout).
+    let (mut ids, mut paras) = (Vec::new(), Vec::new());
+    for p in dev_pages(30) {
+        ids.push(p.file_name().unwrap().to_str().unwrap().to_string());
+        let page = fs::read_to_string(&p).unwrap();
+        paras.push(
+            page.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect(),
+        );
+    }
+    ids.push("filler".into());
+    paras.push(vec![FILLER.lines().next().unwrap().to_string(); 3]);
+    let joined: Vec<String> = paras.iter().map(|p| p.join("\n\n")).collect();
+    let urls: Vec<String> = ids
+        .iter()
+        .map(|i| format!("https://example.com/{i}"))
+        .collect();
+    let meta = arrow_array::StructArray::from(vec![
+        (
+            Arc::new(Field::new("url", DataType::Utf8, true)),
+            Arc::new(StringArray::from(urls.clone())) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("content", DataType::Utf8, true)),
+            Arc::new(StringArray::from(joined.clone())) as ArrayRef,
+        ),
+    ]);
+    let input = tmp.path().join("mnbvc.parquet");
+    write(
+        &input,
+        vec![
+            ("id", Arc::new(StringArray::from(ids.clone()))),
+            ("text", Arc::new(StringArray::from(joined.clone()))),
+            ("meta", Arc::new(meta)),
+            (
+                "paras",
+                lists(&paras.iter().cloned().map(Some).collect::<Vec<_>>()),
+            ),
+            ("段落", numbered(&paras, &[])),
+        ],
+        8,
+    );
+    let tag = |field: &str| {
+        unpathed(&ok(&[
+            "tag",
+            "-q",
+            "--json",
+            "--parquet",
+            "--text-field",
+            field,
+            s(&input),
+        ]))
+    };
+    // Read as the column holding the same text is, line for line (elements named alike).
+    assert_eq!(tag("/meta/content"), tag("text"));
+    assert_eq!(tag("/text"), tag("text"));
+    let tags = tag("/段落/*/内容");
+    assert_eq!(tags, tag("paras"));
+    // filter keeps exactly the elements whose line tag keeps, each as it was (its 行号
+    // too); other columns and the schema come through.
+    let want = kept_by_id(&tags);
+    assert!(want.len() >= 28 && want.iter().all(|w| w.0 != "filler"));
+    let inp = read(&fs::read(&input).unwrap());
+    let got = read(&ok(&[
+        "filter",
+        "-q",
+        "--parquet",
+        "--text-field",
+        "/段落/*/内容",
+        s(&input),
+    ]));
+    assert_eq!(got.batch.schema(), inp.batch.schema());
+    let got_ids = strings(got.batch.column(0).as_ref());
+    let 段落 = got
+        .batch
+        .column(4)
+        .as_any()
+        .downcast_ref::<arrow_array::ListArray>()
+        .unwrap();
+    for (k, (id, kept)) in want.iter().enumerate() {
+        assert_eq!(got_ids[k].as_deref(), Some(id.as_str()));
+        let row = ids.iter().position(|i| i == id).unwrap();
+        let elements = 段落.value(k);
+        let elements = elements
+            .as_any()
+            .downcast_ref::<arrow_array::StructArray>()
+            .unwrap();
+        let texts: Vec<String> = strings(elements.column(1).as_ref())
+            .into_iter()
+            .flatten()
+            .collect();
+        assert_eq!(&texts, kept, "{id}");
+        let numbers = elements
+            .column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
+        for (e, text) in texts.iter().enumerate() {
+            let j = numbers.value(e) as usize - 1;
+            assert_eq!(&paras[row][j], text, "{id}: 行号 {}", j + 1);
+        }
+        for c in 1..4 {
+            let at = |b: &RecordBatch, r: usize| b.column(c).slice(r, 1).to_data();
+            assert_eq!(at(&got.batch, k), at(&inp.batch, row), "{id}: column {c}");
+        }
+    }
+    // A struct's field: filtered as the column holding the same text; its other fields
+    // (and the column left as it was) come through.
+    let got = read(&ok(&[
+        "filter",
+        "-q",
+        "--parquet",
+        "--text-field",
+        "/meta/content",
+        s(&input),
+    ]));
+    let plain = read(&ok(&["filter", "-q", "--parquet", s(&input)]));
+    assert_eq!(got.batch.schema(), inp.batch.schema());
+    assert_eq!(
+        strings(got.batch.column(0).as_ref()),
+        strings(plain.batch.column(0).as_ref())
+    );
+    let meta = got
+        .batch
+        .column(2)
+        .as_any()
+        .downcast_ref::<arrow_array::StructArray>()
+        .unwrap();
+    assert_eq!(
+        strings(meta.column(1).as_ref()),
+        strings(plain.batch.column(1).as_ref())
+    );
+    let kept_rows: Vec<usize> = strings(got.batch.column(0).as_ref())
+        .iter()
+        .map(|id| ids.iter().position(|i| Some(i) == id.as_ref()).unwrap())
+        .collect();
+    let kept_urls: Vec<Option<String>> = kept_rows.iter().map(|&r| Some(urls[r].clone())).collect();
+    assert_eq!(strings(meta.column(0).as_ref()), kept_urls);
+    let kept_texts: Vec<Option<String>> =
+        kept_rows.iter().map(|&r| Some(joined[r].clone())).collect();
+    assert_eq!(strings(got.batch.column(1).as_ref()), kept_texts);
+    // A null element's text is a bad row naming it by index, and is kept as it was under
+    // --bad-records keep.
+    let nulls = tmp.path().join("nulls.parquet");
+    write(
+        &nulls,
+        vec![
+            ("id", Arc::new(StringArray::from(ids[..3].to_vec()))),
+            ("段落", numbered(&paras[..3], &[(1, 2)])),
+        ],
+        8,
+    );
+    let err = fails(&[
+        "filter",
+        "--parquet",
+        "--text-field",
+        "/段落/*/内容",
+        s(&nulls),
+    ]);
+    assert!(
+        err.contains("nulls.parquet: row 2: field \"/段落/2/内容\" is null"),
+        "{err}"
+    );
+    let got = read(&ok(&[
+        "filter",
+        "-q",
+        "--parquet",
+        "--text-field",
+        "/段落/*/内容",
+        "--bad-records",
+        "keep",
+        s(&nulls),
+    ]));
+    let inp = read(&fs::read(&nulls).unwrap());
+    let row = |b: &RecordBatch, r: usize| b.column(1).slice(r, 1).to_data();
+    assert_eq!(
+        row(&got.batch, 1),
+        row(&inp.batch, 1),
+        "the bad row as it was"
+    );
+    // Fields that are not there, or not reached so, are named.
+    for (field, what) in [
+        (
+            "/meta/body",
+            "field \"/meta\" has no field \"body\" (its fields: url, content)",
+        ),
+        ("/meta/*", "field \"/meta\" has no field \"*\""),
+        (
+            "/段落/内容",
+            "field \"/段落\" is a list: a * reaches its elements",
+        ),
+        (
+            "/id/x",
+            "field \"/id\" holds Utf8: a pointer reaches a struct's fields",
+        ),
+        (
+            "/段落/*/行号",
+            "field \"/段落/*/行号\" holds Int64, not text or a list of strings",
+        ),
+        ("/meta", "field \"/meta\" holds Struct"),
+        (
+            "/no",
+            "no column \"no\" (columns: id, text, meta, paras, 段落",
+        ),
+    ] {
+        let err = fails(&["filter", "--parquet", "--text-field", field, s(&input)]);
+        assert!(err.contains(what), "{field}: {err}");
+    }
+}
+
 #[test]
 fn bad_rows_stop_the_run_or_are_skipped_or_kept() {
     let tmp = tempfile::tempdir().unwrap();

@@ -64,7 +64,7 @@ type Parts = Option<Vec<Option<Vec<u8>>>>;
 
 /// Row `i`'s [`Parts`].
 fn parts(rows: &Rows, i: usize) -> Parts {
-    let col = rows.batch.column(rows.column);
+    let col = rows.batch.column(rows.path.column);
     if col.is_null(i) {
         return None;
     }
@@ -99,14 +99,12 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Parts>,
                     let d = decide(clf, policy, &doc, false);
                     let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
                     let k = match &document.paragraphs {
-                        Some(spans) => Kept::Paragraphs(
-                            filtered_paragraphs(text, spans, &doc, keep).into_iter().map(|(_, p)| p).collect(),
-                        ),
+                        Some(spans) => Kept::Paragraphs(filtered_paragraphs(text, spans, &doc, keep)),
                         None => Kept::Text(filtered_runs(text, &doc, keep).concat()),
                     };
                     let strings = match &k {
                         Kept::Text(t) => vec![t.clone()],
-                        Kept::Paragraphs(ps) => ps.clone(),
+                        Kept::Paragraphs(ps) => ps.iter().map(|(_, p)| p.clone()).collect(),
                     };
                     // Every third emptied row is kept empty, as `--keep-empty` would.
                     if k.is_empty() && i % 3 != 0 {

@@ -103,12 +103,12 @@ impl Engine<'_> {
                 Task::Filter { .. } => {
                     let left = match &document.paragraphs {
                         // A list of paragraphs comes back as the list of those kept.
-                        Some(spans) => Kept::Paragraphs(
-                            filtered_paragraphs(text, spans, &doc, kept(&decisions))
-                                .into_iter()
-                                .map(|(_, p)| p)
-                                .collect(),
-                        ),
+                        Some(spans) => Kept::Paragraphs(filtered_paragraphs(
+                            text,
+                            spans,
+                            &doc,
+                            kept(&decisions),
+                        )),
                         None => Kept::Text(filtered_runs(text, &doc, kept(&decisions)).concat()),
                     };
                     if left.is_empty() && !self.opts.keep_empty {

@@ -1,8 +1,8 @@
 //! Parquet tables (Hugging Face and datatrove dumps): each row is a document whose text
-//! column holds its lines; every other column passes through `filter` as it was. A text
-//! column of lists of strings holds each row's paragraphs, read as one text of them set
-//! apart by blank lines (as a JSONL array field is), and `filter` writes back the list of
-//! what it keeps of each.
+//! column (or a field below one, [`TextPath`]) holds its lines; every other column passes
+//! through `filter` as it was. A list of strings holds each row's paragraphs, read as one
+//! text of them set apart by blank lines (as a JSONL array field is), and `filter` writes
+//! back the list of what it keeps of each.
 //!
 //! A file is read a row group at a time, in batches of about a chunk's worth of text
 //! ([`Reader`]); workers classify a batch's rows and build the batch `filter` writes
@@ -18,11 +18,9 @@ use ::parquet::arrow::arrow_reader::{
 };
 use ::parquet::arrow::ArrowWriter;
 use ::parquet::file::properties::WriterProperties;
-use arrow_array::builder::{GenericListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::OffsetSizeTrait;
-use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, RecordBatch, StringArray};
-use arrow_schema::{DataType, FieldRef, SchemaRef};
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::{DataType, SchemaRef};
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{Read, Write};
@@ -31,12 +29,15 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+mod path;
+pub use path::TextPath;
+
 /// A batch of a file's rows, as the reader hands it to a worker.
 pub struct Rows {
     /// The rows, every column.
     pub batch: RecordBatch,
-    /// Index of the text column in `batch`.
-    pub column: usize,
+    /// Where the text is in `batch`.
+    pub path: Arc<TextPath>,
     /// 0-based number of the batch's first row in the file.
     pub first_row: usize,
     /// Whether the batch ends a row group of the input (so of the output).
@@ -67,67 +68,57 @@ impl Rows {
         Some(fmt.value(i).to_string())
     }
 
-    /// Row `i`'s text as bytes (`None`: null, or a list column).
+    /// Row `i`'s text as bytes (`None`: null on the way, or a list of paragraphs).
     pub fn bytes(&self, i: usize) -> Option<&[u8]> {
-        value(self.batch.column(self.column).as_ref(), i)
+        match self.path.is_list() {
+            true => None,
+            false => self.path.text(self.batch.column(self.path.column), i).ok(),
+        }
     }
 
     /// Row `i`'s document, or why it is not a usable one.
     pub fn document(&self, i: usize) -> Result<Document<'_>, String> {
-        let col = self.batch.column(self.column);
-        if col.is_null(i) {
-            return Err(format!("{} is null", self.name()));
-        }
-        let Some(items) = list_items(col.as_ref(), i) else {
-            let bytes = self.bytes(i).unwrap_or_default();
+        let col = self.batch.column(self.path.column);
+        if !self.path.is_list() {
+            let bytes = self.path.text(col, i)?;
             return Ok(Document {
-                text: Cow::Borrowed(utf8(bytes, &|| self.name())?),
+                text: Cow::Borrowed(utf8(bytes, &|| self.path.name(None))?),
                 paragraphs: None,
             });
-        };
+        }
         let mut text = String::new();
-        let mut spans = Vec::with_capacity(items.len());
-        for j in 0..items.len() {
-            let what = || format!("{} element {j}", self.name());
-            let p = value(items.as_ref(), j).ok_or_else(|| format!("{} is null", what()))?;
+        let mut spans = Vec::new();
+        self.path.paragraphs(col, i, |j, p| {
             if j > 0 {
                 text.push_str("\n\n");
             }
             spans.push(text.len()..text.len() + p.len());
-            text.push_str(utf8(p, &what)?);
-        }
+            text.push_str(utf8(p, &|| self.path.name(Some(j)))?);
+            Ok(())
+        })?;
         Ok(Document {
             text: Cow::Owned(text),
             paragraphs: Some(spans),
         })
     }
 
-    fn name(&self) -> String {
-        format!(
-            "column \"{}\"",
-            self.batch.schema().field(self.column).name()
-        )
-    }
-
-    /// What `filter` writes: row `i` kept where `texts[i]` is `Some`, its text column set
-    /// to that text (`Err(())`: the row as it was).
+    /// What `filter` writes: row `i` kept where `texts[i]` is `Some`, its text set to
+    /// that (`Err(())`: the row as it was).
     pub fn filtered(&self, texts: &[Option<Result<Kept, ()>>]) -> Result<Table, String> {
         let keep = BooleanArray::from_iter(texts.iter().map(|t| Some(t.is_some())));
+        let kept = arrow_select::filter::filter_record_batch(&self.batch, &keep)
+            .map_err(|e| e.to_string())?;
+        let rows: Vec<Option<&Kept>> = texts.iter().flatten().map(|t| t.as_ref().ok()).collect();
+        let c = self.path.column;
+        let (built, text_bytes) = self.path.rebuild(kept.column(c), &rows)?;
         // The column's type in the file (a dictionary's, where the batch holds its values).
-        let ty = self.schema.field(self.column).data_type();
-        let (built, text_bytes) = match ty {
-            DataType::List(item) => self.kept_lists::<i32>(texts, item)?,
-            DataType::LargeList(item) => self.kept_lists::<i64>(texts, item)?,
-            _ => self.kept_texts(texts)?,
-        };
+        let ty = self.schema.field(c).data_type();
         let built = match built.data_type() == ty {
             true => built,
             false => arrow_cast::cast(&built, ty).map_err(|e| e.to_string())?,
         };
-        let kept = arrow_select::filter::filter_record_batch(&self.batch, &keep)
-            .map_err(|e| e.to_string())?;
         let mut columns = kept.columns().to_vec();
-        columns[self.column] = built;
+        columns[c] = built;
         Ok(Table {
             batch: RecordBatch::try_new(Arc::clone(&self.schema), columns)
                 .map_err(|e| e.to_string())?,
@@ -136,85 +127,6 @@ impl Rows {
             text_bytes,
         })
     }
-
-    /// The text column of the kept rows, and its bytes, for a column of strings.
-    fn kept_texts(&self, texts: &[Option<Result<Kept, ()>>]) -> Result<(ArrayRef, u64), String> {
-        let col = self.batch.column(self.column);
-        // Only the kept rows: a column declared non-nullable takes no placeholder.
-        let mut new: Vec<Option<&[u8]>> = Vec::with_capacity(texts.len());
-        for (i, t) in texts.iter().enumerate() {
-            new.push(match t {
-                None => continue,
-                Some(Ok(Kept::Text(text))) => Some(text.as_bytes()),
-                Some(Ok(Kept::Paragraphs(_))) => {
-                    return Err(format!(
-                        "{}: paragraphs for a column of strings",
-                        self.name()
-                    ))
-                }
-                Some(Err(())) => value(col.as_ref(), i),
-            });
-        }
-        let built: ArrayRef = if is_binary(col.data_type()) {
-            Arc::new(BinaryArray::from_iter(new.iter().copied()))
-        } else {
-            // Only rows kept as they were can hold bytes that are not UTF-8, and only in
-            // binary columns.
-            Arc::new(StringArray::from_iter(
-                new.iter()
-                    .map(|b| b.map(|b| std::str::from_utf8(b).unwrap_or_default())),
-            ))
-        };
-        let bytes = new.iter().map(|b| b.map_or(0, <[u8]>::len) as u64).sum();
-        Ok((built, bytes))
-    }
-
-    /// The text column of the kept rows, and the bytes of their strings, for a column of
-    /// lists of strings (`O`: its offsets; `item`: its element field).
-    fn kept_lists<O: OffsetSizeTrait>(
-        &self,
-        texts: &[Option<Result<Kept, ()>>],
-        item: &FieldRef,
-    ) -> Result<(ArrayRef, u64), String> {
-        let col = self.batch.column(self.column);
-        // Built as strings in the file's element field, then cast to the file's type.
-        let field = item.as_ref().clone().with_data_type(DataType::Utf8);
-        let mut b = GenericListBuilder::<O, _>::new(StringBuilder::new()).with_field(field);
-        let mut bytes = 0;
-        for (i, t) in texts.iter().enumerate() {
-            match t {
-                None => continue,
-                Some(Ok(kept)) => {
-                    let ps = match kept {
-                        Kept::Paragraphs(ps) => ps.as_slice(),
-                        Kept::Text(t) => std::slice::from_ref(t),
-                    };
-                    for p in ps {
-                        bytes += p.len() as u64;
-                        b.values().append_value(p);
-                    }
-                    b.append(true);
-                }
-                Some(Err(())) => match list_items(col.as_ref(), i) {
-                    // A row kept as it was: its strings (or its null) again.
-                    None => b.append(false),
-                    Some(items) => {
-                        for j in 0..items.len() {
-                            match value(items.as_ref(), j) {
-                                Some(p) => {
-                                    bytes += p.len() as u64;
-                                    b.values().append_value(String::from_utf8_lossy(p));
-                                }
-                                None => b.values().append_null(),
-                            }
-                        }
-                        b.append(true);
-                    }
-                },
-            }
-        }
-        Ok((Arc::new(b.finish()), bytes))
-    }
 }
 
 /// What `filter` keeps of a row's text.
@@ -222,8 +134,9 @@ impl Rows {
 pub enum Kept {
     /// The kept lines of a string.
     Text(String),
-    /// The kept part of each paragraph of a list, those left empty left out.
-    Paragraphs(Vec<String>),
+    /// The kept part of each paragraph of a list with its element's index, those left
+    /// empty left out.
+    Paragraphs(Vec<(usize, String)>),
 }
 
 impl Kept {
@@ -296,19 +209,6 @@ fn is_binary(ty: &DataType) -> bool {
     )
 }
 
-fn is_text(ty: &DataType) -> bool {
-    match ty {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, values) => is_text(values),
-        // Paragraphs: a list of strings (not of binary, whose bytes may not be text).
-        DataType::List(item) | DataType::LargeList(item) => matches!(
-            item.data_type(),
-            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-        ),
-        _ => is_binary(ty),
-    }
-}
-
 /// What `filter` writes for a batch of rows.
 pub struct Table {
     /// The rows kept, with their text reduced to the kept lines.
@@ -335,7 +235,7 @@ pub enum OpenError {
 pub struct Reader {
     file: File,
     meta: ArrowReaderMetadata,
-    column: usize,
+    path: Arc<TextPath>,
     props: Arc<WriterProperties>,
     target: usize,
     /// The row group being read, and the reader of its batches.
@@ -374,25 +274,12 @@ impl Reader {
         }
         let meta = unpanicked(|| ArrowReaderMetadata::load(&file, ArrowReaderOptions::default()))
             .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
-        let schema = meta.schema();
-        let column = schema.index_of(text_field).map_err(|_| {
-            let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-            bad(format!(
-                "no column \"{text_field}\" (columns: {}; choose one with --text-field)",
-                names.join(", ")
-            ))
-        })?;
-        let ty = schema.field(column).data_type();
-        if !is_text(ty) {
-            return Err(bad(format!(
-                "column \"{text_field}\" holds {ty}, not text or a list of strings (choose one with --text-field)"
-            )));
-        }
+        let path = TextPath::resolve(meta.schema(), text_field).map_err(bad)?;
         let props = Arc::new(writer_properties(&meta));
         Ok(Reader {
             file,
             meta,
-            column,
+            path: Arc::new(path),
             props,
             target: target.max(1),
             group: 0,
@@ -466,18 +353,23 @@ impl Reader {
     fn rows(&mut self, batch: RecordBatch, group_end: bool) -> Rows {
         let first_row = self.next_row;
         self.next_row += batch.num_rows();
-        let col = batch.column(self.column);
-        let len = |a: &dyn Array, i: usize| value(a, i).map_or(0, <[u8]>::len);
-        let text_bytes = (0..col.len())
-            .map(|i| match list_items(col.as_ref(), i) {
-                Some(items) => (0..items.len()).map(|j| len(items.as_ref(), j)).sum(),
-                None => len(col.as_ref(), i),
-            })
-            .sum();
+        let col = batch.column(self.path.column);
+        // Bytes of text, for progress and the summary (a bad row's count stops at its null).
+        let mut text_bytes = 0;
+        for i in 0..col.len() {
+            if self.path.is_list() {
+                let _ = self.path.paragraphs(col, i, |_, p| {
+                    text_bytes += p.len();
+                    Ok(())
+                });
+            } else {
+                text_bytes += self.path.text(col, i).map_or(0, <[u8]>::len);
+            }
+        }
         Rows {
             text_bytes,
             batch,
-            column: self.column,
+            path: Arc::clone(&self.path),
             first_row,
             group_end,
             props: Arc::clone(&self.props),
@@ -488,14 +380,15 @@ impl Reader {
     /// `batch` with a dictionary-encoded text column decoded to its values (the output
     /// is encoded again, as [`Rows::schema`] says).
     fn plain(&self, batch: RecordBatch) -> Result<RecordBatch, arrow_schema::ArrowError> {
-        let DataType::Dictionary(_, values) = batch.column(self.column).data_type() else {
+        let column = self.path.column;
+        let DataType::Dictionary(_, values) = batch.column(column).data_type() else {
             return Ok(batch);
         };
         let values = values.as_ref().clone();
         let mut columns = batch.columns().to_vec();
-        columns[self.column] = arrow_cast::cast(&columns[self.column], &values)?;
+        columns[column] = arrow_cast::cast(&columns[column], &values)?;
         let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
-        fields[self.column] = Arc::new(fields[self.column].as_ref().clone().with_data_type(values));
+        fields[column] = Arc::new(fields[column].as_ref().clone().with_data_type(values));
         RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(fields)), columns)
     }
 
