@@ -835,7 +835,8 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" ({file}:{})", l.line()))
             .unwrap_or_default();
-        if file.contains("/parquet-") || file.contains("/arrow-") {
+        let parquet = chaff::parquet::in_guarded_call();
+        if parquet || file.contains("/parquet-") || file.contains("/arrow-") {
             eprintln!("chaff: warning: the Parquet library stopped on a damaged file: {msg}{at}");
         } else {
             eprintln!("chaff: internal error: {msg}{at}");

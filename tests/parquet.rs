@@ -832,6 +832,13 @@ fn unusable_files_are_named_and_others_skipped() {
         &root().join("tests/data/ipc-panic.parquet"),
         "ipc-panic.parquet: not a readable Parquet file: the Parquet reader failed on this file",
     );
+    // One whose panic is raised in the standard library (a capacity overflow decoding a
+    // nested schema), on the reader's behalf: no internal error either.
+    fails_without_output(
+        tmp.path(),
+        &root().join("tests/data/capacity-panic.parquet"),
+        "capacity-panic.parquet: not a readable Parquet file: the Parquet reader failed on this file",
+    );
     let ints = tmp.path().join("ints.parquet");
     write(
         &ints,

@@ -3,14 +3,16 @@
 //! overwritten, read and filtered as `chaff filter --parquet` does. Nothing may panic; an
 //! intact file always reads, and what is written reads back as the rows kept, with the
 //! texts kept and the column's type. List columns hold each row's texts as paragraphs.
+//! Some inputs set the text below a column, reached by a pointer: in a struct
+//! (`/doc/text`), or for a list, each string in a struct (`/doc/*/text`, MNBVC's layout).
 #![no_main]
 
 use arrow_array::builder::{ListBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int8Type};
 use arrow_array::{
-    Array, ArrayRef, BinaryArray, DictionaryArray, LargeStringArray, RecordBatch, StringArray,
-    StringViewArray,
+    Array, ArrayRef, BinaryArray, DictionaryArray, GenericListArray, Int64Array, LargeStringArray,
+    OffsetSizeTrait, RecordBatch, StringArray, StringViewArray, StructArray,
 };
 use arrow_schema::{DataType, Field};
 use chaff::parquet::{Kept, Reader, Rows, TableWriter};
@@ -59,12 +61,58 @@ fn column(kind: u8, texts: &[Option<Vec<u8>>]) -> ArrayRef {
     }
 }
 
+/// `values` in a struct beside a number, under `nulls`.
+fn in_struct(values: ArrayRef, nulls: Option<arrow_buffer::NullBuffer>) -> ArrayRef {
+    let fields = vec![
+        Field::new("n", DataType::Int64, true),
+        Field::new("text", values.data_type().clone(), true),
+    ];
+    let n: ArrayRef = Arc::new(Int64Array::from_iter_values(0..values.len() as i64));
+    Arc::new(StructArray::new(fields.into(), vec![n, values], nulls))
+}
+
+/// `list` with each element in a struct (or, `unwrap`, taken back out of one).
+fn elements_in_structs<O: OffsetSizeTrait>(list: &GenericListArray<O>, unwrap: bool) -> ArrayRef {
+    let values = match unwrap {
+        true => Arc::clone(list.values().as_struct().column(1)),
+        false => in_struct(Arc::clone(list.values()), None),
+    };
+    let item = Arc::new(Field::new("item", values.data_type().clone(), true));
+    Arc::new(GenericListArray::<O>::new(item, list.offsets().clone(), values, list.nulls().cloned()))
+}
+
+/// The text column `col` set below a column, and the pointer that reaches it.
+fn nested(col: ArrayRef) -> (ArrayRef, &'static str) {
+    match col.data_type() {
+        DataType::List(_) => (elements_in_structs(col.as_list::<i32>(), false), "/text/*/text"),
+        DataType::LargeList(_) => (elements_in_structs(col.as_list::<i64>(), false), "/text/*/text"),
+        _ => {
+            let nulls = col.nulls().cloned();
+            (in_struct(col, nulls), "/text/text")
+        }
+    }
+}
+
+/// [`nested`]'s column back to the text column it holds.
+fn unnested(col: &ArrayRef) -> ArrayRef {
+    match col.data_type() {
+        DataType::Struct(_) => Arc::clone(col.as_struct().column(1)),
+        DataType::List(f) if matches!(f.data_type(), DataType::Struct(_)) => {
+            elements_in_structs(col.as_list::<i32>(), true)
+        }
+        DataType::LargeList(f) if matches!(f.data_type(), DataType::Struct(_)) => {
+            elements_in_structs(col.as_list::<i64>(), true)
+        }
+        _ => Arc::clone(col),
+    }
+}
+
 /// A row's text column as read: a list's strings, or the one text (`None`: null).
 type Parts = Option<Vec<Option<Vec<u8>>>>;
 
 /// Row `i`'s [`Parts`].
 fn parts(rows: &Rows, i: usize) -> Parts {
-    let col = rows.batch.column(rows.path.column);
+    let col = unnested(rows.batch.column(rows.path.column));
     if col.is_null(i) {
         return None;
     }
@@ -79,10 +127,14 @@ fn parts(rows: &Rows, i: usize) -> Parts {
 
 /// Reads `path` as chaff does, filters every batch, and writes the kept rows. Returns the
 /// output file, the kept texts and the text column's type as read, or the error met.
-fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Parts>, DataType), String> {
+fn filter(
+    path: &std::path::Path,
+    field: &str,
+    target: usize,
+) -> Result<(Vec<u8>, Vec<Parts>, DataType), String> {
     let (clf, policy) = model();
     let mut reader =
-        Reader::open(path, "text", target, Arc::new(AtomicU64::new(0))).map_err(|e| format!("{e:?}"))?;
+        Reader::open(path, field, target, Arc::new(AtomicU64::new(0))).map_err(|e| format!("{e:?}"))?;
     let (mut out, mut kept, mut writer) = (Vec::new(), Vec::new(), None);
     let mut last_row = 0;
     let mut read_as = None;
@@ -133,19 +185,17 @@ fn filter(path: &std::path::Path, target: usize) -> Result<(Vec<u8>, Vec<Parts>,
 }
 
 /// The Parquet reader panics on some damaged files (parquet 57.3: an index out of bounds
-/// in `encodings/rle.rs`; arrow-ipc 57.3 on an embedded schema's integer width); chaff
-/// catches that and reports the file as unreadable, which this target checks. libFuzzer's
-/// hook aborts on any panic, so panics raised inside the parquet and arrow crates are let
-/// unwind to chaff's catch; any other still aborts.
+/// in `encodings/rle.rs`, a capacity overflow decoding a footer's schema; arrow-ipc 57.3
+/// on an embedded schema's integer width); chaff catches that and reports the file as
+/// unreadable, which this target checks. libFuzzer's hook aborts on any panic, so panics
+/// raised within chaff's guarded calls into the reader are let unwind to chaff's catch;
+/// any other still aborts.
 fn let_parquet_panics_unwind() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let fuzzer = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let upstream = info
-                .location()
-                .is_some_and(|l| l.file().contains("/parquet-") || l.file().contains("/arrow-"));
-            if !upstream {
+            if !chaff::parquet::in_guarded_call() {
                 fuzzer(info);
             }
         }));
@@ -162,6 +212,12 @@ fuzz_target!(|data: &[u8]| {
         .map(|(i, t)| (mode & 8 == 0 || i % 4 != 1).then(|| t.to_vec()))
         .collect();
     let col = column(mode & 7, &texts);
+    // Every third input sets the text below a column (a dictionary is read only as a
+    // column of its own).
+    let (col, field) = match rest.len() % 3 == 0 && !matches!(col.data_type(), DataType::Dictionary(..)) {
+        true => nested(col),
+        false => (col, "text"),
+    };
     let kind = col.data_type().clone();
     let batch = RecordBatch::try_from_iter([
         ("id", Arc::new(arrow_array::Int64Array::from_iter_values(0..texts.len() as i64)) as ArrayRef),
@@ -190,7 +246,7 @@ fuzz_target!(|data: &[u8]| {
         std::fs::write(keep, &file).expect("kept file");
     }
     let target = 1 + (damage as usize & 0x7f) * 13;
-    match filter(&path, target) {
+    match filter(&path, field, target) {
         Ok((out, kept, read_as)) => {
             // A damaged footer may lose the Arrow schema kept in it: the column is then read
             // as the Parquet type says (LargeUtf8 as Utf8). Intact, it reads as written.
@@ -198,7 +254,7 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(read_as, kind);
             }
             std::fs::write(&path, &out).expect("temp file");
-            let mut back = Reader::open(&path, "text", 1 << 20, Arc::new(AtomicU64::new(0)))
+            let mut back = Reader::open(&path, field, 1 << 20, Arc::new(AtomicU64::new(0)))
                 .expect("chaff's output reads back");
             let mut got = Vec::new();
             while let Some(rows) = back.next_rows().expect("chaff's output reads back") {

@@ -400,10 +400,25 @@ impl Reader {
     }
 }
 
+thread_local! {
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is in a call into the Parquet reader that chaff guards: a panic
+/// now is the library's on a damaged file, caught and reported with the file, wherever
+/// it was raised (a capacity overflow is raised in the standard library). For a panic
+/// hook.
+pub fn in_guarded_call() -> bool {
+    GUARDED.with(std::cell::Cell::get)
+}
+
 /// `f`, with a panic in the Parquet reader (a bug it may have on a corrupt file) turned
 /// into an error naming the file, like any other corruption.
 fn unpanicked<T, E: std::fmt::Display>(f: impl FnOnce() -> Result<T, E>) -> Result<T, String> {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+    GUARDED.with(|g| g.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(false));
+    match result {
         Ok(r) => r.map_err(|e| e.to_string()),
         Err(_) => Err("the Parquet reader failed on this file (corrupt?)".into()),
     }
