@@ -306,22 +306,26 @@ fn list_rows(a: &dyn Array) -> Vec<Option<Vec<String>>> {
         .collect()
 }
 
+/// The first `n` dev pages' names and non-blank lines.
+fn dev_paragraphs(n: usize) -> (Vec<String>, Vec<Vec<String>>) {
+    dev_pages(n)
+        .iter()
+        .map(|p| {
+            let page = fs::read_to_string(p).unwrap();
+            let lines = page.lines().filter(|l| !l.trim().is_empty());
+            let name = p.file_name().unwrap().to_str().unwrap().to_string();
+            (name, lines.map(str::to_string).collect())
+        })
+        .unzip()
+}
+
 #[test]
 fn a_list_column_is_paragraphs_filtered_each_as_a_string() {
     let tmp = tempfile::tempdir().unwrap();
     // Dev pages as rows of their non-blank lines, in a list column and as the same lines
     // joined by blank lines in a string column.
-    let (mut ids, mut paras) = (Vec::new(), Vec::new());
-    for p in dev_pages(30) {
-        ids.push(p.file_name().unwrap().to_str().unwrap().to_string());
-        let page = fs::read_to_string(&p).unwrap();
-        paras.push(Some(
-            page.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-        ));
-    }
+    let (mut ids, paras) = dev_paragraphs(30);
+    let mut paras: Vec<Option<Vec<String>>> = paras.into_iter().map(Some).collect();
     ids.push("filler".into());
     paras.push(Some(vec![FILLER.to_string()]));
     let joined: Vec<String> = paras
@@ -497,17 +501,7 @@ fn fields_below_a_column_are_reached_by_a_pointer_as_in_jsonl() {
     let tmp = tempfile::tempdir().unwrap();
     // Dev pages as a string, the same string in a struct, their non-blank lines as a list
     // of strings, and as a list of numbered structs (MNBVC's layout).
-    let (mut ids, mut paras) = (Vec::new(), Vec::new());
-    for p in dev_pages(30) {
-        ids.push(p.file_name().unwrap().to_str().unwrap().to_string());
-        let page = fs::read_to_string(&p).unwrap();
-        paras.push(
-            page.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect(),
-        );
-    }
+    let (mut ids, mut paras) = dev_paragraphs(30);
     ids.push("filler".into());
     paras.push(vec![FILLER.lines().next().unwrap().to_string(); 3]);
     let joined: Vec<String> = paras.iter().map(|p| p.join("\n\n")).collect();
