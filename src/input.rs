@@ -300,7 +300,8 @@ fn decode_head(
 
 /// The format of records chaff reads with a flag that a stream's first bytes show, if
 /// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
-/// run JSON lines, a JSON array of records, or WARC. With the flag's name, for the warning.
+/// run JSON lines, a JSON array of records, or WARC; or an HTML page, which no flag
+/// reads. With what to do instead, for the warning.
 fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static str> {
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet");
@@ -313,6 +314,14 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
     let text = &text[start..];
     if text.starts_with(b"WARC/1.") {
         return Some("a WARC file: read it with --warc");
+    }
+    // Markup read as text would be scored tag by tag; no flag reads it.
+    let opens = |tag: &[u8]| {
+        text.get(..tag.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(tag))
+    };
+    if opens(b"<!doctype html") || opens(b"<html") {
+        return Some("an HTML page: extract its text first; chaff reads text, not markup");
     }
     let line = match memchr::memchr(b'\n', text) {
         Some(end) => Some(&text[..end]),
@@ -733,6 +742,9 @@ mod tests {
         assert!(told("[{\"text\": \"新闻\"},\n", false).is_some_and(|r| r.contains("jq -c '.[]'")));
         assert!(told("\r\nWARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
             .is_some_and(|r| r.contains("--warc")));
+        for page in ["<!DOCTYPE html>\n<html>", "\n<html lang=\"zh\">", "<HTML>"] {
+            assert!(told(page, false).is_some_and(|r| r.starts_with("an HTML page")));
+        }
         for text in [
             "{这是} 新闻\n",
             "{\"text\": \"新闻\"} 又一句\n",
@@ -740,6 +752,8 @@ mod tests {
             "{\"text\" 新闻",
             "[\"新闻\"]\n",
             "WARC 新闻\n",
+            "<p>新闻</p>\n",
+            "<htm",
             "新闻\n{\"text\": \"新闻\"}\n",
             "",
         ] {

@@ -523,7 +523,7 @@ fn binary_files_are_skipped_with_a_warning_or_fail_with_strict() {
 #[test]
 fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     // Read as plain text, a JSONL record would be one line, kept or dropped whole; a
-    // WARC file's headers would be paragraphs.
+    // WARC file's headers would be paragraphs, an HTML page's tags lines.
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in");
     fs::create_dir_all(&input).unwrap();
@@ -541,6 +541,8 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         page.len()
     );
     fs::write(input.join("f.warc"), warc).unwrap();
+    let html = format!("<!DOCTYPE html>\n<html><body><p>{page}</p></body></html>\n");
+    fs::write(input.join("g.html"), html).unwrap();
     let out = tmp.path().join("out");
     let stats = tmp.path().join("stats.json");
     let err = stderr_of(&["filter", "--stats", s(&stats), "-o", s(&out), s(&input)]);
@@ -553,6 +555,10 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         ),
         ("e.parquet", "a Parquet file: read it with --parquet"),
         ("f.warc", "a WARC file: read it with --warc"),
+        (
+            "g.html",
+            "an HTML page: extract its text first; chaff reads text, not markup",
+        ),
     ] {
         assert!(
             err.contains(&format!("{file}: skipped, not plain text ({hint})")),
@@ -563,7 +569,7 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
     assert_eq!(
         (st["skipped"].as_u64(), st["files"].as_u64()),
-        (Some(5), Some(1))
+        (Some(6), Some(1))
     );
     assert!(out.join("a.txt").exists());
     // The flag named reads them; a JSONL run is told a Parquet file too.
