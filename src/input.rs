@@ -333,6 +333,10 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
         Some(b'{') if line.map_or_else(|| opens_object(text), is_object) => {
             Some("JSON lines: read them with --jsonl")
         }
+        // An object spread over lines (pretty-printed: `{` alone on the first).
+        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
+            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl",
+        ),
         Some(b'[') if opens_object(text[1..].trim_ascii_start()) => {
             Some("a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl")
         }
@@ -742,6 +746,8 @@ mod tests {
         assert!(told("[{\"text\": \"新闻\"},\n", false).is_some_and(|r| r.contains("jq -c '.[]'")));
         assert!(told("\r\nWARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
             .is_some_and(|r| r.contains("--warc")));
+        assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
+            .is_some_and(|r| r.contains("jq -c .")));
         for page in ["<!DOCTYPE html>\n<html>", "\n<html lang=\"zh\">", "<HTML>"] {
             assert!(told(page, false).is_some_and(|r| r.starts_with("an HTML page")));
         }
@@ -753,6 +759,7 @@ mod tests {
             "[\"新闻\"]\n",
             "WARC 新闻\n",
             "<p>新闻</p>\n",
+            "{\n这是文本\n",
             "<htm",
             "新闻\n{\"text\": \"新闻\"}\n",
             "",
