@@ -29,6 +29,9 @@ pub struct DecodeOptions {
     /// lines, WARC) is not text to read as lines. Read that way, a JSONL record would be
     /// one "paragraph" and dropped or kept whole.
     pub plain_text: bool,
+    /// Read every text stream as lines, even one that opens like another format
+    /// (`--plain-text`): the user's word against the sniff of its first lines.
+    pub force_text: bool,
 }
 
 impl DecodeOptions {
@@ -252,7 +255,8 @@ fn decode_head(
     rest: Box<dyn Read + Send>,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
-    if let Some(reason) = other_format(&head, at_eof, opts.plain_text) {
+    let plain_text = opts.plain_text && !opts.force_text;
+    if let Some(reason) = other_format(&head, at_eof, plain_text) {
         return Ok(Opened::Binary(reason.into()));
     }
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
@@ -323,14 +327,21 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
     if opens(b"<!doctype html") || opens(b"<html") {
         return Some("an HTML page: extract its text first; chaff reads text, not markup");
     }
-    let line = match memchr::memchr(b'\n', text) {
-        Some(end) => Some(&text[..end]),
-        None if at_eof => Some(text),
+    let (line, next) = match memchr::memchr(b'\n', text) {
+        Some(end) => (Some(&text[..end]), &text[end + 1..]),
+        None if at_eof => (Some(text), &[][..]),
         // A first line longer than the head (a long record) is told by its start.
-        None => None,
+        None => (None, &[][..]),
+    };
+    // The next line decides too: text under a JSON header line (a crawler's metadata
+    // record) is text, while a damaged second record still opens like one.
+    let next_opens_record = || {
+        next.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_none_or(|&b| b == b'{')
     };
     match text.first() {
-        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) => {
+        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
             Some("JSON lines: read them with --jsonl")
         }
         // An object spread over lines (pretty-printed: `{` alone on the first).
@@ -723,6 +734,7 @@ mod tests {
             lossy: false,
             eager: false,
             plain_text: true,
+            force_text: false,
         };
         let e = text_of(b"ok\nok\n\x81\x20bad\n", opts).unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");
@@ -741,6 +753,11 @@ mod tests {
         assert_eq!(told("{\"id\": 1, \"text\": \"新闻\"}\n{}\n", true), jsonl);
         assert_eq!(told("\u{FEFF}\n  {\"text\": \"新闻\"}\r\n", true), jsonl);
         assert_eq!(told("{}", true), jsonl);
+        // A damaged second record still opens like one.
+        assert_eq!(
+            told("{\"text\": \"新闻\"}\n\n {\"text\": \"新\n", true),
+            jsonl
+        );
         // A first line longer than the head: told by its opening key.
         assert_eq!(told("{ \"text\" : \"新闻新闻", false), jsonl);
         assert!(told("[{\"text\": \"新闻\"},\n", false).is_some_and(|r| r.contains("jq -c '.[]'")));
@@ -762,10 +779,27 @@ mod tests {
             "{\n这是文本\n",
             "<htm",
             "新闻\n{\"text\": \"新闻\"}\n",
+            // A metadata record over the text it describes.
+            "{\"url\": \"https://example.com/a\"}\n\n正文第一段。\n",
             "",
         ] {
             assert_eq!(told(text, true), None, "{text:?}");
         }
+        // `--plain-text` reads what looks like records as lines.
+        let run = DecodeOptions {
+            plain_text: true,
+            ..DecodeOptions::default()
+        };
+        let record = "{\"text\": \"新闻\"}\n";
+        assert!(text_of(record.as_bytes(), run)
+            .unwrap()
+            .0
+            .starts_with("BINARY JSON lines"));
+        let forced = DecodeOptions {
+            force_text: true,
+            ..run
+        };
+        assert_eq!(text_of(record.as_bytes(), forced).unwrap().0, record);
         // A run of records reads them; any run is told a Parquet file.
         assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
         let parquet = Some("a Parquet file: read it with --parquet");

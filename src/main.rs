@@ -169,6 +169,10 @@ struct InputArgs {
     /// through filter unchanged
     #[arg(long, conflicts_with_all = ["jsonl", "warc"])]
     parquet: bool,
+    /// Read every input as plain text, even one whose first lines look like JSON lines,
+    /// WARC or HTML (such files are otherwise skipped with a warning naming their flag)
+    #[arg(long, conflicts_with_all = ["jsonl", "warc", "parquet"])]
+    plain_text: bool,
     /// Name of the text field of JSONL records (the text column, with --parquet), or a
     /// JSON Pointer to a nested one (/data/content; a * for each element of an array or
     /// list: /段落/*/内容) [default: text]
@@ -503,6 +507,7 @@ impl InputArgs {
                 encoding,
                 lossy: self.lossy,
                 eager: self.pipe,
+                force_text: self.plain_text,
                 // The run sets `plain_text` from its format.
                 ..DecodeOptions::default()
             },
@@ -547,6 +552,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             return Err(Error::Usage(
                 "--dolma tags JSONL documents, not WARC or Parquet (attributes join documents by id)"
                     .into(),
+            ));
+        }
+        if a.input.plain_text {
+            return Err(Error::Usage(
+                "--dolma tags JSONL documents: --plain-text does not apply".into(),
             ));
         }
         if a.input.text_field().starts_with('/') {

@@ -543,6 +543,9 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     fs::write(input.join("f.warc"), warc).unwrap();
     let html = format!("<!DOCTYPE html>\n<html><body><p>{page}</p></body></html>\n");
     fs::write(input.join("g.html"), html).unwrap();
+    // Text under a metadata record is text: the line after it does not open a record.
+    let meta = serde_json::json!({"url": "https://example.com/a"});
+    fs::write(input.join("h.txt"), format!("{meta}\n\n{page}")).unwrap();
     let out = tmp.path().join("out");
     let stats = tmp.path().join("stats.json");
     let err = stderr_of(&["filter", "--stats", s(&stats), "-o", s(&out), s(&input)]);
@@ -569,9 +572,9 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
     assert_eq!(
         (st["skipped"].as_u64(), st["files"].as_u64()),
-        (Some(6), Some(1))
+        (Some(6), Some(2))
     );
-    assert!(out.join("a.txt").exists());
+    assert!(out.join("a.txt").exists() && out.join("h.txt").exists());
     // The flag named reads them; a JSONL run is told a Parquet file too.
     let jsonl = tmp.path().join("jsonl");
     fs::create_dir_all(&jsonl).unwrap();
@@ -597,6 +600,26 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         err.contains("b.jsonl: not plain text (JSON lines: read them with --jsonl); --strict"),
         "{err}"
     );
+    // --plain-text reads each record as a line, as the user says.
+    let forced = tmp.path().join("forced.json");
+    let b_path = input.join("b.jsonl");
+    let b = s(&b_path);
+    ok(&[
+        "filter",
+        "--plain-text",
+        "--strict",
+        "--stats",
+        s(&forced),
+        b,
+    ]);
+    let st: serde_json::Value = serde_json::from_slice(&fs::read(&forced).unwrap()).unwrap();
+    assert_eq!(
+        (st["skipped"].as_u64(), st["lines"].as_u64()),
+        (Some(0), Some(2)),
+        "{st}"
+    );
+    let err = fails(&["filter", "--plain-text", "--jsonl", b]);
+    assert!(err.contains("cannot be used with"), "{err}");
 }
 
 #[test]
@@ -1322,6 +1345,16 @@ fn a_json_pointer_text_field_filters_nested_text_as_top_level_text() {
                 "/page/body",
             ],
             "--dolma spans index a top-level text field",
+        ),
+        (
+            vec![
+                "tag",
+                "--dolma",
+                "--attributes-dir",
+                "attrs",
+                "--plain-text",
+            ],
+            "--dolma tags JSONL documents: --plain-text does not apply",
         ),
     ] {
         let err = fails(&[&args[..], &[s(&deep)]].concat());

@@ -28,8 +28,10 @@ fuzz_target!(|data: &[u8]| {
         lossy: mode & 8 != 0,
         // Eager sniffing comes with records, as in the CLI (`--pipe` needs `--jsonl`).
         eager: records,
-        // A text run tells other formats apart (and skips them); a JSONL run does not.
+        // A text run tells other formats apart (and skips them) unless `--plain-text`
+        // forces it; a JSONL run does not.
         plain_text: !records,
+        force_text: mode & 4 != 0,
     };
     let target = (mode as usize >> 5) * 7;
     let Ok(Opened::Text { text, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {
