@@ -220,10 +220,7 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
         let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
         let link = kind.is_symlink();
         let kind = if link {
-            let path = e.path();
-            std::fs::metadata(&path)
-                .map_err(|e| Error::io(&path, e))?
-                .file_type()
+            follow(&e.path())?.file_type()
         } else {
             kind
         };
@@ -337,8 +334,19 @@ pub(crate) fn look(path: &Path) -> Result<(std::fs::Metadata, bool)> {
     if !meta.is_symlink() {
         return Ok((meta, false));
     }
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    Ok((meta, true))
+    Ok((follow(path)?, true))
+}
+
+/// The metadata of what the link `path` points to. A link to nothing names its target:
+/// "No such file or directory" alone reads as if the link itself were missing.
+fn follow(path: &Path) -> Result<std::fs::Metadata> {
+    std::fs::metadata(path).map_err(|e| match std::fs::read_link(path) {
+        Ok(target) => {
+            let msg = format!("a link to {}: {e}", target.display());
+            Error::io(path, std::io::Error::new(e.kind(), msg))
+        }
+        Err(_) => Error::io(path, e),
+    })
 }
 
 /// A file named as an input (`link`: the path is itself a link): its path under an
@@ -424,7 +432,11 @@ mod tests {
         let e = expand_inputs(std::slice::from_ref(&root))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("dangling"), "{e}");
+        let gone = tmp.path().join("gone");
+        let named = format!("dangling: a link to {}: No such file", gone.display());
+        assert!(e.contains(&named), "{e}");
+        let e = expand_inputs(&[root.join("dangling")]).unwrap_err();
+        assert!(e.to_string().contains(&named), "{e}");
         let mut walk = Walk::new(Input::all_given(&[root.clone(), root.join("a.txt")]).into());
         assert!(walk.next().unwrap().is_err());
         assert!(walk.next().is_none());
