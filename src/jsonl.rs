@@ -17,8 +17,10 @@
 //! after it lead to each element's string, and `filter` writes back the elements it
 //! keeps, each as it was but for that string.
 
-use indexmap::IndexMap;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 /// What a run does with a JSONL line that is not a usable record (not a JSON object, no
@@ -133,8 +135,8 @@ impl<'a> Record<'a> {
             None => fields.get(text_field).ok_or_else(missing)?,
             Some(pointer) => {
                 keys = pointer?;
-                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
                 let way = |d: usize| tokens()[..d + 2].join("/");
+                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
                 let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing)?;
                 star = at.map(|s| s + 1);
                 raw
@@ -278,8 +280,38 @@ fn elements<'a>(
     Ok((text, spans, items))
 }
 
-/// A JSON object's fields in order, each value raw.
-type Object<'a> = IndexMap<String, &'a RawValue>;
+/// A JSON object's members in order, each value raw. A name may repeat (JSON allows
+/// it): every member is kept, so a record passes through as it was written, where a map
+/// would keep one of them.
+#[derive(Debug)]
+struct Object<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'a> Object<'a> {
+    /// The value of the last member named `key`, as JSON parsers read a repeated name.
+    fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.0.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Members<'a> {
+            type Value = Object<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Object<'a>, M::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Object(members))
+            }
+        }
+        d.deserialize_map(Members(PhantomData))
+    }
+}
 
 /// Follows `keys` down from `raw` through objects, each pushed on `nested`, and returns
 /// the value reached. A `*` key met at an array stops there: the array comes back with
@@ -344,10 +376,18 @@ fn write_object(
     value: &dyn Fn(&mut Vec<u8>),
 ) {
     out.push(b'{');
-    for (i, (k, v)) in fields.iter().enumerate() {
-        if i > 0 {
+    // Of a repeated name on the way to the text, the last member is the one read; the
+    // others were never the text to any reader, and would keep unfiltered text.
+    let read = fields.0.iter().rposition(|(k, _)| k == keys[0]);
+    let mut first = true;
+    for (i, (k, v)) in fields.0.iter().enumerate() {
+        if k == keys[0] && Some(i) != read {
+            continue;
+        }
+        if !first {
             out.push(b',');
         }
+        first = false;
         write_str(out, k);
         out.push(b':');
         match (k == keys[0], nested.split_first()) {
@@ -559,13 +599,23 @@ mod tests {
         r.write_with_text(&mut runs, "text", &["新", "", "闻\n"])
             .unwrap();
         assert_eq!(runs, out);
-        // A key given twice is read as serde_json and Python's json read it: once, in
-        // its first place, with its last value.
-        let r = Record::parse(r#"{"id":1,"text":"旧","m":0,"id":2,"text":"新"}"#, "text").unwrap();
+        // A name given twice is read as serde_json and Python's json read it, by its
+        // last value; the record passes through with both, but for the text field: its
+        // last member holds the kept text, an earlier one is dropped.
+        let line = r#"{"id":1,"text":"旧","m":0,"id":2,"text":"新","n":{"t":"甲","t":"乙"}}"#;
+        let r = Record::parse(line, "text").unwrap();
         assert_eq!((r.text.as_str(), r.raw_id()), ("新", Some("2")));
         let mut out = Vec::new();
         r.write_with_text(&mut out, "text", &["新"]).unwrap();
-        assert_eq!(out, b"{\"id\":2,\"text\":\"\xE6\x96\xB0\",\"m\":0}\n");
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"id\":1,\"m\":0,\"id\":2,\"text\":\"新\",\"n\":{\"t\":\"甲\",\"t\":\"乙\"}}\n"
+        );
+        let r = Record::parse(line, "/n/t").unwrap();
+        assert_eq!(r.text, "乙");
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "/n/t", &[]).unwrap();
+        assert!(out.ends_with(b"\"text\":\"\xE6\x96\xB0\",\"n\":{\"t\":\"\"}}\n"));
     }
 
     #[test]
