@@ -334,18 +334,23 @@ pub fn lines_each(bytes: &[u8], first_line: usize) -> Vec<Result<Line<'_>, BadLi
             Err(e) => Err(BadLine {
                 number,
                 body: &raw[range],
-                reason: invalid_utf8(e.valid_up_to()),
+                // Only a document's last line can end without a newline.
+                reason: invalid_utf8(e, !raw.ends_with(b"\n")),
             }),
         });
     }
     out
 }
 
-fn invalid_utf8(valid_up_to: usize) -> String {
-    format!(
-        "invalid UTF-8 at byte {} of the line (use --encoding or --lossy)",
-        valid_up_to + 1
-    )
+/// Why a line is not UTF-8; `last`: it is its document's last line, with no newline.
+fn invalid_utf8(e: std::str::Utf8Error, last: bool) -> String {
+    let at = e.valid_up_to() + 1;
+    // A character begun and never finished at the very end: a file cut short, not a
+    // file in another encoding.
+    if last && e.error_len().is_none() {
+        return format!("the text ends inside a character at byte {at} of the line (cut short?)");
+    }
+    format!("invalid UTF-8 at byte {at} of the line (use --encoding or --lossy)")
 }
 
 /// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
@@ -409,6 +414,20 @@ mod tests {
     fn bad_utf8_names_line() {
         let e = split_lines(b"ok\n\xff\n").unwrap_err();
         assert_eq!(e.0, 2);
+        assert!(e.1.starts_with("invalid UTF-8 at byte 1 "), "{}", e.1);
+        // A character cut off by the end of the input is named so; one cut off by a
+        // line's end is not UTF-8.
+        let cut = "ok\n新闻".as_bytes();
+        let e = split_lines(&cut[..cut.len() - 1]).unwrap_err();
+        assert_eq!(
+            e,
+            (
+                2,
+                "the text ends inside a character at byte 4 of the line (cut short?)".into()
+            )
+        );
+        let e = split_lines(b"ok\n\xe6\x96\n").unwrap_err();
+        assert!(e.1.starts_with("invalid UTF-8 at byte 1 "), "{}", e.1);
     }
 }
 
