@@ -267,7 +267,7 @@ fn decode_head(
             if let Some(reason) = binary_reason(&head) {
                 return Ok(Opened::Binary(reason));
             }
-            detect(&head, at_eof)
+            detect(&head)
         }
     };
     // A short head is the whole stream (the read that ended it returned 0); reading on
@@ -417,7 +417,7 @@ fn low_bytes(b: &[u8]) -> usize {
 /// bytes are reported by line, or replaced with `--lossy`); else chardetng's guess if it
 /// is an East Asian legacy encoding; else UTF-8 again, so stray bytes are reported rather
 /// than silently decoded as, say, windows-1252.
-fn detect(head: &[u8], at_eof: bool) -> &'static Encoding {
+fn detect(head: &[u8]) -> &'static Encoding {
     if simdutf8::basic::from_utf8(head).is_ok() {
         return UTF_8; // nearly every file: no census needed
     }
@@ -432,7 +432,9 @@ fn detect(head: &[u8], at_eof: bool) -> &'static Encoding {
     }
     let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     let cut = end_of_nth_non_ascii(head, DETECT_NON_ASCII);
-    det.feed(&head[..cut], at_eof && cut == head.len());
+    // Never told it is the end: a file cut inside its last character (a download cut
+    // short) would then rule out its own encoding, and be misread as UTF-8.
+    det.feed(&head[..cut], false);
     let guess = det.guess(None, chardetng::Utf8Detection::Allow);
     let east_asian = [
         encoding_rs::GBK,
@@ -564,13 +566,14 @@ impl<R: Read> Decoding<R> {
                 let line = self.newlines
                     + self.out[..written].iter().filter(|&&b| b == b'\n').count() as u64
                     + 1;
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "line {line}: bytes that are not valid {} (use --lossy to replace them, or --encoding)",
-                        self.decoder.encoding().name()
-                    ),
-                ));
+                let name = self.decoder.encoding().name();
+                // The last bytes of the stream, a character begun and not finished.
+                let msg = if last && self.start + read == self.end {
+                    format!("line {line}: the text ends inside a {name} character (cut short?)")
+                } else {
+                    format!("line {line}: bytes that are not valid {name} (use --lossy to replace them, or --encoding)")
+                };
+                return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
             }
             if last && res == DecoderResult::InputEmpty {
                 self.finished = true;
@@ -684,7 +687,7 @@ mod tests {
         let text = "新闻，news：😀。".repeat(4);
         for cut in 0..=text.len() {
             let head = &text.as_bytes()[..cut];
-            assert_eq!(detect(head, false), UTF_8, "cut at {cut}");
+            assert_eq!(detect(head), UTF_8, "cut at {cut}");
             // The census agrees: nothing invalid.
             assert_eq!(utf8_census(head).1, 0, "cut at {cut}");
         }
@@ -725,6 +728,35 @@ mod tests {
         }
         assert_eq!(end_of_nth_non_ascii(b"ab\x80c\x81\x82d", 2), 5);
         assert_eq!(end_of_nth_non_ascii(b"abc", 1), 3);
+    }
+
+    #[test]
+    fn a_file_cut_inside_its_last_character_keeps_its_encoding() {
+        // A download cut short mid-character once ruled out its own encoding at the
+        // detector's end of input, and the file was misread as UTF-8 ("byte 1").
+        let simplified = "2024年，国务院常务会议审议通过了新的经济发展计划，将于明年实施。\n";
+        let traditional = "2024年，行政院會議通過了新的經濟發展計畫，並將於明年實施。\n";
+        for (encoding, name, line) in [
+            (encoding_rs::GBK, "GBK", simplified),
+            (encoding_rs::BIG5, "Big5", traditional),
+        ] {
+            let text = line.repeat(3);
+            let (bytes, _, unmappable) = encoding.encode(&text);
+            assert!(!unmappable);
+            let cut = &bytes[..bytes.len() - 2];
+            let e = text_of(cut, DecodeOptions::default())
+                .unwrap_err()
+                .to_string();
+            let told = format!("line 3: the text ends inside a {name} character (cut short?)");
+            assert_eq!(e, told);
+            let lossy = DecodeOptions {
+                lossy: true,
+                ..DecodeOptions::default()
+            };
+            let (s, enc) = text_of(cut, lossy).unwrap();
+            assert!(enc == name || enc == "gb18030", "{enc}");
+            assert!(s.starts_with("2024年") && s.ends_with("施\u{FFFD}"), "{s}");
+        }
     }
 
     #[test]
