@@ -104,6 +104,16 @@ fn read_rows(path: &Path) -> Result<Vec<LabelledDoc>> {
             if l.number == first.number && label == "label" && text == "text" {
                 continue; // header row
             }
+            // A page set's labels, given alone, would read as labels "line", "1", ...
+            if l.number == first.number
+                && (l.text.starts_with("line\tlabel") || l.text.starts_with("page\tline\tlabel"))
+            {
+                return Err(Error::input(
+                    path,
+                    l.number,
+                    "a page set's labels (line numbers into pages), not `label<TAB>text` rows: give the folder that holds them and the pages",
+                ));
+            }
             (label, text)
         };
         check_label(label, path, l.number)?;

@@ -507,6 +507,18 @@ fn bad_training_data_names_file_and_line_and_writes_nothing() {
             "at least two",
         ),
         (write("bad.tsv", b"news\tok\nfiller\t\xff\n"), "bad.tsv:2:"),
+        // A page set's labels given alone: labels "line", "1", "2", ... otherwise.
+        (
+            write(
+                "page.labels.tsv",
+                "line\tlabel\ttext_prefix\n1\tnews\t新闻\n".as_bytes(),
+            ),
+            "page.labels.tsv:1: a page set's labels (line numbers into pages)",
+        ),
+        (
+            write("labels.tsv", b"page\tline\tlabel\n00000.txt\t1\tnews\n"),
+            "labels.tsv:1: a page set's labels",
+        ),
     ];
     for (path, want) in &cases {
         let err = fails(&["train", "-o", s(&m), s(path)]);
