@@ -310,6 +310,9 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet");
     }
+    if let Some(named) = container(head) {
+        return Some(named);
+    }
     if !plain_text {
         return None;
     }
@@ -353,6 +356,52 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
         }
         _ => None,
     }
+}
+
+/// What an archive or a compression chaff does not read is, by its magic bytes (gzip and
+/// zstd are decompressed before this is asked, so a `.tar.gz` shows its tar header).
+/// Read as text they would be "a NUL byte", which names no fix.
+fn container(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 6] = [
+        (
+            b"BZh",
+            "bzip2-compressed: chaff reads gzip and zstd; decompress it first with bzip2 -d",
+        ),
+        (
+            b"\xFD7zXZ\x00",
+            "xz-compressed: chaff reads gzip and zstd; decompress it first with xz -d",
+        ),
+        (
+            b"\x04\x22\x4D\x18",
+            "lz4-compressed: chaff reads gzip and zstd; decompress it first with lz4 -d",
+        ),
+        (
+            b"PK\x03\x04",
+            "a zip archive: extract its files first with unzip",
+        ),
+        (
+            b"PK\x05\x06",
+            "a zip archive (empty): extract its files first with unzip",
+        ),
+        (
+            b"7z\xBC\xAF\x27\x1C",
+            "a 7z archive: extract its files first with 7z x",
+        ),
+    ];
+    // bzip2's three letters alone could open a text; its block header follows them.
+    let bzip2 = |h: &[u8]| {
+        h.len() >= 10 && (b'1'..=b'9').contains(&h[3]) && &h[4..10] == b"\x31\x41\x59\x26\x53\x59"
+    };
+    for (magic, named) in MAGIC {
+        if head.starts_with(magic) && (magic != b"BZh" || bzip2(head)) {
+            return Some(named);
+        }
+    }
+    // POSIX tar (and GNU's): "ustar" at offset 257 of the first header.
+    if head.get(257..262) == Some(b"ustar") {
+        return Some("a tar archive: extract its files first with tar -xf");
+    }
+    None
 }
 
 /// Whether `line` is one JSON object.
@@ -832,6 +881,24 @@ mod tests {
             ..run
         };
         assert_eq!(text_of(record.as_bytes(), forced).unwrap().0, record);
+        // Archives and compressions chaff does not read are named in any run.
+        for (bytes, named) in [
+            (&b"BZh91AY&SY\x00\x01"[..], "bzip2-compressed"),
+            (b"\xFD7zXZ\x00\x00\x04", "xz-compressed"),
+            (b"\x04\x22\x4D\x18\x64", "lz4-compressed"),
+            (b"PK\x03\x04\x14\x00", "a zip archive"),
+            (b"7z\xBC\xAF\x27\x1C\x00", "a 7z archive"),
+        ] {
+            for plain_text in [true, false] {
+                let told = other_format(bytes, true, plain_text);
+                assert!(told.is_some_and(|r| r.starts_with(named)), "{told:?}");
+            }
+        }
+        let mut tar = vec![0u8; 512];
+        tar[..5].copy_from_slice(b"p.txt");
+        tar[257..263].copy_from_slice(b"ustar\x00");
+        assert!(other_format(&tar, true, false).is_some_and(|r| r.starts_with("a tar archive")));
+        assert_eq!(told("BZh 新闻\n", true), None);
         // A run of records reads them; any run is told a Parquet file.
         assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
         let parquet = Some("a Parquet file: read it with --parquet");
@@ -841,7 +908,7 @@ mod tests {
 
     #[test]
     fn binary_and_utf16() {
-        let (s, _) = text_of(b"PK\x03\x04\x00\x00junk", DecodeOptions::default()).unwrap();
+        let (s, _) = text_of(b"\x7fELF\x02\x01\x01\x00junk", DecodeOptions::default()).unwrap();
         assert!(s.starts_with("BINARY NUL"));
         let mut u16 = vec![0xFF, 0xFE];
         for c in "新闻\n".encode_utf16() {

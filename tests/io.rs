@@ -543,6 +543,14 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     fs::write(input.join("f.warc"), warc).unwrap();
     let html = format!("<!DOCTYPE html>\n<html><body><p>{page}</p></body></html>\n");
     fs::write(input.join("g.html"), html).unwrap();
+    // Archives and compressions chaff does not read: a tar inside gzip, and bzip2.
+    let mut tar = vec![0u8; 1024];
+    tar[..5].copy_from_slice(b"a.txt");
+    tar[257..263].copy_from_slice(b"ustar\x00");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    fs::write(input.join("i.tar.gz"), gz.finish().unwrap()).unwrap();
+    fs::write(input.join("j.txt.bz2"), b"BZh91AY&SY\x12\x34\x00\x00").unwrap();
     // Text under a metadata record is text: the line after it does not open a record.
     let meta = serde_json::json!({"url": "https://example.com/a"});
     fs::write(input.join("h.txt"), format!("{meta}\n\n{page}")).unwrap();
@@ -562,6 +570,14 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
             "g.html",
             "an HTML page: extract its text first; chaff reads text, not markup",
         ),
+        (
+            "i.tar.gz",
+            "a tar archive: extract its files first with tar -xf",
+        ),
+        (
+            "j.txt.bz2",
+            "bzip2-compressed: chaff reads gzip and zstd; decompress it first with bzip2 -d",
+        ),
     ] {
         assert!(
             err.contains(&format!("{file}: skipped, not plain text ({hint})")),
@@ -572,7 +588,7 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
     assert_eq!(
         (st["skipped"].as_u64(), st["files"].as_u64()),
-        (Some(6), Some(2))
+        (Some(8), Some(2))
     );
     assert!(out.join("a.txt").exists() && out.join("h.txt").exists());
     // The flag named reads them; a JSONL run is told a Parquet file too.
