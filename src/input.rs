@@ -397,8 +397,10 @@ fn container(head: &[u8]) -> Option<&'static str> {
             return Some(named);
         }
     }
-    // POSIX tar (and GNU's): "ustar" at offset 257 of the first header.
-    if head.get(257..262) == Some(b"ustar") {
+    // POSIX tar ("ustar\0") and GNU's ("ustar  \0") at offset 257 of the first header;
+    // the NUL keeps a text with "custard" there out.
+    let tar = |m: &[u8]| head.get(257..257 + m.len()) == Some(m);
+    if tar(b"ustar\x00") || tar(b"ustar  \x00") {
         return Some("a tar archive: extract its files first with tar -xf");
     }
     None
@@ -898,6 +900,10 @@ mod tests {
         tar[..5].copy_from_slice(b"p.txt");
         tar[257..263].copy_from_slice(b"ustar\x00");
         assert!(other_format(&tar, true, false).is_some_and(|r| r.starts_with("a tar archive")));
+        tar[257..265].copy_from_slice(b"ustar  \x00");
+        assert!(other_format(&tar, true, false).is_some_and(|r| r.starts_with("a tar archive")));
+        let custard = format!("{}custard\n", "x".repeat(256));
+        assert_eq!(told(&custard, true), None);
         assert_eq!(told("BZh 新闻\n", true), None);
         // A run of records reads them; any run is told a Parquet file.
         assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
