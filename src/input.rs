@@ -323,11 +323,7 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
         return Some("a WARC file: read it with --warc");
     }
     // Markup read as text would be scored tag by tag; no flag reads it.
-    let opens = |tag: &[u8]| {
-        text.get(..tag.len())
-            .is_some_and(|t| t.eq_ignore_ascii_case(tag))
-    };
-    if opens(b"<!doctype html") || opens(b"<html") {
+    if html_page(text) {
         return Some("an HTML page: extract its text first; chaff reads text, not markup");
     }
     let (line, next) = match memchr::memchr(b'\n', text) {
@@ -356,6 +352,34 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
         }
         _ => None,
     }
+}
+
+/// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after
+/// an XML declaration and comments, if any. A fragment (`<p>新闻</p>`) may be text.
+fn html_page(mut text: &[u8]) -> bool {
+    let opens = |text: &[u8], tag: &[u8]| {
+        text.get(..tag.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(tag))
+    };
+    loop {
+        let skip = |open: &[u8], close: &[u8]| {
+            opens(text, open)
+                .then(|| memchr::memmem::find(text, close).map(|end| end + close.len()))
+                .flatten()
+        };
+        match skip(b"<?xml", b"?>").or_else(|| skip(b"<!--", b"-->")) {
+            Some(end) => text = text[end..].trim_ascii_start(),
+            None => break,
+        }
+    }
+    [&b"<!doctype html"[..], b"<html", b"<head"]
+        .iter()
+        .any(|tag| {
+            opens(text, tag)
+                && text
+                    .get(tag.len())
+                    .is_none_or(|&b| !b.is_ascii_alphanumeric() && b != b'-')
+        })
 }
 
 /// What an archive or a compression chaff does not read is, by its magic bytes (gzip and
@@ -848,7 +872,14 @@ mod tests {
             .is_some_and(|r| r.contains("--warc")));
         assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
             .is_some_and(|r| r.contains("jq -c .")));
-        for page in ["<!DOCTYPE html>\n<html>", "\n<html lang=\"zh\">", "<HTML>"] {
+        for page in [
+            "<!DOCTYPE html>\n<html>",
+            "\n<html lang=\"zh\">",
+            "<HTML>",
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<!DOCTYPE html PUBLIC \"-//W3C//DTD XHTML 1.0//EN\">",
+            "<!-- saved from url=(0014)about:internet -->\r\n<html>",
+            "<head><meta charset=\"utf-8\">",
+        ] {
             assert!(told(page, false).is_some_and(|r| r.starts_with("an HTML page")));
         }
         for text in [
@@ -861,6 +892,9 @@ mod tests {
             "<p>新闻</p>\n",
             "{\n这是文本\n",
             "<htm",
+            "<header>新闻</header>\n",
+            "<!-- 注释 -->\n新闻\n",
+            "<!-- 未完\n<html>",
             "新闻\n{\"text\": \"新闻\"}\n",
             // A metadata record over the text it describes.
             "{\"url\": \"https://example.com/a\"}\n\n正文第一段。\n",
