@@ -644,6 +644,7 @@ fn run_record(a: &FilterArgs, files_from: Option<String>) -> Result<String> {
         threshold: a.decision.threshold,
         warc: a.input.warc,
         parquet: a.input.parquet,
+        plain_text: a.input.plain_text,
     };
     Ok(record.to_json())
 }

@@ -64,6 +64,10 @@ pub struct RunRecord<'a> {
     /// `--parquet`, recorded only when given (records of runs before the flag still match).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub parquet: bool,
+    /// `--plain-text`, recorded only when given (records of runs before the flag still
+    /// match).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub plain_text: bool,
     /// `--text-field`.
     pub text_field: &'a str,
     /// `--threshold`, if given.
@@ -635,15 +639,15 @@ mod tests {
     use super::*;
 
     fn record(inputs: &[PathBuf], keep: &[String], threshold: Option<f64>) -> String {
-        record_with(inputs, keep, threshold, "error")
+        record_with(inputs, keep, threshold, "error").to_json()
     }
 
-    fn record_with(
-        inputs: &[PathBuf],
-        keep: &[String],
+    fn record_with<'a>(
+        inputs: &'a [PathBuf],
+        keep: &'a [String],
         threshold: Option<f64>,
-        bad_records: &str,
-    ) -> String {
+        bad_records: &'a str,
+    ) -> RunRecord<'a> {
         RunRecord {
             bad_records,
             chunk_bytes: 1 << 20,
@@ -661,8 +665,8 @@ mod tests {
             threshold,
             warc: false,
             parquet: false,
+            plain_text: false,
         }
-        .to_json()
     }
 
     #[test]
@@ -678,7 +682,8 @@ mod tests {
             &["news".into()],
             Some(0.2),
             "skip",
-        );
+        )
+        .to_json();
         assert!(
             skip.starts_with("{\n  \"bad_records\": \"skip\",\n  \"chaff\""),
             "{skip}"
@@ -694,6 +699,15 @@ mod tests {
             .map(|k| json.find(&format!("\"{k}\":")).unwrap())
             .collect();
         assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        // `--plain-text` is recorded only when given, in its sorted place.
+        assert!(v.get("plain_text").is_none(), "{json}");
+        let (inputs, keep) = ([PathBuf::from("dump")], ["news".to_string()]);
+        let mut plain = record_with(&inputs, &keep, Some(0.2), "error");
+        plain.plain_text = true;
+        let plain = plain.to_json();
+        let at = |k: &str| plain.find(&format!("\"{k}\":")).unwrap();
+        assert!(at("no_context") < at("plain_text") && at("plain_text") < at("text_field"));
+        assert_eq!(plain.replace("  \"plain_text\": true,\n", ""), json);
         assert!(json.ends_with("}\n"));
         assert_ne!(
             json,
