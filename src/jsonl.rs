@@ -120,11 +120,11 @@ impl<'a> Record<'a> {
             };
             format!("not a JSON object: {e}{hint}")
         })?;
-        let missing = || {
+        let missing = |object: &Object, place: &str| {
             // A name with a `/` in it may be a pointer missing its leading `/`.
             let hint = match text_field.contains('/') && !text_field.starts_with('/') {
                 true => format!(" (a JSON Pointer starts with /: /{text_field})"),
-                false => String::new(),
+                false => object.fields_named(place),
             };
             format!("record has no {text_field:?} field{hint}")
         };
@@ -132,11 +132,11 @@ impl<'a> Record<'a> {
         let tokens = || text_field.split('/').collect::<Vec<&str>>();
         let (mut keys, mut nested, mut star) = (Vec::new(), Vec::new(), None);
         let raw: &'a RawValue = match pointer_keys(text_field) {
-            None => fields.get(text_field).ok_or_else(missing)?,
+            None => fields.get(text_field).ok_or_else(|| missing(&fields, ""))?,
             Some(pointer) => {
                 keys = pointer?;
                 let way = |d: usize| tokens()[..d + 2].join("/");
-                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(missing)?;
+                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(|| missing(&fields, ""))?;
                 let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing)?;
                 star = at.map(|s| s + 1);
                 raw
@@ -262,7 +262,10 @@ fn elements<'a>(
             let rest: String = item_tokens[..d].iter().map(|t| format!("/{t}")).collect();
             format!("{array}/{i}{rest}")
         };
-        let missing = || format!("record has no {:?} field", way(item_keys.len()));
+        let missing = |object: &Object, place: &str| {
+            let named = object.fields_named(place);
+            format!("record has no {:?} field{named}", way(item_keys.len()))
+        };
         let mut objects = Vec::new();
         // The pointer has one `*` (pointer_keys), so this one meets none.
         let (string, _) = follow(element, item_keys, &mut objects, &way, &missing)?;
@@ -290,6 +293,29 @@ impl<'a> Object<'a> {
     /// The value of the last member named `key`, as JSON parsers read a repeated name.
     fn get(&self, key: &str) -> Option<&'a RawValue> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
+    }
+
+    /// The object's names for an error, as ` (its fields: id, content)` for the record
+    /// and ` (fields of /data: title)` for the object at `place`: a user who named the
+    /// wrong field sees the right one.
+    fn fields_named(&self, place: &str) -> String {
+        const SHOWN: usize = 12;
+        let mut names: Vec<&str> = Vec::new();
+        for (k, _) in &self.0 {
+            if !names.contains(&k.as_str()) {
+                names.push(k);
+            }
+        }
+        let whose = match place {
+            "" => "its fields".to_string(),
+            _ => format!("fields of {place}"),
+        };
+        match names.len() {
+            0 if place.is_empty() => " (the record is empty)".into(),
+            0 => format!(" ({place} is empty)"),
+            n if n > SHOWN => format!(" ({whose}: {}, ...)", names[..SHOWN].join(", ")),
+            _ => format!(" ({whose}: {})", names.join(", ")),
+        }
     }
 }
 
@@ -321,7 +347,7 @@ fn follow<'a>(
     keys: &[String],
     nested: &mut Vec<Object<'a>>,
     way: &dyn Fn(usize) -> String,
-    missing: &dyn Fn() -> String,
+    missing: &dyn Fn(&Object, &str) -> String,
 ) -> Result<(&'a RawValue, Option<usize>), String> {
     for (d, key) in keys.iter().enumerate() {
         if key == "*" && raw.get().starts_with('[') {
@@ -335,7 +361,7 @@ fn follow<'a>(
             };
             format!("field {:?} is not {what}", way(d))
         })?;
-        raw = object.get(key).ok_or_else(missing)?;
+        raw = object.get(key).ok_or_else(|| missing(&object, &way(d)))?;
         nested.push(object);
     }
     Ok((raw, None))
@@ -638,7 +664,7 @@ mod tests {
         let err = |line: &str, field: &str| Record::parse(line, field).unwrap_err();
         assert_eq!(
             err(r#"{"data": {"title": "t"}}"#, "/data/content"),
-            "record has no \"/data/content\" field"
+            "record has no \"/data/content\" field (fields of /data: title)"
         );
         assert_eq!(
             err(r#"{"data": {"content": "t"}}"#, "data/content"),
@@ -731,7 +757,7 @@ mod tests {
         // Where the value is an object, `*` is a key as any other.
         assert_eq!(
             Record::parse(r#"{"*": {"*": "甲"}}"#, "/*/x").unwrap_err(),
-            "record has no \"/*/x\" field"
+            "record has no \"/*/x\" field (fields of /*: *)"
         );
         assert_eq!(
             Record::parse(r#"{"a": {"*": "甲"}}"#, "/a/*").unwrap().text,
@@ -749,7 +775,7 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"段落": [{"行号": 1}]}"#),
-            "record has no \"/段落/0/内容\" field"
+            "record has no \"/段落/0/内容\" field (fields of /段落/0: 行号)"
         );
         assert_eq!(
             err(r#"{"段落": [{"内容": 1}]}"#),
@@ -850,9 +876,21 @@ mod tests {
         );
         let e = Record::parse(r#"{"text": "甲"} x"#, "text").unwrap_err();
         assert!(!e.contains("jq"), "{e}");
-        assert!(Record::parse("{\"id\":1}", "text")
-            .unwrap_err()
-            .contains("no \"text\""));
+        // The record's fields are named, so the right --text-field is in sight.
+        assert_eq!(
+            Record::parse(r#"{"id":1,"content":"甲","url":"u","id":2}"#, "text").unwrap_err(),
+            "record has no \"text\" field (its fields: id, content, url)"
+        );
+        assert_eq!(
+            Record::parse("{}", "text").unwrap_err(),
+            "record has no \"text\" field (the record is empty)"
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("\"f{i}\":{i}")).collect();
+        let e = Record::parse(&format!("{{{}}}", many.join(",")), "text").unwrap_err();
+        assert!(
+            e.ends_with("(its fields: f0, f1, f2, f3, f4, f5, f6, f7, f8, f9, f10, f11, ...)"),
+            "{e}"
+        );
         assert!(Record::parse("{\"text\":1}", "text")
             .unwrap_err()
             .contains("not a string"));
