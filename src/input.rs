@@ -10,6 +10,7 @@
 use crate::error::{Error, Result};
 use crate::sources::Source;
 use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, UTF_8};
+use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -306,12 +307,12 @@ fn decode_head(
 /// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
 /// run JSON lines, a JSON array of records, or WARC; or an HTML page, which no flag
 /// reads. With what to do instead, for the warning.
-fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static str> {
+fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'static, str>> {
     if head.starts_with(b"PAR1") {
-        return Some("a Parquet file: read it with --parquet");
+        return Some("a Parquet file: read it with --parquet".into());
     }
     if let Some(named) = container(head) {
-        return Some(named);
+        return Some(named.into());
     }
     if !plain_text {
         return None;
@@ -320,11 +321,11 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
     let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
     let text = &text[start..];
     if text.starts_with(b"WARC/1.") {
-        return Some("a WARC file: read it with --warc");
+        return Some("a WARC file: read it with --warc".into());
     }
     // Markup read as text would be scored tag by tag; no flag reads it.
     if html_page(text) {
-        return Some("an HTML page: extract its text first; chaff reads text, not markup");
+        return Some("an HTML page: extract its text first; chaff reads text, not markup".into());
     }
     let (line, next) = match memchr::memchr(b'\n', text) {
         Some(end) => (Some(&text[..end]), &text[end + 1..]),
@@ -341,17 +342,36 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<&'static 
     };
     match text.first() {
         Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
-            Some("JSON lines: read them with --jsonl")
+            // With the field that holds the text, when it is not the default `text`.
+            Some(match line.and_then(crate::jsonl::suggest_text_field) {
+                Some(field) => format!(
+                    "JSON lines: read them with --jsonl --text-field {}",
+                    shell_word(&field)
+                )
+                .into(),
+                None => "JSON lines: read them with --jsonl".into(),
+            })
         }
         // An object spread over lines (pretty-printed: `{` alone on the first).
         Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
-            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl",
+            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl"
+                .into(),
         ),
-        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => {
-            Some("a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl")
-        }
+        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => Some(
+            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl".into(),
+        ),
         _ => None,
     }
+}
+
+/// `word` as one shell word: as it is when it has nothing a shell would act on, else in
+/// single quotes (a pointer's `*` would be a glob).
+fn shell_word(word: &str) -> Cow<'_, str> {
+    let plain = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.into();
+    }
+    format!("'{}'", word.replace('\'', r"'\''")).into()
 }
 
 /// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after
@@ -855,11 +875,39 @@ mod tests {
 
     #[test]
     fn other_formats_are_told_in_a_plain_text_run() {
-        let told = |head: &str, at_eof: bool| other_format(head.as_bytes(), at_eof, true);
-        let jsonl = Some("JSON lines: read them with --jsonl");
-        assert_eq!(told("{\"id\": 1, \"text\": \"新闻\"}\n{}\n", true), jsonl);
+        let told = |head: &str, at_eof: bool| {
+            other_format(head.as_bytes(), at_eof, true).map(String::from)
+        };
+        let jsonl = Some("JSON lines: read them with --jsonl".to_string());
+        assert_eq!(
+            told("{\"id\": 1, \"text\": \"新闻\"}\n{}\n", true),
+            jsonl.clone()
+        );
         assert_eq!(told("\u{FEFF}\n  {\"text\": \"新闻\"}\r\n", true), jsonl);
-        assert_eq!(told("{}", true), jsonl);
+        assert_eq!(told("{}", true), jsonl.clone());
+        // The field that holds the text is named, when it is not the default.
+        let hint = |record: &str| told(&format!("{record}\n"), true).unwrap();
+        for (record, field) in [
+            (
+                r#"{"id": 1, "content": "新闻正文", "url": "u"}"#,
+                " --text-field content",
+            ),
+            (r#"{"text": ["甲", "乙"], "title": "标题很长很长很长"}"#, ""),
+            (
+                r#"{"meta": {"title": "题"}, "data": {"body": "正文更长"}}"#,
+                " --text-field /data/body",
+            ),
+            (
+                r#"{"段落数": 2, "段落": [{"行号": 1, "内容": "甲"}, {"内容": "乙"}]}"#,
+                " --text-field '/段落/*/内容'",
+            ),
+            (r#"{"a b": "正文", "id": "x"}"#, " --text-field 'a b'"),
+            (r#"{"a/b": "正文"}"#, " --text-field '/a~1b'"),
+            (r#"{"id": 1, "n": [1, 2]}"#, ""),
+        ] {
+            let want = format!("JSON lines: read them with --jsonl{field}");
+            assert_eq!(hint(record), want, "{record}");
+        }
         // A damaged second record still opens like one.
         assert_eq!(
             told("{\"text\": \"新闻\"}\n\n {\"text\": \"新\n", true),
@@ -927,7 +975,10 @@ mod tests {
         ] {
             for plain_text in [true, false] {
                 let told = other_format(bytes, true, plain_text);
-                assert!(told.is_some_and(|r| r.starts_with(named)), "{told:?}");
+                assert!(
+                    told.as_deref().is_some_and(|r| r.starts_with(named)),
+                    "{told:?}"
+                );
             }
         }
         let mut tar = vec![0u8; 512];
@@ -942,8 +993,10 @@ mod tests {
         // A run of records reads them; any run is told a Parquet file.
         assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
         let parquet = Some("a Parquet file: read it with --parquet");
-        assert_eq!(other_format(b"PAR1\x15\x04", true, false), parquet);
-        assert_eq!(other_format(b"PAR1\x15\x04", true, true), parquet);
+        for plain_text in [false, true] {
+            let told = other_format(b"PAR1\x15\x04", true, plain_text);
+            assert_eq!(told.as_deref(), parquet);
+        }
     }
 
     #[test]

@@ -387,6 +387,61 @@ fn string_value(raw: &RawValue) -> Result<String, Option<String>> {
     })
 }
 
+/// The `--text-field` that reads the record `line` (one JSON object), for a hint: `None`
+/// when the default `text` reads it, or when no field holds text. The field holding the
+/// most text wins: a string, an array of strings, or one level down, a string in an
+/// object (`/data/content`) or in each object of an array (`/段落/*/内容`).
+pub fn suggest_text_field(line: &[u8]) -> Option<String> {
+    use serde_json::Value;
+    let record: serde_json::Map<String, Value> = serde_json::from_slice(line).ok()?;
+    // How much text a value holds as a --text-field reads it.
+    let text = |v: &Value| match v {
+        Value::String(s) => Some(s.chars().count()),
+        Value::Array(a) if !a.is_empty() => a
+            .iter()
+            .map(|e| e.as_str().map(|s| s.chars().count()))
+            .sum(),
+        _ => None,
+    };
+    if record.get("text").and_then(text).is_some() {
+        return None;
+    }
+    let mut best: Option<(usize, String)> = None;
+    let mut consider = |n: Option<usize>, field: String| {
+        if let Some(n) = n.filter(|&n| n > 0 && best.as_ref().is_none_or(|b| n > b.0)) {
+            best = Some((n, field));
+        }
+    };
+    for (name, value) in &record {
+        let pointer = format!("/{}", escape_key(name));
+        match value {
+            Value::Object(inner) => {
+                for (key, v) in inner {
+                    consider(text(v), format!("{pointer}/{}", escape_key(key)));
+                }
+            }
+            Value::Array(items) if items.first().is_some_and(Value::is_object) => {
+                let key_texts = items[0].as_object().into_iter().flatten();
+                for (key, _) in key_texts {
+                    let each: Option<usize> = items
+                        .iter()
+                        .map(|e| {
+                            e.get(key)
+                                .and_then(Value::as_str)
+                                .map(|s| s.chars().count())
+                        })
+                        .sum();
+                    consider(each, format!("{pointer}/*/{}", escape_key(key)));
+                }
+            }
+            // A plain name where it is one, as a user would type it.
+            _ if !name.contains('/') && !name.is_empty() => consider(text(value), name.clone()),
+            _ => consider(text(value), pointer),
+        }
+    }
+    best.map(|(_, field)| field)
+}
+
 /// A name as a JSON Pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
 fn escape_key(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
