@@ -343,12 +343,9 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'stat
     match text.first() {
         Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
             // With the field that holds the text, when it is not the default `text`.
-            Some(match line.and_then(crate::jsonl::suggest_text_field) {
-                Some(field) => format!(
-                    "JSON lines: read them with --jsonl --text-field {}",
-                    shell_word(&field)
-                )
-                .into(),
+            let flag = line.and_then(|l| crate::jsonl::text_field_flag(l, "text"));
+            Some(match flag {
+                Some(flag) => format!("JSON lines: read them with --jsonl {flag}").into(),
                 None => "JSON lines: read them with --jsonl".into(),
             })
         }
@@ -362,16 +359,6 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'stat
         ),
         _ => None,
     }
-}
-
-/// `word` as one shell word: as it is when it has nothing a shell would act on, else in
-/// single quotes (a pointer's `*` would be a glob).
-fn shell_word(word: &str) -> Cow<'_, str> {
-    let plain = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        return word.into();
-    }
-    format!("'{}'", word.replace('\'', r"'\''")).into()
 }
 
 /// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after

@@ -122,11 +122,17 @@ impl<'a> Record<'a> {
         })?;
         let missing = |object: &Object, place: &str| {
             // A name with a `/` in it may be a pointer missing its leading `/`.
-            let hint = match text_field.contains('/') && !text_field.starts_with('/') {
-                true => format!(" (a JSON Pointer starts with /: /{text_field})"),
-                false => object.fields_named(place),
-            };
-            format!("record has no {text_field:?} field{hint}")
+            if text_field.contains('/') && !text_field.starts_with('/') {
+                return format!(
+                    "record has no {text_field:?} field (a JSON Pointer starts with /: /{text_field})"
+                );
+            }
+            // Else the fields there are, and where the text is if the record shows it.
+            let flag = text_field_flag(line.as_bytes(), text_field)
+                .map(|f| format!("; {f} reads its text"))
+                .unwrap_or_default();
+            let named = object.fields_named(place);
+            format!("record has no {text_field:?} field{named}{flag}")
         };
         // The pointer's tokens as the user wrote them, to name a place in an error.
         let tokens = || text_field.split('/').collect::<Vec<&str>>();
@@ -387,10 +393,10 @@ fn string_value(raw: &RawValue) -> Result<String, Option<String>> {
     })
 }
 
-/// The `--text-field` that reads the record `line` (one JSON object), for a hint: `None`
-/// when the default `text` reads it, or when no field holds text. The field holding the
-/// most text wins: a string, an array of strings, or one level down, a string in an
-/// object (`/data/content`) or in each object of an array (`/段落/*/内容`).
+/// The `--text-field` that reads the record `line` (one JSON object), for a hint: `text`
+/// when that reads it (a crawl's `html` field may hold more), else the field holding the
+/// most text: a string, an array of strings, or one level down, a string in an object
+/// (`/data/content`) or in each object of an array (`/段落/*/内容`); `None` if none does.
 pub fn suggest_text_field(line: &[u8]) -> Option<String> {
     use serde_json::Value;
     let record: serde_json::Map<String, Value> = serde_json::from_slice(line).ok()?;
@@ -404,7 +410,7 @@ pub fn suggest_text_field(line: &[u8]) -> Option<String> {
         _ => None,
     };
     if record.get("text").and_then(text).is_some() {
-        return None;
+        return Some("text".into());
     }
     let mut best: Option<(usize, String)> = None;
     let mut consider = |n: Option<usize>, field: String| {
@@ -440,6 +446,23 @@ pub fn suggest_text_field(line: &[u8]) -> Option<String> {
         }
     }
     best.map(|(_, field)| field)
+}
+
+/// [`suggest_text_field`] as the flag to type (`--text-field '/段落/*/内容'`), unless it
+/// is `given`, the field the run reads already.
+pub fn text_field_flag(line: &[u8], given: &str) -> Option<String> {
+    let field = suggest_text_field(line).filter(|f| f != given)?;
+    Some(format!("--text-field {}", shell_word(&field)))
+}
+
+/// `word` as one shell word: as it is when it has nothing a shell would act on, else in
+/// single quotes (a pointer's `*` would be a glob).
+fn shell_word(word: &str) -> std::borrow::Cow<'_, str> {
+    let plain = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || "_-./:@%+=,".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        return word.into();
+    }
+    format!("'{}'", word.replace('\'', r"'\''")).into()
 }
 
 /// A name as a JSON Pointer token (RFC 6901: `~` as `~0`, `/` as `~1`).
@@ -719,7 +742,7 @@ mod tests {
         let err = |line: &str, field: &str| Record::parse(line, field).unwrap_err();
         assert_eq!(
             err(r#"{"data": {"title": "t"}}"#, "/data/content"),
-            "record has no \"/data/content\" field (fields of /data: title)"
+            "record has no \"/data/content\" field (fields of /data: title); --text-field /data/title reads its text"
         );
         assert_eq!(
             err(r#"{"data": {"content": "t"}}"#, "data/content"),
@@ -812,7 +835,7 @@ mod tests {
         // Where the value is an object, `*` is a key as any other.
         assert_eq!(
             Record::parse(r#"{"*": {"*": "甲"}}"#, "/*/x").unwrap_err(),
-            "record has no \"/*/x\" field (fields of /*: *)"
+            "record has no \"/*/x\" field (fields of /*: *); --text-field '/*/*' reads its text"
         );
         assert_eq!(
             Record::parse(r#"{"a": {"*": "甲"}}"#, "/a/*").unwrap().text,
@@ -934,7 +957,7 @@ mod tests {
         // The record's fields are named, so the right --text-field is in sight.
         assert_eq!(
             Record::parse(r#"{"id":1,"content":"甲","url":"u","id":2}"#, "text").unwrap_err(),
-            "record has no \"text\" field (its fields: id, content, url)"
+            "record has no \"text\" field (its fields: id, content, url); --text-field content reads its text"
         );
         assert_eq!(
             Record::parse("{}", "text").unwrap_err(),
