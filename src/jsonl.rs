@@ -111,7 +111,12 @@ impl<'a> Record<'a> {
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
         let fields: Object<'a> = serde_json::from_str(line).map_err(|e| {
             // The two usual ways a file that is JSON is not JSON lines.
-            let hint = if line.trim_start().starts_with('[') {
+            let first = line.trim_start().chars().next();
+            let json_like = |c: char| c.is_ascii_digit() || "{[\"-tfn".contains(c);
+            let hint = if first.is_some_and(|c| !json_like(c)) {
+                // No JSON value opens so: a text file given to a JSONL run.
+                " (plain text, not JSON lines? chaff reads text without --jsonl)"
+            } else if line.trim_start().starts_with('[') {
                 " (JSONL holds an object a line; a file of one JSON array converts with `jq -c '.[]'`)"
             } else if e.is_eof() {
                 " (a line cut short, or a record spread over lines: pretty-printed JSON converts with `jq -c .`)"
@@ -950,6 +955,11 @@ mod tests {
         let e = Record::parse("{", "text").unwrap_err();
         assert!(
             e.contains("spread over lines") && e.contains("jq -c ."),
+            "{e}"
+        );
+        let e = Record::parse("【标题】 新闻正文", "text").unwrap_err();
+        assert!(
+            e.ends_with("(plain text, not JSON lines? chaff reads text without --jsonl)"),
             "{e}"
         );
         let e = Record::parse(r#"{"text": "甲"} x"#, "text").unwrap_err();

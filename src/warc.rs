@@ -179,7 +179,14 @@ fn check_version(raw: &[u8], line: usize) -> Result<(), FramingError> {
     if raw.starts_with(b"WARC/") {
         return Ok(());
     }
-    let shown = String::from_utf8_lossy(&raw[..raw.len().min(40)]);
+    // 40 bytes, less the end of a character they would cut in two.
+    let mut end = raw.len().min(40);
+    for _ in 0..3 {
+        if end > 0 && end < raw.len() && raw[end] & 0xC0 == 0x80 {
+            end -= 1;
+        }
+    }
+    let shown = String::from_utf8_lossy(&raw[..end]);
     // Past the first line, the likeliest cause is the record before it.
     let hint = match line {
         1 => "",
@@ -464,6 +471,13 @@ mod tests {
         let e = err("这不是 WARC\n".into());
         assert_eq!(e.line, 1);
         assert!(e.msg.contains("not a WARC record"), "{}", e.msg);
+        // What was found is shown whole characters only (40 bytes would cut 新 in two).
+        let e = err("一二三四五六七八九十十一十新闻\n".into());
+        assert!(
+            e.msg.contains("found \"一二三四五六七八九十十一十\""),
+            "{}",
+            e.msg
+        );
         // A Content-Length one byte short: the next "record" starts with the byte left.
         let short = good.replace("Content-Length: 4", "Content-Length: 2");
         let e = err(format!("{short}{good}"));
