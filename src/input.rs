@@ -349,6 +349,11 @@ fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'stat
                 None => "JSON lines: read them with --jsonl".into(),
             })
         }
+        // A first record cut short (a record of its own follows it): JSON lines still.
+        Some(b'{') if line.is_some_and(opens_object) && next_is_object(next) => Some(
+            "JSON lines whose first record is damaged: read them with --jsonl (--bad-records skip or keep passes over it)"
+                .into(),
+        ),
         // An object spread over lines (pretty-printed: `{` alone on the first).
         Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
             "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl"
@@ -435,6 +440,14 @@ fn container(head: &[u8]) -> Option<&'static str> {
         return Some("a tar archive: extract its files first with tar -xf");
     }
     None
+}
+
+/// Whether the first non-blank line of `text` is complete and one JSON object.
+fn next_is_object(text: &[u8]) -> bool {
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    memchr::memchr(b'\n', &text[start..]).is_some_and(|end| is_object(&text[start..start + end]))
 }
 
 /// Whether `line` is one JSON object.
@@ -895,6 +908,10 @@ mod tests {
             let want = format!("JSON lines: read them with --jsonl{field}");
             assert_eq!(hint(record), want, "{record}");
         }
+        // So does a damaged first record, a record after it.
+        assert!(told("{\"text\": \"新\n{\"text\": \"闻\"}\n", true)
+            .is_some_and(|r| r.starts_with("JSON lines whose first record is damaged")));
+        assert_eq!(told("{\"text\": \"新\n正文\n", true), None);
         // A damaged second record still opens like one.
         assert_eq!(
             told("{\"text\": \"新闻\"}\n\n {\"text\": \"新\n", true),
