@@ -3,7 +3,9 @@
 # (default 200,000: the bench dump's pages over and over, 1,000 a folder), and the peak RSS
 # each file adds (against a run over the first folder alone). Folders are walked as the
 # run reaches them (README, Inputs), so that should be about nothing; until session 15 the
-# file list was held up front (240 bytes a file).
+# file list was held up front (240 bytes a file). Then the same files named one by one in
+# a --files-from list, whose paths a run holds (a path's bytes and a word since session 26;
+# about 110 bytes a path before, 190 under -o).
 #   bench/files.sh [N]          (a minute or two; the tree goes to /dev/shm when there is one)
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -37,9 +39,18 @@ run() {
 read -r _ s_one rss_one < <(run one filter -o "$base/out" "$tree/part-00000")
 read -r _ s_all rss_all < <(run all filter -o "$base/out" "$tree")
 read -r _ s_tag rss_tag < <(run tag tag "$tree")
+find "$tree" -type f | sort >"$base/list"
+path_bytes=$(wc -c <"$base/list")
+read -r _ s_lo rss_lo < <(run list-o filter -o "$base/out" --files-from "$base/list")
+read -r _ s_lt rss_lt < <(run list-tag tag --files-from "$base/list")
 awk -v n="$n" -v b="$bytes" -v s="$s_all" -v r="$rss_all" -v r1="$rss_one" -v st="$s_tag" -v rt="$rss_tag" 'BEGIN {
   printf "%d files, %.1f MB\n", n, b / 1e6
   printf "filter -o OUTDIR: %.0f files/s, %.1f MB/s, peak RSS %.0f MB (%.0f bytes a file over 1,000 files'"'"' %.0f MB)\n", n / s, b / 1e6 / s, r / 1024, (r - r1) * 1024 / (n - 1000), r1 / 1024
   printf "tag > /dev/null: %.0f files/s, peak RSS %.0f MB (%.0f bytes a file)\n", n / st, rt / 1024, (rt - r1) * 1024 / (n - 1000)
+}'
+awk -v n="$n" -v pb="$path_bytes" -v r="$rss_all" -v rt="$rss_tag" -v lo="$rss_lo" -v lt="$rss_lt" -v so="$s_lo" -v st="$s_lt" 'BEGIN {
+  printf "the same files listed (--files-from, paths of %.0f bytes with their newline):\n", pb / n
+  printf "  filter -o OUTDIR: %.0f files/s, peak RSS %.0f MB (%.0f bytes a path over the folder run)\n", n / so, lo / 1024, (lo - r) * 1024 / n
+  printf "  tag > /dev/null: %.0f files/s, peak RSS %.0f MB (%.0f bytes a path over the folder run)\n", n / st, lt / 1024, (lt - rt) * 1024 / n
 }'
 rm -rf "$base/out"

@@ -6,8 +6,8 @@
 //! folders stay apart.
 
 use crate::error::{Error, Result};
-use crate::sources::Input;
-use std::io::Read;
+use crate::sources::InputList;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 /// How a list ends its paths.
@@ -19,37 +19,43 @@ pub enum Separator {
     Nul,
 }
 
-/// The inputs a list names, in its order.
+/// The inputs of a run with a list's paths added.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileList {
-    /// The listed paths, as [`Input::listed`].
-    pub inputs: Vec<Input>,
+    /// The inputs given to [`read`], then the listed paths in the list's order.
+    pub inputs: InputList,
+    /// How many paths the list named.
+    pub listed: usize,
     /// The number of paths and a CRC-32 of them (`"3 paths, crc32 1a2b3c4d"`), which a
     /// run's settings record holds instead of the paths.
     pub digest: String,
 }
 
-/// Reads the list at `list` (`-`: standard input). Empty entries (blank lines, a final
-/// separator) are skipped. Every path must exist when the list is read, so a wrong list
-/// stops the run before anything is written; the error names the list and the line (the
-/// entry, for a NUL-separated list). `-` cannot be listed: standard input is named on the
-/// command line.
-pub fn read(list: &Path, sep: Separator) -> Result<FileList> {
-    let bytes = if list.as_os_str() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .lock()
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io("<stdin>", e))?;
-        buf
+/// Reads the list at `list` (`-`: standard input) and adds its paths, as listed inputs,
+/// to `inputs` (the command line's). Empty entries (blank lines, a final separator) are
+/// skipped. Every path must exist when the list is read, so a wrong list stops the run
+/// before anything is written; the error names the list and the line (the entry, for a
+/// NUL-separated list). `-` cannot be listed: standard input is named on the command
+/// line. The list is read as a stream and its paths held compactly ([`InputList`]).
+pub fn read(list: &Path, sep: Separator, inputs: InputList) -> Result<FileList> {
+    let stdin = list.as_os_str() == "-";
+    let shown = if stdin { Path::new("<stdin>") } else { list };
+    let reader: Box<dyn BufRead> = if stdin {
+        Box::new(std::io::stdin().lock())
     } else {
-        std::fs::read(list).map_err(|e| Error::io(list, e))?
+        let file = std::fs::File::open(list).map_err(|e| Error::io(list, e))?;
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
     };
-    let shown = if list.as_os_str() == "-" {
-        Path::new("<stdin>")
-    } else {
-        list
-    };
+    read_from(reader, shown, sep, inputs)
+}
+
+/// [`read`] from `reader`, the list `shown` in errors.
+fn read_from(
+    mut reader: impl BufRead,
+    shown: &Path,
+    sep: Separator,
+    mut inputs: InputList,
+) -> Result<FileList> {
     let byte = match sep {
         Separator::Newline => b'\n',
         Separator::Nul => b'\0',
@@ -58,22 +64,33 @@ pub fn read(list: &Path, sep: Separator) -> Result<FileList> {
         Separator::Newline => Error::input(shown, n, msg),
         Separator::Nul => Error::Usage(format!("{}: entry {n}: {msg}", shown.display())),
     };
-    let mut inputs = Vec::new();
+    let given = inputs.len();
     let mut crc = crc32fast::Hasher::new();
-    for (i, entry) in bytes.split(|&b| b == byte).enumerate() {
+    let mut entry = Vec::new();
+    for n in 1.. {
+        entry.clear();
+        let read = reader
+            .read_until(byte, &mut entry)
+            .map_err(|e| Error::io(shown, e))?;
+        if read == 0 {
+            break;
+        }
+        if entry.last() == Some(&byte) {
+            entry.pop();
+        }
         if entry.is_empty() {
             continue;
         }
         if sep == Separator::Newline && entry.contains(&0) {
             return Err(at(
-                i + 1,
+                n,
                 "a NUL byte in a path (a list from find -print0 needs --files0-from)".into(),
             ));
         }
-        let path = path_of(entry).map_err(|msg| at(i + 1, msg))?;
+        let path = path_of(&entry).map_err(|msg| at(n, msg))?;
         if path.as_os_str() == "-" {
             return Err(at(
-                i + 1,
+                n,
                 "`-` (standard input) cannot be listed; name it on the command line".into(),
             ));
         }
@@ -85,14 +102,19 @@ pub fn read(list: &Path, sep: Separator) -> Result<FileList> {
                 }
                 _ => "",
             };
-            return Err(at(i + 1, format!("{path:?}: {e}{hint}")));
+            return Err(at(n, format!("{path:?}: {e}{hint}")));
         }
-        crc.update(entry);
+        crc.update(&entry);
         crc.update(&[0]);
-        inputs.push(Input::listed(path));
+        inputs.push_path(&path, true);
     }
-    let digest = format!("{} paths, crc32 {:08x}", inputs.len(), crc.finalize());
-    Ok(FileList { inputs, digest })
+    let listed = inputs.len() - given;
+    let digest = format!("{listed} paths, crc32 {:08x}", crc.finalize());
+    Ok(FileList {
+        inputs,
+        listed,
+        digest,
+    })
 }
 
 /// A listed path: any bytes on Unix, UTF-8 elsewhere.
@@ -113,6 +135,7 @@ fn path_of(entry: &[u8]) -> std::result::Result<PathBuf, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::Input;
 
     #[test]
     fn lists_are_read_in_order_skipping_blank_entries_and_checked() {
@@ -125,23 +148,37 @@ mod tests {
         let p = |f: &str| dir.join(f).display().to_string();
         let list = dir.join("list");
         std::fs::write(&list, format!("{}\n\n{}\n", p("a b.txt"), p("sub"))).unwrap();
-        let got = read(&list, Separator::Newline).unwrap();
-        assert_eq!(
-            got.inputs,
-            [
-                Input::listed(dir.join("a b.txt")),
-                Input::listed(dir.join("sub"))
-            ]
-        );
+        let got = read(&list, Separator::Newline, InputList::new()).unwrap();
+        let want = [
+            Input::listed(dir.join("a b.txt")),
+            Input::listed(dir.join("sub")),
+        ];
+        assert_eq!(got.inputs, InputList::from(want.clone()));
+        assert_eq!(got.listed, 2);
         assert!(got.digest.starts_with("2 paths, crc32 "), "{}", got.digest);
+        // The command line's inputs come first; only the list's are counted and digested.
+        let given = Input::all_given(&[dir.join("sub"), "-".into()]);
+        let both = read(&list, Separator::Newline, given).unwrap();
+        let all: Vec<Input> = both.inputs.iter().collect();
+        assert_eq!(all[..2], [Input::given(dir.join("sub")), Input::given("-")]);
+        assert_eq!(all[2..], want);
+        assert_eq!((both.listed, &both.digest), (2, &got.digest));
         // The same paths with NUL separators give the same digest; a name holding a line
         // break needs them.
         let nul = dir.join("list0");
         std::fs::write(&nul, format!("{}\0{}\0", p("a b.txt"), p("sub"))).unwrap();
-        assert_eq!(read(&nul, Separator::Nul).unwrap(), got);
+        assert_eq!(read(&nul, Separator::Nul, InputList::new()).unwrap(), got);
         std::fs::write(&nul, format!("{}\0", p("line\nbreak.txt"))).unwrap();
-        assert_eq!(read(&nul, Separator::Nul).unwrap().inputs.len(), 1);
-        let e = read(&nul, Separator::Newline).unwrap_err().to_string();
+        assert_eq!(
+            read(&nul, Separator::Nul, InputList::new())
+                .unwrap()
+                .inputs
+                .len(),
+            1
+        );
+        let e = read(&nul, Separator::Newline, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with(&format!("{}:1: ", list.with_file_name("list0").display())),
             "{e}"
@@ -149,7 +186,9 @@ mod tests {
         assert!(e.contains("No such file"), "{e}");
         // A missing path, `-` and a NUL in a line list name the list's line.
         std::fs::write(&list, format!("{}\n{}\n", p("a b.txt"), p("gone.txt"))).unwrap();
-        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        let e = read(&list, Separator::Newline, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with(&format!(
                 "{}:2: {:?}: ",
@@ -159,30 +198,38 @@ mod tests {
             "{e}"
         );
         std::fs::write(&list, format!("{}\r\n", p("a b.txt"))).unwrap();
-        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        let e = read(&list, Separator::Newline, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("a b.txt\\r\": No such file"), "{e}");
         assert!(
             e.ends_with("(the line ends in a carriage return: convert the list with dos2unix)"),
             "{e}"
         );
         std::fs::write(&list, "-\n").unwrap();
-        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        let e = read(&list, Separator::Newline, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains(":1: `-` (standard input) cannot be listed"),
             "{e}"
         );
         std::fs::write(&list, format!("{}\0x\n", p("a b.txt"))).unwrap();
-        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        let e = read(&list, Separator::Newline, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(":1: a NUL byte"), "{e}");
         std::fs::write(&nul, format!("{}\0\0{}\0", p("a b.txt"), p("gone"))).unwrap();
-        let e = read(&nul, Separator::Nul).unwrap_err().to_string();
+        let e = read(&nul, Separator::Nul, InputList::new())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(": entry 3: "), "{e}");
         // An empty list is a run over nothing; an unreadable one is an error naming it.
         std::fs::write(&list, "\n").unwrap();
-        let empty = read(&list, Separator::Newline).unwrap();
+        let empty = read(&list, Separator::Newline, InputList::new()).unwrap();
         assert!(empty.inputs.is_empty());
         assert_eq!(empty.digest, "0 paths, crc32 00000000");
-        let e = read(&dir.join("nope"), Separator::Newline).unwrap_err();
+        let e = read(&dir.join("nope"), Separator::Newline, InputList::new()).unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
     }
 }

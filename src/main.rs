@@ -9,7 +9,7 @@ use chaff::model::Model;
 use chaff::outdir::{self, Existing};
 use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
-use chaff::sources::{self, Input, Inputs};
+use chaff::sources::{self, Input, InputList, Inputs};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
 use chaff::{dataset, eval, model_file, output, train, Error, Result};
@@ -216,7 +216,7 @@ struct InputArgs {
 /// A run's inputs: the command line's, then a list's.
 struct RunInputs {
     /// Shared by the walks of a run (a list can hold millions).
-    all: Arc<[Input]>,
+    all: Arc<InputList>,
     /// The list's digest, for the settings record.
     files_from: Option<String>,
 }
@@ -399,7 +399,7 @@ fn classifier_and_policy(
 impl InputArgs {
     /// The command line's inputs and those of `--files-from` / `--files0-from`.
     fn resolve(&self) -> Result<RunInputs> {
-        let mut all = Input::all_given(&self.inputs);
+        let given = Input::all_given(&self.inputs);
         let list = match (&self.files_from, &self.files0_from) {
             (Some(l), _) => Some((l, Separator::Newline)),
             (None, Some(l)) => Some((l, Separator::Nul)),
@@ -407,22 +407,21 @@ impl InputArgs {
         };
         let Some((list, sep)) = list else {
             return Ok(RunInputs {
-                all: all.into(),
+                all: given.into(),
                 files_from: None,
             });
         };
-        if list.as_os_str() == "-" && all.iter().any(Input::is_stdin) {
+        if list.as_os_str() == "-" && given.iter().any(|i| i.is_stdin()) {
             return Err(Error::Usage(
                 "standard input cannot be both the list of inputs and an input".into(),
             ));
         }
-        let listed = file_list::read(list, sep)?;
-        if listed.inputs.is_empty() {
+        let listed = file_list::read(list, sep, given)?;
+        if listed.listed == 0 {
             eprintln!("chaff: warning: {}: lists no inputs", list.display());
         }
-        all.extend(listed.inputs);
         Ok(RunInputs {
-            all: all.into(),
+            all: listed.inputs.into(),
             files_from: Some(listed.digest),
         })
     }
@@ -591,14 +590,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     }
     if let Some(path) = &a.html {
         let mut f = AtomicWriter::create(path)?;
-        let title = match &inputs[..] {
-            [] => "chaff audit: no inputs".to_string(),
-            [one] => format!("chaff audit: {}", one.path.display()),
-            [first, rest @ ..] => format!(
-                "chaff audit: {} and {} more inputs",
-                first.path.display(),
-                rest.len()
-            ),
+        let first = inputs.path(0).map(|(p, _)| p.display());
+        let title = match (first, inputs.len()) {
+            (None, _) => "chaff audit: no inputs".to_string(),
+            (Some(one), 1) => format!("chaff audit: {one}"),
+            (Some(first), n) => format!("chaff audit: {first} and {} more inputs", n - 1),
         };
         let summary = engine.html(Inputs::walk(inputs), &title, &mut f)?;
         f.commit()?;

@@ -5,9 +5,11 @@
 
 use crate::error::{Error, Result};
 use crate::input::Compression;
-use crate::sources::{given_file, list_folder, look, total_size, Entry, Input, Inputs, Walk};
+use crate::sources::{
+    given_file, list_folder, look, total_size, Entry, Input, InputList, Inputs, Walk,
+};
 use serde::Serialize;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,7 +108,7 @@ impl RunRecord<'_> {
 #[derive(Debug)]
 pub struct Plan {
     dir: PathBuf,
-    inputs: Arc<[Input]>,
+    inputs: Arc<InputList>,
     stdin_name: String,
     compress: Option<Compression>,
     /// What the folder held before the run, so what an output may find at its path.
@@ -124,7 +126,7 @@ pub struct Plan {
 /// resuming). The check walks the inputs once, holding one folder's files at a time.
 pub fn plan(
     dir: &Path,
-    inputs: Arc<[Input]>,
+    inputs: Arc<InputList>,
     stdin_name: &str,
     compress: Option<Compression>,
     existing: Existing,
@@ -271,7 +273,7 @@ type Order = (usize, PathBuf);
 struct Check<'a> {
     dir: &'a Path,
     /// The inputs as given.
-    inputs: &'a [Input],
+    inputs: &'a InputList,
     compress: Option<Compression>,
     /// The output folder's real path.
     real_out: &'a Path,
@@ -284,27 +286,53 @@ struct Check<'a> {
     folders: Vec<(PathBuf, PathBuf)>,
     /// Listed inputs by the relative folder they land in (a listed file in its path's
     /// folder, a listed folder as that folder itself), taken as the walk reaches it.
-    pending: std::collections::BTreeMap<PathBuf, (Vec<Found>, Vec<Branch>)>,
+    pending: std::collections::BTreeMap<PathBuf, Pending>,
     /// The last listed file's folder and its real path: listed files come folder by
     /// folder, and resolving each one's folder again would cost a system call a component.
     parent: Option<(PathBuf, PathBuf)>,
 }
 
 /// A source the check found in the relative folder being checked: a name, not a path
-/// (a folder of a million files is held while it is checked).
+/// (a folder of a million files is held while it is checked). Small and without an
+/// allocation of its own for a listed file (48 bytes), since every file of a list waits
+/// for its folder's turn: its name is read from its input.
 struct Found {
-    name: OsString,
-    /// Its output's name, when that is not `name`.
-    out: Option<OsString>,
+    /// Its name, when that is not its input's file name (`None`: a file input's own).
+    name: Option<Box<OsStr>>,
+    /// Its output's name, when that is not its name.
+    out: Option<Box<OsStr>>,
     input: usize,
     /// The branch it was found in (`None`: given as an input).
-    branch: Option<usize>,
+    branch: Option<u32>,
 }
 
 impl Found {
-    fn out(&self) -> &OsString {
-        self.out.as_ref().unwrap_or(&self.name)
+    /// Its name, its input's file name if it holds none.
+    fn name<'b>(&'b self, inputs: &'b InputList) -> &'b OsStr {
+        match &self.name {
+            Some(name) => name,
+            None => (inputs.path(self.input))
+                .and_then(|(p, _)| p.file_name())
+                .unwrap_or_default(),
+        }
     }
+
+    /// Its output's name.
+    fn out<'b>(&'b self, inputs: &'b InputList) -> &'b OsStr {
+        self.out.as_deref().unwrap_or_else(|| self.name(inputs))
+    }
+}
+
+/// What waits in a relative folder until the check reaches it.
+#[derive(Default)]
+struct Pending {
+    /// File inputs, by their index: a word each, as a list may name millions of files
+    /// (their [`Found`] is made when their folder is checked).
+    files: Vec<usize>,
+    /// Standard input.
+    found: Vec<Found>,
+    /// Input folders' copies of it.
+    branches: Vec<Branch>,
 }
 
 /// One input folder's copy of the relative folder being checked.
@@ -322,7 +350,7 @@ impl Check<'_> {
         for (i, input) in self.inputs.iter().enumerate() {
             if input.is_stdin() {
                 let found = self.found(i, stdin_name.into(), None);
-                self.pending(PathBuf::new()).0.push(found);
+                self.pending(PathBuf::new()).found.push(found);
                 continue;
             }
             let path = &input.path;
@@ -348,7 +376,7 @@ impl Check<'_> {
                     path: path.clone(),
                     seen: vec![real],
                 };
-                self.pending(rel).1.push(branch);
+                self.pending(rel).branches.push(branch);
                 continue;
             }
             // Its name as the run's walk has it.
@@ -361,18 +389,13 @@ impl Check<'_> {
             if real.is_some_and(|r| r.starts_with(self.real_out)) {
                 self.inside(i, &rel, path);
             }
-            let (folder, name) = match (rel.parent(), rel.file_name()) {
-                (Some(folder), Some(name)) => (folder.to_path_buf(), name.to_os_string()),
-                _ => (PathBuf::new(), rel.into_os_string()),
-            };
-            let found = self.found(i, name, None);
-            self.pending(folder).0.push(found);
+            self.pending(split(rel).0).files.push(i);
         }
         self.folder(Path::new(""))
     }
 
     /// The listed sources and folders waiting in the relative folder `rel`.
-    fn pending(&mut self, rel: PathBuf) -> &mut (Vec<Found>, Vec<Branch>) {
+    fn pending(&mut self, rel: PathBuf) -> &mut Pending {
         self.pending.entry(rel).or_default()
     }
 
@@ -396,7 +419,12 @@ impl Check<'_> {
     /// Checks the relative folder `rel`: the inputs waiting in it, and the sources in
     /// each input folder's copy of it; then its subfolders, in byte order.
     fn folder(&mut self, rel: &Path) -> Result<()> {
-        let (mut found, branches) = self.pending.remove(rel).unwrap_or_default();
+        let pending = self.pending.remove(rel).unwrap_or_default();
+        let (mut found, branches) = (pending.found, pending.branches);
+        for i in pending.files {
+            let input = self.inputs.get(i).unwrap_or_else(|| Input::given(""));
+            found.push(self.found(i, placed(input).1, None));
+        }
         // One folder's own names are unique: with no name changed and no other input
         // here, nothing can collide, and its names need not be held.
         let collect = self.compress.is_some() || !found.is_empty() || branches.len() > 1;
@@ -413,7 +441,7 @@ impl Check<'_> {
                     if !b.seen.contains(&real) {
                         let mut seen = b.seen.clone();
                         seen.push(real);
-                        self.pending(rel.join(&e.name)).1.push(Branch {
+                        self.pending(rel.join(&e.name)).branches.push(Branch {
                             input: b.input,
                             path,
                             seen,
@@ -457,11 +485,15 @@ impl Check<'_> {
     /// A source called `name` of input `input`, found in `branch`.
     fn found(&self, input: usize, name: OsString, branch: Option<usize>) -> Found {
         let out = output_path(Path::new(""), PathBuf::from(&name), self.compress).into_os_string();
+        let out = (out != name).then(|| out.into_boxed_os_str());
+        let own = branch.is_none()
+            && self.inputs.path(input).and_then(|(p, _)| p.file_name()) == Some(&name);
         Found {
-            out: (out != name).then_some(out),
-            name,
+            out,
+            name: (!own).then(|| name.into_boxed_os_str()),
             input,
-            branch,
+            // A folder's branches are its input folders' copies of it: never 4 billion.
+            branch: branch.map(|b| b as u32),
         }
     }
 
@@ -477,24 +509,46 @@ impl Check<'_> {
     /// Notes the first pair (in input order of its later source) with one destination
     /// among `found`, in the relative folder `rel` of `branches`.
     fn clashes(&mut self, rel: &Path, mut found: Vec<Found>, branches: &[Branch]) {
-        found
-            .sort_unstable_by(|a, b| (a.out(), a.input, &a.name).cmp(&(b.out(), b.input, &b.name)));
+        let inputs = self.inputs;
+        found.sort_unstable_by(|a, b| {
+            (a.out(inputs), a.input, a.name(inputs)).cmp(&(b.out(inputs), b.input, b.name(inputs)))
+        });
         let shown = |f: &Found| match f.branch {
-            Some(b) => branches[b].path.join(&f.name).display().to_string(),
-            None => self.inputs[f.input].path.display().to_string(),
+            Some(b) => branches[b as usize]
+                .path
+                .join(f.name(inputs))
+                .display()
+                .to_string(),
+            None => {
+                (inputs.path(f.input)).map_or_else(String::new, |(p, _)| p.display().to_string())
+            }
         };
         for w in found.windows(2) {
             let (a, b) = (&w[0], &w[1]);
-            if a.out() != b.out() {
+            if a.out(inputs) != b.out(inputs) {
                 continue;
             }
-            let order = (b.input, rel.join(&b.name));
+            let order = (b.input, rel.join(b.name(inputs)));
             if self.clash.as_ref().is_some_and(|c| c.0 <= order) {
                 continue;
             }
-            let dest = self.dir.join(rel).join(a.out());
+            let dest = self.dir.join(rel).join(a.out(inputs));
             self.clash = Some((order, shown(a), shown(b), dest));
         }
+    }
+}
+
+/// Where a file input's output lands under the output folder: the relative folder and
+/// the name (its path as the run's walk has it).
+fn placed(input: Input) -> (PathBuf, OsString) {
+    split(given_file(input, false).rel().unwrap_or_default())
+}
+
+/// A relative path's folder and name (all of it, when it has no name).
+fn split(rel: PathBuf) -> (PathBuf, OsString) {
+    match (rel.parent(), rel.file_name()) {
+        (Some(folder), Some(name)) => (folder.to_path_buf(), name.to_os_string()),
+        _ => (PathBuf::new(), rel.into_os_string()),
     }
 }
 
@@ -908,7 +962,7 @@ mod tests {
         let run = |inputs: &[Input]| {
             let got = plan(
                 &out,
-                inputs.into(),
+                InputList::from(inputs.to_vec()).into(),
                 "stdin.txt",
                 None,
                 Existing::Refuse,

@@ -40,7 +40,7 @@ impl Input {
     }
 
     /// Command-line inputs.
-    pub fn all_given(paths: &[PathBuf]) -> Vec<Input> {
+    pub fn all_given(paths: &[PathBuf]) -> InputList {
         paths.iter().map(Input::given).collect()
     }
 
@@ -75,6 +75,97 @@ impl Input {
             // like that is kept whole rather than emptied).
             0
         }
+    }
+}
+
+/// The inputs of a run, in order, held compactly: a `--files-from` list can name millions
+/// of paths, and an `Input` each (a `PathBuf` and its own allocation, ~100 bytes a path
+/// with the list's bytes) would cost more than the run. Here a path costs its bytes and
+/// one word.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputList {
+    /// Every path's bytes ([`OsStr::as_encoded_bytes`]), back to back.
+    bytes: Vec<u8>,
+    /// Where each path ends in `bytes`, with [`LISTED`] set for a listed input.
+    ends: Vec<usize>,
+}
+
+/// The flag in [`InputList`]'s ends that marks a listed input (no buffer reaches it).
+const LISTED: usize = 1 << (usize::BITS - 1);
+
+impl InputList {
+    /// An empty list.
+    pub fn new() -> InputList {
+        InputList::default()
+    }
+
+    /// Adds an input at the end.
+    pub fn push(&mut self, input: &Input) {
+        self.push_path(&input.path, input.listed);
+    }
+
+    /// Adds the input at `path`, listed or named on the command line.
+    pub fn push_path(&mut self, path: &Path, listed: bool) {
+        self.bytes
+            .extend_from_slice(path.as_os_str().as_encoded_bytes());
+        self.ends
+            .push(self.bytes.len() | if listed { LISTED } else { 0 });
+    }
+
+    /// How many inputs there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// There are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The `i`th input's path and whether it was listed.
+    pub fn path(&self, i: usize) -> Option<(&Path, bool)> {
+        let end = *self.ends.get(i)?;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] & !LISTED,
+        };
+        let bytes = &self.bytes[start..end & !LISTED];
+        // SAFETY: `bytes` is one whole path's `as_encoded_bytes`, pushed by this process.
+        let os = unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(bytes) };
+        Some((Path::new(os), end & LISTED != 0))
+    }
+
+    /// The `i`th input.
+    pub fn get(&self, i: usize) -> Option<Input> {
+        self.path(i).map(|(path, listed)| Input {
+            path: path.to_path_buf(),
+            listed,
+        })
+    }
+
+    /// The inputs in order.
+    pub fn iter(&self) -> impl Iterator<Item = Input> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+impl FromIterator<Input> for InputList {
+    fn from_iter<I: IntoIterator<Item = Input>>(inputs: I) -> InputList {
+        let mut list = InputList::new();
+        inputs.into_iter().for_each(|i| list.push(&i));
+        list
+    }
+}
+
+impl From<Vec<Input>> for InputList {
+    fn from(inputs: Vec<Input>) -> InputList {
+        inputs.into_iter().collect()
+    }
+}
+
+impl<const N: usize> From<[Input; N]> for InputList {
+    fn from(inputs: [Input; N]) -> InputList {
+        inputs.into_iter().collect()
     }
 }
 
@@ -144,7 +235,7 @@ pub struct Inputs<'a> {
 
 impl Inputs<'static> {
     /// The sources found under `inputs` (see [`Walk`]), with no output files.
-    pub fn walk(inputs: Arc<[Input]>) -> Inputs<'static> {
+    pub fn walk(inputs: Arc<InputList>) -> Inputs<'static> {
         let again = Arc::clone(&inputs);
         Inputs {
             entries: Box::new(Walk::new(inputs).map(|s| s.map(Entry::streamed))),
@@ -193,7 +284,7 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 /// Walks every input through before a run, so that a missing input, an unreadable
 /// folder or a dangling link stops it before anything is written; returns how many
 /// sources there are. Memory stays that of one walk.
-pub fn check(inputs: Arc<[Input]>) -> Result<u64> {
+pub fn check(inputs: impl Into<Arc<InputList>>) -> Result<u64> {
     Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
 }
 
@@ -242,7 +333,7 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
 /// an error naming the path, after which the walk ends.
 pub struct Walk {
     /// The inputs, shared (a list can hold millions), and the next one's place.
-    inputs: Arc<[Input]>,
+    inputs: Arc<InputList>,
     next: usize,
     /// The folders being walked, innermost last.
     stack: Vec<Folder>,
@@ -261,9 +352,9 @@ struct Folder {
 
 impl Walk {
     /// A walk over `inputs`, which starts when it is iterated.
-    pub fn new(inputs: Arc<[Input]>) -> Walk {
+    pub fn new(inputs: impl Into<Arc<InputList>>) -> Walk {
         Walk {
-            inputs,
+            inputs: inputs.into(),
             next: 0,
             stack: Vec::new(),
         }
@@ -306,7 +397,7 @@ impl Walk {
                     link: e.link,
                 }));
             }
-            let input = self.inputs.get(self.next)?.clone();
+            let input = self.inputs.get(self.next)?;
             self.next += 1;
             if input.is_stdin() {
                 return Some(Ok(Source::Stdin));
@@ -378,7 +469,7 @@ mod tests {
     use super::*;
 
     fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
-        Walk::new(Input::all_given(inputs).into()).collect()
+        Walk::new(Input::all_given(inputs)).collect()
     }
 
     #[test]
@@ -417,7 +508,7 @@ mod tests {
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
-        assert_eq!(check([Input::given(&root)].into()).unwrap(), 6);
+        assert_eq!(check(InputList::from([Input::given(&root)])).unwrap(), 6);
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));
@@ -437,17 +528,43 @@ mod tests {
         assert!(e.contains(&named), "{e}");
         let e = expand_inputs(&[root.join("dangling")]).unwrap_err();
         assert!(e.to_string().contains(&named), "{e}");
-        let mut walk = Walk::new(Input::all_given(&[root.clone(), root.join("a.txt")]).into());
+        let mut walk = Walk::new(Input::all_given(&[root.clone(), root.join("a.txt")]));
         assert!(walk.next().unwrap().is_err());
         assert!(walk.next().is_none());
         // So is a missing input, in its turn: what comes before it is walked.
-        let mut walk = Walk::new(
-            Input::all_given(&[root.join("a.txt"), tmp.path().join("missing"), "-".into()]).into(),
-        );
+        let mut walk = Walk::new(Input::all_given(&[
+            root.join("a.txt"),
+            tmp.path().join("missing"),
+            "-".into(),
+        ]));
         assert!(walk.next().unwrap().is_ok());
         let e = walk.next().unwrap().unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
         assert!(walk.next().is_none());
+    }
+
+    #[test]
+    fn an_input_list_gives_back_each_path_and_its_kind_in_order() {
+        use std::os::unix::ffi::OsStrExt;
+        // A name that is not UTF-8, an empty path and a long one among them.
+        let odd = PathBuf::from(std::ffi::OsStr::from_bytes(b"dump/\xff\xfe.txt"));
+        let inputs = vec![
+            Input::given("-"),
+            Input::listed(&odd),
+            Input::given(""),
+            Input::listed("/data/".repeat(100) + "a.jsonl"),
+            Input::given("x"),
+        ];
+        let list = InputList::from(inputs.clone());
+        assert_eq!((list.len(), list.is_empty()), (5, false));
+        assert_eq!(list.iter().collect::<Vec<_>>(), inputs);
+        assert_eq!(list.path(1), Some((odd.as_path(), true)));
+        assert_eq!(list.path(4), Some((Path::new("x"), false)));
+        assert_eq!((list.get(5), list.path(5)), (None, None));
+        // Its paths' bytes and a word each.
+        let bytes: usize = inputs.iter().map(|i| i.path.as_os_str().len()).sum();
+        assert_eq!(list.bytes.len(), bytes);
+        assert!(InputList::new().is_empty());
     }
 
     #[test]
@@ -462,7 +579,7 @@ mod tests {
                 std::fs::write(dir.join(format!("{f:02}.txt")), "x\n").unwrap();
             }
         }
-        let mut walk = Walk::new([Input::given(tmp.path())].into());
+        let mut walk = Walk::new(InputList::from([Input::given(tmp.path())]));
         let mut n = 0;
         let mut most = 0;
         while let Some(s) = walk.next() {
