@@ -7,7 +7,7 @@
 //! never a list of every file.
 
 use crate::error::{Error, Result};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -131,7 +131,7 @@ impl InputList {
         };
         let bytes = &self.bytes[start..end & !LISTED];
         // SAFETY: `bytes` is one whole path's `as_encoded_bytes`, pushed by this process.
-        let os = unsafe { std::ffi::OsStr::from_encoded_bytes_unchecked(bytes) };
+        let os = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
         Some((Path::new(os), end & LISTED != 0))
     }
 
@@ -302,8 +302,8 @@ pub struct Listed {
 /// The files and folders in `dir`, in byte order of their names (the order of their
 /// paths), links followed; other kinds (sockets, pipes, devices) are left out. A link to
 /// nothing is an error naming it.
-pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
-    let mut out = Vec::new();
+pub fn list_folder(dir: &Path) -> Result<Listing> {
+    let mut out = Listing::default();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
         // The listing's own file types (d_type) spare a stat of every file, which on a
@@ -316,16 +316,78 @@ pub fn list_folder(dir: &Path) -> Result<Vec<Listed>> {
             kind
         };
         if kind.is_dir() || kind.is_file() {
-            out.push(Listed {
-                name: e.file_name(),
+            let name = e.file_name();
+            let name = name.as_encoded_bytes();
+            out.slots.push(Slot {
+                start: out.names.len(),
+                // A name is at most a few hundred bytes on any file system.
+                len: name.len() as u32,
                 folder: kind.is_dir(),
                 link,
             });
+            out.names.extend_from_slice(name);
         }
     }
-    out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+    let names = &out.names;
+    out.slots
+        .sort_unstable_by(|a, b| names[a.range()].cmp(&names[b.range()]));
+    out.slots.shrink_to_fit();
+    out.names.shrink_to_fit();
     Ok(out)
 }
+
+/// A folder's listing ([`list_folder`]), given out in order as [`Listed`] entries. Held
+/// while its folder is walked, so compactly: a folder of millions of files costs their
+/// names' bytes and 16 more a file (an entry of its own, with its name's allocation, would
+/// cost about 60).
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// Every name's bytes ([`OsStr::as_encoded_bytes`]), in the order they were read.
+    names: Vec<u8>,
+    /// The entries, in byte order of their names.
+    slots: Vec<Slot>,
+    /// How many have been given out.
+    next: usize,
+}
+
+/// One entry of a [`Listing`].
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    start: usize,
+    len: u32,
+    folder: bool,
+    link: bool,
+}
+
+impl Slot {
+    fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.start + self.len as usize
+    }
+}
+
+impl Iterator for Listing {
+    type Item = Listed;
+
+    fn next(&mut self) -> Option<Listed> {
+        let slot = *self.slots.get(self.next)?;
+        self.next += 1;
+        let bytes = &self.names[slot.range()];
+        // SAFETY: `bytes` is one whole name's `as_encoded_bytes`, read by this process.
+        let name = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
+        Some(Listed {
+            name: name.to_os_string(),
+            folder: slot.folder,
+            link: slot.link,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.slots.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Listing {}
 
 /// The sources under some inputs, in input order: files as given, folders walked
 /// depth-first in byte order of their paths (links followed, each folder on a branch
@@ -347,7 +409,7 @@ struct Folder {
     /// How many components of the paths under it are the input's.
     rel_from: usize,
     /// What is left of its listing.
-    rest: std::vec::IntoIter<Listed>,
+    rest: Listing,
 }
 
 impl Walk {
@@ -366,7 +428,7 @@ impl Walk {
         if self.stack.iter().any(|f| f.real == real) {
             return Ok(());
         }
-        let rest = list_folder(&dir)?.into_iter();
+        let rest = list_folder(&dir)?;
         self.stack.push(Folder {
             path: dir,
             real,
@@ -565,6 +627,35 @@ mod tests {
         let bytes: usize = inputs.iter().map(|i| i.path.as_os_str().len()).sum();
         assert_eq!(list.bytes.len(), bytes);
         assert!(InputList::new().is_empty());
+    }
+
+    #[test]
+    fn a_listing_gives_names_in_byte_order_with_their_kinds() {
+        use std::os::unix::ffi::OsStrExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        let odd = std::ffi::OsStr::from_bytes(b"\xff.txt");
+        for f in [OsStr::new("b"), OsStr::new("a"), odd, OsStr::new("B")] {
+            std::fs::write(dir.join(f), "x\n").unwrap();
+        }
+        std::fs::create_dir(dir.join("c")).unwrap();
+        std::os::unix::fs::symlink(dir.join("c"), dir.join("d")).unwrap();
+        let mut listing = list_folder(dir).unwrap();
+        assert_eq!(listing.len(), 6);
+        listing.next();
+        assert_eq!(listing.len(), 5);
+        let got: Vec<(OsString, bool, bool)> =
+            listing.map(|e| (e.name, e.folder, e.link)).collect();
+        let want = [
+            ("a", false, false),
+            ("b", false, false),
+            ("c", true, false),
+            ("d", true, true),
+        ];
+        let mut want: Vec<(OsString, bool, bool)> =
+            want.iter().map(|&(n, f, l)| (n.into(), f, l)).collect();
+        want.push((odd.to_os_string(), false, false));
+        assert_eq!(got, want);
     }
 
     #[test]
