@@ -224,6 +224,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains(": entry 3: "), "{e}");
+        // A list longer than the reader's buffer: paths across its edges come out whole.
+        let long: Vec<PathBuf> = (0..6000)
+            .map(|n| dir.join("./".repeat(n % 7)).join("a b.txt"))
+            .collect();
+        let text: String = long.iter().map(|p| format!("{}\n", p.display())).collect();
+        assert!(text.len() > 2 << 16);
+        std::fs::write(&list, text).unwrap();
+        let got = read(&list, Separator::Newline, InputList::new()).unwrap();
+        let want: Vec<Input> = long.into_iter().map(Input::listed).collect();
+        assert_eq!(got.inputs, InputList::from(want));
         // An empty list is a run over nothing; an unreadable one is an error naming it.
         std::fs::write(&list, "\n").unwrap();
         let empty = read(&list, Separator::Newline, InputList::new()).unwrap();
