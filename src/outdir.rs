@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::input::Compression;
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, Input, InputList, Inputs, Walk,
+    given_file, list_folder, look, total_size, Entry, Input, InputList, Inputs, Listing, Walk,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -292,34 +292,54 @@ struct Check<'a> {
     parent: Option<(PathBuf, PathBuf)>,
 }
 
-/// A source the check found in the relative folder being checked: a name, not a path
-/// (a folder of a million files is held while it is checked). Small and without an
-/// allocation of its own for a listed file (48 bytes), since every file of a list waits
-/// for its folder's turn: its name is read from its input.
+/// A source the check found in the relative folder being checked: where its name is,
+/// not the name (a folder of a million files is held while it is checked, and every
+/// file of a list waits for its folder's turn): 24 bytes, no allocation of its own.
 struct Found {
-    /// Its name, when that is not its input's file name (`None`: a file input's own).
-    name: Option<Box<OsStr>>,
-    /// Its output's name, when that is not its name.
-    out: Option<Box<OsStr>>,
     input: usize,
-    /// The branch it was found in (`None`: given as an input).
-    branch: Option<u32>,
+    /// Where its name is.
+    at: At,
+    /// How many bytes of its name its output keeps before the run's compression
+    /// extension ([`output_path`]): outputs are equal when these prefixes are.
+    stem: u32,
 }
 
-impl Found {
-    /// Its name, its input's file name if it holds none.
-    fn name<'b>(&'b self, inputs: &'b InputList) -> &'b OsStr {
-        match &self.name {
-            Some(name) => name,
-            None => (inputs.path(self.input))
-                .and_then(|(p, _)| p.file_name())
-                .unwrap_or_default(),
-        }
+/// Where a [`Found`]'s name is ([`Names::name`]).
+#[derive(Clone, Copy)]
+enum At {
+    /// Its input's file name: a file given or listed.
+    Input,
+    /// An entry of a branch's listing.
+    Listing { branch: u32, slot: u32 },
+    /// One of the names held apart (standard input's, an odd input path's).
+    Apart(u32),
+}
+
+/// What the names of one relative folder's [`Found`]s are read from.
+struct Names<'b> {
+    inputs: &'b InputList,
+    /// Each branch's listing, by branch (empty when its names were not collected).
+    listings: &'b [Listing],
+    apart: &'b [OsString],
+}
+
+impl<'b> Names<'b> {
+    /// The name of `f`.
+    fn name(&self, f: &Found) -> &'b OsStr {
+        let name = match f.at {
+            At::Input => (self.inputs.path(f.input)).and_then(|(p, _)| p.file_name()),
+            At::Listing { branch, slot } => (self.listings.get(branch as usize))
+                .and_then(|l| l.at(slot as usize))
+                .map(|(name, _, _)| name),
+            At::Apart(k) => self.apart.get(k as usize).map(OsString::as_os_str),
+        };
+        name.unwrap_or_default()
     }
 
-    /// Its output's name.
-    fn out<'b>(&'b self, inputs: &'b InputList) -> &'b OsStr {
-        self.out.as_deref().unwrap_or_else(|| self.name(inputs))
+    /// The part of `f`'s name that tells its output from others.
+    fn stem(&self, f: &Found) -> &'b [u8] {
+        let name = self.name(f).as_encoded_bytes();
+        &name[..(f.stem as usize).min(name.len())]
     }
 }
 
@@ -331,6 +351,8 @@ struct Pending {
     files: Vec<usize>,
     /// Standard input.
     found: Vec<Found>,
+    /// Names its `found` reads ([`At::Apart`]).
+    apart: Vec<OsString>,
     /// Input folders' copies of it.
     branches: Vec<Branch>,
 }
@@ -349,7 +371,10 @@ impl Check<'_> {
     fn inputs(&mut self, stdin_name: &str) -> Result<()> {
         for (i, input) in self.inputs.iter().enumerate() {
             if input.is_stdin() {
-                let found = self.found(i, stdin_name.into(), None);
+                let pending = self.pending(PathBuf::new());
+                pending.apart.push(stdin_name.into());
+                let at = At::Apart(pending.apart.len() as u32 - 1);
+                let found = self.found(i, at, OsStr::new(stdin_name));
                 self.pending(PathBuf::new()).found.push(found);
                 continue;
             }
@@ -420,51 +445,77 @@ impl Check<'_> {
     /// each input folder's copy of it; then its subfolders, in byte order.
     fn folder(&mut self, rel: &Path) -> Result<()> {
         let pending = self.pending.remove(rel).unwrap_or_default();
-        let (mut found, branches) = (pending.found, pending.branches);
+        let (mut found, branches, mut apart) = (pending.found, pending.branches, pending.apart);
         for i in pending.files {
             let input = self.inputs.get(i).unwrap_or_else(|| Input::given(""));
-            found.push(self.found(i, placed(input).1, None));
+            let name = placed(input).1;
+            let own = self.inputs.path(i).and_then(|(p, _)| p.file_name()) == Some(&name);
+            let at = if own {
+                At::Input
+            } else {
+                apart.push(name.clone());
+                At::Apart(apart.len() as u32 - 1)
+            };
+            found.push(self.found(i, at, &name));
         }
         // One folder's own names are unique: with no name changed and no other input
         // here, nothing can collide, and its names need not be held.
         let collect = self.compress.is_some() || !found.is_empty() || branches.len() > 1;
         let mut subfolders: std::collections::BTreeSet<OsString> = Default::default();
+        let mut listings = Vec::with_capacity(branches.len());
         for (bi, b) in branches.iter().enumerate() {
             let real_dir = b.seen.last().cloned().unwrap_or_default();
             // Its files lie inside the output folder if it does (a link is looked at
             // on its own).
             let inside = real_dir.starts_with(self.real_out);
-            for e in list_folder(&b.path)? {
-                if e.folder {
-                    let path = b.path.join(&e.name);
+            let listing = list_folder(&b.path)?;
+            for k in 0..listing.len() {
+                let Some((name, folder, link)) = listing.at(k) else {
+                    break;
+                };
+                if folder {
+                    let path = b.path.join(name);
                     let real = std::fs::canonicalize(&path).map_err(|e| Error::io(&path, e))?;
                     if !b.seen.contains(&real) {
                         let mut seen = b.seen.clone();
                         seen.push(real);
-                        self.pending(rel.join(&e.name)).branches.push(Branch {
+                        self.pending(rel.join(name)).branches.push(Branch {
                             input: b.input,
                             path,
                             seen,
                         });
-                        subfolders.insert(e.name);
+                        subfolders.insert(name.to_os_string());
                     }
                     continue;
                 }
-                let inside = if e.link {
-                    let path = b.path.join(&e.name);
+                let inside = if link {
+                    let path = b.path.join(name);
                     real_link(&path)?.is_some_and(|r| r.starts_with(self.real_out))
                 } else {
                     inside
                 };
                 if inside {
-                    self.inside(b.input, &rel.join(&e.name), &b.path.join(&e.name));
+                    self.inside(b.input, &rel.join(name), &b.path.join(name));
                 }
                 if collect {
-                    found.push(self.found(b.input, e.name, Some(bi)));
+                    // A folder's branches are its input folders' copies of it, and a
+                    // listing's entries a folder's files: neither reaches 4 billion.
+                    let at = At::Listing {
+                        branch: bi as u32,
+                        slot: k as u32,
+                    };
+                    found.push(self.found(b.input, at, name));
                 }
             }
+            // Kept while its names are needed.
+            listings.push(if collect { listing } else { Listing::default() });
         }
-        self.clashes(rel, found, &branches);
+        let names = Names {
+            inputs: self.inputs,
+            listings: &listings,
+            apart: &apart,
+        };
+        self.clashes(rel, found, &branches, &names);
         // Listed inputs further down, whose folders no input folder may have.
         let depth = rel.components().count();
         let below = (Bound::Excluded(rel.to_path_buf()), Bound::Unbounded);
@@ -482,18 +533,22 @@ impl Check<'_> {
         Ok(())
     }
 
-    /// A source called `name` of input `input`, found in `branch`.
-    fn found(&self, input: usize, name: OsString, branch: Option<usize>) -> Found {
-        let out = output_path(Path::new(""), PathBuf::from(&name), self.compress).into_os_string();
-        let out = (out != name).then(|| out.into_boxed_os_str());
-        let own = branch.is_none()
-            && self.inputs.path(input).and_then(|(p, _)| p.file_name()) == Some(&name);
+    /// A source of input `input` called `name`, which `at` holds.
+    fn found(&self, input: usize, at: At, name: &OsStr) -> Found {
+        let mut stem = name.len();
+        if let Some(ext) = (self.compress.is_some())
+            .then(|| Path::new(name).extension())
+            .flatten()
+            .filter(|_| Compression::from_name(Path::new(name)) != Compression::None)
+        {
+            // `output_path` drops the extension and its dot.
+            stem -= ext.len() + 1;
+        }
         Found {
-            out,
-            name: (!own).then(|| name.into_boxed_os_str()),
             input,
-            // A folder's branches are its input folders' copies of it: never 4 billion.
-            branch: branch.map(|b| b as u32),
+            at,
+            // A file name is at most a few hundred bytes.
+            stem: stem as u32,
         }
     }
 
@@ -507,33 +562,31 @@ impl Check<'_> {
     }
 
     /// Notes the first pair (in input order of its later source) with one destination
-    /// among `found`, in the relative folder `rel` of `branches`.
-    fn clashes(&mut self, rel: &Path, mut found: Vec<Found>, branches: &[Branch]) {
-        let inputs = self.inputs;
+    /// among `found`, in the relative folder `rel` of `branches`, their names in `names`.
+    fn clashes(&mut self, rel: &Path, mut found: Vec<Found>, branches: &[Branch], names: &Names) {
+        // Outputs differ from their stems by one suffix, the run's: sorted by stem, equal
+        // outputs lie side by side, in input order.
         found.sort_unstable_by(|a, b| {
-            (a.out(inputs), a.input, a.name(inputs)).cmp(&(b.out(inputs), b.input, b.name(inputs)))
+            (names.stem(a), a.input, names.name(a)).cmp(&(names.stem(b), b.input, names.name(b)))
         });
-        let shown = |f: &Found| match f.branch {
-            Some(b) => branches[b as usize]
-                .path
-                .join(f.name(inputs))
+        let shown = |f: &Found| match f.at {
+            At::Listing { branch, .. } => (branches[branch as usize].path.join(names.name(f)))
                 .display()
                 .to_string(),
-            None => {
-                (inputs.path(f.input)).map_or_else(String::new, |(p, _)| p.display().to_string())
-            }
+            _ => (names.inputs.path(f.input))
+                .map_or_else(String::new, |(p, _)| p.display().to_string()),
         };
         for w in found.windows(2) {
             let (a, b) = (&w[0], &w[1]);
-            if a.out(inputs) != b.out(inputs) {
+            if names.stem(a) != names.stem(b) {
                 continue;
             }
-            let order = (b.input, rel.join(b.name(inputs)));
+            let order = (b.input, rel.join(names.name(b)));
             if self.clash.as_ref().is_some_and(|c| c.0 <= order) {
                 continue;
             }
-            let dest = self.dir.join(rel).join(a.out(inputs));
-            self.clash = Some((order, shown(a), shown(b), dest));
+            let out = output_path(&self.dir.join(rel), names.name(a).into(), self.compress);
+            self.clash = Some((order, shown(a), shown(b), out));
         }
     }
 }

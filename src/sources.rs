@@ -365,20 +365,30 @@ impl Slot {
     }
 }
 
+impl Listing {
+    /// The `k`th entry in name order, given out or not: its name, whether it is a folder,
+    /// and whether it is a link.
+    pub fn at(&self, k: usize) -> Option<(&OsStr, bool, bool)> {
+        let slot = self.slots.get(k)?;
+        let bytes = &self.names[slot.range()];
+        // SAFETY: `bytes` is one whole name's `as_encoded_bytes`, read by this process.
+        let name = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
+        Some((name, slot.folder, slot.link))
+    }
+}
+
 impl Iterator for Listing {
     type Item = Listed;
 
     fn next(&mut self) -> Option<Listed> {
-        let slot = *self.slots.get(self.next)?;
-        self.next += 1;
-        let bytes = &self.names[slot.range()];
-        // SAFETY: `bytes` is one whole name's `as_encoded_bytes`, read by this process.
-        let name = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
-        Some(Listed {
+        let (name, folder, link) = self.at(self.next)?;
+        let listed = Listed {
             name: name.to_os_string(),
-            folder: slot.folder,
-            link: slot.link,
-        })
+            folder,
+            link,
+        };
+        self.next += 1;
+        Some(listed)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
