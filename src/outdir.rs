@@ -535,20 +535,11 @@ impl Check<'_> {
 
     /// A source of input `input` called `name`, which `at` holds.
     fn found(&self, input: usize, at: At, name: &OsStr) -> Found {
-        let mut stem = name.len();
-        if let Some(ext) = (self.compress.is_some())
-            .then(|| Path::new(name).extension())
-            .flatten()
-            .filter(|_| Compression::from_name(Path::new(name)) != Compression::None)
-        {
-            // `output_path` drops the extension and its dot.
-            stem -= ext.len() + 1;
-        }
         Found {
             input,
             at,
             // A file name is at most a few hundred bytes.
-            stem: stem as u32,
+            stem: stem_len(name, self.compress) as u32,
         }
     }
 
@@ -588,6 +579,19 @@ impl Check<'_> {
             let out = output_path(&self.dir.join(rel), names.name(a).into(), self.compress);
             self.clash = Some((order, shown(a), shown(b), out));
         }
+    }
+}
+
+/// How many bytes of `name` its output's name ([`output_path`]) keeps before the
+/// extension `compress` adds, if any.
+fn stem_len(name: &OsStr, compress: Option<Compression>) -> usize {
+    let path = Path::new(name);
+    match path.extension() {
+        // `output_path` drops a compression extension and its dot.
+        Some(ext) if compress.is_some() && Compression::from_name(path) != Compression::None => {
+            name.len() - ext.len() - 1
+        }
+        _ => name.len(),
     }
 }
 
@@ -820,6 +824,35 @@ mod tests {
             json,
             record(&[PathBuf::from("dump")], &["news".into()], None)
         );
+    }
+
+    #[test]
+    fn an_output_name_is_its_stem_and_the_runs_extension() {
+        let names = [
+            "a.txt",
+            "a.txt.gz",
+            "a.gz",
+            ".gz",
+            "..gz",
+            "a.tar.zst",
+            "gz",
+            "a.",
+            "a.GZ",
+        ];
+        for c in [
+            None,
+            Some(Compression::None),
+            Some(Compression::Gzip),
+            Some(Compression::Zstd),
+        ] {
+            let ext = c.and_then(|c| c.extension()).map(|e| format!(".{e}"));
+            for name in names {
+                let out = output_path(Path::new(""), name.into(), c);
+                let stem = &name[..stem_len(OsStr::new(name), c)];
+                let want = format!("{stem}{}", ext.as_deref().unwrap_or(""));
+                assert_eq!(out, Path::new(&want), "{name} {c:?}");
+            }
+        }
     }
 
     /// The entries a plan gives, as (source path, destination) pairs.
