@@ -137,6 +137,11 @@ mod tests {
     use super::*;
     use crate::sources::Input;
 
+    /// A list read with no command-line inputs.
+    fn read(list: &Path, sep: Separator) -> Result<FileList> {
+        super::read(list, sep, InputList::new())
+    }
+
     #[test]
     fn lists_are_read_in_order_skipping_blank_entries_and_checked() {
         let tmp = tempfile::tempdir().unwrap();
@@ -148,7 +153,7 @@ mod tests {
         let p = |f: &str| dir.join(f).display().to_string();
         let list = dir.join("list");
         std::fs::write(&list, format!("{}\n\n{}\n", p("a b.txt"), p("sub"))).unwrap();
-        let got = read(&list, Separator::Newline, InputList::new()).unwrap();
+        let got = read(&list, Separator::Newline).unwrap();
         let want = [
             Input::listed(dir.join("a b.txt")),
             Input::listed(dir.join("sub")),
@@ -158,7 +163,7 @@ mod tests {
         assert!(got.digest.starts_with("2 paths, crc32 "), "{}", got.digest);
         // The command line's inputs come first; only the list's are counted and digested.
         let given = Input::all_given(&[dir.join("sub"), "-".into()]);
-        let both = read(&list, Separator::Newline, given).unwrap();
+        let both = super::read(&list, Separator::Newline, given).unwrap();
         let all: Vec<Input> = both.inputs.iter().collect();
         assert_eq!(all[..2], [Input::given(dir.join("sub")), Input::given("-")]);
         assert_eq!(all[2..], want);
@@ -167,18 +172,10 @@ mod tests {
         // break needs them.
         let nul = dir.join("list0");
         std::fs::write(&nul, format!("{}\0{}\0", p("a b.txt"), p("sub"))).unwrap();
-        assert_eq!(read(&nul, Separator::Nul, InputList::new()).unwrap(), got);
+        assert_eq!(read(&nul, Separator::Nul).unwrap(), got);
         std::fs::write(&nul, format!("{}\0", p("line\nbreak.txt"))).unwrap();
-        assert_eq!(
-            read(&nul, Separator::Nul, InputList::new())
-                .unwrap()
-                .inputs
-                .len(),
-            1
-        );
-        let e = read(&nul, Separator::Newline, InputList::new())
-            .unwrap_err()
-            .to_string();
+        assert_eq!(read(&nul, Separator::Nul).unwrap().inputs.len(), 1);
+        let e = read(&nul, Separator::Newline).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!("{}:1: ", list.with_file_name("list0").display())),
             "{e}"
@@ -186,9 +183,7 @@ mod tests {
         assert!(e.contains("No such file"), "{e}");
         // A missing path, `-` and a NUL in a line list name the list's line.
         std::fs::write(&list, format!("{}\n{}\n", p("a b.txt"), p("gone.txt"))).unwrap();
-        let e = read(&list, Separator::Newline, InputList::new())
-            .unwrap_err()
-            .to_string();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!(
                 "{}:2: {:?}: ",
@@ -198,31 +193,23 @@ mod tests {
             "{e}"
         );
         std::fs::write(&list, format!("{}\r\n", p("a b.txt"))).unwrap();
-        let e = read(&list, Separator::Newline, InputList::new())
-            .unwrap_err()
-            .to_string();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
         assert!(e.contains("a b.txt\\r\": No such file"), "{e}");
         assert!(
             e.ends_with("(the line ends in a carriage return: convert the list with dos2unix)"),
             "{e}"
         );
         std::fs::write(&list, "-\n").unwrap();
-        let e = read(&list, Separator::Newline, InputList::new())
-            .unwrap_err()
-            .to_string();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
         assert!(
             e.contains(":1: `-` (standard input) cannot be listed"),
             "{e}"
         );
         std::fs::write(&list, format!("{}\0x\n", p("a b.txt"))).unwrap();
-        let e = read(&list, Separator::Newline, InputList::new())
-            .unwrap_err()
-            .to_string();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
         assert!(e.contains(":1: a NUL byte"), "{e}");
         std::fs::write(&nul, format!("{}\0\0{}\0", p("a b.txt"), p("gone"))).unwrap();
-        let e = read(&nul, Separator::Nul, InputList::new())
-            .unwrap_err()
-            .to_string();
+        let e = read(&nul, Separator::Nul).unwrap_err().to_string();
         assert!(e.contains(": entry 3: "), "{e}");
         // A list longer than the reader's buffer: paths across its edges come out whole.
         let long: Vec<PathBuf> = (0..6000)
@@ -231,15 +218,15 @@ mod tests {
         let text: String = long.iter().map(|p| format!("{}\n", p.display())).collect();
         assert!(text.len() > 2 << 16);
         std::fs::write(&list, text).unwrap();
-        let got = read(&list, Separator::Newline, InputList::new()).unwrap();
+        let got = read(&list, Separator::Newline).unwrap();
         let want: Vec<Input> = long.into_iter().map(Input::listed).collect();
         assert_eq!(got.inputs, InputList::from(want));
         // An empty list is a run over nothing; an unreadable one is an error naming it.
         std::fs::write(&list, "\n").unwrap();
-        let empty = read(&list, Separator::Newline, InputList::new()).unwrap();
+        let empty = read(&list, Separator::Newline).unwrap();
         assert!(empty.inputs.is_empty());
         assert_eq!(empty.digest, "0 paths, crc32 00000000");
-        let e = read(&dir.join("nope"), Separator::Newline, InputList::new()).unwrap_err();
+        let e = read(&dir.join("nope"), Separator::Newline).unwrap_err();
         assert!(e.to_string().contains("nope"), "{e}");
     }
 }

@@ -304,6 +304,19 @@ struct Found {
     stem: u32,
 }
 
+impl Found {
+    /// A source of input `input` called `name`, which `at` holds, in a run that
+    /// compresses as `compress` asks.
+    fn new(input: usize, at: At, name: &OsStr, compress: Option<Compression>) -> Found {
+        Found {
+            input,
+            at,
+            // A file name is at most a few hundred bytes.
+            stem: stem_len(name, compress) as u32,
+        }
+    }
+}
+
 /// Where a [`Found`]'s name is ([`Names::name`]).
 #[derive(Clone, Copy)]
 enum At {
@@ -313,6 +326,15 @@ enum At {
     Listing { branch: u32, slot: u32 },
     /// One of the names held apart (standard input's, an odd input path's).
     Apart(u32),
+}
+
+impl At {
+    /// `name`, held apart in `apart`.
+    fn apart(apart: &mut Vec<OsString>, name: OsString) -> At {
+        apart.push(name);
+        // A folder's names held apart are standard input's and odd inputs': few.
+        At::Apart(apart.len() as u32 - 1)
+    }
 }
 
 /// What the names of one relative folder's [`Found`]s are read from.
@@ -371,11 +393,10 @@ impl Check<'_> {
     fn inputs(&mut self, stdin_name: &str) -> Result<()> {
         for (i, input) in self.inputs.iter().enumerate() {
             if input.is_stdin() {
+                let compress = self.compress;
                 let pending = self.pending(PathBuf::new());
-                pending.apart.push(stdin_name.into());
-                let at = At::Apart(pending.apart.len() as u32 - 1);
-                let found = self.found(i, at, OsStr::new(stdin_name));
-                self.pending(PathBuf::new()).found.push(found);
+                let at = At::apart(&mut pending.apart, stdin_name.into());
+                (pending.found).push(Found::new(i, at, OsStr::new(stdin_name), compress));
                 continue;
             }
             let path = &input.path;
@@ -453,10 +474,9 @@ impl Check<'_> {
             let at = if own {
                 At::Input
             } else {
-                apart.push(name.clone());
-                At::Apart(apart.len() as u32 - 1)
+                At::apart(&mut apart, name.clone())
             };
-            found.push(self.found(i, at, &name));
+            found.push(Found::new(i, at, &name, self.compress));
         }
         // One folder's own names are unique: with no name changed and no other input
         // here, nothing can collide, and its names need not be held.
@@ -504,7 +524,7 @@ impl Check<'_> {
                         branch: bi as u32,
                         slot: k as u32,
                     };
-                    found.push(self.found(b.input, at, name));
+                    found.push(Found::new(b.input, at, name, self.compress));
                 }
             }
             // Kept while its names are needed.
@@ -531,16 +551,6 @@ impl Check<'_> {
             self.folder(&rel.join(name))?;
         }
         Ok(())
-    }
-
-    /// A source of input `input` called `name`, which `at` holds.
-    fn found(&self, input: usize, at: At, name: &OsStr) -> Found {
-        Found {
-            input,
-            at,
-            // A file name is at most a few hundred bytes.
-            stem: stem_len(name, self.compress) as u32,
-        }
     }
 
     /// Notes the source at `path` (`rel` under input `input`), which lies inside the
