@@ -1190,6 +1190,9 @@ const LIST_TREE: &[&str] = &[
     "b/a/x.txt",
     "b/a/y.txt",
     "b/b/y.txt",
+    // Plain text under compressed names: renamed by --compress onto their neighbours'.
+    "b/x.txt.gz",
+    "a/a/x.txt.zst",
 ];
 const LIST_NAMES: &[&str] = &[
     "x.txt",
@@ -1208,8 +1211,24 @@ const LIST_NAMES: &[&str] = &[
 
 /// Where the sources of an input land under an output folder, by the README's rules: a
 /// named file by its name, a named folder's files by their path under it, a listed path
-/// by its whole path (less a leading `./`).
-fn landing(name: &str, listed: bool) -> Vec<String> {
+/// by its whole path (less a leading `./`); `--compress` (`""`: not given) drops a
+/// compression extension and adds its own.
+fn landing(name: &str, listed: bool, compress: &str) -> Vec<String> {
+    landing_as_named(name, listed)
+        .into_iter()
+        .map(|f| {
+            let stem = f.strip_suffix(".gz").or_else(|| f.strip_suffix(".zst"));
+            match compress {
+                "none" => stem.unwrap_or(&f).to_string(),
+                "gzip" => format!("{}.gz", stem.unwrap_or(&f)),
+                _ => f,
+            }
+        })
+        .collect()
+}
+
+/// [`landing`] without `--compress`.
+fn landing_as_named(name: &str, listed: bool) -> Vec<String> {
     let path = name.trim_start_matches("./");
     let files: Vec<&str> = LIST_TREE
         .iter()
@@ -1236,6 +1255,7 @@ proptest::proptest! {
     fn outdir_holds_what_the_mirroring_rules_say_or_the_run_refuses(
         named in proptest::collection::vec(proptest::sample::select(LIST_NAMES), 0..3),
         listed in proptest::collection::vec(proptest::sample::select(LIST_NAMES), 0..4),
+        compress in proptest::sample::select(&["", "", "none", "gzip"][..]),
     ) {
         proptest::prop_assume!(!named.is_empty() || !listed.is_empty());
         let tmp = tempfile::tempdir().unwrap();
@@ -1251,8 +1271,12 @@ proptest::proptest! {
         if !listed.is_empty() {
             args.extend(["--files-from", "list"]);
         }
-        let mut want: Vec<String> = named.iter().flat_map(|n| landing(n, false)).collect();
-        want.extend(listed.iter().flat_map(|n| landing(n, true)));
+        if !compress.is_empty() {
+            args.extend(["--compress", compress]);
+        }
+        let mut want: Vec<String> =
+            named.iter().flat_map(|n| landing(n, false, compress)).collect();
+        want.extend(listed.iter().flat_map(|n| landing(n, true, compress)));
         let o = chaff_in(t, &args, None);
         let err = String::from_utf8_lossy(&o.stderr);
         let mut distinct = want.clone();
