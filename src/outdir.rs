@@ -536,6 +536,8 @@ impl Check<'_> {
             apart: &apart,
         };
         self.clashes(rel, found, &branches, &names);
+        // Not held while the subfolders are checked.
+        drop((listings, apart));
         // Listed inputs further down, whose folders no input folder may have.
         let depth = rel.components().count();
         let below = (Bound::Excluded(rel.to_path_buf()), Bound::Unbounded);
