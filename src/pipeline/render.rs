@@ -128,7 +128,7 @@ impl Engine<'_> {
     }
 
     /// Whether `filter`'s WARC output for `entry` is gzipped by the workers, a member per
-    /// record (see [`RunOptions::gzip_stream`]).
+    /// record (see [`RunOptions::gzip_stream`](super::RunOptions::gzip_stream)).
     pub(super) fn gzip_members(&self, task: Task<'_>, entry: &Entry) -> bool {
         self.opts.format == InputFormat::Warc
             && matches!(task, Task::Filter { .. })
