@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::input::Compression;
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, Input, InputList, Inputs, Listing, Walk,
+    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listing, Walk,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -371,7 +371,7 @@ struct Pending {
     /// File inputs, by their index: a word each, as a list may name millions of files
     /// (their [`Found`] is made when their folder is checked).
     files: Vec<usize>,
-    /// Standard input.
+    /// Standard input, and a file input whose name is not its path's last.
     found: Vec<Found>,
     /// Names its `found` reads ([`At::Apart`]).
     apart: Vec<OsString>,
@@ -435,7 +435,16 @@ impl Check<'_> {
             if real.is_some_and(|r| r.starts_with(self.real_out)) {
                 self.inside(i, &rel, path);
             }
-            self.pending(split(rel).0).files.push(i);
+            // Nearly always its name is its path's last: then it waits as its index.
+            let (folder, name) = split(rel);
+            let compress = self.compress;
+            let pending = self.pending(folder);
+            if path.file_name() == Some(&name) {
+                pending.files.push(i);
+            } else {
+                let at = At::apart(&mut pending.apart, name.clone());
+                (pending.found).push(Found::new(i, at, &name, compress));
+            }
         }
         self.folder(Path::new(""))
     }
@@ -466,17 +475,15 @@ impl Check<'_> {
     /// each input folder's copy of it; then its subfolders, in byte order.
     fn folder(&mut self, rel: &Path) -> Result<()> {
         let pending = self.pending.remove(rel).unwrap_or_default();
-        let (mut found, branches, mut apart) = (pending.found, pending.branches, pending.apart);
+        let (mut found, branches, apart) = (pending.found, pending.branches, pending.apart);
         for i in pending.files {
-            let input = self.inputs.get(i).unwrap_or_else(|| Input::given(""));
-            let name = placed(input).1;
-            let own = self.inputs.path(i).and_then(|(p, _)| p.file_name()) == Some(&name);
-            let at = if own {
-                At::Input
-            } else {
-                At::apart(&mut apart, name.clone())
-            };
-            found.push(Found::new(i, at, &name, self.compress));
+            let name = (self.inputs.path(i)).and_then(|(p, _)| p.file_name());
+            found.push(Found::new(
+                i,
+                At::Input,
+                name.unwrap_or_default(),
+                self.compress,
+            ));
         }
         // One folder's own names are unique: with no name changed and no other input
         // here, nothing can collide, and its names need not be held.
@@ -605,12 +612,6 @@ fn stem_len(name: &OsStr, compress: Option<Compression>) -> usize {
         }
         _ => name.len(),
     }
-}
-
-/// Where a file input's output lands under the output folder: the relative folder and
-/// the name (its path as the run's walk has it).
-fn placed(input: Input) -> (PathBuf, OsString) {
-    split(given_file(input, false).rel().unwrap_or_default())
 }
 
 /// A relative path's folder and name (all of it, when it has no name).
@@ -760,6 +761,7 @@ fn remove_temporaries(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sources::Input;
 
     fn record(inputs: &[PathBuf], keep: &[String], threshold: Option<f64>) -> String {
         record_with(inputs, keep, threshold, "error").to_json()

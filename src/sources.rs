@@ -375,20 +375,28 @@ impl Listing {
         let name = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
         Some((name, slot.folder, slot.link))
     }
+
+    /// The next entry, as [`Listing::at`] lends it (the iterator's `next` copies the name).
+    pub fn advance(&mut self) -> Option<(&OsStr, bool, bool)> {
+        let k = self.next;
+        if k >= self.slots.len() {
+            return None;
+        }
+        self.next += 1;
+        self.at(k)
+    }
 }
 
 impl Iterator for Listing {
     type Item = Listed;
 
     fn next(&mut self) -> Option<Listed> {
-        let (name, folder, link) = self.at(self.next)?;
-        let listed = Listed {
+        let (name, folder, link) = self.advance()?;
+        Some(Listed {
             name: name.to_os_string(),
             folder,
             link,
-        };
-        self.next += 1;
-        Some(listed)
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -452,12 +460,12 @@ impl Walk {
     fn step(&mut self) -> Option<Result<Source>> {
         loop {
             if let Some(folder) = self.stack.last_mut() {
-                let Some(e) = folder.rest.next() else {
+                let Some((name, is_folder, link)) = folder.rest.advance() else {
                     self.stack.pop();
                     continue;
                 };
-                let (path, rel_from) = (folder.path.join(&e.name), folder.rel_from);
-                if e.folder {
+                let (path, rel_from) = (folder.path.join(name), folder.rel_from);
+                if is_folder {
                     if let Err(err) = self.enter(path, rel_from) {
                         return Some(Err(err));
                     }
@@ -466,7 +474,7 @@ impl Walk {
                 return Some(Ok(Source::File {
                     path,
                     rel_from,
-                    link: e.link,
+                    link,
                 }));
             }
             let input = self.inputs.get(self.next)?;
