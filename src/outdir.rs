@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::input::Compression;
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listing, Walk,
+    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Walk,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -352,7 +352,7 @@ impl<'b> Names<'b> {
             At::Input => (self.inputs.path(f.input)).and_then(|(p, _)| p.file_name()),
             At::Listing { branch, slot } => (self.listings.get(branch as usize))
                 .and_then(|l| l.at(slot as usize))
-                .map(|(name, _, _)| name),
+                .map(|e| e.name),
             At::Apart(k) => self.apart.get(k as usize).map(OsString::as_os_str),
         };
         name.unwrap_or_default()
@@ -497,7 +497,7 @@ impl Check<'_> {
             let inside = real_dir.starts_with(self.real_out);
             let listing = list_folder(&b.path)?;
             for k in 0..listing.len() {
-                let Some((name, folder, link)) = listing.at(k) else {
+                let Some(Listed { name, folder, link }) = listing.at(k) else {
                     break;
                 };
                 if folder {

@@ -7,7 +7,7 @@
 //! never a list of every file.
 
 use crate::error::{Error, Result};
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -129,10 +129,8 @@ impl InputList {
             0 => 0,
             _ => self.ends[i - 1] & !LISTED,
         };
-        let bytes = &self.bytes[start..end & !LISTED];
-        // SAFETY: `bytes` is one whole path's `as_encoded_bytes`, pushed by this process.
-        let os = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
-        Some((Path::new(os), end & LISTED != 0))
+        let path = Path::new(os_str(&self.bytes[start..end & !LISTED]));
+        Some((path, end & LISTED != 0))
     }
 
     /// The `i`th input.
@@ -288,11 +286,11 @@ pub fn check(inputs: impl Into<Arc<InputList>>) -> Result<u64> {
     Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
 }
 
-/// One file or folder in a folder, links followed.
-#[derive(Debug)]
-pub struct Listed {
+/// One file or folder in a folder, links followed, as its [`Listing`] lends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listed<'a> {
     /// Its name in the folder.
-    pub name: OsString,
+    pub name: &'a OsStr,
     /// A folder (or a link to one); else a file (or a link to one).
     pub folder: bool,
     /// It is a symbolic link.
@@ -336,17 +334,17 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
     Ok(out)
 }
 
-/// A folder's listing ([`list_folder`]), given out in order as [`Listed`] entries. Held
-/// while its folder is walked, so compactly: a folder of millions of files costs their
-/// names' bytes and 16 more a file (an entry of its own, with its name's allocation, would
-/// cost about 60).
+/// A folder's listing ([`list_folder`]), its entries lent in name order as [`Listed`].
+/// Held while its folder is walked, so compactly: a folder of millions of files costs
+/// their names' bytes and 16 more a file (an entry of its own, with its name's
+/// allocation, would cost about 60).
 #[derive(Debug, Default)]
 pub struct Listing {
     /// Every name's bytes ([`OsStr::as_encoded_bytes`]), in the order they were read.
     names: Vec<u8>,
     /// The entries, in byte order of their names.
     slots: Vec<Slot>,
-    /// How many have been given out.
+    /// How many [`Listing::advance`] has given out.
     next: usize,
 }
 
@@ -366,46 +364,46 @@ impl Slot {
 }
 
 impl Listing {
-    /// The `k`th entry in name order, given out or not: its name, whether it is a folder,
-    /// and whether it is a link.
-    pub fn at(&self, k: usize) -> Option<(&OsStr, bool, bool)> {
-        let slot = self.slots.get(k)?;
-        let bytes = &self.names[slot.range()];
-        // SAFETY: `bytes` is one whole name's `as_encoded_bytes`, read by this process.
-        let name = unsafe { OsStr::from_encoded_bytes_unchecked(bytes) };
-        Some((name, slot.folder, slot.link))
+    /// How many entries it holds.
+    pub fn len(&self) -> usize {
+        self.slots.len()
     }
 
-    /// The next entry, as [`Listing::at`] lends it (the iterator's `next` copies the name).
-    pub fn advance(&mut self) -> Option<(&OsStr, bool, bool)> {
+    /// It holds none.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// How many entries [`Listing::advance`] has yet to give out.
+    pub fn remaining(&self) -> usize {
+        self.slots.len() - self.next
+    }
+
+    /// The `k`th entry in name order, given out or not.
+    pub fn at(&self, k: usize) -> Option<Listed<'_>> {
+        let slot = self.slots.get(k)?;
+        Some(Listed {
+            name: os_str(&self.names[slot.range()]),
+            folder: slot.folder,
+            link: slot.link,
+        })
+    }
+
+    /// The next entry not yet given out.
+    pub fn advance(&mut self) -> Option<Listed<'_>> {
         let k = self.next;
-        if k >= self.slots.len() {
-            return None;
-        }
-        self.next += 1;
+        self.next = (k + 1).min(self.slots.len());
         self.at(k)
     }
 }
 
-impl Iterator for Listing {
-    type Item = Listed;
-
-    fn next(&mut self) -> Option<Listed> {
-        let (name, folder, link) = self.advance()?;
-        Some(Listed {
-            name: name.to_os_string(),
-            folder,
-            link,
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.slots.len() - self.next;
-        (n, Some(n))
-    }
+/// The path or name whose [`OsStr::as_encoded_bytes`] are `bytes`: only ever whole ones,
+/// stored by this process ([`InputList`], [`Listing`]).
+fn os_str(bytes: &[u8]) -> &OsStr {
+    // SAFETY: every caller passes one whole `OsStr`'s encoded bytes, taken by this process
+    // on this platform.
+    unsafe { OsStr::from_encoded_bytes_unchecked(bytes) }
 }
-
-impl ExactSizeIterator for Listing {}
 
 /// The sources under some inputs, in input order: files as given, folders walked
 /// depth-first in byte order of their paths (links followed, each folder on a branch
@@ -460,12 +458,12 @@ impl Walk {
     fn step(&mut self) -> Option<Result<Source>> {
         loop {
             if let Some(folder) = self.stack.last_mut() {
-                let Some((name, is_folder, link)) = folder.rest.advance() else {
+                let Some(e) = folder.rest.advance() else {
                     self.stack.pop();
                     continue;
                 };
-                let (path, rel_from) = (folder.path.join(name), folder.rel_from);
-                if is_folder {
+                let (path, rel_from, link) = (folder.path.join(e.name), folder.rel_from, e.link);
+                if e.folder {
                     if let Err(err) = self.enter(path, rel_from) {
                         return Some(Err(err));
                     }
@@ -547,6 +545,7 @@ impl Iterator for Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
 
     fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>> {
         Walk::new(Input::all_given(inputs)).collect()
@@ -659,11 +658,15 @@ mod tests {
         std::fs::create_dir(dir.join("c")).unwrap();
         std::os::unix::fs::symlink(dir.join("c"), dir.join("d")).unwrap();
         let mut listing = list_folder(dir).unwrap();
-        assert_eq!(listing.len(), 6);
-        listing.next();
-        assert_eq!(listing.len(), 5);
-        let got: Vec<(OsString, bool, bool)> =
-            listing.map(|e| (e.name, e.folder, e.link)).collect();
+        assert_eq!((listing.len(), listing.remaining()), (6, 6));
+        assert_eq!(listing.advance().unwrap().name, "B");
+        assert_eq!((listing.len(), listing.remaining()), (6, 5));
+        let mut got: Vec<(OsString, bool, bool)> = Vec::new();
+        while let Some(e) = listing.advance() {
+            got.push((e.name.to_os_string(), e.folder, e.link));
+        }
+        assert_eq!((listing.remaining(), listing.advance()), (0, None));
+        assert_eq!(listing.at(0).unwrap().name, "B");
         let want = [
             ("a", false, false),
             ("b", false, false),
@@ -694,7 +697,7 @@ mod tests {
         while let Some(s) = walk.next() {
             s.unwrap();
             n += 1;
-            most = most.max(walk.stack.iter().map(|f| f.rest.len()).sum::<usize>());
+            most = most.max(walk.stack.iter().map(|f| f.rest.remaining()).sum::<usize>());
         }
         assert_eq!(n, 1000);
         assert!(most < 50 + 20, "{most}");
