@@ -9,10 +9,9 @@
 //! first member without a word. The bytes depend on the data alone, not on the number
 //! of threads or on which block finished first.
 
+use crate::in_order::InOrder;
 use flate2::{Compress, Compression, FlushCompress, Status};
-use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::sync::mpsc;
 
 /// Uncompressed bytes per block (pigz uses 128 KiB; larger blocks mean fewer hand-overs).
 pub const BLOCK: usize = 256 << 10;
@@ -33,9 +32,7 @@ pub struct ParallelGzip<W: Write> {
     crc: crc32fast::Hasher,
     len: u64,
     /// Blocks being compressed, in stream order.
-    pending: VecDeque<mpsc::Receiver<io::Result<Vec<u8>>>>,
-    /// How many blocks may be in flight (bounds memory).
-    most: usize,
+    order: InOrder,
 }
 
 impl<W: Write> ParallelGzip<W> {
@@ -50,8 +47,7 @@ impl<W: Write> ParallelGzip<W> {
             window: Vec::new(),
             crc: crc32fast::Hasher::new(),
             len: 0,
-            pending: VecDeque::new(),
-            most: 2 * rayon::current_num_threads() + 2,
+            order: InOrder::new("gzip"),
         })
     }
 
@@ -59,13 +55,13 @@ impl<W: Write> ParallelGzip<W> {
     /// trailer (CRC-32 and length), and hands `inner` back.
     pub fn finish(mut self) -> io::Result<W> {
         let last = std::mem::take(&mut self.block);
-        if self.pending.is_empty() {
+        if self.order.is_empty() {
             // A small stream, or the writer of one small file among many: no hand-over.
             let out = deflate(&last, &self.window, true)?;
             self.inner.write_all(&out)?;
         } else {
             self.send(last, true);
-            self.drain(0)?;
+            self.order.drain(&mut self.inner, 0)?;
         }
         self.inner
             .write_all(&self.crc.clone().finalize().to_le_bytes())?;
@@ -87,54 +83,8 @@ impl<W: Write> ParallelGzip<W> {
         };
         next.extend_from_slice(&data[data.len() - keep..]);
         self.window = next;
-        let (tx, rx) = mpsc::sync_channel(1);
-        rayon::spawn(move || {
-            let _ = tx.send(deflate(&data, &window, last));
-        });
-        self.pending.push_back(rx);
+        self.order.send(move || deflate(&data, &window, last));
     }
-
-    /// Writes finished blocks in order: those already done, then waits for more until
-    /// at most `left` are in flight.
-    fn drain(&mut self, left: usize) -> io::Result<()> {
-        while let Some(rx) = self.pending.front() {
-            let out = if self.pending.len() > left {
-                wait(rx)?
-            } else {
-                match rx.try_recv() {
-                    Ok(out) => out,
-                    Err(mpsc::TryRecvError::Empty) => break,
-                    Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
-                }
-            };
-            self.pending.pop_front();
-            self.inner.write_all(&out?)?;
-        }
-        Ok(())
-    }
-}
-
-/// A block's result, waited for. On one of the pool's own threads (a caller inside
-/// rayon), pool work is run meanwhile: blocking there could wait for a block that only
-/// this thread would get to.
-fn wait(rx: &mpsc::Receiver<io::Result<Vec<u8>>>) -> io::Result<io::Result<Vec<u8>>> {
-    loop {
-        match rx.try_recv() {
-            Ok(out) => return Ok(out),
-            Err(mpsc::TryRecvError::Disconnected) => return Err(lost()),
-            Err(mpsc::TryRecvError::Empty) => {
-                if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                    // Not a pool thread, or nothing queued: the block is being
-                    // compressed elsewhere.
-                    return rx.recv().map_err(|_| lost());
-                }
-            }
-        }
-    }
-}
-
-fn lost() -> io::Error {
-    io::Error::other("a gzip block's compressor stopped without a result")
 }
 
 impl<W: Write> Write for ParallelGzip<W> {
@@ -149,7 +99,7 @@ impl<W: Write> Write for ParallelGzip<W> {
             if self.block.len() == BLOCK {
                 let full = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
                 self.send(full, false);
-                self.drain(self.most)?;
+                self.order.drain_to_bound(&mut self.inner)?;
             }
         }
         Ok(buf.len())
@@ -162,7 +112,7 @@ impl<W: Write> Write for ParallelGzip<W> {
             let part = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
             self.send(part, false);
         }
-        self.drain(0)?;
+        self.order.drain(&mut self.inner, 0)?;
         self.inner.flush()
     }
 }

@@ -12,6 +12,7 @@
 // Every public item is documented; clippy -D warnings in CI keeps it so.
 #![warn(missing_docs)]
 
+pub mod bz2;
 pub mod classifier;
 pub mod context;
 pub mod counts;
@@ -25,6 +26,7 @@ pub mod file_list;
 pub mod gzip;
 pub mod html;
 pub mod huge_pages;
+pub mod in_order;
 pub mod input;
 pub mod interrupt;
 pub mod jsonl;
@@ -46,6 +48,7 @@ pub mod train;
 pub mod warc;
 pub mod whitespace;
 pub mod writer;
+pub mod xz;
 
 pub use error::{Error, Result};
 

@@ -207,8 +207,8 @@ struct InputArgs {
     /// As --files-from, with each path ended by a NUL byte (find -print0)
     #[arg(long, value_name = "LIST")]
     files0_from: Option<PathBuf>,
-    /// Files, folders (walked recursively, sorted) or - for stdin; .gz and .zst are
-    /// decompressed
+    /// Files, folders (walked recursively, sorted) or - for stdin; gzip, zstd, bzip2 and
+    /// xz are decompressed
     #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     inputs: Vec<PathBuf>,
 }
@@ -265,7 +265,8 @@ struct FilterArgs {
     /// Finish an interrupted run into OUTDIR: inputs whose output exists are not redone
     #[arg(long)]
     resume: bool,
-    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst
+    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst,
+    /// bz2, xz
     #[arg(long, default_value = "auto", value_name = "HOW")]
     compress: String,
     /// Keep JSONL records left with no kept line (their text becomes empty)

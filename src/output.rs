@@ -135,6 +135,10 @@ pub enum Compressed<W: Write> {
     Gzip(crate::gzip::ParallelGzip<W>),
     /// Zstandard.
     Zstd(zstd::stream::write::Encoder<'static, W>),
+    /// bzip2, a stream a block, compressed on rayon's pool.
+    Bzip2(crate::bz2::ParallelBzip2<W>),
+    /// xz: one stream, a large one compressed by liblzma's workers.
+    Xz(crate::xz::XzWriter<W>),
 }
 
 /// Most of libzstd's workers for one large stream: each holds a job of a few MB.
@@ -144,8 +148,9 @@ impl<W: Write> Compressed<W> {
     /// Wraps `inner` in the given compression. `large`: the stream will hold more than
     /// one chunk of input (stdout, or a file read in several chunks), so zstd compresses
     /// it on worker threads of its own; a small file is compressed where it is written,
-    /// as starting those threads would cost more than it saves. gzip is compressed in
-    /// parallel whatever its size ([`crate::gzip`]).
+    /// as starting those threads would cost more than it saves. gzip and bzip2 are
+    /// compressed in parallel whatever their size ([`crate::gzip`], [`crate::bz2`]); xz
+    /// decides by the data's size ([`crate::xz`]).
     pub fn new(inner: W, c: crate::input::Compression, large: bool) -> std::io::Result<Self> {
         use crate::input::Compression as C;
         Ok(match c {
@@ -162,6 +167,8 @@ impl<W: Write> Compressed<W> {
                 }
                 Compressed::Zstd(e)
             }
+            C::Bzip2 => Compressed::Bzip2(crate::bz2::ParallelBzip2::new(inner)),
+            C::Xz => Compressed::Xz(crate::xz::XzWriter::new(inner)),
         })
     }
 
@@ -171,6 +178,8 @@ impl<W: Write> Compressed<W> {
             Compressed::Plain(w) => Ok(w),
             Compressed::Gzip(w) => w.finish(),
             Compressed::Zstd(w) => w.finish(),
+            Compressed::Bzip2(w) => w.finish(),
+            Compressed::Xz(w) => w.finish(),
         }
     }
 }
@@ -181,6 +190,8 @@ impl<W: Write> Write for Compressed<W> {
             Compressed::Plain(w) => w.write(buf),
             Compressed::Gzip(w) => w.write(buf),
             Compressed::Zstd(w) => w.write(buf),
+            Compressed::Bzip2(w) => w.write(buf),
+            Compressed::Xz(w) => w.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -188,6 +199,8 @@ impl<W: Write> Write for Compressed<W> {
             Compressed::Plain(w) => w.flush(),
             Compressed::Gzip(w) => w.flush(),
             Compressed::Zstd(w) => w.flush(),
+            Compressed::Bzip2(w) => w.flush(),
+            Compressed::Xz(w) => w.flush(),
         }
     }
 }

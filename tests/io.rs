@@ -421,6 +421,29 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     }
     let z = ok(&["filter", "--compress", "gz", "tests/data/sample_page.txt"]);
     assert_eq!(gunzip(&z), expected);
+    // bzip2 and xz: read, and written back in kind.
+    let codecs = tmp.path().join("codecs");
+    fs::create_dir_all(&codecs).unwrap();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    bz.write_all(&page).unwrap();
+    fs::write(codecs.join("c.txt.bz2"), bz.finish().unwrap()).unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(&page).unwrap();
+    fs::write(codecs.join("d.txt.xz"), xz.finish().unwrap()).unwrap();
+    let out4 = tmp.path().join("out4");
+    ok(&["filter", "-o", s(&out4), s(&codecs)]);
+    let mut got = Vec::new();
+    let bz = fs::read(out4.join("c.txt.bz2")).unwrap();
+    bzip2::read::MultiBzDecoder::new(&bz[..])
+        .read_to_end(&mut got)
+        .unwrap();
+    assert_eq!(got, expected, "bz2");
+    got.clear();
+    let xz = fs::read(out4.join("d.txt.xz")).unwrap();
+    liblzma::read::XzDecoder::new(&xz[..])
+        .read_to_end(&mut got)
+        .unwrap();
+    assert_eq!(got, expected, "xz");
     // A corrupt gzip file is an error naming it.
     fs::write(input.join("c.txt.gz"), &gz(&page)[..40]).unwrap();
     let err = fails(&["filter", "-o", s(&tmp.path().join("out3")), s(&input)]);
@@ -543,14 +566,14 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     fs::write(input.join("f.warc"), warc).unwrap();
     let html = format!("<!DOCTYPE html>\n<html><body><p>{page}</p></body></html>\n");
     fs::write(input.join("g.html"), html).unwrap();
-    // Archives and compressions chaff does not read: a tar inside gzip, and bzip2.
+    // Archives and compressions chaff does not read: a tar inside gzip, and lz4.
     let mut tar = vec![0u8; 1024];
     tar[..5].copy_from_slice(b"a.txt");
     tar[257..263].copy_from_slice(b"ustar\x00");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     fs::write(input.join("i.tar.gz"), gz.finish().unwrap()).unwrap();
-    fs::write(input.join("j.txt.bz2"), b"BZh91AY&SY\x12\x34\x00\x00").unwrap();
+    fs::write(input.join("j.txt.lz4"), b"\x04\x22\x4D\x18\x64\x40\xa7").unwrap();
     // Text under a metadata record is text: the line after it does not open a record.
     let meta = serde_json::json!({"url": "https://example.com/a"});
     fs::write(input.join("h.txt"), format!("{meta}\n\n{page}")).unwrap();
@@ -575,8 +598,8 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
             "a tar archive: extract its files first with tar -xf",
         ),
         (
-            "j.txt.bz2",
-            "bzip2-compressed: chaff reads gzip and zstd; decompress it first with bzip2 -d",
+            "j.txt.lz4",
+            "lz4-compressed: chaff reads gzip, zstd, bzip2 and xz; decompress it first with lz4 -d",
         ),
     ] {
         assert!(
@@ -1002,6 +1025,15 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
             let mut d = flate2::read::GzDecoder::new(z);
             d.read_to_end(&mut got).unwrap();
             d.into_inner().read_to_end(&mut after).unwrap();
+        } else if how == "xz" {
+            let mut d = liblzma::read::XzDecoder::new(z);
+            d.read_to_end(&mut got).unwrap();
+            d.into_inner().read_to_end(&mut after).unwrap();
+        } else if how == "bz2" {
+            // A stream a block, as pbzip2 writes: bzip2 readers read them all.
+            bzip2::read::MultiBzDecoder::new(z)
+                .read_to_end(&mut got)
+                .unwrap();
         } else {
             let mut d = zstd::stream::read::Decoder::new(z).unwrap().single_frame();
             d.read_to_end(&mut got).unwrap();
@@ -1009,7 +1041,7 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
         }
         (got, after.len())
     };
-    for how in ["gz", "zst"] {
+    for how in ["gz", "zst", "bz2", "xz"] {
         let mut outputs = Vec::new();
         for t in ["1", "2", "3"] {
             let out = tmp.path().join(format!("out-{how}-{t}"));

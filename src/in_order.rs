@@ -1,0 +1,131 @@
+//! Blocks of a stream compressed on rayon's pool and written in the order they were
+//! sent, whichever finishes first: the machinery the parallel gzip and bzip2 writers
+//! ([`crate::gzip`], [`crate::bz2`]) share. The bytes written depend on the blocks alone,
+//! never on the number of threads.
+
+use std::collections::VecDeque;
+use std::io::{self, Write};
+use std::sync::mpsc;
+
+/// A compressed block's bytes, or why it has none.
+type Done = io::Result<Vec<u8>>;
+
+/// Blocks in flight, in stream order.
+pub struct InOrder {
+    pending: VecDeque<mpsc::Receiver<Done>>,
+    /// How many blocks may be in flight (bounds memory).
+    most: usize,
+    /// Names the codec in the error of a compressor that stopped without a result.
+    codec: &'static str,
+}
+
+impl InOrder {
+    /// No block in flight yet; up to two a pool thread, and two more, may be.
+    pub fn new(codec: &'static str) -> InOrder {
+        InOrder {
+            pending: VecDeque::new(),
+            most: 2 * rayon::current_num_threads() + 2,
+            codec,
+        }
+    }
+
+    /// Whether no block was sent since the last complete [`InOrder::drain`].
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Runs `compress` on rayon's pool; its bytes come out of [`InOrder::drain`] after
+    /// those of every block sent before.
+    pub fn send(&mut self, compress: impl FnOnce() -> Done + Send + 'static) {
+        let (tx, rx) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let _ = tx.send(compress());
+        });
+        self.pending.push_back(rx);
+    }
+
+    /// Writes finished blocks to `out` in order: those already done, then waits for more
+    /// until at most `left` are in flight.
+    pub fn drain(&mut self, out: &mut impl Write, left: usize) -> io::Result<()> {
+        while let Some(rx) = self.pending.front() {
+            let done = if self.pending.len() > left {
+                self.wait(rx)?
+            } else {
+                match rx.try_recv() {
+                    Ok(done) => done,
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => return Err(self.lost()),
+                }
+            };
+            self.pending.pop_front();
+            out.write_all(&done?)?;
+        }
+        Ok(())
+    }
+
+    /// [`InOrder::drain`] down to the bound on blocks in flight: what a writer calls after
+    /// sending a full block.
+    pub fn drain_to_bound(&mut self, out: &mut impl Write) -> io::Result<()> {
+        self.drain(out, self.most)
+    }
+
+    /// A block's result, waited for. On one of the pool's own threads (a caller inside
+    /// rayon), pool work is run meanwhile: blocking there could wait for a block that
+    /// only this thread would get to.
+    fn wait(&self, rx: &mpsc::Receiver<Done>) -> io::Result<Done> {
+        loop {
+            match rx.try_recv() {
+                Ok(done) => return Ok(done),
+                Err(mpsc::TryRecvError::Disconnected) => return Err(self.lost()),
+                Err(mpsc::TryRecvError::Empty) => {
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        // Not a pool thread, or nothing queued: the block is being
+                        // compressed elsewhere.
+                        return rx.recv().map_err(|_| self.lost());
+                    }
+                }
+            }
+        }
+    }
+
+    fn lost(&self) -> io::Error {
+        io::Error::other(format!(
+            "a {} block's compressor stopped without a result",
+            self.codec
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_come_out_in_the_order_sent_whichever_finishes_first() {
+        let mut order = InOrder::new("test");
+        let mut out = Vec::new();
+        for i in 0..20u8 {
+            // Earlier blocks take longer, so they finish last.
+            order.send(move || {
+                std::thread::sleep(std::time::Duration::from_millis(u64::from(20 - i)));
+                Ok(vec![i])
+            });
+            order.drain_to_bound(&mut out).unwrap();
+        }
+        order.drain(&mut out, 0).unwrap();
+        assert!(order.is_empty());
+        assert_eq!(out, (0..20).collect::<Vec<u8>>());
+    }
+
+    #[test]
+    fn a_block_that_fails_is_the_drains_error() {
+        let mut order = InOrder::new("test");
+        order.send(|| Ok(b"a".to_vec()));
+        order.send(|| Err(io::Error::other("no room")));
+        order.send(|| Ok(b"c".to_vec()));
+        let mut out = Vec::new();
+        let err = order.drain(&mut out, 0).unwrap_err();
+        assert_eq!(err.to_string(), "no room");
+        assert_eq!(out, b"a");
+    }
+}
