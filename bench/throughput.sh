@@ -5,7 +5,7 @@
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
 # each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
-# gzipped and zstd-compressed, as a gzipped WET file and as a Parquet table; also start-up (dictionary + model load) and training
+# gzipped, zstd-, bzip2- and xz-compressed, as a gzipped WET file and as a Parquet table; also start-up (dictionary + model load) and training
 # time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -112,13 +112,21 @@ for r in $(seq 1 "$rounds"); do
 done
 summary floor "jsonl,$t1" "jsonl,$tn"
 # Compressed JSONL in, compressed the same way out (-o): decompression on the reader
-# thread, compression on rayon's pool (gzip) or libzstd's workers (zstd). MB/s are of the
-# uncompressed bytes, as above.
+# thread, compression on rayon's pool (gzip, bzip2) or the codec's own workers (zstd, xz).
+# MB/s are of the uncompressed bytes, as above.
 gzip -c -6 "$out/dump.jsonl" >"$out/dump.jsonl.gz"
 kinds=(gz)
 if command -v zstd >/dev/null; then
   zstd -q -f -3 "$out/dump.jsonl" -o "$out/dump.jsonl.zst"
   kinds+=(zst)
+fi
+if command -v bzip2 >/dev/null; then
+  bzip2 -c -9 "$out/dump.jsonl" >"$out/dump.jsonl.bz2"
+  kinds+=(bz2)
+fi
+if command -v xz >/dev/null; then
+  xz -c -6 -T0 "$out/dump.jsonl" >"$out/dump.jsonl.xz"
+  kinds+=(xz)
 fi
 # into_outdir LABEL BYTES FLAG FILE: $rounds rounds of `filter FLAG -o` at 1 thread and
 # all, then their summary.

@@ -17,6 +17,12 @@ cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
 if command -v zstd >/dev/null; then
   { printf '\000'; zstd -q -c ../tests/data/sample_page.txt; } >corpus/reader/sample.zst.seed
 fi
+if command -v bzip2 >/dev/null; then
+  { printf '\000'; bzip2 -c ../tests/data/sample_page.txt; } >corpus/reader/sample.bz2.seed
+fi
+if command -v xz >/dev/null; then
+  { printf '\000'; xz -c ../tests/data/sample_page.txt; } >corpus/reader/sample.xz.seed
+fi
 # WARC seeds: a WET record holding the sample page, then a warcinfo record (CRLF), and
 # the same with bare LF framing.
 page=../tests/data/sample_page.txt

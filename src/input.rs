@@ -869,6 +869,22 @@ mod tests {
             });
             assert!(read.is_err(), "{ext} cut short: {read:?}");
         }
+        // Damaged anywhere, a stream reads or fails: it never panics.
+        for c in [Compression::Bzip2, Compression::Xz] {
+            let z = compressed(line.repeat(300).as_bytes(), c);
+            for at in (4..z.len()).step_by(7) {
+                for flip in [0x01, 0x80, 0xff] {
+                    let mut bad = z.clone();
+                    bad[at] ^= flip;
+                    let _ = open_stream(Box::new(Cursor::new(bad)), &opts).and_then(|o| match o {
+                        Opened::Text { text, .. } => {
+                            text.into_reader().read_to_end(&mut Vec::new())
+                        }
+                        Opened::Binary(_) => Ok(0),
+                    });
+                }
+            }
+        }
         // bzip2's letters alone are text.
         assert_eq!(Compression::sniff(b"BZh9 is a text"), Compression::None);
         assert_eq!(Compression::sniff(b"BZh"), Compression::None);
