@@ -154,6 +154,24 @@ impl Compression {
     }
 }
 
+/// The longest magic [`Compression::sniff`] looks for: bzip2's.
+const MAGIC: usize = 10;
+
+/// Whether bytes that begin with `head` could open a compressed stream: `head` is a
+/// prefix of a magic (or empty).
+fn could_open_magic(head: &[u8]) -> bool {
+    let fixed: [&[u8]; 3] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xFD7zXZ\x00"];
+    let bzip2 = head.iter().enumerate().all(|(i, &b)| match i {
+        0..3 => b == b"BZh"[i],
+        3 => (b'1'..=b'9').contains(&b),
+        _ => b == b"\x31\x41\x59\x26\x53\x59"[i - 4] || b == b"\x17\x72\x45\x38\x50\x90"[i - 4],
+    });
+    bzip2
+        || fixed
+            .iter()
+            .any(|m| head.len() < m.len() && m.starts_with(head))
+}
+
 /// Whether `head` opens a bzip2 stream. Its three letters alone (`BZh`) could open a
 /// text; a level digit and the magic of a block, or of the end of an empty stream, follow.
 fn is_bzip2(head: &[u8]) -> bool {
@@ -243,10 +261,24 @@ fn open_sized<R: Read + Send + 'static>(
 const BUFFER: usize = 1 << 16;
 
 /// Opens a byte stream: decompression by magic bytes, then [`decode`].
-pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
-    let mut buffered = BufReader::with_capacity(BUFFER, raw);
-    let magic = buffered.fill_buf()?;
-    let plain: Box<dyn Read + Send> = match Compression::sniff(magic) {
+pub fn open_stream(mut raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
+    // A pipe's first read may be shorter than a magic (bzip2's is 10 bytes): read on while
+    // what came could still open one, and no further (a record piped alone is answered
+    // at once).
+    let mut head = [0u8; MAGIC];
+    let mut got = 0;
+    while got < MAGIC && could_open_magic(&head[..got]) {
+        match raw.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let compression = Compression::sniff(&head[..got]);
+    let raw = Cursor::new(head[..got].to_vec()).chain(raw);
+    let buffered = BufReader::with_capacity(BUFFER, raw);
+    let plain: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(buffered),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
@@ -885,6 +917,29 @@ mod tests {
                 }
             }
         }
+        // A stream that comes a byte a read (a slow pipe) is told by its magic all the
+        // same, and a text that comes so is read without waiting for more than it opens
+        // with.
+        struct Trickle(Cursor<Vec<u8>>);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                let n = buf.len().min(1);
+                self.0.read(&mut buf[..n])
+            }
+        }
+        for c in [
+            Compression::Bzip2,
+            Compression::Xz,
+            Compression::Gzip,
+            Compression::None,
+        ] {
+            let z = compressed(line.as_bytes(), c);
+            let got = read_opened(open_stream(Box::new(Trickle(Cursor::new(z))), &opts).unwrap());
+            assert_eq!(got.0, line.as_bytes(), "{c:?}");
+        }
+        assert!(could_open_magic(b"BZh91AY&S") && could_open_magic(b"BZh1\x17"));
+        assert!(could_open_magic(b"") && could_open_magic(b"\xFD7zX"));
+        assert!(!could_open_magic(b"B2") && !could_open_magic(b"{") && !could_open_magic(b"BZh0"));
         // bzip2's letters alone are text.
         assert_eq!(Compression::sniff(b"BZh9 is a text"), Compression::None);
         assert_eq!(Compression::sniff(b"BZh"), Compression::None);
