@@ -107,20 +107,9 @@ fn compress(data: &[u8]) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Compression;
+    use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
     use std::io::Read;
-
-    fn text(n: usize) -> Vec<u8> {
-        let mut s = String::new();
-        let mut i = 0u64;
-        while s.len() < n {
-            s += &format!(
-                "第{i}段：新闻稿件，{}。\n",
-                i.wrapping_mul(2654435761) % 9973
-            );
-            i += 1;
-        }
-        s.into_bytes()[..n].to_vec()
-    }
 
     fn bunzip(z: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -131,11 +120,7 @@ mod tests {
     }
 
     fn bz2(data: &[u8], piece: usize) -> Vec<u8> {
-        let mut w = ParallelBzip2::new(Vec::new());
-        for part in data.chunks(piece) {
-            w.write_all(part).unwrap();
-        }
-        w.finish().unwrap()
+        written(Compression::Bzip2, data, &[piece])
     }
 
     #[test]
@@ -154,18 +139,7 @@ mod tests {
 
     #[test]
     fn the_bytes_depend_on_the_data_alone() {
-        let data = text(2 * BLOCK + 999);
-        let a = bz2(&data, 1 << 20);
-        assert_eq!(bz2(&data, 4097), a);
-        let threads = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-                .install(|| bz2(&data, 5000))
-        };
-        assert_eq!(threads(1), a);
-        assert_eq!(threads(3), a);
+        assert_the_bytes_depend_on_the_data_alone(Compression::Bzip2, &text(2 * BLOCK + 999));
     }
 
     #[test]

@@ -162,6 +162,7 @@ fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
     use std::io::Read;
 
     fn gunzip_one_member(bytes: &[u8]) -> Vec<u8> {
@@ -179,32 +180,8 @@ mod tests {
         out
     }
 
-    fn text(n: usize) -> Vec<u8> {
-        // Compressible but not trivially: a counter in prose.
-        let mut s = String::new();
-        let mut i = 0u64;
-        while s.len() < n {
-            s += &format!(
-                "第{i}段：新闻稿件，{}。\n",
-                i.wrapping_mul(2654435761) % 9973
-            );
-            i += 1;
-        }
-        s.into_bytes()[..n].to_vec()
-    }
-
     fn gzip(data: &[u8], writes: &[usize]) -> Vec<u8> {
-        let mut w = ParallelGzip::new(Vec::new()).unwrap();
-        let mut at = 0;
-        for &n in writes.iter().cycle() {
-            if at == data.len() {
-                break;
-            }
-            let end = (at + n.max(1)).min(data.len());
-            w.write_all(&data[at..end]).unwrap();
-            at = end;
-        }
-        w.finish().unwrap()
+        written(crate::input::Compression::Gzip, data, writes)
     }
 
     #[test]
@@ -240,17 +217,7 @@ mod tests {
     #[test]
     fn the_bytes_depend_on_the_data_alone() {
         let data = text(3 * BLOCK + 999);
-        let a = gzip(&data, &[1 << 20]);
-        assert_eq!(gzip(&data, &[1, 77, 4096, 100_003]), a);
-        let threads = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-                .install(|| gzip(&data, &[5000]))
-        };
-        assert_eq!(threads(1), a);
-        assert_eq!(threads(3), a);
+        assert_the_bytes_depend_on_the_data_alone(crate::input::Compression::Gzip, &data);
     }
 
     #[test]

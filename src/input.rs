@@ -860,11 +860,7 @@ mod tests {
 
     /// `data` written by chaff's own writer for `c`, in pieces, as the pipeline writes.
     fn compressed(data: &[u8], c: Compression) -> Vec<u8> {
-        let mut w = crate::output::Compressed::new(Vec::new(), c, true).unwrap();
-        for piece in data.chunks(100_000) {
-            std::io::Write::write_all(&mut w, piece).unwrap();
-        }
-        w.finish().unwrap()
+        crate::test_support::written(c, data, &[100_000])
     }
 
     #[test]

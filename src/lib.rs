@@ -42,6 +42,8 @@ pub mod reader;
 pub mod sources;
 pub mod stdin;
 pub mod summary;
+#[cfg(test)]
+mod test_support;
 pub mod token_table;
 pub mod traditional;
 pub mod train;

@@ -142,20 +142,9 @@ fn broken() -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::Compression;
+    use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
     use std::io::Read;
-
-    fn text(n: usize) -> Vec<u8> {
-        let mut s = String::new();
-        let mut i = 0u64;
-        while s.len() < n {
-            s += &format!(
-                "第{i}段：新闻稿件，{}。\n",
-                i.wrapping_mul(2654435761) % 9973
-            );
-            i += 1;
-        }
-        s.into_bytes()[..n].to_vec()
-    }
 
     fn unxz(z: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
@@ -167,11 +156,7 @@ mod tests {
     }
 
     fn xz(data: &[u8], piece: usize) -> Vec<u8> {
-        let mut w = XzWriter::new(Vec::new());
-        for part in data.chunks(piece) {
-            w.write_all(part).unwrap();
-        }
-        w.finish().unwrap()
+        written(Compression::Xz, data, &[piece])
     }
 
     #[test]
@@ -184,18 +169,7 @@ mod tests {
 
     #[test]
     fn the_bytes_depend_on_the_data_alone() {
-        let data = text(2 * BLOCK + 999);
-        let a = xz(&data, 1 << 20);
-        assert_eq!(xz(&data, 65_537), a);
-        let threads = |n| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .unwrap()
-                .install(|| xz(&data, 1 << 20))
-        };
-        assert_eq!(threads(1), a);
-        assert_eq!(threads(3), a);
+        assert_the_bytes_depend_on_the_data_alone(Compression::Xz, &text(2 * BLOCK + 999));
     }
 
     #[test]
