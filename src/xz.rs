@@ -8,8 +8,7 @@
 //! no larger than the data: a preset-6 encoder set up per small file would allocate and
 //! clear ~94 MB for each.
 
-use liblzma::stream::{Check, Filters, LzmaOptions, MtStreamBuilder, Stream};
-use liblzma::write::XzEncoder;
+use liblzma::stream::{Action, Check, Filters, LzmaOptions, MtStreamBuilder, Status, Stream};
 use std::io::{self, Write};
 
 /// Uncompressed bytes per block of a large stream, and so its dictionary: blocks are
@@ -19,91 +18,99 @@ pub const BLOCK: usize = 4 << 20;
 const PRESET: u32 = 6;
 /// Most of liblzma's workers for one stream (as for zstd: each holds a block or two).
 const WORKERS: usize = 4;
+/// Room for compressed bytes on their way to the inner writer.
+const OUT: usize = 64 << 10;
 
-/// An xz writer; [`XzWriter::finish`] ends the stream.
+/// An xz writer; [`XzWriter::finish`] ends the stream. Dropped unfinished (an error, a
+/// stop request), it leaves the stream cut short and does no more work: liblzma's own
+/// writer would finish the stream on drop, compressing what it holds first.
 pub struct XzWriter<W: Write> {
-    state: State<W>,
-}
-
-enum State<W: Write> {
-    /// Less than a block so far and no flush: the data is held.
-    Holding { inner: W, held: Vec<u8> },
-    /// A large or flushed stream, compressed by liblzma's workers.
-    Streaming(XzEncoder<W>),
-    /// Between the two, while switching (never seen outside a method).
-    Switching,
+    inner: W,
+    /// What was written while the stream may still end within its first block.
+    held: Vec<u8>,
+    /// liblzma's workers, once the stream is large or was flushed.
+    stream: Option<Stream>,
+    /// Compressed bytes on their way to `inner`.
+    out: Vec<u8>,
 }
 
 impl<W: Write> XzWriter<W> {
     /// An xz writer into `inner`.
     pub fn new(inner: W) -> XzWriter<W> {
         XzWriter {
-            state: State::Holding {
-                inner,
-                held: Vec::new(),
-            },
+            inner,
+            held: Vec::new(),
+            stream: None,
+            out: Vec::new(),
         }
     }
 
-    /// Ends the stream and hands `inner` back.
-    pub fn finish(self) -> io::Result<W> {
-        match self.state {
-            State::Holding { mut inner, held } => {
-                let mut e = XzEncoder::new_stream(Vec::new(), small_encoder(held.len())?);
-                e.write_all(&held)?;
-                inner.write_all(&e.finish()?)?;
-                Ok(inner)
-            }
-            State::Streaming(e) => e.finish(),
-            State::Switching => Err(broken()),
+    /// Ends the stream and hands `inner` back. A stream still held is compressed here,
+    /// in one go.
+    pub fn finish(mut self) -> io::Result<W> {
+        if self.stream.is_none() {
+            self.stream = Some(small_encoder(self.held.len())?);
         }
+        let held = std::mem::take(&mut self.held);
+        self.code(&held, Action::Finish)?;
+        Ok(self.inner)
     }
 
     /// Hands what is held to liblzma's workers: from here on the stream is a large one.
-    fn stream(&mut self) -> io::Result<&mut XzEncoder<W>> {
-        if let State::Holding { .. } = self.state {
-            let State::Holding { inner, held } =
-                std::mem::replace(&mut self.state, State::Switching)
-            else {
-                unreachable!("matched above")
-            };
-            let mut e = XzEncoder::new_stream(inner, large_encoder()?);
-            e.write_all(&held)?;
-            self.state = State::Streaming(e);
+    fn start(&mut self) -> io::Result<()> {
+        if self.stream.is_none() {
+            self.stream = Some(large_encoder()?);
+            let held = std::mem::take(&mut self.held);
+            self.code(&held, Action::Run)?;
         }
-        match &mut self.state {
-            State::Streaming(e) => Ok(e),
-            _ => Err(broken()),
+        Ok(())
+    }
+
+    /// Runs `input` through the encoder with `action`, writing what comes out: all of the
+    /// input for [`Action::Run`], up to the end of the flush or stream for the others.
+    fn code(&mut self, mut input: &[u8], action: Action) -> io::Result<()> {
+        let Some(stream) = self.stream.as_mut() else {
+            return Ok(());
+        };
+        if self.out.capacity() == 0 {
+            self.out.reserve(OUT);
+        }
+        loop {
+            self.out.clear();
+            let before = stream.total_in();
+            let status = stream.process_vec(input, &mut self.out, action)?;
+            input = &input[(stream.total_in() - before) as usize..];
+            self.inner.write_all(&self.out)?;
+            let done = match action {
+                Action::Run => input.is_empty(),
+                _ => status == Status::StreamEnd,
+            };
+            if done {
+                return Ok(());
+            }
         }
     }
 }
 
 impl<W: Write> Write for XzWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let State::Holding { held, .. } = &mut self.state {
-            if held.len() + buf.len() <= BLOCK {
-                held.extend_from_slice(buf);
-                return Ok(buf.len());
-            }
+        if self.stream.is_none() && self.held.len() + buf.len() <= BLOCK {
+            self.held.extend_from_slice(buf);
+        } else {
+            self.start()?;
+            self.code(buf, Action::Run)?;
         }
-        self.stream()?.write_all(buf)?;
         Ok(buf.len())
     }
 
     /// Ends the current block and writes everything: the reader gets every byte so far
     /// (pipe mode flushes record by record).
     fn flush(&mut self) -> io::Result<()> {
-        if let State::Holding { held, inner } = &mut self.state {
-            if held.is_empty() {
-                return inner.flush();
-            }
+        if self.stream.is_some() || !self.held.is_empty() {
+            self.start()?;
+            self.code(&[], Action::FullFlush)?;
         }
-        let e = self.stream()?;
-        e.flush()?;
-        // liblzma's writer keeps the flush's last output in its buffer until the next
-        // write: an empty one hands it over.
-        e.write(&[])?;
-        e.get_mut().flush()
+        self.inner.flush()
     }
 }
 
@@ -133,10 +140,6 @@ fn large_encoder() -> io::Result<Stream> {
         .check(Check::Crc64)
         .encoder()
         .map_err(io::Error::other)
-}
-
-fn broken() -> io::Error {
-    io::Error::other("the xz writer failed before and cannot go on")
 }
 
 #[cfg(test)]
@@ -179,11 +182,9 @@ mod tests {
         w.flush().unwrap();
         w.write_all(&data[..300]).unwrap();
         w.flush().unwrap();
-        let State::Streaming(e) = &w.state else {
-            panic!("a flush starts the stream")
-        };
+        assert!(w.stream.is_some(), "a flush starts the stream");
         let mut got = vec![0; 300];
-        liblzma::read::XzDecoder::new(&e.get_ref()[..])
+        liblzma::read::XzDecoder::new(&w.inner[..])
             .read_exact(&mut got)
             .unwrap();
         assert_eq!(got, &data[..300]);
