@@ -444,6 +444,12 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
         .read_to_end(&mut got)
         .unwrap();
     assert_eq!(got, expected, "xz");
+    // On stdin too, told by their magic bytes.
+    for f in ["c.txt.bz2", "d.txt.xz"] {
+        let piped = fs::read(codecs.join(f)).unwrap();
+        let o = chaff_in(tmp.path(), &["filter", "-"], Some(&piped));
+        assert!(o.status.success() && o.stdout == expected, "{f} on stdin");
+    }
     // A corrupt gzip file is an error naming it.
     fs::write(input.join("c.txt.gz"), &gz(&page)[..40]).unwrap();
     let err = fails(&["filter", "-o", s(&tmp.path().join("out3")), s(&input)]);
