@@ -23,6 +23,9 @@ fi
 if command -v xz >/dev/null; then
   { printf '\000'; xz -c ../tests/data/sample_page.txt; } >corpus/reader/sample.xz.seed
 fi
+if command -v lz4 >/dev/null; then
+  { printf '\000'; lz4 -q -c ../tests/data/sample_page.txt; } >corpus/reader/sample.lz4.seed
+fi
 # WARC seeds: a WET record holding the sample page, then a warcinfo record (CRLF), and
 # the same with bare LF framing.
 page=../tests/data/sample_page.txt

@@ -95,6 +95,8 @@ pub enum Compression {
     Bzip2,
     /// xz (`.xz`).
     Xz,
+    /// lz4 frames (`.lz4`).
+    Lz4,
 }
 
 impl Compression {
@@ -106,6 +108,8 @@ impl Compression {
             Compression::Zstd
         } else if head.starts_with(b"\xFD7zXZ\x00") {
             Compression::Xz
+        } else if head.starts_with(LZ4) {
+            Compression::Lz4
         } else if is_bzip2(head) {
             Compression::Bzip2
         } else {
@@ -120,12 +124,13 @@ impl Compression {
             Some("zst") => Compression::Zstd,
             Some("bz2") => Compression::Bzip2,
             Some("xz") => Compression::Xz,
+            Some("lz4") => Compression::Lz4,
             _ => Compression::None,
         }
     }
 
     /// Parses `--compress`: `auto` (`None`: outputs follow their inputs), `none`, `gz`
-    /// (`gzip`), `zst` (`zstd`), `bz2` (`bzip2`) or `xz`.
+    /// (`gzip`), `zst` (`zstd`), `bz2` (`bzip2`), `xz` or `lz4`.
     pub fn parse_flag(s: &str) -> Result<Option<Compression>> {
         Ok(match s {
             "auto" => None,
@@ -134,9 +139,10 @@ impl Compression {
             "zst" | "zstd" => Some(Compression::Zstd),
             "bz2" | "bzip2" => Some(Compression::Bzip2),
             "xz" => Some(Compression::Xz),
+            "lz4" => Some(Compression::Lz4),
             _ => {
                 return Err(Error::Usage(format!(
-                    "--compress {s}: expected auto, none, gz, zst, bz2 or xz"
+                    "--compress {s}: expected auto, none, gz, zst, bz2, xz or lz4"
                 )))
             }
         })
@@ -150,17 +156,20 @@ impl Compression {
             Compression::Zstd => Some("zst"),
             Compression::Bzip2 => Some("bz2"),
             Compression::Xz => Some("xz"),
+            Compression::Lz4 => Some("lz4"),
         }
     }
 }
 
 /// The longest magic [`Compression::sniff`] looks for: bzip2's.
 const MAGIC: usize = 10;
+/// An lz4 frame's magic number (0x184D2204, little-endian).
+const LZ4: &[u8] = b"\x04\x22\x4D\x18";
 
 /// Whether bytes that begin with `head` could open a compressed stream: `head` is a
 /// prefix of a magic (or empty).
 fn could_open_magic(head: &[u8]) -> bool {
-    let fixed: [&[u8]; 3] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xFD7zXZ\x00"];
+    let fixed: [&[u8]; 4] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xFD7zXZ\x00", LZ4];
     let bzip2 = head.iter().enumerate().all(|(i, &b)| match i {
         0..3 => b == b"BZh"[i],
         3 => (b'1'..=b'9').contains(&b),
@@ -286,6 +295,7 @@ pub fn open_stream(mut raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::R
         // block, and `cat a.xz b.xz` is a valid xz file.
         Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
         Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+        Compression::Lz4 => Box::new(crate::lz4::Frames::new(buffered)),
     };
     decode(plain, opts)
 }
@@ -456,15 +466,11 @@ fn html_page(mut text: &[u8]) -> bool {
         })
 }
 
-/// What an archive or a compression chaff does not read is, by its magic bytes (gzip,
-/// zstd, bzip2 and xz are decompressed before this is asked, so a `.tar.gz` shows its tar
-/// header). Read as text they would be "a NUL byte", which names no fix.
+/// What an archive chaff does not read is, by its magic bytes (compressed streams are
+/// decompressed before this is asked, so a `.tar.gz` shows its tar header). Read as text
+/// they would be "a NUL byte", which names no fix.
 fn container(head: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 4] = [
-        (
-            b"\x04\x22\x4D\x18",
-            "lz4-compressed: chaff reads gzip, zstd, bzip2 and xz; decompress it first with lz4 -d",
-        ),
+    const MAGIC: [(&[u8], &str); 3] = [
         (
             b"PK\x03\x04",
             "a zip archive: extract its files first with unzip",
@@ -853,9 +859,10 @@ mod tests {
             assert_eq!(parse(s).unwrap(), Some(Compression::Bzip2));
         }
         assert_eq!(parse("xz").unwrap(), Some(Compression::Xz));
-        let e = parse("lz4").unwrap_err();
+        assert_eq!(parse("lz4").unwrap(), Some(Compression::Lz4));
+        let e = parse("brotli").unwrap_err();
         assert!(matches!(e, Error::Usage(_)), "{e}");
-        assert!(e.to_string().contains("--compress lz4"), "{e}");
+        assert!(e.to_string().contains("--compress brotli"), "{e}");
     }
 
     /// `data` written by chaff's own writer for `c`, in pieces, as the pipeline writes.
@@ -873,6 +880,7 @@ mod tests {
             Compression::Zstd,
             Compression::Bzip2,
             Compression::Xz,
+            Compression::Lz4,
         ] {
             let ext = c.extension().unwrap();
             let name = format!("a.txt.{ext}");
@@ -898,7 +906,7 @@ mod tests {
             assert!(read.is_err(), "{ext} cut short: {read:?}");
         }
         // Damaged anywhere, a stream reads or fails: it never panics.
-        for c in [Compression::Bzip2, Compression::Xz] {
+        for c in [Compression::Bzip2, Compression::Xz, Compression::Lz4] {
             let z = compressed(line.repeat(300).as_bytes(), c);
             for at in (4..z.len()).step_by(7) {
                 for flip in [0x01, 0x80, 0xff] {
@@ -926,6 +934,7 @@ mod tests {
         for c in [
             Compression::Bzip2,
             Compression::Xz,
+            Compression::Lz4,
             Compression::Gzip,
             Compression::None,
         ] {
@@ -1108,8 +1117,7 @@ mod tests {
         assert_eq!(text_of(record.as_bytes(), forced).unwrap().0, record);
         // Archives and compressions chaff does not read are named in any run.
         for (bytes, named) in [
-            (&b"\x04\x22\x4D\x18\x64"[..], "lz4-compressed"),
-            (b"PK\x03\x04\x14\x00", "a zip archive"),
+            (&b"PK\x03\x04\x14\x00"[..], "a zip archive"),
             (b"7z\xBC\xAF\x27\x1C\x00", "a 7z archive"),
         ] {
             for plain_text in [true, false] {

@@ -30,6 +30,7 @@ pub mod in_order;
 pub mod input;
 pub mod interrupt;
 pub mod jsonl;
+pub mod lz4;
 pub mod model;
 pub mod model_file;
 pub mod outdir;

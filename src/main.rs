@@ -207,8 +207,8 @@ struct InputArgs {
     /// As --files-from, with each path ended by a NUL byte (find -print0)
     #[arg(long, value_name = "LIST")]
     files0_from: Option<PathBuf>,
-    /// Files, folders (walked recursively, sorted) or - for stdin; gzip, zstd, bzip2 and
-    /// xz are decompressed
+    /// Files, folders (walked recursively, sorted) or - for stdin; gzip, zstd, bzip2, xz
+    /// and lz4 are decompressed
     #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     inputs: Vec<PathBuf>,
 }
@@ -266,7 +266,7 @@ struct FilterArgs {
     #[arg(long)]
     resume: bool,
     /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst,
-    /// bz2, xz
+    /// bz2, xz, lz4
     #[arg(long, default_value = "auto", value_name = "HOW")]
     compress: String,
     /// Keep JSONL records left with no kept line (their text becomes empty)

@@ -139,6 +139,8 @@ pub enum Compressed<W: Write> {
     Bzip2(crate::bz2::ParallelBzip2<W>),
     /// xz: one stream, a large one compressed by liblzma's workers.
     Xz(crate::xz::XzWriter<W>),
+    /// lz4: one frame.
+    Lz4(crate::lz4::Lz4Writer<W>),
 }
 
 /// Most of libzstd's workers for one large stream: each holds a job of a few MB.
@@ -169,6 +171,7 @@ impl<W: Write> Compressed<W> {
             }
             C::Bzip2 => Compressed::Bzip2(crate::bz2::ParallelBzip2::new(inner)),
             C::Xz => Compressed::Xz(crate::xz::XzWriter::new(inner)),
+            C::Lz4 => Compressed::Lz4(crate::lz4::Lz4Writer::new(inner)),
         })
     }
 
@@ -180,6 +183,7 @@ impl<W: Write> Compressed<W> {
             Compressed::Zstd(w) => w.finish(),
             Compressed::Bzip2(w) => w.finish(),
             Compressed::Xz(w) => w.finish(),
+            Compressed::Lz4(w) => w.finish(),
         }
     }
 }
@@ -192,6 +196,7 @@ impl<W: Write> Write for Compressed<W> {
             Compressed::Zstd(w) => w.write(buf),
             Compressed::Bzip2(w) => w.write(buf),
             Compressed::Xz(w) => w.write(buf),
+            Compressed::Lz4(w) => w.write(buf),
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -201,6 +206,7 @@ impl<W: Write> Write for Compressed<W> {
             Compressed::Zstd(w) => w.flush(),
             Compressed::Bzip2(w) => w.flush(),
             Compressed::Xz(w) => w.flush(),
+            Compressed::Lz4(w) => w.flush(),
         }
     }
 }

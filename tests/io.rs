@@ -444,8 +444,19 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
         .read_to_end(&mut got)
         .unwrap();
     assert_eq!(got, expected, "xz");
+    let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    lz.write_all(&page).unwrap();
+    fs::write(codecs.join("e.txt.lz4"), lz.finish().unwrap()).unwrap();
+    let out5 = tmp.path().join("out5");
+    ok(&["filter", "-o", s(&out5), s(&codecs)]);
+    got.clear();
+    let lz = fs::read(out5.join("e.txt.lz4")).unwrap();
+    lz4_flex::frame::FrameDecoder::new(&lz[..])
+        .read_to_end(&mut got)
+        .unwrap();
+    assert_eq!(got, expected, "lz4");
     // On stdin too, told by their magic bytes.
-    for f in ["c.txt.bz2", "d.txt.xz"] {
+    for f in ["c.txt.bz2", "d.txt.xz", "e.txt.lz4"] {
         let piped = fs::read(codecs.join(f)).unwrap();
         let o = chaff_in(tmp.path(), &["filter", "-"], Some(&piped));
         assert!(o.status.success() && o.stdout == expected, "{f} on stdin");
@@ -572,14 +583,14 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     fs::write(input.join("f.warc"), warc).unwrap();
     let html = format!("<!DOCTYPE html>\n<html><body><p>{page}</p></body></html>\n");
     fs::write(input.join("g.html"), html).unwrap();
-    // Archives and compressions chaff does not read: a tar inside gzip, and lz4.
+    // Archives chaff does not read: a tar inside gzip, and a zip.
     let mut tar = vec![0u8; 1024];
     tar[..5].copy_from_slice(b"a.txt");
     tar[257..263].copy_from_slice(b"ustar\x00");
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&tar).unwrap();
     fs::write(input.join("i.tar.gz"), gz.finish().unwrap()).unwrap();
-    fs::write(input.join("j.txt.lz4"), b"\x04\x22\x4D\x18\x64\x40\xa7").unwrap();
+    fs::write(input.join("j.zip"), b"PK\x03\x04\x14\x00\x00\x00").unwrap();
     // Text under a metadata record is text: the line after it does not open a record.
     let meta = serde_json::json!({"url": "https://example.com/a"});
     fs::write(input.join("h.txt"), format!("{meta}\n\n{page}")).unwrap();
@@ -603,10 +614,7 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
             "i.tar.gz",
             "a tar archive: extract its files first with tar -xf",
         ),
-        (
-            "j.txt.lz4",
-            "lz4-compressed: chaff reads gzip, zstd, bzip2 and xz; decompress it first with lz4 -d",
-        ),
+        ("j.zip", "a zip archive: extract its files first with unzip"),
     ] {
         assert!(
             err.contains(&format!("{file}: skipped, not plain text ({hint})")),
@@ -1035,6 +1043,10 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
             let mut d = liblzma::read::XzDecoder::new(z);
             d.read_to_end(&mut got).unwrap();
             d.into_inner().read_to_end(&mut after).unwrap();
+        } else if how == "lz4" {
+            let mut d = lz4_flex::frame::FrameDecoder::new(z);
+            d.read_to_end(&mut got).unwrap();
+            d.into_inner().read_to_end(&mut after).unwrap();
         } else if how == "bz2" {
             // A stream a block, as pbzip2 writes: bzip2 readers read them all.
             bzip2::read::MultiBzDecoder::new(z)
@@ -1047,7 +1059,7 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
         }
         (got, after.len())
     };
-    for how in ["gz", "zst", "bz2", "xz"] {
+    for how in ["gz", "zst", "bz2", "xz", "lz4"] {
         let mut outputs = Vec::new();
         for t in ["1", "2", "3"] {
             let out = tmp.path().join(format!("out-{how}-{t}"));
