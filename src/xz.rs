@@ -114,32 +114,33 @@ impl<W: Write> Write for XzWriter<W> {
     }
 }
 
-/// The encoder of a stream that ends within one block: LZMA2 at [`PRESET`] with a
-/// dictionary just large enough for `len` bytes.
+/// The encoder of a stream that ends within one block: a dictionary just large enough
+/// for its `len` bytes.
 fn small_encoder(len: usize) -> io::Result<Stream> {
     // LZMA2's smallest dictionary is 4 KiB.
     let dict = len.next_power_of_two().clamp(4096, BLOCK);
-    let mut opts = LzmaOptions::new_preset(PRESET).map_err(io::Error::other)?;
-    opts.dict_size(dict as u32);
-    let mut filters = Filters::new();
-    filters.lzma2(&opts);
-    Stream::new_stream_encoder(&filters, Check::Crc64).map_err(io::Error::other)
+    Stream::new_stream_encoder(&lzma2(dict)?, Check::Crc64).map_err(io::Error::other)
 }
 
 /// The encoder of a large stream: liblzma's workers, a [`BLOCK`] each.
 fn large_encoder() -> io::Result<Stream> {
-    let mut opts = LzmaOptions::new_preset(PRESET).map_err(io::Error::other)?;
-    opts.dict_size(BLOCK as u32);
-    let mut filters = Filters::new();
-    filters.lzma2(&opts);
     let workers = rayon::current_num_threads().clamp(1, WORKERS);
     MtStreamBuilder::new()
         .threads(workers as u32)
         .block_size(BLOCK as u64)
-        .filters(filters)
+        .filters(lzma2(BLOCK)?)
         .check(Check::Crc64)
         .encoder()
         .map_err(io::Error::other)
+}
+
+/// LZMA2 at [`PRESET`] with a dictionary of `dict` bytes.
+fn lzma2(dict: usize) -> io::Result<Filters> {
+    let mut opts = LzmaOptions::new_preset(PRESET).map_err(io::Error::other)?;
+    opts.dict_size(dict as u32);
+    let mut filters = Filters::new();
+    filters.lzma2(&opts);
+    Ok(filters)
 }
 
 #[cfg(test)]
