@@ -424,39 +424,29 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     // bzip2 and xz: read, and written back in kind.
     let codecs = tmp.path().join("codecs");
     fs::create_dir_all(&codecs).unwrap();
+    // Written by the codecs' own libraries, and their outputs read back by them.
     let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
     bz.write_all(&page).unwrap();
     fs::write(codecs.join("c.txt.bz2"), bz.finish().unwrap()).unwrap();
     let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
     xz.write_all(&page).unwrap();
     fs::write(codecs.join("d.txt.xz"), xz.finish().unwrap()).unwrap();
-    let out4 = tmp.path().join("out4");
-    ok(&["filter", "-o", s(&out4), s(&codecs)]);
-    let mut got = Vec::new();
-    let bz = fs::read(out4.join("c.txt.bz2")).unwrap();
-    bzip2::read::MultiBzDecoder::new(&bz[..])
-        .read_to_end(&mut got)
-        .unwrap();
-    assert_eq!(got, expected, "bz2");
-    got.clear();
-    let xz = fs::read(out4.join("d.txt.xz")).unwrap();
-    liblzma::read::XzDecoder::new(&xz[..])
-        .read_to_end(&mut got)
-        .unwrap();
-    assert_eq!(got, expected, "xz");
     let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
     lz.write_all(&page).unwrap();
     fs::write(codecs.join("e.txt.lz4"), lz.finish().unwrap()).unwrap();
-    let out5 = tmp.path().join("out5");
-    ok(&["filter", "-o", s(&out5), s(&codecs)]);
-    got.clear();
-    let lz = fs::read(out5.join("e.txt.lz4")).unwrap();
-    lz4_flex::frame::FrameDecoder::new(&lz[..])
-        .read_to_end(&mut got)
-        .unwrap();
-    assert_eq!(got, expected, "lz4");
-    // On stdin too, told by their magic bytes.
+    let out4 = tmp.path().join("out4");
+    ok(&["filter", "-o", s(&out4), s(&codecs)]);
     for f in ["c.txt.bz2", "d.txt.xz", "e.txt.lz4"] {
+        let z = fs::read(out4.join(f)).unwrap();
+        let mut reader: Box<dyn Read> = match f.rsplit('.').next() {
+            Some("bz2") => Box::new(bzip2::read::MultiBzDecoder::new(&z[..])),
+            Some("xz") => Box::new(liblzma::read::XzDecoder::new(&z[..])),
+            _ => Box::new(lz4_flex::frame::FrameDecoder::new(&z[..])),
+        };
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        assert_eq!(got, expected, "{f}");
+        // On stdin too, told by their magic bytes.
         let piped = fs::read(codecs.join(f)).unwrap();
         let o = chaff_in(tmp.path(), &["filter", "-"], Some(&piped));
         assert!(o.status.success() && o.stdout == expected, "{f} on stdin");
