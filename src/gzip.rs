@@ -32,7 +32,7 @@ pub struct ParallelGzip<W: Write> {
     crc: crc32fast::Hasher,
     len: u64,
     /// Blocks being compressed, in stream order.
-    order: InOrder,
+    order: InOrder<Vec<u8>>,
 }
 
 impl<W: Write> ParallelGzip<W> {
@@ -61,7 +61,7 @@ impl<W: Write> ParallelGzip<W> {
             self.inner.write_all(&out)?;
         } else {
             self.send(last, true);
-            self.order.drain(&mut self.inner, 0)?;
+            self.order.drain(0, |b| self.inner.write_all(&b))?;
         }
         self.inner
             .write_all(&self.crc.clone().finalize().to_le_bytes())?;
@@ -99,7 +99,7 @@ impl<W: Write> Write for ParallelGzip<W> {
             if self.block.len() == BLOCK {
                 let full = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
                 self.send(full, false);
-                self.order.drain_to_bound(&mut self.inner)?;
+                self.order.drain_to_bound(|b| self.inner.write_all(&b))?;
             }
         }
         Ok(buf.len())
@@ -112,7 +112,7 @@ impl<W: Write> Write for ParallelGzip<W> {
             let part = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
             self.send(part, false);
         }
-        self.order.drain(&mut self.inner, 0)?;
+        self.order.drain(0, |b| self.inner.write_all(&b))?;
         self.inner.flush()
     }
 }

@@ -1,27 +1,24 @@
-//! Blocks of a stream compressed on rayon's pool and written in the order they were
+//! Blocks of a stream compressed on rayon's pool and handed on in the order they were
 //! sent, whichever finishes first: the machinery the parallel gzip and bzip2 writers
-//! ([`crate::gzip`], [`crate::bz2`]) share. The bytes written depend on the blocks alone,
+//! ([`crate::gzip`], [`crate::bz2`]) share. What is written depends on the blocks alone,
 //! never on the number of threads.
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc;
 
-/// A compressed block's bytes, or why it has none.
-type Done = io::Result<Vec<u8>>;
-
-/// Blocks in flight, in stream order.
-pub struct InOrder {
-    pending: VecDeque<mpsc::Receiver<Done>>,
+/// Blocks in flight, in stream order; `T` is a compressed block.
+pub struct InOrder<T> {
+    pending: VecDeque<mpsc::Receiver<io::Result<T>>>,
     /// How many blocks may be in flight (bounds memory).
     most: usize,
     /// Names the codec in the error of a compressor that stopped without a result.
     codec: &'static str,
 }
 
-impl InOrder {
+impl<T: Send + 'static> InOrder<T> {
     /// No block in flight yet; up to two a pool thread, and two more, may be.
-    pub fn new(codec: &'static str) -> InOrder {
+    pub fn new(codec: &'static str) -> InOrder<T> {
         InOrder {
             pending: VecDeque::new(),
             most: 2 * rayon::current_num_threads() + 2,
@@ -34,9 +31,9 @@ impl InOrder {
         self.pending.is_empty()
     }
 
-    /// Runs `compress` on rayon's pool; its bytes come out of [`InOrder::drain`] after
-    /// those of every block sent before.
-    pub fn send(&mut self, compress: impl FnOnce() -> Done + Send + 'static) {
+    /// Runs `compress` on rayon's pool; its block comes out of [`InOrder::drain`] after
+    /// every block sent before.
+    pub fn send(&mut self, compress: impl FnOnce() -> io::Result<T> + Send + 'static) {
         let (tx, rx) = mpsc::sync_channel(1);
         rayon::spawn(move || {
             let _ = tx.send(compress());
@@ -44,9 +41,13 @@ impl InOrder {
         self.pending.push_back(rx);
     }
 
-    /// Writes finished blocks to `out` in order: those already done, then waits for more
+    /// Hands finished blocks to `put` in order: those already done, then waits for more
     /// until at most `left` are in flight.
-    pub fn drain(&mut self, out: &mut impl Write, left: usize) -> io::Result<()> {
+    pub fn drain(
+        &mut self,
+        left: usize,
+        mut put: impl FnMut(T) -> io::Result<()>,
+    ) -> io::Result<()> {
         while let Some(rx) = self.pending.front() {
             let done = if self.pending.len() > left {
                 self.wait(rx)?
@@ -58,21 +59,21 @@ impl InOrder {
                 }
             };
             self.pending.pop_front();
-            out.write_all(&done?)?;
+            put(done?)?;
         }
         Ok(())
     }
 
     /// [`InOrder::drain`] down to the bound on blocks in flight: what a writer calls after
     /// sending a full block.
-    pub fn drain_to_bound(&mut self, out: &mut impl Write) -> io::Result<()> {
-        self.drain(out, self.most)
+    pub fn drain_to_bound(&mut self, put: impl FnMut(T) -> io::Result<()>) -> io::Result<()> {
+        self.drain(self.most, put)
     }
 
     /// A block's result, waited for. On one of the pool's own threads (a caller inside
     /// rayon), pool work is run meanwhile: blocking there could wait for a block that
     /// only this thread would get to.
-    fn wait(&self, rx: &mpsc::Receiver<Done>) -> io::Result<Done> {
+    fn wait(&self, rx: &mpsc::Receiver<io::Result<T>>) -> io::Result<io::Result<T>> {
         loop {
             match rx.try_recv() {
                 Ok(done) => return Ok(done),
@@ -110,9 +111,9 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(u64::from(20 - i)));
                 Ok(vec![i])
             });
-            order.drain_to_bound(&mut out).unwrap();
+            order.drain_to_bound(|b| Ok(out.extend(b))).unwrap();
         }
-        order.drain(&mut out, 0).unwrap();
+        order.drain(0, |b| Ok(out.extend(b))).unwrap();
         assert!(order.is_empty());
         assert_eq!(out, (0..20).collect::<Vec<u8>>());
     }
@@ -124,7 +125,7 @@ mod tests {
         order.send(|| Err(io::Error::other("no room")));
         order.send(|| Ok(b"c".to_vec()));
         let mut out = Vec::new();
-        let err = order.drain(&mut out, 0).unwrap_err();
+        let err = order.drain(0, |b: Vec<u8>| Ok(out.extend(b))).unwrap_err();
         assert_eq!(err.to_string(), "no room");
         assert_eq!(out, b"a");
     }
