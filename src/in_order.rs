@@ -100,6 +100,7 @@ impl<T: Send + 'static> InOrder<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn blocks_come_out_in_the_order_sent_whichever_finishes_first() {
@@ -111,9 +112,9 @@ mod tests {
                 std::thread::sleep(std::time::Duration::from_millis(u64::from(20 - i)));
                 Ok(vec![i])
             });
-            order.drain_to_bound(|b| Ok(out.extend(b))).unwrap();
+            order.drain_to_bound(|b| out.write_all(&b)).unwrap();
         }
-        order.drain(0, |b| Ok(out.extend(b))).unwrap();
+        order.drain(0, |b| out.write_all(&b)).unwrap();
         assert!(order.is_empty());
         assert_eq!(out, (0..20).collect::<Vec<u8>>());
     }
@@ -125,7 +126,7 @@ mod tests {
         order.send(|| Err(io::Error::other("no room")));
         order.send(|| Ok(b"c".to_vec()));
         let mut out = Vec::new();
-        let err = order.drain(0, |b: Vec<u8>| Ok(out.extend(b))).unwrap_err();
+        let err = order.drain(0, |b: Vec<u8>| out.write_all(&b)).unwrap_err();
         assert_eq!(err.to_string(), "no room");
         assert_eq!(out, b"a");
     }
