@@ -291,6 +291,52 @@ mod tests {
         assert_eq!(first_stream(&z), (data, 0));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(12))]
+        /// Any data (prose, noise, runs), written in any pieces with flushes anywhere,
+        /// reads back whole; without flushes, as one stream.
+        #[test]
+        fn any_writes_and_flushes_read_back(
+            n in 0..2 * BLOCK + 5000,
+            kind in 0..3u8,
+            cuts in proptest::collection::vec(1..400_000usize, 1..5),
+            flushes in proptest::collection::vec(proptest::bool::weighted(0.2), 1..5),
+        ) {
+            let mut data = text(n);
+            let mut x = n as u64 | 1;
+            for (i, b) in data.iter_mut().enumerate() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                match kind {
+                    1 => *b = x as u8,
+                    2 if x % 3 == 0 => *b = b"aaaabbbb"[i % 8],
+                    _ => {}
+                }
+            }
+            let mut w = ParallelBzip2::new(Vec::new());
+            let mut at = 0;
+            for (&cut, &flush) in cuts.iter().cycle().zip(flushes.iter().cycle()) {
+                if at == data.len() {
+                    break;
+                }
+                let end = (at + cut).min(data.len());
+                w.write_all(&data[at..end]).unwrap();
+                if flush {
+                    w.flush().unwrap();
+                }
+                at = end;
+            }
+            let z = w.finish().unwrap();
+            let mut all = Vec::new();
+            bzip2::read::MultiBzDecoder::new(&z[..]).read_to_end(&mut all).unwrap();
+            proptest::prop_assert!(all == data);
+            if !flushes.contains(&true) {
+                proptest::prop_assert!(first_stream(&z) == (data, 0));
+            }
+        }
+    }
+
     #[test]
     fn the_bytes_depend_on_the_data_alone() {
         assert_the_bytes_depend_on_the_data_alone(Compression::Bzip2, &text(2 * BLOCK + 999));
