@@ -245,7 +245,9 @@ fn read(bytes: &[u8], at: u64, n: u32) -> u64 {
 mod tests {
     use super::*;
     use crate::input::Compression;
-    use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
+    use crate::test_support::{
+        assert_the_bytes_depend_on_the_data_alone, text, write_with_flushes, written,
+    };
     use std::io::Read;
 
     /// The first stream of `z`, read by a reader that stops there, and what follows it.
@@ -315,18 +317,7 @@ mod tests {
                 }
             }
             let mut w = ParallelBzip2::new(Vec::new());
-            let mut at = 0;
-            for (&cut, &flush) in cuts.iter().cycle().zip(flushes.iter().cycle()) {
-                if at == data.len() {
-                    break;
-                }
-                let end = (at + cut).min(data.len());
-                w.write_all(&data[at..end]).unwrap();
-                if flush {
-                    w.flush().unwrap();
-                }
-                at = end;
-            }
+            write_with_flushes(&mut w, &data, &cuts, &flushes);
             let z = w.finish().unwrap();
             let mut all = Vec::new();
             bzip2::read::MultiBzDecoder::new(&z[..]).read_to_end(&mut all).unwrap();

@@ -162,7 +162,9 @@ fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
+    use crate::test_support::{
+        assert_the_bytes_depend_on_the_data_alone, text, write_with_flushes, written,
+    };
     use std::io::Read;
 
     fn gunzip_one_member(bytes: &[u8]) -> Vec<u8> {
@@ -259,18 +261,7 @@ mod tests {
                 }
             }
             let mut w = ParallelGzip::new(Vec::new()).unwrap();
-            let mut at = 0;
-            for (&cut, &flush) in cuts.iter().cycle().zip(flushes.iter().cycle()) {
-                if at == data.len() {
-                    break;
-                }
-                let end = (at + cut).min(data.len());
-                w.write_all(&data[at..end]).unwrap();
-                if flush {
-                    w.flush().unwrap();
-                }
-                at = end;
-            }
+            write_with_flushes(&mut w, &data, &cuts, &flushes);
             let z = w.finish().unwrap();
             proptest::prop_assert_eq!(gunzip_one_member(&z), data.clone());
             if !flushes.contains(&true) {

@@ -52,3 +52,20 @@ pub fn assert_the_bytes_depend_on_the_data_alone(c: Compression, data: &[u8]) {
         );
     }
 }
+
+/// Writes `data` to `w` in pieces of the sizes in `cuts`, flushing after a piece where
+/// `flushes` says so (both cycled), as a pipe run writes record by record.
+pub fn write_with_flushes(w: &mut impl Write, data: &[u8], cuts: &[usize], flushes: &[bool]) {
+    let mut at = 0;
+    for (&cut, &flush) in cuts.iter().cycle().zip(flushes.iter().cycle()) {
+        if at == data.len() {
+            break;
+        }
+        let end = (at + cut.max(1)).min(data.len());
+        w.write_all(&data[at..end]).unwrap();
+        if flush {
+            w.flush().unwrap();
+        }
+        at = end;
+    }
+}
