@@ -23,9 +23,9 @@ pub const BLOCK: usize = 700_000;
 /// A stream's header at level 9.
 const HEADER: &[u8] = b"BZh9";
 /// The magic that opens a block (48 bits).
-const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+pub(crate) const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 /// The magic that ends a stream (48 bits), before the stream's CRC.
-const END_MAGIC: u64 = 0x1772_4538_5090;
+pub(crate) const END_MAGIC: u64 = 0x1772_4538_5090;
 
 /// One compressed block, cut out of the one-block stream libbzip2 wrote for it.
 struct Block {
@@ -51,15 +51,7 @@ impl<W: Write> ParallelBzip2<W> {
     /// A bzip2 writer into `inner`.
     pub fn new(inner: W) -> ParallelBzip2<W> {
         ParallelBzip2 {
-            out: Bits {
-                inner,
-                acc: 0,
-                held: 0,
-                bytes: Vec::new(),
-                open: false,
-                streams: 0,
-                crc: 0,
-            },
+            out: Bits::new(inner),
             block: Vec::new(),
             order: InOrder::new("bzip2"),
         }
@@ -72,15 +64,15 @@ impl<W: Write> ParallelBzip2<W> {
         let last = std::mem::take(&mut self.block);
         if !last.is_empty() {
             if self.order.is_empty() {
-                self.out.block(compress(&last)?)?;
+                self.out.compressed(compress(&last)?)?;
             } else {
                 self.order.send(move || compress(&last));
             }
         }
-        self.order.drain(0, |b| self.out.block(b))?;
+        self.order.drain(0, |b| self.out.compressed(b))?;
         if self.out.streams == 0 {
             // No data at all: still one (empty) stream, as bzip2 writes for empty input.
-            self.out.open()?;
+            self.out.open(b'9')?;
         }
         if self.out.open {
             self.out.close()?;
@@ -107,7 +99,7 @@ impl<W: Write> Write for ParallelBzip2<W> {
             rest = &rest[take..];
             if self.block.len() == BLOCK {
                 self.send();
-                self.order.drain_to_bound(|b| self.out.block(b))?;
+                self.order.drain_to_bound(|b| self.out.compressed(b))?;
             }
         }
         Ok(buf.len())
@@ -119,7 +111,7 @@ impl<W: Write> Write for ParallelBzip2<W> {
         if !self.block.is_empty() {
             self.send();
         }
-        self.order.drain(0, |b| self.out.block(b))?;
+        self.order.drain(0, |b| self.out.compressed(b))?;
         if self.out.open {
             self.out.close()?;
         }
@@ -127,8 +119,9 @@ impl<W: Write> Write for ParallelBzip2<W> {
     }
 }
 
-/// The output stream, written a bit at a time where blocks meet.
-struct Bits<W: Write> {
+/// A bzip2 stream, written a bit at a time where blocks meet: chaff's output, and the
+/// one-block streams the parallel reader ([`crate::bunzip2`]) hands to libbzip2.
+pub(crate) struct Bits<W: Write> {
     inner: W,
     /// Bits not yet written, in the low `held` bits.
     acc: u64,
@@ -144,6 +137,19 @@ struct Bits<W: Write> {
 }
 
 impl<W: Write> Bits<W> {
+    /// No stream written into `inner` yet.
+    pub(crate) fn new(inner: W) -> Bits<W> {
+        Bits {
+            inner,
+            acc: 0,
+            held: 0,
+            bytes: Vec::new(),
+            open: false,
+            streams: 0,
+            crc: 0,
+        }
+    }
+
     /// Appends the low `n` bits of `v` (n <= 32).
     fn put(&mut self, v: u64, n: u32) {
         self.acc = (self.acc << n) | (v & ((1 << n) - 1));
@@ -154,37 +160,56 @@ impl<W: Write> Bits<W> {
         }
     }
 
-    fn open(&mut self) -> io::Result<()> {
-        self.inner.write_all(HEADER)?;
+    /// Opens a stream of blocks of up to `level` (b'1' to b'9') x 100 kB.
+    pub(crate) fn open(&mut self, level: u8) -> io::Result<()> {
+        self.inner.write_all(&[b'B', b'Z', b'h', level])?;
         self.open = true;
         self.streams += 1;
         self.crc = 0;
         Ok(())
     }
 
-    /// Appends a block, opening a stream first if none is.
-    fn block(&mut self, b: Block) -> io::Result<()> {
-        if !self.open {
-            self.open()?;
+    /// Appends `n` bits of `src` from its bit `from`: a block, or a part of one.
+    pub(crate) fn append(&mut self, src: &[u8], from: u64, n: u64) {
+        let mut at = from;
+        let end = from + n;
+        // Up to a whole byte of `src`, then its bytes whole.
+        if at % 8 != 0 {
+            let take = (8 - at % 8).min(end - at);
+            self.put(read(src, at, take as u32), take as u32);
+            at += take;
         }
-        let from = HEADER.len();
-        let whole = (b.bits / 8) as usize;
+        let whole = ((end - at) / 8) as usize;
+        let first = (at / 8) as usize;
         self.bytes.reserve(whole + 1);
-        for &byte in &b.stream[from..from + whole] {
+        for &byte in &src[first..first + whole] {
             self.put(u64::from(byte), 8);
         }
-        let tail = (b.bits % 8) as u32;
-        if tail > 0 {
-            self.put(u64::from(b.stream[from + whole] >> (8 - tail)), tail);
+        at += whole as u64 * 8;
+        if at < end {
+            self.put(read(src, at, (end - at) as u32), (end - at) as u32);
         }
-        self.crc = self.crc.rotate_left(1) ^ b.crc;
+    }
+
+    /// Ends a block appended whole, whose CRC is `crc`, and writes it out.
+    pub(crate) fn end_block(&mut self, crc: u32) -> io::Result<()> {
+        self.crc = self.crc.rotate_left(1) ^ crc;
         self.inner.write_all(&self.bytes)?;
         self.bytes.clear();
         Ok(())
     }
 
+    /// Appends a block compressed on its own, opening a level-9 stream first if none is.
+    fn compressed(&mut self, b: Block) -> io::Result<()> {
+        if !self.open {
+            self.open(b'9')?;
+        }
+        self.append(&b.stream, HEADER.len() as u64 * 8, b.bits);
+        self.end_block(b.crc)
+    }
+
     /// Ends the open stream: its end magic, its CRC, and zero bits to a whole byte.
-    fn close(&mut self) -> io::Result<()> {
+    pub(crate) fn close(&mut self) -> io::Result<()> {
         self.put(END_MAGIC >> 24, 24);
         self.put(END_MAGIC & 0xff_ffff, 24);
         self.put(u64::from(self.crc), 32);
@@ -195,6 +220,11 @@ impl<W: Write> Bits<W> {
         self.bytes.clear();
         self.open = false;
         Ok(())
+    }
+
+    /// What was written into.
+    pub(crate) fn into_inner(self) -> W {
+        self.inner
     }
 }
 
@@ -235,7 +265,7 @@ fn cut(stream: Vec<u8>) -> io::Result<Block> {
 }
 
 /// `n` bits (n <= 48) of `bytes` from bit `at`, most significant first.
-fn read(bytes: &[u8], at: u64, n: u32) -> u64 {
+pub(crate) fn read(bytes: &[u8], at: u64, n: u32) -> u64 {
     (at..at + u64::from(n)).fold(0, |v, i| {
         (v << 1) | u64::from(bytes[(i / 8) as usize] >> (7 - i % 8) & 1)
     })

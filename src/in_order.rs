@@ -1,7 +1,8 @@
 //! Blocks of a stream compressed on rayon's pool and handed on in the order they were
 //! sent, whichever finishes first: the machinery the parallel gzip and bzip2 writers
 //! ([`crate::gzip`], [`crate::bz2`]) share. What is written depends on the blocks alone,
-//! never on the number of threads.
+//! never on the number of threads. Its [`spawn`] and [`wait`] also serve the parallel
+//! bzip2 reader ([`crate::bunzip2`]).
 
 use std::collections::VecDeque;
 use std::io;
@@ -34,11 +35,7 @@ impl<T: Send + 'static> InOrder<T> {
     /// Runs `compress` on rayon's pool; its block comes out of [`InOrder::drain`] after
     /// every block sent before.
     pub fn send(&mut self, compress: impl FnOnce() -> io::Result<T> + Send + 'static) {
-        let (tx, rx) = mpsc::sync_channel(1);
-        rayon::spawn(move || {
-            let _ = tx.send(compress());
-        });
-        self.pending.push_back(rx);
+        self.pending.push_back(spawn(compress));
     }
 
     /// Hands finished blocks to `put` in order: those already done, then waits for more
@@ -70,23 +67,8 @@ impl<T: Send + 'static> InOrder<T> {
         self.drain(self.most, put)
     }
 
-    /// A block's result, waited for. On one of the pool's own threads (a caller inside
-    /// rayon), pool work is run meanwhile: blocking there could wait for a block that
-    /// only this thread would get to.
     fn wait(&self, rx: &mpsc::Receiver<io::Result<T>>) -> io::Result<io::Result<T>> {
-        loop {
-            match rx.try_recv() {
-                Ok(done) => return Ok(done),
-                Err(mpsc::TryRecvError::Disconnected) => return Err(self.lost()),
-                Err(mpsc::TryRecvError::Empty) => {
-                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
-                        // Not a pool thread, or nothing queued: the block is being
-                        // compressed elsewhere.
-                        return rx.recv().map_err(|_| self.lost());
-                    }
-                }
-            }
-        }
+        wait(rx).map_err(|_| self.lost())
     }
 
     fn lost(&self) -> io::Error {
@@ -94,6 +76,34 @@ impl<T: Send + 'static> InOrder<T> {
             "a {} block's compressor stopped without a result",
             self.codec
         ))
+    }
+}
+
+/// Runs `work` on rayon's pool; its result comes out of the receiver.
+pub fn spawn<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
+    let (tx, rx) = mpsc::sync_channel(1);
+    rayon::spawn(move || {
+        let _ = tx.send(work());
+    });
+    rx
+}
+
+/// The result of work [`spawn`]ed on the pool, waited for; an error if the work stopped
+/// without one. On one of the pool's own threads (a caller inside rayon), pool work is
+/// run meanwhile: blocking there could wait for work that only this thread would get to.
+pub fn wait<T>(rx: &mpsc::Receiver<T>) -> Result<T, mpsc::RecvError> {
+    loop {
+        match rx.try_recv() {
+            Ok(done) => return Ok(done),
+            Err(mpsc::TryRecvError::Disconnected) => return Err(mpsc::RecvError),
+            Err(mpsc::TryRecvError::Empty) => {
+                if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                    // Not a pool thread, or nothing queued: the work is being done
+                    // elsewhere.
+                    return rx.recv();
+                }
+            }
+        }
     }
 }
 

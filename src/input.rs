@@ -289,11 +289,12 @@ pub fn open_stream(mut raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::R
     let buffered = BufReader::with_capacity(BUFFER, raw);
     let plain: Box<dyn Read + Send> = match compression {
         Compression::None => Box::new(buffered),
+        // Decoded a block at a time on the pool; every stream, one after another
+        // (pbzip2's output, `cat a.bz2 b.bz2`). Its big reads bypass the buffer.
+        Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(buffered))?),
         Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
-        // Multi-stream: parallel compressors (pbzip2, chaff's own) write one stream a
-        // block, and `cat a.xz b.xz` is a valid xz file.
-        Compression::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        // Multi-stream: `cat a.xz b.xz` is a valid xz file.
         Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
         Compression::Lz4 => Box::new(crate::lz4::Frames::new(buffered)),
     };

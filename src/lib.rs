@@ -12,6 +12,7 @@
 // Every public item is documented; clippy -D warnings in CI keeps it so.
 #![warn(missing_docs)]
 
+pub mod bunzip2;
 pub mod bz2;
 pub mod classifier;
 pub mod context;

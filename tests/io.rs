@@ -1074,6 +1074,41 @@ fn compressed_output_of_a_large_dump_is_one_stream_the_same_at_any_thread_count(
 }
 
 #[test]
+fn a_bzip2_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() {
+    // As `bzip2 -1` writes (100 kB blocks), a second stream after the first (pbzip2,
+    // `cat`): decoded a block at a time on the pool, in order.
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, _) = dev_jsonl(400);
+    let bz = |data: &[u8]| {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    };
+    let bytes = jsonl.as_bytes();
+    let half = bytes.len() / 2;
+    let z = [bz(&bytes[..half]), bz(&bytes[half..])].concat();
+    let input = tmp.path().join("dump.jsonl.bz2");
+    fs::write(&input, &z).unwrap();
+    let plain_input = tmp.path().join("dump.jsonl");
+    fs::write(&plain_input, &jsonl).unwrap();
+    let plain = ok(&["filter", "--jsonl", s(&plain_input)]);
+    assert!(jsonl.len() > 10 * 100_000, "{}", jsonl.len());
+    for t in ["1", "2", "3"] {
+        let got = ok(&["--threads", t, "filter", "--jsonl", s(&input)]);
+        assert!(got == plain, "--threads {t}");
+    }
+    // Damaged in its middle: an error naming the file and where, never a shorter dump.
+    let mut bad = z.clone();
+    bad[z.len() / 3] ^= 0x04;
+    fs::write(&input, &bad).unwrap();
+    let err = fails(&["filter", "--jsonl", s(&input)]);
+    assert!(
+        err.contains("dump.jsonl.bz2") && err.contains("damaged"),
+        "{err}"
+    );
+}
+
+#[test]
 fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();

@@ -1,0 +1,93 @@
+//! Decompression speed of chaff's input layer, by codec and by rayon pool size: bzip2
+//! is decoded a block at a time on the pool ([`chaff::bunzip2`]), the others on the
+//! reading thread. The text is the shared corpus's news train files (read from
+//! `../shared`, never copied), compressed as each codec's own tool would.
+
+use chaff::input::{open_stream, Compression, DecodeOptions, Opened};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::io::{Cursor, Read, Write};
+
+/// About 16 MB of news text.
+fn text() -> Vec<u8> {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/news");
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .expect("../shared/corpus/news")
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    let news: Vec<u8> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read(d.join("train.txt")).expect("a train.txt"))
+        .collect();
+    news.repeat(16_000_000usize.div_ceil(news.len()))
+}
+
+fn compress(c: Compression, text: &[u8]) -> Vec<u8> {
+    match c {
+        // One stream, as `bzip2` writes: no help from stream boundaries.
+        Compression::Bzip2 => {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+            e.write_all(text).unwrap();
+            e.finish().unwrap()
+        }
+        _ => {
+            let mut w = chaff::output::Compressed::new(Vec::new(), c, true).unwrap();
+            w.write_all(text).unwrap();
+            w.finish().unwrap()
+        }
+    }
+}
+
+fn read_all(z: &[u8]) -> usize {
+    let opened = open_stream(Box::new(Cursor::new(z.to_vec())), &DecodeOptions::default());
+    match opened.unwrap() {
+        Opened::Text { text, .. } => {
+            let mut n = 0;
+            let mut r = text.into_reader();
+            let mut buf = vec![0; 1 << 16];
+            loop {
+                match r.read(&mut buf).unwrap() {
+                    0 => return n,
+                    k => n += k,
+                }
+            }
+        }
+        Opened::Binary(_) => panic!("not text"),
+    }
+}
+
+fn decompress(c: &mut Criterion) {
+    let text = text();
+    let mut g = c.benchmark_group("decompress");
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    g.sample_size(10);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for codec in [Compression::Bzip2, Compression::Gzip, Compression::Xz] {
+        let z = compress(codec, &text);
+        let name = codec.extension().unwrap();
+        for threads in [1, cores] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            g.bench_function(format!("{name}_{threads}_threads"), |b| {
+                b.iter(|| pool.install(|| assert_eq!(read_all(&z), text.len())))
+            });
+            if codec != Compression::Bzip2 {
+                break;
+            }
+        }
+    }
+    // One libbzip2 decoder, as chaff read bzip2 before.
+    let z = compress(Compression::Bzip2, &text);
+    g.bench_function("bz2_one_decoder", |b| {
+        b.iter(|| {
+            let mut d = bzip2::read::MultiBzDecoder::new(&z[..]);
+            std::io::copy(&mut d, &mut std::io::sink()).unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, decompress);
+criterion_main!(benches);
