@@ -59,7 +59,8 @@ struct Chunk {
     /// It begins where an end of stream was taken to be, and no stream followed: data
     /// after a stream if that end was real, the rest of a block if it was not.
     after_rejected_end: bool,
-    /// Its decompressed bytes, being made on the pool once the reader has taken it.
+    /// Its decompressed bytes, being made on the pool once the reader has taken it
+    /// (unless the reader decodes blocks itself).
     decoded: Option<mpsc::Receiver<io::Result<Vec<u8>>>>,
 }
 
@@ -97,6 +98,8 @@ pub struct Bunzip2 {
     pending: VecDeque<Item>,
     /// How many items may be pending (bounds memory).
     most: usize,
+    /// Whether blocks are decoded here, as they are read, rather than on the pool.
+    here: bool,
     /// Decoded bytes not yet read, from `at`.
     out: Vec<u8>,
     at: usize,
@@ -129,6 +132,10 @@ impl Bunzip2 {
             // Up to two blocks a pool thread, and two more: the reader's pool (rayon's
             // global one in chaff's runs), whatever thread it reads on.
             most: 2 * rayon::current_num_threads() + 2,
+            // A pool of one thread (`--threads 1`) also compresses the outputs: the
+            // reader decodes beside it rather than queue behind it, as one decoder
+            // would.
+            here: rayon::current_num_threads() == 1,
             out: Vec::new(),
             at: 0,
             crc: 0,
@@ -146,12 +153,15 @@ impl Bunzip2 {
                 let item = self.items.recv().map_err(|_| {
                     io::Error::other("the bzip2 feeder thread stopped before the end of its input")
                 })?;
-                start(item)
+                self.start(item)
             }
         };
         while self.pending.len() < self.most {
             match self.items.try_recv() {
-                Ok(more) => self.pending.push_back(start(more)),
+                Ok(more) => {
+                    let more = self.start(more);
+                    self.pending.push_back(more)
+                }
                 Err(_) => break,
             }
         }
@@ -182,12 +192,12 @@ impl Bunzip2 {
         if chunk.after_rejected_end && self.ended {
             return Err(trailing(&chunk));
         }
-        let decoding = chunk
-            .decoded
-            .as_ref()
-            .expect("taken chunks are being decoded");
-        let decoded = in_order::wait(decoding)
-            .map_err(|_| io::Error::other("a bzip2 block's decoder stopped without a result"))?;
+        let decoded = match &chunk.decoded {
+            Some(decoding) => in_order::wait(decoding).map_err(|_| {
+                io::Error::other("a bzip2 block's decoder stopped without a result")
+            })?,
+            None => decode(std::slice::from_ref(&chunk.piece)),
+        };
         let (data, pieces, next) = match decoded {
             Ok(data) => (data, vec![chunk.piece], chunk.next),
             Err(e) => self.join(chunk, e)?,
@@ -214,6 +224,18 @@ impl Bunzip2 {
         self.out = data;
         self.at = 0;
         Ok(true)
+    }
+
+    /// `item`, its chunk (if it is one) sent to be decoded on the pool, unless blocks
+    /// are decoded here.
+    fn start(&self, mut item: Item) -> Item {
+        if let (Item::Chunk(c), false) = (&mut item, self.here) {
+            let piece = c.piece.clone();
+            c.decoded = Some(in_order::spawn(move || {
+                decode(std::slice::from_ref(&piece))
+            }));
+        }
+        item
     }
 
     /// A chunk that did not decode, joined to the chunks after it until they decode as
@@ -266,17 +288,6 @@ impl Read for Bunzip2 {
         self.at += n;
         Ok(n)
     }
-}
-
-/// `item`, its chunk (if it is one) sent to be decoded on the pool.
-fn start(mut item: Item) -> Item {
-    if let Item::Chunk(c) = &mut item {
-        let piece = c.piece.clone();
-        c.decoded = Some(in_order::spawn(move || {
-            decode(std::slice::from_ref(&piece))
-        }));
-    }
-    item
 }
 
 fn invalid(what: &str) -> io::Error {
@@ -768,12 +779,14 @@ mod tests {
         }
     }
 
-    fn read_items(items: mpsc::Receiver<Item>) -> io::Result<Vec<u8>> {
+    /// The items read, their blocks decoded on the pool or `here`.
+    fn read_items(items: mpsc::Receiver<Item>, here: bool) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         Bunzip2 {
             items,
             pending: VecDeque::new(),
             most: 3,
+            here,
             out: Vec::new(),
             at: 0,
             crc: 0,
@@ -789,20 +802,20 @@ mod tests {
         let data = [mixed(400_000, 3), text(300_000)].concat();
         let z = [bzip2(&data, 1), bzip2(&text(5000), 9)].concat();
         let whole = [&data[..], &text(5000)].concat();
-        // Nothing cut again: the feeder's own chunks.
-        assert_eq!(
-            read_items(items_cut_again(&z, &[(0, false)])).unwrap(),
-            whole
-        );
-        for cuts in [
-            vec![(1, false)],
-            vec![(47, false), (0, false)],
-            vec![(79, true)],
-            vec![(5000, false), (8001, true), (0, false)],
-            vec![(3, true), (100_000, false)],
-        ] {
-            let got = read_items(items_cut_again(&z, &cuts)).unwrap();
-            assert!(got == whole, "{cuts:?}");
+        for here in [false, true] {
+            // Nothing cut again: the feeder's own chunks.
+            let got = read_items(items_cut_again(&z, &[(0, false)]), here).unwrap();
+            assert!(got == whole);
+            for cuts in [
+                vec![(1, false)],
+                vec![(47, false), (0, false)],
+                vec![(79, true)],
+                vec![(5000, false), (8001, true), (0, false)],
+                vec![(3, true), (100_000, false)],
+            ] {
+                let got = read_items(items_cut_again(&z, &cuts), here).unwrap();
+                assert!(got == whole, "{cuts:?}, decoded here: {here}");
+            }
         }
     }
 
@@ -827,7 +840,7 @@ mod tests {
                 .collect();
             let whole = data.concat();
             proptest::prop_assert!(unzip(&z).unwrap() == whole);
-            proptest::prop_assert!(read_items(items_cut_again(&z, &cuts)).unwrap() == whole);
+            proptest::prop_assert!(read_items(items_cut_again(&z, &cuts), false).unwrap() == whole);
         }
     }
 
