@@ -6,7 +6,8 @@
 //! magic, so a feeder thread reads the compressed input, finds where each block begins
 //! and ends (at any bit: blocks are not byte-aligned), and hands each block to rayon's
 //! pool as a one-block stream of its own (shifted into place by [`crate::bz2::Bits`]);
-//! the reader takes the decoded blocks in order.
+//! the reader takes the decoded blocks in order. With a pool of one thread the reader
+//! decodes each block itself, as one decoder would, beside that thread.
 //!
 //! The magic can also turn up inside a block's compressed bits (once in 2^48 bits, about
 //! once in 35 TB). A block cut there fails to decode, and the reader then joins it to the
