@@ -5,7 +5,7 @@
 //! compresses each block of up to 900 kB on its own, and a block opens with a 48-bit
 //! magic, so a feeder thread reads the compressed input, finds where each block begins
 //! and ends (at any bit: blocks are not byte-aligned), and hands each block to rayon's
-//! pool as a one-block stream of its own (shifted into place by [`crate::bz2::Bits`]);
+//! pool as a one-block stream of its own (shifted into place by `bz2::Bits`);
 //! the reader takes the decoded blocks in order. With a pool of one thread the reader
 //! decodes each block itself, as one decoder would, beside that thread.
 //!
