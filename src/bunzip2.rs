@@ -444,15 +444,7 @@ impl Feeder {
                     after_rejected_end,
                 } => {
                     self.forget(start);
-                    let found = self.find(start, level)?;
-                    let (end, next) = match found {
-                        Some((q, Next::End { .. })) => {
-                            let crc = read(&self.buf, q + 48 - self.base * 8, 32) as u32;
-                            (q, Next::End { crc })
-                        }
-                        Some((q, next)) => (q, next),
-                        None => (self.end_bit(), Next::Nothing),
-                    };
+                    let (end, next) = self.find(start, level)?;
                     let chunk = self.chunk(start, end, level, next, after_rejected_end);
                     if self.items.send(Item::Chunk(chunk)).is_err() {
                         return Ok(());
@@ -476,10 +468,10 @@ impl Feeder {
         }
     }
 
-    /// The first magic after bit `start`: a block's, or a stream's end with
-    /// its CRC read; [`Next::TooLong`] if none is within [`most_bits`]; None if the input
-    /// ends first.
-    fn find(&mut self, start: u64, level: u8) -> io::Result<Option<(u64, Next)>> {
+    /// Where the chunk that begins at bit `start` ends, and what is there: the first
+    /// magic after `start` (a block's, or a stream's end with the stream's CRC), the end
+    /// of the input, or [`Next::TooLong`] at [`most_bits`].
+    fn find(&mut self, start: u64, level: u8) -> io::Result<(u64, Next)> {
         let limit = start + most_bits(level);
         // From the next bit: a magic found inside a block's last 47 bits would otherwise
         // hide the real one after it.
@@ -487,26 +479,27 @@ impl Feeder {
         loop {
             if let Some((q, magic)) = find_magic(&self.buf, self.base * 8, from) {
                 if q > limit {
-                    return Ok(Some((limit, Next::TooLong)));
+                    return Ok((limit, Next::TooLong));
                 }
                 if magic == BLOCK_MAGIC {
-                    return Ok(Some((q, Next::Block)));
+                    return Ok((q, Next::Block));
                 }
                 // The stream's CRC follows its end magic.
                 while q + 80 > self.end_bit() {
                     if !self.more()? {
-                        return Ok(None);
+                        return Ok((self.end_bit(), Next::Nothing));
                     }
                 }
-                return Ok(Some((q, Next::End { crc: 0 })));
+                let crc = read(&self.buf, q + 48 - self.base * 8, 32) as u32;
+                return Ok((q, Next::End { crc }));
             }
             // Where a magic could still begin once more bytes come.
             from = from.max(self.end_bit().saturating_sub(47));
             if from > limit {
-                return Ok(Some((limit, Next::TooLong)));
+                return Ok((limit, Next::TooLong));
             }
             if !self.more()? {
-                return Ok(None);
+                return Ok((self.end_bit(), Next::Nothing));
             }
         }
     }
