@@ -946,41 +946,51 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::time::Duration;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
-        .args(["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
+    // Plain records, and records each sent as a bzip2 stream of its own (read block by
+    // block, each answered once its stream ends).
+    for compressed in [false, true] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    return;
+                }
             }
+        });
+        for i in 0..3 {
+            let record = format!(
+                "{{\"id\":{i},\"text\":\"国务院常务会议研究部署城市防汛工作，要求压实责任。\"}}\n"
+            );
+            let bytes = if compressed {
+                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
+                e.write_all(record.as_bytes()).unwrap();
+                e.finish().unwrap()
+            } else {
+                record.into_bytes()
+            };
+            stdin.write_all(&bytes).unwrap();
+            stdin.flush().unwrap();
+            let answer = rx
+                .recv_timeout(Duration::from_secs(60))
+                .expect("an answer while stdin stays open");
+            assert!(answer.starts_with(&format!("{{\"id\":{i},")), "{answer}");
         }
-    });
-    for i in 0..3 {
-        writeln!(
-            stdin,
-            "{{\"id\":{i},\"text\":\"国务院常务会议研究部署城市防汛工作，要求压实责任。\"}}"
-        )
-        .unwrap();
-        stdin.flush().unwrap();
-        let answer = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("an answer while stdin stays open");
-        assert!(answer.starts_with(&format!("{{\"id\":{i},")), "{answer}");
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        assert!(
+            rx.recv_timeout(Duration::from_secs(60)).is_err(),
+            "one answer per record"
+        );
     }
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
-    assert!(
-        rx.recv_timeout(Duration::from_secs(60)).is_err(),
-        "one answer per record"
-    );
 }
 
 #[test]
