@@ -204,8 +204,8 @@ impl Bunzip2 {
             Err(e) => self.join(chunk, e)?,
         };
         // A block decoded: its CRC is there (checked by libbzip2 against its bytes).
-        let crc = bits_of(&pieces, 48, 32).unwrap_or_default() as u32;
-        self.crc = self.crc.rotate_left(1) ^ crc;
+        let block_crc = bits_of(&pieces, 48, 32).unwrap_or_default() as u32;
+        self.crc = self.crc.rotate_left(1) ^ block_crc;
         let (first, last) = (&pieces[0], &pieces[pieces.len() - 1]);
         match next {
             Next::Block => self.ended = false,

@@ -56,6 +56,13 @@ fn gz(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// `bytes` as one bzip2 stream of 100 kB blocks (`bzip2 -1`), by libbzip2 itself.
+fn bz2(bytes: &[u8]) -> Vec<u8> {
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
@@ -425,9 +432,7 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     let codecs = tmp.path().join("codecs");
     fs::create_dir_all(&codecs).unwrap();
     // Written by the codecs' own libraries, and their outputs read back by them.
-    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-    bz.write_all(&page).unwrap();
-    fs::write(codecs.join("c.txt.bz2"), bz.finish().unwrap()).unwrap();
+    fs::write(codecs.join("c.txt.bz2"), bz2(&page)).unwrap();
     let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
     xz.write_all(&page).unwrap();
     fs::write(codecs.join("d.txt.xz"), xz.finish().unwrap()).unwrap();
@@ -971,9 +976,7 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
                 "{{\"id\":{i},\"text\":\"国务院常务会议研究部署城市防汛工作，要求压实责任。\"}}\n"
             );
             let bytes = if compressed {
-                let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best());
-                e.write_all(record.as_bytes()).unwrap();
-                e.finish().unwrap()
+                bz2(record.as_bytes())
             } else {
                 record.into_bytes()
             };
@@ -1089,14 +1092,9 @@ fn a_bzip2_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() 
     // `cat`): decoded a block at a time on the pool, in order.
     let tmp = tempfile::tempdir().unwrap();
     let (jsonl, _) = dev_jsonl(400);
-    let bz = |data: &[u8]| {
-        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-        e.write_all(data).unwrap();
-        e.finish().unwrap()
-    };
     let bytes = jsonl.as_bytes();
     let half = bytes.len() / 2;
-    let z = [bz(&bytes[..half]), bz(&bytes[half..])].concat();
+    let z = [bz2(&bytes[..half]), bz2(&bytes[half..])].concat();
     let input = tmp.path().join("dump.jsonl.bz2");
     fs::write(&input, &z).unwrap();
     let plain_input = tmp.path().join("dump.jsonl");
