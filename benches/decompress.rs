@@ -3,7 +3,8 @@
 //! reading thread. The text is the shared corpus's news train files (read from
 //! `../shared`, never copied), compressed as each codec's own tool would.
 
-use chaff::input::{open_stream, Compression, DecodeOptions, Opened};
+use chaff::compression::Compression;
+use chaff::input::{open_stream, DecodeOptions, Opened};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::io::{Cursor, Write};
 

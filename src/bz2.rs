@@ -274,7 +274,7 @@ pub(crate) fn read(bytes: &[u8], at: u64, n: u32) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Compression;
+    use crate::compression::Compression;
     use crate::test_support::{
         assert_the_bytes_depend_on_the_data_alone, text, write_with_flushes, written,
     };

@@ -183,7 +183,7 @@ mod tests {
     }
 
     fn gzip(data: &[u8], writes: &[usize]) -> Vec<u8> {
-        written(crate::input::Compression::Gzip, data, writes)
+        written(crate::compression::Compression::Gzip, data, writes)
     }
 
     #[test]
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn the_bytes_depend_on_the_data_alone() {
         let data = text(3 * BLOCK + 999);
-        assert_the_bytes_depend_on_the_data_alone(crate::input::Compression::Gzip, &data);
+        assert_the_bytes_depend_on_the_data_alone(crate::compression::Compression::Gzip, &data);
     }
 
     #[test]

@@ -1,16 +1,17 @@
 //! Input decoding: turns a source's bytes on disk into a stream of UTF-8 text.
 //!
 //! Layers, outermost first: the file or stdin, a byte counter (for progress), transparent
-//! gzip/zstd decompression (recognised by magic bytes, so stdin works too), a binary-file
-//! check, and character decoding. UTF-8 passes through untouched (so `filter` output stays
+//! decompression ([`crate::compression`]: recognised by magic bytes, so stdin works too),
+//! a check that the stream is text this run reads ([`crate::sniff`]), and character
+//! decoding ([`crate::charset`]). UTF-8 passes through untouched (so `filter` output stays
 //! byte-exact and bad bytes are reported by line later); GBK/GB18030, Big5 and other
 //! legacy encodings are detected with chardetng or forced with `--encoding`, and decoded
 //! to UTF-8 by encoding_rs.
 
+use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::sources::Source;
-use encoding_rs::{CoderResult, Decoder, DecoderResult, Encoding, UTF_8};
-use std::borrow::Cow;
+use encoding_rs::{Encoding, UTF_8};
 use std::io::{self, BufRead, BufReader, Cursor, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -80,117 +81,6 @@ impl Text {
             Text::Stream(reader) => reader,
         }
     }
-}
-
-/// Compression of a stream, recognised by magic bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Compression {
-    /// Plain bytes.
-    None,
-    /// gzip (`.gz`).
-    Gzip,
-    /// Zstandard (`.zst`).
-    Zstd,
-    /// bzip2 (`.bz2`).
-    Bzip2,
-    /// xz (`.xz`).
-    Xz,
-    /// lz4 frames (`.lz4`).
-    Lz4,
-}
-
-impl Compression {
-    /// Recognises a compressed stream from its first bytes.
-    pub fn sniff(head: &[u8]) -> Compression {
-        if head.starts_with(&[0x1f, 0x8b]) {
-            Compression::Gzip
-        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-            Compression::Zstd
-        } else if head.starts_with(b"\xFD7zXZ\x00") {
-            Compression::Xz
-        } else if head.starts_with(LZ4) {
-            Compression::Lz4
-        } else if is_bzip2(head) {
-            Compression::Bzip2
-        } else {
-            Compression::None
-        }
-    }
-
-    /// The compression a file name asks for, by extension.
-    pub fn from_name(name: &std::path::Path) -> Compression {
-        match name.extension().and_then(|e| e.to_str()) {
-            Some("gz") => Compression::Gzip,
-            Some("zst") => Compression::Zstd,
-            Some("bz2") => Compression::Bzip2,
-            Some("xz") => Compression::Xz,
-            Some("lz4") => Compression::Lz4,
-            _ => Compression::None,
-        }
-    }
-
-    /// Parses `--compress`: `auto` (`None`: outputs follow their inputs), `none`, `gz`
-    /// (`gzip`), `zst` (`zstd`), `bz2` (`bzip2`), `xz` or `lz4`.
-    pub fn parse_flag(s: &str) -> Result<Option<Compression>> {
-        Ok(match s {
-            "auto" => None,
-            "none" => Some(Compression::None),
-            "gz" | "gzip" => Some(Compression::Gzip),
-            "zst" | "zstd" => Some(Compression::Zstd),
-            "bz2" | "bzip2" => Some(Compression::Bzip2),
-            "xz" => Some(Compression::Xz),
-            "lz4" => Some(Compression::Lz4),
-            _ => {
-                return Err(Error::Usage(format!(
-                    "--compress {s}: expected auto, none, gz, zst, bz2, xz or lz4"
-                )))
-            }
-        })
-    }
-
-    /// File-name extension, without the dot.
-    pub fn extension(self) -> Option<&'static str> {
-        match self {
-            Compression::None => None,
-            Compression::Gzip => Some("gz"),
-            Compression::Zstd => Some("zst"),
-            Compression::Bzip2 => Some("bz2"),
-            Compression::Xz => Some("xz"),
-            Compression::Lz4 => Some("lz4"),
-        }
-    }
-}
-
-/// The longest magic [`Compression::sniff`] looks for: bzip2's.
-const MAGIC: usize = 10;
-/// An lz4 frame's magic number (0x184D2204, little-endian).
-const LZ4: &[u8] = b"\x04\x22\x4D\x18";
-
-/// Whether bytes that begin with `head` could open a compressed stream: `head` is a
-/// prefix of a magic (or empty).
-fn could_open_magic(head: &[u8]) -> bool {
-    let fixed: [&[u8]; 4] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xFD7zXZ\x00", LZ4];
-    let bzip2 = head.iter().enumerate().all(|(i, &b)| match i {
-        0..3 => b == b"BZh"[i],
-        3 => (b'1'..=b'9').contains(&b),
-        _ => b == b"\x31\x41\x59\x26\x53\x59"[i - 4] || b == b"\x17\x72\x45\x38\x50\x90"[i - 4],
-    });
-    bzip2
-        || fixed
-            .iter()
-            .any(|m| head.len() < m.len() && m.starts_with(head))
-}
-
-/// Whether `head` opens a bzip2 stream. Its three letters alone (`BZh`) could open a
-/// text; a level digit and the magic of a block, or of the end of an empty stream, follow.
-fn is_bzip2(head: &[u8]) -> bool {
-    head.len() >= 10
-        && head.starts_with(b"BZh")
-        && (b'1'..=b'9').contains(&head[3])
-        && matches!(
-            &head[4..10],
-            b"\x31\x41\x59\x26\x53\x59" | b"\x17\x72\x45\x38\x50\x90"
-        )
 }
 
 /// Counts bytes read from the underlying file, for progress reporting.
@@ -270,34 +160,9 @@ fn open_sized<R: Read + Send + 'static>(
 const BUFFER: usize = 1 << 16;
 
 /// Opens a byte stream: decompression by magic bytes, then [`decode`].
-pub fn open_stream(mut raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
-    // A pipe's first read may be shorter than a magic (bzip2's is 10 bytes): read on while
-    // what came could still open one, and no further (a record piped alone is answered
-    // at once).
-    let mut head = [0u8; MAGIC];
-    let mut got = 0;
-    while got < MAGIC && could_open_magic(&head[..got]) {
-        match raw.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let compression = Compression::sniff(&head[..got]);
-    let raw = Cursor::new(head[..got].to_vec()).chain(raw);
-    let buffered = BufReader::with_capacity(BUFFER, raw);
-    let plain: Box<dyn Read + Send> = match compression {
-        Compression::None => Box::new(buffered),
-        // Decoded a block at a time on the pool; every stream, one after another
-        // (pbzip2's output, `cat a.bz2 b.bz2`). Its big reads bypass the buffer.
-        Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(buffered))?),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
-        // Multi-stream: `cat a.xz b.xz` is a valid xz file.
-        Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
-        Compression::Lz4 => Box::new(crate::lz4::Frames::new(buffered)),
-    };
+pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
+    let (compression, raw) = crate::compression::sniff_stream(raw)?;
+    let plain = compression.decoder(BufReader::with_capacity(BUFFER, raw))?;
     decode(plain, opts)
 }
 
@@ -330,7 +195,7 @@ fn decode_head(
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
     let plain_text = opts.plain_text && !opts.force_text;
-    if let Some(reason) = other_format(&head, at_eof, plain_text) {
+    if let Some(reason) = crate::sniff::other_format(&head, at_eof, plain_text) {
         return Ok(Opened::Binary(reason.into()));
     }
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
@@ -338,10 +203,10 @@ fn decode_head(
         (Some(e), _) => e,
         (None, Some(e)) => e,
         (None, None) => {
-            if let Some(reason) = binary_reason(&head) {
+            if let Some(reason) = crate::sniff::binary_reason(&head) {
                 return Ok(Opened::Binary(reason));
             }
-            detect(&head)
+            crate::charset::detect(&head)
         }
     };
     // A short head is the whole stream (the read that ended it returned 0); reading on
@@ -369,402 +234,17 @@ fn decode_head(
     Ok(Opened::Text {
         text: Text::Stream(Box::new(BufReader::with_capacity(
             1 << 16,
-            Decoding::new(stream, encoding, opts.lossy),
+            crate::charset::Decoding::new(stream, encoding, opts.lossy),
         ))),
         encoding: encoding.name(),
         raw_utf8: false,
     })
 }
 
-/// The format of records chaff reads with a flag that a stream's first bytes show, if
-/// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
-/// run JSON lines, a JSON array of records, or WARC; or an HTML page, which no flag
-/// reads. With what to do instead, for the warning.
-fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'static, str>> {
-    if head.starts_with(b"PAR1") {
-        return Some("a Parquet file: read it with --parquet".into());
-    }
-    if let Some(named) = container(head) {
-        return Some(named.into());
-    }
-    if !plain_text {
-        return None;
-    }
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
-    let text = &text[start..];
-    if text.starts_with(b"WARC/1.") {
-        return Some("a WARC file: read it with --warc".into());
-    }
-    // Markup read as text would be scored tag by tag; no flag reads it.
-    if html_page(text) {
-        return Some("an HTML page: extract its text first; chaff reads text, not markup".into());
-    }
-    let (line, next) = match memchr::memchr(b'\n', text) {
-        Some(end) => (Some(&text[..end]), &text[end + 1..]),
-        None if at_eof => (Some(text), &[][..]),
-        // A first line longer than the head (a long record) is told by its start.
-        None => (None, &[][..]),
-    };
-    // The next line decides too: text under a JSON header line (a crawler's metadata
-    // record) is text, while a damaged second record still opens like one.
-    let next_opens_record = || {
-        next.iter()
-            .find(|b| !b.is_ascii_whitespace())
-            .is_none_or(|&b| b == b'{')
-    };
-    match text.first() {
-        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
-            // With the field that holds the text, when it is not the default `text`.
-            let flag = line.and_then(|l| crate::jsonl::text_field_flag(l, "text"));
-            Some(match flag {
-                Some(flag) => format!("JSON lines: read them with --jsonl {flag}").into(),
-                None => "JSON lines: read them with --jsonl".into(),
-            })
-        }
-        // A first record cut short (a record of its own follows it): JSON lines still.
-        Some(b'{') if line.is_some_and(opens_object) && next_is_object(next) => Some(
-            "JSON lines whose first record is damaged: read them with --jsonl (--bad-records skip or keep passes over it)"
-                .into(),
-        ),
-        // An object spread over lines (pretty-printed: `{` alone on the first).
-        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
-            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl"
-                .into(),
-        ),
-        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => Some(
-            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl".into(),
-        ),
-        _ => None,
-    }
-}
-
-/// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after
-/// an XML declaration and comments, if any. A fragment (`<p>新闻</p>`) may be text.
-fn html_page(mut text: &[u8]) -> bool {
-    let opens = |text: &[u8], tag: &[u8]| {
-        text.get(..tag.len())
-            .is_some_and(|t| t.eq_ignore_ascii_case(tag))
-    };
-    loop {
-        let skip = |open: &[u8], close: &[u8]| {
-            opens(text, open)
-                .then(|| memchr::memmem::find(text, close).map(|end| end + close.len()))
-                .flatten()
-        };
-        match skip(b"<?xml", b"?>").or_else(|| skip(b"<!--", b"-->")) {
-            Some(end) => text = text[end..].trim_ascii_start(),
-            None => break,
-        }
-    }
-    [&b"<!doctype html"[..], b"<html", b"<head"]
-        .iter()
-        .any(|tag| {
-            opens(text, tag)
-                && text
-                    .get(tag.len())
-                    .is_none_or(|&b| !b.is_ascii_alphanumeric() && b != b'-')
-        })
-}
-
-/// What an archive chaff does not read is, by its magic bytes (compressed streams are
-/// decompressed before this is asked, so a `.tar.gz` shows its tar header). Read as text
-/// they would be "a NUL byte", which names no fix.
-fn container(head: &[u8]) -> Option<&'static str> {
-    const MAGIC: [(&[u8], &str); 3] = [
-        (
-            b"PK\x03\x04",
-            "a zip archive: extract its files first with unzip",
-        ),
-        (
-            b"PK\x05\x06",
-            "a zip archive (empty): extract its files first with unzip",
-        ),
-        (
-            b"7z\xBC\xAF\x27\x1C",
-            "a 7z archive: extract its files first with 7z x",
-        ),
-    ];
-    for (magic, named) in MAGIC {
-        if head.starts_with(magic) {
-            return Some(named);
-        }
-    }
-    // POSIX tar ("ustar\0") and GNU's ("ustar  \0") at offset 257 of the first header;
-    // the NUL keeps a text with "custard" there out.
-    let tar = |m: &[u8]| head.get(257..257 + m.len()) == Some(m);
-    if tar(b"ustar\x00") || tar(b"ustar  \x00") {
-        return Some("a tar archive: extract its files first with tar -xf");
-    }
-    None
-}
-
-/// Whether the first non-blank line of `text` is complete and one JSON object.
-fn next_is_object(text: &[u8]) -> bool {
-    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
-        return false;
-    };
-    memchr::memchr(b'\n', &text[start..]).is_some_and(|end| is_object(&text[start..start + end]))
-}
-
-/// Whether `line` is one JSON object.
-fn is_object(line: &[u8]) -> bool {
-    let line = line.trim_ascii();
-    line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
-}
-
-/// Whether `text` opens a JSON object with a key: `{`, then `"key":` (or `}`, an empty one).
-fn opens_object(text: &[u8]) -> bool {
-    let Some(rest) = text.strip_prefix(b"{") else {
-        return false;
-    };
-    let rest = rest.trim_ascii_start();
-    if rest.starts_with(b"}") {
-        return true;
-    }
-    let mut keys = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
-    match keys.next() {
-        Some(Ok(_)) => rest[keys.byte_offset()..]
-            .trim_ascii_start()
-            .starts_with(b":"),
-        _ => false,
-    }
-}
-
-/// Why a stream's first bytes look like a binary file rather than text, if they do.
-fn binary_reason(head: &[u8]) -> Option<String> {
-    // NUL never occurs in text in the encodings chaff reads (UTF-16 is recognised by its
-    // BOM before this check); git and grep use the same rule.
-    if let Some(i) = memchr::memchr(0, head) {
-        return Some(format!("NUL byte at offset {i}"));
-    }
-    // Bytes below 0x20 are counted first; only a head where they could pass the
-    // threshold is counted again without text's newlines and tabs.
-    if head.len() < 32 || low_bytes(head) * 10 <= head.len() {
-        return None;
-    }
-    let control = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
-        .count();
-    if control * 10 > head.len() {
-        return Some(format!(
-            "{control} control bytes in the first {} bytes",
-            head.len()
-        ));
-    }
-    None
-}
-
-/// The bytes below 0x20 in `b`, counted in runs of 255 with a byte-wide counter, which
-/// the compiler turns into 16 bytes a step.
-fn low_bytes(b: &[u8]) -> usize {
-    b.chunks(255)
-        .map(|run| usize::from(run.iter().fold(0u8, |n, &x| n + u8::from(x < 0x20))))
-        .sum()
-}
-
-/// Picks an encoding for text with no BOM: UTF-8 when the bytes are valid UTF-8 (a
-/// sequence cut by the sniff window does not count against it) or mostly so (then the bad
-/// bytes are reported by line, or replaced with `--lossy`); else chardetng's guess if it
-/// is an East Asian legacy encoding; else UTF-8 again, so stray bytes are reported rather
-/// than silently decoded as, say, windows-1252.
-fn detect(head: &[u8]) -> &'static Encoding {
-    if simdutf8::basic::from_utf8(head).is_ok() {
-        return UTF_8; // nearly every file: no census needed
-    }
-    // Valid but for a character the window cut off (every head of a longer file, about
-    // 3 times in 4): the census would find nothing invalid.
-    if simdutf8::compat::from_utf8(head).is_err_and(|e| e.error_len().is_none()) {
-        return UTF_8;
-    }
-    let (valid_multibyte, invalid) = utf8_census(head);
-    if invalid == 0 || valid_multibyte > 10 * invalid {
-        return UTF_8;
-    }
-    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
-    let cut = end_of_nth_non_ascii(head, DETECT_NON_ASCII);
-    // Never told it is the end: a file cut inside its last character (a download cut
-    // short) would then rule out its own encoding, and be misread as UTF-8.
-    det.feed(&head[..cut], false);
-    let guess = det.guess(None, chardetng::Utf8Detection::Allow);
-    let east_asian = [
-        encoding_rs::GBK,
-        encoding_rs::GB18030,
-        encoding_rs::BIG5,
-        encoding_rs::SHIFT_JIS,
-        encoding_rs::EUC_JP,
-        encoding_rs::EUC_KR,
-    ];
-    if east_asian.contains(&guess) {
-        guess
-    } else {
-        UTF_8
-    }
-}
-
-/// Bytes of 0x80 and above that the encoding detector is given at most. chardetng
-/// costs about 1,600 instructions a byte (ten times what classifying the text costs),
-/// and on Chinese its guess has settled long before: on eval/dev's pages in GBK, the
-/// Traditional ones in Big5, and their last 3,000 bytes alone (filler: short posts,
-/// emoji), every guess from the first 1,024 such bytes was the guess from the whole
-/// 64 KB head; from 512, 2 of 400 tails were taken for Big5 instead of GBK.
-const DETECT_NON_ASCII: usize = 2048;
-
-/// The length of the shortest prefix of `b` holding `n` bytes of 0x80 and above (all of
-/// `b` if it holds fewer).
-fn end_of_nth_non_ascii(b: &[u8], n: usize) -> usize {
-    let mut seen = 0;
-    for (i, &x) in b.iter().enumerate() {
-        if x >= 0x80 {
-            seen += 1;
-            if seen == n {
-                return i + 1;
-            }
-        }
-    }
-    b.len()
-}
-
-/// Counts valid multi-byte UTF-8 characters and invalid sequences (one cut short at the
-/// end of the window is not counted).
-fn utf8_census(mut b: &[u8]) -> (usize, usize) {
-    let (mut valid, mut invalid) = (0, 0);
-    loop {
-        match std::str::from_utf8(b) {
-            Ok(s) => return (valid + multibyte_chars(s), invalid),
-            Err(e) => {
-                let good = &b[..e.valid_up_to()];
-                // Safe to count: `good` is valid UTF-8 by construction.
-                valid += std::str::from_utf8(good).map_or(0, multibyte_chars);
-                match e.error_len() {
-                    None => return (valid, invalid),
-                    Some(n) => {
-                        invalid += 1;
-                        b = &b[e.valid_up_to() + n..];
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Characters of more than one byte: in valid UTF-8, one lead byte (0xC0 and up) each.
-fn multibyte_chars(s: &str) -> usize {
-    s.bytes().filter(|&b| b >= 0xC0).count()
-}
-
-/// A reader that decodes a legacy encoding to UTF-8. Without `lossy`, the first
-/// undecodable sequence is an error naming the (decoded) line it is on.
-struct Decoding<R> {
-    inner: R,
-    decoder: Decoder,
-    lossy: bool,
-    input: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-    finished: bool,
-    out: Vec<u8>,
-    out_pos: usize,
-    newlines: u64,
-}
-
-impl<R: Read> Decoding<R> {
-    fn new(inner: R, encoding: &'static Encoding, lossy: bool) -> Self {
-        Decoding {
-            inner,
-            decoder: encoding.new_decoder_with_bom_removal(),
-            lossy,
-            input: vec![0; 1 << 16],
-            start: 0,
-            end: 0,
-            eof: false,
-            finished: false,
-            out: Vec::new(),
-            out_pos: 0,
-            newlines: 0,
-        }
-    }
-
-    /// Decodes the next piece of input into `out`.
-    fn refill(&mut self) -> io::Result<()> {
-        if self.start == self.end && !self.eof {
-            self.start = 0;
-            self.end = self.inner.read(&mut self.input)?;
-            self.eof = self.end == 0;
-        }
-        let last = self.eof;
-        let src = &self.input[self.start..self.end];
-        let cap = self
-            .decoder
-            .max_utf8_buffer_length(src.len())
-            .unwrap_or(src.len() * 3 + 16)
-            .max(16);
-        self.out.clear();
-        self.out.resize(cap, 0);
-        self.out_pos = 0;
-        let (read, written) = if self.lossy {
-            let (res, read, written, _) = self.decoder.decode_to_utf8(src, &mut self.out, last);
-            if last && res == CoderResult::InputEmpty {
-                self.finished = true;
-            }
-            (read, written)
-        } else {
-            let (res, read, written) =
-                self.decoder
-                    .decode_to_utf8_without_replacement(src, &mut self.out, last);
-            if let DecoderResult::Malformed(..) = res {
-                let line = self.newlines
-                    + self.out[..written].iter().filter(|&&b| b == b'\n').count() as u64
-                    + 1;
-                let name = self.decoder.encoding().name();
-                // The last bytes of the stream, a character begun and not finished.
-                let msg = if last && self.start + read == self.end {
-                    format!("line {line}: the text ends inside a {name} character (cut short?)")
-                } else {
-                    format!("line {line}: bytes that are not valid {name} (use --lossy to replace them, or --encoding)")
-                };
-                return Err(io::Error::new(io::ErrorKind::InvalidData, msg));
-            }
-            if last && res == DecoderResult::InputEmpty {
-                self.finished = true;
-            }
-            (read, written)
-        };
-        self.start += read;
-        self.out.truncate(written);
-        self.newlines += self.out.iter().filter(|&&b| b == b'\n').count() as u64;
-        Ok(())
-    }
-}
-
-impl<R: Read> Read for Decoding<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.out_pos == self.out.len() {
-            if self.finished {
-                return Ok(0);
-            }
-            self.refill()?;
-        }
-        let n = buf.len().min(self.out.len() - self.out_pos);
-        buf[..n].copy_from_slice(&self.out[self.out_pos..self.out_pos + n]);
-        self.out_pos += n;
-        Ok(n)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    proptest::proptest! {
-        #[test]
-        fn low_bytes_are_counted_exactly(b in proptest::collection::vec(proptest::num::u8::ANY, 0..700)) {
-            let exact = b.iter().filter(|&&x| x < 0x20).count();
-            proptest::prop_assert_eq!(low_bytes(&b), exact);
-        }
-    }
+    use crate::sniff::other_format;
 
     fn text_of(bytes: &[u8], opts: DecodeOptions) -> io::Result<(String, &'static str)> {
         match decode(Box::new(Cursor::new(bytes.to_vec())), &opts)? {
@@ -832,38 +312,6 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn a_character_cut_by_the_window_leaves_the_head_utf8() {
-        let text = "新闻，news：😀。".repeat(4);
-        for cut in 0..=text.len() {
-            let head = &text.as_bytes()[..cut];
-            assert_eq!(detect(head), UTF_8, "cut at {cut}");
-            // The census agrees: nothing invalid.
-            assert_eq!(utf8_census(head).1, 0, "cut at {cut}");
-        }
-    }
-
-    #[test]
-    fn compress_flag_names_every_choice_and_rejects_the_rest() {
-        let parse = Compression::parse_flag;
-        assert_eq!(parse("auto").unwrap(), None);
-        assert_eq!(parse("none").unwrap(), Some(Compression::None));
-        for s in ["gz", "gzip"] {
-            assert_eq!(parse(s).unwrap(), Some(Compression::Gzip));
-        }
-        for s in ["zst", "zstd"] {
-            assert_eq!(parse(s).unwrap(), Some(Compression::Zstd));
-        }
-        for s in ["bz2", "bzip2"] {
-            assert_eq!(parse(s).unwrap(), Some(Compression::Bzip2));
-        }
-        assert_eq!(parse("xz").unwrap(), Some(Compression::Xz));
-        assert_eq!(parse("lz4").unwrap(), Some(Compression::Lz4));
-        let e = parse("brotli").unwrap_err();
-        assert!(matches!(e, Error::Usage(_)), "{e}");
-        assert!(e.to_string().contains("--compress brotli"), "{e}");
     }
 
     /// `data` written by chaff's own writer for `c`, in pieces, as the pipeline writes.
@@ -943,12 +391,6 @@ mod tests {
             let got = read_opened(open_stream(Box::new(Trickle(Cursor::new(z))), &opts).unwrap());
             assert_eq!(got.0, line.as_bytes(), "{c:?}");
         }
-        assert!(could_open_magic(b"BZh91AY&S") && could_open_magic(b"BZh1\x17"));
-        assert!(could_open_magic(b"") && could_open_magic(b"\xFD7zX"));
-        assert!(!could_open_magic(b"B2") && !could_open_magic(b"{") && !could_open_magic(b"BZh0"));
-        // bzip2's letters alone are text.
-        assert_eq!(Compression::sniff(b"BZh9 is a text"), Compression::None);
-        assert_eq!(Compression::sniff(b"BZh"), Compression::None);
     }
 
     #[test]
@@ -958,7 +400,8 @@ mod tests {
         for n in [3, 60] {
             let text = "2024年，国务院常务会议部署进一步稳定就业的政策措施。\n".repeat(n);
             let (gbk, _, _) = encoding_rs::GBK.encode(&text);
-            let cut = end_of_nth_non_ascii(&gbk, DETECT_NON_ASCII) < gbk.len();
+            let cut = crate::charset::end_of_nth_non_ascii(&gbk, crate::charset::DETECT_NON_ASCII)
+                < gbk.len();
             assert_eq!(cut, n == 60);
             let (s, enc) = text_of(&gbk, DecodeOptions::default()).unwrap();
             assert_eq!(s, text);
@@ -968,8 +411,6 @@ mod tests {
             let (s, enc) = text_of(&big5, DecodeOptions::default()).unwrap();
             assert_eq!((s.as_str(), enc), (trad.as_str(), "Big5"));
         }
-        assert_eq!(end_of_nth_non_ascii(b"ab\x80c\x81\x82d", 2), 5);
-        assert_eq!(end_of_nth_non_ascii(b"abc", 1), 3);
     }
 
     #[test]

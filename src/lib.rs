@@ -1,7 +1,8 @@
 //! chaff: separates news paragraphs from social-media filler in Chinese web dumps.
 //!
 //! Data flows one way: [`sources`] (inputs walked as a run reaches them) -> [`input`]
-//! (decompression, encodings) -> [`reader`] (chunks of lines;
+//! (decompression by [`compression`], the [`sniff`] for what is not text, encodings by
+//! [`charset`]) -> [`reader`] (chunks of lines;
 //! [`jsonl`] records) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
@@ -14,7 +15,9 @@
 
 pub mod bunzip2;
 pub mod bz2;
+pub mod charset;
 pub mod classifier;
+pub mod compression;
 pub mod context;
 pub mod counts;
 pub mod dataset;
@@ -41,6 +44,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reader;
+pub mod sniff;
 pub mod sources;
 pub mod stdin;
 pub mod summary;

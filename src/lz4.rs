@@ -113,7 +113,7 @@ impl<W: Write> Write for Lz4Writer<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Compression;
+    use crate::compression::Compression;
     use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
 
     fn unlz4(z: &[u8]) -> io::Result<Vec<u8>> {

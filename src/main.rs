@@ -1,9 +1,10 @@
 //! The `chaff` command line: a thin list of verbs over the library.
 
 use chaff::classifier::{Classifier, KeepPolicy};
+use chaff::compression::Compression;
 use chaff::features::FeatureConfig;
 use chaff::file_list::{self, Separator};
-use chaff::input::{Compression, DecodeOptions};
+use chaff::input::DecodeOptions;
 use chaff::jsonl::BadRecords;
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};

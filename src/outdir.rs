@@ -3,8 +3,8 @@
 //! (overwrite) or `--resume` (finish an interrupted run with the same settings; the
 //! settings are recorded in `.chaff-run.json` at the start of every run).
 
+use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::input::Compression;
 use crate::sources::{
     given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Walk,
 };

@@ -153,8 +153,8 @@ impl<W: Write> Compressed<W> {
     /// as starting those threads would cost more than it saves. gzip and bzip2 are
     /// compressed in parallel whatever their size ([`crate::gzip`], [`crate::bz2`]); xz
     /// decides by the data's size ([`crate::xz`]).
-    pub fn new(inner: W, c: crate::input::Compression, large: bool) -> std::io::Result<Self> {
-        use crate::input::Compression as C;
+    pub fn new(inner: W, c: crate::compression::Compression, large: bool) -> std::io::Result<Self> {
+        use crate::compression::Compression as C;
         Ok(match c {
             C::None => Compressed::Plain(inner),
             C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner)?),

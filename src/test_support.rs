@@ -1,6 +1,6 @@
 //! Helpers shared by the unit tests of the compressed writers and readers.
 
-use crate::input::Compression;
+use crate::compression::Compression;
 use std::io::Write;
 
 /// `n` bytes of Chinese text, compressible but not trivially: a counter in prose.

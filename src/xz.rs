@@ -146,7 +146,7 @@ fn lzma2(dict: usize) -> io::Result<Filters> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::Compression;
+    use crate::compression::Compression;
     use crate::test_support::{assert_the_bytes_depend_on_the_data_alone, text, written};
     use std::io::Read;
 

@@ -3,8 +3,8 @@
 //! attributes; the HTML audit page), its accounting and side outputs.
 
 use super::{decide, paragraphs, Engine, InputFormat};
+use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::input;
 use crate::jsonl::{BadRecords, Record};
 use crate::parquet::{Kept, Rows};
 use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Line};
@@ -133,7 +133,7 @@ impl Engine<'_> {
         self.opts.format == InputFormat::Warc
             && matches!(task, Task::Filter { .. })
             && match &entry.dest {
-                Some(dest) => input::Compression::from_name(dest) == input::Compression::Gzip,
+                Some(dest) => Compression::from_name(dest) == Compression::Gzip,
                 None => self.opts.gzip_stream,
             }
     }

@@ -2,8 +2,8 @@
 //! output file, written under a temporary name and renamed into place.
 
 use super::render::Piece;
+use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::input;
 use crate::output::{AtomicFile, Compressed};
 use crate::parquet::TableWriter;
 use crate::sources::Entry;
@@ -24,8 +24,8 @@ pub(super) fn open_output(
 ) -> Result<Compressed<AtomicFile>> {
     let f = AtomicFile::create(dest)?;
     let how = match compressed {
-        true => input::Compression::None,
-        false => input::Compression::from_name(dest),
+        true => Compression::None,
+        false => Compression::from_name(dest),
     };
     Compressed::new(f, how, large).map_err(|e| Error::io(dest, e))
 }

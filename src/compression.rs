@@ -1,0 +1,191 @@
+//! Compression: the codecs chaff reads and writes, recognised by magic bytes (so stdin
+//! works too) or named by a file's extension, and the decoders that undo them. Their
+//! writers are in [`crate::output`] and the parallel encoders' own modules.
+
+use crate::error::{Error, Result};
+use std::io::{self, BufRead, Cursor, Read};
+
+/// Compression of a stream, recognised by magic bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain bytes.
+    None,
+    /// gzip (`.gz`).
+    Gzip,
+    /// Zstandard (`.zst`).
+    Zstd,
+    /// bzip2 (`.bz2`).
+    Bzip2,
+    /// xz (`.xz`).
+    Xz,
+    /// lz4 frames (`.lz4`).
+    Lz4,
+}
+
+impl Compression {
+    /// Recognises a compressed stream from its first bytes.
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else if head.starts_with(b"\xFD7zXZ\x00") {
+            Compression::Xz
+        } else if head.starts_with(LZ4) {
+            Compression::Lz4
+        } else if is_bzip2(head) {
+            Compression::Bzip2
+        } else {
+            Compression::None
+        }
+    }
+
+    /// The compression a file name asks for, by extension.
+    pub fn from_name(name: &std::path::Path) -> Compression {
+        match name.extension().and_then(|e| e.to_str()) {
+            Some("gz") => Compression::Gzip,
+            Some("zst") => Compression::Zstd,
+            Some("bz2") => Compression::Bzip2,
+            Some("xz") => Compression::Xz,
+            Some("lz4") => Compression::Lz4,
+            _ => Compression::None,
+        }
+    }
+
+    /// Parses `--compress`: `auto` (`None`: outputs follow their inputs), `none`, `gz`
+    /// (`gzip`), `zst` (`zstd`), `bz2` (`bzip2`), `xz` or `lz4`.
+    pub fn parse_flag(s: &str) -> Result<Option<Compression>> {
+        Ok(match s {
+            "auto" => None,
+            "none" => Some(Compression::None),
+            "gz" | "gzip" => Some(Compression::Gzip),
+            "zst" | "zstd" => Some(Compression::Zstd),
+            "bz2" | "bzip2" => Some(Compression::Bzip2),
+            "xz" => Some(Compression::Xz),
+            "lz4" => Some(Compression::Lz4),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--compress {s}: expected auto, none, gz, zst, bz2, xz or lz4"
+                )))
+            }
+        })
+    }
+
+    /// File-name extension, without the dot.
+    pub fn extension(self) -> Option<&'static str> {
+        match self {
+            Compression::None => None,
+            Compression::Gzip => Some("gz"),
+            Compression::Zstd => Some("zst"),
+            Compression::Bzip2 => Some("bz2"),
+            Compression::Xz => Some("xz"),
+            Compression::Lz4 => Some("lz4"),
+        }
+    }
+}
+
+/// The longest magic [`Compression::sniff`] looks for: bzip2's.
+const MAGIC: usize = 10;
+/// An lz4 frame's magic number (0x184D2204, little-endian).
+const LZ4: &[u8] = b"\x04\x22\x4D\x18";
+
+/// Whether bytes that begin with `head` could open a compressed stream: `head` is a
+/// prefix of a magic (or empty).
+fn could_open_magic(head: &[u8]) -> bool {
+    let fixed: [&[u8]; 4] = [b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"\xFD7zXZ\x00", LZ4];
+    let bzip2 = head.iter().enumerate().all(|(i, &b)| match i {
+        0..3 => b == b"BZh"[i],
+        3 => (b'1'..=b'9').contains(&b),
+        _ => b == b"\x31\x41\x59\x26\x53\x59"[i - 4] || b == b"\x17\x72\x45\x38\x50\x90"[i - 4],
+    });
+    bzip2
+        || fixed
+            .iter()
+            .any(|m| head.len() < m.len() && m.starts_with(head))
+}
+
+/// Whether `head` opens a bzip2 stream. Its three letters alone (`BZh`) could open a
+/// text; a level digit and the magic of a block, or of the end of an empty stream, follow.
+fn is_bzip2(head: &[u8]) -> bool {
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && matches!(
+            &head[4..10],
+            b"\x31\x41\x59\x26\x53\x59" | b"\x17\x72\x45\x38\x50\x90"
+        )
+}
+
+/// Reads the first bytes of `raw` until they show its compression, and returns the
+/// stream whole again with that compression. A pipe's first read may be shorter than a
+/// magic (bzip2's is 10 bytes): it reads on while what came could still open one, and no
+/// further (a record piped alone is answered at once).
+pub fn sniff_stream(mut raw: Box<dyn Read + Send>) -> io::Result<(Compression, impl Read + Send)> {
+    let mut head = [0u8; MAGIC];
+    let mut got = 0;
+    while got < MAGIC && could_open_magic(&head[..got]) {
+        match raw.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let compression = Compression::sniff(&head[..got]);
+    Ok((compression, Cursor::new(head[..got].to_vec()).chain(raw)))
+}
+
+impl Compression {
+    /// The decompressed bytes of `compressed`, a stream in this compression: every
+    /// stream of a file of several, one after another (`cat a.xz b.xz`, pbzip2's output).
+    pub fn decoder<R: BufRead + Send + 'static>(
+        self,
+        compressed: R,
+    ) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Compression::None => Box::new(compressed),
+            // Decoded a block at a time on the pool. Its big reads bypass the buffer.
+            Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
+            Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(compressed)),
+            Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compress_flag_names_every_choice_and_rejects_the_rest() {
+        let parse = Compression::parse_flag;
+        assert_eq!(parse("auto").unwrap(), None);
+        assert_eq!(parse("none").unwrap(), Some(Compression::None));
+        for s in ["gz", "gzip"] {
+            assert_eq!(parse(s).unwrap(), Some(Compression::Gzip));
+        }
+        for s in ["zst", "zstd"] {
+            assert_eq!(parse(s).unwrap(), Some(Compression::Zstd));
+        }
+        for s in ["bz2", "bzip2"] {
+            assert_eq!(parse(s).unwrap(), Some(Compression::Bzip2));
+        }
+        assert_eq!(parse("xz").unwrap(), Some(Compression::Xz));
+        assert_eq!(parse("lz4").unwrap(), Some(Compression::Lz4));
+        let e = parse("brotli").unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        assert!(e.to_string().contains("--compress brotli"), "{e}");
+    }
+
+    #[test]
+    fn a_stream_is_read_on_only_while_it_could_open_a_magic() {
+        assert!(could_open_magic(b"BZh91AY&S") && could_open_magic(b"BZh1\x17"));
+        assert!(could_open_magic(b"") && could_open_magic(b"\xFD7zX"));
+        assert!(!could_open_magic(b"B2") && !could_open_magic(b"{") && !could_open_magic(b"BZh0"));
+        // bzip2's letters alone are text.
+        assert_eq!(Compression::sniff(b"BZh9 is a text"), Compression::None);
+        assert_eq!(Compression::sniff(b"BZh"), Compression::None);
+    }
+}

@@ -1,0 +1,207 @@
+//! Sniffing: what a stream's first bytes say it is when it is not text to read as lines
+//! in this run: a binary file, an archive chaff does not open, an HTML page, or records
+//! of a format chaff reads with another flag (Parquet, JSON lines, WARC). The warning
+//! that skips such a file names the fix.
+
+use std::borrow::Cow;
+
+/// The format of records chaff reads with a flag that a stream's first bytes show, if
+/// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
+/// run JSON lines, a JSON array of records, or WARC; or an HTML page, which no flag
+/// reads. With what to do instead, for the warning.
+pub fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'static, str>> {
+    if head.starts_with(b"PAR1") {
+        return Some("a Parquet file: read it with --parquet".into());
+    }
+    if let Some(named) = container(head) {
+        return Some(named.into());
+    }
+    if !plain_text {
+        return None;
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
+    let text = &text[start..];
+    if text.starts_with(b"WARC/1.") {
+        return Some("a WARC file: read it with --warc".into());
+    }
+    // Markup read as text would be scored tag by tag; no flag reads it.
+    if html_page(text) {
+        return Some("an HTML page: extract its text first; chaff reads text, not markup".into());
+    }
+    let (line, next) = match memchr::memchr(b'\n', text) {
+        Some(end) => (Some(&text[..end]), &text[end + 1..]),
+        None if at_eof => (Some(text), &[][..]),
+        // A first line longer than the head (a long record) is told by its start.
+        None => (None, &[][..]),
+    };
+    // The next line decides too: text under a JSON header line (a crawler's metadata
+    // record) is text, while a damaged second record still opens like one.
+    let next_opens_record = || {
+        next.iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_none_or(|&b| b == b'{')
+    };
+    match text.first() {
+        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
+            // With the field that holds the text, when it is not the default `text`.
+            let flag = line.and_then(|l| crate::jsonl::text_field_flag(l, "text"));
+            Some(match flag {
+                Some(flag) => format!("JSON lines: read them with --jsonl {flag}").into(),
+                None => "JSON lines: read them with --jsonl".into(),
+            })
+        }
+        // A first record cut short (a record of its own follows it): JSON lines still.
+        Some(b'{') if line.is_some_and(opens_object) && next_is_object(next) => Some(
+            "JSON lines whose first record is damaged: read them with --jsonl (--bad-records skip or keep passes over it)"
+                .into(),
+        ),
+        // An object spread over lines (pretty-printed: `{` alone on the first).
+        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
+            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl"
+                .into(),
+        ),
+        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => Some(
+            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after
+/// an XML declaration and comments, if any. A fragment (`<p>新闻</p>`) may be text.
+fn html_page(mut text: &[u8]) -> bool {
+    let opens = |text: &[u8], tag: &[u8]| {
+        text.get(..tag.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(tag))
+    };
+    loop {
+        let skip = |open: &[u8], close: &[u8]| {
+            opens(text, open)
+                .then(|| memchr::memmem::find(text, close).map(|end| end + close.len()))
+                .flatten()
+        };
+        match skip(b"<?xml", b"?>").or_else(|| skip(b"<!--", b"-->")) {
+            Some(end) => text = text[end..].trim_ascii_start(),
+            None => break,
+        }
+    }
+    [&b"<!doctype html"[..], b"<html", b"<head"]
+        .iter()
+        .any(|tag| {
+            opens(text, tag)
+                && text
+                    .get(tag.len())
+                    .is_none_or(|&b| !b.is_ascii_alphanumeric() && b != b'-')
+        })
+}
+
+/// What an archive chaff does not read is, by its magic bytes (compressed streams are
+/// decompressed before this is asked, so a `.tar.gz` shows its tar header). Read as text
+/// they would be "a NUL byte", which names no fix.
+fn container(head: &[u8]) -> Option<&'static str> {
+    const MAGIC: [(&[u8], &str); 3] = [
+        (
+            b"PK\x03\x04",
+            "a zip archive: extract its files first with unzip",
+        ),
+        (
+            b"PK\x05\x06",
+            "a zip archive (empty): extract its files first with unzip",
+        ),
+        (
+            b"7z\xBC\xAF\x27\x1C",
+            "a 7z archive: extract its files first with 7z x",
+        ),
+    ];
+    for (magic, named) in MAGIC {
+        if head.starts_with(magic) {
+            return Some(named);
+        }
+    }
+    // POSIX tar ("ustar\0") and GNU's ("ustar  \0") at offset 257 of the first header;
+    // the NUL keeps a text with "custard" there out.
+    let tar = |m: &[u8]| head.get(257..257 + m.len()) == Some(m);
+    if tar(b"ustar\x00") || tar(b"ustar  \x00") {
+        return Some("a tar archive: extract its files first with tar -xf");
+    }
+    None
+}
+
+/// Whether the first non-blank line of `text` is complete and one JSON object.
+fn next_is_object(text: &[u8]) -> bool {
+    let Some(start) = text.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return false;
+    };
+    memchr::memchr(b'\n', &text[start..]).is_some_and(|end| is_object(&text[start..start + end]))
+}
+
+/// Whether `line` is one JSON object.
+fn is_object(line: &[u8]) -> bool {
+    let line = line.trim_ascii();
+    line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+}
+
+/// Whether `text` opens a JSON object with a key: `{`, then `"key":` (or `}`, an empty one).
+fn opens_object(text: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix(b"{") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    if rest.starts_with(b"}") {
+        return true;
+    }
+    let mut keys = serde_json::Deserializer::from_slice(rest).into_iter::<String>();
+    match keys.next() {
+        Some(Ok(_)) => rest[keys.byte_offset()..]
+            .trim_ascii_start()
+            .starts_with(b":"),
+        _ => false,
+    }
+}
+
+/// Why a stream's first bytes look like a binary file rather than text, if they do.
+pub fn binary_reason(head: &[u8]) -> Option<String> {
+    // NUL never occurs in text in the encodings chaff reads (UTF-16 is recognised by its
+    // BOM before this check); git and grep use the same rule.
+    if let Some(i) = memchr::memchr(0, head) {
+        return Some(format!("NUL byte at offset {i}"));
+    }
+    // Bytes below 0x20 are counted first; only a head where they could pass the
+    // threshold is counted again without text's newlines and tabs.
+    if head.len() < 32 || low_bytes(head) * 10 <= head.len() {
+        return None;
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c | 0x1b))
+        .count();
+    if control * 10 > head.len() {
+        return Some(format!(
+            "{control} control bytes in the first {} bytes",
+            head.len()
+        ));
+    }
+    None
+}
+
+/// The bytes below 0x20 in `b`, counted in runs of 255 with a byte-wide counter, which
+/// the compiler turns into 16 bytes a step.
+fn low_bytes(b: &[u8]) -> usize {
+    b.chunks(255)
+        .map(|run| usize::from(run.iter().fold(0u8, |n, &x| n + u8::from(x < 0x20))))
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn low_bytes_are_counted_exactly(b in proptest::collection::vec(proptest::num::u8::ANY, 0..700)) {
+            let exact = b.iter().filter(|&&x| x < 0x20).count();
+            proptest::prop_assert_eq!(low_bytes(&b), exact);
+        }
+    }
+}
