@@ -11,7 +11,8 @@ use std::io::BufRead;
 pub struct Line<'a> {
     /// 1-based line number.
     pub number: usize,
-    /// The line's bytes including its terminator ("\n" or "\r\n"), if any.
+    /// The line's bytes including its terminator ("\n" or "\r\n"; "\r" in a document
+    /// with no "\n", see [`line_end`]), if any.
     pub raw: &'a [u8],
     /// The line's text without terminator.
     pub text: &'a str,
@@ -289,19 +290,56 @@ pub fn split_lines(bytes: &[u8]) -> std::result::Result<Vec<Line<'_>>, (usize, S
     split_lines_at(bytes, 1)
 }
 
+/// The byte that ends the lines of a document that begins `bytes` (`first_line` 1) or
+/// continues in them: `\n` (which also ends `\r\n` lines), or `\r` for a document that
+/// holds no `\n` at all but does hold a `\r` (classic Mac OS line ends, or a converter's).
+/// Read by `\n`, such a document would be one paragraph, all of its news kept or none.
+/// Only a document's start can be one: [`Chunker`] cuts at `\n` alone, so a chunk that
+/// holds none is its document whole. A `\r` inside a document that has `\n` line ends
+/// is left inside its line.
+pub fn line_end(bytes: &[u8], first_line: usize) -> u8 {
+    let cr_only = first_line == 1
+        && memchr::memchr(b'\n', bytes).is_none()
+        && memchr::memchr(b'\r', bytes).is_some();
+    if cr_only {
+        b'\r'
+    } else {
+        b'\n'
+    }
+}
+
 /// Splits a chunk whose first line is line `first_line` of its document (a byte-order
-/// mark is only looked for on line 1). The chunk is validated as UTF-8 in one pass; only
-/// when that fails is it walked line by line to name the bad line.
+/// mark is only looked for on line 1), at the document's [`line_end`]. The chunk is
+/// validated as UTF-8 in one pass; only when that fails is it walked line by line to
+/// name the bad line.
 pub fn split_lines_at(
     bytes: &[u8],
     first_line: usize,
 ) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
+    split_at_ends(bytes, first_line, line_end(bytes, first_line))
+}
+
+/// [`split_lines_at`] for lines that are records (JSON lines): they end at `\n` only,
+/// since a `\r` between a record's tokens is JSON whitespace, not a record's end.
+pub fn split_records_at(
+    bytes: &[u8],
+    first_line: usize,
+) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
+    split_at_ends(bytes, first_line, b'\n')
+}
+
+/// [`split_lines_at`] with lines ending at `eol`.
+fn split_at_ends(
+    bytes: &[u8],
+    first_line: usize,
+    eol: u8,
+) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
     // SIMD validation: std's is several times slower on CJK text, and every chunk of
     // every input passes here. Only an invalid chunk is walked again, line by line.
     if let Ok(text) = simdutf8::basic::from_utf8(bytes) {
-        return Ok(split_str_at(text, first_line));
+        return Ok(split_str_ending(text, first_line, eol));
     }
-    let each = lines_each(bytes, first_line);
+    let each = lines_ending(bytes, first_line, eol);
     let last = first_line.saturating_sub(1) + each.len();
     Err(each
         .into_iter()
@@ -320,22 +358,28 @@ pub struct BadLine<'a> {
     pub reason: String,
 }
 
-/// The lines of `bytes`, each checked on its own: where [`split_lines_at`] stops at the
-/// first line that is not UTF-8 (found with this), this goes on past it. For record runs
-/// that skip or keep bad records (a JSONL line is a record of its own).
+/// The lines of `bytes`, each checked on its own: where [`split_records_at`] stops at
+/// the first line that is not UTF-8 (found with this), this goes on past it. For record
+/// runs that skip or keep bad records (a JSONL line is a record of its own), so lines end
+/// at `\n`.
 pub fn lines_each(bytes: &[u8], first_line: usize) -> Vec<Result<Line<'_>, BadLine<'_>>> {
+    lines_ending(bytes, first_line, b'\n')
+}
+
+/// [`lines_each`] with lines ending at `eol`.
+fn lines_ending(bytes: &[u8], first_line: usize, eol: u8) -> Vec<Result<Line<'_>, BadLine<'_>>> {
     let mut number = first_line.saturating_sub(1);
     let mut out = Vec::new();
-    for raw in bytes.split_inclusive(|&b| b == b'\n') {
+    for raw in bytes.split_inclusive(|&b| b == eol) {
         number += 1;
-        let range = body_range(raw, number);
+        let range = body_range(raw, number, eol);
         out.push(match std::str::from_utf8(&raw[range.clone()]) {
             Ok(text) => Ok(Line { number, raw, text }),
             Err(e) => Err(BadLine {
                 number,
                 body: &raw[range],
-                // Only a document's last line can end without a newline.
-                reason: invalid_utf8(e, !raw.ends_with(b"\n")),
+                // Only a document's last line can end without a line end.
+                reason: invalid_utf8(e, !raw.ends_with(&[eol])),
             }),
         });
     }
@@ -355,13 +399,19 @@ fn invalid_utf8(e: std::str::Utf8Error, last: bool) -> String {
 
 /// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
 pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
+    split_str_ending(text, first_line, line_end(text.as_bytes(), first_line))
+}
+
+/// [`split_str_at`] with lines ending at `eol` (an ASCII byte), whatever the text holds:
+/// a part of a document split as the whole was.
+pub fn split_str_ending(text: &str, first_line: usize, eol: u8) -> Vec<Line<'_>> {
     let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    let mut out = Vec::with_capacity(memchr::memchr_iter(eol, bytes).count() + 1);
     let mut number = first_line.saturating_sub(1);
     // Line ends found with SIMD memchr (str::split_inclusive searches byte by byte); each
-    // end follows an ASCII '\n', so every slice is on char boundaries.
-    let ends = memchr::memchr_iter(b'\n', bytes).map(|i| i + 1);
-    let last = (!bytes.ends_with(b"\n") && !bytes.is_empty()).then_some(bytes.len());
+    // end follows an ASCII byte, so every slice is on char boundaries.
+    let ends = memchr::memchr_iter(eol, bytes).map(|i| i + 1);
+    let last = (!bytes.ends_with(&[eol]) && !bytes.is_empty()).then_some(bytes.len());
     let mut start = 0;
     for end in ends.chain(last) {
         let raw = &text[start..end];
@@ -371,19 +421,19 @@ pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
             number,
             raw: raw.as_bytes(),
             // The range's ends sit next to ASCII terminators or a whole BOM: char boundaries.
-            text: &raw[body_range(raw.as_bytes(), number)],
+            text: &raw[body_range(raw.as_bytes(), number, eol)],
         });
     }
     out
 }
 
-/// Where a raw line's text lies: without its terminator and, on line 1, without a
-/// byte-order mark.
-fn body_range(raw: &[u8], number: usize) -> std::ops::Range<usize> {
+/// Where a raw line's text lies: without its terminator (`eol`, or `\r\n` where lines
+/// end at `\n`) and, on line 1, without a byte-order mark.
+fn body_range(raw: &[u8], number: usize, eol: u8) -> std::ops::Range<usize> {
     let mut end = raw.len();
-    if raw[..end].ends_with(b"\n") {
+    if raw[..end].ends_with(&[eol]) {
         end -= 1;
-        if raw[..end].ends_with(b"\r") {
+        if eol == b'\n' && raw[..end].ends_with(b"\r") {
             end -= 1;
         }
     }
@@ -601,13 +651,39 @@ mod chunk_tests {
             text in "(\\PC{0,12}|[\r\n]{0,3})(\n(\\PC{0,12}|\r)){0,20}\n?",
             first in 1usize..3,
         ) {
+            // A document's start with no "\n" but a "\r" is split at "\r".
+            let eol = if first == 1 && !text.contains('\n') && text.contains('\r') { '\r' } else { '\n' };
             let got = split_str_at(&text, first);
-            proptest::prop_assert_eq!(got.len(), text.split_inclusive('\n').count());
-            for (i, (line, raw)) in got.iter().zip(text.split_inclusive('\n')).enumerate() {
+            proptest::prop_assert_eq!(got.len(), text.split_inclusive(eol).count());
+            for (i, (line, raw)) in got.iter().zip(text.split_inclusive(eol)).enumerate() {
                 proptest::prop_assert_eq!(line.number, first + i);
                 proptest::prop_assert_eq!(line.raw, raw.as_bytes());
-                proptest::prop_assert_eq!(line.text, &raw[body_range(raw.as_bytes(), first + i)]);
+                // "\r\n" ends a line where "\n" does; a "\r" alone ends none there.
+                let body = match (raw.strip_suffix(eol), eol) {
+                    (Some(body), '\n') => body.strip_suffix('\r').unwrap_or(body),
+                    (Some(body), _) => body,
+                    (None, _) => raw,
+                };
+                let body = if first + i == 1 { body.strip_prefix('\u{FEFF}').unwrap_or(body) } else { body };
+                proptest::prop_assert_eq!(line.text, body);
             }
+        }
+
+        #[test]
+        fn a_document_with_cr_line_ends_has_the_lines_of_its_lf_twin(
+            lines in proptest::collection::vec("(\\PC{0,12}|[ \u{3000}]{0,2})", 1..20),
+            ended: bool,
+        ) {
+            let lf = lines.join("\n") + if ended { "\n" } else { "" };
+            let cr = lf.replace('\n', "\r");
+            let (a, b) = (split_str_at(&lf, 1), split_lines_at(cr.as_bytes(), 1).unwrap());
+            proptest::prop_assert_eq!(a.len(), b.len());
+            for (a, b) in a.iter().zip(&b) {
+                proptest::prop_assert_eq!((a.number, a.text, a.raw.len()), (b.number, b.text, b.raw.len()));
+                proptest::prop_assert_eq!(a.is_blank(), b.is_blank());
+            }
+            // A record's lines end at "\n" alone.
+            proptest::prop_assert_eq!(split_records_at(cr.as_bytes(), 1).unwrap().len(), usize::from(!cr.is_empty()));
         }
     }
 
@@ -620,7 +696,7 @@ mod chunk_tests {
         ) {
             let each = lines_each(&bytes, first);
             proptest::prop_assert_eq!(each.len(), bytes.split_inclusive(|&b| b == b'\n').count());
-            match split_lines_at(&bytes, first) {
+            match split_records_at(&bytes, first) {
                 Ok(lines) => {
                     let want: Vec<Result<Line<'_>, BadLine<'_>>> = lines.into_iter().map(Ok).collect();
                     proptest::prop_assert_eq!(each, want);
@@ -631,7 +707,7 @@ mod chunk_tests {
                     let bad = each.iter().find_map(|l| l.as_ref().err()).unwrap();
                     proptest::prop_assert_eq!((bad.number, &bad.reason), (number, &reason));
                     for l in each.iter().flatten() {
-                        let alone = split_lines_at(l.raw, l.number).unwrap();
+                        let alone = split_records_at(l.raw, l.number).unwrap();
                         proptest::prop_assert_eq!(&alone[..], &[*l][..]);
                     }
                     for b in each.iter().filter_map(|l| l.as_ref().err()) {

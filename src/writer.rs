@@ -1,7 +1,7 @@
 //! Writers: tag records (TSV or JSON lines) and filtered text.
 
 use crate::jsonl::write_str;
-use crate::reader::{split_str_at, Line};
+use crate::reader::{split_str_ending, Line};
 #[cfg(test)]
 use serde::Serialize;
 #[cfg(test)]
@@ -308,6 +308,8 @@ pub fn filtered_paragraphs(
     keep: impl Fn(usize) -> bool,
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
+    // Each string is split as the whole was: a `\r` ends lines only in a text with no `\n`.
+    let eol = crate::reader::line_end(text.as_bytes(), 1);
     let (mut first, mut at) = (0, 0); // a string's first line in `lines`, and its start
     for (i, span) in spans.iter().enumerate() {
         while first < lines.len() && at < span.start {
@@ -315,7 +317,8 @@ pub fn filtered_paragraphs(
             first += 1;
         }
         let own = &text[span.clone()];
-        let kept = filtered_str(own, &split_str_at(own, 1), |j| keep(first + j));
+        let own_lines = split_str_ending(own, 1, eol);
+        let kept = filtered_str(own, &own_lines, |j| keep(first + j));
         if !kept.is_empty() {
             out.push((i, kept));
         }
@@ -380,6 +383,21 @@ mod tests {
         // line end, as in a string field.
         assert_eq!(kept(&[3, 7]), ["1:丙", "3:丁\n"]);
         assert!(kept(&[]).is_empty());
+
+        // A string with a "\r" among strings joined by "\n": one line, as in the whole.
+        let text = "甲\r乙\n\n丙";
+        let lines = crate::reader::split_str_at(text, 1);
+        assert_eq!(lines.len(), 3);
+        let spans = [0..7, 9..12];
+        let got = filtered_paragraphs(text, &spans, &lines, |i| i != 2);
+        assert_eq!(got, [(0, "甲\r乙".to_string())]);
+        // One string alone, its lines ended by "\r": split at them, in it and in the whole.
+        let text = "甲\r乙\r";
+        let lines = crate::reader::split_str_at(text, 1);
+        assert_eq!(lines.len(), 2);
+        let whole = [std::ops::Range { start: 0, end: 8 }];
+        let got = filtered_paragraphs(text, &whole, &lines, |i| i == 1);
+        assert_eq!(got, [(0, "乙\r".to_string())]);
     }
     use crate::reader::split_lines;
 

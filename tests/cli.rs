@@ -867,3 +867,52 @@ fn removed_side_file_holds_exactly_the_dropped_lines() {
     }
     assert!(removed_iter.next().is_none() && kept_lines.next().is_none());
 }
+
+#[test]
+fn a_page_whose_lines_end_in_cr_alone_is_read_line_by_line() {
+    // Classic Mac OS line ends ("\r" alone): with no "\n" in a document, "\r" ends its
+    // lines. Read as one line, the page would be one paragraph, its news kept or lost whole.
+    let page = fs::read_to_string(shared().join("seed/page.txt")).unwrap();
+    assert!(!page.contains('\r'));
+    let tmp = tempfile::tempdir().unwrap();
+    // The page, read whole; and ten of them (345 kB), read as a stream in one chunk.
+    for (name, lf) in [
+        ("one", page.clone()),
+        ("ten", [page.as_str()].repeat(10).join("\n")),
+    ] {
+        let cr = lf.replace('\n', "\r");
+        let (lf_path, cr_path) = (tmp.path().join(name), tmp.path().join(format!("{name}.cr")));
+        fs::write(&lf_path, &lf).unwrap();
+        fs::write(&cr_path, &cr).unwrap();
+        let by_lf = String::from_utf8(ok(&["filter", "-q", s(&lf_path)])).unwrap();
+        assert!(by_lf.lines().count() > 90 && by_lf.len() < lf.len());
+        let by_cr = String::from_utf8(ok(&["filter", "-q", s(&cr_path)])).unwrap();
+        assert_eq!(by_cr, by_lf.replace('\n', "\r"), "{name}");
+        // Line numbers, scores and decisions are those of the "\n" page.
+        let tags = |text: &str| {
+            let o = chaff_in(
+                &root(),
+                &["tag", "-q", "--json", "-"],
+                Some(text.as_bytes()),
+            );
+            assert!(o.status.success());
+            String::from_utf8(o.stdout).unwrap()
+        };
+        assert_eq!(tags(&cr), tags(&lf), "{name}");
+        // The same in a JSONL record's text; its records still end at "\n" alone.
+        let records = |text: &str| {
+            let r = serde_json::json!({"id": name, "text": text}).to_string() + "\r\n";
+            let path = tmp.path().join("r.jsonl");
+            fs::write(&path, r.repeat(2)).unwrap();
+            let out = ok(&["filter", "-q", "--jsonl", s(&path)]);
+            let out: Vec<serde_json::Value> = out
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| serde_json::from_slice(l).unwrap())
+                .collect();
+            assert_eq!(out.len(), 2);
+            out[0]["text"].as_str().unwrap().to_string()
+        };
+        assert_eq!(records(&cr), records(&lf).replace('\n', "\r"), "{name}");
+    }
+}

@@ -7,7 +7,7 @@ use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
 use crate::parquet::{Kept, Rows};
-use crate::reader::{lines_each, split_lines_at, split_str_at, Chunk, Line};
+use crate::reader::{lines_each, split_lines_at, split_records_at, split_str_at, Chunk, Line};
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
@@ -151,10 +151,10 @@ impl Engine<'_> {
         let path = source.display();
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
-        let lines = || split_lines_at(&chunk.bytes, chunk.first_line);
         match &self.opts.format {
             InputFormat::Text => {
-                let lines = lines().map_err(|(l, m)| Error::input(&path, l, m))?;
+                let lines = split_lines_at(&chunk.bytes, chunk.first_line)
+                    .map_err(|(l, m)| Error::input(&path, l, m))?;
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
@@ -174,7 +174,7 @@ impl Engine<'_> {
             InputFormat::Jsonl { text_field } => {
                 let lenient = self.opts.bad_records != BadRecords::Error;
                 // A line that is not UTF-8 is a bad record too, when bad records are let by.
-                let each = match lines() {
+                let each = match split_records_at(&chunk.bytes, chunk.first_line) {
                     Ok(lines) => lines.into_iter().map(Ok).collect(),
                     Err(_) if lenient => lines_each(&chunk.bytes, chunk.first_line),
                     Err((l, m)) => return Err(Error::input(&path, l, m)),
