@@ -12,6 +12,8 @@ for t in reader warc parquet model_loader; do
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
 [ -f ../../shared/seed/page.txt ] && cp ../../shared/seed/page.txt corpus/reader/seed.txt
+# The page with classic Mac OS line ends (\r alone), read line by line too.
+tr '\n' '\r' <../tests/data/sample_page.txt >corpus/reader/sample.cr.txt
 # Compressed seeds (the first byte picks the target's mode): the decoders' paths too.
 { printf '\000'; gzip -c ../tests/data/sample_page.txt; } >corpus/reader/sample.gz.seed
 if command -v zstd >/dev/null; then
