@@ -285,9 +285,10 @@ fn is_blank_bytes(raw: &[u8]) -> bool {
 }
 
 /// Splits a whole document into lines (terminators kept in `raw`), checking UTF-8 line
-/// by line. A leading UTF-8 byte-order mark is not part of the first line's text.
+/// by line, at its [`document_line_end`]. A leading UTF-8 byte-order mark is not part of
+/// the first line's text.
 pub fn split_lines(bytes: &[u8]) -> std::result::Result<Vec<Line<'_>>, (usize, String)> {
-    split_lines_at(bytes, 1)
+    split_at_ends(bytes, 1, document_line_end(bytes))
 }
 
 /// The byte that ends the lines of a document that begins `bytes` (`first_line` 1) or
@@ -305,6 +306,21 @@ pub fn line_end(bytes: &[u8], first_line: usize) -> u8 {
         b'\r'
     } else {
         b'\n'
+    }
+}
+
+/// [`line_end`] of a document known to be whole: also `\r` when its one `\n` is its last
+/// byte and a `\r` ends a line before it (a `\r` file that a tool ended with a newline).
+/// A `\r` right before that `\n` is its `\r\n`, not a line end of its own.
+pub fn document_line_end(bytes: &[u8]) -> u8 {
+    match memchr::memchr(b'\n', bytes) {
+        Some(i)
+            if i + 1 == bytes.len()
+                && memchr::memchr(b'\r', &bytes[..i.saturating_sub(1)]).is_some() =>
+        {
+            b'\r'
+        }
+        _ => line_end(bytes, 1),
     }
 }
 
@@ -397,9 +413,14 @@ fn invalid_utf8(e: std::str::Utf8Error, last: bool) -> String {
     format!("invalid UTF-8 at byte {at} of the line (use --encoding or --lossy)")
 }
 
-/// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field).
+/// [`split_lines_at`] for text already known to be UTF-8 (a decoded JSONL field): a whole
+/// document when `first_line` is 1 (split at its [`document_line_end`]).
 pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
-    split_str_ending(text, first_line, line_end(text.as_bytes(), first_line))
+    let eol = match first_line {
+        1 => document_line_end(text.as_bytes()),
+        _ => line_end(text.as_bytes(), first_line),
+    };
+    split_str_ending(text, first_line, eol)
 }
 
 /// [`split_str_at`] with lines ending at `eol` (an ASCII byte), whatever the text holds:
@@ -428,7 +449,8 @@ pub fn split_str_ending(text: &str, first_line: usize, eol: u8) -> Vec<Line<'_>>
 }
 
 /// Where a raw line's text lies: without its terminator (`eol`, or `\r\n` where lines
-/// end at `\n`) and, on line 1, without a byte-order mark.
+/// end at `\n`; where they end at `\r`, the document's last may end at a `\n`) and, on
+/// line 1, without a byte-order mark.
 fn body_range(raw: &[u8], number: usize, eol: u8) -> std::ops::Range<usize> {
     let mut end = raw.len();
     if raw[..end].ends_with(&[eol]) {
@@ -436,6 +458,8 @@ fn body_range(raw: &[u8], number: usize, eol: u8) -> std::ops::Range<usize> {
         if eol == b'\n' && raw[..end].ends_with(b"\r") {
             end -= 1;
         }
+    } else if eol == b'\r' && raw[..end].ends_with(b"\n") {
+        end -= 1;
     }
     let start = if number == 1 && raw[..end].starts_with(b"\xEF\xBB\xBF") {
         3
@@ -651,17 +675,27 @@ mod chunk_tests {
             text in "(\\PC{0,12}|[\r\n]{0,3})(\n(\\PC{0,12}|\r)){0,20}\n?",
             first in 1usize..3,
         ) {
-            // A document's start with no "\n" but a "\r" is split at "\r".
-            let eol = if first == 1 && !text.contains('\n') && text.contains('\r') { '\r' } else { '\n' };
+            // A whole document with no "\n" but a "\r", or one "\n" at its end with a "\r"
+            // line end before it, is split at "\r".
+            let lfs = text.matches('\n').count();
+            let cr_before_end = text.strip_suffix('\n').is_some_and(|t| {
+                let mut before = t.chars();
+                before.next_back(); // a "\r" there is the end's "\r\n"
+                before.as_str().contains('\r')
+            });
+            let cr_only = (lfs == 0 && text.contains('\r')) || (lfs == 1 && cr_before_end);
+            let eol = if first == 1 && cr_only { '\r' } else { '\n' };
             let got = split_str_at(&text, first);
             proptest::prop_assert_eq!(got.len(), text.split_inclusive(eol).count());
             for (i, (line, raw)) in got.iter().zip(text.split_inclusive(eol)).enumerate() {
                 proptest::prop_assert_eq!(line.number, first + i);
                 proptest::prop_assert_eq!(line.raw, raw.as_bytes());
                 // "\r\n" ends a line where "\n" does; a "\r" alone ends none there.
+                // Where lines end at "\r", the last may end at the document's one "\n".
                 let body = match (raw.strip_suffix(eol), eol) {
                     (Some(body), '\n') => body.strip_suffix('\r').unwrap_or(body),
                     (Some(body), _) => body,
+                    (None, '\r') => raw.strip_suffix('\n').unwrap_or(raw),
                     (None, _) => raw,
                 };
                 let body = if first + i == 1 { body.strip_prefix('\u{FEFF}').unwrap_or(body) } else { body };
@@ -684,6 +718,20 @@ mod chunk_tests {
             }
             // A record's lines end at "\n" alone.
             proptest::prop_assert_eq!(split_records_at(cr.as_bytes(), 1).unwrap().len(), usize::from(!cr.is_empty()));
+            // Ended by one "\n" (by a tool), a whole document with a "\r" line end before
+            // it reads as its twin with one "\n" more.
+            let (cr_nl, lf_nl) = (cr.clone() + "\n", lf.clone() + "\n");
+            let mut before_end = cr.chars();
+            before_end.next_back();
+            if before_end.as_str().contains('\r') {
+                let (a, b) = (split_lines(lf_nl.as_bytes()).unwrap(), split_lines(cr_nl.as_bytes()).unwrap());
+                let a: Vec<(usize, &str)> = a.iter().map(|l| (l.number, l.text)).collect();
+                let b_texts: Vec<(usize, &str)> = b.iter().map(|l| (l.number, l.text)).collect();
+                proptest::prop_assert_eq!(a, b_texts);
+                proptest::prop_assert_eq!(split_str_at(&cr_nl, 1), b);
+            }
+            // A part of a document past its start is never split at "\r".
+            proptest::prop_assert_eq!(split_lines_at(cr_nl.as_bytes(), 2).unwrap().len(), 1);
         }
     }
 

@@ -309,7 +309,7 @@ pub fn filtered_paragraphs(
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     // Each string is split as the whole was: a `\r` ends lines only in a text with no `\n`.
-    let eol = crate::reader::line_end(text.as_bytes(), 1);
+    let eol = crate::reader::document_line_end(text.as_bytes());
     let (mut first, mut at) = (0, 0); // a string's first line in `lines`, and its start
     for (i, span) in spans.iter().enumerate() {
         while first < lines.len() && at < span.start {

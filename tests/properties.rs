@@ -145,8 +145,8 @@ proptest! {
                 let input = split_lines(&doc).unwrap();
                 prop_assert_eq!(s.lines, input.len() as u64);
                 let mut rest = input.iter();
-                // Lines end at "\n", or at "\r" in a document with no "\n".
-                let eol = chaff::reader::line_end(&doc, 1);
+                // Lines end at "\n", or at "\r" in a document with no "\n" but its last byte.
+                let eol = chaff::reader::document_line_end(&doc);
                 for o in out.split_inclusive(|&b| b == eol) {
                     prop_assert!(rest.any(|l| l.raw == o), "output line not an input line in order");
                 }

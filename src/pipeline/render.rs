@@ -7,7 +7,9 @@ use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
 use crate::parquet::{Kept, Rows};
-use crate::reader::{lines_each, split_lines_at, split_records_at, split_str_at, Chunk, Line};
+use crate::reader::{
+    lines_each, split_lines, split_lines_at, split_records_at, split_str_at, Chunk, Line,
+};
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
@@ -153,8 +155,12 @@ impl Engine<'_> {
         piece.summary.bytes_in = chunk.bytes.len() as u64;
         match &self.opts.format {
             InputFormat::Text => {
-                let lines = split_lines_at(&chunk.bytes, chunk.first_line)
-                    .map_err(|(l, m)| Error::input(&path, l, m))?;
+                // A source's one chunk is its document whole (its line ends told as such).
+                let lines = match chunk.first_line == 1 && last {
+                    true => split_lines(&chunk.bytes),
+                    false => split_lines_at(&chunk.bytes, chunk.first_line),
+                }
+                .map_err(|(l, m)| Error::input(&path, l, m))?;
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
