@@ -71,6 +71,23 @@ impl Compression {
         })
     }
 
+    /// The decompressed bytes of `compressed`, a stream in this compression: every
+    /// stream of a file of several, one after another (`cat a.xz b.xz`, pbzip2's output).
+    pub fn decoder<R: BufRead + Send + 'static>(
+        self,
+        compressed: R,
+    ) -> io::Result<Box<dyn Read + Send>> {
+        Ok(match self {
+            Compression::None => Box::new(compressed),
+            // Decoded a block at a time on the pool. Its big reads bypass the buffer.
+            Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
+            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
+            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
+            Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(compressed)),
+            Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
+        })
+    }
+
     /// File-name extension, without the dot.
     pub fn extension(self) -> Option<&'static str> {
         match self {
@@ -133,25 +150,6 @@ pub fn sniff_stream(mut raw: Box<dyn Read + Send>) -> io::Result<(Compression, i
     }
     let compression = Compression::sniff(&head[..got]);
     Ok((compression, Cursor::new(head[..got].to_vec()).chain(raw)))
-}
-
-impl Compression {
-    /// The decompressed bytes of `compressed`, a stream in this compression: every
-    /// stream of a file of several, one after another (`cat a.xz b.xz`, pbzip2's output).
-    pub fn decoder<R: BufRead + Send + 'static>(
-        self,
-        compressed: R,
-    ) -> io::Result<Box<dyn Read + Send>> {
-        Ok(match self {
-            Compression::None => Box::new(compressed),
-            // Decoded a block at a time on the pool. Its big reads bypass the buffer.
-            Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
-            Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(compressed)),
-            Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
-        })
-    }
 }
 
 #[cfg(test)]

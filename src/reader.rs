@@ -313,14 +313,11 @@ pub fn line_end(bytes: &[u8], first_line: usize) -> u8 {
 /// byte and a `\r` ends a line before it (a `\r` file that a tool ended with a newline).
 /// A `\r` right before that `\n` is its `\r\n`, not a line end of its own.
 pub fn document_line_end(bytes: &[u8]) -> u8 {
+    let cr_in = |end: usize| memchr::memchr(b'\r', &bytes[..end]).is_some();
     match memchr::memchr(b'\n', bytes) {
-        Some(i)
-            if i + 1 == bytes.len()
-                && memchr::memchr(b'\r', &bytes[..i.saturating_sub(1)]).is_some() =>
-        {
-            b'\r'
-        }
-        _ => line_end(bytes, 1),
+        None if cr_in(bytes.len()) => b'\r',
+        Some(i) if i + 1 == bytes.len() && cr_in(i.saturating_sub(1)) => b'\r',
+        _ => b'\n',
     }
 }
 

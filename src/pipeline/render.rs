@@ -156,11 +156,12 @@ impl Engine<'_> {
         match &self.opts.format {
             InputFormat::Text => {
                 // A source's one chunk is its document whole (its line ends told as such).
-                let lines = match chunk.first_line == 1 && last {
-                    true => split_lines(&chunk.bytes),
-                    false => split_lines_at(&chunk.bytes, chunk.first_line),
-                }
-                .map_err(|(l, m)| Error::input(&path, l, m))?;
+                let lines = if chunk.first_line == 1 && last {
+                    split_lines(&chunk.bytes)
+                } else {
+                    split_lines_at(&chunk.bytes, chunk.first_line)
+                };
+                let lines = lines.map_err(|(l, m)| Error::input(&path, l, m))?;
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
