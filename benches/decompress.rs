@@ -32,7 +32,7 @@ fn compress(c: Compression, text: &[u8]) -> Vec<u8> {
             e.finish().unwrap()
         }
         _ => {
-            let mut w = chaff::output::Compressed::new(Vec::new(), c, true).unwrap();
+            let mut w = chaff::output::Compressed::new(Vec::new(), c, None, true).unwrap();
             w.write_all(text).unwrap();
             w.finish().unwrap()
         }

@@ -1,7 +1,7 @@
 //! bzip2 output compressed on every core, as lbzip2 does it: the stream is cut into
-//! blocks of [`BLOCK`] bytes, each compressed on rayon's pool by libbzip2 as a stream of
-//! one bzip2 block, and the blocks are cut out of those streams and written, in order,
-//! as one stream.
+//! blocks of [`BLOCK`] bytes at level 9 (at a lower level, 7/9 of its 100 kB units),
+//! each compressed on rayon's pool by libbzip2 as a stream of one bzip2 block, and the
+//! blocks are cut out of those streams and written, in order, as one stream.
 //!
 //! One bzip2 compressor runs at ~9 MB/s (level 9, measured on the bench dump), a third of
 //! what one core classifies. bzip2 compresses a block at a time anyway, each block on its
@@ -20,8 +20,8 @@ use std::io::{self, Write};
 /// first run-length pass, which can lengthen the data by a quarter (a run of four becomes
 /// five bytes): 700,000 bytes always make one block.
 pub const BLOCK: usize = 700_000;
-/// A stream's header at level 9.
-const HEADER: &[u8] = b"BZh9";
+/// The length of a stream's header (`BZh` and the level).
+const HEADER: usize = 4;
 /// The magic that opens a block (48 bits).
 pub(crate) const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 /// The magic that ends a stream (48 bits), before the stream's CRC.
@@ -42,18 +42,26 @@ struct Block {
 /// temporary file is then removed).
 pub struct ParallelBzip2<W: Write> {
     out: Bits<W>,
-    /// Bytes not yet handed to a compressor (less than [`BLOCK`]).
+    /// Bytes not yet handed to a compressor (less than `block_len`).
     block: Vec<u8>,
     order: InOrder<Block>,
+    /// The stream's level, `b'1'` to `b'9'`.
+    level: u8,
+    /// Uncompressed bytes per block at that level.
+    block_len: usize,
 }
 
 impl<W: Write> ParallelBzip2<W> {
-    /// A bzip2 writer into `inner`.
-    pub fn new(inner: W) -> ParallelBzip2<W> {
+    /// A bzip2 writer into `inner` at `level` (1 to 9): blocks of up to `level` x 100 kB
+    /// after bzip2's first run-length pass, so `level` x 77,777 bytes of input.
+    pub fn new(inner: W, level: u32) -> ParallelBzip2<W> {
+        let level = level.clamp(1, 9);
         ParallelBzip2 {
             out: Bits::new(inner),
             block: Vec::new(),
             order: InOrder::new("bzip2"),
+            level: b'0' + level as u8,
+            block_len: BLOCK * level as usize / 9,
         }
     }
 
@@ -64,15 +72,16 @@ impl<W: Write> ParallelBzip2<W> {
         let last = std::mem::take(&mut self.block);
         if !last.is_empty() {
             if self.order.is_empty() {
-                self.out.compressed(compress(&last)?)?;
+                self.out.compressed(compress(&last)?, self.level)?;
             } else {
                 self.order.send(move || compress(&last));
             }
         }
-        self.order.drain(0, |b| self.out.compressed(b))?;
+        let level = self.level;
+        self.order.drain(0, |b| self.out.compressed(b, level))?;
         if self.out.streams == 0 {
             // No data at all: still one (empty) stream, as bzip2 writes for empty input.
-            self.out.open(b'9')?;
+            self.out.open(self.level)?;
         }
         if self.out.open {
             self.out.close()?;
@@ -92,14 +101,16 @@ impl<W: Write> Write for ParallelBzip2<W> {
         while !rest.is_empty() {
             if self.block.capacity() == 0 {
                 // Grown as data comes: most files of a dump are far smaller than a block.
-                self.block.reserve(rest.len().min(BLOCK));
+                self.block.reserve(rest.len().min(self.block_len));
             }
-            let take = rest.len().min(BLOCK - self.block.len());
+            let take = rest.len().min(self.block_len - self.block.len());
             self.block.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            if self.block.len() == BLOCK {
+            if self.block.len() == self.block_len {
                 self.send();
-                self.order.drain_to_bound(|b| self.out.compressed(b))?;
+                let level = self.level;
+                self.order
+                    .drain_to_bound(|b| self.out.compressed(b, level))?;
             }
         }
         Ok(buf.len())
@@ -111,7 +122,8 @@ impl<W: Write> Write for ParallelBzip2<W> {
         if !self.block.is_empty() {
             self.send();
         }
-        self.order.drain(0, |b| self.out.compressed(b))?;
+        let level = self.level;
+        self.order.drain(0, |b| self.out.compressed(b, level))?;
         if self.out.open {
             self.out.close()?;
         }
@@ -199,12 +211,13 @@ impl<W: Write> Bits<W> {
         Ok(())
     }
 
-    /// Appends a block compressed on its own, opening a level-9 stream first if none is.
-    fn compressed(&mut self, b: Block) -> io::Result<()> {
+    /// Appends a block compressed on its own, opening a stream at `level` first if none
+    /// is.
+    fn compressed(&mut self, b: Block, level: u8) -> io::Result<()> {
         if !self.open {
-            self.open(b'9')?;
+            self.open(level)?;
         }
-        self.append(&b.stream, HEADER.len() as u64 * 8, b.bits);
+        self.append(&b.stream, HEADER as u64 * 8, b.bits);
         self.end_block(b.crc)
     }
 
@@ -228,7 +241,8 @@ impl<W: Write> Bits<W> {
     }
 }
 
-/// `data` (not empty) compressed at level 9 (bzip2's default) as one block.
+/// `data` (not empty, at most [`BLOCK`] bytes) compressed as one block. libbzip2 at
+/// level 9 writes it as it would at any level its block fits, but for the header.
 fn compress(data: &[u8]) -> io::Result<Block> {
     let mut e = bzip2::write::BzEncoder::new(
         Vec::with_capacity(data.len() / 3 + 64),
@@ -242,7 +256,7 @@ fn compress(data: &[u8]) -> io::Result<Block> {
 /// sits 80 bits (magic and CRC) before the stream's end, less 0-7 bits of padding.
 fn cut(stream: Vec<u8>) -> io::Result<Block> {
     let total = stream.len() as u64 * 8;
-    let start = HEADER.len() as u64 * 8;
+    let start = HEADER as u64 * 8;
     let bad = || io::Error::other("libbzip2 wrote a stream that is not one block");
     if total < start + 48 + 32 + 80 || read(&stream, start, 48) != BLOCK_MAGIC {
         return Err(bad());
@@ -323,6 +337,30 @@ mod tests {
         assert_eq!(first_stream(&z), (data, 0));
     }
 
+    #[test]
+    fn every_level_writes_blocks_its_readers_take() {
+        // The first run-length pass's worst case, then prose: at each level the blocks
+        // must fit the size its header promises, which libbzip2's reader checks.
+        let mut data = b"aaaabbbb".repeat(BLOCK / 16);
+        data.extend(text(BLOCK / 2));
+        for level in 1..=9u32 {
+            let mut w = ParallelBzip2::new(Vec::new(), level);
+            for piece in data.chunks(100_000) {
+                w.write_all(piece).unwrap();
+            }
+            let z = w.finish().unwrap();
+            assert_eq!(&z[..4], format!("BZh{level}").as_bytes());
+            assert_eq!(first_stream(&z), (data.clone(), 0), "level {level}");
+            let mut again = Vec::new();
+            Compression::Bzip2
+                .decoder(std::io::Cursor::new(z))
+                .unwrap()
+                .read_to_end(&mut again)
+                .unwrap();
+            assert!(again == data, "level {level}: chaff's own reader");
+        }
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::test_runner::Config::with_cases(12))]
         /// Any data (prose, noise, runs), written in any pieces with flushes anywhere,
@@ -346,7 +384,7 @@ mod tests {
                     _ => {}
                 }
             }
-            let mut w = ParallelBzip2::new(Vec::new());
+            let mut w = ParallelBzip2::new(Vec::new(), 9);
             write_with_flushes(&mut w, &data, &cuts, &flushes);
             let z = w.finish().unwrap();
             let mut all = Vec::new();
@@ -366,7 +404,7 @@ mod tests {
     #[test]
     fn a_flush_ends_the_stream_so_far_and_the_next_bytes_start_another() {
         let data = text(BLOCK + 5000);
-        let mut w = ParallelBzip2::new(Vec::new());
+        let mut w = ParallelBzip2::new(Vec::new(), 9);
         w.write_all(&data[..300]).unwrap();
         w.flush().unwrap();
         assert_eq!(first_stream(&w.out.inner), (data[..300].to_vec(), 0));

@@ -52,10 +52,15 @@ impl Compression {
         }
     }
 
-    /// Parses `--compress`: `auto` (`None`: outputs follow their inputs), `none`, `gz`
-    /// (`gzip`), `zst` (`zstd`), `bz2` (`bzip2`), `xz` or `lz4`.
-    pub fn parse_flag(s: &str) -> Result<Option<Compression>> {
-        Ok(match s {
+    /// Parses `--compress`: `auto` (outputs follow their inputs), `none`, `gz` (`gzip`),
+    /// `zst` (`zstd`), `bz2` (`bzip2`), `xz` or `lz4`, a codec optionally with a level
+    /// after a colon (`gz:1`, `zst:19`; see [`Compression::levels`]).
+    pub fn parse_flag(s: &str) -> Result<CompressFlag> {
+        let (name, level) = match s.split_once(':') {
+            Some((name, level)) => (name, Some(level)),
+            None => (s, None),
+        };
+        let codec = match name {
             "auto" => None,
             "none" => Some(Compression::None),
             "gz" | "gzip" => Some(Compression::Gzip),
@@ -65,10 +70,52 @@ impl Compression {
             "lz4" => Some(Compression::Lz4),
             _ => {
                 return Err(Error::Usage(format!(
-                    "--compress {s}: expected auto, none, gz, zst, bz2, xz or lz4"
+                    "--compress {s}: expected auto, none, gz, zst, bz2, xz or lz4, \
+                     a codec optionally with a level (gz:1, zst:19)"
                 )))
             }
-        })
+        };
+        let Some(level) = level else {
+            return Ok(CompressFlag { codec, level: None });
+        };
+        let usage = |why: String| Err(Error::Usage(format!("--compress {s}: {why}")));
+        let Some((range, _)) = codec.and_then(Compression::levels) else {
+            return match codec {
+                None => usage("a level needs a codec: gz:1, zst:19, ...".into()),
+                Some(_) => usage(format!("{name} output has no levels")),
+            };
+        };
+        match level.parse::<u32>() {
+            Ok(n) if range.contains(&n) => Ok(CompressFlag {
+                codec,
+                level: Some(n),
+            }),
+            _ => usage(format!(
+                "{name} levels are {} to {}",
+                range.start(),
+                range.end()
+            )),
+        }
+    }
+
+    /// The levels `--compress CODEC:LEVEL` takes for this codec (those of its own
+    /// command-line tool; zstd's without `--ultra`), and the one written when none is
+    /// given; `None` for a codec without levels. bzip2's level is its block size in
+    /// units of 100 kB (chaff fills 7/9 of it, [`crate::bz2`]); xz presets 7 to 9 are 6
+    /// here, their larger dictionaries exceeding the 4 MiB blocks ([`crate::xz`]).
+    pub fn levels(self) -> Option<(std::ops::RangeInclusive<u32>, u32)> {
+        match self {
+            Compression::Gzip => Some((1..=9, 6)),
+            Compression::Zstd => Some((1..=19, 3)),
+            Compression::Bzip2 => Some((1..=9, 9)),
+            Compression::Xz => Some((0..=9, 6)),
+            Compression::None | Compression::Lz4 => None,
+        }
+    }
+
+    /// `asked` if given, else this codec's default level (0 for a codec without levels).
+    pub fn level(self, asked: Option<u32>) -> u32 {
+        asked.unwrap_or_else(|| self.levels().map_or(0, |(_, default)| default))
     }
 
     /// The decompressed bytes of `compressed`, a stream in this compression: every
@@ -99,6 +146,15 @@ impl Compression {
             Compression::Lz4 => Some("lz4"),
         }
     }
+}
+
+/// `--compress` as parsed by [`Compression::parse_flag`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompressFlag {
+    /// The codec of every output; `None` (`auto`): each output as its input.
+    pub codec: Option<Compression>,
+    /// The level asked for; `None`: the codec's default.
+    pub level: Option<u32>,
 }
 
 /// The longest magic [`Compression::sniff`] looks for: bzip2's.
@@ -158,7 +214,7 @@ mod tests {
 
     #[test]
     fn compress_flag_names_every_choice_and_rejects_the_rest() {
-        let parse = Compression::parse_flag;
+        let parse = |s| Compression::parse_flag(s).map(|f| f.codec);
         assert_eq!(parse("auto").unwrap(), None);
         assert_eq!(parse("none").unwrap(), Some(Compression::None));
         for s in ["gz", "gzip"] {
@@ -175,6 +231,39 @@ mod tests {
         let e = parse("brotli").unwrap_err();
         assert!(matches!(e, Error::Usage(_)), "{e}");
         assert!(e.to_string().contains("--compress brotli"), "{e}");
+    }
+
+    #[test]
+    fn a_level_is_taken_within_its_codecs_range_and_refused_outside_it() {
+        let flag = |s| Compression::parse_flag(s).unwrap();
+        let with = |codec, level| CompressFlag {
+            codec: Some(codec),
+            level,
+        };
+        assert_eq!(flag("gz"), with(Compression::Gzip, None));
+        assert_eq!(flag("gzip:1"), with(Compression::Gzip, Some(1)));
+        assert_eq!(flag("gz:9"), with(Compression::Gzip, Some(9)));
+        assert_eq!(flag("zst:19"), with(Compression::Zstd, Some(19)));
+        assert_eq!(flag("bz2:1"), with(Compression::Bzip2, Some(1)));
+        assert_eq!(flag("xz:0"), with(Compression::Xz, Some(0)));
+        for (s, why) in [
+            ("gz:0", "gz levels are 1 to 9"),
+            ("gz:10", "gz levels are 1 to 9"),
+            ("zst:20", "zst levels are 1 to 19"),
+            ("zstd:-1", "zstd levels are 1 to 19"),
+            ("bz2:", "bz2 levels are 1 to 9"),
+            ("xz:fast", "xz levels are 0 to 9"),
+            ("lz4:1", "lz4 output has no levels"),
+            ("none:1", "none output has no levels"),
+            ("auto:3", "a level needs a codec"),
+        ] {
+            let e = Compression::parse_flag(s).unwrap_err().to_string();
+            assert!(e.contains(&format!("--compress {s}: {why}")), "{s}: {e}");
+        }
+        assert_eq!(Compression::Gzip.level(None), 6);
+        assert_eq!(Compression::Zstd.level(None), 3);
+        assert_eq!(Compression::Bzip2.level(None), 9);
+        assert_eq!(Compression::Xz.level(Some(0)), 0);
     }
 
     #[test]

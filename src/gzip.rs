@@ -17,8 +17,18 @@ use std::io::{self, Write};
 pub const BLOCK: usize = 256 << 10;
 /// Bytes before a block that prime its compressor: deflate's whole window.
 const WINDOW: usize = 32 << 10;
-/// The compression level: gzip's and flate2's default.
-const LEVEL: u32 = 6;
+
+/// A gzip member's 10-byte header: no name, no modification time (0), so the same data
+/// gives the same bytes; XFL as gzip and flate2 set it for `level` (2: best, 4: fastest),
+/// OS 255 (unknown).
+fn header(level: u32) -> [u8; 10] {
+    let xfl = match level {
+        9.. => 2,
+        1 => 4,
+        _ => 0,
+    };
+    [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 0xff]
+}
 
 /// A gzip writer whose blocks are compressed in parallel. [`ParallelGzip::finish`] ends
 /// the stream; dropping it unfinished leaves a truncated stream (the caller's temporary
@@ -33,14 +43,15 @@ pub struct ParallelGzip<W: Write> {
     len: u64,
     /// Blocks being compressed, in stream order.
     order: InOrder<Vec<u8>>,
+    /// The deflate level, 1 to 9.
+    level: u32,
 }
 
 impl<W: Write> ParallelGzip<W> {
-    /// Starts a gzip stream into `inner` (its 10-byte header is written at once).
-    pub fn new(mut inner: W) -> io::Result<Self> {
-        // No name, no modification time (0): the same data gives the same bytes.
-        // XFL 0 (level 6), OS 255 (unknown), as flate2 writes it.
-        inner.write_all(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff])?;
+    /// Starts a gzip stream at `level` (1 to 9) into `inner` (its 10-byte header is
+    /// written at once).
+    pub fn new(mut inner: W, level: u32) -> io::Result<Self> {
+        inner.write_all(&header(level))?;
         Ok(ParallelGzip {
             inner,
             block: Vec::with_capacity(BLOCK),
@@ -48,6 +59,7 @@ impl<W: Write> ParallelGzip<W> {
             crc: crc32fast::Hasher::new(),
             len: 0,
             order: InOrder::new("gzip"),
+            level,
         })
     }
 
@@ -57,7 +69,7 @@ impl<W: Write> ParallelGzip<W> {
         let last = std::mem::take(&mut self.block);
         if self.order.is_empty() {
             // A small stream, or the writer of one small file among many: no hand-over.
-            let out = deflate(&last, &self.window, true)?;
+            let out = deflate(&last, &self.window, true, self.level)?;
             self.inner.write_all(&out)?;
         } else {
             self.send(last, true);
@@ -83,7 +95,9 @@ impl<W: Write> ParallelGzip<W> {
         };
         next.extend_from_slice(&data[data.len() - keep..]);
         self.window = next;
-        self.order.send(move || deflate(&data, &window, last));
+        let level = self.level;
+        self.order
+            .send(move || deflate(&data, &window, last, level));
     }
 }
 
@@ -117,21 +131,21 @@ impl<W: Write> Write for ParallelGzip<W> {
     }
 }
 
-/// Appends `data` to `out` as one whole gzip member, compressed at once (WARC output: a
-/// member per record, so readers can seek to any record). Header as [`ParallelGzip`]
-/// writes it: the same data gives the same bytes.
-pub fn member(data: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
-    out.extend_from_slice(&deflate(data, &[], true)?);
+/// Appends `data` to `out` as one whole gzip member at `level`, compressed at once (WARC
+/// output: a member per record, so readers can seek to any record). Header as
+/// [`ParallelGzip`] writes it: the same data gives the same bytes.
+pub fn member(data: &[u8], level: u32, out: &mut Vec<u8>) -> io::Result<()> {
+    out.extend_from_slice(&header(level));
+    out.extend_from_slice(&deflate(data, &[], true, level)?);
     out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     Ok(())
 }
 
-/// Deflates `data` as raw deflate blocks primed with `window`: ended on a byte boundary
-/// (a sync flush) unless `last`, which ends the deflate stream.
-fn deflate(data: &[u8], window: &[u8], last: bool) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(LEVEL), false);
+/// Deflates `data` at `level` as raw deflate blocks primed with `window`: ended on a byte
+/// boundary (a sync flush) unless `last`, which ends the deflate stream.
+fn deflate(data: &[u8], window: &[u8], last: bool, level: u32) -> io::Result<Vec<u8>> {
+    let mut c = Compress::new(Compression::new(level), false);
     if !window.is_empty() {
         c.set_dictionary(window).map_err(io::Error::other)?;
     }
@@ -199,11 +213,11 @@ mod tests {
     fn a_member_is_a_whole_gzip_stream_and_members_concatenate() {
         let (a, b) = (text(1000), text(70_000));
         let mut z = Vec::new();
-        member(&a, &mut z).unwrap();
+        member(&a, 6, &mut z).unwrap();
         assert_eq!(gunzip_one_member(&z), a);
         let first = z.len();
-        member(&[], &mut z).unwrap();
-        member(&b, &mut z).unwrap();
+        member(&[], 6, &mut z).unwrap();
+        member(&b, 6, &mut z).unwrap();
         assert_eq!(
             gunzip_one_member(&z[first + 20..]),
             b,
@@ -223,9 +237,46 @@ mod tests {
     }
 
     #[test]
+    fn every_level_writes_flate2s_header_and_reads_back() {
+        for level in 1..=9 {
+            for n in [0, 1000, 50_000] {
+                let data = text(n);
+                let mut serial = flate2::write::GzEncoder::new(Vec::new(), Compression::new(level));
+                serial.write_all(&data).unwrap();
+                let mut w = ParallelGzip::new(Vec::new(), level).unwrap();
+                w.write_all(&data).unwrap();
+                let z = w.finish().unwrap();
+                // The deflate bytes themselves may differ (level 1's quick strategy
+                // depends on how its input came), the header not.
+                assert_eq!(z[..10], serial.finish().unwrap()[..10], "level {level}");
+                assert_eq!(gunzip_one_member(&z), data, "level {level}, {n} bytes");
+                let mut m = Vec::new();
+                member(&data, level, &mut m).unwrap();
+                assert_eq!(m, z, "level {level}, {n} bytes as a member");
+            }
+        }
+        // Levels are levels: the fastest writes more than the best, and both read back.
+        let data = text(3 * BLOCK);
+        let at = |level| {
+            let mut w = ParallelGzip::new(Vec::new(), level).unwrap();
+            w.write_all(&data).unwrap();
+            w.finish().unwrap()
+        };
+        let (fast, best) = (at(1), at(9));
+        assert!(
+            fast.len() > best.len(),
+            "{} against {}",
+            fast.len(),
+            best.len()
+        );
+        assert_eq!(gunzip_one_member(&fast), data);
+        assert_eq!(gunzip_one_member(&best), data);
+    }
+
+    #[test]
     fn primed_blocks_compress_like_one_stream() {
         let data = text(4 * BLOCK);
-        let mut serial = flate2::write::GzEncoder::new(Vec::new(), Compression::new(LEVEL));
+        let mut serial = flate2::write::GzEncoder::new(Vec::new(), Compression::new(6));
         serial.write_all(&data).unwrap();
         let serial = serial.finish().unwrap();
         let parallel = gzip(&data, &[1 << 16]);
@@ -260,7 +311,7 @@ mod tests {
                     *b = x as u8;
                 }
             }
-            let mut w = ParallelGzip::new(Vec::new()).unwrap();
+            let mut w = ParallelGzip::new(Vec::new(), 6).unwrap();
             write_with_flushes(&mut w, &data, &cuts, &flushes);
             let z = w.finish().unwrap();
             proptest::prop_assert_eq!(gunzip_one_member(&z), data.clone());
@@ -273,7 +324,7 @@ mod tests {
     #[test]
     fn a_flush_makes_everything_so_far_readable() {
         let data = text(BLOCK + 500);
-        let mut w = ParallelGzip::new(Vec::new()).unwrap();
+        let mut w = ParallelGzip::new(Vec::new(), 6).unwrap();
         w.write_all(&data[..300]).unwrap();
         w.flush().unwrap();
         // What is out so far decodes to the 300 bytes (the stream is not yet ended).

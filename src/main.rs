@@ -267,7 +267,8 @@ struct FilterArgs {
     #[arg(long)]
     resume: bool,
     /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst,
-    /// bz2, xz, lz4
+    /// bz2, xz, lz4; a codec with a level after a colon (gz:1 fastest to gz:9, zst:1 to
+    /// zst:19, bz2:1 to bz2:9, xz:0 to xz:9; default gz:6, zst:3, bz2:9, xz:6)
     #[arg(long, default_value = "auto", value_name = "HOW")]
     compress: String,
     /// Keep JSONL records left with no kept line (their text becomes empty)
@@ -518,6 +519,7 @@ impl InputArgs {
             strict: self.strict,
             bad_records,
             gzip_stream: false,
+            compress_level: None,
             progress,
         })
     }
@@ -653,7 +655,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         files_from,
     } = a.input.resolve()?;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let compress = Compression::parse_flag(&a.compress)?;
+    let flag = Compression::parse_flag(&a.compress)?;
+    let compress = flag.codec;
     if a.input.parquet && compress.is_some() {
         return Err(Error::Usage(
             "--compress does not apply to --parquet: each column keeps its codec from the input"
@@ -662,6 +665,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     }
     let mut opts = a.input.run_options(!g.quiet, false)?;
     opts.keep_empty = a.keep_empty;
+    opts.compress_level = flag.level;
     // gzipped WARC to stdout: a member per record, compressed by the workers.
     opts.gzip_stream = a.input.warc && a.output.is_none() && compress == Some(Compression::Gzip);
     // A run into a folder checks its inputs as it plans the folder.
@@ -725,7 +729,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 true => Compression::None,
                 false => compress.unwrap_or(Compression::None),
             };
-            let mut out = output::Compressed::new(buffered, how, true)
+            let mut out = output::Compressed::new(buffered, how, flag.level, true)
                 .map_err(|e| Error::io("<stdout>", e))?;
             let s = engine.filter(Inputs::walk(inputs), FilterTarget::Stream(&mut out), side)?;
             out.finish()

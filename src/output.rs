@@ -147,19 +147,27 @@ pub enum Compressed<W: Write> {
 const ZSTD_WORKERS: usize = 4;
 
 impl<W: Write> Compressed<W> {
-    /// Wraps `inner` in the given compression. `large`: the stream will hold more than
+    /// Wraps `inner` in the given compression, at `level` (`None`: the codec's default;
+    /// a level [`Compression::levels`](crate::compression::Compression::levels) allows).
+    /// `large`: the stream will hold more than
     /// one chunk of input (stdout, or a file read in several chunks), so zstd compresses
     /// it on worker threads of its own; a small file is compressed where it is written,
     /// as starting those threads would cost more than it saves. gzip and bzip2 are
     /// compressed in parallel whatever their size ([`crate::gzip`], [`crate::bz2`]); xz
     /// decides by the data's size ([`crate::xz`]).
-    pub fn new(inner: W, c: crate::compression::Compression, large: bool) -> std::io::Result<Self> {
+    pub fn new(
+        inner: W,
+        c: crate::compression::Compression,
+        level: Option<u32>,
+        large: bool,
+    ) -> std::io::Result<Self> {
         use crate::compression::Compression as C;
+        let level = c.level(level);
         Ok(match c {
             C::None => Compressed::Plain(inner),
-            C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner)?),
+            C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner, level)?),
             C::Zstd => {
-                let mut e = zstd::stream::write::Encoder::new(inner, 3)?;
+                let mut e = zstd::stream::write::Encoder::new(inner, level as i32)?;
                 if large {
                     // libzstd's multi-threaded mode gives the same bytes for any number
                     // of workers from 1 up (not those of its single-threaded mode), so
@@ -169,8 +177,8 @@ impl<W: Write> Compressed<W> {
                 }
                 Compressed::Zstd(e)
             }
-            C::Bzip2 => Compressed::Bzip2(crate::bz2::ParallelBzip2::new(inner)),
-            C::Xz => Compressed::Xz(crate::xz::XzWriter::new(inner)),
+            C::Bzip2 => Compressed::Bzip2(crate::bz2::ParallelBzip2::new(inner, level)),
+            C::Xz => Compressed::Xz(crate::xz::XzWriter::new(inner, level)),
             C::Lz4 => Compressed::Lz4(crate::lz4::Lz4Writer::new(inner)),
         })
     }

@@ -20,7 +20,7 @@ pub fn text(n: usize) -> Vec<u8> {
 /// `data` compressed by chaff's writer for `c` ([`crate::output::Compressed`]), written
 /// in pieces of the given sizes, cycled.
 pub fn written(c: Compression, data: &[u8], pieces: &[usize]) -> Vec<u8> {
-    let mut w = crate::output::Compressed::new(Vec::new(), c, true).unwrap();
+    let mut w = crate::output::Compressed::new(Vec::new(), c, None, true).unwrap();
     let mut at = 0;
     for &n in pieces.iter().cycle() {
         if at == data.len() {

@@ -1,4 +1,4 @@
-//! xz output: one standard `.xz` stream, at xz's default preset (6).
+//! xz output: one standard `.xz` stream, at xz's default preset (6) or another.
 //!
 //! LZMA2 at preset 6 compresses Chinese text at ~1.5 MB/s a core (the bench dump), a
 //! twentieth of what one core classifies, so a large stream is compressed by liblzma's
@@ -14,8 +14,6 @@ use std::io::{self, Write};
 /// Uncompressed bytes per block of a large stream, and so its dictionary: blocks are
 /// compressed independently, so a longer history would never be used.
 pub const BLOCK: usize = 4 << 20;
-/// xz's default preset.
-const PRESET: u32 = 6;
 /// Most of liblzma's workers for one stream (as for zstd: each holds a block or two).
 const WORKERS: usize = 4;
 /// Room for compressed bytes on their way to the inner writer.
@@ -32,16 +30,20 @@ pub struct XzWriter<W: Write> {
     stream: Option<Stream>,
     /// Compressed bytes on their way to `inner`.
     out: Vec<u8>,
+    /// The preset, 0 to 9.
+    preset: u32,
 }
 
 impl<W: Write> XzWriter<W> {
-    /// An xz writer into `inner`.
-    pub fn new(inner: W) -> XzWriter<W> {
+    /// An xz writer into `inner` at `preset` (0 to 9; presets 7 to 9 differ from 6 only
+    /// in a dictionary larger than a [`BLOCK`], so they write what 6 writes).
+    pub fn new(inner: W, preset: u32) -> XzWriter<W> {
         XzWriter {
             inner,
             held: Vec::new(),
             stream: None,
             out: Vec::new(),
+            preset,
         }
     }
 
@@ -49,7 +51,7 @@ impl<W: Write> XzWriter<W> {
     /// in one go.
     pub fn finish(mut self) -> io::Result<W> {
         if self.stream.is_none() {
-            self.stream = Some(small_encoder(self.held.len())?);
+            self.stream = Some(small_encoder(self.held.len(), self.preset)?);
         }
         let held = std::mem::take(&mut self.held);
         self.code(&held, Action::Finish)?;
@@ -59,7 +61,7 @@ impl<W: Write> XzWriter<W> {
     /// Hands what is held to liblzma's workers: from here on the stream is a large one.
     fn start(&mut self) -> io::Result<()> {
         if self.stream.is_none() {
-            self.stream = Some(large_encoder()?);
+            self.stream = Some(large_encoder(self.preset)?);
             let held = std::mem::take(&mut self.held);
             self.code(&held, Action::Run)?;
         }
@@ -114,30 +116,36 @@ impl<W: Write> Write for XzWriter<W> {
     }
 }
 
-/// The encoder of a stream that ends within one block: a dictionary just large enough
-/// for its `len` bytes.
-fn small_encoder(len: usize) -> io::Result<Stream> {
+/// The encoder of a stream that ends within one block, at `preset`: a dictionary just
+/// large enough for its `len` bytes.
+fn small_encoder(len: usize, preset: u32) -> io::Result<Stream> {
     // LZMA2's smallest dictionary is 4 KiB.
     let dict = len.next_power_of_two().clamp(4096, BLOCK);
-    Stream::new_stream_encoder(&lzma2(dict)?, Check::Crc64).map_err(io::Error::other)
+    Stream::new_stream_encoder(&lzma2(dict, preset)?, Check::Crc64).map_err(io::Error::other)
 }
 
-/// The encoder of a large stream: liblzma's workers, a [`BLOCK`] each.
-fn large_encoder() -> io::Result<Stream> {
+/// The encoder of a large stream at `preset`: liblzma's workers, a [`BLOCK`] each.
+fn large_encoder(preset: u32) -> io::Result<Stream> {
     let workers = rayon::current_num_threads().clamp(1, WORKERS);
     MtStreamBuilder::new()
         .threads(workers as u32)
         .block_size(BLOCK as u64)
-        .filters(lzma2(BLOCK)?)
+        .filters(lzma2(BLOCK, preset)?)
         .check(Check::Crc64)
         .encoder()
         .map_err(io::Error::other)
 }
 
-/// LZMA2 at [`PRESET`] with a dictionary of `dict` bytes.
-fn lzma2(dict: usize) -> io::Result<Filters> {
-    let mut opts = LzmaOptions::new_preset(PRESET).map_err(io::Error::other)?;
-    opts.dict_size(dict as u32);
+/// LZMA2 at `preset` with a dictionary of at most `dict` bytes (a preset's own may be
+/// smaller: 256 KiB at 0).
+fn lzma2(dict: usize, preset: u32) -> io::Result<Filters> {
+    // xz's presets' dictionaries (xz(1), "Presets").
+    const PRESET_DICT: [usize; 10] = [256, 1024, 2048, 4096, 4096, 8192, 8192, 16384, 32768, 65536];
+    let mut opts = LzmaOptions::new_preset(preset).map_err(io::Error::other)?;
+    let own = PRESET_DICT
+        .get(preset as usize)
+        .map_or(dict, |kib| kib << 10);
+    opts.dict_size(dict.min(own) as u32);
     let mut filters = Filters::new();
     filters.lzma2(&opts);
     Ok(filters)
@@ -172,6 +180,27 @@ mod tests {
     }
 
     #[test]
+    fn every_preset_reads_back_and_presets_above_6_write_what_6_writes() {
+        let data = text(BLOCK + 1000);
+        let at = |preset, n: usize| {
+            let mut w = XzWriter::new(Vec::new(), preset);
+            w.write_all(&data[..n]).unwrap();
+            w.finish().unwrap()
+        };
+        for preset in 0..=9 {
+            for n in [0, 5000, data.len()] {
+                assert_eq!(
+                    unxz(&at(preset, n)),
+                    &data[..n],
+                    "preset {preset}, {n} bytes"
+                );
+            }
+        }
+        assert_eq!(at(9, data.len()), at(6, data.len()));
+        assert_ne!(at(0, 200_000), at(6, 200_000));
+    }
+
+    #[test]
     fn the_bytes_depend_on_the_data_alone() {
         assert_the_bytes_depend_on_the_data_alone(Compression::Xz, &text(2 * BLOCK + 999));
     }
@@ -179,7 +208,7 @@ mod tests {
     #[test]
     fn a_flush_makes_everything_so_far_readable() {
         let data = text(5000);
-        let mut w = XzWriter::new(Vec::new());
+        let mut w = XzWriter::new(Vec::new(), 6);
         w.flush().unwrap();
         w.write_all(&data[..300]).unwrap();
         w.flush().unwrap();

@@ -463,6 +463,106 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
 }
 
 #[test]
+fn a_compression_level_applies_to_every_output_and_belongs_to_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read(root().join("tests/data/sample_page.txt")).unwrap();
+    fs::write(input.join("a.txt.gz"), gz(&page)).unwrap();
+    fs::write(input.join("b.txt"), &page).unwrap();
+    let expected = ok(&["filter", "tests/data/sample_page.txt"]);
+    let decode = |ext: &str, z: &[u8]| -> Vec<u8> {
+        let mut reader: Box<dyn Read> = match ext {
+            "gz" => Box::new(flate2::read::GzDecoder::new(z)),
+            "zst" => Box::new(zstd::stream::read::Decoder::new(z).unwrap()),
+            "bz2" => Box::new(bzip2::read::BzDecoder::new(z)),
+            _ => Box::new(liblzma::read::XzDecoder::new(z)),
+        };
+        let mut got = Vec::new();
+        reader.read_to_end(&mut got).unwrap();
+        got
+    };
+    // The level shows in each format's header where it has a place: gzip's XFL byte
+    // (4 fastest, 2 best, 0 otherwise) and bzip2's block size digit.
+    let header = |ext: &str, z: &[u8]| -> Option<u8> {
+        match ext {
+            "gz" => Some(z[8]),
+            "bz2" => Some(z[3]),
+            _ => None,
+        }
+    };
+    for (i, (flag, ext, mark)) in [
+        ("gz:1", "gz", Some(4)),
+        ("gzip:9", "gz", Some(2)),
+        ("gz:5", "gz", Some(0)),
+        ("zst:19", "zst", None),
+        ("bz2:1", "bz2", Some(b'1')),
+        ("xz:0", "xz", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = tmp.path().join(format!("out{i}"));
+        ok(&["filter", "-q", "--compress", flag, "-o", s(&out), s(&input)]);
+        for f in ["a.txt", "b.txt"] {
+            let z = fs::read(out.join(format!("{f}.{ext}"))).unwrap();
+            assert_eq!(decode(ext, &z), expected, "{flag}: {f}");
+            assert_eq!(header(ext, &z), mark, "{flag}: {f}");
+        }
+        let z = ok(&["filter", "--compress", flag, "tests/data/sample_page.txt"]);
+        assert_eq!(decode(ext, &z), expected, "{flag}: stdout");
+        assert_eq!(header(ext, &z), mark, "{flag}: stdout");
+    }
+    // The default level is the codec's own: gz as gz:6, bytes and all.
+    assert_eq!(
+        ok(&["filter", "--compress", "gz", "tests/data/sample_page.txt"]),
+        ok(&["filter", "--compress", "gz:6", "tests/data/sample_page.txt"])
+    );
+    // A run into OUTDIR records its level: --resume finishes it only at that level.
+    let out = tmp.path().join("out0");
+    fs::remove_file(out.join("b.txt.gz")).unwrap();
+    let err = fails(&[
+        "filter",
+        "--resume",
+        "--compress",
+        "gz:9",
+        "-o",
+        s(&out),
+        s(&input),
+    ]);
+    assert!(err.contains("other settings"), "{err}");
+    ok(&[
+        "filter",
+        "-q",
+        "--resume",
+        "--compress",
+        "gz:1",
+        "-o",
+        s(&out),
+        s(&input),
+    ]);
+    assert_eq!(
+        decode("gz", &fs::read(out.join("b.txt.gz")).unwrap()),
+        expected
+    );
+    // Levels out of range, and levels of codecs without any, are refused before anything
+    // is read or written.
+    for (flag, why) in [
+        ("gz:0", "gz levels are 1 to 9"),
+        ("zst:22", "zst levels are 1 to 19"),
+        ("lz4:9", "lz4 output has no levels"),
+        ("auto:1", "a level needs a codec"),
+    ] {
+        let out = tmp.path().join("refused");
+        let o = chaff(&["filter", "--compress", flag, "-o", s(&out), s(&input)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {err}");
+        assert!(err.contains(&format!("--compress {flag}: {why}")), "{err}");
+        assert!(!out.exists(), "{flag}");
+    }
+}
+
+#[test]
 fn legacy_chinese_encodings_are_detected_and_written_as_utf8() {
     let tmp = tempfile::tempdir().unwrap();
     // Lines the encoding cannot hold (emoji; Simplified characters in Big5) would make the

@@ -229,6 +229,35 @@ fn gzipped_warc_output_is_a_member_per_record() {
     let z = fs::read(out.join("f.warc.gz")).unwrap();
     assert_eq!(members(&z), vec![Vec::<u8>::new()]);
     assert_eq!(gz_stdout(&filler.join("f.warc.gz")), z);
+    // At another level every member is at that level, the empty one too (gzip's XFL
+    // byte says 4, fastest, at level 1), and stdout gets the same bytes.
+    for (dir, name) in [(&input, "a.warc.wet.gz"), (&filler, "f.warc.gz")] {
+        let out = tmp.path().join(format!("fast-{name}"));
+        ok(&[
+            "filter",
+            "--warc",
+            "--compress",
+            "gz:1",
+            "-o",
+            s(&out),
+            s(dir),
+        ]);
+        let z = fs::read(out.join(name)).unwrap();
+        let fast = ok(&["filter", "--warc", "--compress", "gz:1", s(&dir.join(name))]);
+        assert_eq!(fast, z, "{name}");
+        let mut rest = &z[..];
+        let mut n = 0;
+        while !rest.is_empty() {
+            assert_eq!(rest[8], 4, "{name}: member {n}'s XFL");
+            let mut d = flate2::bufread::GzDecoder::new(rest);
+            std::io::copy(&mut d, &mut std::io::sink()).unwrap();
+            rest = d.into_inner();
+            n += 1;
+        }
+        let plain = ok(&["filter", "--warc", s(&dir.join(name))]);
+        assert_eq!(members(&z).concat(), plain, "{name}");
+        assert_eq!(n, records(&plain).len().max(1), "{name}");
+    }
 }
 
 /// `filter --warc --compress gz INPUT` to stdout.

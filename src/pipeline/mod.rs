@@ -132,6 +132,9 @@ pub struct RunOptions {
     /// to seek; a run that writes none writes an empty member), and the caller writes
     /// them as they come.
     pub gzip_stream: bool,
+    /// The level of compressed outputs (`--compress CODEC:LEVEL`, so every output is in
+    /// that codec); `None`: each codec's default.
+    pub compress_level: Option<u32>,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
 }
@@ -147,6 +150,7 @@ impl Default for RunOptions {
             strict: false,
             bad_records: BadRecords::Error,
             gzip_stream: false,
+            compress_level: None,
             progress: false,
         }
     }
@@ -245,7 +249,7 @@ impl Engine<'_> {
                     && self.opts.format == InputFormat::Warc
                     && s.bytes_out == 0
                 {
-                    empty_member(out).map_err(wr)?;
+                    empty_member(out, self.opts.compress_level).map_err(wr)?;
                 }
                 // Not flushed here: a compressing writer would end a block early, and
                 // its bytes would then differ from the same output written to a file.
@@ -299,7 +303,7 @@ impl Engine<'_> {
                     let compressed = piece.plain_len.is_some();
                     open = Some((
                         source,
-                        open_output(dest, !last, compressed)?,
+                        open_output(dest, !last, compressed, self.opts.compress_level)?,
                         Joining::default(),
                         0,
                     ));
@@ -312,7 +316,8 @@ impl Engine<'_> {
                 if last {
                     if let Some((_, mut w, _, written)) = open.take() {
                         if piece.plain_len.is_some() && written == 0 {
-                            empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
+                            empty_member(&mut w, self.opts.compress_level)
+                                .map_err(|e| Error::io(dest, e))?;
                         }
                         place_output(w, entry)?;
                     }
@@ -462,13 +467,23 @@ impl Engine<'_> {
             Job::Fail(e) => Done::Fail(e),
             Job::Chunk(c) => {
                 let members = self.gzip_members(task, entry);
-                guarded(entry, last, files, c.first_line, || {
-                    self.render(source, task, &c, last, members)
-                })
+                guarded(
+                    entry,
+                    last,
+                    files,
+                    self.opts.compress_level,
+                    c.first_line,
+                    || self.render(source, task, &c, last, members),
+                )
             }
-            Job::Rows(rows) => guarded(entry, last, files, rows.first_row + 1, || {
-                self.render_rows(&source.display(), task, &rows)
-            }),
+            Job::Rows(rows) => guarded(
+                entry,
+                last,
+                files,
+                self.opts.compress_level,
+                rows.first_row + 1,
+                || self.render_rows(&source.display(), task, &rows),
+            ),
         };
         Unit {
             source: unit.source,
@@ -481,19 +496,20 @@ impl Engine<'_> {
 
 /// Runs `render` for a unit's chunk or rows. A panic in there is a bug: it becomes an
 /// error for this unit instead of a hung run. `files`: a source that is one unit (its
-/// first, from line 1, and its last) is written to its entry's `dest` here; longer
-/// sources are joined in order by the sink.
+/// first, from line 1, and its last) is written to its entry's `dest` here, compressed
+/// at `level`; longer sources are joined in order by the sink.
 fn guarded(
     entry: &Entry,
     last: bool,
     files: bool,
+    level: Option<u32>,
     first_line: usize,
     render: impl FnOnce() -> Result<Piece>,
 ) -> Done {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let mut piece = render()?;
         if files && last && first_line == 1 {
-            piece.written = Some(write_whole(entry, &piece)?);
+            piece.written = Some(write_whole(entry, &piece, level)?);
             // The output itself is written: only the rest goes on to the writer thread
             // (accounting, side outputs, warnings).
             piece.out = Vec::new();

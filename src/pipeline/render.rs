@@ -303,6 +303,7 @@ impl Engine<'_> {
         piece: &mut Piece,
     ) -> Result<()> {
         let filter = matches!(task, Task::Filter { .. });
+        let gzip_level = Compression::Gzip.level(self.opts.compress_level);
         let mut record = Vec::new();
         let mut plain = 0;
         for span in &chunk.records {
@@ -369,7 +370,8 @@ impl Engine<'_> {
             }
             if members {
                 plain += record.len() as u64;
-                crate::gzip::member(&record, &mut piece.out).map_err(|e| Error::io(path, e))?;
+                crate::gzip::member(&record, gzip_level, &mut piece.out)
+                    .map_err(|e| Error::io(path, e))?;
             } else {
                 piece.out.extend_from_slice(&record);
             }

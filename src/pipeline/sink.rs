@@ -15,38 +15,40 @@ use std::path::Path;
 /// run, its entry, the piece, and whether it is the source's last.
 pub(super) type Sink<'a> = dyn FnMut(usize, &Entry, &Piece, bool) -> Result<u64> + 'a;
 
-/// Starts an output file, compressed as its name says (unless its pieces come
+/// Starts an output file, compressed as its name says at `level` (unless its pieces come
 /// `compressed` already), in its folder (which [`crate::outdir::plan`] created).
 pub(super) fn open_output(
     dest: &Path,
     large: bool,
     compressed: bool,
+    level: Option<u32>,
 ) -> Result<Compressed<AtomicFile>> {
     let f = AtomicFile::create(dest)?;
     let how = match compressed {
         true => Compression::None,
         false => Compression::from_name(dest),
     };
-    Compressed::new(f, how, large).map_err(|e| Error::io(dest, e))
+    Compressed::new(f, how, level, large).map_err(|e| Error::io(dest, e))
 }
 
-/// Writes a whole source's output file atomically (compressed as its name says).
-pub(super) fn write_whole(entry: &Entry, piece: &Piece) -> Result<u64> {
+/// Writes a whole source's output file atomically (compressed as its name says, at
+/// `level`).
+pub(super) fn write_whole(entry: &Entry, piece: &Piece, level: Option<u32>) -> Result<u64> {
     let dest = entry.dest()?;
-    let mut w = open_output(dest, false, piece.plain_len.is_some())?;
+    let mut w = open_output(dest, false, piece.plain_len.is_some(), level)?;
     let n = emit(&mut w, &mut Joining::default(), piece, true).map_err(|e| Error::io(dest, e))?;
     if piece.plain_len.is_some() && n == 0 {
-        empty_member(&mut w).map_err(|e| Error::io(dest, e))?;
+        empty_member(&mut w, level).map_err(|e| Error::io(dest, e))?;
     }
     place_output(w, entry)?;
     Ok(n)
 }
 
-/// Ends an output of gzip members that got none: an empty file is not a gzip stream, so
-/// it gets an empty member.
-pub(super) fn empty_member(w: &mut dyn Write) -> std::io::Result<()> {
+/// Ends an output of gzip members (at `level`) that got none: an empty file is not a gzip
+/// stream, so it gets an empty member.
+pub(super) fn empty_member(w: &mut dyn Write, level: Option<u32>) -> std::io::Result<()> {
     let mut empty = Vec::new();
-    crate::gzip::member(&[], &mut empty)?;
+    crate::gzip::member(&[], Compression::Gzip.level(level), &mut empty)?;
     w.write_all(&empty)
 }
 
