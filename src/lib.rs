@@ -57,6 +57,7 @@ pub mod warc;
 pub mod whitespace;
 pub mod writer;
 pub mod xz;
+pub mod zst;
 
 pub use error::{Error, Result};
 

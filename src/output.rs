@@ -134,7 +134,7 @@ pub enum Compressed<W: Write> {
     /// gzip, compressed on rayon's pool a block at a time.
     Gzip(crate::gzip::ParallelGzip<W>),
     /// Zstandard.
-    Zstd(zstd::stream::write::Encoder<'static, W>),
+    Zstd(crate::zst::ZstdWriter<W>),
     /// bzip2, a stream a block, compressed on rayon's pool.
     Bzip2(crate::bz2::ParallelBzip2<W>),
     /// xz: one stream, a large one compressed by liblzma's workers.
@@ -143,16 +143,12 @@ pub enum Compressed<W: Write> {
     Lz4(crate::lz4::Lz4Writer<W>),
 }
 
-/// Most of libzstd's workers for one large stream: each holds a job of a few MB.
-const ZSTD_WORKERS: usize = 4;
-
 impl<W: Write> Compressed<W> {
     /// Wraps `inner` in the given compression, at `level` (`None`: the codec's default;
     /// a level [`Compression::levels`](crate::compression::Compression::levels) allows).
-    /// `large`: the stream will hold more than
-    /// one chunk of input (stdout, or a file read in several chunks), so zstd compresses
-    /// it on worker threads of its own; a small file is compressed where it is written,
-    /// as starting those threads would cost more than it saves. gzip and bzip2 are
+    /// `large`: the stream will hold more than one chunk of input (stdout, or a file read
+    /// in several chunks), so zstd compresses it on worker threads of its own; a small
+    /// file is compressed where it is written, in one go ([`crate::zst`]). gzip and bzip2 are
     /// compressed in parallel whatever their size ([`crate::gzip`], [`crate::bz2`]); xz
     /// decides by the data's size ([`crate::xz`]).
     pub fn new(
@@ -166,17 +162,7 @@ impl<W: Write> Compressed<W> {
         Ok(match c {
             C::None => Compressed::Plain(inner),
             C::Gzip => Compressed::Gzip(crate::gzip::ParallelGzip::new(inner, level)?),
-            C::Zstd => {
-                let mut e = zstd::stream::write::Encoder::new(inner, level as i32)?;
-                if large {
-                    // libzstd's multi-threaded mode gives the same bytes for any number
-                    // of workers from 1 up (not those of its single-threaded mode), so
-                    // the output does not depend on --threads.
-                    let n = rayon::current_num_threads().clamp(1, ZSTD_WORKERS);
-                    e.multithread(n as u32)?;
-                }
-                Compressed::Zstd(e)
-            }
+            C::Zstd => Compressed::Zstd(crate::zst::ZstdWriter::new(inner, level, large)?),
             C::Bzip2 => Compressed::Bzip2(crate::bz2::ParallelBzip2::new(inner, level)),
             C::Xz => Compressed::Xz(crate::xz::XzWriter::new(inner, level)),
             C::Lz4 => Compressed::Lz4(crate::lz4::Lz4Writer::new(inner)),
