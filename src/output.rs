@@ -148,9 +148,9 @@ impl<W: Write> Compressed<W> {
     /// a level [`Compression::levels`](crate::compression::Compression::levels) allows).
     /// `large`: the stream will hold more than one chunk of input (stdout, or a file read
     /// in several chunks), so zstd compresses it on worker threads of its own; a small
-    /// file is compressed where it is written, in one go ([`crate::zst`]). gzip and bzip2 are
-    /// compressed in parallel whatever their size ([`crate::gzip`], [`crate::bz2`]); xz
-    /// decides by the data's size ([`crate::xz`]).
+    /// file is compressed where it is written, in one go ([`crate::zst`]). gzip and
+    /// bzip2 are compressed in parallel whatever their size ([`crate::gzip`],
+    /// [`crate::bz2`]); xz decides by the data's size ([`crate::xz`]).
     pub fn new(
         inner: W,
         c: crate::compression::Compression,

@@ -3,8 +3,9 @@
 //! small one (a file of one chunk, most files of a dump) is held and compressed at its
 //! end in one go, its size told to libzstd first: the frame then records the size, and
 //! libzstd sizes its tables to the data. A streaming encoder does not know the size and
-//! sets up the level's full tables for every file: at level 19 that made 4,000 small
-//! files take 40 times as long to write (176 s against 4.4 s at level 3).
+//! sets up the level's full tables for every file: the bench's 4,000 pages into an
+//! output folder took 4.4 s instead of 1.9 s at level 3, and 176 s instead of 6.9 s at
+//! level 19.
 
 use std::io::{self, Write};
 use zstd::stream::write::Encoder;
@@ -18,7 +19,7 @@ const HOLD: usize = 4 << 20;
 /// A zstd writer; [`ZstdWriter::finish`] ends the frame. The bytes depend on the data,
 /// the level and `large` (and where a flush came), not on the number of threads.
 pub struct ZstdWriter<W: Write> {
-    /// Always `Some` but while it changes from held to streaming.
+    /// `None` only after the switch to streaming failed (an error already returned).
     state: Option<State<W>>,
 }
 
