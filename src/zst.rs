@@ -1,5 +1,5 @@
 //! zstd output: one frame. A large stream (more than one chunk of input: stdout, a file
-//! read in chunks) is compressed as it comes, by up to [`WORKERS`] libzstd workers. A
+//! read in chunks) is compressed as it comes, by up to 4 libzstd workers. A
 //! small one (a file of one chunk, most files of a dump) is held and compressed at its
 //! end in one go, its size told to libzstd first: the frame then records the size, and
 //! libzstd sizes its tables to the data. A streaming encoder does not know the size and
