@@ -392,15 +392,37 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
     }
 }
 
-#[test]
-fn compressed_files_in_an_outdir_come_out_compressed() {
-    let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
+/// A folder `in` under `tmp` holding the sample page gzipped (`a.txt.gz`) and plain
+/// (`b.txt`); the page, and its filtered text.
+fn sample_inputs(tmp: &Path) -> (PathBuf, Vec<u8>, Vec<u8>) {
+    let input = tmp.join("in");
     fs::create_dir_all(&input).unwrap();
     let page = fs::read(root().join("tests/data/sample_page.txt")).unwrap();
     fs::write(input.join("a.txt.gz"), gz(&page)).unwrap();
     fs::write(input.join("b.txt"), &page).unwrap();
     let expected = ok(&["filter", "tests/data/sample_page.txt"]);
+    (input, page, expected)
+}
+
+/// `z` decompressed by the codec's own library, named by its file extension.
+fn decode(ext: &str, z: &[u8]) -> Vec<u8> {
+    let mut reader: Box<dyn Read> = match ext {
+        "gz" => Box::new(flate2::read::GzDecoder::new(z)),
+        "zst" => Box::new(zstd::stream::read::Decoder::new(z).unwrap()),
+        "bz2" => Box::new(bzip2::read::BzDecoder::new(z)),
+        "xz" => Box::new(liblzma::read::XzDecoder::new(z)),
+        "lz4" => Box::new(lz4_flex::frame::FrameDecoder::new(z)),
+        _ => panic!("no codec named {ext}"),
+    };
+    let mut got = Vec::new();
+    reader.read_to_end(&mut got).unwrap();
+    got
+}
+
+#[test]
+fn compressed_files_in_an_outdir_come_out_compressed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, page, expected) = sample_inputs(tmp.path());
     let out = tmp.path().join("out");
     ok(&["filter", "-o", s(&out), s(&input)]);
     assert_eq!(gunzip(&fs::read(out.join("a.txt.gz")).unwrap()), expected);
@@ -443,14 +465,7 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     ok(&["filter", "-o", s(&out4), s(&codecs)]);
     for f in ["c.txt.bz2", "d.txt.xz", "e.txt.lz4"] {
         let z = fs::read(out4.join(f)).unwrap();
-        let mut reader: Box<dyn Read> = match f.rsplit('.').next() {
-            Some("bz2") => Box::new(bzip2::read::BzDecoder::new(&z[..])),
-            Some("xz") => Box::new(liblzma::read::XzDecoder::new(&z[..])),
-            _ => Box::new(lz4_flex::frame::FrameDecoder::new(&z[..])),
-        };
-        let mut got = Vec::new();
-        reader.read_to_end(&mut got).unwrap();
-        assert_eq!(got, expected, "{f}");
+        assert_eq!(decode(f.rsplit('.').next().unwrap(), &z), expected, "{f}");
         // On stdin too, told by their magic bytes.
         let piped = fs::read(codecs.join(f)).unwrap();
         let o = chaff_in(tmp.path(), &["filter", "-"], Some(&piped));
@@ -465,23 +480,7 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
 #[test]
 fn a_compression_level_applies_to_every_output_and_belongs_to_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    let page = fs::read(root().join("tests/data/sample_page.txt")).unwrap();
-    fs::write(input.join("a.txt.gz"), gz(&page)).unwrap();
-    fs::write(input.join("b.txt"), &page).unwrap();
-    let expected = ok(&["filter", "tests/data/sample_page.txt"]);
-    let decode = |ext: &str, z: &[u8]| -> Vec<u8> {
-        let mut reader: Box<dyn Read> = match ext {
-            "gz" => Box::new(flate2::read::GzDecoder::new(z)),
-            "zst" => Box::new(zstd::stream::read::Decoder::new(z).unwrap()),
-            "bz2" => Box::new(bzip2::read::BzDecoder::new(z)),
-            _ => Box::new(liblzma::read::XzDecoder::new(z)),
-        };
-        let mut got = Vec::new();
-        reader.read_to_end(&mut got).unwrap();
-        got
-    };
+    let (input, _, expected) = sample_inputs(tmp.path());
     // The level shows in each format's header where it has a place: gzip's XFL byte
     // (4 fastest, 2 best, 0 otherwise) and bzip2's block size digit.
     let header = |ext: &str, z: &[u8]| -> Option<u8> {
