@@ -274,13 +274,15 @@ struct FilterArgs {
     /// Keep JSONL records left with no kept line (their text becomes empty)
     #[arg(long)]
     keep_empty: bool,
-    /// Also write every dropped line as a JSON record to FILE
+    /// Also write every dropped line as a JSON record to FILE (compressed if its name ends
+    /// in .gz, .zst, .bz2, .xz or .lz4)
     #[arg(long, value_name = "FILE")]
     removed: Option<PathBuf>,
     /// Also write the run summary as JSON to FILE
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
-    /// Also write per input file accounting as JSON lines to FILE
+    /// Also write per input file accounting as JSON lines to FILE (compressed as its name
+    /// says)
     #[arg(long, value_name = "FILE")]
     file_stats: Option<PathBuf>,
     /// Print Hadoop Streaming counters (reporter:counter:chaff,NAME,N) on stderr at the end

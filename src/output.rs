@@ -86,24 +86,30 @@ impl Write for AtomicFile {
 
 /// A buffered [`AtomicFile`] for side outputs written piece by piece (`--removed`,
 /// `--file-stats`, `--html`): nothing appears at its path until [`AtomicWriter::commit`].
+/// Compressed as its name says (`removed.jsonl.gz`, `.zst`, ...), as outputs in an output
+/// folder are: a file named `.gz` holds gzip.
 pub struct AtomicWriter {
     path: PathBuf,
-    inner: std::io::BufWriter<AtomicFile>,
+    inner: Compressed<std::io::BufWriter<AtomicFile>>,
 }
 
 impl AtomicWriter {
     /// Starts writing `path` (its folder must exist).
     pub fn create(path: &Path) -> Result<AtomicWriter> {
+        let file = std::io::BufWriter::new(AtomicFile::create(path)?);
+        let how = crate::compression::Compression::from_name(path);
         Ok(AtomicWriter {
             path: path.to_path_buf(),
-            inner: std::io::BufWriter::new(AtomicFile::create(path)?),
+            inner: Compressed::new(file, how, None, true).map_err(|e| Error::io(path, e))?,
         })
     }
 
-    /// Flushes the buffer and renames the file into place.
+    /// Ends its compression, flushes the buffer and renames the file into place.
     pub fn commit(self) -> Result<()> {
         let path = self.path;
         self.inner
+            .finish()
+            .map_err(|e| Error::io(&path, e))?
             .into_inner()
             .map_err(|e| Error::io(&path, e.into_error()))?
             .commit()

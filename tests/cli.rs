@@ -866,6 +866,24 @@ fn removed_side_file_holds_exactly_the_dropped_lines() {
         }
     }
     assert!(removed_iter.next().is_none() && kept_lines.next().is_none());
+    // Side files named for a codec are written in it, as outputs in an OUTDIR are: the
+    // same records, compressed.
+    let file_stats = tmp.path().join("files.jsonl");
+    ok(&["filter", "--file-stats", s(&file_stats), page]);
+    let (gz, zst) = (
+        tmp.path().join("removed.jsonl.gz"),
+        tmp.path().join("files.jsonl.zst"),
+    );
+    ok(&["filter", "--removed", s(&gz), "--file-stats", s(&zst), page]);
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&fs::read(&gz).unwrap()[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, fs::read(&removed).unwrap());
+    let unzstd = zstd::decode_all(&fs::read(&zst).unwrap()[..]).unwrap();
+    assert_eq!(unzstd, fs::read(&file_stats).unwrap());
 }
 
 #[test]
