@@ -743,6 +743,23 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     for w in [removed, file_stats].into_iter().flatten() {
         w.commit()?;
     }
+    // Side files are written whole by each run (an interrupted run leaves none), so a
+    // resumed run's cannot hold what the earlier run did: say so rather than pass them
+    // off as the whole dump's.
+    let partial: Vec<String> = [("--removed", &a.removed), ("--file-stats", &a.file_stats)]
+        .into_iter()
+        .filter_map(|(flag, p)| p.as_ref().map(|p| format!("{flag} {}", p.display())))
+        .collect();
+    if summary.resumed > 0 && !partial.is_empty() {
+        let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
+        eprintln!(
+            "chaff: warning: {} cover{} only the {} this run did, not the {} done before (--resume)",
+            partial.join(" and "),
+            if partial.len() == 1 { "s" } else { "" },
+            files(summary.files),
+            files(summary.resumed)
+        );
+    }
     report(&summary, start, g, a.stats.as_deref(), a.hadoop_counters)
 }
 

@@ -905,12 +905,15 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     ]);
     assert!(err.contains("other settings"), "{err}");
     let stats = tmp.path().join("stats.json");
-    ok(&[
+    let removed = tmp.path().join("removed.jsonl");
+    let err = stderr_of(&[
         "filter",
         "-q",
         "--resume",
         "--stats",
         s(&stats),
+        "--removed",
+        s(&removed),
         "-o",
         s(&partial),
         s(&input),
@@ -923,6 +926,29 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     );
     assert_eq!(resumed + files, 30);
     assert!(resumed >= 10 && files >= 9, "{st}");
+    // The side file holds the redone files' lines only, and the run says so.
+    let warning = format!(
+        "chaff: warning: --removed {} covers only the {files} files this run did, not the {resumed} files done before (--resume)\n",
+        removed.display()
+    );
+    assert_eq!(err, warning);
+    let paths: std::collections::BTreeSet<String> = fs::read_to_string(&removed)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
+        .collect();
+    assert_eq!(paths.len() as u64, files);
+    // A run that redoes nothing has nothing to warn about.
+    let err = stderr_of(&[
+        "filter",
+        "-q",
+        "--removed",
+        s(&removed),
+        "-o",
+        s(&tmp.path().join("again")),
+        s(&input),
+    ]);
+    assert_eq!(err, "");
 }
 
 #[test]
