@@ -242,8 +242,11 @@ struct TagArgs {
     #[arg(long, default_value = "paragraph", value_name = "NAME")]
     dolma_name: String,
     /// Write into the attributes folder even if it already holds files
-    #[arg(long)]
+    #[arg(long, conflicts_with = "resume")]
     force: bool,
+    /// Finish an interrupted --dolma run: inputs whose attribute file exists are not redone
+    #[arg(long, requires = "attributes_dir")]
+    resume: bool,
     /// Write a self-contained HTML audit page of every line to FILE instead of records
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dolma", "json"])]
     html: Option<PathBuf>,
@@ -528,7 +531,10 @@ impl InputArgs {
 }
 
 fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
-    let inputs = a.input.resolve()?.all;
+    let RunInputs {
+        all: inputs,
+        files_from,
+    } = a.input.resolve()?;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
@@ -585,13 +591,19 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
     let start = std::time::Instant::now();
     if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
-        let existing = if a.force {
-            Existing::Force
-        } else {
-            Existing::Refuse
+        let existing = match (a.force, a.resume) {
+            (true, _) => Existing::Force,
+            (_, true) => Existing::Resume,
+            _ => Existing::Refuse,
         };
-        let plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, None)?;
-        let summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
+        let settings = outdir::RunRecord {
+            dolma: Some(&a.dolma_name),
+            ..run_record(&a.model, &a.decision, &a.input, files_from)?
+        }
+        .to_json();
+        let plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, Some(&settings))?;
+        let mut summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
+        summary.resumed = plan.resumed();
         return report(&summary, start, g, None, false);
     }
     if let Some(path) = &a.html {
@@ -627,28 +639,35 @@ struct Global {
     verbose: bool,
 }
 
-/// The settings record of a filter run into OUTDIR (what `--resume` compares).
-fn run_record(a: &FilterArgs, files_from: Option<String>) -> Result<String> {
-    let record = outdir::RunRecord {
-        bad_records: &a.input.bad_records,
-        chunk_bytes: a.input.chunk_bytes,
-        compress: &a.compress,
-        encoding: a.input.encoding.as_deref(),
+/// The settings record of a run into a folder (what `--resume` compares): the model, the
+/// flags that change what is written and the inputs. The caller fills in its command's
+/// own (`--compress`, `--keep-empty`; a Dolma run's tagger name).
+fn run_record<'a>(
+    model: &ModelArg,
+    decision: &'a DecisionArgs,
+    input: &'a InputArgs,
+    files_from: Option<String>,
+) -> Result<outdir::RunRecord<'a>> {
+    Ok(outdir::RunRecord {
+        bad_records: &input.bad_records,
+        chunk_bytes: input.chunk_bytes,
+        compress: "auto",
+        dolma: None,
+        encoding: input.encoding.as_deref(),
         files_from,
-        inputs: &a.input.inputs,
-        jsonl: a.input.jsonl,
-        keep: &a.decision.keep,
-        keep_empty: a.keep_empty,
-        lossy: a.input.lossy,
-        model_crc32: format!("{:08x}", chaff::model_crc32(a.model.model.as_deref())?),
-        no_context: a.decision.no_context,
-        text_field: a.input.text_field(),
-        threshold: a.decision.threshold,
-        warc: a.input.warc,
-        parquet: a.input.parquet,
-        plain_text: a.input.plain_text,
-    };
-    Ok(record.to_json())
+        inputs: &input.inputs,
+        jsonl: input.jsonl,
+        keep: &decision.keep,
+        keep_empty: false,
+        lossy: input.lossy,
+        model_crc32: format!("{:08x}", chaff::model_crc32(model.model.as_deref())?),
+        no_context: decision.no_context,
+        text_field: input.text_field(),
+        threshold: decision.threshold,
+        warc: input.warc,
+        parquet: input.parquet,
+        plain_text: input.plain_text,
+    })
 }
 
 fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
@@ -710,7 +729,12 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 (_, true) => Existing::Resume,
                 _ => Existing::Refuse,
             };
-            let settings = run_record(&a, files_from)?;
+            let settings = outdir::RunRecord {
+                compress: &a.compress,
+                keep_empty: a.keep_empty,
+                ..run_record(&a.model, &a.decision, &a.input, files_from)?
+            }
+            .to_json();
             let plan = outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
             let mut s = engine.filter(plan.inputs(), FilterTarget::Files, side)?;
             s.resumed = plan.resumed();

@@ -42,6 +42,10 @@ pub struct RunRecord<'a> {
     pub chunk_bytes: usize,
     /// `--compress` as given.
     pub compress: &'a str,
+    /// `tag --dolma`'s tagger name (`--dolma-name`): a run writing attribute files, not
+    /// filtered text; recorded only for such runs (records of filter runs still match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dolma: Option<&'a str>,
     /// `--encoding`, if given.
     pub encoding: Option<&'a str>,
     /// `--files-from` / `--files0-from`: how many paths the list held and a CRC-32 of

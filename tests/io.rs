@@ -952,6 +952,67 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
 }
 
 #[test]
+fn dolma_attribute_runs_resume_as_filter_runs_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let docs = tmp.path().join("documents");
+    fs::create_dir_all(&docs).unwrap();
+    let (jsonl, _) = dev_jsonl(40);
+    let lines: Vec<&str> = jsonl.lines().collect();
+    for (k, part) in lines.chunks(8).enumerate() {
+        let text = part.join("\n") + "\n";
+        match k % 2 {
+            0 => fs::write(docs.join(format!("part-{k}.jsonl")), text),
+            _ => fs::write(docs.join(format!("part-{k}.jsonl.gz")), gz(text.as_bytes())),
+        }
+        .unwrap();
+    }
+    let tag = |dir: &Path, more: &[&str]| {
+        let args = [
+            &["tag", "--dolma", "--attributes-dir", s(dir)][..],
+            more,
+            &[s(&docs)],
+        ];
+        chaff(&args.concat())
+    };
+    let clean = tmp.path().join("clean");
+    assert!(tag(&clean, &["-q"]).status.success());
+    let partial = tmp.path().join("partial");
+    assert!(tag(&partial, &["-q"]).status.success());
+    // The run is recorded as a Dolma run with its tagger name.
+    let record: serde_json::Value =
+        serde_json::from_slice(&fs::read(partial.join(".chaff-run.json")).unwrap()).unwrap();
+    assert_eq!(record["dolma"], "paragraph");
+    // A killed run: two attribute files missing, a temporary file left behind.
+    fs::remove_file(partial.join("part-1.jsonl.gz")).unwrap();
+    fs::remove_file(partial.join("part-2.jsonl")).unwrap();
+    fs::write(partial.join(".part-3.jsonl.99.chaff-tmp"), b"half").unwrap();
+    let refused = |more: &[&str], what: &str| {
+        let o = tag(&partial, more);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{more:?}: {err}");
+        assert!(
+            err.contains(what) && err.lines().count() == 1,
+            "{more:?}: {err}"
+        );
+    };
+    refused(&[], "--resume to finish an interrupted run");
+    refused(&["--resume", "--threshold", "0.5"], "other settings");
+    refused(&["--resume", "--dolma-name", "other"], "other settings");
+    // A filter run's resume does not take the attributes folder for its own.
+    let err = fails(&["filter", "--jsonl", "--resume", "-o", s(&partial), s(&docs)]);
+    assert!(err.contains("other settings"), "{err}");
+    let o = tag(&partial, &["--resume"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("2 files, 16 documents"), "{err}");
+    assert!(err.contains("; 3 files already done (--resume)"), "{err}");
+    assert_eq!(tree(&partial), tree(&clean));
+    // --resume is for an attributes folder.
+    let err = fails(&["tag", "--resume", "--jsonl", s(&docs)]);
+    assert!(err.contains("--attributes-dir"), "{err}");
+}
+
+#[test]
 fn hadoop_counters_on_stderr() {
     let err = stderr_of(&["filter", "--hadoop-counters", "tests/data/sample_page.txt"]);
     let kept = err
