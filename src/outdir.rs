@@ -781,6 +781,7 @@ mod tests {
             bad_records,
             chunk_bytes: 1 << 20,
             compress: "auto",
+            dolma: None,
             encoding: None,
             files_from: None,
             inputs,
@@ -837,6 +838,14 @@ mod tests {
         let at = |k: &str| plain.find(&format!("\"{k}\":")).unwrap();
         assert!(at("no_context") < at("plain_text") && at("plain_text") < at("text_field"));
         assert_eq!(plain.replace("  \"plain_text\": true,\n", ""), json);
+        // So is a Dolma run's tagger name, which no filter run has.
+        assert!(v.get("dolma").is_none(), "{json}");
+        let mut tagged = record_with(&inputs, &keep, Some(0.2), "error");
+        tagged.dolma = Some("paragraph");
+        let tagged = tagged.to_json();
+        let at = |k: &str| tagged.find(&format!("\"{k}\":")).unwrap();
+        assert!(at("compress") < at("dolma") && at("dolma") < at("encoding"));
+        assert_eq!(tagged.replace("  \"dolma\": \"paragraph\",\n", ""), json);
         assert!(json.ends_with("}\n"));
         assert_ne!(
             json,
