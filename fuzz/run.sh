@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc parquet model_loader; do
+for t in reader warc parquet model_loader writers; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -49,7 +49,15 @@ rm "$m"
 for k in 0 1 2 3 4; do
   { printf "\\$(printf '%03o' $((k + 32)))\\000"; tr '\n' '\377' <"$page"; } >"corpus/parquet/rows$k.seed"
 done
-for t in ${TARGETS:-reader warc parquet model_loader}; do
+# Writer seeds (codec, level, shape, seed bytes, then the data): the sample page through
+# each codec at its default level, once in a few pieces, once 64 times over in pieces
+# flushed here and there into a "large" stream, at the codec's lowest level.
+for c in 0 1 2 3 4 5; do
+  o=$(printf '%03o' $c)
+  { printf "\\$o\\200\\003\\007"; cat "$page"; } >"corpus/writers/page$c.seed"
+  { printf "\\$o\\000\\377\\011"; cat "$page"; } >"corpus/writers/flushed$c.seed"
+done
+for t in ${TARGETS:-reader warc parquet model_loader writers}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true
