@@ -9,6 +9,60 @@
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them and
 //! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder
 //! (`--resume`); [`train`], [`dataset`] and [`eval`] serve the training side.
+//!
+//! # Filtering a page held in memory
+//!
+//! A document is split into lines, every line decided in the context of the others,
+//! and the kept lines sliced back out of the text (blank-line runs kept only between kept
+//! paragraphs), as `chaff filter` writes them:
+//!
+//! ```
+//! use chaff::classifier::{Classifier, KeepPolicy};
+//!
+//! let classifier = Classifier::load(chaff::default_model)?;
+//! // Keep `news` at the model's own threshold, as `chaff filter` does by default.
+//! let policy = KeepPolicy::new(classifier.model(), &[], None)?;
+//! let page = "【国务院部署推进新型工业化】\n\n\
+//!             国务院总理主持召开国务院常务会议，研究部署推进新型工业化有关工作。\n\n\
+//!             会议指出，要加快建设现代化产业体系，推动制造业高端化、智能化、绿色化发展。\n\n\n\
+//!             发布 👍 12 举报 写留言\n\
+//!             ✋热门推荐\n\
+//!             • 周末去吃了那家网红火锅，排队两小时，味道一般般吧[汗]\n\
+//!             • 转发这条锦鲤，下周考试全过！！！\n";
+//! let lines = chaff::reader::split_str_at(page, 1);
+//! let decisions = chaff::pipeline::decide(&classifier, &policy, &lines, false);
+//! let kept = chaff::writer::filtered_str(page, &lines, |i| {
+//!     decisions[i].as_ref().is_some_and(|d| d.keep)
+//! });
+//! assert!(kept.starts_with("【国务院部署推进新型工业化】\n\n国务院总理"));
+//! assert!(kept.ends_with("绿色化发展。\n"));
+//! # Ok::<(), chaff::Error>(())
+//! ```
+//!
+//! # Filtering files as the command line does
+//!
+//! [`pipeline::Engine`] runs the whole streaming pipeline (folders walked, inputs
+//! decompressed and decoded, chunks classified on rayon's pool, output in input order):
+//!
+//! ```no_run
+//! use chaff::classifier::{Classifier, KeepPolicy};
+//! use chaff::pipeline::{Engine, FilterTarget, RunOptions, Sidecars};
+//! use chaff::sources::{Input, Inputs};
+//! use std::path::PathBuf;
+//!
+//! let classifier = Classifier::load(chaff::default_model)?;
+//! let policy = KeepPolicy::new(classifier.model(), &[], None)?;
+//! let engine = Engine { classifier: &classifier, policy: &policy, opts: RunOptions::default() };
+//! let inputs = Input::all_given(&[PathBuf::from("page.txt")]);
+//! let mut out = Vec::new();
+//! let summary = engine.filter(
+//!     Inputs::walk(inputs.into()),
+//!     FilterTarget::Stream(&mut out),
+//!     Sidecars::default(),
+//! )?;
+//! eprintln!("{}", summary.line(0.0));
+//! # Ok::<(), chaff::Error>(())
+//! ```
 
 // Every public item is documented; clippy -D warnings in CI keeps it so.
 #![warn(missing_docs)]
