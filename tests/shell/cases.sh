@@ -89,7 +89,7 @@ else pass "30 MB line without newline: $(stat -c %s "$T/huge.txt") bytes, peak R
 # Interrupt and resume: a run stopped by SIGINT (and one by SIGTERM) leaves only complete
 # files and no temporaries; --resume then gives exactly the tree of one clean run.
 mkdir -p "$T/dump"
-for k in $(seq 1 8); do
+for k in $(seq 1 24); do
   mkdir -p "$T/dump/part$k"
   cp "$SHARED"/eval/dev/pages/* "$T/dump/part$k/"
 done
@@ -120,6 +120,37 @@ for sig in INT TERM; do
     fail "SIG$sig: resumed tree differs from the clean run"
   fi
 done
+
+# The same for a Dolma tagging run: stopped by SIGINT, then finished with --resume.
+mkdir -p "$T/docs"
+python3 - "$SHARED/eval/dev/pages" "$T/docs" <<'PY'
+import json, os, sys
+src, dst = sys.argv[1:]
+names = sorted(os.listdir(src))
+pages = [open(os.path.join(src, n), encoding="utf-8").read() for n in names]
+for k in range(32):
+    with open(os.path.join(dst, f"part-{k:02}.jsonl"), "w", encoding="utf-8") as f:
+        for i, text in enumerate(pages):
+            f.write(json.dumps({"id": f"{k}-{i}", "text": text}, ensure_ascii=False) + "\n")
+PY
+"$CHAFF" -q tag --dolma --attributes-dir "$T/attrs-clean" "$T/docs" || fail "dolma: clean run"
+"$CHAFF" -q --threads 1 tag --dolma --attributes-dir "$T/attrs" "$T/docs" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+wait $pid
+rc=$?
+n=$(find "$T/attrs" -type f -name '*.jsonl' | wc -l)
+if [ $rc -eq 0 ]; then echo "note: dolma run finished before the signal ($n files)"
+elif [ $rc -ne 130 ]; then fail "dolma SIGINT: exit $rc: $(cat "$T/err")"; fi
+tmp=$(find "$T/attrs" -name '*.chaff-tmp' | wc -l)
+[ "$tmp" -eq 0 ] || fail "dolma SIGINT: $tmp temporary files left"
+"$CHAFF" -q tag --dolma --resume --attributes-dir "$T/attrs" "$T/docs" || fail "dolma: resume failed"
+if diff -r "$T/attrs" "$T/attrs-clean" >/dev/null; then
+  pass "dolma SIGINT: exit $rc with $n complete attribute files, resumed to the clean tree"
+else
+  fail "dolma SIGINT: resumed attributes differ from the clean run"
+fi
 
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
