@@ -598,6 +598,8 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         };
         let settings = outdir::RunRecord {
             dolma: Some(&a.dolma_name),
+            // Dolma documents are JSONL with or without the flag: the same run either way.
+            jsonl: true,
             ..run_record(&a.model, &a.decision, &a.input, files_from)?
         }
         .to_json();
