@@ -58,6 +58,8 @@ pub enum Opened {
         encoding: &'static str,
         /// Whether the stream still needs UTF-8 validation (raw UTF-8 passthrough).
         raw_utf8: bool,
+        /// The compression undone on the way.
+        compression: Compression,
     },
     /// Not text the run reads (binary, or a format of records read with another flag); the
     /// reason is shown in the warning.
@@ -163,7 +165,11 @@ const BUFFER: usize = 1 << 16;
 pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
     let (compression, raw) = crate::compression::sniff_stream(raw)?;
     let plain = compression.decoder(BufReader::with_capacity(BUFFER, raw))?;
-    decode(plain, opts)
+    let mut opened = decode(plain, opts)?;
+    if let Opened::Text { compression: c, .. } = &mut opened {
+        *c = compression;
+    }
+    Ok(opened)
 }
 
 /// Sniffs and decodes an uncompressed stream.
@@ -217,6 +223,7 @@ fn decode_head(
             text: Text::Whole(head),
             encoding: UTF_8.name(),
             raw_utf8: true,
+            compression: Compression::None,
         });
     }
     let stream: Box<dyn Read + Send> = if at_eof {
@@ -229,6 +236,7 @@ fn decode_head(
             text: Text::Stream(Box::new(BufReader::with_capacity(BUFFER, stream))),
             encoding: UTF_8.name(),
             raw_utf8: true,
+            compression: Compression::None,
         });
     }
     Ok(Opened::Text {
@@ -238,6 +246,7 @@ fn decode_head(
         ))),
         encoding: encoding.name(),
         raw_utf8: false,
+        compression: Compression::None,
     })
 }
 

@@ -1826,3 +1826,112 @@ fn a_text_field_of_paragraphs_is_filtered_paragraph_by_paragraph() {
         "{err}"
     );
 }
+
+/// With several workers, compressed sources (and ones in a legacy encoding) are decoded
+/// ahead of their turn, a few at once: large ones on decoder threads, small ones while
+/// they are opened on the pool. Outputs, their order, the accounting and a failure's
+/// report must be as with one worker.
+#[test]
+fn sources_decoded_ahead_come_out_the_same_at_any_thread_count() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, _) = dev_jsonl(160);
+    let records: Vec<&str> = jsonl.split_inclusive('\n').collect();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let xz = |b: &[u8]| {
+        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    let lz4 = |b: &[u8]| {
+        let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+        e.write_all(b).unwrap();
+        e.finish().unwrap()
+    };
+    // Parts of 20 records (about 200 kB: streamed, past the 64 KiB sniff) and, among
+    // them, parts of one record (read whole when opened).
+    let mut names = Vec::new();
+    let mut start = 0;
+    for (i, n) in [20, 1, 20, 20, 1, 1, 20, 20, 20, 1, 20, 16]
+        .into_iter()
+        .enumerate()
+    {
+        let part = records[start..start + n].concat();
+        start += n;
+        assert!(n == 1 || part.len() > 1 << 16, "{}", part.len());
+        let (ext, bytes) = match i % 7 {
+            0 => ("gz", gz(part.as_bytes())),
+            1 => ("zst", zstd::encode_all(part.as_bytes(), 3).unwrap()),
+            2 => ("xz", xz(part.as_bytes())),
+            3 => ("lz4", lz4(part.as_bytes())),
+            4 => ("bz2", bz2(part.as_bytes())),
+            5 => ("gb", encoding_rs::GB18030.encode(&part).0.into_owned()),
+            _ => ("plain", part.into_bytes()),
+        };
+        let name = format!("part{i:02}.jsonl.{ext}");
+        fs::write(input.join(&name), bytes).unwrap();
+        names.push(name);
+    }
+    assert_eq!(start, records.len());
+    fs::write(input.join("part12.jsonl.gz"), gz(b"")).unwrap();
+    fs::write(input.join("part13.bin"), b"\x00\x01\x02 binary \x00\x00").unwrap();
+    let whole = tmp.path().join("whole.jsonl");
+    fs::write(&whole, &jsonl).unwrap();
+    // Small chunks: every streamed part is many chunks.
+    let chunked = ["filter", "--jsonl", "--chunk-bytes", "20000"];
+    let expected = ok(&[&chunked[..], &[s(&whole)]].concat());
+    assert!(expected.len() > 100_000);
+    let stdin_part = records[..3].concat();
+    let from_stdin = chaff_in(
+        &root(),
+        &[&chunked[..], &["-"]].concat(),
+        Some(stdin_part.as_bytes()),
+    );
+    assert!(from_stdin.status.success());
+    let mut first = None;
+    for t in ["1", "2", "3", "5", "8"] {
+        let stats = tmp.path().join(format!("stats-{t}.jsonl"));
+        let args = [&["--threads", t][..], &chunked[..]].concat();
+        let mut a = args.clone();
+        a.extend(["--file-stats", s(&stats), s(&input), "-", s(&input)]);
+        let o = chaff_in(&root(), &a, Some(stdin_part.as_bytes()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let both = [&expected[..], &from_stdin.stdout, &expected].concat();
+        assert!(o.stdout == both, "--threads {t}");
+        let out = tmp.path().join(format!("out-{t}"));
+        let mut a = args;
+        a.extend(["-o", s(&out), s(&input)]);
+        ok(&a);
+        let got = (fs::read(&stats).unwrap(), tree(&out));
+        // A file each but the binary one, and the run record.
+        assert_eq!(got.1.len(), 14);
+        match &first {
+            None => first = Some(got),
+            Some(f) => assert!(*f == got, "--threads {t}"),
+        }
+    }
+    // A damaged file after sources decoded ahead: one line naming it, and what came
+    // before it, as with one worker.
+    let mut cut = fs::read(input.join(&names[7])).unwrap();
+    cut.truncate(cut.len() / 2);
+    fs::write(input.join(&names[7]), cut).unwrap();
+    let mut first = None;
+    for t in ["1", "2", "5"] {
+        let o = chaff(&[&["--threads", t][..], &chunked[..], &[s(&input)]].concat());
+        assert!(!o.status.success());
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(err.contains(&names[7]), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        let before = records[..83].concat();
+        let expected_before = chaff_in(
+            &root(),
+            &[&chunked[..], &["-"]].concat(),
+            Some(before.as_bytes()),
+        );
+        assert!(o.stdout.starts_with(&expected_before.stdout));
+        match &first {
+            None => first = Some((o.stdout, err)),
+            Some(f) => assert!(*f == (o.stdout, err), "--threads {t}"),
+        }
+    }
+}

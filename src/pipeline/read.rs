@@ -2,22 +2,33 @@
 //! see [`crate::input`]), cuts them into chunks ([`Chunker`]) or Parquet row batches and
 //! hands them to the job queue.
 
+use super::decoders::{decode_sources, decoder_threads, decodes_as_read, Assignment, Chunks};
 use super::queue::{Batch, Batcher, Job};
 use super::{Engine, InputFormat};
+use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::input::{self, DecodeOptions, Opened};
 use crate::reader::{Chunk, Chunker};
 use crate::sources::{Entry, Source};
+use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex};
+
+/// A source opened, ready to be chunked (or skipped).
+enum Prepared {
+    /// Not text this run reads: the reason.
+    Skip(String),
+    /// Its chunks, from here or from a decoder thread.
+    Chunks(Chunks),
+}
 
 /// Opens the sources in input order for the reader. Opening a file sniffs its encoding,
 /// and for a file that is not UTF-8 that costs more than classifying it (chardetng,
-/// ~1,600 instructions a byte of the sniffed head), all on the one reader thread. So
-/// once a file has needed detecting as another encoding, with several workers, the next
-/// few files are opened ahead on rayon's pool (idle while filtering; as many threads as
-/// `--threads`) and taken in input order. UTF-8 dumps and `--encoding` skip that (a
+/// ~1,600 instructions a byte of the sniffed head), all on the one reader thread; a
+/// compressed file shorter than the sniff window is decompressed whole. So once a file
+/// has needed detecting as another encoding, or was compressed, with several workers,
+/// the next few files are opened ahead on rayon's pool (idle while filtering; as many
+/// threads as `--threads`) and taken in input order. Plain UTF-8 dumps skip that (a
 /// hand-over per file costs thread wake-ups), stdin is opened in its turn by the reader,
 /// and with one worker the reader opens each file itself, so that `--threads 1` keeps to
 /// a classifying thread plus the reader and the writer.
@@ -46,7 +57,7 @@ impl<'a> Opener<'a> {
             consumed,
             pending: Default::default(),
             // A few: each holds an open file and its sniffed head (up to 64 KiB).
-            ahead: if threads > 1 && decode.encoding.is_none() {
+            ahead: if threads > 1 {
                 (threads * 2).min(16)
             } else {
                 0
@@ -101,8 +112,14 @@ impl<'a> Opener<'a> {
             Err(e) => return Some(Err(e)),
         };
         let opened = input::open(&entry.source, &self.decode, Arc::clone(self.consumed));
-        if let Ok(Opened::Text { encoding, .. }) = &opened {
-            if self.ahead > 0 && *encoding != encoding_rs::UTF_8.name() {
+        if let Ok(Opened::Text {
+            encoding,
+            compression,
+            ..
+        }) = &opened
+        {
+            let detected = self.decode.encoding.is_none() && *encoding != encoding_rs::UTF_8.name();
+            if self.ahead > 0 && (detected || *compression != Compression::None) {
                 self.opening_ahead = true;
             }
         }
@@ -150,46 +167,118 @@ impl Engine<'_> {
             decode.lossy = false;
         }
         let mut opener = Opener::new(entries, decode, &consumed);
+        let workers = rayon::current_num_threads().max(1);
+        let decoders = decoder_threads(workers, self.opts.pipe);
+        let (assign, assignments) = mpsc::channel::<Assignment>();
+        let assignments = Mutex::new(assignments);
+        std::thread::scope(|scope| {
+            for d in 0..decoders {
+                let assignments = &assignments;
+                std::thread::Builder::new()
+                    .name(format!("chaff-decoder-{d}"))
+                    .spawn_scoped(scope, move || decode_sources(assignments))
+                    .map_err(Error::spawn)?;
+            }
+            // Dropped on the way out, which stops the decoder threads: what they were
+            // given and had not sent is dropped with it.
+            let assign = (decoders > 0).then_some(assign);
+            self.chunk_sources(&mut opener, assign, decoders, target, &mut batcher)
+        })
+    }
+
+    /// [`Engine::read_sources`]' loop over the sources. With `decoders` decoder threads
+    /// (given sources on `assign`), up to that many sources are opened ahead of their
+    /// turn, as long as each is chunked on a decoder thread: with the one in turn, every
+    /// decoder has a source and one more waits. Never past standard input (which may keep
+    /// the reader waiting) or a source chunked here.
+    fn chunk_sources(
+        &self,
+        opener: &mut Opener<'_>,
+        assign: Option<mpsc::Sender<Assignment>>,
+        decoders: usize,
+        target: usize,
+        batcher: &mut Batcher<'_>,
+    ) -> Result<()> {
+        let records = self.opts.format != InputFormat::Text;
+        let prepare = |(entry, opened): (Arc<Entry>, Result<Opened>)| {
+            let prepared = opened.map(|o| match o {
+                Opened::Binary(reason) => Prepared::Skip(reason),
+                Opened::Text {
+                    text,
+                    raw_utf8,
+                    compression,
+                    ..
+                } => {
+                    let elsewhere = decodes_as_read(&text, raw_utf8, compression);
+                    let chunker = if self.opts.format == InputFormat::Warc {
+                        Chunker::warc(text, target)
+                    } else {
+                        Chunker::from_text(text, records, target)
+                    };
+                    Prepared::Chunks(match &assign {
+                        Some(a) if elsewhere => Chunks::on_decoder(chunker, a),
+                        _ => Chunks::Here(chunker),
+                    })
+                }
+            });
+            (entry, prepared)
+        };
+        let mut ahead: VecDeque<Result<(Arc<Entry>, Result<Prepared>)>> = VecDeque::new();
         let mut i = 0;
         loop {
-            // Standard input may keep the reader waiting: what came before goes out first.
-            if opener.stdin_next() && !batcher.flush() {
-                return Ok(());
+            while ahead.len() < decoders
+                && ahead.back().is_none_or(
+                    |a| matches!(a, Ok((_, Ok(Prepared::Chunks(c)))) if c.decoded_elsewhere()),
+                )
+                && !opener.stdin_next()
+            {
+                match opener.next() {
+                    None => break,
+                    Some(next) => ahead.push_back(next.map(prepare)),
+                }
             }
-            let (entry, opened) = match opener.next() {
-                None => break,
-                Some(Err(e)) => {
+            let next = match ahead.pop_front() {
+                Some(next) => next,
+                None => {
+                    // Standard input may keep the reader waiting: what came before goes
+                    // out first.
+                    if opener.stdin_next() && !batcher.flush() {
+                        return Ok(());
+                    }
+                    match opener.next() {
+                        None => break,
+                        Some(next) => next.map(prepare),
+                    }
+                }
+            };
+            let (entry, prepared) = match next {
+                Err(e) => {
                     // Everything before the failure goes out first.
                     batcher.flush();
                     return Err(e);
                 }
-                Some(Ok(next)) => next,
+                Ok(next) => next,
             };
-            let text = match opened {
+            let mut chunks = match prepared {
                 Err(e) => {
                     batcher.push(i, &entry, true, Job::Fail(e));
                     return Ok(());
                 }
-                Ok(Opened::Binary(reason)) => {
+                Ok(Prepared::Skip(reason)) => {
                     if !batcher.push(i, &entry, true, Job::Skip(reason)) {
                         return Ok(());
                     }
                     i += 1;
                     continue;
                 }
-                Ok(Opened::Text { text, .. }) => text,
-            };
-            let mut chunker = if self.opts.format == InputFormat::Warc {
-                Chunker::warc(text, target)
-            } else {
-                Chunker::from_text(text, records, target)
+                Ok(Prepared::Chunks(chunks)) => chunks,
             };
             // One chunk of lookahead, to tell the source's last chunk. In pipe mode a
             // record goes out as soon as it is read (the next may be long in coming), and
             // an empty chunk marks the end.
             let mut prev: Option<Chunk> = None;
             loop {
-                match chunker.next_chunk() {
+                match chunks.next_chunk() {
                     Err(e) => {
                         let path = entry.source.display();
                         let e = match crate::warc::framing_error(&e) {
@@ -214,7 +303,7 @@ impl Engine<'_> {
                     Ok(None) => {
                         // An empty source still gets its (empty) output.
                         let c = prev.take().unwrap_or(Chunk {
-                            first_line: chunker.next_line(),
+                            first_line: chunks.next_line(),
                             ..Chunk::default()
                         });
                         if !batcher.push(i, &entry, true, Job::Chunk(c)) {
