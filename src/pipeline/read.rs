@@ -187,10 +187,10 @@ impl Engine<'_> {
     }
 
     /// [`Engine::read_sources`]' loop over the sources. With `decoders` decoder threads
-    /// (given sources on `assign`), up to that many sources are opened ahead of their
-    /// turn, as long as each is chunked on a decoder thread: with the one in turn, every
-    /// decoder has a source and one more waits. Never past standard input (which may keep
-    /// the reader waiting) or a source chunked here.
+    /// (given sources on `assign`), that many sources are opened ahead of the one in
+    /// turn, as long as each is chunked on a decoder thread: every decoder has a source,
+    /// and one more waits for the first to be free. Never past standard input (which may
+    /// keep the reader waiting) or a source chunked here.
     fn chunk_sources(
         &self,
         opener: &mut Opener<'_>,
@@ -226,7 +226,9 @@ impl Engine<'_> {
         let mut ahead: VecDeque<Result<(Arc<Entry>, Result<Prepared>)>> = VecDeque::new();
         let mut i = 0;
         loop {
-            while ahead.len() < decoders
+            // `ahead` includes the source about to be in turn.
+            while assign.is_some()
+                && ahead.len() < decoders + 1
                 && ahead.back().is_none_or(
                     |a| matches!(a, Ok((_, Ok(Prepared::Chunks(c)))) if c.decoded_elsewhere()),
                 )
