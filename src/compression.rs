@@ -157,6 +157,15 @@ pub struct CompressFlag {
     pub level: Option<u32>,
 }
 
+impl CompressFlag {
+    /// Whether `other` asks for the same outputs: the same codec at the same level, a
+    /// codec's default level counted as itself (`gzip` is `gz`, `zst:3` is `zst`).
+    pub fn asks_same(&self, other: &CompressFlag) -> bool {
+        let level = |f: &CompressFlag| f.codec.map(|c| c.level(f.level));
+        self.codec == other.codec && level(self) == level(other)
+    }
+}
+
 /// The longest magic [`Compression::sniff`] looks for: bzip2's.
 const MAGIC: usize = 10;
 /// An lz4 frame's magic number (0x184D2204, little-endian).
@@ -211,6 +220,33 @@ pub fn sniff_stream(mut raw: Box<dyn Read + Send>) -> io::Result<(Compression, i
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compress_flags_ask_the_same_by_codec_and_level_however_spelled() {
+        let same = |a: &str, b: &str| {
+            let (a, b) = (Compression::parse_flag(a), Compression::parse_flag(b));
+            a.unwrap().asks_same(&b.unwrap())
+        };
+        for (a, b) in [
+            ("gz", "gzip"),
+            ("gz:6", "gzip"),
+            ("zst", "zstd:3"),
+            ("bzip2:9", "bz2"),
+            ("xz", "xz:6"),
+            ("auto", "auto"),
+            ("lz4", "lz4"),
+        ] {
+            assert!(same(a, b), "{a} {b}");
+        }
+        for (a, b) in [
+            ("gz", "gz:1"),
+            ("gz", "zst"),
+            ("auto", "none"),
+            ("auto", "gz"),
+        ] {
+            assert!(!same(a, b), "{a} {b}");
+        }
+    }
 
     #[test]
     fn compress_flag_names_every_choice_and_rejects_the_rest() {

@@ -686,9 +686,15 @@ fn prepare(
                         dir.display()
                     ))
                 })?;
-                if Some(old.as_str()) != settings {
+                // A run that records nothing (`settings` None) never resumes.
+                let what = match settings.map(|new| changed_settings(&old, new)) {
+                    Some(Some(changed)) if changed.is_empty() => None,
+                    Some(Some(changed)) => Some(changed.join("; ")),
+                    _ => Some("a record this run cannot compare".to_string()),
+                };
+                if let Some(what) = what {
                     return Err(Error::Usage(format!(
-                        "{}: cannot resume, it was written with other settings (model, flags or inputs differ; see {MANIFEST})",
+                        "{}: cannot resume, it was written with other settings: {what} (see {MANIFEST})",
                         dir.display()
                     )));
                 }
@@ -709,6 +715,59 @@ fn prepare(
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
     Ok(before)
+}
+
+/// How the settings `new` differ from those recorded, `old` (both as
+/// [`RunRecord::to_json`] writes them), one `setting old, now new` each in key order;
+/// `None` if `old` is no such record. Records are compared by their values, not their
+/// bytes, and `--compress` by what it asks for (`gzip` is `gz`, `zst:3` is `zst`).
+fn changed_settings(old: &str, new: &str) -> Option<Vec<String>> {
+    use serde_json::{Map, Value};
+    let parse = |s: &str| serde_json::from_str::<Map<String, Value>>(s).ok();
+    let (old, new) = (parse(old)?, parse(new)?);
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let flag = |v: Option<&Value>| {
+        v.and_then(Value::as_str)
+            .and_then(|s| Compression::parse_flag(s).ok())
+    };
+    let show = |key: &str, v: Option<&Value>| {
+        let s = match v {
+            // Keys written only when not their default.
+            None => match key {
+                "bad_records" => "error".to_string(),
+                "parquet" | "plain_text" | "warc" => "false".to_string(),
+                _ => "(none)".to_string(),
+            },
+            Some(Value::Null) => "(none)".to_string(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        };
+        // Inputs may be a long list: enough to tell the two apart.
+        match s.char_indices().nth(60) {
+            Some((cut, _)) => format!("{}...", &s[..cut]),
+            None => s,
+        }
+    };
+    let mut changed = Vec::new();
+    for key in keys {
+        let (a, b) = (old.get(key), new.get(key));
+        let same = match (key.as_str(), flag(a), flag(b)) {
+            ("compress", Some(x), Some(y)) => x.asks_same(&y),
+            _ => a == b,
+        };
+        if !same {
+            let name = match key.as_str() {
+                "chaff" => "chaff version".to_string(),
+                "model_crc32" => "model CRC-32".to_string(),
+                "inputs" => "inputs".to_string(),
+                "files_from" => "--files-from list".to_string(),
+                "dolma" => "--dolma-name".to_string(),
+                k => format!("--{}", k.replace('_', "-")),
+            };
+            changed.push(format!("{name} {}, now {}", show(key, a), show(key, b)));
+        }
+    }
+    Some(changed)
 }
 
 /// What an output folder held when a run began.
@@ -769,6 +828,52 @@ mod tests {
 
     fn record(inputs: &[PathBuf], keep: &[String], threshold: Option<f64>) -> String {
         record_with(inputs, keep, threshold, "error").to_json()
+    }
+
+    #[test]
+    fn changed_settings_are_named_and_spellings_of_one_codec_are_one() {
+        let inputs = [PathBuf::from("dump")];
+        let keep = ["news".to_string()];
+        let base = record_with(&inputs, &keep, None, "error");
+        let compress = |c| {
+            RunRecord {
+                compress: c,
+                ..base.clone()
+            }
+            .to_json()
+        };
+        let changed = |a: &str, b: &str| changed_settings(a, b).unwrap();
+        let none: [String; 0] = [];
+        let gz = compress("gz");
+        for same in ["gzip", "gz:6", "gzip:6"] {
+            assert_eq!(changed(&gz, &compress(same)), none);
+        }
+        // Values, not bytes: the same record written compactly.
+        let compact = serde_json::from_str::<serde_json::Value>(&gz)
+            .unwrap()
+            .to_string();
+        assert_eq!(changed(&gz, &compact), none);
+        assert_eq!(changed(&gz, &compress("gz:1")), ["--compress gz, now gz:1"]);
+        let many: Vec<PathBuf> = (0..40)
+            .map(|i| PathBuf::from(format!("part-{i}")))
+            .collect();
+        let other = RunRecord {
+            threshold: Some(0.05),
+            dolma: Some("chaff"),
+            inputs: &many,
+            bad_records: "skip",
+            ..base.clone()
+        };
+        assert_eq!(
+            changed(&base.to_json(), &other.to_json()),
+            [
+                "--bad-records error, now skip",
+                "--dolma-name (none), now chaff",
+                r#"inputs ["dump"], now ["part-0","part-1","part-2","part-3","part-4","part-5","part..."#,
+                "--threshold (none), now 0.05",
+            ]
+        );
+        assert_eq!(changed_settings("{ cut short", &gz), None);
     }
 
     fn record_with<'a>(
@@ -943,7 +1048,10 @@ mod tests {
         assert!(e.contains("already holds files"), "{e}");
         let other = record(&inputs, &["filler".into()], None);
         let e = run(Existing::Resume, &other).unwrap_err().to_string();
-        assert!(e.contains("other settings"), "{e}");
+        assert!(
+            e.ends_with(r#"other settings: --keep ["news"], now ["filler"] (see .chaff-run.json)"#),
+            "{e}"
+        );
         let resumed = run(Existing::Resume, &settings).unwrap();
         assert!(!tmpfile.exists());
         assert_eq!(

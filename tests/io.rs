@@ -529,13 +529,17 @@ fn a_compression_level_applies_to_every_output_and_belongs_to_the_run() {
         s(&out),
         s(&input),
     ]);
-    assert!(err.contains("other settings"), "{err}");
+    assert!(
+        err.contains("other settings: --compress gz:1, now gz:9 (see .chaff-run.json)"),
+        "{err}"
+    );
+    // The same level however spelled.
     ok(&[
         "filter",
         "-q",
         "--resume",
         "--compress",
-        "gz:1",
+        "gzip:1",
         "-o",
         s(&out),
         s(&input),
@@ -903,7 +907,10 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
         s(&partial),
         s(&input),
     ]);
-    assert!(err.contains("other settings"), "{err}");
+    assert!(
+        err.contains("other settings: --threshold (none), now 0.9 (see"),
+        "{err}"
+    );
     let stats = tmp.path().join("stats.json");
     let removed = tmp.path().join("removed.jsonl");
     let err = stderr_of(&[
