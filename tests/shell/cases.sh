@@ -133,48 +133,44 @@ for k in range(32):
         for i, text in enumerate(pages):
             f.write(json.dumps({"id": f"{k}-{i}", "text": text}, ensure_ascii=False) + "\n")
 PY
+# stop_and_resume NAME OUT CLEAN -- ARGS...: chaff ARGS (writing into OUT) stopped by
+# SIGINT after a second must exit 130 leaving no temporaries; ARGS --resume must then
+# give the tree CLEAN.
+stop_and_resume() {
+  local name=$1 out=$2 clean=$3
+  shift 4
+  "$CHAFF" -q "$@" 2>"$T/err" &
+  local pid=$!
+  sleep 1
+  kill -INT $pid
+  wait $pid
+  local rc=$?
+  local n
+  n=$(find "$out" -type f ! -name '.chaff-run.json' | wc -l)
+  if [ $rc -eq 0 ]; then echo "note: $name run finished before the signal ($n files)"
+  elif [ $rc -ne 130 ]; then fail "$name SIGINT: exit $rc: $(cat "$T/err")"; fi
+  local tmp
+  tmp=$(find "$out" -name '*.chaff-tmp' | wc -l)
+  [ "$tmp" -eq 0 ] || fail "$name SIGINT: $tmp temporary files left"
+  "$CHAFF" -q "$@" --resume || fail "$name: resume failed"
+  if diff -r "$out" "$clean" >/dev/null; then
+    pass "$name SIGINT: exit $rc with $n complete files, resumed to the clean tree"
+  else
+    fail "$name SIGINT: resumed tree differs from the clean run"
+  fi
+}
+
 "$CHAFF" -q tag --dolma --attributes-dir "$T/attrs-clean" "$T/docs" || fail "dolma: clean run"
-"$CHAFF" -q --threads 1 tag --dolma --attributes-dir "$T/attrs" "$T/docs" 2>"$T/err" &
-pid=$!
-sleep 1
-kill -INT $pid
-wait $pid
-rc=$?
-n=$(find "$T/attrs" -type f -name '*.jsonl' | wc -l)
-if [ $rc -eq 0 ]; then echo "note: dolma run finished before the signal ($n files)"
-elif [ $rc -ne 130 ]; then fail "dolma SIGINT: exit $rc: $(cat "$T/err")"; fi
-tmp=$(find "$T/attrs" -name '*.chaff-tmp' | wc -l)
-[ "$tmp" -eq 0 ] || fail "dolma SIGINT: $tmp temporary files left"
-"$CHAFF" -q tag --dolma --resume --attributes-dir "$T/attrs" "$T/docs" || fail "dolma: resume failed"
-if diff -r "$T/attrs" "$T/attrs-clean" >/dev/null; then
-  pass "dolma SIGINT: exit $rc with $n complete attribute files, resumed to the clean tree"
-else
-  fail "dolma SIGINT: resumed attributes differ from the clean run"
-fi
+stop_and_resume dolma "$T/attrs" "$T/attrs-clean" -- \
+  --threads 1 tag --dolma --attributes-dir "$T/attrs" "$T/docs"
 
 # Gzipped parts at 4 threads: decoder threads hold sources ahead of the reader when the
-# signal comes; they stop with the run, and --resume again gives the clean tree.
+# signal comes; they stop with the run. The clean tree is a 1-thread run's.
 mkdir -p "$T/docs-gz"
 for f in "$T"/docs/*.jsonl; do gzip -c "$f" >"$T/docs-gz/$(basename "$f").gz"; done
 "$CHAFF" -q --threads 1 filter --jsonl -o "$T/gz-clean" "$T/docs-gz" || fail "gz parts: clean run"
-"$CHAFF" -q --threads 4 filter --jsonl -o "$T/gz-stopped" "$T/docs-gz" 2>"$T/err" &
-pid=$!
-sleep 1
-kill -INT $pid
-wait $pid
-rc=$?
-n=$(find "$T/gz-stopped" -type f -name '*.gz' | wc -l)
-if [ $rc -eq 0 ]; then echo "note: gz parts run finished before the signal ($n files)"
-elif [ $rc -ne 130 ]; then fail "gz parts SIGINT: exit $rc: $(cat "$T/err")"; fi
-tmp=$(find "$T/gz-stopped" -name '*.chaff-tmp' | wc -l)
-[ "$tmp" -eq 0 ] || fail "gz parts SIGINT: $tmp temporary files left"
-"$CHAFF" -q --threads 4 filter --jsonl --resume -o "$T/gz-stopped" "$T/docs-gz" ||
-  fail "gz parts: resume failed"
-if diff -r "$T/gz-stopped" "$T/gz-clean" >/dev/null; then
-  pass "gz parts SIGINT at 4 threads: exit $rc with $n complete files, resumed to the 1-thread tree"
-else
-  fail "gz parts SIGINT: resumed tree differs from the 1-thread run"
-fi
+stop_and_resume "gz parts, 4 threads," "$T/gz-stopped" "$T/gz-clean" -- \
+  --threads 4 filter --jsonl -o "$T/gz-stopped" "$T/docs-gz"
 
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
