@@ -99,7 +99,8 @@ impl Chunks {
                     Ok(None)
                 }
                 Ok(Decoded::Failed(e)) => Err(e),
-                // Only a panic on the decoder thread drops its sender unsent.
+                // Not expected: a decoder thread sends every source it takes an end or a
+                // failure, panics included.
                 Err(mpsc::RecvError) => Err(io::Error::other("the decoder thread failed")),
             },
         }
@@ -127,10 +128,15 @@ pub(super) fn decode_sources(assignments: &Mutex<mpsc::Receiver<Assignment>>) {
         };
         let Ok((mut chunker, tx)) = next else { return };
         loop {
-            let d = match chunker.next_chunk() {
-                Ok(Some(c)) => Decoded::Chunk(c),
-                Ok(None) => Decoded::End(chunker.next_line()),
-                Err(e) => Decoded::Failed(e),
+            // A panic in a decoder is a bug: it fails this source, as it would have on
+            // the reader, instead of taking the thread and the run with it.
+            let next =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.next_chunk()));
+            let d = match next {
+                Ok(Ok(Some(c))) => Decoded::Chunk(c),
+                Ok(Ok(None)) => Decoded::End(chunker.next_line()),
+                Ok(Err(e)) => Decoded::Failed(e),
+                Err(_) => Decoded::Failed(io::Error::other("a bug stopped its decoding")),
             };
             let last = !matches!(d, Decoded::Chunk(_));
             if tx.send(d).is_err() || last {
@@ -201,6 +207,17 @@ mod tests {
             let (chunks, err) = drain(Chunks::on_decoder(Chunker::new(reader, false, 64), &assign));
             assert!(!chunks.is_empty());
             assert_eq!(err.unwrap_err().to_string(), "disk gone");
+            // A decoder that panics (a bug) fails its source; the thread goes on.
+            struct Panicking;
+            impl Read for Panicking {
+                fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                    panic!("a decoder bug")
+                }
+            }
+            let reader = Box::new(io::BufReader::new(Panicking));
+            let (chunks, err) = drain(Chunks::on_decoder(Chunker::new(reader, false, 64), &assign));
+            assert!(chunks.is_empty());
+            assert_eq!(err.unwrap_err().to_string(), "a bug stopped its decoding");
             // A source given up half-way (the run stopped) frees its decoder: the next
             // one is still chunked, and dropping the sender ends the threads.
             let mut abandoned = Chunks::on_decoder(chunker(&text), &assign);
