@@ -96,8 +96,19 @@ impl<'a> Opener<'a> {
                 let entry = Arc::new(entry);
                 let (e, decode) = (Arc::clone(&entry), self.decode);
                 let consumed = Arc::clone(self.consumed);
-                // Dropped unsent only if the reader has stopped waiting for it.
-                rayon::spawn(move || drop(tx.send(input::open(&e.source, &decode, consumed))));
+                // Dropped unsent only if the reader has stopped waiting for it. A panic
+                // (a decoder's bug) fails this source: on the pool it would abort.
+                rayon::spawn(move || {
+                    let open = || input::open(&e.source, &decode, consumed);
+                    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open))
+                        .unwrap_or_else(|_| {
+                            Err(Error::Internal(format!(
+                                "{}: a bug stopped its opening",
+                                e.source.display()
+                            )))
+                        });
+                    drop(tx.send(opened));
+                });
                 self.pending.push_back((entry, rx));
             }
             if let Some((entry, rx)) = self.pending.pop_front() {
