@@ -5,7 +5,8 @@
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
 # each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
-# gzipped, zstd-, bzip2- and xz-compressed, as a gzipped WET file and as a Parquet table; also start-up (dictionary + model load) and training
+# gzipped, zstd-, bzip2- and xz-compressed, as 16 gzipped parts, as a gzipped WET file
+# and as a Parquet table; also start-up (dictionary + model load) and training
 # time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -112,7 +113,8 @@ for r in $(seq 1 "$rounds"); do
 done
 summary floor "jsonl,$t1" "jsonl,$tn"
 # Compressed JSONL in, compressed the same way out (-o): decompression on the reader
-# thread, compression on rayon's pool (gzip, bzip2) or the codec's own workers (zstd, xz).
+# thread (at 1 thread) or a decoder thread (bzip2: blocks on rayon's pool), compression on
+# rayon's pool (gzip, bzip2) or the codec's own workers (zstd, xz).
 # MB/s are of the uncompressed bytes, as above.
 gzip -c -6 "$out/dump.jsonl" >"$out/dump.jsonl.gz"
 kinds=(gz)
@@ -142,6 +144,13 @@ into_outdir() {
 for k in "${kinds[@]}"; do
   into_outdir "jsonl.$k" "$jb" --jsonl "$out/dump.jsonl.$k"
 done
+# The same JSONL as 16 gzipped parts in a folder: with several workers, decoder threads
+# decompress several parts at once (one per two workers), so on many cores the one
+# decoder of a single file no longer caps the run.
+rm -rf "$out/parts.gz" && mkdir -p "$out/parts.gz"
+split -n l/16 -d --additional-suffix=.jsonl "$out/dump.jsonl" "$out/parts.gz/part"
+gzip -6 "$out"/parts.gz/*.jsonl
+into_outdir parts.gz "$jb" --jsonl "$out/parts.gz"
 # WARC: the same pages as a Common Crawl-style WET file (a gzip member per record), out
 # the same way (the workers compress each output record as its own member).
 pages_to_wet "$dump/pages" "$out/dump.warc.wet.gz"
