@@ -346,8 +346,13 @@ mod tests {
             for data in [&text[..], line.as_bytes(), b""] {
                 let z = compressed(data, c);
                 assert_eq!(Compression::sniff(&z), c, "{ext}");
-                let got =
-                    read_opened(open_stream(Box::new(Cursor::new(z.clone())), &opts).unwrap());
+                // Opened says what it undid, read whole or streamed alike.
+                let opened = open_stream(Box::new(Cursor::new(z.clone())), &opts).unwrap();
+                assert!(
+                    matches!(opened, Opened::Text { compression, .. } if compression == c),
+                    "{ext}"
+                );
+                let got = read_opened(opened);
                 assert_eq!(got.0, data, "{ext}, {} bytes", data.len());
                 // Two files concatenated (`cat a.xz b.xz`) read as one.
                 let two = [z.clone(), z.clone()].concat();

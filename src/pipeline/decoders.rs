@@ -128,8 +128,9 @@ pub(super) fn decode_sources(assignments: &Mutex<mpsc::Receiver<Assignment>>) {
         };
         let Ok((mut chunker, tx)) = next else { return };
         loop {
-            // A panic in a decoder is a bug: it fails this source, as it would have on
-            // the reader, instead of taking the thread and the run with it.
+            // A panic in a decoder is a bug: it fails this source with an error that
+            // names it, instead of taking the thread (and, as the threads are joined,
+            // the run) with it.
             let next =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| chunker.next_chunk()));
             let d = match next {

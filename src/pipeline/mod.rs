@@ -3,16 +3,16 @@
 //! One reader thread opens sources in order (decompressing and decoding them, see
 //! [`crate::input`]) and cuts them into chunks ([`crate::reader::Chunker`]), leaving
 //! compressed ones, with several workers, to decoder threads that read a few sources at
-//! once; worker threads (as many as `--threads`) classify chunks and render their output; the calling thread puts results
-//! back in input order and writes them. A fixed number of chunks is in flight at any
-//! time, so memory is bounded whatever the dump size, and output is byte-identical
-//! whatever the thread count.
+//! once; worker threads (as many as `--threads`) classify chunks and render their
+//! output; the calling thread puts results back in input order and writes them. A fixed
+//! number of chunks is in flight at any time, so memory is bounded whatever the dump
+//! size, and output is byte-identical whatever the thread count.
 //!
 //! This module runs those threads; the stages live in its parts: `read` (the reader
 //! thread), `decoders` (threads that decompress sources ahead of their turn, several at
-//! once, for the reader), `queue` (units of work in batches, against credits), `render` (what a
-//! worker makes of decided lines, per task), `tally` (the writer thread's accounting)
-//! and `sink` (joining pieces into a stream or each source's output file).
+//! once, for the reader), `queue` (units of work in batches, against credits), `render`
+//! (what a worker makes of decided lines, per task), `tally` (the writer thread's
+//! accounting) and `sink` (joining pieces into a stream or each source's output file).
 
 mod decoders;
 mod queue;
