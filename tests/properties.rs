@@ -412,3 +412,115 @@ fn valid_jsonl_records_round_trip() {
         .unwrap()
         .starts_with("{\"id\":\"a\",\"text\":\"国务院"));
 }
+
+/// How a source of [`sources_come_out_alike_at_any_thread_count`] is stored.
+#[derive(Debug, Clone, Copy)]
+enum Stored {
+    Plain,
+    Codec(chaff::compression::Compression),
+    Gbk,
+    Binary,
+    /// Gzipped, then cut in half: an error.
+    Cut,
+}
+
+fn stored() -> impl Strategy<Value = Stored> {
+    use chaff::compression::Compression as C;
+    prop_oneof![
+        Just(Stored::Plain),
+        prop::sample::select(vec![C::Gzip, C::Zstd, C::Xz, C::Lz4, C::Bzip2])
+            .prop_map(Stored::Codec),
+        Just(Stored::Gbk),
+        Just(Stored::Binary),
+        Just(Stored::Cut),
+    ]
+}
+
+/// A page of `n` paragraphs, news and posts by `seed`: at 1,200, past the 64 KiB sniff
+/// window (a streamed source); at 40 and below, read whole when opened.
+fn page(seed: u64, n: usize) -> String {
+    const LINES: &[&str] = &[
+        "国务院常务会议研究部署进一步稳定就业的政策措施，会议指出要加大对重点群体的帮扶。",
+        "哈哈哈今天的奶茶也太好喝了吧 [开心][开心] #周末愉快#",
+        "记者从市交通运输局获悉，新建的三条公交线路将于下月起试运行。",
+        "发布 👍 0 举报 写留言",
+        "  • 这款面膜真的绝了，姐妹们冲！",
+    ];
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let l = LINES[(x >> 33) as usize % LINES.len()];
+            if (x >> 20) % 3 == 0 {
+                format!("{l}\n\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    /// With several workers, compressed sources are decoded on decoder threads and opened
+    /// ahead on the pool, several at once: whatever the mix, the output, the accounting
+    /// and a failure are as with one worker.
+    #[test]
+    fn sources_come_out_alike_at_any_thread_count(
+        sources in prop::collection::vec((stored(), any::<u64>(), prop::sample::select(vec![3usize, 40, 1200])), 1..9),
+    ) {
+        use chaff::compression::Compression;
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let mut list = Vec::new();
+        for (i, (how, seed, n)) in sources.iter().enumerate() {
+            let text = page(*seed, *n);
+            prop_assert!(*n < 1200 || text.len() > 1 << 16, "{}", text.len());
+            let compress = |c: Compression| {
+                let mut w = chaff::output::Compressed::new(Vec::new(), c, None, true).unwrap();
+                w.write_all(text.as_bytes()).unwrap();
+                w.finish().unwrap()
+            };
+            let bytes = match how {
+                Stored::Plain => text.clone().into_bytes(),
+                Stored::Codec(c) => compress(*c),
+                Stored::Gbk => encoding_rs::GBK.encode(&text).0.into_owned(),
+                Stored::Binary => b"\x00\x01\x02 binary \x00\x00".repeat(*n),
+                Stored::Cut => {
+                    let z = compress(Compression::Gzip);
+                    z[..z.len() / 2].to_vec()
+                }
+            };
+            let path = dir.path().join(format!("{i:02}"));
+            std::fs::write(&path, bytes).unwrap();
+            list.push(Source::File { path, rel_from: 1, link: false });
+        }
+        let (c, p) = model();
+        let engine = Engine {
+            classifier: c,
+            policy: p,
+            opts: RunOptions { chunk_bytes: 4000, ..RunOptions::default() },
+        };
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let mut out = Vec::new();
+                let r = engine.filter(
+                    Inputs::list(list.clone()),
+                    FilterTarget::Stream(&mut out),
+                    Sidecars::default(),
+                );
+                let r = r.map(|s| (s.files, s.documents, s.lines, s.kept, s.dropped, s.skipped));
+                (out, r.map_err(|e| e.to_string()))
+            })
+        };
+        let one = run(1);
+        prop_assert_eq!(one.1.is_err(), sources.iter().any(|s| matches!(s.0, Stored::Cut)));
+        for threads in [2, 5] {
+            prop_assert_eq!(&run(threads), &one, "{} threads", threads);
+        }
+    }
+}

@@ -378,7 +378,8 @@ impl Engine<'_> {
                 .spawn_scoped(scope, {
                     let walk_error = &walk_error;
                     move || {
-                        let read = self.read_sources(entries, consumed_r, credit_rx, &job_tx);
+                        let read =
+                            self.read_sources(entries, consumed_r, credit_rx, &job_tx, threads);
                         if let Err(e) = read {
                             *walk_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         }

@@ -45,12 +45,13 @@ pub(super) struct Opener<'a> {
 }
 
 impl<'a> Opener<'a> {
+    /// An opener of `entries` for a run of `threads` workers.
     pub(super) fn new(
         entries: Box<dyn Iterator<Item = Result<Entry>> + Send + 'a>,
         decode: DecodeOptions,
         consumed: &'a Arc<AtomicU64>,
+        threads: usize,
     ) -> Self {
-        let threads = rayon::current_num_threads();
         Opener {
             entries: entries.peekable(),
             decode,
@@ -142,13 +143,15 @@ impl Engine<'_> {
     /// The reader thread: opens each source and sends its chunks in batches, waiting for
     /// a credit before each batch (that bounds memory). Stops at the first failure, which
     /// is sent on; a failure to find the next source is returned instead (there is no
-    /// source to send it with).
+    /// source to send it with). `workers`: the run's worker count (this thread is no
+    /// pool's, so rayon cannot tell it the pool the run was started in).
     pub(super) fn read_sources(
         &self,
         entries: Box<dyn Iterator<Item = Result<Entry>> + Send + '_>,
         consumed: Arc<AtomicU64>,
         credits: mpsc::Receiver<()>,
         jobs: &mpsc::SyncSender<Batch<Job>>,
+        workers: usize,
     ) -> Result<()> {
         let records = self.opts.format != InputFormat::Text;
         let target = match (records, self.opts.pipe) {
@@ -177,8 +180,7 @@ impl Engine<'_> {
             decode.encoding = Some(encoding_rs::UTF_8);
             decode.lossy = false;
         }
-        let mut opener = Opener::new(entries, decode, &consumed);
-        let workers = rayon::current_num_threads().max(1);
+        let mut opener = Opener::new(entries, decode, &consumed, workers);
         let decoders = decoder_threads(workers, self.opts.pipe);
         let (assign, assignments) = mpsc::channel::<Assignment>();
         let assignments = Mutex::new(assignments);
