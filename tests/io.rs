@@ -63,6 +63,20 @@ fn bz2(bytes: &[u8]) -> Vec<u8> {
     e.finish().unwrap()
 }
 
+/// `bytes` as xz writes them at preset 1, by liblzma itself.
+fn xz(bytes: &[u8]) -> Vec<u8> {
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// `bytes` as one lz4 frame, by lz4_flex itself.
+fn lz4(bytes: &[u8]) -> Vec<u8> {
+    let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
@@ -455,12 +469,8 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     fs::create_dir_all(&codecs).unwrap();
     // Written by the codecs' own libraries, and their outputs read back by them.
     fs::write(codecs.join("c.txt.bz2"), bz2(&page)).unwrap();
-    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-    xz.write_all(&page).unwrap();
-    fs::write(codecs.join("d.txt.xz"), xz.finish().unwrap()).unwrap();
-    let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
-    lz.write_all(&page).unwrap();
-    fs::write(codecs.join("e.txt.lz4"), lz.finish().unwrap()).unwrap();
+    fs::write(codecs.join("d.txt.xz"), xz(&page)).unwrap();
+    fs::write(codecs.join("e.txt.lz4"), lz4(&page)).unwrap();
     let out4 = tmp.path().join("out4");
     ok(&["filter", "-o", s(&out4), s(&codecs)]);
     for f in ["c.txt.bz2", "d.txt.xz", "e.txt.lz4"] {
@@ -1845,16 +1855,6 @@ fn sources_decoded_ahead_come_out_the_same_at_any_thread_count() {
     let records: Vec<&str> = jsonl.split_inclusive('\n').collect();
     let input = tmp.path().join("in");
     fs::create_dir_all(&input).unwrap();
-    let xz = |b: &[u8]| {
-        let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
-        e.write_all(b).unwrap();
-        e.finish().unwrap()
-    };
-    let lz4 = |b: &[u8]| {
-        let mut e = lz4_flex::frame::FrameEncoder::new(Vec::new());
-        e.write_all(b).unwrap();
-        e.finish().unwrap()
-    };
     // Parts of 20 records (about 200 kB: streamed, past the 64 KiB sniff) and, among
     // them, parts of one record (read whole when opened).
     let mut names = Vec::new();
