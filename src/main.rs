@@ -10,6 +10,7 @@ use chaff::model::Model;
 use chaff::outdir::{self, Existing};
 use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
+use chaff::side_file::SideFile;
 use chaff::sources::{self, Input, InputList, Inputs};
 use chaff::train::TrainOptions;
 use chaff::writer::TagFormat;
@@ -603,10 +604,11 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             ..run_record(&a.model, &a.decision, &a.input, files_from)?
         }
         .to_json();
-        let plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, Some(&settings))?;
-        let mut summary = engine.dolma(plan.inputs(), &a.dolma_name)?;
-        summary.resumed = plan.resumed();
-        return report(&summary, start, g, None, false);
+        let mut plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, Some(&settings))?;
+        let mut run = chaff::journal::begin(&mut plan, dir, None, None)?;
+        let result = engine.dolma(plan.inputs(), &a.dolma_name, Some(&mut run.journal));
+        let (summary, done) = run.end(result)?;
+        return report(&summary, &done, start, g, None, false);
     }
     if let Some(path) = &a.html {
         let mut f = AtomicWriter::create(path)?;
@@ -618,7 +620,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         };
         let summary = engine.html(Inputs::walk(inputs), &title, &mut f)?;
         f.commit()?;
-        return report(&summary, start, g, None, false);
+        return report(&summary, &Summary::default(), start, g, None, false);
     }
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -656,6 +658,7 @@ fn run_record<'a>(
         compress: "auto",
         dolma: None,
         encoding: input.encoding.as_deref(),
+        file_stats: None,
         files_from,
         inputs: &input.inputs,
         jsonl: input.jsonl,
@@ -669,6 +672,7 @@ fn run_record<'a>(
         warc: input.warc,
         parquet: input.parquet,
         plain_text: input.plain_text,
+        removed: None,
     })
 }
 
@@ -704,20 +708,9 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         policy: &p,
         opts,
     };
-    let mut removed = a.removed.as_deref().map(AtomicWriter::create).transpose()?;
-    let mut file_stats = a
-        .file_stats
-        .as_deref()
-        .map(AtomicWriter::create)
-        .transpose()?;
-    let side = Sidecars {
-        removed: removed.as_mut().map(|w| w as &mut dyn Write),
-        file_stats: file_stats.as_mut().map(|w| w as &mut dyn Write),
-        verbose: g.verbose,
-    };
     chaff::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
     let start = std::time::Instant::now();
-    let summary = match &a.output {
+    let (summary, done) = match &a.output {
         Some(dir) => {
             let stdin_name = if a.input.jsonl {
                 "stdin.jsonl"
@@ -734,13 +727,23 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             let settings = outdir::RunRecord {
                 compress: &a.compress,
                 keep_empty: a.keep_empty,
+                removed: a.removed.as_deref().map(|p| p.to_string_lossy()),
+                file_stats: a.file_stats.as_deref().map(|p| p.to_string_lossy()),
                 ..run_record(&a.model, &a.decision, &a.input, files_from)?
             }
             .to_json();
-            let plan = outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
-            let mut s = engine.filter(plan.inputs(), FilterTarget::Files, side)?;
-            s.resumed = plan.resumed();
-            s
+            let mut plan =
+                outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
+            let (removed, file_stats) = (a.removed.as_deref(), a.file_stats.as_deref());
+            let mut run = chaff::journal::begin(&mut plan, dir, removed, file_stats)?;
+            let side = Sidecars {
+                removed: run.removed.as_mut().map(|w| w as &mut dyn Write),
+                file_stats: run.file_stats.as_mut().map(|w| w as &mut dyn Write),
+                verbose: g.verbose,
+                journal: Some(&mut run.journal),
+            };
+            let result = engine.filter(plan.inputs(), FilterTarget::Files, side);
+            run.end(result)?
         }
         None => {
             // Records concatenate; a text file or a Parquet table is one output.
@@ -759,46 +762,44 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             };
             let mut out = output::Compressed::new(buffered, how, flag.level, true)
                 .map_err(|e| Error::io("<stdout>", e))?;
+            let whole = |p: &Option<PathBuf>| p.as_deref().map(SideFile::whole).transpose();
+            let (mut removed, mut file_stats) = (whole(&a.removed)?, whole(&a.file_stats)?);
+            let side = Sidecars {
+                removed: removed.as_mut().map(|w| w as &mut dyn Write),
+                file_stats: file_stats.as_mut().map(|w| w as &mut dyn Write),
+                verbose: g.verbose,
+                journal: None,
+            };
             let s = engine.filter(Inputs::walk(inputs), FilterTarget::Stream(&mut out), side)?;
             out.finish()
                 .and_then(|mut w| w.flush())
                 .map_err(|e| Error::io("<stdout>", e))?;
-            s
+            for w in [removed, file_stats].into_iter().flatten() {
+                w.commit()?;
+            }
+            (s, Summary::default())
         }
     };
-    for w in [removed, file_stats].into_iter().flatten() {
-        w.commit()?;
-    }
-    // Side files are written whole by each run (an interrupted run leaves none), so a
-    // resumed run's cannot hold what the earlier run did: say so rather than pass them
-    // off as the whole dump's.
-    let partial: Vec<String> = [("--removed", &a.removed), ("--file-stats", &a.file_stats)]
-        .into_iter()
-        .filter_map(|(flag, p)| p.as_ref().map(|p| format!("{flag} {}", p.display())))
-        .collect();
-    if summary.resumed > 0 && !partial.is_empty() {
-        let files = |n: u64| format!("{n} file{}", if n == 1 { "" } else { "s" });
-        eprintln!(
-            "chaff: warning: {} cover{} only the {} this run did, not the {} done before (--resume)",
-            partial.join(" and "),
-            if partial.len() == 1 { "s" } else { "" },
-            files(summary.files),
-            files(summary.resumed)
-        );
-    }
-    report(&summary, start, g, a.stats.as_deref(), a.hadoop_counters)
+    report(&summary, &done, start, g, a.stats.as_deref(), a.hadoop_counters)
 }
 
-/// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters.
+/// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters. They count
+/// the sources an earlier run did (`done`, with `--resume`) with this run's, but the speed
+/// is this run's.
 fn report(
-    summary: &Summary,
+    run: &Summary,
+    done: &Summary,
     start: std::time::Instant,
     g: &Global,
     stats: Option<&Path>,
     hadoop: bool,
 ) -> Result<()> {
+    let mut summary = run.clone();
+    summary.absorb(done);
+    let summary = &summary;
     if !g.quiet {
-        eprintln!("chaff: {}", summary.line(start.elapsed().as_secs_f64()));
+        let seconds = start.elapsed().as_secs_f64();
+        eprintln!("chaff: {}", summary.line_at(run.bytes_in, seconds));
     }
     if hadoop {
         eprint!("{}", summary.hadoop_counters());

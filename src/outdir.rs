@@ -5,8 +5,10 @@
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
+use crate::journal::Record;
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Walk,
+    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing,
+    Source, Walk,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -25,7 +27,8 @@ pub enum Existing {
     Refuse,
     /// Write into it, replacing files of the same name.
     Force,
-    /// Skip inputs whose output is already there (written by a run with the same settings).
+    /// Skip the inputs an earlier run with the same settings finished, as its journal
+    /// ([`crate::journal`]) records them.
     Resume,
 }
 
@@ -48,6 +51,10 @@ pub struct RunRecord<'a> {
     pub dolma: Option<&'a str>,
     /// `--encoding`, if given.
     pub encoding: Option<&'a str>,
+    /// `--file-stats` as given, recorded only when given (records of runs before the
+    /// side files were continued still match): a resumed run continues the same file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_stats: Option<std::borrow::Cow<'a, str>>,
     /// `--files-from` / `--files0-from`: how many paths the list held and a CRC-32 of
     /// them (a list of a million paths is not copied into the record), recorded only when
     /// given (records of runs before the flag still match).
@@ -74,6 +81,9 @@ pub struct RunRecord<'a> {
     /// match).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub plain_text: bool,
+    /// `--removed` as given, recorded only when given (as `file_stats`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<std::borrow::Cow<'a, str>>,
     /// `--text-field`.
     pub text_field: &'a str,
     /// `--threshold`, if given.
@@ -119,6 +129,8 @@ pub struct Plan {
     before: Before,
     /// How many sources were left out so far.
     resumed: Arc<AtomicU64>,
+    /// The outputs of the first sources, done by an earlier run and left out.
+    done: Arc<Vec<String>>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -169,6 +181,7 @@ pub fn plan(
         compress,
         before,
         resumed: Arc::default(),
+        done: Arc::default(),
     })
 }
 
@@ -205,47 +218,90 @@ impl Plan {
         self.resumed.load(Ordering::Relaxed)
     }
 
-    /// The sources still to do, with their destinations; those left out are counted in
-    /// `resumed`.
+    /// The sources still to do, with their destinations; those left out (the first ones,
+    /// done by an earlier run: [`Plan::skip_done`]) are counted in `resumed`.
     fn todo(
         &self,
         resumed: Option<Arc<AtomicU64>>,
     ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
-        let (dir, stdin_name) = (self.dir.clone(), PathBuf::from(&self.stdin_name));
-        let (compress, before) = (self.compress, self.before);
-        Walk::new(Arc::clone(&self.inputs)).filter_map(move |s| {
-            let source = match s {
-                Ok(s) => s,
+        let before = self.before;
+        let done = Arc::clone(&self.done);
+        self.dests().enumerate().filter_map(move |(i, d)| {
+            let (source, dest) = match d {
+                Ok(d) => d,
                 Err(e) => return Some(Err(e)),
             };
-            let rel = source.rel().unwrap_or_else(|| stdin_name.clone());
-            let dest = output_path(&dir, rel, compress);
-            // In a folder that held nothing, nothing is looked up: whatever appears at
-            // the path was written during the run and must not be replaced. Otherwise
-            // what is there now is taken for a file from before the run: done, for
-            // --resume, or replaced, as --force asks. (If the tree changed after the
-            // check, it may instead be an earlier source's output from this run, written
-            // before the walk got here: only the empty folder's rule tells the two apart
-            // without a list.)
-            let found = match before {
-                Before::Empty => None,
-                Before::Resume | Before::Replace => dest.symlink_metadata().ok(),
-            };
-            // A link to a file is done as the file would be.
-            let file = |m: &std::fs::Metadata| m.is_file() || (m.is_symlink() && dest.is_file());
-            if before == Before::Resume && found.as_ref().is_some_and(file) {
+            if let Some(was) = done.get(i) {
+                // Checked before the run began ([`Plan::done_prefix`]): only a change to
+                // the inputs since then gets here.
+                if *was != dest.to_string_lossy() {
+                    return Some(Err(Error::Usage(format!(
+                        "{}: the inputs changed while the run started (its output {} is not the one the run before had in its place, {was}); run again",
+                        source.display(),
+                        dest.display()
+                    ))));
+                }
                 if let Some(n) = &resumed {
                     n.fetch_add(1, Ordering::Relaxed);
                 }
                 return None;
             }
-            let replace = found.is_some();
+            // In a folder that held nothing, nothing is looked up: whatever appears at
+            // the path was written during the run and must not be replaced. Otherwise
+            // what is there now is taken for a file from before the run, to be replaced
+            // (if the tree changed after the check, it may instead be an earlier
+            // source's output from this run, written before the walk got here: only the
+            // empty folder's rule tells the two apart without a list).
+            let replace = before != Before::Empty && dest.symlink_metadata().is_ok();
             Some(Ok(Entry {
                 source,
                 dest: Some(dest),
                 replace,
             }))
         })
+    }
+
+    /// Every source and its output path, in input order.
+    fn dests(&self) -> impl Iterator<Item = Result<(Source, PathBuf)>> + Send + 'static {
+        let (dir, stdin_name) = (self.dir.clone(), PathBuf::from(&self.stdin_name));
+        let compress = self.compress;
+        Walk::new(Arc::clone(&self.inputs)).map(move |s| {
+            let source = s?;
+            let rel = source.rel().unwrap_or_else(|| stdin_name.clone());
+            let dest = output_path(&dir, rel, compress);
+            Ok((source, dest))
+        })
+    }
+
+    /// Whether this run finishes an earlier one (`--resume` into a folder that held files).
+    pub fn resuming(&self) -> bool {
+        self.before == Before::Resume
+    }
+
+    /// How many of `records` (an earlier run's journal, in its order) a `--resume` can
+    /// take as done: as many as are, in order, the first sources of this run with the
+    /// same outputs, each output still in place (a link to a file counts as the file).
+    /// From the first that differs on, the run does everything again.
+    pub fn done_prefix(&self, records: &[Record]) -> Result<usize> {
+        if self.before != Before::Resume {
+            return Ok(0);
+        }
+        let mut n = 0;
+        for (d, r) in self.dests().zip(records) {
+            let Ok((_, dest)) = d else { break };
+            let there = || dest.metadata().is_ok_and(|m| m.is_file());
+            if r.dest != dest.to_string_lossy() || (r.output && !there()) {
+                break;
+            }
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Leaves out the first sources, whose outputs are `dests` (done by an earlier run,
+    /// as [`Plan::done_prefix`] found).
+    pub fn skip_done(&mut self, dests: Vec<String>) {
+        self.done = Arc::new(dests);
     }
 }
 
@@ -776,8 +832,8 @@ enum Before {
     /// Nothing (or it did not exist): every output is new, and a file found at an
     /// output's path was written during the run.
     Empty,
-    /// Files of an interrupted run, finished with `--resume`: sources whose output is
-    /// there are left out.
+    /// Files of an interrupted run, finished with `--resume`: the sources its journal
+    /// records as done are left out ([`Plan::done_prefix`]).
     Resume,
     /// Files that `--force` lets the run replace.
     Replace,
@@ -888,6 +944,7 @@ mod tests {
             compress: "auto",
             dolma: None,
             encoding: None,
+            file_stats: None,
             files_from: None,
             inputs,
             jsonl: false,
@@ -901,6 +958,7 @@ mod tests {
             warc: false,
             parquet: false,
             plain_text: false,
+            removed: None,
         }
     }
 
@@ -1040,7 +1098,10 @@ mod tests {
             std::fs::read_to_string(out.join(MANIFEST)).unwrap(),
             settings
         );
-        // An interrupted run: one output complete, one temporary left behind.
+        // An interrupted run: two outputs complete, the first recorded in the journal
+        // (the second finished out of turn, with the next still being written), one
+        // temporary left behind.
+        std::fs::write(out.join("a.txt.gz"), "done").unwrap();
         std::fs::write(out.join("sub/b.txt.gz"), "done").unwrap();
         let tmpfile = out.join("sub/.c.txt.gz.x1.chaff-tmp");
         std::fs::write(&tmpfile, "half").unwrap();
@@ -1052,34 +1113,58 @@ mod tests {
             e.ends_with(r#"other settings: --keep ["news"], now ["filler"] (see .chaff-run.json)"#),
             "{e}"
         );
-        let resumed = run(Existing::Resume, &settings).unwrap();
+        let journal = |dests: &[&str]| -> Vec<Record> {
+            let record = |d: &&str| Record {
+                dest: out.join(d).to_string_lossy().into_owned(),
+                output: true,
+                removed: 0,
+                file_stats: 0,
+                counts: Default::default(),
+            };
+            dests.iter().map(record).collect()
+        };
+        let mut resumed = run(Existing::Resume, &settings).unwrap();
+        assert!(resumed.resuming());
         assert!(!tmpfile.exists());
+        let done = resumed.done_prefix(&journal(&["a.txt.gz"])).unwrap();
+        assert_eq!(done, 1);
+        // Records count in order, and only with their outputs in place.
+        let all = journal(&["a.txt.gz", "sub/b.txt.gz", "sub/c.txt.gz"]);
+        assert_eq!(resumed.done_prefix(&all).unwrap(), 2);
+        assert_eq!(resumed.done_prefix(&all[1..]).unwrap(), 0);
+        resumed.skip_done(vec![all[0].dest.clone()]);
         assert_eq!(
             entries(&resumed),
             [
-                (input.join("a.txt"), out.join("a.txt.gz")),
+                (input.join("sub/b.txt"), out.join("sub/b.txt.gz")),
                 (input.join("sub/c.txt"), out.join("sub/c.txt.gz")),
             ]
         );
         assert_eq!(resumed.resumed(), 1);
         // A progress bar's total counts what is left to do.
         assert_eq!((resumed.inputs().size)(), Some(4));
-        // Only a file there when the run reaches its source may be replaced, and only
-        // with --force; in a folder that held nothing, nothing is.
+        // Only a file there when the run reaches its source may be replaced (an output
+        // the journal does not vouch for is done again); in a folder that held nothing,
+        // nothing is.
         assert_eq!(replaces(&first), [false; 3]);
-        assert_eq!(replaces(&resumed), [false; 2]);
+        assert_eq!(replaces(&resumed), [true, false]);
         let forced = run(Existing::Force, &settings).unwrap();
-        assert_eq!(replaces(&forced), [false, true, false]);
+        assert!(!forced.resuming());
+        assert_eq!(forced.done_prefix(&all).unwrap(), 0);
+        assert_eq!(replaces(&forced), [true, true, false]);
         // A link to a file counts as done, as the file would.
         #[cfg(unix)]
         {
+            std::fs::remove_file(out.join("a.txt.gz")).unwrap();
+            assert_eq!(resumed.done_prefix(&all).unwrap(), 0);
             std::os::unix::fs::symlink(out.join("sub/b.txt.gz"), out.join("a.txt.gz")).unwrap();
-            let resumed = run(Existing::Resume, &settings).unwrap();
-            assert_eq!(
-                entries(&resumed),
-                [(input.join("sub/c.txt"), out.join("sub/c.txt.gz"))]
-            );
+            assert_eq!(resumed.done_prefix(&all).unwrap(), 2);
         }
+        // Inputs that changed after the check: the run stops at the first difference.
+        let mut changed = run(Existing::Resume, &settings).unwrap();
+        changed.skip_done(vec![all[1].dest.clone()]);
+        let e = changed.inputs().entries.next().unwrap().unwrap_err();
+        assert!(e.to_string().contains("the inputs changed"), "{e}");
     }
 
     fn replaces(plan: &Plan) -> Vec<bool> {

@@ -4,12 +4,12 @@
 use crate::error::{Error, Result};
 use crate::reader::Line;
 use crate::writer::Decision;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
 /// Counts for one run; `kept + dropped + blank == lines` always.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     /// Input files (or stdin) read to the end.
     pub files: u64,
@@ -68,6 +68,12 @@ impl Summary {
 
     /// The one-line human summary printed at the end of a run.
     pub fn line(&self, seconds: f64) -> String {
+        self.line_at(self.bytes_in, seconds)
+    }
+
+    /// [`Summary::line`] with the speed of `read` bytes in `seconds`: what this run read
+    /// when the counts include sources an earlier run did (`--resume`).
+    pub fn line_at(&self, read: u64, seconds: f64) -> String {
         let mut s = format!(
             "{} files, {} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
             self.files,
@@ -78,7 +84,7 @@ impl Summary {
             self.blank,
             self.bytes_in as f64 / 1e6,
             self.bytes_out as f64 / 1e6,
-            self.bytes_in as f64 / 1e6 / seconds.max(1e-9)
+            read as f64 / 1e6 / seconds.max(1e-9)
         );
         if self.empty_dropped > 0 {
             s += &format!("; {} empty documents not written", self.empty_dropped);

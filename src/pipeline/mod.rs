@@ -168,6 +168,9 @@ pub struct Sidecars<'a> {
     pub file_stats: Option<&'a mut dyn Write>,
     /// Per input file accounting as a line on stderr (`--verbose`).
     pub verbose: bool,
+    /// The output folder's journal (runs into a folder): a record of each source once
+    /// its output and side records are written.
+    pub journal: Option<&'a mut crate::journal::Journal>,
 }
 
 /// Where `filter` writes.
@@ -263,9 +266,19 @@ impl Engine<'_> {
     }
 
     /// `chaff tag --dolma`: for each JSONL source, an attributes file at its entry's
-    /// `dest` (compressed as its name says), aligned row for row with the documents.
-    pub fn dolma(&self, inputs: Inputs<'_>, name: &str) -> Result<Summary> {
-        self.to_files(inputs, Task::Dolma(name), Sidecars::default())
+    /// `dest` (compressed as its name says), aligned row for row with the documents;
+    /// each recorded in the output folder's `journal`, if given.
+    pub fn dolma(
+        &self,
+        inputs: Inputs<'_>,
+        name: &str,
+        journal: Option<&mut crate::journal::Journal>,
+    ) -> Result<Summary> {
+        let side = Sidecars {
+            journal,
+            ..Sidecars::default()
+        };
+        self.to_files(inputs, Task::Dolma(name), side)
     }
 
     /// `chaff tag --html`: a self-contained audit page of every line, to `out`.
@@ -453,6 +466,7 @@ impl Engine<'_> {
                         progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
                     }
                 }
+                tally.flush_journal()?;
             }
         });
         progress.finish();

@@ -64,6 +64,9 @@ impl Tally<'_, '_> {
                 if let Some(w) = self.side.removed.as_mut() {
                     w.write_all(&piece.removed)
                         .map_err(|e| Error::io("--removed", e))?;
+                    if let Some(j) = self.side.journal.as_mut() {
+                        j.removed(piece.removed.len());
+                    }
                 }
                 self.file.absorb(&piece.summary);
                 if unit.last {
@@ -91,12 +94,36 @@ impl Tally<'_, '_> {
                 });
             }
             if let Some(w) = self.side.file_stats.as_mut() {
-                write_file_stats(&mut **w, &source.display(), &f)
+                let mut line = Vec::new();
+                write_file_stats(&mut line, &source.display(), &f)
+                    .and_then(|()| w.write_all(&line))
                     .map_err(|e| Error::io("--file-stats", e))?;
+                if let Some(j) = self.side.journal.as_mut() {
+                    j.file_stats(line.len());
+                }
+            }
+            if let Some(j) = self.side.journal.as_mut() {
+                // Only a source skipped as not text has no output.
+                j.record(unit.entry.dest()?, f.skipped == 0, &f)?;
             }
             self.summary.absorb(&f);
         }
         Ok(())
+    }
+
+    /// Writes out the journal's records so far, after the side files' data they vouch
+    /// for (a killed run then leaves no record that its side files lack).
+    pub(super) fn flush_journal(&mut self) -> Result<()> {
+        let Some(j) = self.side.journal.as_mut() else {
+            return Ok(());
+        };
+        if let Some(w) = self.side.removed.as_mut() {
+            w.flush().map_err(|e| Error::io("--removed", e))?;
+        }
+        if let Some(w) = self.side.file_stats.as_mut() {
+            w.flush().map_err(|e| Error::io("--file-stats", e))?;
+        }
+        j.flush()
     }
 
     /// Warns about a piece's bad records, up to [`BAD_RECORD_WARNINGS`] in the run.

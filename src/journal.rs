@@ -1,0 +1,307 @@
+//! The journal of a run into an output folder: one JSON line per finished source, in
+//! input order, appended as the run goes. It is what `--resume` trusts: which sources an
+//! earlier run finished (in order, so the side files, which follow input order, can be
+//! continued), how far each side file had got after each one, and what each counted (so
+//! a resumed run's summary covers the whole dump).
+//!
+//! A line is written only after its source's output is in place and its side records
+//! are written, and the journal is flushed only after the side files are: so whatever a
+//! killed run leaves, every line of its journal is backed by an output and side data (a
+//! torn last line is ignored).
+
+use crate::error::{Error, Result};
+use crate::outdir::Plan;
+use crate::side_file::{self, SideFile};
+use crate::summary::Summary;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Seek, Write};
+use std::path::{Path, PathBuf};
+
+/// Name of the journal in an output folder.
+pub const JOURNAL: &str = ".chaff-journal.jsonl";
+
+/// One finished source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Its output's path (the folder's path joined with the output's place in it).
+    pub dest: String,
+    /// Whether it has an output file (a source skipped as not text has none).
+    pub output: bool,
+    /// Bytes of the `--removed` records (uncompressed) once this source's were written.
+    pub removed: u64,
+    /// Bytes of the `--file-stats` lines once this source's was written.
+    pub file_stats: u64,
+    /// What it counted.
+    pub counts: Summary,
+}
+
+impl Record {
+    /// The side files' lengths this record says were written.
+    pub fn side_ends(&self) -> SideEnds {
+        SideEnds {
+            removed: self.removed,
+            file_stats: self.file_stats,
+        }
+    }
+}
+
+/// How far the side files (uncompressed) had got: what the journal records after each
+/// source.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SideEnds {
+    /// `--removed` bytes.
+    pub removed: u64,
+    /// `--file-stats` bytes.
+    pub file_stats: u64,
+}
+
+/// The path of the journal in `dir`.
+pub fn path(dir: &Path) -> PathBuf {
+    dir.join(JOURNAL)
+}
+
+/// The records of the journal in `dir` and the byte offset after each, up to the first
+/// line that is not a whole record (a killed run's torn last line); none if there is no
+/// journal.
+pub fn read(dir: &Path) -> Result<Vec<(Record, u64)>> {
+    let path = path(dir);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let mut reader = std::io::BufReader::new(file);
+    let (mut records, mut at, mut line) = (Vec::new(), 0u64, Vec::new());
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io(&path, e))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        match serde_json::from_slice::<Record>(&line) {
+            Ok(r) => {
+                at += n as u64;
+                records.push((r, at));
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(records)
+}
+
+/// The journal being written: opened at the end of the records a resumed run keeps.
+pub struct Journal {
+    path: PathBuf,
+    file: std::io::BufWriter<std::fs::File>,
+    /// The side files' lengths so far.
+    ends: SideEnds,
+    line: Vec<u8>,
+}
+
+impl Journal {
+    /// Opens the journal of `dir`, keeping its first `keep` bytes (the records of the
+    /// sources this run leaves out; 0 for a new run), which end with the side files at
+    /// `ends`.
+    pub fn open(dir: &Path, keep: u64, ends: SideEnds) -> Result<Journal> {
+        let path = path(dir);
+        let io = |e| Error::io(&path, e);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.set_len(keep).map_err(io)?;
+        file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        Ok(Journal {
+            file: std::io::BufWriter::new(file),
+            path,
+            ends,
+            line: Vec::new(),
+        })
+    }
+
+    /// Counts `n` bytes written to `--removed`.
+    pub fn removed(&mut self, n: usize) {
+        self.ends.removed += n as u64;
+    }
+
+    /// Counts `n` bytes written to `--file-stats`.
+    pub fn file_stats(&mut self, n: usize) {
+        self.ends.file_stats += n as u64;
+    }
+
+    /// Records a finished source (buffered: see [`Journal::flush`]).
+    pub fn record(&mut self, dest: &Path, output: bool, counts: &Summary) -> Result<()> {
+        let r = Record {
+            dest: dest.to_string_lossy().into_owned(),
+            output,
+            removed: self.ends.removed,
+            file_stats: self.ends.file_stats,
+            counts: counts.clone(),
+        };
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, &r).map_err(|e| Error::Internal(e.to_string()))?;
+        self.line.push(b'\n');
+        self.file
+            .write_all(&self.line)
+            .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// Writes out the records so far. Call it only once the side files' data before them
+    /// is written out.
+    pub fn flush(&mut self) -> Result<()> {
+        self.file.flush().map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// A run's journal and side files, taken up where an earlier run left them (`--resume`)
+/// or begun anew.
+pub struct Continued {
+    /// The journal, open after the records of the sources left out.
+    pub journal: Journal,
+    /// `--removed`, continued.
+    pub removed: Option<SideFile>,
+    /// `--file-stats`, continued.
+    pub file_stats: Option<SideFile>,
+    /// What the sources left out counted; `resumed` says how many they are.
+    pub done: Summary,
+}
+
+/// Opens the journal and the side files of the run `plan` into `dir`. Resuming, the
+/// sources an earlier run finished are left out of `plan`: as many as, in order, begin
+/// this run's sources (see [`Plan::done_prefix`]) and are covered by what the side files
+/// kept of their records.
+pub fn begin(
+    plan: &mut Plan,
+    dir: &Path,
+    removed: Option<&Path>,
+    file_stats: Option<&Path>,
+) -> Result<Continued> {
+    let records = match plan.resuming() {
+        true => read(dir)?,
+        false => Vec::new(),
+    };
+    let last = records.last().map(|(r, _)| r.side_ends()).unwrap_or_default();
+    // A side file not asked for has no records (the settings say it was not asked for
+    // before either).
+    let kept = |path: Option<&Path>, want: u64| match path {
+        Some(p) => side_file::available(p, want),
+        None => Ok(u64::MAX),
+    };
+    let (has_removed, has_stats) = (kept(removed, last.removed)?, kept(file_stats, last.file_stats)?);
+    let covered = records
+        .iter()
+        .take_while(|(r, _)| r.removed <= has_removed && r.file_stats <= has_stats)
+        .count();
+    let (records, offsets): (Vec<Record>, Vec<u64>) = records.into_iter().unzip();
+    let n = plan.done_prefix(&records[..covered])?;
+    let (keep, ends) = match n {
+        0 => (0, SideEnds::default()),
+        n => (offsets[n - 1], records[n - 1].side_ends()),
+    };
+    let mut done = Summary::default();
+    for r in &records[..n] {
+        done.absorb(&r.counts);
+    }
+    done.resumed = n as u64;
+    plan.skip_done(records.into_iter().take(n).map(|r| r.dest).collect());
+    Ok(Continued {
+        journal: Journal::open(dir, keep, ends)?,
+        removed: removed.map(|p| SideFile::resumable(p, ends.removed)).transpose()?,
+        file_stats: file_stats
+            .map(|p| SideFile::resumable(p, ends.file_stats))
+            .transpose()?,
+        done,
+    })
+}
+
+impl Continued {
+    /// Ends the run `result` tells of, giving its summary and the done sources' counts: a
+    /// finished run's side files are put in place; a stopped run's side files, then its
+    /// journal, are written out as far as they got, for `--resume`.
+    pub fn end(self, result: Result<Summary>) -> Result<(Summary, Summary)> {
+        let Continued {
+            mut journal,
+            removed,
+            file_stats,
+            done,
+        } = self;
+        let sides = [removed, file_stats].into_iter().flatten();
+        match result {
+            Ok(summary) => {
+                journal.flush()?;
+                for side in sides {
+                    side.commit()?;
+                }
+                Ok((summary, done))
+            }
+            Err(e) => {
+                // Best effort: the error that stopped the run is the one to report.
+                for mut side in sides {
+                    let _ = side.flush();
+                }
+                let _ = journal.flush();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(lines: u64) -> Summary {
+        Summary {
+            files: 1,
+            lines,
+            kept: lines,
+            ..Summary::default()
+        }
+    }
+
+    #[test]
+    fn records_read_back_up_to_a_torn_line_and_a_reopened_journal_keeps_its_start() {
+        let tmp = tempfile::tempdir().unwrap();
+        assert!(read(tmp.path()).unwrap().is_empty());
+        let mut j = Journal::open(tmp.path(), 0, SideEnds::default()).unwrap();
+        j.removed(10);
+        j.record(Path::new("out/a.txt"), true, &counts(3)).unwrap();
+        j.file_stats(7);
+        j.record(Path::new("out/b.bin"), false, &Summary::default())
+            .unwrap();
+        j.flush().unwrap();
+        drop(j);
+        let got = read(tmp.path()).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].0.dest, "out/a.txt");
+        assert_eq!(got[0].0.counts, counts(3));
+        assert_eq!(got[1].0.side_ends(), SideEnds { removed: 10, file_stats: 7 });
+        assert!(!got[1].0.output);
+        // A killed run's half line is not a record.
+        let full = std::fs::read(path(tmp.path())).unwrap();
+        let mut torn = full.clone();
+        torn.extend_from_slice(b"{\"dest\":\"out/c");
+        std::fs::write(path(tmp.path()), &torn).unwrap();
+        assert_eq!(read(tmp.path()).unwrap(), got);
+        // Nor is a whole line that is not one (and nothing after it counts).
+        let mut bad = full[..got[0].1 as usize].to_vec();
+        bad.extend_from_slice(b"{}\n");
+        bad.extend_from_slice(&full[got[0].1 as usize..]);
+        std::fs::write(path(tmp.path()), &bad).unwrap();
+        assert_eq!(read(tmp.path()).unwrap(), got[..1]);
+        // Reopened after the first record: the second is gone, new ones follow.
+        std::fs::write(path(tmp.path()), &full).unwrap();
+        let mut j = Journal::open(tmp.path(), got[0].1, got[0].0.side_ends()).unwrap();
+        j.removed(5);
+        j.record(Path::new("out/d.txt"), true, &counts(1)).unwrap();
+        j.flush().unwrap();
+        let again = read(tmp.path()).unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(again[0], got[0]);
+        assert_eq!((again[1].0.dest.as_str(), again[1].0.removed), ("out/d.txt", 15));
+    }
+}
