@@ -23,7 +23,7 @@ pub const JOURNAL: &str = ".chaff-journal.jsonl";
 /// One finished source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
-    /// Its output's path (the folder's path joined with the output's place in it).
+    /// Its output's path in the folder.
     pub dest: String,
     /// Whether it has an output file (a source skipped as not text has none).
     pub output: bool,
@@ -53,6 +53,15 @@ pub struct SideEnds {
     pub removed: u64,
     /// `--file-stats` bytes.
     pub file_stats: u64,
+}
+
+/// How the journal names `dest`, an output in `dir`: its path in the folder, so the
+/// folder can be moved between runs.
+pub fn in_folder(dir: &Path, dest: &Path) -> String {
+    dest.strip_prefix(dir)
+        .unwrap_or(dest)
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// The path of the journal in `dir`.
@@ -93,6 +102,8 @@ pub fn read(dir: &Path) -> Result<Vec<(Record, u64)>> {
 
 /// The journal being written: opened at the end of the records a resumed run keeps.
 pub struct Journal {
+    /// The output folder.
+    dir: PathBuf,
     path: PathBuf,
     file: std::io::BufWriter<std::fs::File>,
     /// The side files' lengths so far.
@@ -117,6 +128,7 @@ impl Journal {
         file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
         Ok(Journal {
             file: std::io::BufWriter::new(file),
+            dir: dir.to_path_buf(),
             path,
             ends,
             line: Vec::new(),
@@ -133,10 +145,11 @@ impl Journal {
         self.ends.file_stats += n as u64;
     }
 
-    /// Records a finished source (buffered: see [`Journal::flush`]).
+    /// Records a finished source whose output is `dest` (buffered: see
+    /// [`Journal::flush`]).
     pub fn record(&mut self, dest: &Path, output: bool, counts: &Summary) -> Result<()> {
         let r = Record {
-            dest: dest.to_string_lossy().into_owned(),
+            dest: in_folder(&self.dir, dest),
             output,
             removed: self.ends.removed,
             file_stats: self.ends.file_stats,
@@ -184,14 +197,20 @@ pub fn begin(
         true => read(dir)?,
         false => Vec::new(),
     };
-    let last = records.last().map(|(r, _)| r.side_ends()).unwrap_or_default();
+    let last = records
+        .last()
+        .map(|(r, _)| r.side_ends())
+        .unwrap_or_default();
     // A side file not asked for has no records (the settings say it was not asked for
     // before either).
     let kept = |path: Option<&Path>, want: u64| match path {
         Some(p) => side_file::available(p, want),
         None => Ok(u64::MAX),
     };
-    let (has_removed, has_stats) = (kept(removed, last.removed)?, kept(file_stats, last.file_stats)?);
+    let (has_removed, has_stats) = (
+        kept(removed, last.removed)?,
+        kept(file_stats, last.file_stats)?,
+    );
     let covered = records
         .iter()
         .take_while(|(r, _)| r.removed <= has_removed && r.file_stats <= has_stats)
@@ -210,7 +229,9 @@ pub fn begin(
     plan.skip_done(records.into_iter().take(n).map(|r| r.dest).collect());
     Ok(Continued {
         journal: Journal::open(dir, keep, ends)?,
-        removed: removed.map(|p| SideFile::resumable(p, ends.removed)).transpose()?,
+        removed: removed
+            .map(|p| SideFile::resumable(p, ends.removed))
+            .transpose()?,
         file_stats: file_stats
             .map(|p| SideFile::resumable(p, ends.file_stats))
             .transpose()?,
@@ -264,6 +285,71 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_skips_what_the_journal_and_the_side_files_both_cover() {
+        use crate::outdir::{plan, Existing};
+        use crate::sources::Input;
+        let tmp = tempfile::tempdir().unwrap();
+        let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+        std::fs::create_dir_all(&input).unwrap();
+        for n in ["a.txt", "b.txt", "c.txt", "d.txt"] {
+            std::fs::write(input.join(n), "x\n").unwrap();
+        }
+        let removed = tmp.path().join("removed.jsonl");
+        let inputs = [input.clone()];
+        let planned = |existing| {
+            let list = Input::all_given(&inputs).into();
+            plan(&out, list, "stdin.txt", None, existing, Some("{}")).unwrap()
+        };
+        // A stopped run: three sources recorded, the side file written for two of them
+        // (the third's records were still in a buffer when it was killed).
+        let mut first = planned(Existing::Refuse);
+        let mut run = begin(&mut first, &out, Some(&removed), None).unwrap();
+        assert_eq!(run.done, Summary::default());
+        for (n, bytes) in [("a.txt", 4), ("b.txt", 6), ("c.txt", 5)] {
+            std::fs::write(out.join(n), "x\n").unwrap();
+            run.removed
+                .as_mut()
+                .unwrap()
+                .write_all(&vec![b'r'; bytes])
+                .unwrap();
+            run.journal.removed(bytes);
+            run.journal.record(&out.join(n), true, &counts(2)).unwrap();
+        }
+        let mut side = run.removed.take().unwrap();
+        side.flush().unwrap();
+        run.journal.flush().unwrap();
+        drop((run, side));
+        let partial = side_file::partial_path(&removed);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&partial)
+            .unwrap()
+            .set_len(12)
+            .unwrap();
+        let mut resumed = planned(Existing::Resume);
+        let run = begin(&mut resumed, &out, Some(&removed), None).unwrap();
+        assert_eq!(run.done.resumed, 2);
+        assert_eq!((run.done.files, run.done.lines), (2, 4));
+        let left: Vec<_> = resumed
+            .inputs()
+            .entries
+            .map(|e| e.unwrap().source)
+            .collect();
+        let names: Vec<_> = left.iter().map(|s| s.display()).collect();
+        assert!(names[0].ends_with("c.txt") && names.len() == 2, "{names:?}");
+        // The side file and the journal were cut back to the two sources.
+        assert_eq!(std::fs::metadata(&partial).unwrap().len(), 10);
+        drop(run);
+        assert_eq!(read(&out).unwrap().len(), 2);
+        // Without the side file's partial (and no finished side file), nothing is done.
+        std::fs::remove_file(&partial).unwrap();
+        let mut again = planned(Existing::Resume);
+        let run = begin(&mut again, &out, Some(&removed), None).unwrap();
+        assert_eq!(run.done.resumed, 0);
+        assert_eq!(again.inputs().entries.count(), 4);
+    }
+
+    #[test]
     fn records_read_back_up_to_a_torn_line_and_a_reopened_journal_keeps_its_start() {
         let tmp = tempfile::tempdir().unwrap();
         assert!(read(tmp.path()).unwrap().is_empty());
@@ -279,7 +365,13 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0.dest, "out/a.txt");
         assert_eq!(got[0].0.counts, counts(3));
-        assert_eq!(got[1].0.side_ends(), SideEnds { removed: 10, file_stats: 7 });
+        assert_eq!(
+            got[1].0.side_ends(),
+            SideEnds {
+                removed: 10,
+                file_stats: 7
+            }
+        );
         assert!(!got[1].0.output);
         // A killed run's half line is not a record.
         let full = std::fs::read(path(tmp.path())).unwrap();
@@ -302,6 +394,9 @@ mod tests {
         let again = read(tmp.path()).unwrap();
         assert_eq!(again.len(), 2);
         assert_eq!(again[0], got[0]);
-        assert_eq!((again[1].0.dest.as_str(), again[1].0.removed), ("out/d.txt", 15));
+        assert_eq!(
+            (again[1].0.dest.as_str(), again[1].0.removed),
+            ("out/d.txt", 15)
+        );
     }
 }

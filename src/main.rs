@@ -780,7 +780,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             (s, Summary::default())
         }
     };
-    report(&summary, &done, start, g, a.stats.as_deref(), a.hadoop_counters)
+    report(
+        &summary,
+        &done,
+        start,
+        g,
+        a.stats.as_deref(),
+        a.hadoop_counters,
+    )
 }
 
 /// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters. They count

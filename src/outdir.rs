@@ -5,10 +5,10 @@
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::journal::Record;
+use crate::journal::{in_folder, Record};
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing,
-    Source, Walk,
+    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
+    Walk,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -224,7 +224,7 @@ impl Plan {
         &self,
         resumed: Option<Arc<AtomicU64>>,
     ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
-        let before = self.before;
+        let (before, dir) = (self.before, self.dir.clone());
         let done = Arc::clone(&self.done);
         self.dests().enumerate().filter_map(move |(i, d)| {
             let (source, dest) = match d {
@@ -234,7 +234,7 @@ impl Plan {
             if let Some(was) = done.get(i) {
                 // Checked before the run began ([`Plan::done_prefix`]): only a change to
                 // the inputs since then gets here.
-                if *was != dest.to_string_lossy() {
+                if *was != in_folder(&dir, &dest) {
                     return Some(Err(Error::Usage(format!(
                         "{}: the inputs changed while the run started (its output {} is not the one the run before had in its place, {was}); run again",
                         source.display(),
@@ -290,7 +290,7 @@ impl Plan {
         for (d, r) in self.dests().zip(records) {
             let Ok((_, dest)) = d else { break };
             let there = || dest.metadata().is_ok_and(|m| m.is_file());
-            if r.dest != dest.to_string_lossy() || (r.output && !there()) {
+            if r.dest != in_folder(&self.dir, &dest) || (r.output && !there()) {
                 break;
             }
             n += 1;
@@ -1115,7 +1115,7 @@ mod tests {
         );
         let journal = |dests: &[&str]| -> Vec<Record> {
             let record = |d: &&str| Record {
-                dest: out.join(d).to_string_lossy().into_owned(),
+                dest: d.to_string(),
                 output: true,
                 removed: 0,
                 file_stats: 0,

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 pub enum SideFile {
     /// Written whole by this run, under a temporary name (a run that is not into an
     /// output folder cannot be resumed).
-    Whole(AtomicWriter),
+    Whole(Box<AtomicWriter>),
     /// Continued across runs in its partial file.
     Resumable {
         /// The side file.
@@ -60,7 +60,8 @@ pub fn available(path: &Path, want: u64) -> Result<u64> {
         match decoded.read(&mut buf) {
             Ok(0) => break,
             Ok(k) => {
-                out.write_all(&buf[..k]).map_err(|e| Error::io(&partial, e))?;
+                out.write_all(&buf[..k])
+                    .map_err(|e| Error::io(&partial, e))?;
                 n += k as u64;
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -75,7 +76,7 @@ pub fn available(path: &Path, want: u64) -> Result<u64> {
 impl SideFile {
     /// Starts `path`, written whole by this run.
     pub fn whole(path: &Path) -> Result<SideFile> {
-        AtomicWriter::create(path).map(SideFile::Whole)
+        AtomicWriter::create(path).map(|w| SideFile::Whole(Box::new(w)))
     }
 
     /// Continues `path` from the first `keep` bytes of its partial file (0: anew).
@@ -101,7 +102,7 @@ impl SideFile {
     /// into the side file (as its name says) and then removed.
     pub fn commit(self) -> Result<()> {
         let (path, partial, file) = match self {
-            SideFile::Whole(w) => return w.commit(),
+            SideFile::Whole(w) => return (*w).commit(),
             SideFile::Resumable {
                 path,
                 partial,

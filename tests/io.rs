@@ -894,16 +894,47 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     for p in dev_pages(30) {
         fs::copy(&p, input.join(p.file_name().unwrap())).unwrap();
     }
+    // Side files at one path for both runs (the run record names them): the clean run's
+    // are moved aside.
+    let (stats, removed, files) = (
+        tmp.path().join("stats.json"),
+        tmp.path().join("removed.jsonl"),
+        tmp.path().join("files.jsonl.gz"),
+    );
+    let filter = |out: &Path, more: &[&str]| {
+        let args = [
+            &[
+                "filter",
+                "-q",
+                "--stats",
+                s(&stats),
+                "--removed",
+                s(&removed),
+            ][..],
+            &["--file-stats", s(&files), "-o", s(out)],
+            more,
+            &[s(&input)],
+        ];
+        stderr_of(&args.concat())
+    };
     let clean = tmp.path().join("clean");
-    ok(&["filter", "-q", "-o", s(&clean), s(&input)]);
-    let partial = tmp.path().join("partial");
-    ok(&["filter", "-q", "-o", s(&partial), s(&input)]);
-    // Simulate a killed run: some outputs missing, a temporary file left behind.
-    let names: Vec<PathBuf> = tree(&partial).into_iter().map(|t| t.0).collect();
-    for n in names.iter().skip(10).step_by(2) {
-        if n != Path::new(".chaff-run.json") {
-            fs::remove_file(partial.join(n)).unwrap();
+    assert_eq!(filter(&clean, &[]), "");
+    let side = |tag: &str| {
+        for p in [&stats, &removed, &files] {
+            fs::rename(p, p.with_extension(tag)).unwrap();
         }
+    };
+    side("clean");
+    let partial = tmp.path().join("partial");
+    assert_eq!(filter(&partial, &[]), "");
+    // Simulate a killed run: some outputs missing, a temporary file left behind. The
+    // journal vouches for the first 10; the rest is done again.
+    let names: Vec<PathBuf> = tree(&partial).into_iter().map(|t| t.0).collect();
+    let outputs = names
+        .iter()
+        .filter(|n| !n.to_string_lossy().starts_with('.'));
+    for n in outputs.skip(10).step_by(2) {
+        fs::remove_file(partial.join(n)).unwrap();
     }
     fs::write(partial.join(".x.txt.1234.chaff-tmp"), b"half").unwrap();
     let err = fails(&["filter", "-o", s(&partial), s(&input)]);
@@ -917,55 +948,47 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
         s(&partial),
         s(&input),
     ]);
-    assert!(
-        err.contains("other settings: --threshold (none), now 0.9 (see"),
-        "{err}"
-    );
-    let stats = tmp.path().join("stats.json");
-    let removed = tmp.path().join("removed.jsonl");
-    let err = stderr_of(&[
-        "filter",
-        "-q",
-        "--resume",
-        "--stats",
-        s(&stats),
-        "--removed",
-        s(&removed),
-        "-o",
-        s(&partial),
-        s(&input),
-    ]);
-    assert_eq!(tree(&partial), tree(&clean));
-    let st: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
-    let (resumed, files) = (
-        st["resumed"].as_u64().unwrap(),
-        st["files"].as_u64().unwrap(),
-    );
-    assert_eq!(resumed + files, 30);
-    assert!(resumed >= 10 && files >= 9, "{st}");
-    // The side file holds the redone files' lines only, and the run says so.
-    let warning = format!(
-        "chaff: warning: --removed {} covers only the {files} files this run did, not the {resumed} files done before (--resume)\n",
+    assert!(err.contains("; --threshold (none), now 0.9 (see"), "{err}");
+    // The side files are part of the settings: a resume continues the same ones.
+    let want = format!(
+        "other settings: --file-stats {}, now (none); --removed {}, now (none) (see",
+        files.display(),
         removed.display()
     );
-    assert_eq!(err, warning);
-    let paths: std::collections::BTreeSet<String> = fs::read_to_string(&removed)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["path"].to_string())
-        .collect();
-    assert_eq!(paths.len() as u64, files);
-    // A run that redoes nothing has nothing to warn about.
-    let err = stderr_of(&[
-        "filter",
-        "-q",
-        "--removed",
-        s(&removed),
-        "-o",
-        s(&tmp.path().join("again")),
-        s(&input),
-    ]);
-    assert_eq!(err, "");
+    let err = fails(&["filter", "--resume", "-o", s(&partial), s(&input)]);
+    assert!(err.contains(&want), "{err}");
+    assert_eq!(filter(&partial, &["--resume"]), "");
+    assert_eq!(tree(&partial), tree(&clean));
+    // The side files and the summary cover the whole dump, as the clean run's do; only
+    // `resumed` tells the runs apart.
+    for p in [&removed, &files] {
+        assert_eq!(
+            fs::read(p).unwrap(),
+            fs::read(p.with_extension("clean")).unwrap()
+        );
+    }
+    let json = |p: &Path| serde_json::from_slice::<serde_json::Value>(&fs::read(p).unwrap());
+    let (mut st, clean_st) = (
+        json(&stats).unwrap(),
+        json(&stats.with_extension("clean")).unwrap(),
+    );
+    assert_eq!(st["resumed"], 10, "{st}");
+    st["resumed"] = 0.into();
+    assert_eq!(st, clean_st);
+    // Resumed again, with nothing left to do: the side files are rebuilt from the
+    // finished ones, the same again. Without them, everything is done again.
+    for (resumed, tag) in [(30, "first"), (0, "second")] {
+        assert_eq!(filter(&partial, &["--resume"]), "");
+        for p in [&removed, &files] {
+            assert_eq!(
+                fs::read(p).unwrap(),
+                fs::read(p.with_extension("clean")).unwrap()
+            );
+        }
+        assert_eq!(json(&stats).unwrap()["resumed"], resumed);
+        side(tag);
+    }
+    assert_eq!(tree(&partial), tree(&clean));
 }
 
 #[test]
@@ -1022,8 +1045,9 @@ fn dolma_attribute_runs_resume_as_filter_runs_do() {
     let o = tag(&partial, &["--resume", "--jsonl"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
-    assert!(err.contains("2 files, 16 documents"), "{err}");
-    assert!(err.contains("; 3 files already done (--resume)"), "{err}");
+    // The summary counts the whole dump: part-1 was the first file missing.
+    assert!(err.contains("5 files, 40 documents"), "{err}");
+    assert!(err.contains("; 1 files already done (--resume)"), "{err}");
     assert_eq!(tree(&partial), tree(&clean));
     // --resume is for an attributes folder.
     let err = fails(&["tag", "--resume", "--jsonl", s(&docs)]);
@@ -1371,6 +1395,8 @@ fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
         .map(|f| (PathBuf::from(f), alone(f)))
         .collect();
     let mut got = tree(&t.join("out"));
+    let journal = got.remove(0);
+    assert_eq!(journal.0, Path::new(".chaff-journal.jsonl"));
     let record = got.remove(0);
     assert_eq!(record.0, Path::new(".chaff-run.json"));
     assert_eq!(got, want);
@@ -1406,6 +1432,7 @@ fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
     assert_eq!(code, Some(0), "{err}");
     let got: Vec<PathBuf> = tree(&t.join("out0")).into_iter().map(|f| f.0).collect();
     let want = [
+        ".chaff-journal.jsonl",
         ".chaff-run.json",
         "a.txt",
         "dump/extra/b.txt",
@@ -1580,7 +1607,7 @@ proptest::proptest! {
             let got: Vec<String> = tree(&t.join("out"))
                 .into_iter()
                 .map(|f| f.0.display().to_string())
-                .filter(|f| f != ".chaff-run.json")
+                .filter(|f| f != ".chaff-run.json" && f != ".chaff-journal.jsonl")
                 .collect();
             proptest::prop_assert_eq!(got, distinct, "{:?}", args);
         }
@@ -1910,8 +1937,9 @@ fn sources_decoded_ahead_come_out_the_same_at_any_thread_count() {
         a.extend(["-o", s(&out), s(&input)]);
         ok(&a);
         let got = (fs::read(&stats).unwrap(), tree(&out));
-        // A file each but the binary one, and the run record.
-        assert_eq!(got.1.len(), 14);
+        // A file each but the binary one, the run record and the journal (the same at
+        // every thread count, as the files are).
+        assert_eq!(got.1.len(), 15);
         match &first {
             None => first = Some(got),
             Some(f) => assert!(*f == got, "--threads {t}"),

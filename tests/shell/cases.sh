@@ -108,10 +108,13 @@ for sig in INT TERM; do
   tmp=$(find "$out" -name '*.chaff-tmp' | wc -l)
   [ "$tmp" -eq 0 ] || fail "SIG$sig: $tmp temporary files left"
   bad=0
+  # The journal of a stopped run is the start of the clean run's.
   while IFS= read -r f; do
     rel=${f#"$out/"}
     cmp -s "$f" "$T/clean/$rel" || bad=$((bad + 1))
-  done < <(find "$out" -type f)
+  done < <(find "$out" -type f ! -name .chaff-journal.jsonl)
+  cmp -s -n "$(stat -c %s "$out/.chaff-journal.jsonl")" \
+    "$out/.chaff-journal.jsonl" "$T/clean/.chaff-journal.jsonl" || fail "SIG$sig: journal is not the clean one's start"
   [ $bad -eq 0 ] || fail "SIG$sig: $bad files differ from the clean run"
   "$CHAFF" -q filter --resume -o "$out" "$T/dump" || fail "SIG$sig: resume failed"
   if diff -r "$out" "$T/clean" >/dev/null; then
@@ -146,7 +149,7 @@ stop_and_resume() {
   wait $pid
   local rc=$?
   local n
-  n=$(find "$out" -type f ! -name '.chaff-run.json' | wc -l)
+  n=$(find "$out" -type f ! -name '.chaff-*' | wc -l)
   if [ $rc -eq 0 ]; then echo "note: $name run finished before the signal ($n files)"
   elif [ $rc -ne 130 ]; then fail "$name SIGINT: exit $rc: $(cat "$T/err")"; fi
   local tmp
@@ -165,12 +168,50 @@ stop_and_resume dolma "$T/attrs" "$T/attrs-clean" -- \
   --threads 1 tag --dolma --attributes-dir "$T/attrs" "$T/docs"
 
 # Gzipped parts at 4 threads: decoder threads hold sources ahead of the reader when the
-# signal comes; they stop with the run. The clean tree is a 1-thread run's.
-mkdir -p "$T/docs-gz"
+# signal comes; they stop with the run. The clean tree is a 1-thread run's. The side
+# files, continued by the resumed run, must come out as the clean run's (at one path for
+# both runs, as the run record names them: the clean run's are moved aside).
+mkdir -p "$T/docs-gz" "$T/side-clean"
 for f in "$T"/docs/*.jsonl; do gzip -c "$f" >"$T/docs-gz/$(basename "$f").gz"; done
-"$CHAFF" -q --threads 1 filter --jsonl -o "$T/gz-clean" "$T/docs-gz" || fail "gz parts: clean run"
+side=(--removed "$T/side/removed.jsonl.zst" --file-stats "$T/side/files.jsonl" --stats "$T/side/stats.json")
+mkdir -p "$T/side"
+"$CHAFF" -q --threads 1 filter --jsonl "${side[@]}" -o "$T/gz-clean" "$T/docs-gz" || fail "gz parts: clean run"
+mv "$T"/side/* "$T/side-clean/"
 stop_and_resume "gz parts, 4 threads," "$T/gz-stopped" "$T/gz-clean" -- \
-  --threads 4 filter --jsonl -o "$T/gz-stopped" "$T/docs-gz"
+  --threads 4 filter --jsonl "${side[@]}" -o "$T/gz-stopped" "$T/docs-gz"
+for f in removed.jsonl.zst files.jsonl; do
+  cmp -s "$T/side/$f" "$T/side-clean/$f" || fail "gz parts: resumed $f differs from the clean run's"
+done
+# The summary counts the whole dump; only "resumed" differs.
+if [ "$(grep -v '"resumed"' "$T/side/stats.json")" = "$(grep -v '"resumed"' "$T/side-clean/stats.json")" ] &&
+  [ -z "$(find "$T/side" -name '*.chaff-partial')" ]; then
+  pass "gz parts: side files and summary after --resume equal the clean run's"
+else
+  fail "gz parts: resumed stats differ from the clean run's, or a partial file is left"
+fi
+# Killed outright (no clean-up; what sat in buffers is lost): --resume takes only what
+# the journal vouches for and the side files hold, and still gives the clean run's files.
+out="$T/gz-killed"
+"$CHAFF" -q --threads 4 filter --jsonl "${side[@]}" -o "$out" "$T/docs-gz" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -KILL $pid
+wait $pid
+rc=$?
+n=$(find "$out" -type f ! -name '.chaff-*' | wc -l)
+[ $rc -eq 0 ] && echo "note: the run to be killed finished first ($n files)"
+"$CHAFF" -q --threads 4 filter --jsonl "${side[@]}" --resume -o "$out" "$T/docs-gz" ||
+  fail "SIGKILL: resume failed"
+bad=0
+for f in removed.jsonl.zst files.jsonl; do
+  cmp -s "$T/side/$f" "$T/side-clean/$f" || bad=$((bad + 1))
+done
+if diff -r "$out" "$T/gz-clean" >/dev/null && [ $bad -eq 0 ] &&
+  [ -z "$(find "$out" "$T/side" -name '*.chaff-tmp' -o -name '*.chaff-partial')" ]; then
+  pass "SIGKILL (exit $rc, $n files): resumed to the clean tree and side files"
+else
+  fail "SIGKILL: resumed tree or side files differ from the clean run's, or leftovers"
+fi
 
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
