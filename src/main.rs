@@ -732,9 +732,12 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 ..run_record(&a.model, &a.decision, &a.input, files_from)?
             }
             .to_json();
+            let (removed, file_stats) = (a.removed.as_deref(), a.file_stats.as_deref());
+            for p in [removed, file_stats].into_iter().flatten() {
+                chaff::side_file::check_folder(p)?;
+            }
             let mut plan =
                 outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
-            let (removed, file_stats) = (a.removed.as_deref(), a.file_stats.as_deref());
             let mut run = chaff::journal::begin(&mut plan, dir, removed, file_stats)?;
             let side = Sidecars {
                 removed: run.removed.as_mut().map(|w| w as &mut dyn Write),

@@ -73,6 +73,24 @@ pub fn available(path: &Path, want: u64) -> Result<u64> {
     Ok(n)
 }
 
+/// Fails, naming the folder, unless the side file `path` has one to be written in:
+/// checked before a run creates its output folder, so a mistyped path leaves nothing
+/// behind.
+pub fn check_folder(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::io(
+            dir,
+            std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
+        )),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
 impl SideFile {
     /// Starts `path`, written whole by this run.
     pub fn whole(path: &Path) -> Result<SideFile> {

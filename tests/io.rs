@@ -957,6 +957,11 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     );
     let err = fails(&["filter", "--resume", "-o", s(&partial), s(&input)]);
     assert!(err.contains(&want), "{err}");
+    // A side file with no folder to go in stops the run before anything is written.
+    let (nowhere, new) = (tmp.path().join("no/such/r.jsonl"), tmp.path().join("new"));
+    let err = fails(&["filter", "--removed", s(&nowhere), "-o", s(&new), s(&input)]);
+    assert!(err.contains("no/such") && err.lines().count() == 1, "{err}");
+    assert!(!new.exists());
     assert_eq!(filter(&partial, &["--resume"]), "");
     assert_eq!(tree(&partial), tree(&clean));
     // The side files and the summary cover the whole dump, as the clean run's do; only
