@@ -1975,3 +1975,163 @@ fn sources_decoded_ahead_come_out_the_same_at_any_thread_count() {
         }
     }
 }
+
+/// A clean run into a folder with side files, made once for the resume property: the
+/// inputs, the side files' paths (the same for every run, as the run record names them),
+/// and what the clean run left (its folder's tree and its side files' bytes).
+struct CleanRun {
+    _tmp: tempfile::TempDir,
+    input: PathBuf,
+    out: PathBuf,
+    side: [PathBuf; 3],
+    tree: Vec<(PathBuf, Vec<u8>)>,
+    side_bytes: [Vec<u8>; 3],
+}
+
+fn clean_run() -> &'static CleanRun {
+    static C: std::sync::OnceLock<CleanRun> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        fs::create_dir_all(input.join("sub")).unwrap();
+        for (i, p) in dev_pages(11).iter().enumerate() {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            match i % 3 {
+                0 => fs::copy(p, input.join(name)).map(drop),
+                1 => fs::write(
+                    input.join(format!("sub/{name}.gz")),
+                    gz(&fs::read(p).unwrap()),
+                ),
+                _ => fs::copy(p, input.join("sub").join(name)).map(drop),
+            }
+            .unwrap();
+        }
+        // Skipped as not text: a source with no output.
+        fs::write(input.join("sub/image.bin"), [0u8, 1, 2, 0, 255]).unwrap();
+        let side = ["removed.jsonl.gz", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
+        let out = tmp.path().join("out");
+        let clean = tmp.path().join("clean");
+        ok(&resume_args(&side, &clean, &input, "1", false));
+        let side_bytes = side.clone().map(|p| fs::read(p).unwrap());
+        CleanRun {
+            tree: tree(&clean),
+            _tmp: tmp,
+            input,
+            out,
+            side,
+            side_bytes,
+        }
+    })
+}
+
+fn resume_args<'a>(
+    side: &'a [PathBuf; 3],
+    out: &'a Path,
+    input: &'a Path,
+    threads: &'a str,
+    resume: bool,
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "-q",
+        "--threads",
+        threads,
+        "filter",
+        "--removed",
+        s(&side[0]),
+    ];
+    args.extend(["--file-stats", s(&side[1]), "--stats", s(&side[2])]);
+    if resume {
+        args.push("--resume");
+    }
+    args.extend(["-o", s(out), s(input)]);
+    args
+}
+
+fn decoded_gz(bytes: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut v)
+        .unwrap();
+    v
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever a stopped or killed run left (the journal cut anywhere, even inside a
+    /// line; side files' partials cut anywhere, or the finished side files; outputs
+    /// missing, or present beyond what the journal records), `--resume` at any thread
+    /// count gives the clean run's folder, side files and summary.
+    #[test]
+    fn a_resume_from_any_stop_gives_the_clean_runs_files(
+        records in 0usize..14,
+        torn in 0usize..60,
+        cuts in proptest::collection::vec(0.0f64..1.3, 2),
+        finished in proptest::prelude::any::<bool>(),
+        gone in proptest::collection::vec(proptest::prelude::any::<bool>(), 11),
+        threads in 1usize..4,
+    ) {
+        let c = clean_run();
+        let _ = fs::remove_dir_all(&c.out);
+        for p in &c.side {
+            let _ = fs::remove_file(p);
+            let _ = fs::remove_file(partial_of(p));
+        }
+        let mut outputs = 0;
+        for (rel, bytes) in &c.tree {
+            let to = c.out.join(rel);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            if rel == Path::new(".chaff-journal.jsonl") {
+                let ends: Vec<usize> = bytes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| **b == b'\n')
+                    .map(|(i, _)| i + 1)
+                    .collect();
+                let at = match records {
+                    0 => 0,
+                    n => ends[(n - 1).min(ends.len() - 1)],
+                };
+                fs::write(&to, &bytes[..(at + torn).min(bytes.len())]).unwrap();
+            } else if rel.to_string_lossy().starts_with('.') {
+                fs::write(&to, bytes).unwrap();
+            } else {
+                if !gone[outputs % gone.len()] {
+                    fs::write(&to, bytes).unwrap();
+                }
+                outputs += 1;
+            }
+        }
+        let plain = [decoded_gz(&c.side_bytes[0]), c.side_bytes[1].clone()];
+        for (k, p) in c.side[..2].iter().enumerate() {
+            if finished {
+                fs::write(p, &c.side_bytes[k]).unwrap();
+            } else {
+                let keep = ((plain[k].len() as f64 * cuts[k]) as usize).min(plain[k].len());
+                fs::write(partial_of(p), &plain[k][..keep]).unwrap();
+            }
+        }
+        let t = threads.to_string();
+        let o = chaff(&resume_args(&c.side, &c.out, &c.input, &t, true));
+        proptest::prop_assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        proptest::prop_assert!(tree(&c.out) == c.tree, "the folder differs");
+        for (k, p) in c.side.iter().enumerate() {
+            let got = fs::read(p).unwrap();
+            if k == 2 {
+                let json = |b: &[u8]| {
+                    let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+                    v["resumed"] = 0.into();
+                    v
+                };
+                proptest::prop_assert_eq!(json(&got), json(&c.side_bytes[2]));
+            } else {
+                proptest::prop_assert!(got == c.side_bytes[k], "{} differs", p.display());
+                proptest::prop_assert!(!partial_of(p).exists());
+            }
+        }
+    }
+}
+
+fn partial_of(p: &Path) -> PathBuf {
+    chaff::side_file::partial_path(p)
+}
