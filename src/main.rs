@@ -703,6 +703,22 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
     }
+    let sides = [
+        ("--removed", &a.removed),
+        ("--file-stats", &a.file_stats),
+        ("--stats", &a.stats),
+    ];
+    for (i, (flag, path)) in sides.iter().enumerate() {
+        if let Some((other, _)) = sides[i + 1..]
+            .iter()
+            .find(|(_, p)| path.is_some() && p == path)
+        {
+            return Err(Error::Usage(format!(
+                "{flag} and {other} name one file, {}: give each its own",
+                path.as_deref().unwrap_or(Path::new("")).display()
+            )));
+        }
+    }
     let engine = Engine {
         classifier: c,
         policy: &p,

@@ -962,6 +962,22 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     let err = fails(&["filter", "--removed", s(&nowhere), "-o", s(&new), s(&input)]);
     assert!(err.contains("no/such") && err.lines().count() == 1, "{err}");
     assert!(!new.exists());
+    // Two side outputs to one file would write over each other.
+    let err = fails(&[
+        "filter",
+        "--removed",
+        "x",
+        "--stats",
+        "x",
+        "-o",
+        s(&new),
+        s(&input),
+    ]);
+    assert!(
+        err.ends_with("--removed and --stats name one file, x: give each its own\n"),
+        "{err}"
+    );
+    assert!(!new.exists());
     assert_eq!(filter(&partial, &["--resume"]), "");
     assert_eq!(tree(&partial), tree(&clean));
     // The side files and the summary cover the whole dump, as the clean run's do; only
