@@ -5,7 +5,7 @@
 # run reaches them (README, Inputs), so that should be about nothing; until session 15 the
 # file list was held up front (240 bytes a file). Then the same files named one by one in
 # a --files-from list, whose paths a run holds (a path's bytes and a word since session 26;
-# about 110 bytes a path before, 190 under -o).
+# about 110 bytes a path before, 190 under -o). And a --resume of the finished run.
 #   bench/files.sh [N]          (a minute or two; the tree goes to /dev/shm when there is one)
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -38,6 +38,12 @@ run() {
 }
 read -r _ s_one rss_one < <(run one filter -o "$base/out" "$tree/part-00000")
 read -r _ s_all rss_all < <(run all filter -o "$base/out" "$tree")
+# --resume of that finished run: its journal read back, every output looked at, nothing
+# redone.
+/usr/bin/time -f "%e %M" -o "$base/time.txt" "$chaff" filter --resume -o "$base/out" "$tree" \
+  2>"$base/stderr.txt"
+read -r s_res rss_res <"$base/time.txt"
+journal=$(stat -c %s "$base/out/.chaff-journal.jsonl")
 read -r _ s_tag rss_tag < <(run tag tag "$tree")
 find "$tree" -type f | sort >"$base/list"
 path_bytes=$(wc -c <"$base/list")
@@ -47,6 +53,9 @@ awk -v n="$n" -v b="$bytes" -v s="$s_all" -v r="$rss_all" -v r1="$rss_one" -v st
   printf "%d files, %.1f MB\n", n, b / 1e6
   printf "filter -o OUTDIR: %.0f files/s, %.1f MB/s, peak RSS %.0f MB (%.0f bytes a file over 1,000 files'"'"' %.0f MB)\n", n / s, b / 1e6 / s, r / 1024, (r - r1) * 1024 / (n - 1000), r1 / 1024
   printf "tag > /dev/null: %.0f files/s, peak RSS %.0f MB (%.0f bytes a file)\n", n / st, rt / 1024, (rt - r1) * 1024 / (n - 1000)
+}'
+awk -v n="$n" -v s="$s_res" -v r="$rss_res" -v r1="$rss_one" -v j="$journal" 'BEGIN {
+  printf "--resume of the finished run: %.1f s, peak RSS %.0f MB (%.0f bytes a file); journal %.1f MB (%.0f bytes a file)\n", s, r / 1024, (r - r1) * 1024 / n, j / 1e6, j / n
 }'
 awk -v n="$n" -v pb="$path_bytes" -v r="$rss_all" -v rt="$rss_tag" -v lo="$rss_lo" -v lt="$rss_lt" -v so="$s_lo" -v st="$s_lt" 'BEGIN {
   printf "the same files listed (--files-from, paths of %.0f bytes with their newline):\n", pb / n

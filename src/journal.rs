@@ -64,40 +64,78 @@ pub fn in_folder(dir: &Path, dest: &Path) -> String {
         .into_owned()
 }
 
+/// A 64-bit key of an output's path in its folder ([`in_folder`]): what a resumed run
+/// holds of each source it leaves out, to check that its inputs are still the ones
+/// found at its start (a path's bytes would cost memory per source).
+pub fn dest_key(in_folder: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    // SipHash with fixed keys: the same key in every run.
+    let mut h = std::hash::DefaultHasher::new();
+    in_folder.hash(&mut h);
+    h.finish()
+}
+
 /// The path of the journal in `dir`.
 pub fn path(dir: &Path) -> PathBuf {
     dir.join(JOURNAL)
 }
 
-/// The records of the journal in `dir` and the byte offset after each, up to the first
-/// line that is not a whole record (a killed run's torn last line); none if there is no
-/// journal.
-pub fn read(dir: &Path) -> Result<Vec<(Record, u64)>> {
+/// The records of the journal in `dir` and the byte offset after each, read one by one,
+/// up to the first line that is not a whole record (a killed run's torn last line); none
+/// if there is no journal.
+pub fn read(dir: &Path) -> Result<Records> {
     let path = path(dir);
-    let file = match std::fs::File::open(&path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+    let reader = match std::fs::File::open(&path) {
+        Ok(f) => Some(std::io::BufReader::new(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(&path, e)),
     };
-    let mut reader = std::io::BufReader::new(file);
-    let (mut records, mut at, mut line) = (Vec::new(), 0u64, Vec::new());
-    loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io(&path, e))?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        match serde_json::from_slice::<Record>(&line) {
-            Ok(r) => {
-                at += n as u64;
-                records.push((r, at));
+    Ok(Records {
+        path,
+        reader,
+        at: 0,
+        line: Vec::new(),
+    })
+}
+
+/// A journal's records, read one by one ([`read`]): a run of a million sources is not
+/// held in memory to be resumed.
+pub struct Records {
+    path: PathBuf,
+    /// `None` at the end.
+    reader: Option<std::io::BufReader<std::fs::File>>,
+    at: u64,
+    line: Vec<u8>,
+}
+
+impl Iterator for Records {
+    type Item = Result<(Record, u64)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let reader = self.reader.as_mut()?;
+        self.line.clear();
+        let n = match reader.read_until(b'\n', &mut self.line) {
+            Ok(n) => n,
+            Err(e) => {
+                self.reader = None;
+                return Some(Err(Error::io(&self.path, e)));
             }
-            Err(_) => break,
+        };
+        let record = match self.line.last() {
+            Some(b'\n') => serde_json::from_slice::<Record>(&self.line).ok(),
+            _ => None,
+        };
+        match record {
+            Some(r) => {
+                self.at += n as u64;
+                Some(Ok((r, self.at)))
+            }
+            None => {
+                self.reader = None;
+                None
+            }
         }
     }
-    Ok(records)
 }
 
 /// The journal being written: opened at the end of the records a resumed run keeps.
@@ -184,49 +222,56 @@ pub struct Continued {
 }
 
 /// Opens the journal and the side files of the run `plan` into `dir`. Resuming, the
-/// sources an earlier run finished are left out of `plan`: as many as, in order, begin
-/// this run's sources (see [`Plan::done_prefix`]) and are covered by what the side files
-/// kept of their records.
+/// sources an earlier run finished are left out of `plan`: as many of the journal's
+/// records as, in order, are this run's first sources with their outputs still there
+/// ([`Plan::finished`]) and are covered by what the side files kept of their records.
 pub fn begin(
     plan: &mut Plan,
     dir: &Path,
     removed: Option<&Path>,
     file_stats: Option<&Path>,
 ) -> Result<Continued> {
-    let records = match plan.resuming() {
-        true => read(dir)?,
-        false => Vec::new(),
-    };
-    let last = records
-        .last()
-        .map(|(r, _)| r.side_ends())
-        .unwrap_or_default();
+    let resuming = plan.resuming();
+    // The side files' ends after the last record, which is all of them an earlier run
+    // could have written (the journal is read twice rather than held).
+    let mut last = SideEnds::default();
+    if resuming {
+        for r in read(dir)? {
+            last = r?.0.side_ends();
+        }
+    }
     // A side file not asked for has no records (the settings say it was not asked for
     // before either).
     let kept = |path: Option<&Path>, want: u64| match path {
-        Some(p) => side_file::available(p, want),
-        None => Ok(u64::MAX),
+        Some(p) if resuming => side_file::available(p, want),
+        _ => Ok(u64::MAX),
     };
     let (has_removed, has_stats) = (
         kept(removed, last.removed)?,
         kept(file_stats, last.file_stats)?,
     );
-    let covered = records
-        .iter()
-        .take_while(|(r, _)| r.removed <= has_removed && r.file_stats <= has_stats)
-        .count();
-    let (records, offsets): (Vec<Record>, Vec<u64>) = records.into_iter().unzip();
-    let n = plan.done_prefix(&records[..covered])?;
-    let (keep, ends) = match n {
-        0 => (0, SideEnds::default()),
-        n => (offsets[n - 1], records[n - 1].side_ends()),
-    };
-    let mut done = Summary::default();
-    for r in &records[..n] {
-        done.absorb(&r.counts);
+    // The records done: in order, those covered by the side files, as long as each is
+    // the next source of this run and its output is there.
+    let (mut keep, mut ends, mut done, mut skipped) =
+        (0, SideEnds::default(), Summary::default(), Vec::new());
+    if resuming {
+        let mut outputs = plan.outputs();
+        for r in read(dir)? {
+            let (r, at) = r?;
+            if r.removed > has_removed || r.file_stats > has_stats {
+                break;
+            }
+            match outputs.next() {
+                Some(Ok(dest)) if plan.finished(&dest, &r) => {}
+                _ => break,
+            }
+            (keep, ends) = (at, r.side_ends());
+            done.absorb(&r.counts);
+            skipped.push(dest_key(&r.dest));
+        }
     }
-    done.resumed = n as u64;
-    plan.skip_done(records.into_iter().take(n).map(|r| r.dest).collect());
+    done.resumed = skipped.len() as u64;
+    plan.skip_done(skipped);
     Ok(Continued {
         journal: Journal::open(dir, keep, ends)?,
         removed: removed
@@ -274,6 +319,10 @@ impl Continued {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn all(dir: &Path) -> Vec<(Record, u64)> {
+        read(dir).unwrap().collect::<Result<_>>().unwrap()
+    }
 
     fn counts(lines: u64) -> Summary {
         Summary {
@@ -340,7 +389,7 @@ mod tests {
         // The side file and the journal were cut back to the two sources.
         assert_eq!(std::fs::metadata(&partial).unwrap().len(), 10);
         drop(run);
-        assert_eq!(read(&out).unwrap().len(), 2);
+        assert_eq!(all(&out).len(), 2);
         // Without the side file's partial (and no finished side file), nothing is done.
         std::fs::remove_file(&partial).unwrap();
         let mut again = planned(Existing::Resume);
@@ -352,7 +401,7 @@ mod tests {
     #[test]
     fn records_read_back_up_to_a_torn_line_and_a_reopened_journal_keeps_its_start() {
         let tmp = tempfile::tempdir().unwrap();
-        assert!(read(tmp.path()).unwrap().is_empty());
+        assert!(all(tmp.path()).is_empty());
         let mut j = Journal::open(tmp.path(), 0, SideEnds::default()).unwrap();
         j.removed(10);
         j.record(Path::new("out/a.txt"), true, &counts(3)).unwrap();
@@ -361,7 +410,7 @@ mod tests {
             .unwrap();
         j.flush().unwrap();
         drop(j);
-        let got = read(tmp.path()).unwrap();
+        let got = all(tmp.path());
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].0.dest, "out/a.txt");
         assert_eq!(got[0].0.counts, counts(3));
@@ -378,20 +427,20 @@ mod tests {
         let mut torn = full.clone();
         torn.extend_from_slice(b"{\"dest\":\"out/c");
         std::fs::write(path(tmp.path()), &torn).unwrap();
-        assert_eq!(read(tmp.path()).unwrap(), got);
+        assert_eq!(all(tmp.path()), got);
         // Nor is a whole line that is not one (and nothing after it counts).
         let mut bad = full[..got[0].1 as usize].to_vec();
         bad.extend_from_slice(b"{}\n");
         bad.extend_from_slice(&full[got[0].1 as usize..]);
         std::fs::write(path(tmp.path()), &bad).unwrap();
-        assert_eq!(read(tmp.path()).unwrap(), got[..1]);
+        assert_eq!(all(tmp.path()), got[..1]);
         // Reopened after the first record: the second is gone, new ones follow.
         std::fs::write(path(tmp.path()), &full).unwrap();
         let mut j = Journal::open(tmp.path(), got[0].1, got[0].0.side_ends()).unwrap();
         j.removed(5);
         j.record(Path::new("out/d.txt"), true, &counts(1)).unwrap();
         j.flush().unwrap();
-        let again = read(tmp.path()).unwrap();
+        let again = all(tmp.path());
         assert_eq!(again.len(), 2);
         assert_eq!(again[0], got[0]);
         assert_eq!(

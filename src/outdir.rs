@@ -5,7 +5,7 @@
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::journal::{in_folder, Record};
+use crate::journal::{dest_key, in_folder, Record};
 use crate::sources::{
     given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
     Walk,
@@ -129,8 +129,8 @@ pub struct Plan {
     before: Before,
     /// How many sources were left out so far.
     resumed: Arc<AtomicU64>,
-    /// The outputs of the first sources, done by an earlier run and left out.
-    done: Arc<Vec<String>>,
+    /// The keys of the outputs of the first sources, done by an earlier run and left out.
+    done: Arc<Vec<u64>>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -232,11 +232,11 @@ impl Plan {
                 Err(e) => return Some(Err(e)),
             };
             if let Some(was) = done.get(i) {
-                // Checked before the run began ([`Plan::done_prefix`]): only a change to
+                // Checked before the run began ([`Plan::finished`]): only a change to
                 // the inputs since then gets here.
-                if *was != in_folder(&dir, &dest) {
+                if *was != dest_key(&in_folder(&dir, &dest)) {
                     return Some(Err(Error::Usage(format!(
-                        "{}: the inputs changed while the run started (its output {} is not the one the run before had in its place, {was}); run again",
+                        "{}: the inputs changed while the run started (its output {} is not the one the run before had in its place); run again",
                         source.display(),
                         dest.display()
                     ))));
@@ -278,29 +278,25 @@ impl Plan {
         self.before == Before::Resume
     }
 
-    /// How many of `records` (an earlier run's journal, in its order) a `--resume` can
-    /// take as done: as many as are, in order, the first sources of this run with the
-    /// same outputs, each output still in place (a link to a file counts as the file).
-    /// From the first that differs on, the run does everything again.
-    pub fn done_prefix(&self, records: &[Record]) -> Result<usize> {
-        if self.before != Before::Resume {
-            return Ok(0);
-        }
-        let mut n = 0;
-        for (d, r) in self.dests().zip(records) {
-            let Ok((_, dest)) = d else { break };
-            let there = || dest.metadata().is_ok_and(|m| m.is_file());
-            if r.dest != in_folder(&self.dir, &dest) || (r.output && !there()) {
-                break;
-            }
-            n += 1;
-        }
-        Ok(n)
+    /// Every source's output path, in input order (what an earlier run's journal records
+    /// are matched against, one by one).
+    pub fn outputs(&self) -> impl Iterator<Item = Result<PathBuf>> + Send + 'static {
+        self.dests().map(|d| d.map(|(_, dest)| dest))
     }
 
-    /// Leaves out the first sources, whose outputs are `dests` (done by an earlier run,
-    /// as [`Plan::done_prefix`] found).
-    pub fn skip_done(&mut self, dests: Vec<String>) {
+    /// Whether `--resume` may take the source whose output is `dest` as done by the run
+    /// that journaled `r`: the same output, still in place if it had one (a link to a
+    /// file counts as the file). Never when not resuming.
+    pub fn finished(&self, dest: &Path, r: &Record) -> bool {
+        let there = || dest.metadata().is_ok_and(|m| m.is_file());
+        self.before == Before::Resume
+            && r.dest == in_folder(&self.dir, dest)
+            && (!r.output || there())
+    }
+
+    /// Leaves out the first sources, whose outputs have the keys `dests`
+    /// ([`dest_key`]; done by an earlier run, as [`Plan::finished`] found).
+    pub fn skip_done(&mut self, dests: Vec<u64>) {
         self.done = Arc::new(dests);
     }
 }
@@ -833,7 +829,7 @@ enum Before {
     /// output's path was written during the run.
     Empty,
     /// Files of an interrupted run, finished with `--resume`: the sources its journal
-    /// records as done are left out ([`Plan::done_prefix`]).
+    /// records as done are left out ([`Plan::finished`]).
     Resume,
     /// Files that `--force` lets the run replace.
     Replace,
@@ -1126,13 +1122,13 @@ mod tests {
         let mut resumed = run(Existing::Resume, &settings).unwrap();
         assert!(resumed.resuming());
         assert!(!tmpfile.exists());
-        let done = resumed.done_prefix(&journal(&["a.txt.gz"])).unwrap();
+        let done = done_prefix(&resumed, &journal(&["a.txt.gz"]));
         assert_eq!(done, 1);
         // Records count in order, and only with their outputs in place.
         let all = journal(&["a.txt.gz", "sub/b.txt.gz", "sub/c.txt.gz"]);
-        assert_eq!(resumed.done_prefix(&all).unwrap(), 2);
-        assert_eq!(resumed.done_prefix(&all[1..]).unwrap(), 0);
-        resumed.skip_done(vec![all[0].dest.clone()]);
+        assert_eq!(done_prefix(&resumed, &all), 2);
+        assert_eq!(done_prefix(&resumed, &all[1..]), 0);
+        resumed.skip_done(vec![dest_key(&all[0].dest)]);
         assert_eq!(
             entries(&resumed),
             [
@@ -1150,21 +1146,30 @@ mod tests {
         assert_eq!(replaces(&resumed), [true, false]);
         let forced = run(Existing::Force, &settings).unwrap();
         assert!(!forced.resuming());
-        assert_eq!(forced.done_prefix(&all).unwrap(), 0);
+        assert_eq!(done_prefix(&forced, &all), 0);
         assert_eq!(replaces(&forced), [true, true, false]);
         // A link to a file counts as done, as the file would.
         #[cfg(unix)]
         {
             std::fs::remove_file(out.join("a.txt.gz")).unwrap();
-            assert_eq!(resumed.done_prefix(&all).unwrap(), 0);
+            assert_eq!(done_prefix(&resumed, &all), 0);
             std::os::unix::fs::symlink(out.join("sub/b.txt.gz"), out.join("a.txt.gz")).unwrap();
-            assert_eq!(resumed.done_prefix(&all).unwrap(), 2);
+            assert_eq!(done_prefix(&resumed, &all), 2);
         }
         // Inputs that changed after the check: the run stops at the first difference.
         let mut changed = run(Existing::Resume, &settings).unwrap();
-        changed.skip_done(vec![all[1].dest.clone()]);
+        changed.skip_done(vec![dest_key(&all[1].dest)]);
         let e = changed.inputs().entries.next().unwrap().unwrap_err();
         assert!(e.to_string().contains("the inputs changed"), "{e}");
+    }
+
+    /// How many of `records`, in order, `plan` takes as done.
+    fn done_prefix(plan: &Plan, records: &[Record]) -> usize {
+        let outputs = plan.outputs().map(Result::unwrap);
+        outputs
+            .zip(records)
+            .take_while(|(dest, r)| plan.finished(dest, r))
+            .count()
     }
 
     fn replaces(plan: &Plan) -> Vec<bool> {
