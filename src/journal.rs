@@ -14,7 +14,7 @@ use crate::outdir::Plan;
 use crate::side_file::{self, SideFile};
 use crate::summary::Summary;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Seek, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the journal in an output folder.
@@ -155,15 +155,7 @@ impl Journal {
     /// `ends`.
     pub fn open(dir: &Path, keep: u64, ends: SideEnds) -> Result<Journal> {
         let path = path(dir);
-        let io = |e| Error::io(&path, e);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        file.set_len(keep).map_err(io)?;
-        file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        let file = side_file::append_after(&path, keep)?;
         Ok(Journal {
             file: std::io::BufWriter::new(file),
             dir: dir.to_path_buf(),

@@ -91,6 +91,21 @@ pub fn check_folder(path: &Path) -> Result<()> {
     }
 }
 
+/// Opens `path` (made if missing) to append after its first `keep` bytes, which is all
+/// of it that is kept: a file continued across runs.
+pub(crate) fn append_after(path: &Path, keep: u64) -> Result<std::fs::File> {
+    let io = |e| Error::io(path, e);
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(io)?;
+    file.set_len(keep).map_err(io)?;
+    file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+    Ok(file)
+}
+
 impl SideFile {
     /// Starts `path`, written whole by this run.
     pub fn whole(path: &Path) -> Result<SideFile> {
@@ -100,15 +115,7 @@ impl SideFile {
     /// Continues `path` from the first `keep` bytes of its partial file (0: anew).
     pub fn resumable(path: &Path, keep: u64) -> Result<SideFile> {
         let partial = partial_path(path);
-        let io = |e| Error::io(&partial, e);
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&partial)
-            .map_err(io)?;
-        file.set_len(keep).map_err(io)?;
-        file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
+        let file = append_after(&partial, keep)?;
         Ok(SideFile::Resumable {
             path: path.to_path_buf(),
             partial,
