@@ -14,7 +14,6 @@ use serde::Serialize;
 use std::ffi::{OsStr, OsString};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// Name of the settings record kept in every output folder.
@@ -127,8 +126,6 @@ pub struct Plan {
     compress: Option<Compression>,
     /// What the folder held before the run, so what an output may find at its path.
     before: Before,
-    /// How many sources were left out so far.
-    resumed: Arc<AtomicU64>,
     /// The keys of the outputs of the first sources, done by an earlier run and left out.
     done: Arc<Vec<u64>>,
 }
@@ -180,7 +177,6 @@ pub fn plan(
         stdin_name: stdin_name.to_string(),
         compress,
         before,
-        resumed: Arc::default(),
         done: Arc::default(),
     })
 }
@@ -190,10 +186,10 @@ impl Plan {
     /// reaches them; each output subfolder is created before the first source that
     /// goes in it.
     pub fn inputs(&self) -> Inputs<'static> {
-        let sized = self.todo(None);
+        let sized = self.todo();
         let mut made: Option<PathBuf> = None;
         let dir = self.dir.clone();
-        let entries = self.todo(Some(Arc::clone(&self.resumed))).map(move |e| {
+        let entries = self.todo().map(move |e| {
             let e = e?;
             if let Some(parent) = e.dest().ok().and_then(Path::parent) {
                 // Once a folder, not for every file: a writer that made sure of its
@@ -212,18 +208,9 @@ impl Plan {
         }
     }
 
-    /// How many sources `--resume` found already done, so far (all of them once the run
-    /// is over).
-    pub fn resumed(&self) -> u64 {
-        self.resumed.load(Ordering::Relaxed)
-    }
-
-    /// The sources still to do, with their destinations; those left out (the first ones,
-    /// done by an earlier run: [`Plan::skip_done`]) are counted in `resumed`.
-    fn todo(
-        &self,
-        resumed: Option<Arc<AtomicU64>>,
-    ) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
+    /// The sources still to do, with their destinations: all but the first ones done by
+    /// an earlier run ([`Plan::skip_done`]).
+    fn todo(&self) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
         let (before, dir) = (self.before, self.dir.clone());
         let done = Arc::clone(&self.done);
         self.dests().enumerate().filter_map(move |(i, d)| {
@@ -240,9 +227,6 @@ impl Plan {
                         source.display(),
                         dest.display()
                     ))));
-                }
-                if let Some(n) = &resumed {
-                    n.fetch_add(1, Ordering::Relaxed);
                 }
                 return None;
             }
@@ -1089,7 +1073,6 @@ mod tests {
             ]
         );
         assert!(out.join("sub").is_dir());
-        assert_eq!(first.resumed(), 0);
         assert_eq!(
             std::fs::read_to_string(out.join(MANIFEST)).unwrap(),
             settings
@@ -1136,7 +1119,6 @@ mod tests {
                 (input.join("sub/c.txt"), out.join("sub/c.txt.gz")),
             ]
         );
-        assert_eq!(resumed.resumed(), 1);
         // A progress bar's total counts what is left to do.
         assert_eq!((resumed.inputs().size)(), Some(4));
         // Only a file there when the run reaches its source may be replaced (an output
