@@ -73,10 +73,14 @@ pub fn available(path: &Path, want: u64) -> Result<u64> {
     Ok(n)
 }
 
-/// Fails, naming the folder, unless the side file `path` has one to be written in:
-/// checked before a run creates its output folder, so a mistyped path leaves nothing
-/// behind.
+/// Fails, naming the folder, unless the side file `path` has one to be written in (and
+/// is no folder itself): checked before a run creates its output folder, so a mistyped
+/// path leaves nothing behind.
 pub fn check_folder(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder, not a file");
+        return Err(Error::io(path, e));
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -962,6 +962,9 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     let err = fails(&["filter", "--removed", s(&nowhere), "-o", s(&new), s(&input)]);
     assert!(err.contains("no/such") && err.lines().count() == 1, "{err}");
     assert!(!new.exists());
+    let err = fails(&["filter", "--removed", s(&input), "-o", s(&new), s(&input)]);
+    assert!(err.contains("a folder, not a file"), "{err}");
+    assert!(!new.exists());
     // Two side outputs to one file would write over each other.
     let err = fails(&[
         "filter",
