@@ -81,10 +81,7 @@ pub fn check_folder(path: &Path) -> Result<()> {
         let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder, not a file");
         return Err(Error::io(path, e));
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = crate::output::folder_of(path);
     match std::fs::metadata(dir) {
         Ok(m) if m.is_dir() => Ok(()),
         Ok(_) => Err(Error::io(
