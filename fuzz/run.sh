@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc parquet model_loader writers; do
+for t in reader warc parquet model_loader writers json; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -57,7 +57,23 @@ for c in 0 1 2 3 4 5; do
   { printf "\\$o\\200\\003\\007"; cat "$page"; } >"corpus/writers/page$c.seed"
   { printf "\\$o\\000\\377\\011"; cat "$page"; } >"corpus/writers/flushed$c.seed"
 done
-for t in ${TARGETS:-reader warc parquet model_loader writers}; do
+# JSON seeds: the sample page as a record, nested under a pointer, and as an array of
+# paragraphs, each with fields of every JSON kind.
+python3 - "$page" corpus/json <<'PY'
+import json, sys
+page, out = sys.argv[1:]
+text = open(page, encoding="utf-8").read()
+other = {"n": [0, -1.5e3, True, False, None], "o": {"k": "\u00e9\n"}}
+records = [
+    {"id": 1, "text": text, **other},
+    {"data": {"content": text}, "meta": other},
+    {"段落": [{"内容": p} for p in text.split("\n\n")], "x": []},
+]
+for i, r in enumerate(records):
+    open(f"{out}/record{i}.json", "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=i != 1))
+open(f"{out}/array.json", "w").write(json.dumps([text.split("\n")[:3], 1, {"a": []}]))
+PY
+for t in ${TARGETS:-reader warc parquet model_loader writers json}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true

@@ -1,6 +1,7 @@
 //! JSONL records: one JSON object per line whose text field holds a document.
 //!
-//! Every other field is kept as the raw JSON it was written as (serde_json `RawValue`),
+//! Every other field is kept as the raw JSON it was written as (scanned by [`crate::json`],
+//! or read as serde_json `RawValue`s where the scan leaves a record to serde_json),
 //! in its original order, so a record comes out exactly as it went in except for the
 //! text field.
 //!
@@ -17,8 +18,10 @@
 //! after it lead to each element's string, and `filter` writes back the elements it
 //! keeps, each as it was but for that string.
 
+use crate::json::{self, unescape, write_str, write_str_parts, Members};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::Range;
@@ -109,7 +112,7 @@ pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
 impl<'a> Record<'a> {
     /// Parses one JSONL line; the error says what is wrong, for a `path:line:` message.
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
-        let fields: Object<'a> = serde_json::from_str(line).map_err(|e| {
+        let fields = Object::parse(line).map_err(|e| {
             // The two usual ways a file that is JSON is not JSON lines.
             let first = line.trim_start().chars().next();
             let json_like = |c: char| c.is_ascii_digit() || "{[\"-tfn".contains(c);
@@ -142,18 +145,18 @@ impl<'a> Record<'a> {
         // The pointer's tokens as the user wrote them, to name a place in an error.
         let tokens = || text_field.split('/').collect::<Vec<&str>>();
         let (mut keys, mut nested, mut star) = (Vec::new(), Vec::new(), None);
-        let raw: &'a RawValue = match pointer_keys(text_field) {
+        let raw: &'a str = match pointer_keys(text_field) {
             None => fields.get(text_field).ok_or_else(|| missing(&fields, ""))?,
             Some(pointer) => {
                 keys = pointer?;
                 let way = |d: usize| tokens()[..d + 2].join("/");
-                let raw: &'a RawValue = fields.get(&keys[0]).ok_or_else(|| missing(&fields, ""))?;
+                let raw: &'a str = fields.get(&keys[0]).ok_or_else(|| missing(&fields, ""))?;
                 let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing)?;
                 star = at.map(|s| s + 1);
                 raw
             }
         };
-        if star.is_some() || raw.get().starts_with('[') {
+        if star.is_some() || raw.starts_with('[') {
             // The array's place as a pointer, and the keys into each element.
             let tokens = tokens();
             let (array, item_keys) = match star {
@@ -190,13 +193,13 @@ impl<'a> Record<'a> {
 
     /// The record's `id`: a string id as is, any other JSON value as its JSON text.
     pub fn id(&self) -> Option<String> {
-        let raw = self.fields.get("id")?.get();
+        let raw = self.fields.get("id")?;
         Some(serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string()))
     }
 
     /// The `id` field exactly as written (raw JSON), if any.
     pub fn raw_id(&self) -> Option<&str> {
-        self.fields.get("id").map(|v| v.get())
+        self.fields.get("id")
     }
 
     /// Writes the record with its text field (`text_field`, as given to
@@ -259,14 +262,20 @@ type Elements<'a> = (String, Vec<Range<usize>>, Vec<Vec<Object<'a>>>);
 /// reached through `item_keys` (written `item_tokens`), joined by blank lines; each
 /// string's range in it; and per element the objects on the way.
 fn elements<'a>(
-    raw: &'a RawValue,
+    raw: &'a str,
     array: &str,
     item_keys: &[String],
     item_tokens: &[&str],
 ) -> Result<Elements<'a>, String> {
-    let elements: Vec<&'a RawValue> =
-        serde_json::from_str(raw.get()).map_err(|_| format!("field {array:?} is not an array"))?;
-    let mut text = String::with_capacity(raw.get().len());
+    let elements: Vec<&'a str> = match json::array_elements(raw) {
+        Some(elements) => elements,
+        None => serde_json::from_str::<Vec<&RawValue>>(raw)
+            .map_err(|_| format!("field {array:?} is not an array"))?
+            .into_iter()
+            .map(RawValue::get)
+            .collect(),
+    };
+    let mut text = String::with_capacity(raw.len());
     let (mut spans, mut items) = (Vec::new(), Vec::new());
     for (i, element) in elements.into_iter().enumerate() {
         let way = |d: usize| {
@@ -298,11 +307,20 @@ fn elements<'a>(
 /// it): every member is kept, so a record passes through as it was written, where a map
 /// would keep one of them.
 #[derive(Debug)]
-struct Object<'a>(Vec<(String, &'a RawValue)>);
+struct Object<'a>(Members<'a>);
 
 impl<'a> Object<'a> {
     /// The value of the last member named `key`, as JSON parsers read a repeated name.
-    fn get(&self, key: &str) -> Option<&'a RawValue> {
+    /// The object that `text` holds, by the scan or else by serde_json (which words the
+    /// error).
+    fn parse(text: &'a str) -> serde_json::Result<Object<'a>> {
+        match json::object_members(text) {
+            Some(members) => Ok(Object(members)),
+            None => serde_json::from_str(text),
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a str> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
     }
 
@@ -313,7 +331,7 @@ impl<'a> Object<'a> {
         const SHOWN: usize = 12;
         let mut names: Vec<&str> = Vec::new();
         for (k, _) in &self.0 {
-            if !names.contains(&k.as_str()) {
+            if !names.contains(&k.as_ref()) {
                 names.push(k);
             }
         }
@@ -340,8 +358,8 @@ impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Object<'a>, M::Error> {
                 let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0));
-                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
-                    members.push(member);
+                while let Some((k, v)) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push((Cow::Owned(k), v.get()));
                 }
                 Ok(Object(members))
             }
@@ -354,17 +372,17 @@ impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
 /// the value reached. A `*` key met at an array stops there: the array comes back with
 /// the `*`'s place in `keys`. `way(d)` names the value after `d` keys, for errors.
 fn follow<'a>(
-    mut raw: &'a RawValue,
+    mut raw: &'a str,
     keys: &[String],
     nested: &mut Vec<Object<'a>>,
     way: &dyn Fn(usize) -> String,
     missing: &dyn Fn(&Object, &str) -> String,
-) -> Result<(&'a RawValue, Option<usize>), String> {
+) -> Result<(&'a str, Option<usize>), String> {
     for (d, key) in keys.iter().enumerate() {
-        if key == "*" && raw.get().starts_with('[') {
+        if key == "*" && raw.starts_with('[') {
             return Ok((raw, Some(d)));
         }
-        let object: Object<'a> = serde_json::from_str(raw.get()).map_err(|_| {
+        let object = Object::parse(raw).map_err(|_| {
             let what = if key == "*" {
                 "an array (or an object)"
             } else {
@@ -380,14 +398,14 @@ fn follow<'a>(
 
 /// The text of a raw JSON string; `Err(None)` when `raw` is not a string, `Err(Some)`
 /// with serde_json's words when it is one that is not text (a lone surrogate escape).
-fn string_value(raw: &RawValue) -> Result<String, Option<String>> {
-    if let Some(text) = unescape(raw.get()) {
+fn string_value(raw: &str) -> Result<String, Option<String>> {
+    if let Some(text) = unescape(raw) {
         return Ok(text);
     }
-    if !raw.get().starts_with('"') {
+    if !raw.starts_with('"') {
         return Err(None);
     }
-    serde_json::from_str(raw.get()).map_err(|e| {
+    serde_json::from_str(raw).map_err(|e| {
         // serde_json rejects lone surrogates ("\ud800") with a terse message.
         let hint = if e.to_string().contains("escape") {
             " (a lone UTF-16 surrogate escape is not text)"
@@ -500,191 +518,12 @@ fn write_object(
         write_str(out, k);
         out.push(b':');
         match (k == keys[0], nested.split_first()) {
-            (false, _) => out.extend_from_slice(v.get().as_bytes()),
+            (false, _) => out.extend_from_slice(v.as_bytes()),
             (true, None) => value(out),
             (true, Some((inner, deeper))) => write_object(out, inner, &keys[1..], deeper, value),
         }
     }
     out.push(b'}');
-}
-
-/// The text of a JSON string literal `raw` (quotes included, already checked as JSON by
-/// the record's parse), or `None` when it is not a string or holds an escape this does
-/// not decode (a lone surrogate): serde_json then decodes it and words the error. Sized
-/// once and copied a run at a time between backslashes, where serde_json grows a scratch
-/// buffer and copies the result again.
-fn unescape(raw: &str) -> Option<String> {
-    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
-    let b = body.as_bytes();
-    let mut out = String::with_capacity(b.len());
-    let mut start = 0; // first byte not yet copied
-    loop {
-        // Escapes often come back to back (text written with every non-ASCII character
-        // as `\uXXXX`): look at the next byte before searching.
-        let at = if b.get(start) == Some(&b'\\') {
-            start
-        } else {
-            match memchr::memchr(b'\\', &b[start..]) {
-                Some(i) => start + i,
-                None => break,
-            }
-        };
-        if at > start {
-            out.push_str(&body[start..at]);
-        }
-        // The usual `\uXXXX`: a character of the BMP outside the surrogates, pushed
-        // without the general path's checks.
-        if let Some(&[b'\\', b'u', h1, h2, h3, h4]) = b.get(at..at + 6) {
-            if let Some(unit @ (0..=0xD7FF | 0xE000..=0xFFFF)) = hex4(&[h1, h2, h3, h4]) {
-                out.push(char::from_u32(unit)?);
-                start = at + 6;
-                continue;
-            }
-        }
-        let (c, len) = match *b.get(at + 1)? {
-            b'"' => ('"', 2),
-            b'\\' => ('\\', 2),
-            b'/' => ('/', 2),
-            b'b' => ('\u{8}', 2),
-            b'f' => ('\u{c}', 2),
-            b'n' => ('\n', 2),
-            b'r' => ('\r', 2),
-            b't' => ('\t', 2),
-            b'u' => {
-                let unit = hex4(b.get(at + 2..at + 6)?)?;
-                match unit {
-                    0xD800..=0xDBFF => {
-                        // A high surrogate must be followed by an escaped low one.
-                        if b.get(at + 6..at + 8)? != b"\\u" {
-                            return None;
-                        }
-                        let low = hex4(b.get(at + 8..at + 12)?)?;
-                        if !(0xDC00..=0xDFFF).contains(&low) {
-                            return None;
-                        }
-                        let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
-                        (char::from_u32(cp)?, 12)
-                    }
-                    // Every other valid escape took the BMP path above: a lone low
-                    // surrogate is left here.
-                    _ => return None,
-                }
-            }
-            _ => return None,
-        };
-        out.push(c);
-        start = at + len;
-    }
-    out.push_str(&body[start..]);
-    Some(out)
-}
-
-/// The value of four hex digits.
-#[inline]
-fn hex4(h: &[u8]) -> Option<u32> {
-    let &[a, b, c, d] = h else {
-        return None;
-    };
-    let [a, b, c, d] = [a, b, c, d].map(|x| u32::from(HEX_VALUE[usize::from(x)]));
-    // A byte that is no hex digit has the high bits set.
-    ((a | b | c | d) < 16).then_some(a << 12 | b << 8 | c << 4 | d)
-}
-
-/// Each byte's value as a hex digit, or 0xFF.
-const HEX_VALUE: [u8; 256] = {
-    let mut t = [0xFF; 256];
-    let mut i = 0;
-    while i < 10 {
-        t[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        t[b'a' as usize + i] = 10 + i as u8;
-        t[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    t
-};
-
-/// Writes `s` as a JSON string, escaped byte for byte as serde_json escapes it (`\"`,
-/// `\\`, the short forms `\b \f \n \r \t`, `\u00xx` for other control characters,
-/// nothing else). Eight bytes are tested at a time: nearly all of a document's text
-/// needs no escape and is copied in runs.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
-    write_str_parts(out, &[s]);
-}
-
-/// [`write_str`] of the concatenation of `parts`, without joining them first.
-fn write_str_parts(out: &mut Vec<u8>, parts: &[&str]) {
-    out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
-    out.push(b'"');
-    parts.iter().for_each(|s| escape_into(out, s));
-    out.push(b'"');
-}
-
-/// The inside of [`write_str`]: `s` escaped, without the quotes. Escaping is byte by
-/// byte, so a string's parts may be escaped one after another.
-fn escape_into(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    let mut start = 0; // first byte not yet copied
-    let mut i = 0;
-    while i < b.len() {
-        // The next byte that needs an escape: the lowest flagged byte of a word is always
-        // a true one (the bit trick errs only above a true match).
-        let at = match b.get(i..i + 8) {
-            Some(word) => {
-                let m = escape_mask(u64::from_le_bytes(word.try_into().unwrap_or_default()));
-                if m == 0 {
-                    i += 8;
-                    continue;
-                }
-                i + (m.trailing_zeros() / 8) as usize
-            }
-            None => match b[i..]
-                .iter()
-                .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
-            {
-                Some(p) => i + p,
-                None => break,
-            },
-        };
-        out.extend_from_slice(&b[start..at]);
-        let c = b[at];
-        match c {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0C => out.extend_from_slice(b"\\f"),
-            _ => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(c >> 4)]);
-                out.push(HEX[usize::from(c & 15)]);
-            }
-        }
-        i = at + 1;
-        start = i;
-    }
-    out.extend_from_slice(&b[start..]);
-}
-
-/// The high bit of each byte of `w` that is a control character, `"` or `\\` (the
-/// has-zero-byte bit trick: every such byte is flagged, and a byte above a flagged one may
-/// be flagged too).
-#[inline]
-fn escape_mask(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
-    let q = w ^ (ONES * u64::from(b'"'));
-    let quote = q.wrapping_sub(ONES) & !q & HIGH;
-    let s = w ^ (ONES * u64::from(b'\\'));
-    let backslash = s.wrapping_sub(ONES) & !s & HIGH;
-    below_space | quote | backslash
 }
 
 #[cfg(test)]
@@ -876,71 +715,145 @@ mod tests {
         assert_eq!((r.text.as_str(), r.paragraphs), ("", Some(vec![])));
     }
 
-    fn escaped(s: &str) -> String {
-        let mut out = Vec::new();
-        write_str(&mut out, s);
-        String::from_utf8(out).unwrap()
+    /// The members as serde_json reads them (names, raw values), or its error.
+    fn by_serde(text: &str) -> Result<Vec<(String, String)>, String> {
+        let object: Object = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(object
+            .0
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.to_string()))
+            .collect())
+    }
+
+    /// The members as the scan reads them; `None` where it leaves `text` to serde_json.
+    fn by_scan(text: &str) -> Option<Vec<(String, String)>> {
+        let members = json::object_members(text)?;
+        Some(
+            members
+                .into_iter()
+                .map(|(k, v)| (k.into_owned(), v.to_string()))
+                .collect(),
+        )
     }
 
     #[test]
-    fn strings_are_escaped_as_serde_json_escapes_them() {
-        let all_ascii: String = (0u8..0x80).map(char::from).collect();
-        for s in [
+    fn the_scan_reads_objects_as_serde_json_does() {
+        for text in [
+            r#"{}"#,
+            " \t\r\n{ } \n",
+            r#"{"id":1,"text":"新闻\n广告","meta":{"a":[1,-0.5e+3,true,false,null,{}]},"x":[]}"#,
+            r#"{ "a" : "b" , "a" : [ 1 , 2 ] }"#,
+            r#"{"\u0041\n\"\\\/":"\ud800","k\u00e9":0}"#,
+            r#"{"n":[0,-0,10,1.0,1e5,1E-5,-12.25e+01]}"#,
+        ] {
+            let want = by_serde(text).unwrap();
+            assert_eq!(by_scan(text), Some(want), "{text}");
+        }
+        // What serde_json refuses the scan leaves to it (which words the error).
+        for text in [
             "",
-            "新闻",
-            "\"quoted\" \\ back\u{7f}",
-            all_ascii.as_str(),
-            "新闻\n广告\r\n\t\u{8}\u{c}\u{1}\u{1f}end",
-            "12345678\"",
-            "1234567\\",
+            "{",
+            "}",
+            "[]",
+            "1",
+            "{,}",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1 "b":2}"#,
+            r#"{a:1}"#,
+            r#"{"a":01}"#,
+            r#"{"a":-}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":nul}"#,
+            r#"{"a":[1,]}"#,
+            r#"{"a":[1 2]}"#,
+            r#"{"a":{"b"}}"#,
+            r#"{"a":{"b":1,}}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\u12G4"}"#,
+            r#"{"a":"\u12"}"#,
+            "{\"a\":\"\u{1}\"}",
+            r#"{"a":1}x"#,
+            r#"{"a":1}{}"#,
+            r#"{"\ud800":1}"#,
+            r#"{"a":"x}"#,
+            r#"{"a":+1}"#,
+            r#"{"a":[}"#,
         ] {
-            assert_eq!(escaped(s), serde_json::to_string(s).unwrap(), "{s:?}");
+            assert!(by_serde(text).is_err(), "{text}");
+            assert_eq!(by_scan(text), None, "{text}");
+        }
+        // Nesting past the scan's limit is left to serde_json, which reads it.
+        let deep = format!(
+            r#"{{"a":{}{}}}"#,
+            "[".repeat(json::MAX_DEPTH as usize),
+            "]".repeat(json::MAX_DEPTH as usize)
+        );
+        assert_eq!(by_scan(&deep), None);
+        assert!(by_serde(&deep).is_ok());
+        assert!(Record::parse(&deep.replace("{\"a\"", "{\"text\":\"甲\",\"a\""), "text").is_ok());
+        // Arrays too.
+        let elements = json::array_elements(r#" [ "a" , {"b":[]} ,1 ] "#).unwrap();
+        assert_eq!(elements, [r#""a""#, r#"{"b":[]}"#, "1"]);
+        assert_eq!(json::array_elements("[]").unwrap(), Vec::<&str>::new());
+        for text in ["[1,]", "[", "{}", "[1]]", "[,1]"] {
+            assert_eq!(json::array_elements(text), None, "{text}");
         }
     }
 
-    #[test]
-    fn unescaping_matches_serde_json() {
-        for raw in [
-            r#""""#,
-            r#""新闻\n广告""#,
-            r#""\"\\\/\b\f\n\r\t""#,
-            r#""\u00e9\u4E2D\u0000 \ud83d\ude00 end""#,
-            r#""a\\u0041""#,
-        ] {
-            let want: String = serde_json::from_str(raw).unwrap();
-            assert_eq!(unescape(raw).as_deref(), Some(want.as_str()), "{raw}");
-        }
-        // What it does not decode, serde_json does (and words the error).
-        for raw in [
-            r#""\ud800""#,
-            r#""\ud800\u0041""#,
-            r#""\udc00""#,
-            "1",
-            "null",
-        ] {
-            assert_eq!(unescape(raw), None, "{raw}");
-        }
+    /// JSON text: a value of nested arrays and objects with whitespace around its parts.
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let string = || "\"([a-z新闻 😀]|\\\\[\"\\\\/bfnrt]|\\\\u[0-9a-fA-F]{4}){0,6}\"";
+        let ws = || "[ \t\r\n]{0,2}";
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            string(),
+        ];
+        leaf.prop_recursive(4, 32, 4, move |inner| {
+            let element = (ws(), inner.clone(), ws()).prop_map(|(a, v, b)| format!("{a}{v}{b}"));
+            let member = (ws(), string(), ws(), ws(), inner, ws())
+                .prop_map(|(a, k, b, c, v, d)| format!("{a}{k}{b}:{c}{v}{d}"));
+            prop_oneof![
+                proptest::collection::vec(element, 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+                proptest::collection::vec(member, 0..4)
+                    .prop_map(|v| format!("{{{}}}", v.join(","))),
+            ]
+        })
     }
 
     proptest::proptest! {
+        /// The scan takes what serde_json takes and reads it the same, on JSON and on
+        /// JSON with one character changed, dropped or added.
         #[test]
-        fn unescape_matches_serde_json_on_any_string(s in "(\\PC|[\\x00-\\x1f\"\\\\/]|\u{1F600}){0,60}") {
-            let raw = serde_json::to_string(&s).unwrap();
-            proptest::prop_assert_eq!(unescape(&raw), Some(s.clone()));
-            // The same text with every character written as \u escapes.
-            let mut all = String::from("\"");
-            for unit in s.encode_utf16() {
-                all.push_str(&format!("\\u{unit:04x}"));
+        fn the_scan_agrees_with_serde_json(
+            members in proptest::collection::vec(("\"[a-z]{0,3}\"", json_value()), 0..4),
+            edit in proptest::option::of((0usize..10_000, 0usize..3, proptest::sample::select(
+                "{}[]\",:\\ 0-+.eEtfnu\u{1}1a".chars().collect::<Vec<char>>()))),
+        ) {
+            let text: String = format!("{{{}}}", members.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(","));
+            let mut chars: Vec<char> = text.chars().collect();
+            if let Some((at, how, c)) = edit {
+                let at = at % chars.len();
+                match how {
+                    0 => chars[at] = c,
+                    1 => { chars.remove(at); }
+                    _ => chars.insert(at, c),
+                }
             }
-            all.push('"');
-            proptest::prop_assert_eq!(unescape(&all), Some(s.clone()));
-            // And in upper-case hex, as some writers have it.
-            proptest::prop_assert_eq!(unescape(&all.to_uppercase().replace("\\U", "\\u")), Some(s));
-        }
-
-        #[test]
-        fn escaping_matches_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻){0,80}") {
-            proptest::prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());
+            let text: String = chars.into_iter().collect();
+            let scan = by_scan(&text);
+            match by_serde(&text) {
+                Ok(want) => proptest::prop_assert_eq!(scan, Some(want), "{}", text),
+                Err(_) => proptest::prop_assert_eq!(scan, None, "{}", text),
+            }
         }
     }
 

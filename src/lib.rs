@@ -3,7 +3,7 @@
 //! Data flows one way: [`sources`] (inputs walked as a run reaches them) -> [`input`]
 //! (decompression by [`compression`], the [`sniff`] for what is not text, encodings by
 //! [`charset`]) -> [`reader`] (chunks of lines;
-//! [`jsonl`] records) -> [`features`] (jieba-rs tokens and
+//! [`jsonl`] records, their JSON scanned by [`json`]) -> [`features`] (jieba-rs tokens and
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them and
@@ -89,6 +89,7 @@ pub mod in_order;
 pub mod input;
 pub mod interrupt;
 pub mod journal;
+pub mod json;
 pub mod jsonl;
 pub mod lz4;
 pub mod model;

@@ -1,6 +1,6 @@
 //! Writers: tag records (TSV or JSON lines) and filtered text.
 
-use crate::jsonl::write_str;
+use crate::json::write_str;
 use crate::reader::{split_str_ending, Line};
 #[cfg(test)]
 use serde::Serialize;

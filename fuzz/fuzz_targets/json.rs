@@ -1,0 +1,35 @@
+//! Any text, read as a JSON object's members and as an array's elements by chaff's scan
+//! (`chaff::json`) and by serde_json into raw values: the scan must take exactly what
+//! serde_json takes (but for nesting past its limit, which it leaves to serde_json) and
+//! read the same names and raw values.
+#![no_main]
+
+use chaff::json::{array_elements, object_members, MAX_DEPTH};
+use libfuzzer_sys::fuzz_target;
+use serde_json::value::RawValue;
+use std::collections::BTreeMap;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // Nesting the scan follows in full: fewer brackets than its limit.
+    let shallow = text.matches(['[', '{']).count() < MAX_DEPTH as usize;
+    // A map keeps the last of a repeated name, as serde_json's reading of one does.
+    let by_serde = serde_json::from_str::<BTreeMap<String, &RawValue>>(text)
+        .map(|m| m.into_iter().map(|(k, v)| (k, v.get())).collect::<BTreeMap<_, _>>());
+    match object_members(text) {
+        Some(members) => {
+            let read: BTreeMap<String, &str> =
+                members.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
+            assert_eq!(Some(read), by_serde.ok(), "{text:?}");
+        }
+        None => assert!(by_serde.is_err() || !shallow, "{text:?}"),
+    }
+    let by_serde = serde_json::from_str::<Vec<&RawValue>>(text)
+        .map(|v| v.into_iter().map(RawValue::get).collect::<Vec<_>>());
+    match array_elements(text) {
+        Some(elements) => assert_eq!(Some(elements), by_serde.ok(), "{text:?}"),
+        None => assert!(by_serde.is_err() || !shallow, "{text:?}"),
+    }
+});

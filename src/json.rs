@@ -1,0 +1,517 @@
+//! JSON text at the byte level, where chaff reads and writes it itself rather than
+//! through serde_json's general code: strings escaped and unescaped exactly as
+//! serde_json does, and a validating scan of an object's members or an array's elements
+//! that borrows each value as its raw text (what serde_json's `RawValue` holds).
+//!
+//! A JSONL record's text field is most of its bytes: serde_json looks at a string eight
+//! bytes at a time and this scan sixteen. The scan accepts only what serde_json accepts
+//! and reads it as serde_json does. Whatever it does not take (invalid JSON, nesting
+//! deeper than [`MAX_DEPTH`], a name with an escape it does not decode) it leaves to
+//! serde_json, which reads it or words the error (`jsonl`'s `Object::parse`).
+
+use std::borrow::Cow;
+
+/// Nesting the scan follows; deeper values are left to serde_json (the scan recurses, and
+/// serde_json's own scan of a raw value has no limit).
+pub const MAX_DEPTH: u32 = 64;
+
+/// An object's members in order (a repeated name kept as often as it is written): each
+/// name unescaped, each value its raw JSON text.
+pub type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
+
+/// The members of the JSON object that `text` holds (whitespace around it allowed), as
+/// serde_json reads them into `(String, &RawValue)` pairs; `None` when `text` is no JSON
+/// object or holds what the scan leaves to serde_json.
+pub fn object_members(text: &str) -> Option<Members<'_>> {
+    let mut s = Scan::new(text);
+    s.ws();
+    s.eat(b'{')?;
+    s.ws();
+    let mut members = Vec::new();
+    if !s.eat_if(b'}') {
+        loop {
+            s.eat(b'"')?;
+            let start = s.i;
+            let escaped = s.string()?;
+            let name = match escaped {
+                false => Cow::Borrowed(&text[start..s.i - 1]),
+                true => Cow::Owned(unescape(&text[start - 1..s.i])?),
+            };
+            s.ws();
+            s.eat(b':')?;
+            s.ws();
+            let value = s.value(1)?;
+            members.push((name, value));
+            s.ws();
+            if !s.eat_if(b',') {
+                s.eat(b'}')?;
+                break;
+            }
+            s.ws();
+        }
+    }
+    s.end().then_some(members)
+}
+
+/// The elements of the JSON array that `text` holds (whitespace around it allowed), each
+/// as its raw JSON text, as serde_json reads them into `Vec<&RawValue>`; `None` when
+/// `text` is no JSON array or holds what the scan leaves to serde_json.
+pub fn array_elements(text: &str) -> Option<Vec<&str>> {
+    let mut s = Scan::new(text);
+    s.ws();
+    s.eat(b'[')?;
+    s.ws();
+    let mut elements = Vec::new();
+    if !s.eat_if(b']') {
+        loop {
+            elements.push(s.value(1)?);
+            s.ws();
+            if !s.eat_if(b',') {
+                s.eat(b']')?;
+                break;
+            }
+            s.ws();
+        }
+    }
+    s.end().then_some(elements)
+}
+
+/// A position in JSON text.
+struct Scan<'a> {
+    text: &'a str,
+    i: usize,
+}
+
+impl<'a> Scan<'a> {
+    fn new(text: &'a str) -> Scan<'a> {
+        Scan { text, i: 0 }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.i).copied()
+    }
+
+    /// Steps over JSON's whitespace.
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// Steps over `c`, if it is next.
+    fn eat_if(&mut self, c: u8) -> bool {
+        let next = self.peek() == Some(c);
+        self.i += usize::from(next);
+        next
+    }
+
+    /// Steps over `c`, which must be next.
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.eat_if(c).then_some(())
+    }
+
+    /// Whitespace and nothing else is left.
+    fn end(&mut self) -> bool {
+        self.ws();
+        self.i == self.text.len()
+    }
+
+    /// Steps over one value at nesting `depth`; its raw text.
+    fn value(&mut self, depth: u32) -> Option<&'a str> {
+        let start = self.i;
+        match self.peek()? {
+            b'"' => {
+                self.i += 1;
+                self.string()?;
+            }
+            open @ (b'{' | b'[') => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                let close = open + 2; // `}` and `]` follow `{` and `[` by two
+                self.i += 1;
+                self.ws();
+                if !self.eat_if(close) {
+                    loop {
+                        if open == b'{' {
+                            self.eat(b'"')?;
+                            self.string()?;
+                            self.ws();
+                            self.eat(b':')?;
+                            self.ws();
+                        }
+                        self.value(depth + 1)?;
+                        self.ws();
+                        if !self.eat_if(b',') {
+                            self.eat(close)?;
+                            break;
+                        }
+                        self.ws();
+                    }
+                }
+            }
+            b't' => self.literal("true")?,
+            b'f' => self.literal("false")?,
+            b'n' => self.literal("null")?,
+            b'-' | b'0'..=b'9' => self.number()?,
+            _ => return None,
+        }
+        Some(&self.text[start..self.i])
+    }
+
+    fn literal(&mut self, word: &str) -> Option<()> {
+        let next = self.text.as_bytes().get(self.i..self.i + word.len())?;
+        self.i += word.len();
+        (next == word.as_bytes()).then_some(())
+    }
+
+    /// Steps over digits; how many.
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// Steps over a number: `-`, then `0` or digits not led by 0, then a fraction and an
+    /// exponent, each with at least one digit.
+    fn number(&mut self) -> Option<()> {
+        self.eat_if(b'-');
+        match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                if let Some(b'0'..=b'9') = self.peek() {
+                    return None;
+                }
+            }
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.eat_if(b'.') && self.digits() == 0 {
+            return None;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            let _ = self.eat_if(b'+') || self.eat_if(b'-');
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Steps over the rest of a string, from past its opening quote to past its closing
+    /// one, checking its escapes as serde_json's scan of a raw value does (four hex digits
+    /// after `\u`, surrogates unchecked); whether it holds an escape.
+    fn string(&mut self) -> Option<bool> {
+        let b = self.text.as_bytes();
+        let mut escaped = false;
+        let mut at = find_escape(b, self.i);
+        loop {
+            match *b.get(at)? {
+                b'"' => {
+                    self.i = at + 1;
+                    return Some(escaped);
+                }
+                b'\\' => {
+                    escaped = true;
+                    at += match *b.get(at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                        b'u' => hex4(b.get(at + 2..at + 6)?).map(|_| 6)?,
+                        _ => return None,
+                    };
+                    // Escapes often come back to back (text written with every non-ASCII
+                    // character as `\uXXXX`): look at the next byte before searching.
+                    if b.get(at) != Some(&b'\\') {
+                        at = find_escape(b, at);
+                    }
+                }
+                _ => return None, // a control character
+            }
+        }
+    }
+}
+
+/// Writes `s` as a JSON string, escaped byte for byte as serde_json escapes it (`\"`,
+/// `\\`, the short forms `\b \f \n \r \t`, `\u00xx` for other control characters,
+/// nothing else). Nearly all of a document's text needs no escape and is copied in runs.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_str_parts(out, &[s]);
+}
+
+/// [`write_str`] of the concatenation of `parts`, without joining them first.
+pub fn write_str_parts(out: &mut Vec<u8>, parts: &[&str]) {
+    out.reserve(parts.iter().map(|s| s.len()).sum::<usize>() + 2);
+    out.push(b'"');
+    parts.iter().for_each(|s| escape_into(out, s));
+    out.push(b'"');
+}
+
+/// The inside of [`write_str`]: `s` escaped, without the quotes. Escaping is byte by
+/// byte, so a string's parts may be escaped one after another.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    let mut start = 0; // first byte not yet copied
+    loop {
+        let at = find_escape(b, start);
+        let Some(&c) = b.get(at) else { break };
+        out.extend_from_slice(&b[start..at]);
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(c >> 4)]);
+                out.push(HEX[usize::from(c & 15)]);
+            }
+        }
+        start = at + 1;
+    }
+    out.extend_from_slice(&b[start..]);
+}
+
+/// The index of the first byte at or after `i` that a JSON string must escape (a control
+/// character, `"` or `\\`), or `b.len()`. Sixteen bytes are tested at a time (SSE2, part
+/// of every x86-64 CPU), then eight: nearly all of a document's text needs no escape.
+#[inline]
+fn find_escape(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    while let Some(block) = b.get(i..i + 16) {
+        let m = escape_mask16(block.try_into().unwrap_or(&[0; 16]));
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += 16;
+    }
+    while let Some(word) = b.get(i..i + 8) {
+        // The lowest flagged byte of a word is always a true one (the bit trick errs
+        // only above a true match).
+        let m = escape_mask(u64::from_le_bytes(word.try_into().unwrap_or_default()));
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    match b[i.min(b.len())..]
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+    {
+        Some(p) => i + p,
+        None => b.len(),
+    }
+}
+
+/// A bit for each byte of `block` that is a control character, `"` or `\\`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn escape_mask16(block: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::*;
+    // Rust before 1.87 has these SSE2 intrinsics unsafe, later ones safe where SSE2 is
+    // enabled, as it is on every x86-64 target.
+    #[allow(unused_unsafe)]
+    // SAFETY: SSE2 is part of x86-64, and the load reads the 16 bytes of `block`.
+    unsafe {
+        let v = _mm_loadu_si128(block.as_ptr().cast());
+        let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned v <= 0x1F: the minimum of v and 0x1F is v.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+/// The high bit of each byte of `w` that is a control character, `"` or `\\` (the
+/// has-zero-byte bit trick: every such byte is flagged, and a byte above a flagged one may
+/// be flagged too).
+#[inline]
+fn escape_mask(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let q = w ^ (ONES * u64::from(b'"'));
+    let quote = q.wrapping_sub(ONES) & !q & HIGH;
+    let s = w ^ (ONES * u64::from(b'\\'));
+    let backslash = s.wrapping_sub(ONES) & !s & HIGH;
+    below_space | quote | backslash
+}
+
+/// The text of a JSON string literal `raw` (quotes included, already checked as JSON by
+/// the scan or by serde_json), or `None` when it is not a string or holds an escape this does
+/// not decode (a lone surrogate): serde_json then decodes it and words the error. Sized
+/// once and copied a run at a time between backslashes, where serde_json grows a scratch
+/// buffer and copies the result again.
+pub fn unescape(raw: &str) -> Option<String> {
+    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let b = body.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let mut start = 0; // first byte not yet copied
+    loop {
+        // Escapes often come back to back (text written with every non-ASCII character
+        // as `\uXXXX`): look at the next byte before searching.
+        let at = if b.get(start) == Some(&b'\\') {
+            start
+        } else {
+            match memchr::memchr(b'\\', &b[start..]) {
+                Some(i) => start + i,
+                None => break,
+            }
+        };
+        if at > start {
+            out.push_str(&body[start..at]);
+        }
+        // The usual `\uXXXX`: a character of the BMP outside the surrogates, pushed
+        // without the general path's checks.
+        if let Some(&[b'\\', b'u', h1, h2, h3, h4]) = b.get(at..at + 6) {
+            if let Some(unit @ (0..=0xD7FF | 0xE000..=0xFFFF)) = hex4(&[h1, h2, h3, h4]) {
+                out.push(char::from_u32(unit)?);
+                start = at + 6;
+                continue;
+            }
+        }
+        let (c, len) = match *b.get(at + 1)? {
+            b'"' => ('"', 2),
+            b'\\' => ('\\', 2),
+            b'/' => ('/', 2),
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let unit = hex4(b.get(at + 2..at + 6)?)?;
+                match unit {
+                    0xD800..=0xDBFF => {
+                        // A high surrogate must be followed by an escaped low one.
+                        if b.get(at + 6..at + 8)? != b"\\u" {
+                            return None;
+                        }
+                        let low = hex4(b.get(at + 8..at + 12)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return None;
+                        }
+                        let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                        (char::from_u32(cp)?, 12)
+                    }
+                    // Every other valid escape took the BMP path above: a lone low
+                    // surrogate is left here.
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        };
+        out.push(c);
+        start = at + len;
+    }
+    out.push_str(&body[start..]);
+    Some(out)
+}
+
+/// The value of four hex digits.
+#[inline]
+fn hex4(h: &[u8]) -> Option<u32> {
+    let &[a, b, c, d] = h else {
+        return None;
+    };
+    let [a, b, c, d] = [a, b, c, d].map(|x| u32::from(HEX_VALUE[usize::from(x)]));
+    // A byte that is no hex digit has the high bits set.
+    ((a | b | c | d) < 16).then_some(a << 12 | b << 8 | c << 4 | d)
+}
+
+/// Each byte's value as a hex digit, or 0xFF.
+const HEX_VALUE: [u8; 256] = {
+    let mut t = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        write_str(&mut out, s);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let all_ascii: String = (0u8..0x80).map(char::from).collect();
+        for s in [
+            "",
+            "新闻",
+            "\"quoted\" \\ back\u{7f}",
+            all_ascii.as_str(),
+            "新闻\n广告\r\n\t\u{8}\u{c}\u{1}\u{1f}end",
+            "12345678\"",
+            "1234567\\",
+        ] {
+            assert_eq!(escaped(s), serde_json::to_string(s).unwrap(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn unescaping_matches_serde_json() {
+        for raw in [
+            r#""""#,
+            r#""新闻\n广告""#,
+            r#""\"\\\/\b\f\n\r\t""#,
+            r#""\u00e9\u4E2D\u0000 \ud83d\ude00 end""#,
+            r#""a\\u0041""#,
+        ] {
+            let want: String = serde_json::from_str(raw).unwrap();
+            assert_eq!(unescape(raw).as_deref(), Some(want.as_str()), "{raw}");
+        }
+        // What it does not decode, serde_json does (and words the error).
+        for raw in [
+            r#""\ud800""#,
+            r#""\ud800\u0041""#,
+            r#""\udc00""#,
+            "1",
+            "null",
+        ] {
+            assert_eq!(unescape(raw), None, "{raw}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn unescape_matches_serde_json_on_any_string(s in "(\\PC|[\\x00-\\x1f\"\\\\/]|\u{1F600}){0,60}") {
+            let raw = serde_json::to_string(&s).unwrap();
+            proptest::prop_assert_eq!(unescape(&raw), Some(s.clone()));
+            // The same text with every character written as \u escapes.
+            let mut all = String::from("\"");
+            for unit in s.encode_utf16() {
+                all.push_str(&format!("\\u{unit:04x}"));
+            }
+            all.push('"');
+            proptest::prop_assert_eq!(unescape(&all), Some(s.clone()));
+            // And in upper-case hex, as some writers have it.
+            proptest::prop_assert_eq!(unescape(&all.to_uppercase().replace("\\U", "\\u")), Some(s));
+        }
+
+        #[test]
+        fn escaping_matches_serde_json(s in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻){0,80}") {
+            proptest::prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());
+        }
+    }
+}
