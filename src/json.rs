@@ -24,32 +24,21 @@ pub type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
 /// object or holds what the scan leaves to serde_json.
 pub fn object_members(text: &str) -> Option<Members<'_>> {
     let mut s = Scan::new(text);
-    s.ws();
-    s.eat(b'{')?;
-    s.ws();
     let mut members = Vec::new();
-    if !s.eat_if(b'}') {
-        loop {
-            s.eat(b'"')?;
-            let start = s.i;
-            let escaped = s.string()?;
-            let name = match escaped {
-                false => Cow::Borrowed(&text[start..s.i - 1]),
-                true => Cow::Owned(unescape(&text[start - 1..s.i])?),
-            };
-            s.ws();
-            s.eat(b':')?;
-            s.ws();
-            let value = s.value(1)?;
-            members.push((name, value));
-            s.ws();
-            if !s.eat_if(b',') {
-                s.eat(b'}')?;
-                break;
-            }
-            s.ws();
-        }
-    }
+    s.ws();
+    s.items(b'{', |s| {
+        let start = s.i + 1; // past the quote
+        let escaped = s.name()?;
+        let name = match escaped {
+            false => Cow::Borrowed(&text[start..s.i - 1]),
+            true => Cow::Owned(unescape(&text[start - 1..s.i])?),
+        };
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        members.push((name, s.value(1)?));
+        Some(())
+    })?;
     s.end().then_some(members)
 }
 
@@ -58,21 +47,12 @@ pub fn object_members(text: &str) -> Option<Members<'_>> {
 /// `text` is no JSON array or holds what the scan leaves to serde_json.
 pub fn array_elements(text: &str) -> Option<Vec<&str>> {
     let mut s = Scan::new(text);
-    s.ws();
-    s.eat(b'[')?;
-    s.ws();
     let mut elements = Vec::new();
-    if !s.eat_if(b']') {
-        loop {
-            elements.push(s.value(1)?);
-            s.ws();
-            if !s.eat_if(b',') {
-                s.eat(b']')?;
-                break;
-            }
-            s.ws();
-        }
-    }
+    s.ws();
+    s.items(b'[', |s| {
+        elements.push(s.value(1)?);
+        Some(())
+    })?;
     s.end().then_some(elements)
 }
 
@@ -128,27 +108,15 @@ impl<'a> Scan<'a> {
                 if depth >= MAX_DEPTH {
                     return None;
                 }
-                let close = open + 2; // `}` and `]` follow `{` and `[` by two
-                self.i += 1;
-                self.ws();
-                if !self.eat_if(close) {
-                    loop {
-                        if open == b'{' {
-                            self.eat(b'"')?;
-                            self.string()?;
-                            self.ws();
-                            self.eat(b':')?;
-                            self.ws();
-                        }
-                        self.value(depth + 1)?;
-                        self.ws();
-                        if !self.eat_if(b',') {
-                            self.eat(close)?;
-                            break;
-                        }
-                        self.ws();
+                self.items(open, |s| {
+                    if open == b'{' {
+                        s.name()?;
+                        s.ws();
+                        s.eat(b':')?;
+                        s.ws();
                     }
-                }
+                    s.value(depth + 1).map(|_| ())
+                })?;
             }
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
@@ -157,6 +125,31 @@ impl<'a> Scan<'a> {
             _ => return None,
         }
         Some(&self.text[start..self.i])
+    }
+
+    /// Steps over an object or array opened by `open` (`{` or `[`, next): its items,
+    /// each stepped over by `item` from its first byte, set apart by commas.
+    fn items(&mut self, open: u8, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        let close = open + 2; // `}` and `]` follow `{` and `[` by two
+        self.eat(open)?;
+        self.ws();
+        if self.eat_if(close) {
+            return Some(());
+        }
+        loop {
+            item(self)?;
+            self.ws();
+            if !self.eat_if(b',') {
+                return self.eat(close);
+            }
+            self.ws();
+        }
+    }
+
+    /// Steps over a member's name (a string, next); whether it holds an escape.
+    fn name(&mut self) -> Option<bool> {
+        self.eat(b'"')?;
+        self.string()
     }
 
     fn literal(&mut self, word: &str) -> Option<()> {
