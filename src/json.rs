@@ -4,7 +4,7 @@
 //! that borrows each value as its raw text (what serde_json's `RawValue` holds).
 //!
 //! A JSONL record's text field is most of its bytes: serde_json looks at a string eight
-//! bytes at a time and this scan sixteen. The scan accepts only what serde_json accepts
+//! bytes at a time, this scan sixteen or thirty-two. The scan accepts only what serde_json accepts
 //! and reads it as serde_json does. Whatever it does not take (invalid JSON, nesting
 //! deeper than [`MAX_DEPTH`], a name with an escape it does not decode) it leaves to
 //! serde_json, which reads it or words the error (`jsonl`'s `Object::parse`).
@@ -27,15 +27,11 @@ pub fn object_members(text: &str) -> Option<Members<'_>> {
     let mut members = Vec::new();
     s.ws();
     s.items(b'{', |s| {
-        let start = s.i + 1; // past the quote
-        let escaped = s.name()?;
-        let name = match escaped {
-            false => Cow::Borrowed(&text[start..s.i - 1]),
-            true => Cow::Owned(unescape(&text[start - 1..s.i])?),
+        let raw = s.name()?;
+        let name = match raw.contains('\\') {
+            false => Cow::Borrowed(&raw[1..raw.len() - 1]),
+            true => Cow::Owned(unescape(raw)?),
         };
-        s.ws();
-        s.eat(b':')?;
-        s.ws();
         members.push((name, s.value(1)?));
         Some(())
     })?;
@@ -111,9 +107,6 @@ impl<'a> Scan<'a> {
                 self.items(open, |s| {
                     if open == b'{' {
                         s.name()?;
-                        s.ws();
-                        s.eat(b':')?;
-                        s.ws();
                     }
                     s.value(depth + 1).map(|_| ())
                 })?;
@@ -146,10 +139,17 @@ impl<'a> Scan<'a> {
         }
     }
 
-    /// Steps over a member's name (a string, next); whether it holds an escape.
-    fn name(&mut self) -> Option<bool> {
+    /// Steps over a member's name (a string, next) and the colon after it; the name's raw
+    /// text.
+    fn name(&mut self) -> Option<&'a str> {
+        let start = self.i;
         self.eat(b'"')?;
-        self.string()
+        self.string()?;
+        let raw = &self.text[start..self.i];
+        self.ws();
+        self.eat(b':')?;
+        self.ws();
+        Some(raw)
     }
 
     fn literal(&mut self, word: &str) -> Option<()> {
@@ -198,19 +198,17 @@ impl<'a> Scan<'a> {
 
     /// Steps over the rest of a string, from past its opening quote to past its closing
     /// one, checking its escapes as serde_json's scan of a raw value does (four hex digits
-    /// after `\u`, surrogates unchecked); whether it holds an escape.
-    fn string(&mut self) -> Option<bool> {
+    /// after `\u`, surrogates unchecked).
+    fn string(&mut self) -> Option<()> {
         let b = self.text.as_bytes();
-        let mut escaped = false;
         let mut at = find_escape(b, self.i);
         loop {
             match *b.get(at)? {
                 b'"' => {
                     self.i = at + 1;
-                    return Some(escaped);
+                    return Some(());
                 }
                 b'\\' => {
-                    escaped = true;
                     at += match *b.get(at + 1)? {
                         b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
                         b'u' => hex4(b.get(at + 2..at + 6)?).map(|_| 6)?,

@@ -310,7 +310,6 @@ fn elements<'a>(
 struct Object<'a>(Members<'a>);
 
 impl<'a> Object<'a> {
-    /// The value of the last member named `key`, as JSON parsers read a repeated name.
     /// The object that `text` holds, by the scan or else by serde_json (which words the
     /// error).
     fn parse(text: &'a str) -> serde_json::Result<Object<'a>> {
@@ -320,6 +319,7 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// The value of the last member named `key`, as JSON parsers read a repeated name.
     fn get(&self, key: &str) -> Option<&'a str> {
         self.0.iter().rev().find(|(k, _)| k == key).map(|&(_, v)| v)
     }
