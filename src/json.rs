@@ -4,8 +4,8 @@
 //! that borrows each value as its raw text (what serde_json's `RawValue` holds).
 //!
 //! A JSONL record's text field is most of its bytes: serde_json looks at a string eight
-//! bytes at a time, this scan sixteen or thirty-two. The scan accepts only what serde_json accepts
-//! and reads it as serde_json does. Whatever it does not take (invalid JSON, nesting
+//! bytes at a time, this scan sixteen or thirty-two. The scan accepts only what
+//! serde_json accepts and reads it as serde_json does. Whatever it does not take (invalid JSON, nesting
 //! deeper than [`MAX_DEPTH`], a name with an escape it does not decode) it leaves to
 //! serde_json, which reads it or words the error (`jsonl`'s `Object::parse`).
 
@@ -96,10 +96,7 @@ impl<'a> Scan<'a> {
     fn value(&mut self, depth: u32) -> Option<&'a str> {
         let start = self.i;
         match self.peek()? {
-            b'"' => {
-                self.i += 1;
-                self.string()?;
-            }
+            b'"' => self.string()?,
             open @ (b'{' | b'[') => {
                 if depth >= MAX_DEPTH {
                     return None;
@@ -143,7 +140,6 @@ impl<'a> Scan<'a> {
     /// text.
     fn name(&mut self) -> Option<&'a str> {
         let start = self.i;
-        self.eat(b'"')?;
         self.string()?;
         let raw = &self.text[start..self.i];
         self.ws();
@@ -152,6 +148,7 @@ impl<'a> Scan<'a> {
         Some(raw)
     }
 
+    /// Steps over `word` (`true`, `false`, `null`), which must be next.
     fn literal(&mut self, word: &str) -> Option<()> {
         let next = self.text.as_bytes().get(self.i..self.i + word.len())?;
         self.i += word.len();
@@ -196,10 +193,11 @@ impl<'a> Scan<'a> {
         Some(())
     }
 
-    /// Steps over the rest of a string, from past its opening quote to past its closing
-    /// one, checking its escapes as serde_json's scan of a raw value does (four hex digits
-    /// after `\u`, surrogates unchecked).
+    /// Steps over a string (its opening quote next) to past its closing quote, checking
+    /// its escapes as serde_json's scan of a raw value does (four hex digits after `\u`,
+    /// surrogates unchecked).
     fn string(&mut self) -> Option<()> {
+        self.eat(b'"')?;
         let b = self.text.as_bytes();
         let mut at = find_escape(b, self.i);
         loop {
