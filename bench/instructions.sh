@@ -23,7 +23,10 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/many" "$work/one"
 find "$dump/pages" -type f | sort | sed -n "1,${n}p" | xargs cp -t "$work/many"
 find "$work/many" -type f | sort | sed -n 1p | xargs cp -t "$work/one"
-for s in many one; do pages_to_jsonl "$work/$s" "$work/$s.jsonl"; done
+for s in many one; do
+  pages_to_jsonl "$work/$s" "$work/$s.jsonl"
+  pages_to_jsonl "$work/$s" "$work/$s.u.jsonl" ascii
+done
 bytes=$(du -sb "$work/many" | cut -f1)
 one=$(du -sb "$work/one" | cut -f1)
 
@@ -67,7 +70,7 @@ awk -v b="$bytes" -v n="$n" -v l2="$l2_kb" 'BEGIN {
 row "" "instr/byte" "L1 misses/KB" "L2 misses/KB"
 row "floor (read + jieba cut)" "$floor_i" "$floor_l1" "$floor_l2"
 # report LABEL SUFFIX CMD...: chaff's figures (SUFFIX .jsonl: the pages as one JSONL
-# file), each with the floor's over chaff's
+# file; .u.jsonl: the same escaped), each with the floor's over chaff's
 report() {
   local label=$1 ci c1 c2
   read -r ci c1 c2 < <(figures "$@")
@@ -76,6 +79,8 @@ report() {
 }
 report "chaff folder, worker thread" "" "$chaff" --threads 1 filter --force -o "$work/o"
 report "chaff JSONL, worker thread" .jsonl "$chaff" --threads 1 filter --jsonl
+# The same records written with every non-ASCII character as \uXXXX (per byte of text).
+report "  ... written as \\uXXXX" .u.jsonl "$chaff" --threads 1 filter --jsonl
 # The reader thread (opening, sniffing and chunking files) runs beside the worker: its cost
 # is what a second worker shares a core with. Counted inside read_sources only (the same
 # thread also loads the dictionary at start-up).

@@ -1,7 +1,7 @@
 # Sourced by the bench scripts: paths, release builds of chaff and the floor program
 # ($chaff, $floor), the bench dump (composed pages from ../shared, train files only,
-# seed 7, under $out/dump, built once), pages_to_jsonl DIR OUT, the same pages as JSONL
-# records ({"id": file name, "text"}), and pages_to_wet DIR OUT, the same pages as a
+# seed 7, under $out/dump, built once), pages_to_jsonl DIR OUT [ascii], the same pages as
+# JSONL records ({"id": file name, "text"}), and pages_to_wet DIR OUT, the same pages as a
 # gzipped WET file (conversion records, a gzip member each, as Common Crawl's).
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 shared=${CHAFF_SHARED:-$root/../shared}
@@ -19,12 +19,14 @@ if [ ! -d "$dump/pages" ]; then
     --out "$dump" >/dev/null
 fi
 pages_to_jsonl() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$@" <<'PY'
 import json, os, sys
-d, o = sys.argv[1:]
+d, o = sys.argv[1:3]
+# "ascii": every non-ASCII character as \uXXXX, as Python's json.dumps writes by default.
+ascii = sys.argv[3:] == ["ascii"]
 with open(o, "w", encoding="utf-8") as f:
     for n in sorted(os.listdir(d)):
-        f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=False) + "\n")
+        f.write(json.dumps({"id": n, "text": open(os.path.join(d, n), encoding="utf-8").read()}, ensure_ascii=ascii) + "\n")
 PY
 }
 pages_to_wet() {
