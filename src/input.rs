@@ -22,7 +22,8 @@ use std::sync::Arc;
 pub struct DecodeOptions {
     /// Force this encoding instead of detecting one.
     pub encoding: Option<&'static Encoding>,
-    /// Replace undecodable bytes with U+FFFD instead of failing.
+    /// Replace undecodable bytes with U+FFFD instead of failing (and in JSONL text, lone
+    /// UTF-16 surrogate escapes).
     pub lossy: bool,
     /// Sniff only what the first read returns instead of waiting for a full sniff window
     /// (64 KiB or the end): a streaming step (`--pipe`) must answer a record piped alone.

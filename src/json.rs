@@ -379,6 +379,19 @@ fn escape_mask(w: u64) -> u64 {
 /// once and copied a run at a time between backslashes, where serde_json grows a scratch
 /// buffer and copies the result again.
 pub fn unescape(raw: &str) -> Option<String> {
+    unescape_as(raw, false)
+}
+
+/// [`unescape`], but a lone surrogate escape (`\ud800` with no low one after it: what a
+/// JavaScript crawler writes for an emoji cut in half) is read as U+FFFD, as
+/// `String::from_utf16_lossy` reads it, where [`unescape`] refuses the string.
+pub fn unescape_lossy(raw: &str) -> Option<String> {
+    unescape_as(raw, true)
+}
+
+/// [`unescape`], or [`unescape_lossy`] if `lossy`.
+#[inline]
+fn unescape_as(raw: &str, lossy: bool) -> Option<String> {
     let body = raw.strip_prefix('"')?.strip_suffix('"')?;
     let b = body.as_bytes();
     // Bytes, sized once (the text is never longer than its escaped form): a character
@@ -407,7 +420,7 @@ pub fn unescape(raw: &str) -> Option<String> {
                     continue;
                 }
             }
-            let (c, n) = decode_escape(b, at)?;
+            let (c, n) = decode_escape(b, at, lossy)?;
             put_utf8(&mut out, c);
             at += n;
         }
@@ -502,24 +515,25 @@ fn two_unit_escapes_sse2(block: &[u8; 16]) -> Option<[u32; 2]> {
 
 /// The character the escape at `b[at]` (a backslash) stands for, as a Unicode scalar
 /// value (never a surrogate), and the escape's length; `None` for what this does not
-/// decode (an invalid escape, a lone surrogate).
+/// decode: an invalid escape, and unless `lossy` (which reads it as U+FFFD) a lone
+/// surrogate.
 #[inline]
-fn decode_escape(b: &[u8], at: usize) -> Option<(u32, usize)> {
+fn decode_escape(b: &[u8], at: usize, lossy: bool) -> Option<(u32, usize)> {
     // The usual escape first: `\uXXXX` of a character of the BMP outside the surrogates.
     if let Some(&[b'\\', b'u', h1, h2, h3, h4]) = b.get(at..at + 6) {
         let unit = hex4(&[h1, h2, h3, h4])?;
         if !(0xD800..=0xDFFF).contains(&unit) {
             return Some((unit, 6));
         }
-        // A high surrogate must be followed by an escaped low one.
-        if unit > 0xDBFF || b.get(at + 6..at + 8)? != b"\\u" {
-            return None;
+        // A high surrogate and an escaped low one: one character.
+        if unit <= 0xDBFF {
+            if let Some(&[b'\\', b'u', l1, l2, l3, l4]) = b.get(at + 6..at + 12) {
+                if let Some(low @ 0xDC00..=0xDFFF) = hex4(&[l1, l2, l3, l4]) {
+                    return Some((0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12));
+                }
+            }
         }
-        let low = hex4(b.get(at + 8..at + 12)?)?;
-        if !(0xDC00..=0xDFFF).contains(&low) {
-            return None;
-        }
-        return Some((0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), 12));
+        return lossy.then_some((0xFFFD, 6));
     }
     let c = match *b.get(at + 1)? {
         c @ (b'"' | b'\\' | b'/') => c,
@@ -691,7 +705,53 @@ mod tests {
         );
     }
 
+    #[test]
+    fn lone_surrogates_are_refused_or_read_as_replacement_characters() {
+        for (raw, lossy) in [
+            (r#""\ud800""#, "\u{FFFD}"),
+            (r#""a\udc00b""#, "a\u{FFFD}b"),
+            (r#""\ud83d\ude00\ud83d""#, "\u{1F600}\u{FFFD}"),
+            (
+                r#""\ud800\u0041\ud800\ud800\udc00""#,
+                "\u{FFFD}A\u{FFFD}\u{10000}",
+            ),
+            (r#""\udbff\n""#, "\u{FFFD}\n"),
+        ] {
+            assert_eq!(unescape(raw), None, "{raw}");
+            assert_eq!(unescape_lossy(raw).as_deref(), Some(lossy), "{raw}");
+        }
+        // Invalid JSON stays refused.
+        for raw in [r#""\ud800\uZZZZ""#, r#""\ud800\x""#, r#""\ud80""#] {
+            assert_eq!(unescape_lossy(raw), None, "{raw}");
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn lossy_unescape_reads_utf16_as_std_does(
+            units in proptest::collection::vec(
+                proptest::prop_oneof![0u16..0x80, 0x4E00u16..0x4E10, 0xD800u16..0xD803, 0xDC00u16..0xDC03],
+                0..24,
+            ),
+            plain in proptest::collection::vec(proptest::bool::ANY, 24),
+        ) {
+            // Each unit as a `\u` escape, or where it is a character of its own and
+            // `plain` says so, as itself.
+            let mut raw = String::from("\"");
+            for (&u, &p) in units.iter().zip(&plain) {
+                match char::from_u32(u32::from(u)) {
+                    Some(c) if p && c != '"' && c != '\\' && !c.is_control() => raw.push(c),
+                    _ => raw.push_str(&format!("\\u{u:04x}")),
+                }
+            }
+            raw.push('"');
+            let want = String::from_utf16_lossy(&units);
+            proptest::prop_assert_eq!(unescape_lossy(&raw), Some(want.clone()));
+            // Strict: the same text, or nothing where a surrogate was lone.
+            let strict = String::from_utf16(&units).ok();
+            proptest::prop_assert_eq!(unescape(&raw), strict);
+        }
+
         #[test]
         fn unescape_matches_serde_json_on_any_string(s in "(\\PC|[\\x00-\\x1f\"\\\\/]|\u{1F600}){0,60}") {
             let raw = serde_json::to_string(&s).unwrap();

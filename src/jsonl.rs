@@ -112,6 +112,12 @@ pub fn pointer_keys(text_field: &str) -> Option<Result<Vec<String>, String>> {
 impl<'a> Record<'a> {
     /// Parses one JSONL line; the error says what is wrong, for a `path:line:` message.
     pub fn parse(line: &'a str, text_field: &str) -> Result<Record<'a>, String> {
+        Record::parse_as(line, text_field, false)
+    }
+
+    /// [`Record::parse`]; if `lossy` (`--lossy`), a lone surrogate escape in the text
+    /// is read as U+FFFD rather than refused.
+    pub fn parse_as(line: &'a str, text_field: &str, lossy: bool) -> Result<Record<'a>, String> {
         let fields = Object::parse(line).map_err(|e| {
             // The two usual ways a file that is JSON is not JSON lines.
             let first = line.trim_start().chars().next();
@@ -165,7 +171,7 @@ impl<'a> Record<'a> {
                 None => (text_field.to_string(), Vec::new()),
             };
             let item_tokens = &tokens[tokens.len() - item_keys.len()..];
-            let (text, spans, items) = elements(raw, &array, &item_keys, item_tokens)?;
+            let (text, spans, items) = elements(raw, &array, &item_keys, item_tokens, lossy)?;
             return Ok(Record {
                 fields,
                 keys,
@@ -176,7 +182,7 @@ impl<'a> Record<'a> {
                 paragraphs: Some(spans),
             });
         }
-        let text = string_value(raw).map_err(|e| match e {
+        let text = string_value(raw, lossy).map_err(|e| match e {
             None => format!("field {text_field:?} is not a string (or an array of strings)"),
             Some(e) => format!("field {text_field:?}: {e}"),
         })?;
@@ -266,6 +272,7 @@ fn elements<'a>(
     array: &str,
     item_keys: &[String],
     item_tokens: &[&str],
+    lossy: bool,
 ) -> Result<Elements<'a>, String> {
     let elements: Vec<&'a str> = match json::array_elements(raw) {
         Some(elements) => elements,
@@ -289,7 +296,7 @@ fn elements<'a>(
         let mut objects = Vec::new();
         // The pointer has one `*` (pointer_keys), so this one meets none.
         let (string, _) = follow(element, item_keys, &mut objects, &way, &missing)?;
-        let p = string_value(string).map_err(|e| match e {
+        let p = string_value(string, lossy).map_err(|e| match e {
             None => format!("field {:?} is not a string", way(item_keys.len())),
             Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
         })?;
@@ -396,10 +403,15 @@ fn follow<'a>(
     Ok((raw, None))
 }
 
-/// The text of a raw JSON string; `Err(None)` when `raw` is not a string, `Err(Some)`
-/// with serde_json's words when it is one that is not text (a lone surrogate escape).
-fn string_value(raw: &str) -> Result<String, Option<String>> {
-    if let Some(text) = unescape(raw) {
+/// The text of a raw JSON string (a lone surrogate escape as U+FFFD if `lossy`);
+/// `Err(None)` when `raw` is not a string, `Err(Some)` with serde_json's words when it is
+/// one that is not text (a lone surrogate escape).
+fn string_value(raw: &str, lossy: bool) -> Result<String, Option<String>> {
+    let text = match lossy {
+        false => unescape(raw),
+        true => json::unescape_lossy(raw),
+    };
+    if let Some(text) = text {
         return Ok(text);
     }
     if !raw.starts_with('"') {
@@ -408,7 +420,7 @@ fn string_value(raw: &str) -> Result<String, Option<String>> {
     serde_json::from_str(raw).map_err(|e| {
         // serde_json rejects lone surrogates ("\ud800") with a terse message.
         let hint = if e.to_string().contains("escape") {
-            " (a lone UTF-16 surrogate escape is not text)"
+            " (a lone UTF-16 surrogate escape is not text; --lossy reads it as U+FFFD)"
         } else {
             ""
         };
@@ -896,6 +908,22 @@ mod tests {
             .unwrap_err()
             .contains("not a string"));
         let e = Record::parse(r#"{"text":"\ud800"}"#, "text").unwrap_err();
-        assert!(e.contains("surrogate"), "{e}");
+        assert!(e.contains("surrogate") && e.contains("--lossy"), "{e}");
+    }
+
+    #[test]
+    fn lossy_reads_a_lone_surrogate_as_a_replacement_character() {
+        let line = r#"{"id":1,"text":"新闻\ud83d\n广告","p":[{"t":"甲\udc00"},{"t":"乙"}]}"#;
+        let r = Record::parse_as(line, "text", true).unwrap();
+        assert_eq!(r.text, "新闻\u{FFFD}\n广告");
+        let r = Record::parse_as(line, "/p/*/t", true).unwrap();
+        assert_eq!(r.text, "甲\u{FFFD}\n\n乙");
+        for field in ["text", "/p/*/t"] {
+            let e = Record::parse_as(line, field, false).unwrap_err();
+            assert!(e.contains("surrogate"), "{e}");
+        }
+        // Only text: JSON that is not valid stays an error.
+        let e = Record::parse_as(r#"{"text":"\ud800\uZZZZ"}"#, "text", true).unwrap_err();
+        assert!(e.contains("escape"), "{e}");
     }
 }

@@ -183,7 +183,7 @@ struct InputArgs {
     /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
     #[arg(long, value_name = "LABEL")]
     encoding: Option<String>,
-    /// Replace undecodable bytes with U+FFFD instead of failing
+    /// Replace undecodable bytes (and in JSONL text, lone UTF-16 surrogate escapes) with U+FFFD instead of failing
     #[arg(long)]
     lossy: bool,
     /// Fail on a file that is not text instead of skipping it with a warning

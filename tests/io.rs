@@ -182,6 +182,41 @@ fn jsonl_empty_documents_are_dropped_unless_asked_and_pipe_is_one_to_one() {
 }
 
 #[test]
+fn lossy_reads_a_lone_surrogate_escape_in_jsonl_text_as_a_replacement_character() {
+    // What a JavaScript crawler writes for an emoji cut in half, in a news line.
+    let news =
+        "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任，确保人民群众生命财产安全。";
+    let dump =
+        format!("{{\"id\":1,\"text\":\"{news}\\ud83d\"}}\n{{\"id\":2,\"text\":\"{news}\"}}\n");
+    let o = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(dump.as_bytes()));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.starts_with("chaff: -:1: ") && err.contains("surrogate") && err.contains("--lossy"),
+        "{err}"
+    );
+    for args in [
+        &["filter", "--jsonl", "--lossy", "-"][..],
+        &["filter", "--jsonl", "--lossy", "--pipe", "-"],
+        &["tag", "--json", "--jsonl", "--lossy", "-"],
+    ] {
+        let o = chaff_in(&root(), args, Some(dump.as_bytes()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let out = String::from_utf8(o.stdout).unwrap();
+        let texts: Vec<String> = out
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| v["text"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            texts,
+            [format!("{news}\u{FFFD}"), news.to_string()],
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
 fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
     let tmp = tempfile::tempdir().unwrap();
     let (good, _) = dev_jsonl(12);

@@ -1,10 +1,11 @@
 //! Any text, read as a JSON object's members and as an array's elements by chaff's scan
 //! (`chaff::json`) and by serde_json into raw values: the scan must take exactly what
 //! serde_json takes (but for nesting past its limit, which it leaves to serde_json) and
-//! read the same names and raw values.
+//! read the same names and raw values. Each string among them is unescaped as serde_json
+//! reads it, and with `--lossy` always (a lone surrogate as U+FFFD).
 #![no_main]
 
-use chaff::json::{array_elements, object_members, MAX_DEPTH};
+use chaff::json::{array_elements, object_members, unescape, unescape_lossy, MAX_DEPTH};
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -20,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
         .map(|m| m.into_iter().map(|(k, v)| (k, v.get())).collect::<BTreeMap<_, _>>());
     match object_members(text) {
         Some(members) => {
+            for (_, raw) in members.iter().filter(|(_, v)| v.starts_with('"')) {
+                strings_agree(raw);
+            }
             let read: BTreeMap<String, &str> =
                 members.into_iter().map(|(k, v)| (k.into_owned(), v)).collect();
             assert_eq!(Some(read), by_serde.ok(), "{text:?}");
@@ -29,7 +33,23 @@ fuzz_target!(|data: &[u8]| {
     let by_serde = serde_json::from_str::<Vec<&RawValue>>(text)
         .map(|v| v.into_iter().map(RawValue::get).collect::<Vec<_>>());
     match array_elements(text) {
-        Some(elements) => assert_eq!(Some(elements), by_serde.ok(), "{text:?}"),
+        Some(elements) => {
+            for raw in elements.iter().filter(|v| v.starts_with('"')) {
+                strings_agree(raw);
+            }
+            assert_eq!(Some(elements), by_serde.ok(), "{text:?}");
+        }
         None => assert!(by_serde.is_err() || !shallow, "{text:?}"),
     }
 });
+
+/// A JSON string's text: chaff's as serde_json's, and lossily whatever it holds.
+fn strings_agree(raw: &str) {
+    let strict = unescape(raw);
+    assert_eq!(strict, serde_json::from_str::<String>(raw).ok(), "{raw:?}");
+    let lossy = unescape_lossy(raw);
+    assert!(lossy.is_some(), "{raw:?}");
+    if strict.is_some() {
+        assert_eq!(lossy, strict, "{raw:?}");
+    }
+}

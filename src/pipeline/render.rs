@@ -193,7 +193,8 @@ impl Engine<'_> {
                     };
                     let parsed = match line {
                         Ok(l) if l.is_blank() => continue,
-                        Ok(l) => Record::parse(l.text, text_field).map(|r| (l, r)),
+                        Ok(l) => Record::parse_as(l.text, text_field, self.opts.decode.lossy)
+                            .map(|r| (l, r)),
                         Err(b) => Err(b.reason.clone()),
                     };
                     let (line, rec) = match parsed {
