@@ -430,8 +430,9 @@ fn unescape_as(raw: &str, lossy: bool) -> Option<String> {
     debug_assert!(std::str::from_utf8(&out).is_ok());
     // SAFETY: `out` is UTF-8: runs of `body` cut only at ASCII bytes (backslashes and
     // the ends of escapes), and characters encoded from escapes, which are Unicode
-    // scalar values (`decode_escape`). Checking it again would cost as much as the
-    // decoding (30 instructions an escape).
+    // scalar values (`decode_escape`'s, and pairs of units with no surrogate among
+    // them). Checking it again would cost as much as the decoding (30 instructions an
+    // escape).
     Some(unsafe { String::from_utf8_unchecked(out) })
 }
 
