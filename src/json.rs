@@ -11,6 +11,41 @@
 
 use std::borrow::Cow;
 
+/// The words Python's `json.dumps` writes for floats that are not finite, which the scan
+/// takes as values (serde_json refuses them).
+pub const NONFINITE: [&str; 3] = ["NaN", "Infinity", "-Infinity"];
+
+/// `text` with each of [`NONFINITE`] that stands outside a string replaced by a JSON
+/// array of its length (`[1]`, `[123456]`, `[1234567]`): JSON that serde_json reads as
+/// the scan reads `text`, value for value at the same places, and refuses where the scan
+/// refuses `text`. What the scan is tested against (its tests and the fuzz target `json`).
+pub fn nonfinite_as_arrays(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut copied, mut in_string) = (0, 0, false);
+    while i < b.len() {
+        match b[i] {
+            b'\\' if in_string => i += 1,
+            b'"' => in_string = !in_string,
+            _ if !in_string => {
+                if let Some(word) = NONFINITE.iter().find(|w| b[i..].starts_with(w.as_bytes())) {
+                    out.push_str(&text[copied..i]);
+                    out.push('[');
+                    out.push_str(&"1234567"[..word.len() - 2]);
+                    out.push(']');
+                    i += word.len();
+                    copied = i;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
 /// Nesting the scan follows; deeper values are left to serde_json (the scan recurses, and
 /// serde_json's own scan of a raw value has no limit).
 pub const MAX_DEPTH: u32 = 64;
@@ -111,6 +146,13 @@ impl<'a> Scan<'a> {
             b't' => self.literal("true")?,
             b'f' => self.literal("false")?,
             b'n' => self.literal("null")?,
+            // Not JSON: what Python's `json.dumps` writes for floats that are not finite
+            // (and Python and Spark read back). Taken, so a record holding one passes.
+            b'N' => self.literal("NaN")?,
+            b'I' => self.literal("Infinity")?,
+            b'-' if self.text.as_bytes().get(self.i + 1) == Some(&b'I') => {
+                self.literal("-Infinity")?
+            }
             b'-' | b'0'..=b'9' => self.number()?,
             _ => return None,
         }
@@ -148,7 +190,8 @@ impl<'a> Scan<'a> {
         Some(raw)
     }
 
-    /// Steps over `word` (`true`, `false`, `null`), which must be next.
+    /// Steps over `word` (`true`, `false`, `null`, or one of [`NONFINITE`]), which must be
+    /// next.
     fn literal(&mut self, word: &str) -> Option<()> {
         let next = self.text.as_bytes().get(self.i..self.i + word.len())?;
         self.i += word.len();
@@ -704,6 +747,15 @@ mod tests {
             None,
             "fewer than 16 bytes"
         );
+    }
+
+    #[test]
+    fn non_finite_floats_become_arrays_outside_strings_only() {
+        assert_eq!(
+            nonfinite_as_arrays(r#"{"a":NaN,"NaN":"-Infinity \"NaN","b":[Infinity,-Infinity]}"#),
+            r#"{"a":[1],"NaN":"-Infinity \"NaN","b":[[123456],[1234567]]}"#
+        );
+        assert_eq!(nonfinite_as_arrays("新闻NaNNaN"), "新闻[1][1]");
     }
 
     #[test]

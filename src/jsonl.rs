@@ -737,15 +737,23 @@ mod tests {
             .collect())
     }
 
-    /// The members as the scan reads them; `None` where it leaves `text` to serde_json.
+    /// The members as the scan reads them, each value as serde_json reads it once
+    /// Python's non-finite floats are arrays (`json::nonfinite_as_arrays`); `None` where
+    /// the scan leaves `text` to serde_json.
     fn by_scan(text: &str) -> Option<Vec<(String, String)>> {
         let members = json::object_members(text)?;
         Some(
             members
                 .into_iter()
-                .map(|(k, v)| (k.into_owned(), v.to_string()))
+                .map(|(k, v)| (k.into_owned(), json::nonfinite_as_arrays(v)))
                 .collect(),
         )
+    }
+
+    /// [`by_serde`] of `text` with Python's non-finite floats as arrays: what the scan
+    /// must agree with.
+    fn by_serde_nonfinite(text: &str) -> Result<Vec<(String, String)>, String> {
+        by_serde(&json::nonfinite_as_arrays(text))
     }
 
     #[test]
@@ -757,10 +765,15 @@ mod tests {
             r#"{ "a" : "b" , "a" : [ 1 , 2 ] }"#,
             r#"{"\u0041\n\"\\\/":"\ud800","k\u00e9":0}"#,
             r#"{"n":[0,-0,10,1.0,1e5,1E-5,-12.25e+01]}"#,
+            // Python's floats that are not finite, and their words in strings.
+            r#"{"a":NaN,"b":[Infinity,-Infinity],"c":"NaN","d":{"NaN":-Infinity}}"#,
         ] {
-            let want = by_serde(text).unwrap();
+            let want = by_serde_nonfinite(text).unwrap();
             assert_eq!(by_scan(text), Some(want), "{text}");
         }
+        let members = json::object_members(r#"{"a":NaN,"b":[-Infinity]}"#).unwrap();
+        assert_eq!(members[0].1, "NaN");
+        assert_eq!(members[1].1, "[-Infinity]");
         // What serde_json refuses the scan leaves to it (which words the error).
         for text in [
             "",
@@ -795,8 +808,17 @@ mod tests {
             r#"{"a":"x}"#,
             r#"{"a":+1}"#,
             r#"{"a":[}"#,
+            r#"{"a":nan}"#,
+            r#"{"a":-NaN}"#,
+            r#"{"a":NaNa}"#,
+            r#"{"a":Infinit}"#,
+            r#"{"a":+Infinity}"#,
+            r#"{"a":--Infinity}"#,
+            r#"{"a":1NaN}"#,
+            r#"{"a":NaN1}"#,
+            r#"{NaN:1}"#,
         ] {
-            assert!(by_serde(text).is_err(), "{text}");
+            assert!(by_serde_nonfinite(text).is_err(), "{text}");
             assert_eq!(by_scan(text), None, "{text}");
         }
         // Nesting past the scan's limit is left to serde_json, which reads it.
@@ -826,6 +848,8 @@ mod tests {
             Just("null".to_string()),
             Just("true".to_string()),
             Just("false".to_string()),
+            Just("NaN".to_string()),
+            "-?Infinity",
             "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
             string(),
         ];
@@ -842,13 +866,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// The scan takes what serde_json takes and reads it the same, on JSON and on
-        /// JSON with one character changed, dropped or added.
+        /// The scan takes what serde_json takes and reads it the same (Python's
+        /// non-finite floats aside), on JSON and on JSON with one character changed,
+        /// dropped or added.
         #[test]
         fn the_scan_agrees_with_serde_json(
             members in proptest::collection::vec(("\"[a-z]{0,3}\"", json_value()), 0..4),
             edit in proptest::option::of((0usize..10_000, 0usize..3, proptest::sample::select(
-                "{}[]\",:\\ 0-+.eEtfnu\u{1}1a".chars().collect::<Vec<char>>()))),
+                "{}[]\",:\\ 0-+.eEtfnu\u{1}1aNI".chars().collect::<Vec<char>>()))),
         ) {
             let text: String = format!("{{{}}}", members.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(","));
             let mut chars: Vec<char> = text.chars().collect();
@@ -862,7 +887,7 @@ mod tests {
             }
             let text: String = chars.into_iter().collect();
             let scan = by_scan(&text);
-            match by_serde(&text) {
+            match by_serde_nonfinite(&text) {
                 Ok(want) => proptest::prop_assert_eq!(scan, Some(want), "{}", text),
                 Err(_) => proptest::prop_assert_eq!(scan, None, "{}", text),
             }

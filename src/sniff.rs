@@ -136,10 +136,13 @@ fn next_is_object(text: &[u8]) -> bool {
     memchr::memchr(b'\n', &text[start..]).is_some_and(|end| is_object(&text[start..start + end]))
 }
 
-/// Whether `line` is one JSON object.
+/// Whether `line` is one JSON object (as a JSONL run reads records: Python's
+/// non-finite floats allowed).
 fn is_object(line: &[u8]) -> bool {
     let line = line.trim_ascii();
-    line.starts_with(b"{") && serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
+    line.starts_with(b"{")
+        && (std::str::from_utf8(line).is_ok_and(|l| crate::json::object_members(l).is_some())
+            || serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())
 }
 
 /// Whether `text` opens a JSON object with a key: `{`, then `"key":` (or `}`, an empty one).

@@ -217,6 +217,33 @@ fn lossy_reads_a_lone_surrogate_escape_in_jsonl_text_as_a_replacement_character(
 }
 
 #[test]
+fn python_non_finite_floats_in_a_jsonl_record_pass_through() {
+    // What Python's json.dumps writes for float("nan") and infinities.
+    let news =
+        "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任，确保人民群众生命财产安全。";
+    let record = format!(
+        "{{\"id\":1,\"score\":NaN,\"text\":\"{news}\\n哈哈哈笑死[哈哈]\",\"m\":[Infinity,-Infinity]}}\n"
+    );
+    let o = chaff_in(
+        &root(),
+        &["filter", "--jsonl", "-"],
+        Some(record.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("{{\"id\":1,\"score\":NaN,\"text\":\"{news}\\n\",\"m\":[Infinity,-Infinity]}}\n")
+    );
+    // Still JSON lines to the format sniff: a plain-text run skips the file and says so.
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("dump.txt");
+    fs::write(&f, &record).unwrap();
+    let o = chaff_in(&root(), &["filter", s(&f)], None);
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--jsonl"));
+}
+
+#[test]
 fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
     let tmp = tempfile::tempdir().unwrap();
     let (good, _) = dev_jsonl(12);
