@@ -58,16 +58,17 @@ for c in 0 1 2 3 4 5; do
   { printf "\\$o\\000\\377\\011"; cat "$page"; } >"corpus/writers/flushed$c.seed"
 done
 # JSON seeds: the sample page as a record, nested under a pointer, and as an array of
-# paragraphs, each with fields of every JSON kind.
+# paragraphs, each with fields of every JSON kind (and a lone surrogate in a string).
 python3 - "$page" corpus/json <<'PY'
 import json, sys
 page, out = sys.argv[1:]
 text = open(page, encoding="utf-8").read()
-other = {"n": [0, -1.5e3, True, False, None], "o": {"k": "\u00e9\n"}}
+# Python's non-finite floats too, as json.dumps writes them (NaN, Infinity, -Infinity).
+other = {"n": [0, -1.5e3, True, False, None, float("nan"), float("inf"), -float("inf")], "o": {"k": "\u00e9\n"}}
 records = [
     {"id": 1, "text": text, **other},
     {"data": {"content": text}, "meta": other},
-    {"段落": [{"内容": p} for p in text.split("\n\n")], "x": []},
+    {"段落": [{"内容": p} for p in text.split("\n\n")], "x": [], "cut": "\ud83d"},
 ]
 for i, r in enumerate(records):
     open(f"{out}/record{i}.json", "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=i != 1))

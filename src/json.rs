@@ -5,9 +5,11 @@
 //!
 //! A JSONL record's text field is most of its bytes: serde_json looks at a string eight
 //! bytes at a time, this scan sixteen or thirty-two. The scan accepts only what
-//! serde_json accepts and reads it as serde_json does. Whatever it does not take (invalid JSON, nesting
-//! deeper than [`MAX_DEPTH`], a name with an escape it does not decode) it leaves to
-//! serde_json, which reads it or words the error (`jsonl`'s `Object::parse`).
+//! serde_json accepts, and reads it as serde_json does, but for one addition: the words
+//! Python writes for floats that are not finite ([`NONFINITE`]), taken as values.
+//! Whatever it does not take (invalid JSON, nesting deeper than [`MAX_DEPTH`], a name
+//! with an escape it does not decode) it leaves to serde_json, which reads it or words
+//! the error (`jsonl`'s `Object::parse`).
 
 use std::borrow::Cow;
 
