@@ -17,11 +17,13 @@ use std::borrow::Cow;
 /// takes as values (serde_json refuses them).
 pub const NONFINITE: [&str; 3] = ["NaN", "Infinity", "-Infinity"];
 
-/// `text` with each of [`NONFINITE`] that stands outside a string replaced by a JSON
-/// array of its length (`[1]`, `[123456]`, `[1234567]`): JSON that serde_json reads as
-/// the scan reads `text`, value for value at the same places, and refuses where the scan
-/// refuses `text`. What the scan is tested against (its tests and the fuzz target `json`).
-pub fn nonfinite_as_arrays(text: &str) -> String {
+/// `text` with each of [`NONFINITE`] that stands in an array or object (`text` starting
+/// `depth` levels in) and outside a string replaced by a JSON array of its length (`[1]`,
+/// `[123456]`, `[1234567]`): JSON that serde_json reads as the scan reads `text`, value
+/// for value at the same places, and refuses where the scan refuses `text` (a word at
+/// the top is left as it is, so that it stays no object or array). What the scan is
+/// tested against (its tests and the fuzz target `json`).
+pub fn nonfinite_as_arrays(text: &str, mut depth: i64) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let (mut i, mut copied, mut in_string) = (0, 0, false);
@@ -29,7 +31,10 @@ pub fn nonfinite_as_arrays(text: &str) -> String {
         match b[i] {
             b'\\' if in_string => i += 1,
             b'"' => in_string = !in_string,
-            _ if !in_string => {
+            _ if in_string => {}
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth -= 1,
+            _ if depth > 0 => {
                 if let Some(word) = NONFINITE.iter().find(|w| b[i..].starts_with(w.as_bytes())) {
                     out.push_str(&text[copied..i]);
                     out.push('[');
@@ -754,10 +759,18 @@ mod tests {
     #[test]
     fn non_finite_floats_become_arrays_outside_strings_only() {
         assert_eq!(
-            nonfinite_as_arrays(r#"{"a":NaN,"NaN":"-Infinity \"NaN","b":[Infinity,-Infinity]}"#),
+            nonfinite_as_arrays(
+                r#"{"a":NaN,"NaN":"-Infinity \"NaN","b":[Infinity,-Infinity]}"#,
+                0
+            ),
             r#"{"a":[1],"NaN":"-Infinity \"NaN","b":[[123456],[1234567]]}"#
         );
-        assert_eq!(nonfinite_as_arrays("新闻NaNNaN"), "新闻[1][1]");
+        // At the top a word stays, so that the text stays no object or array.
+        assert_eq!(
+            nonfinite_as_arrays("-Infinity [NaN]NaN", 0),
+            "-Infinity [[1]]NaN"
+        );
+        assert_eq!(nonfinite_as_arrays("新闻NaNNaN", 1), "新闻[1][1]");
     }
 
     #[test]

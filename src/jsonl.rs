@@ -745,7 +745,7 @@ mod tests {
         Some(
             members
                 .into_iter()
-                .map(|(k, v)| (k.into_owned(), json::nonfinite_as_arrays(v)))
+                .map(|(k, v)| (k.into_owned(), json::nonfinite_as_arrays(v, 1)))
                 .collect(),
         )
     }
@@ -753,7 +753,7 @@ mod tests {
     /// [`by_serde`] of `text` with Python's non-finite floats as arrays: what the scan
     /// must agree with.
     fn by_serde_nonfinite(text: &str) -> Result<Vec<(String, String)>, String> {
-        by_serde(&json::nonfinite_as_arrays(text))
+        by_serde(&json::nonfinite_as_arrays(text, 0))
     }
 
     #[test]

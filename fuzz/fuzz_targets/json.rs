@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // Nesting the scan follows in full: fewer brackets than its limit.
     let shallow = text.matches(['[', '{']).count() < MAX_DEPTH as usize;
-    let as_json = nonfinite_as_arrays(text);
+    let as_json = nonfinite_as_arrays(text, 0);
     // A map keeps the last of a repeated name, as serde_json's reading of one does.
     let by_serde = serde_json::from_str::<BTreeMap<String, &RawValue>>(&as_json).map(|m| {
         m.into_iter()
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
             }
             let read: BTreeMap<String, String> = members
                 .into_iter()
-                .map(|(k, v)| (k.into_owned(), nonfinite_as_arrays(v)))
+                .map(|(k, v)| (k.into_owned(), nonfinite_as_arrays(v, 1)))
                 .collect();
             assert_eq!(Some(read), by_serde.ok(), "{text:?}");
         }
@@ -50,7 +50,7 @@ fuzz_target!(|data: &[u8]| {
             for raw in elements.iter().filter(|v| v.starts_with('"')) {
                 strings_agree(raw);
             }
-            let read: Vec<String> = elements.iter().map(|v| nonfinite_as_arrays(v)).collect();
+            let read: Vec<String> = elements.iter().map(|v| nonfinite_as_arrays(v, 1)).collect();
             assert_eq!(Some(read), by_serde.ok(), "{text:?}");
         }
         None => assert!(by_serde.is_err() || !shallow, "{text:?}"),
