@@ -63,6 +63,26 @@ impl<W: Write> ParallelGzip<W> {
         })
     }
 
+    /// Goes on with a gzip stream at `level` that a stopped run left in `inner` after a
+    /// flush, as [`read_flushed`] read it back: the same bytes follow as if the stream
+    /// had never stopped.
+    pub fn resumed(inner: W, level: u32, flushed: Flushed) -> Self {
+        ParallelGzip {
+            inner,
+            block: Vec::with_capacity(BLOCK),
+            window: flushed.window,
+            crc: flushed.crc,
+            len: flushed.len,
+            order: InOrder::new("gzip"),
+            level,
+        }
+    }
+
+    /// The writer it writes to (what a [`Write::flush`] wrote is all there).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Compresses what is left as the last block, writes every block in order and the
     /// trailer (CRC-32 and length), and hands `inner` back.
     pub fn finish(mut self) -> io::Result<W> {
@@ -128,6 +148,61 @@ impl<W: Write> Write for ParallelGzip<W> {
         }
         self.order.drain(0, |b| self.inner.write_all(&b))?;
         self.inner.flush()
+    }
+}
+
+/// What [`ParallelGzip`] needs to go on with a stream it flushed: the CRC-32 and length of
+/// the data so far, and its last 32 KiB (deflate's window).
+pub struct Flushed {
+    crc: crc32fast::Hasher,
+    /// Bytes of data.
+    pub len: u64,
+    window: Vec<u8>,
+}
+
+/// Reads back a gzip stream that [`ParallelGzip`] at `level` wrote up to a flush (its
+/// header and its blocks so far, no trailer), for [`ParallelGzip::resumed`]. Fails if it
+/// is not such a stream.
+pub fn read_flushed(mut r: impl io::Read, level: u32) -> io::Result<Flushed> {
+    let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_string());
+    let mut head = [0u8; 10];
+    r.read_exact(&mut head)?;
+    if head != header(level) {
+        return Err(bad(
+            "not the start of a gzip stream chaff wrote at this level",
+        ));
+    }
+    let mut d = flate2::Decompress::new(false);
+    let (mut input, mut out) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let mut f = Flushed {
+        crc: crc32fast::Hasher::new(),
+        len: 0,
+        window: Vec::new(),
+    };
+    let (mut filled, mut at) = (0, 0);
+    loop {
+        if at == filled {
+            (filled, at) = (r.read(&mut input)?, 0);
+        }
+        let (before_in, before_out) = (d.total_in(), d.total_out());
+        let status = d
+            .decompress(&input[at..filled], &mut out, flate2::FlushDecompress::None)
+            .map_err(io::Error::other)?;
+        at += (d.total_in() - before_in) as usize;
+        let n = (d.total_out() - before_out) as usize;
+        let data = &out[..n];
+        f.crc.update(data);
+        f.len += n as u64;
+        let keep = data.len().min(WINDOW);
+        let from = (f.window.len() + keep).saturating_sub(WINDOW);
+        f.window.drain(..from);
+        f.window.extend_from_slice(&data[n - keep..]);
+        if status == Status::StreamEnd {
+            return Err(bad("a finished gzip stream, not a flushed one"));
+        }
+        if filled == 0 && n == 0 {
+            return Ok(f);
+        }
     }
 }
 
@@ -228,6 +303,49 @@ mod tests {
             .read_to_end(&mut all)
             .unwrap();
         assert_eq!(all, [a, b].concat());
+    }
+
+    /// A stream stopped after any flush and gone on with from what it wrote gives the
+    /// same bytes as one that never stopped: the cut of the resumed output in `--resume`.
+    #[test]
+    fn a_stream_read_back_at_a_flush_goes_on_to_the_same_bytes() {
+        let data = text(3 * BLOCK + 40_000);
+        let cuts = [
+            10,
+            5000,
+            WINDOW - 1,
+            WINDOW + 1,
+            BLOCK,
+            BLOCK + 7,
+            2 * BLOCK + 30_000,
+        ];
+        for level in [1, 6] {
+            let whole = |flush_at: usize| {
+                let mut w = ParallelGzip::new(Vec::new(), level).unwrap();
+                w.write_all(&data[..flush_at]).unwrap();
+                w.flush().unwrap();
+                let at = w.get_mut().len();
+                w.write_all(&data[flush_at..]).unwrap();
+                (w.finish().unwrap(), at)
+            };
+            for cut in cuts {
+                let (want, at) = whole(cut);
+                let f = read_flushed(&want[..at], level).unwrap();
+                assert_eq!(f.len, cut as u64);
+                let mut w = ParallelGzip::resumed(want[..at].to_vec(), level, f);
+                w.write_all(&data[cut..]).unwrap();
+                assert!(w.finish().unwrap() == want, "level {level}, cut at {cut}");
+                assert_eq!(gunzip_one_member(&want), data);
+                // Another level's header, or a finished stream, is not gone on with.
+                assert!(read_flushed(&want[..at], 9).is_err());
+                assert!(read_flushed(&want[..], level).is_err());
+            }
+        }
+        // An empty stream, flushed at once.
+        let mut w = ParallelGzip::new(Vec::new(), 6).unwrap();
+        w.flush().unwrap();
+        let f = read_flushed(&w.get_mut()[..], 6).unwrap();
+        assert_eq!(f.len, 0);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The journal of a run into an output folder: one JSON line per finished source, in
-//! input order, appended as the run goes. It is what `--resume` trusts: which sources an
+//! input order, appended as the run goes, and before it, for a large JSONL source, one
+//! per checkpoint of its output ([`Checkpoint`]). It is what `--resume` trusts: which sources an
 //! earlier run finished (in order, so the side files, which follow input order, can be
 //! continued), how far each side file had got after each one, and what each counted (so
 //! a resumed run's summary covers the whole dump).
@@ -16,6 +17,7 @@ use crate::summary::Summary;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Name of the journal in an output folder.
 pub const JOURNAL: &str = ".chaff-journal.jsonl";
@@ -32,6 +34,40 @@ pub struct Record {
     /// Bytes of the `--file-stats` lines once this source's was written.
     pub file_stats: u64,
     /// What it counted.
+    pub counts: Summary,
+    /// Set when the source is not finished: where a large source had got when its output
+    /// was checkpointed (`counts` are then what it counted so far).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Checkpoint>,
+}
+
+/// How far a large source had got when its output was checkpointed: a run into an
+/// output folder flushes the output of a large JSONL source and journals this every
+/// `--checkpoint-bytes` of input, so that `--resume` goes on inside the source instead of
+/// from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Bytes of the source's text (decompressed and decoded) read.
+    pub input: u64,
+    /// Number of the source's next line.
+    pub line: u64,
+    /// CRC-32 of the text before `input`: a resumed run reads the text again up to
+    /// `input`, and checks that it is the same.
+    pub crc: u32,
+    /// Bytes of the partial output file ([`crate::output::resumable_path`]).
+    pub output: u64,
+    /// Bytes of output before compression.
+    pub plain: u64,
+}
+
+/// A source that `--resume` goes on with from a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resume {
+    /// Its output's path in the folder ([`in_folder`]).
+    pub dest: String,
+    /// Where to go on from.
+    pub at: Checkpoint,
+    /// What the source had counted by then.
     pub counts: Summary,
 }
 
@@ -178,12 +214,30 @@ impl Journal {
     /// Records a finished source whose output is `dest` (buffered: see
     /// [`Journal::flush`]).
     pub fn record(&mut self, dest: &Path, output: bool, counts: &Summary) -> Result<()> {
+        self.write(dest, output, counts, None)
+    }
+
+    /// Records a checkpoint of the source whose output is `dest`, which has counted
+    /// `counts` so far (buffered: see [`Journal::flush`]). Call it only once its partial
+    /// output is written out as far as `at` says.
+    pub fn checkpoint(&mut self, dest: &Path, at: Checkpoint, counts: &Summary) -> Result<()> {
+        self.write(dest, true, counts, Some(at))
+    }
+
+    fn write(
+        &mut self,
+        dest: &Path,
+        output: bool,
+        counts: &Summary,
+        at: Option<Checkpoint>,
+    ) -> Result<()> {
         let r = Record {
             dest: in_folder(&self.dir, dest),
             output,
             removed: self.ends.removed,
             file_stats: self.ends.file_stats,
             counts: counts.clone(),
+            at,
         };
         self.line.clear();
         serde_json::to_writer(&mut self.line, &r).map_err(|e| Error::Internal(e.to_string()))?;
@@ -211,6 +265,8 @@ pub struct Continued {
     pub file_stats: Option<SideFile>,
     /// What the sources left out counted; `resumed` says how many they are.
     pub done: Summary,
+    /// The source gone on with from a checkpoint, if any.
+    pub inside: Option<Arc<Resume>>,
 }
 
 /// Opens the journal and the side files of the run `plan` into `dir`. Resuming, the
@@ -243,20 +299,52 @@ pub fn begin(
         kept(file_stats, last.file_stats)?,
     );
     // The records done: in order, those covered by the side files, as long as each is
-    // the next source of this run and its output is there.
+    // the next source of this run and its output is there. Then the last checkpoint of
+    // the next source that its partial output covers, if any.
     let (mut keep, mut ends, mut done, mut skipped) =
         (0, SideEnds::default(), Summary::default(), Vec::new());
+    // The checkpoint, and the journal's length and side ends after it.
+    let mut inside: Option<(Resume, u64, SideEnds)> = None;
     if resuming {
-        let mut outputs = plan.outputs();
+        let mut outputs = plan.outputs().peekable();
+        // The next source's partial output's length (looked up once).
+        let mut partial: Option<(String, u64)> = None;
         for r in read(dir)? {
             let (r, at) = r?;
             if r.removed > has_removed || r.file_stats > has_stats {
                 break;
             }
+            if let Some(c) = r.at {
+                let Some(Ok(dest)) = outputs.peek() else {
+                    break;
+                };
+                if in_folder(dir, dest) != r.dest {
+                    break;
+                }
+                let len = match &partial {
+                    Some((d, len)) if *d == r.dest => *len,
+                    _ => {
+                        let p = crate::output::resumable_path(dest);
+                        let len = std::fs::metadata(&p).map_or(0, |m| m.len());
+                        partial = Some((r.dest.clone(), len));
+                        len
+                    }
+                };
+                if c.output <= len {
+                    let resume = Resume {
+                        dest: r.dest.clone(),
+                        at: c,
+                        counts: r.counts.clone(),
+                    };
+                    inside = Some((resume, at, r.side_ends()));
+                }
+                continue;
+            }
             match outputs.next() {
                 Some(Ok(dest)) if plan.finished(&dest, &r) => {}
                 _ => break,
             }
+            inside = None;
             (keep, ends) = (at, r.side_ends());
             done.absorb(&r.counts);
             skipped.push(dest_key(&r.dest));
@@ -264,6 +352,11 @@ pub fn begin(
     }
     done.resumed = skipped.len() as u64;
     plan.skip_done(skipped);
+    let inside = inside.map(|(resume, at, side)| {
+        (keep, ends) = (at, side);
+        Arc::new(resume)
+    });
+    plan.resume_inside(inside.clone());
     Ok(Continued {
         journal: Journal::open(dir, keep, ends)?,
         removed: removed
@@ -273,6 +366,7 @@ pub fn begin(
             .map(|p| SideFile::resumable(p, ends.file_stats))
             .transpose()?,
         done,
+        inside,
     })
 }
 
@@ -286,6 +380,7 @@ impl Continued {
             removed,
             file_stats,
             done,
+            inside: _,
         } = self;
         let sides = [removed, file_stats].into_iter().flatten();
         match result {
@@ -388,6 +483,92 @@ mod tests {
         let run = begin(&mut again, &out, Some(&removed), None).unwrap();
         assert_eq!(run.done.resumed, 0);
         assert_eq!(again.inputs().entries.count(), 4);
+    }
+
+    #[test]
+    fn a_resume_goes_on_from_the_last_checkpoint_its_partial_output_covers() {
+        use crate::outdir::{plan, Existing};
+        use crate::sources::Input;
+        let tmp = tempfile::tempdir().unwrap();
+        let (input, out) = (tmp.path().join("in"), tmp.path().join("out"));
+        std::fs::create_dir_all(&input).unwrap();
+        for n in ["a.jsonl", "b.jsonl", "c.jsonl"] {
+            std::fs::write(input.join(n), "{}\n").unwrap();
+        }
+        let inputs = [input.clone()];
+        let planned = |existing| {
+            let list = Input::all_given(&inputs).into();
+            plan(&out, list, "stdin.jsonl", None, existing, Some("{}")).unwrap()
+        };
+        let at = |output: u64| Checkpoint {
+            input: output * 2,
+            line: output,
+            crc: 7,
+            output,
+            plain: output,
+        };
+        // A stopped run: a.jsonl finished, b.jsonl checkpointed twice.
+        let mut first = planned(Existing::Refuse);
+        let mut run = begin(&mut first, &out, None, None).unwrap();
+        std::fs::write(out.join("a.jsonl"), "x\n").unwrap();
+        run.journal
+            .record(&out.join("a.jsonl"), true, &counts(1))
+            .unwrap();
+        for n in [10, 20] {
+            let c = counts(n);
+            run.journal
+                .checkpoint(&out.join("b.jsonl"), at(n), &c)
+                .unwrap();
+        }
+        run.journal.flush().unwrap();
+        drop(run);
+        let journal = std::fs::read(path(&out)).unwrap();
+        let partial = crate::output::resumable_path(&out.join("b.jsonl"));
+        // The partial output's length picks the checkpoint; the journal is kept up to it.
+        for (len, want) in [
+            (None, None),
+            (Some(9), None),
+            (Some(15), Some(10)),
+            (Some(25), Some(20)),
+        ] {
+            std::fs::write(path(&out), &journal).unwrap();
+            let _ = std::fs::remove_file(&partial);
+            if let Some(len) = len {
+                std::fs::write(&partial, vec![b'x'; len]).unwrap();
+            }
+            let mut resumed = planned(Existing::Resume);
+            let run = begin(&mut resumed, &out, None, None).unwrap();
+            assert_eq!(run.done.resumed, 1);
+            assert_eq!(run.inside.as_ref().map(|r| r.at.output), want, "{len:?}");
+            if let Some(r) = &run.inside {
+                assert_eq!(
+                    (r.dest.as_str(), &r.counts),
+                    ("b.jsonl", &counts(r.at.output))
+                );
+            }
+            let entries: Vec<_> = resumed.inputs().entries.map(|e| e.unwrap()).collect();
+            assert_eq!(entries.len(), 2);
+            assert_eq!(entries[0].resume, run.inside);
+            assert!(entries[1].resume.is_none());
+            drop(run);
+            let kept = all(&out);
+            assert_eq!(kept.len(), 1 + want.map_or(0, |w| w as usize / 10));
+        }
+        // Once finished (its output in place), the source is done: no checkpoint is used.
+        std::fs::write(path(&out), &journal).unwrap();
+        std::fs::write(&partial, vec![b'x'; 25]).unwrap();
+        let mut j = Journal::open(&out, journal.len() as u64, SideEnds::default()).unwrap();
+        std::fs::write(out.join("b.jsonl"), "y\n").unwrap();
+        j.record(&out.join("b.jsonl"), true, &counts(30)).unwrap();
+        j.checkpoint(&out.join("c.jsonl"), at(5), &counts(5))
+            .unwrap();
+        j.flush().unwrap();
+        drop(j);
+        let mut resumed = planned(Existing::Resume);
+        let run = begin(&mut resumed, &out, None, None).unwrap();
+        assert_eq!((run.done.resumed, run.done.lines), (2, 31));
+        // c.jsonl's checkpoint has no partial output to go on with.
+        assert!(run.inside.is_none());
     }
 
     #[test]

@@ -202,6 +202,10 @@ struct InputArgs {
     /// Bytes per chunk of a large input (chunks are classified in parallel)
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
+    /// Under -o OUTDIR, checkpoint a large JSONL input's plain or gzip output every BYTES
+    /// of its text, for --resume to go on inside it (0: never)
+    #[arg(long, default_value_t = chaff::pipeline::CHECKPOINT_BYTES, value_name = "BYTES", hide = true)]
+    checkpoint_bytes: u64,
     /// Also read the inputs named in LIST, one path per line (- for stdin); under -o
     /// OUTDIR a listed path keeps its whole path (as with tar -T or rsync --files-from)
     #[arg(long, value_name = "LIST", conflicts_with = "files0_from")]
@@ -527,6 +531,7 @@ impl InputArgs {
             gzip_stream: false,
             compress_level: None,
             progress,
+            checkpoint_bytes: self.checkpoint_bytes,
         })
     }
 }
@@ -606,6 +611,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         .to_json();
         let mut plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, Some(&settings))?;
         let mut run = chaff::journal::begin(&mut plan, dir, None, None)?;
+        tell_inside(&run, g);
         let result = engine.dolma(plan.inputs(), &a.dolma_name, Some(&mut run.journal));
         let (summary, done) = run.end(result)?;
         return report(&summary, &done, start, g, None, false);
@@ -646,6 +652,16 @@ struct Global {
 /// The settings record of a run into a folder (what `--resume` compares): the model, the
 /// flags that change what is written and the inputs. The caller fills in its command's
 /// own (`--compress`, `--keep-empty`; a Dolma run's tagger name).
+/// Tells (unless `--quiet`) which output a resumed run goes on with from a checkpoint.
+fn tell_inside(run: &chaff::journal::Continued, g: &Global) {
+    if let (Some(r), false) = (&run.inside, g.quiet) {
+        eprintln!(
+            "chaff: going on with {} from input line {}, where the stopped run checkpointed it",
+            r.dest, r.at.line
+        );
+    }
+}
+
 fn run_record<'a>(
     model: &ModelArg,
     decision: &'a DecisionArgs,
@@ -654,6 +670,8 @@ fn run_record<'a>(
 ) -> Result<outdir::RunRecord<'a>> {
     Ok(outdir::RunRecord {
         bad_records: &input.bad_records,
+        checkpoint_bytes: Some(input.checkpoint_bytes)
+            .filter(|&b| b != chaff::pipeline::CHECKPOINT_BYTES),
         chunk_bytes: input.chunk_bytes,
         compress: "auto",
         dolma: None,
@@ -755,6 +773,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             let mut plan =
                 outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
             let mut run = chaff::journal::begin(&mut plan, dir, removed, file_stats)?;
+            tell_inside(&run, g);
             let side = Sidecars {
                 removed: run.removed.as_mut().map(|w| w as &mut dyn Write),
                 file_stats: run.file_stats.as_mut().map(|w| w as &mut dyn Write),

@@ -5,7 +5,7 @@
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::journal::{dest_key, in_folder, Record};
+use crate::journal::{dest_key, in_folder, Record, Resume};
 use crate::sources::{
     given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
     Walk,
@@ -40,6 +40,10 @@ pub struct RunRecord<'a> {
     /// flag existed still match), ahead of the version to keep the keys sorted.
     #[serde(skip)]
     pub bad_records: &'a str,
+    /// `--checkpoint-bytes`, recorded only when not the default (records of runs before
+    /// the flag still match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_bytes: Option<u64>,
     /// Target chunk size in bytes (`--chunk-bytes`).
     pub chunk_bytes: usize,
     /// `--compress` as given.
@@ -128,6 +132,8 @@ pub struct Plan {
     before: Before,
     /// The keys of the outputs of the first sources, done by an earlier run and left out.
     done: Arc<Vec<u64>>,
+    /// The source after those, gone on with from a checkpoint.
+    inside: Option<Arc<Resume>>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -178,6 +184,7 @@ pub fn plan(
         compress,
         before,
         done: Arc::default(),
+        inside: None,
     })
 }
 
@@ -213,6 +220,7 @@ impl Plan {
     fn todo(&self) -> impl Iterator<Item = Result<Entry>> + Send + 'static {
         let (before, dir) = (self.before, self.dir.clone());
         let done = Arc::clone(&self.done);
+        let inside = self.inside.clone();
         self.dests().enumerate().filter_map(move |(i, d)| {
             let (source, dest) = match d {
                 Ok(d) => d,
@@ -237,10 +245,22 @@ impl Plan {
             // source's output from this run, written before the walk got here: only the
             // empty folder's rule tells the two apart without a list).
             let replace = before != Before::Empty && dest.symlink_metadata().is_ok();
+            let resume = inside.as_ref().filter(|_| i == done.len()).cloned();
+            if resume
+                .as_ref()
+                .is_some_and(|r| r.dest != in_folder(&dir, &dest))
+            {
+                return Some(Err(Error::Usage(format!(
+                    "{}: the inputs changed while the run started (its output {} is not the one the run before was writing); run again",
+                    source.display(),
+                    dest.display()
+                ))));
+            }
             Some(Ok(Entry {
                 source,
                 dest: Some(dest),
                 replace,
+                resume,
             }))
         })
     }
@@ -282,6 +302,12 @@ impl Plan {
     /// ([`dest_key`]; done by an earlier run, as [`Plan::finished`] found).
     pub fn skip_done(&mut self, dests: Vec<u64>) {
         self.done = Arc::new(dests);
+    }
+
+    /// Goes on with the source after those [`Plan::skip_done`] leaves out from a
+    /// checkpoint of an earlier run (`None`: from its start).
+    pub fn resume_inside(&mut self, resume: Option<Arc<Resume>>) {
+        self.inside = resume;
     }
 }
 
@@ -746,8 +772,12 @@ fn prepare(
     // Created only now, so a refused run leaves no empty folder behind.
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     if before == Before::Resume {
-        remove_temporaries(dir)?;
+        remove_temporaries(dir, false)?;
     } else if let Some(settings) = settings {
+        if before == Before::Replace {
+            // What a stopped run kept to go on from is of no use to a run that starts over.
+            remove_temporaries(dir, true)?;
+        }
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
     Ok(before)
@@ -839,18 +869,19 @@ fn resolve(p: &Path) -> Result<PathBuf> {
     Ok(real)
 }
 
-/// Removes temporary files a killed run left behind (a signal-stopped run removes its own).
-fn remove_temporaries(dir: &Path) -> Result<()> {
+/// Removes temporary files a killed run left behind (a signal-stopped run removes its
+/// own), and with `resumable`, the outputs a stopped run kept to go on from
+/// ([`crate::output::resumable_path`]).
+fn remove_temporaries(dir: &Path, resumable: bool) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
         if meta.is_dir() {
-            remove_temporaries(&path)?;
-        } else if path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.') && n.ends_with(".chaff-tmp"))
-        {
+            remove_temporaries(&path, resumable)?;
+        } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            n.starts_with('.')
+                && (n.ends_with(".chaff-tmp") || (resumable && n.ends_with(".chaff-resumable")))
+        }) {
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
     }
@@ -920,6 +951,7 @@ mod tests {
     ) -> RunRecord<'a> {
         RunRecord {
             bad_records,
+            checkpoint_bytes: None,
             chunk_bytes: 1 << 20,
             compress: "auto",
             dolma: None,
@@ -1099,6 +1131,7 @@ mod tests {
                 removed: 0,
                 file_stats: 0,
                 counts: Default::default(),
+                at: None,
             };
             dests.iter().map(record).collect()
         };

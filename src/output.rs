@@ -1,6 +1,8 @@
 //! Atomic output files: written under a temporary name in the destination folder and
 //! renamed into place only when complete, so a failed or interrupted run never leaves a
-//! half-written file behind.
+//! half-written file behind. A large output that a run into an output folder
+//! checkpoints is written under a name of its own ([`resumable_path`]), kept if the run
+//! stops, so that `--resume` can go on with it.
 
 use crate::error::{Error, Result};
 use std::io::Write;
@@ -12,6 +14,13 @@ pub fn folder_of(path: &Path) -> &Path {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     }
+}
+
+/// Where a large output at `path` is written until it is complete (and kept between a
+/// stopped run and its `--resume`, if checkpointed): `.NAME.chaff-resumable` beside it.
+pub fn resumable_path(path: &Path) -> PathBuf {
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!(".{name}.chaff-resumable"))
 }
 
 /// A file being written; becomes visible at `path` only on [`AtomicFile::commit`].
@@ -44,6 +53,62 @@ impl AtomicFile {
             path: path.to_path_buf(),
             tmp,
         })
+    }
+
+    /// Starts writing `path` (its folder must exist) under its resumable name
+    /// ([`resumable_path`]), replacing a file left there: a large output, which may be
+    /// checkpointed ([`AtomicFile::keep`]) and gone on with by a resumed run
+    /// ([`AtomicFile::reopen`]).
+    pub fn resumable(path: &Path) -> Result<AtomicFile> {
+        let partial = resumable_path(path);
+        let err = |e| Error::io(&partial, e);
+        let file = std::fs::File::create(&partial).map_err(err)?;
+        let named = tempfile::TempPath::try_from_path(&partial).map_err(err)?;
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp: tempfile::NamedTempFile::from_parts(file, named),
+        })
+    }
+
+    /// Goes on writing `path` where a stopped run left it in its resumable file: cut back
+    /// to its first `len` bytes (what the stopped run checkpointed) and kept if this run
+    /// stops too.
+    pub fn reopen(path: &Path, len: u64) -> Result<AtomicFile> {
+        let partial = resumable_path(path);
+        let err = |e| Error::io(&partial, e);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&partial)
+            .map_err(err)?;
+        if file.metadata().map_err(err)?.len() < len {
+            return Err(Error::io(
+                &partial,
+                std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("shorter than the {len} bytes the journal records"),
+                ),
+            ));
+        }
+        file.set_len(len).map_err(err)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(err)?;
+        let named = tempfile::TempPath::try_from_path(&partial).map_err(err)?;
+        let mut tmp = tempfile::NamedTempFile::from_parts(file, named);
+        tmp.disable_cleanup(true);
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            tmp,
+        })
+    }
+
+    /// Keeps the file if the run stops before it is placed: a checkpoint vouches for it.
+    pub fn keep(&mut self) {
+        self.tmp.disable_cleanup(true);
+    }
+
+    /// The file as written so far (reading it back: a resumed gzip output).
+    pub fn file_mut(&mut self) -> &mut std::fs::File {
+        self.tmp.as_file_mut()
     }
 
     /// Flushes and renames the file into place. (No fsync: the rename already makes a

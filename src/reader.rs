@@ -46,6 +46,8 @@ pub struct Chunker {
     done: bool,
     /// A chunk to hand out before reading on (a source read whole).
     ready: Option<Chunk>,
+    /// Bytes of the stream handed out in chunks (or skipped) so far.
+    at: u64,
 }
 
 /// A run of whole lines from one source.
@@ -57,6 +59,22 @@ pub struct Chunk {
     pub bytes: Vec<u8>,
     /// In WARC mode, where each record lies in `bytes` (framed as they were read).
     pub records: Vec<crate::warc::Span>,
+    /// Where the chunk ends in its source's (decoded) stream: bytes from the start.
+    pub end: u64,
+    /// Number of the line after the chunk's last.
+    pub next_line: usize,
+}
+
+/// How far [`Chunker::skip`] got, and what it read: for checking that a source is still
+/// what an earlier run read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Skipped {
+    /// Bytes skipped (fewer than asked at the end of the stream).
+    pub bytes: u64,
+    /// Number of the line after them.
+    pub next_line: usize,
+    /// Their CRC-32.
+    pub crc: u32,
 }
 
 impl Chunker {
@@ -71,6 +89,7 @@ impl Chunker {
             stash: Vec::new(),
             done: false,
             ready: None,
+            at: 0,
         }
     }
 
@@ -114,8 +133,11 @@ impl Chunker {
             next_line: 1 + lines,
             stash: Vec::new(),
             done: true,
+            at: bytes.len() as u64,
             ready: (!bytes.is_empty()).then_some(Chunk {
                 first_line: 1,
+                end: bytes.len() as u64,
+                next_line: 1 + lines,
                 bytes,
                 records: Vec::new(),
             }),
@@ -186,11 +208,7 @@ impl Chunker {
             if !self.records && start >= self.target && prev_blank && !blank {
                 // This paragraph opens the next chunk.
                 self.stash = bytes.split_off(start);
-                return Ok(Some(Chunk {
-                    first_line,
-                    bytes,
-                    records: Vec::new(),
-                }));
+                return Ok(Some(self.chunk(first_line, bytes, Vec::new())));
             }
             self.next_line += 1;
             prev_blank = blank;
@@ -198,11 +216,59 @@ impl Chunker {
         if bytes.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Chunk {
+        Ok(Some(self.chunk(first_line, bytes, Vec::new())))
+    }
+
+    /// The next chunk, of `bytes` from line `first_line`: counted as handed out.
+    fn chunk(
+        &mut self,
+        first_line: usize,
+        bytes: Vec<u8>,
+        records: Vec<crate::warc::Span>,
+    ) -> Chunk {
+        self.at += bytes.len() as u64;
+        Chunk {
             first_line,
+            end: self.at,
+            next_line: self.next_line,
             bytes,
-            records: Vec::new(),
-        }))
+            records,
+        }
+    }
+
+    /// Skips the stream's first `n` bytes (before any chunk is taken): a resumed run
+    /// goes on where an earlier one checkpointed. Reads them (a compressed or re-encoded
+    /// stream cannot seek), counting lines and their CRC-32 for the check.
+    pub fn skip(&mut self, n: u64) -> std::io::Result<Skipped> {
+        if let Some(c) = self.ready.take() {
+            // A source read whole: skipped as a stream.
+            self.reader = Box::new(std::io::Cursor::new(c.bytes));
+            (self.done, self.next_line, self.at) = (false, 1, 0);
+        }
+        let mut crc = crc32fast::Hasher::new();
+        let mut left = n - self.at.min(n);
+        while left > 0 {
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let take = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+            let part = &buf[..take];
+            self.next_line += memchr::memchr_iter(b'\n', part).count();
+            crc.update(part);
+            self.reader.consume(take);
+            self.at += take as u64;
+            left -= take as u64;
+        }
+        Ok(Skipped {
+            bytes: self.at,
+            next_line: self.next_line,
+            crc: crc.finalize(),
+        })
     }
 
     /// WARC mode: whole records until the chunk holds `target` bytes (one at least).
@@ -217,11 +283,7 @@ impl Chunker {
             }
         }
         // Line ends alone at the end of a source are still bytes read.
-        Ok((!bytes.is_empty()).then_some(Chunk {
-            first_line,
-            bytes,
-            records,
-        }))
+        Ok((!bytes.is_empty()).then(|| self.chunk(first_line, bytes, records)))
     }
 
     /// Appends the next line, newline included (none at the end of the stream), to
@@ -597,6 +659,7 @@ mod chunk_tests {
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         let mut out = Vec::new();
         let (mut bytes, mut first_line, mut prev_blank) = (Vec::new(), 1, false);
+        let mut end = 0;
         for (i, line) in lines.iter().enumerate() {
             let blank = !records && is_blank_bytes(line);
             let full = if records {
@@ -607,10 +670,13 @@ mod chunk_tests {
                         || (bytes.len() >= target && prev_blank && !blank))
             };
             if full {
+                end += bytes.len() as u64;
                 out.push(Chunk {
                     first_line,
                     bytes: std::mem::take(&mut bytes),
                     records: Vec::new(),
+                    end,
+                    next_line: i + 1,
                 });
                 first_line = i + 1;
             }
@@ -620,8 +686,10 @@ mod chunk_tests {
         if !bytes.is_empty() {
             out.push(Chunk {
                 first_line,
+                end: end + bytes.len() as u64,
                 bytes,
                 records: Vec::new(),
+                next_line: lines.len() + 1,
             });
         }
         out
@@ -645,6 +713,49 @@ mod chunk_tests {
                 got.push(ch);
             }
             proptest::prop_assert_eq!(got, reference_chunks(text.as_bytes(), records, target));
+        }
+
+        /// What a resumed run relies on: skipping to where any chunk ended, a chunker
+        /// counts the lines and the CRC-32 of what it skipped, and cuts the rest into the
+        /// same chunks as when it read from the start.
+        #[test]
+        fn a_chunker_skipped_to_a_chunks_end_gives_the_chunks_after_it(
+            text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
+            records: bool,
+            target in 0usize..64,
+            capacity in 1usize..32,
+            whole: bool,
+        ) {
+            let bytes = text.as_bytes().to_vec();
+            let all = reference_chunks(&bytes, records, target);
+            let open = || match whole {
+                true => Chunker::whole(bytes.clone(), records, target),
+                false => {
+                    let r = std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(bytes.clone()));
+                    Chunker::new(Box::new(r), records, target)
+                }
+            };
+            // A checkpoint follows any chunk but a source's last.
+            for k in 0..all.len().saturating_sub(1) {
+                let mut c = open();
+                let end = all[k].end;
+                let skipped = c.skip(end).unwrap();
+                proptest::prop_assert_eq!(skipped, Skipped {
+                    bytes: end,
+                    next_line: all[k].next_line,
+                    crc: crc32fast::hash(&bytes[..end as usize]),
+                });
+                let mut rest = Vec::new();
+                while let Some(ch) = c.next_chunk().unwrap() {
+                    rest.push(ch);
+                }
+                proptest::prop_assert_eq!(&rest[..], &all[k + 1..]);
+            }
+            // Past the end: as far as there is.
+            let mut c = open();
+            let s = c.skip(bytes.len() as u64 + 5).unwrap();
+            proptest::prop_assert_eq!(s.bytes, bytes.len() as u64);
+            proptest::prop_assert_eq!(c.next_chunk().unwrap(), None);
         }
 
         #[test]

@@ -219,6 +219,9 @@ pub struct Entry {
     /// whose output is the same file (one added after the run's check) never overwrite
     /// each other.
     pub replace: bool,
+    /// Where to go on inside the source from, with its partial output: `--resume` of a
+    /// run stopped inside it ([`crate::journal::Checkpoint`]).
+    pub resume: Option<std::sync::Arc<crate::journal::Resume>>,
 }
 
 /// What a run reads: its entries in input order, taken one by one as the run gets to
@@ -258,6 +261,7 @@ impl Entry {
             source,
             dest: None,
             replace: false,
+            resume: None,
         }
     }
 

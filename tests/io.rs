@@ -2216,3 +2216,275 @@ proptest::proptest! {
 fn partial_of(p: &Path) -> PathBuf {
     chaff::side_file::partial_path(p)
 }
+
+/// A clean run into a folder whose JSONL sources are large enough to be checkpointed:
+/// a plain one, a gzipped one and a small one, with `--removed`.
+struct CheckpointedRun {
+    _tmp: tempfile::TempDir,
+    input: PathBuf,
+    out: PathBuf,
+    /// `--removed`, `--stats`.
+    side: [PathBuf; 2],
+    tree: Vec<(PathBuf, Vec<u8>)>,
+    side_bytes: [Vec<u8>; 2],
+    /// Held by a test using `out` and the side files (tests run in parallel).
+    lock: std::sync::Mutex<()>,
+}
+
+impl CheckpointedRun {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The outputs of [`checkpointed_run`], in input order.
+const CHECKPOINTED: [&str; 3] = ["a.jsonl", "b.jsonl.gz", "c.jsonl"];
+
+/// Dev pages as JSONL records, `n` of them from page `from`.
+fn jsonl_pages(from: usize, n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (i, p) in dev_pages(from + n).iter().enumerate().skip(from) {
+        let text = fs::read_to_string(p).unwrap();
+        let r = serde_json::json!({"id": format!("p{i}"), "text": text, "n": i});
+        serde_json::to_writer(&mut out, &r).unwrap();
+        out.push(b'\n');
+    }
+    out
+}
+
+fn checkpointed_args<'a>(c: &'a CheckpointedRun, out: &'a Path, threads: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["-q", "--threads", threads, "filter", "--jsonl"];
+    args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
+    args.extend(["--removed", s(&c.side[0]), "--stats", s(&c.side[1])]);
+    args.extend(["-o", s(out), s(&c.input)]);
+    args
+}
+
+/// [`checkpointed_args`] with `--resume`, and without `-q`: the run tells where it goes on.
+fn resume_inside_args<'a>(c: &'a CheckpointedRun, threads: &'a str) -> Vec<&'a str> {
+    let mut args = vec!["--threads", threads, "filter", "--jsonl", "--resume"];
+    args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
+    args.extend(["--removed", s(&c.side[0]), "--stats", s(&c.side[1])]);
+    args.extend(["-o", s(&c.out), s(&c.input)]);
+    args
+}
+
+fn checkpointed_run() -> &'static CheckpointedRun {
+    static C: std::sync::OnceLock<CheckpointedRun> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let tmp = tempfile::tempdir().unwrap();
+        let input = tmp.path().join("in");
+        fs::create_dir_all(&input).unwrap();
+        fs::write(input.join("a.jsonl"), jsonl_pages(0, 24)).unwrap();
+        fs::write(input.join("b.jsonl.gz"), gz(&jsonl_pages(24, 24))).unwrap();
+        fs::write(input.join("c.jsonl"), jsonl_pages(48, 2)).unwrap();
+        let side = ["removed.jsonl", "stats.json"].map(|n| tmp.path().join(n));
+        let mut c = CheckpointedRun {
+            input,
+            out: tmp.path().join("out"),
+            side,
+            tree: Vec::new(),
+            side_bytes: [Vec::new(), Vec::new()],
+            lock: std::sync::Mutex::new(()),
+            _tmp: tmp,
+        };
+        let clean = c._tmp.path().join("clean");
+        ok(&checkpointed_args(&c, &clean, "1"));
+        c.tree = tree(&clean);
+        c.side_bytes = c.side.clone().map(|p| fs::read(p).unwrap());
+        c
+    })
+}
+
+/// The clean run's journal's records, each with the offset after it.
+fn journal_lines(c: &CheckpointedRun) -> Vec<(serde_json::Value, usize)> {
+    let journal = &c
+        .tree
+        .iter()
+        .find(|(p, _)| p == Path::new(".chaff-journal.jsonl"))
+        .unwrap()
+        .1;
+    let mut at = 0;
+    journal
+        .split_inclusive(|&b| b == b'\n')
+        .map(|line| {
+            at += line.len();
+            (serde_json::from_slice(line).unwrap(), at)
+        })
+        .collect()
+}
+
+fn clean_output<'a>(c: &'a CheckpointedRun, name: &str) -> &'a [u8] {
+    &c.tree.iter().find(|(p, _)| p == Path::new(name)).unwrap().1
+}
+
+/// Lays out in `c.out` what a run stopped after the clean run's first `records` journal
+/// records (and `torn` bytes of the next) left: the finished sources' outputs, the
+/// source in progress's resumable output cut at `cut` of the clean output (none if
+/// `cut` is `None`), and `--removed`'s partial cut at `removed` of the clean one.
+fn lay_out_stop(c: &CheckpointedRun, records: usize, torn: usize, cut: Option<f64>, removed: f64) {
+    let _ = fs::remove_dir_all(&c.out);
+    fs::create_dir_all(&c.out).unwrap();
+    for p in &c.side {
+        let _ = fs::remove_file(p);
+        let _ = fs::remove_file(chaff::side_file::partial_path(p));
+    }
+    let lines = journal_lines(c);
+    let journal = &clean_output(c, ".chaff-journal.jsonl");
+    let at = match records {
+        0 => 0,
+        n => lines[(n - 1).min(lines.len() - 1)].1,
+    };
+    fs::write(
+        c.out.join(".chaff-journal.jsonl"),
+        &journal[..(at + torn).min(journal.len())],
+    )
+    .unwrap();
+    fs::write(
+        c.out.join(".chaff-run.json"),
+        clean_output(c, ".chaff-run.json"),
+    )
+    .unwrap();
+    let finished = lines[..records.min(lines.len())]
+        .iter()
+        .filter(|(r, _)| r.get("at").is_none())
+        .count();
+    for name in &CHECKPOINTED[..finished] {
+        fs::write(c.out.join(name), clean_output(c, name)).unwrap();
+    }
+    if let (Some(name), Some(cut)) = (CHECKPOINTED.get(finished), cut) {
+        let bytes = clean_output(c, name);
+        let keep = ((bytes.len() as f64 * cut) as usize).min(bytes.len());
+        let partial = chaff::output::resumable_path(&c.out.join(name));
+        fs::write(partial, &bytes[..keep]).unwrap();
+    }
+    let keep = (c.side_bytes[0].len() as f64 * removed) as usize;
+    let partial = chaff::side_file::partial_path(&c.side[0]);
+    fs::write(partial, &c.side_bytes[0][..keep.min(c.side_bytes[0].len())]).unwrap();
+}
+
+/// Checks that `c.out` and the side files are the clean run's.
+fn assert_clean(c: &CheckpointedRun) {
+    assert!(tree(&c.out) == c.tree, "the folder differs");
+    assert!(
+        fs::read(&c.side[0]).unwrap() == c.side_bytes[0],
+        "--removed differs"
+    );
+    let json = |b: &[u8]| {
+        let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
+        v["resumed"] = 0.into();
+        v
+    };
+    assert_eq!(json(&fs::read(&c.side[1]).unwrap()), json(&c.side_bytes[1]));
+}
+
+#[test]
+fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
+    let c = checkpointed_run();
+    let _only = c.lock();
+    let lines = journal_lines(c);
+    let checkpoints: Vec<&str> = lines
+        .iter()
+        .filter(|(r, _)| r.get("at").is_some())
+        .map(|(r, _)| r["dest"].as_str().unwrap())
+        .collect();
+    // Both large sources, plain and gzip, were checkpointed; the small one was not.
+    for name in &CHECKPOINTED[..2] {
+        assert!(
+            checkpoints.iter().filter(|d| *d == name).count() >= 3,
+            "{checkpoints:?}"
+        );
+    }
+    assert!(!checkpoints.contains(&"c.jsonl"));
+    // Stopped after b.jsonl.gz's second checkpoint, with its partial output whole.
+    let second = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, (r, _))| r["dest"] == "b.jsonl.gz" && r.get("at").is_some())
+        .nth(1)
+        .unwrap()
+        .0;
+    let line = lines[second].0["at"]["line"].as_u64().unwrap();
+    lay_out_stop(c, second + 1, 0, Some(1.0), 1.0);
+    let o = chaff(&resume_inside_args(c, "2"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let told = format!("going on with b.jsonl.gz from input line {line}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains(&told),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_clean(c);
+    // The same stop, with the input changed before the checkpoint (same length, same
+    // lines): refused, naming the input and the file to delete.
+    lay_out_stop(c, second + 1, 0, Some(1.0), 1.0);
+    let b = c.input.join("b.jsonl.gz");
+    let original = fs::read(&b).unwrap();
+    let changed = decoded_gz(&original);
+    let i = changed.windows(5).position(|w| w == b"\"p25\"").unwrap();
+    let mut changed = changed.clone();
+    changed[i + 3] = b'7';
+    fs::write(&b, gz(&changed)).unwrap();
+    let err = fails(&resume_inside_args(c, "1"));
+    let partial = chaff::output::resumable_path(&c.out.join("b.jsonl.gz"));
+    assert!(
+        err.contains("b.jsonl.gz: cannot go on with it from line"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("delete {}", partial.display())),
+        "{err}"
+    );
+    // Deleted, the source is redone from its start.
+    fs::remove_file(&partial).unwrap();
+    let o = chaff(&resume_inside_args(c, "1"));
+    fs::write(&b, &original).unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(c.out.join("b.jsonl.gz").exists() && !partial.exists());
+}
+
+#[test]
+fn only_plain_and_gzip_outputs_of_jsonl_sources_are_checkpointed() {
+    let c = checkpointed_run();
+    let _only = c.lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut args = checkpointed_args(c, &out, "1");
+    args.extend(["--compress", "zst"]);
+    ok(&args);
+    let journal = fs::read_to_string(out.join(".chaff-journal.jsonl")).unwrap();
+    assert_eq!(journal.lines().count(), 3);
+    assert!(!journal.contains("\"at\""));
+    // A --force run into a folder a stopped run left removes its resumable outputs.
+    let left = chaff::output::resumable_path(&out.join("x.jsonl"));
+    fs::write(&left, "stale").unwrap();
+    let mut args = checkpointed_args(c, &out, "1");
+    args.push("--force");
+    ok(&args);
+    assert!(!left.exists());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+
+    /// Whatever a run stopped inside a large source left (its journal cut after any
+    /// record, checkpoints included, or inside one; the resumable output cut anywhere,
+    /// or missing; `--removed` cut anywhere), `--resume` at any thread count gives the
+    /// clean run's folder and side files.
+    #[test]
+    fn a_resume_from_any_stop_inside_a_source_gives_the_clean_runs_files(
+        records in 0usize..30,
+        torn in 0usize..60,
+        cut in proptest::option::of(0.0f64..1.2),
+        removed in 0.0f64..1.2,
+        threads in 1usize..4,
+    ) {
+        let c = checkpointed_run();
+        let _only = c.lock();
+        lay_out_stop(c, records, torn, cut, removed);
+        let t = threads.to_string();
+        let o = chaff(&resume_inside_args(c, &t));
+        proptest::prop_assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_clean(c);
+    }
+}

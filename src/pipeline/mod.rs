@@ -24,6 +24,7 @@ mod tally;
 use crate::classifier::{argmax, Classifier, KeepPolicy};
 use crate::error::{Error, Result};
 use crate::input::DecodeOptions;
+use crate::journal::Checkpoint;
 use crate::jsonl::BadRecords;
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
@@ -33,7 +34,10 @@ pub use crate::summary::Summary;
 use crate::writer::{write_tag_header, Decision, TagFormat};
 use queue::{Batch, Done, Job, Unit};
 use render::{Piece, Task};
-use sink::{emit, empty_member, open_output, place_output, write_whole, Joining, Sink};
+use sink::{
+    can_checkpoint, emit, empty_member, flush_for_checkpoint, open_output, open_resumable,
+    place_output, write_whole, Joining, Sink, Written,
+};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,7 +144,15 @@ pub struct RunOptions {
     pub compress_level: Option<u32>,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
+    /// In a run into an output folder, how often a large JSONL source's output is
+    /// checkpointed for `--resume`: after the first piece that ends past each multiple
+    /// of this many bytes of its text (0: never).
+    pub checkpoint_bytes: u64,
 }
+
+/// [`RunOptions::checkpoint_bytes`]' default: a checkpoint costs a flush (a gzip block
+/// ended early) and a journal line, and a stop redoes at most this much.
+pub const CHECKPOINT_BYTES: u64 = 64 << 20;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -155,8 +167,24 @@ impl Default for RunOptions {
             gzip_stream: false,
             compress_level: None,
             progress: false,
+            checkpoint_bytes: CHECKPOINT_BYTES,
         }
     }
+}
+
+/// The output file of the source being written by [`Engine::to_files`].
+struct Open {
+    /// The source's place in the run.
+    source: usize,
+    w: Compressed<AtomicFile>,
+    joining: Joining,
+    /// Bytes of text written to it (before compression).
+    written: u64,
+    /// Bytes of the source's text read up to the last piece written, and their CRC-32.
+    input: u64,
+    crc: crc32fast::Hasher,
+    /// Whether it is checkpointed.
+    checkpoints: bool,
 }
 
 /// Optional side outputs, written in input order.
@@ -216,7 +244,7 @@ impl Engine<'_> {
                 if pipe {
                     out.flush().map_err(wr)?;
                 }
-                Ok(piece.out.len() as u64)
+                Ok(Written::bytes(piece.out.len() as u64))
             },
         )?;
         out.flush().map_err(wr)?;
@@ -249,7 +277,7 @@ impl Engine<'_> {
                     if pipe {
                         out.flush().map_err(wr)?;
                     }
-                    Ok(n)
+                    Ok(Written::bytes(n))
                 })?;
                 if self.opts.gzip_stream
                     && self.opts.format == InputFormat::Warc
@@ -293,7 +321,7 @@ impl Engine<'_> {
             Sidecars::default(),
             &mut |_, _, piece, _| {
                 out.write_all(&piece.out).map_err(wr)?;
-                Ok(piece.out.len() as u64)
+                Ok(Written::bytes(piece.out.len() as u64))
             },
         )?;
         out.write_all(crate::html::footer(&summary).as_bytes())
@@ -303,10 +331,16 @@ impl Engine<'_> {
     }
 
     /// Runs `task` writing each source's output to its own file (its entry's `dest`),
-    /// atomically.
+    /// atomically. With a `journal` (a run into an output folder), a large JSONL source's
+    /// plain or gzip output is checkpointed every [`RunOptions::checkpoint_bytes`] of
+    /// input, and a source the journal's run stopped inside is gone on with from its
+    /// checkpoint ([`Entry::resume`]).
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
-        // The source being written, its file, and bytes written to it so far.
-        let mut open: Option<(usize, Compressed<AtomicFile>, Joining, u64)> = None;
+        let every = match (side.journal.is_some(), &self.opts.format) {
+            (true, InputFormat::Jsonl { .. }) if !self.opts.pipe => self.opts.checkpoint_bytes,
+            _ => 0,
+        };
+        let mut open: Option<Open> = None;
         self.run(
             inputs,
             task,
@@ -314,31 +348,64 @@ impl Engine<'_> {
             side,
             &mut |source, entry, piece, last| {
                 let dest = entry.dest()?;
-                if open.as_ref().is_none_or(|o| o.0 != source) {
+                if open.as_ref().is_none_or(|o| o.source != source) {
                     // A source whose first piece is not its last is read in chunks.
                     let compressed = piece.plain_len.is_some();
-                    open = Some((
+                    let resume = entry.resume.as_deref();
+                    let checkpoints = every > 0
+                        && !compressed
+                        && (!last || resume.is_some())
+                        && can_checkpoint(dest);
+                    let w = match checkpoints {
+                        true => open_resumable(dest, resume, self.opts.compress_level)?,
+                        false => open_output(dest, !last, compressed, self.opts.compress_level)?,
+                    };
+                    open = Some(Open {
                         source,
-                        open_output(dest, !last, compressed, self.opts.compress_level)?,
-                        Joining::default(),
-                        0,
-                    ));
+                        w,
+                        joining: Joining::default(),
+                        written: resume.map_or(0, |r| r.at.plain),
+                        input: resume.map_or(0, |r| r.at.input),
+                        crc: resume.map_or_else(crc32fast::Hasher::new, |r| {
+                            crc32fast::Hasher::new_with_initial_len(r.at.crc, r.at.input)
+                        }),
+                        checkpoints,
+                    });
                 }
-                let Some((_, w, joining, written)) = open.as_mut() else {
+                let Some(o) = open.as_mut() else {
                     unreachable!("opened above")
                 };
-                let n = emit(w, joining, piece, last).map_err(|e| Error::io(dest, e))?;
-                *written += n;
+                let n =
+                    emit(&mut o.w, &mut o.joining, piece, last).map_err(|e| Error::io(dest, e))?;
+                o.written += n;
+                let mut checkpoint = None;
                 if last {
-                    if let Some((_, mut w, _, written)) = open.take() {
+                    if let Some(Open { mut w, written, .. }) = open.take() {
                         if piece.plain_len.is_some() && written == 0 {
                             empty_member(&mut w, self.opts.compress_level)
                                 .map_err(|e| Error::io(dest, e))?;
                         }
                         place_output(w, entry)?;
                     }
+                } else if let Some(p) = piece.point.as_ref().filter(|_| o.checkpoints) {
+                    o.crc.combine(&p.crc);
+                    if p.input / every > o.input / every {
+                        let output =
+                            flush_for_checkpoint(&mut o.w).map_err(|e| Error::io(dest, e))?;
+                        checkpoint = Some(Checkpoint {
+                            input: p.input,
+                            line: p.line as u64,
+                            crc: o.crc.clone().finalize(),
+                            output,
+                            plain: o.written,
+                        });
+                    }
+                    o.input = p.input;
                 }
-                Ok(n)
+                Ok(Written {
+                    bytes: n,
+                    checkpoint,
+                })
             },
         )
     }
@@ -375,6 +442,7 @@ impl Engine<'_> {
                 InputFormat::Parquet { .. } => "Parquet",
             },
             bad_records: self.opts.bad_records,
+            current: None,
         };
         let result = std::thread::scope(|scope| -> Result<()> {
             let (credit_tx, credit_rx) = mpsc::sync_channel::<()>(in_flight);
@@ -584,6 +652,7 @@ mod tests {
                         source: file(s),
                         dest: Some(out.clone()),
                         replace,
+                        resume: None,
                     })
                 })
                 .collect();
@@ -670,6 +739,7 @@ mod tests {
                     },
                     dest: Some(tmp.path().join(format!("{i}.out"))),
                     replace: false,
+                    resume: None,
                 })
             })
             .collect();

@@ -8,6 +8,7 @@ use super::{Engine, InputFormat};
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::input::{self, DecodeOptions, Opened};
+use crate::journal::Resume;
 use crate::reader::{Chunk, Chunker};
 use crate::sources::{Entry, Source};
 use std::collections::VecDeque;
@@ -139,6 +140,36 @@ impl<'a> Opener<'a> {
     }
 }
 
+/// Skips the text of `entry`'s source that a stopped run read before its checkpoint `r`,
+/// checking that it is the same text: as long, as many lines, the same at its end.
+fn go_on_from(chunker: &mut Chunker, entry: &Entry, r: &Resume) -> Result<()> {
+    let path = entry.source.display();
+    let at = r.at;
+    let skipped = chunker.skip(at.input).map_err(|e| Error::io(&path, e))?;
+    let what = if skipped.bytes < at.input {
+        Some(format!("it is shorter than the {} bytes", at.input))
+    } else if skipped.next_line as u64 != at.line || skipped.crc != at.crc {
+        Some(format!("its first {} bytes are not those", at.input))
+    } else {
+        None
+    };
+    match what {
+        None => Ok(()),
+        Some(what) => {
+            let partial = entry.dest().map(crate::output::resumable_path)?;
+            let why = format!(
+                "cannot go on with it from line {}: {what} the stopped run read (delete {} to redo it from its start)",
+                at.line,
+                partial.display()
+            );
+            Err(Error::io(
+                &path,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+            ))
+        }
+    }
+}
+
 impl Engine<'_> {
     /// The reader thread: opens each source and sends its chunks in batches, waiting for
     /// a credit before each batch (that bounds memory). Stops at the first failure, which
@@ -215,7 +246,7 @@ impl Engine<'_> {
         let records = self.opts.format != InputFormat::Text;
         let prepare = |(entry, opened): (Arc<Entry>, Result<Opened>)| {
             let prepared = opened.map(|o| match o {
-                Opened::Binary(reason) => Prepared::Skip(reason),
+                Opened::Binary(reason) => Ok(Prepared::Skip(reason)),
                 Opened::Text {
                     text,
                     raw_utf8,
@@ -223,18 +254,21 @@ impl Engine<'_> {
                     ..
                 } => {
                     let elsewhere = decodes_as_read(&text, raw_utf8, compression);
-                    let chunker = if self.opts.format == InputFormat::Warc {
+                    let mut chunker = if self.opts.format == InputFormat::Warc {
                         Chunker::warc(text, target)
                     } else {
                         Chunker::from_text(text, records, target)
                     };
-                    Prepared::Chunks(match &assign {
+                    if let Some(r) = &entry.resume {
+                        go_on_from(&mut chunker, &entry, r)?;
+                    }
+                    Ok(Prepared::Chunks(match &assign {
                         Some(a) if elsewhere => Chunks::on_decoder(chunker, a),
                         _ => Chunks::Here(chunker),
-                    })
+                    }))
                 }
             });
-            (entry, prepared)
+            (entry, prepared.and_then(|p| p))
         };
         let mut ahead: VecDeque<Result<(Arc<Entry>, Result<Prepared>)>> = VecDeque::new();
         let mut i = 0;

@@ -34,6 +34,20 @@ pub(super) struct Piece {
     pub(super) plain_len: Option<u64>,
     /// Parquet rows to write (`filter`), instead of `out`.
     pub(super) table: Option<crate::parquet::Table>,
+    /// Where a JSONL chunk ends in its source: what a checkpoint after it records.
+    pub(super) point: Option<Point>,
+}
+
+/// Where a chunk ends in its source, as a checkpoint records it
+/// ([`crate::journal::Checkpoint`]).
+#[derive(Debug, Clone)]
+pub(super) struct Point {
+    /// Bytes of the source's text up to the chunk's end.
+    pub(super) input: u64,
+    /// Number of the line after the chunk.
+    pub(super) line: usize,
+    /// The chunk's CRC-32 (and length), to be combined with those before it.
+    pub(super) crc: crc32fast::Hasher,
 }
 
 /// What the workers render.
@@ -153,6 +167,17 @@ impl Engine<'_> {
         let path = source.display();
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
+        // Only JSONL outputs are checkpointed ([`Engine::to_files`]).
+        let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
+        if records && self.opts.checkpoint_bytes > 0 && !last {
+            let mut crc = crc32fast::Hasher::new();
+            crc.update(&chunk.bytes);
+            piece.point = Some(Point {
+                input: chunk.end,
+                line: chunk.next_line,
+                crc,
+            });
+        }
         match &self.opts.format {
             InputFormat::Text => {
                 // A source's one chunk is its document whole (its line ends told as such).

@@ -4,6 +4,7 @@
 use super::render::Piece;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
+use crate::journal::{Checkpoint, Resume};
 use crate::output::{AtomicFile, Compressed};
 use crate::parquet::TableWriter;
 use crate::sources::Entry;
@@ -13,7 +14,106 @@ use std::path::Path;
 
 /// Where the writer thread puts each piece, in input order: the source's place in the
 /// run, its entry, the piece, and whether it is the source's last.
-pub(super) type Sink<'a> = dyn FnMut(usize, &Entry, &Piece, bool) -> Result<u64> + 'a;
+pub(super) type Sink<'a> = dyn FnMut(usize, &Entry, &Piece, bool) -> Result<Written> + 'a;
+
+/// What a [`Sink`] did with a piece.
+#[derive(Debug, Default)]
+pub(super) struct Written {
+    /// Bytes of text written.
+    pub(super) bytes: u64,
+    /// The checkpoint of the source's output made after the piece, if one was.
+    pub(super) checkpoint: Option<Checkpoint>,
+}
+
+impl Written {
+    /// `bytes` written, no checkpoint.
+    pub(super) fn bytes(bytes: u64) -> Written {
+        Written {
+            bytes,
+            checkpoint: None,
+        }
+    }
+}
+
+/// Whether the output at `dest` can be checkpointed: cut back to a flush and gone on
+/// with by a resumed run. Plain and gzip outputs (gzip is flushed to a byte boundary,
+/// and what follows a flush depends only on the data and its last 32 KiB); the other
+/// codecs' streams hold state that cannot be read back from what they wrote.
+pub(super) fn can_checkpoint(dest: &Path) -> bool {
+    matches!(
+        Compression::from_name(dest),
+        Compression::None | Compression::Gzip
+    )
+}
+
+/// Starts a large output that may be checkpointed, under its resumable name; or, for
+/// the source `resume` goes on with, reopens the one a stopped run left, as far as its
+/// checkpoint, ready to go on (compressed as its name says, at `level`).
+pub(super) fn open_resumable(
+    dest: &Path,
+    resume: Option<&Resume>,
+    level: Option<u32>,
+) -> Result<Compressed<AtomicFile>> {
+    let Some(r) = resume else {
+        let f = AtomicFile::resumable(dest)?;
+        let how = Compression::from_name(dest);
+        return Compressed::new(f, how, level, true).map_err(|e| Error::io(dest, e));
+    };
+    let mut f = AtomicFile::reopen(dest, r.at.output)?;
+    let partial = crate::output::resumable_path(dest);
+    let cannot = |why: String| {
+        let why =
+            format!("cannot go on with it ({why}); delete it to redo its source from its start");
+        Error::io(
+            &partial,
+            std::io::Error::new(std::io::ErrorKind::InvalidData, why),
+        )
+    };
+    match Compression::from_name(dest) {
+        Compression::None if r.at.output == r.at.plain => Ok(Compressed::Plain(f)),
+        Compression::Gzip => {
+            use std::io::Seek;
+            let level = Compression::Gzip.level(level);
+            let file = f.file_mut();
+            let read = file
+                .seek(std::io::SeekFrom::Start(0))
+                .and_then(|_| {
+                    let limited = std::io::Read::take(&*file, r.at.output);
+                    crate::gzip::read_flushed(std::io::BufReader::new(limited), level)
+                })
+                .map_err(|e| cannot(e.to_string()))?;
+            if read.len != r.at.plain {
+                return Err(cannot(format!(
+                    "it holds {} bytes of output, the journal says {}",
+                    read.len, r.at.plain
+                )));
+            }
+            file.seek(std::io::SeekFrom::End(0))
+                .map_err(|e| Error::io(&partial, e))?;
+            Ok(Compressed::Gzip(crate::gzip::ParallelGzip::resumed(
+                f, level, read,
+            )))
+        }
+        _ => Err(cannot(format!(
+            "{} bytes, the journal says {} of output",
+            r.at.output, r.at.plain
+        ))),
+    }
+}
+
+/// Flushes a large output to a point a resumed run can go on from, keeps it if the run
+/// stops, and returns its length.
+pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::Result<u64> {
+    w.flush()?;
+    let f = match w {
+        Compressed::Plain(f) => f,
+        Compressed::Gzip(g) => g.get_mut(),
+        _ => return Err(std::io::Error::other("this codec cannot be checkpointed")),
+    };
+    f.keep();
+    use std::io::Seek;
+    f.file_mut().stream_position()
+}
 
 /// Starts an output file, compressed as its name says at `level` (unless its pieces come
 /// `compressed` already), in its folder (which [`crate::outdir::plan`] created).

@@ -3,7 +3,7 @@
 //! are warned about here.
 
 use super::queue::{Done, Unit};
-use super::sink::Sink;
+use super::sink::{Sink, Written};
 use super::Sidecars;
 use crate::error::{Error, Result};
 use crate::jsonl::BadRecords;
@@ -24,6 +24,8 @@ pub(super) struct Tally<'s, 'p> {
     pub(super) kind: &'static str,
     /// What is done with bad JSONL records, for their warnings.
     pub(super) bad_records: BadRecords,
+    /// The place in the run of the source `file` counts.
+    pub(super) current: Option<usize>,
 }
 
 /// Bad JSONL records warned about one by one; the rest are counted in the summary only
@@ -36,6 +38,13 @@ impl Tally<'_, '_> {
     /// last unit. A failure ends the run.
     pub(super) fn absorb(&mut self, unit: Unit<Done>, sink: &mut Sink<'_>) -> Result<()> {
         let source = &unit.entry.source;
+        if self.current != Some(unit.source) {
+            self.current = Some(unit.source);
+            // A source gone on with from a checkpoint: its counts so far.
+            if let Some(r) = &unit.entry.resume {
+                self.file = r.counts.clone();
+            }
+        }
         match unit.item {
             Done::Fail(e) => return Err(e),
             Done::Skip(reason) => {
@@ -57,10 +66,11 @@ impl Tally<'_, '_> {
             }
             Done::Piece(mut piece) => {
                 self.warn_bad(&source.display(), &piece.bad);
-                piece.summary.bytes_out = match piece.written {
-                    Some(n) => n,
+                let written = match piece.written {
+                    Some(n) => Written::bytes(n),
                     None => sink(unit.source, &unit.entry, &piece, unit.last)?,
                 };
+                piece.summary.bytes_out = written.bytes;
                 if let Some(w) = self.side.removed.as_mut() {
                     w.write_all(&piece.removed)
                         .map_err(|e| Error::io("--removed", e))?;
@@ -71,6 +81,9 @@ impl Tally<'_, '_> {
                 self.file.absorb(&piece.summary);
                 if unit.last {
                     self.file.files += 1;
+                }
+                if let (Some(at), Some(j)) = (written.checkpoint, self.side.journal.as_mut()) {
+                    j.checkpoint(unit.entry.dest()?, at, &self.file)?;
                 }
             }
         }

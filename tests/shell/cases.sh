@@ -213,6 +213,44 @@ else
   fail "SIGKILL: resumed tree or side files differ from the clean run's, or leftovers"
 fi
 
+# Stopped inside one large JSONL input, plain and gzipped, by SIGINT and by SIGKILL: the
+# stopped run keeps the output it checkpointed, and --resume goes on with it from there
+# to the clean run's files (journal included).
+mkdir -p "$T/large"
+cat "$T"/docs/part-0*.jsonl "$T"/docs/part-1*.jsonl >"$T/large/big.jsonl"
+gzip -c "$T/large/big.jsonl" >"$T/large/big2.jsonl.gz"
+large=(filter --jsonl --checkpoint-bytes 2000000 --removed "$T/large-side/removed.jsonl")
+mkdir -p "$T/large-side" "$T/large-side-clean"
+"$CHAFF" -q --threads 2 "${large[@]}" -o "$T/large-clean" "$T/large" || fail "large: clean run"
+mv "$T/large-side/removed.jsonl" "$T/large-side-clean/"
+# Stopped a second in (inside the plain output, on this machine) and 2.5 (the gzip one).
+for sig in INT KILL; do
+  out="$T/large-$sig"
+  "$CHAFF" -q --threads 1 "${large[@]}" -o "$out" "$T/large" 2>"$T/err" &
+  pid=$!
+  if [ $sig = INT ]; then sleep 1; else sleep 2.5; fi
+  kill -$sig $pid
+  wait $pid
+  rc=$?
+  kept=$(find "$out" -name '*.chaff-resumable' | wc -l)
+  # None if the signal came between the first input's end and the second's first
+  # checkpoint.
+  if [ $rc -eq 0 ]; then echo "note: the large run to be stopped by SIG$sig finished first"
+  elif [ "$kept" -gt 1 ]; then fail "large SIG$sig: $kept checkpointed outputs kept"; fi
+  "$CHAFF" --threads 2 "${large[@]}" --resume -o "$out" "$T/large" 2>"$T/err" ||
+    fail "large SIG$sig: resume failed: $(cat "$T/err")"
+  if [ "$kept" -eq 1 ] && ! grep -q "going on with big" "$T/err"; then
+    fail "large SIG$sig: the resumed run did not go on from a checkpoint: $(cat "$T/err")"
+  fi
+  if diff -r "$out" "$T/large-clean" >/dev/null &&
+    cmp -s "$T/large-side/removed.jsonl" "$T/large-side-clean/removed.jsonl"; then
+    pass "large SIG$sig (exit $rc): resumed inside the input to the clean run's files"
+  else
+    fail "large SIG$sig: resumed files differ from the clean run's"
+  fi
+  rm -f "$T/large-side/removed.jsonl"
+done
+
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
 mkfifo "$T/idle"
