@@ -373,21 +373,29 @@ pub fn begin(
 impl Continued {
     /// Ends the run `result` tells of, giving its summary and the done sources' counts: a
     /// finished run's side files are put in place; a stopped run's side files, then its
-    /// journal, are written out as far as they got, for `--resume`.
+    /// journal, are written out as far as they got, for `--resume`. The text that the
+    /// source gone on with from a checkpoint had read before counts as done, not as
+    /// read by this run (whose speed is reported), though the source's counts are in
+    /// the run's summary (its `--file-stats` line covers it whole).
     pub fn end(self, result: Result<Summary>) -> Result<(Summary, Summary)> {
         let Continued {
             mut journal,
             removed,
             file_stats,
-            done,
-            inside: _,
+            mut done,
+            inside,
         } = self;
         let sides = [removed, file_stats].into_iter().flatten();
         match result {
-            Ok(summary) => {
+            Ok(mut summary) => {
                 journal.flush()?;
                 for side in sides {
                     side.commit()?;
+                }
+                if let Some(r) = inside {
+                    let before = r.counts.bytes_in.min(summary.bytes_in);
+                    summary.bytes_in -= before;
+                    done.bytes_in += before;
                 }
                 Ok((summary, done))
             }

@@ -2223,10 +2223,10 @@ struct CheckpointedRun {
     _tmp: tempfile::TempDir,
     input: PathBuf,
     out: PathBuf,
-    /// `--removed`, `--stats`.
-    side: [PathBuf; 2],
+    /// `--removed`, `--file-stats`, `--stats`.
+    side: [PathBuf; 3],
     tree: Vec<(PathBuf, Vec<u8>)>,
-    side_bytes: [Vec<u8>; 2],
+    side_bytes: [Vec<u8>; 3],
     /// Held by a test using `out` and the side files (tests run in parallel).
     lock: std::sync::Mutex<()>,
 }
@@ -2255,8 +2255,8 @@ fn jsonl_pages(from: usize, n: usize) -> Vec<u8> {
 fn checkpointed_args<'a>(c: &'a CheckpointedRun, out: &'a Path, threads: &'a str) -> Vec<&'a str> {
     let mut args = vec!["-q", "--threads", threads, "filter", "--jsonl"];
     args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
-    args.extend(["--removed", s(&c.side[0]), "--stats", s(&c.side[1])]);
-    args.extend(["-o", s(out), s(&c.input)]);
+    args.extend(["--removed", s(&c.side[0]), "--file-stats", s(&c.side[1])]);
+    args.extend(["--stats", s(&c.side[2]), "-o", s(out), s(&c.input)]);
     args
 }
 
@@ -2264,8 +2264,8 @@ fn checkpointed_args<'a>(c: &'a CheckpointedRun, out: &'a Path, threads: &'a str
 fn resume_inside_args<'a>(c: &'a CheckpointedRun, threads: &'a str) -> Vec<&'a str> {
     let mut args = vec!["--threads", threads, "filter", "--jsonl", "--resume"];
     args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
-    args.extend(["--removed", s(&c.side[0]), "--stats", s(&c.side[1])]);
-    args.extend(["-o", s(&c.out), s(&c.input)]);
+    args.extend(["--removed", s(&c.side[0]), "--file-stats", s(&c.side[1])]);
+    args.extend(["--stats", s(&c.side[2]), "-o", s(&c.out), s(&c.input)]);
     args
 }
 
@@ -2278,13 +2278,13 @@ fn checkpointed_run() -> &'static CheckpointedRun {
         fs::write(input.join("a.jsonl"), jsonl_pages(0, 24)).unwrap();
         fs::write(input.join("b.jsonl.gz"), gz(&jsonl_pages(24, 24))).unwrap();
         fs::write(input.join("c.jsonl"), jsonl_pages(48, 2)).unwrap();
-        let side = ["removed.jsonl", "stats.json"].map(|n| tmp.path().join(n));
+        let side = ["removed.jsonl", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
         let mut c = CheckpointedRun {
             input,
             out: tmp.path().join("out"),
             side,
             tree: Vec::new(),
-            side_bytes: [Vec::new(), Vec::new()],
+            side_bytes: [Vec::new(), Vec::new(), Vec::new()],
             lock: std::sync::Mutex::new(()),
             _tmp: tmp,
         };
@@ -2321,8 +2321,15 @@ fn clean_output<'a>(c: &'a CheckpointedRun, name: &str) -> &'a [u8] {
 /// Lays out in `c.out` what a run stopped after the clean run's first `records` journal
 /// records (and `torn` bytes of the next) left: the finished sources' outputs, the
 /// source in progress's resumable output cut at `cut` of the clean output (none if
-/// `cut` is `None`), and `--removed`'s partial cut at `removed` of the clean one.
-fn lay_out_stop(c: &CheckpointedRun, records: usize, torn: usize, cut: Option<f64>, removed: f64) {
+/// `cut` is `None`), and the partials of `--removed` and `--file-stats` cut at `sides` of
+/// the clean ones.
+fn lay_out_stop(
+    c: &CheckpointedRun,
+    records: usize,
+    torn: usize,
+    cut: Option<f64>,
+    sides: [f64; 2],
+) {
     let _ = fs::remove_dir_all(&c.out);
     fs::create_dir_all(&c.out).unwrap();
     for p in &c.side {
@@ -2358,9 +2365,11 @@ fn lay_out_stop(c: &CheckpointedRun, records: usize, torn: usize, cut: Option<f6
         let partial = chaff::output::resumable_path(&c.out.join(name));
         fs::write(partial, &bytes[..keep]).unwrap();
     }
-    let keep = (c.side_bytes[0].len() as f64 * removed) as usize;
-    let partial = chaff::side_file::partial_path(&c.side[0]);
-    fs::write(partial, &c.side_bytes[0][..keep.min(c.side_bytes[0].len())]).unwrap();
+    for (k, cut) in sides.iter().enumerate() {
+        let keep = (c.side_bytes[k].len() as f64 * cut) as usize;
+        let partial = chaff::side_file::partial_path(&c.side[k]);
+        fs::write(partial, &c.side_bytes[k][..keep.min(c.side_bytes[k].len())]).unwrap();
+    }
 }
 
 /// Checks that `c.out` and the side files are the clean run's.
@@ -2370,12 +2379,16 @@ fn assert_clean(c: &CheckpointedRun) {
         fs::read(&c.side[0]).unwrap() == c.side_bytes[0],
         "--removed differs"
     );
+    assert!(
+        fs::read(&c.side[1]).unwrap() == c.side_bytes[1],
+        "--file-stats differs"
+    );
     let json = |b: &[u8]| {
         let mut v: serde_json::Value = serde_json::from_slice(b).unwrap();
         v["resumed"] = 0.into();
         v
     };
-    assert_eq!(json(&fs::read(&c.side[1]).unwrap()), json(&c.side_bytes[1]));
+    assert_eq!(json(&fs::read(&c.side[2]).unwrap()), json(&c.side_bytes[2]));
 }
 
 #[test]
@@ -2405,7 +2418,7 @@ fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
         .unwrap()
         .0;
     let line = lines[second].0["at"]["line"].as_u64().unwrap();
-    lay_out_stop(c, second + 1, 0, Some(1.0), 1.0);
+    lay_out_stop(c, second + 1, 0, Some(1.0), [1.0; 2]);
     let o = chaff(&resume_inside_args(c, "2"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let told = format!("going on with b.jsonl.gz from input line {line}");
@@ -2417,7 +2430,7 @@ fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
     assert_clean(c);
     // The same stop, with the input changed before the checkpoint (same length, same
     // lines): refused, naming the input and the file to delete.
-    lay_out_stop(c, second + 1, 0, Some(1.0), 1.0);
+    lay_out_stop(c, second + 1, 0, Some(1.0), [1.0; 2]);
     let b = c.input.join("b.jsonl.gz");
     let original = fs::read(&b).unwrap();
     let changed = decoded_gz(&original);
@@ -2476,12 +2489,12 @@ proptest::proptest! {
         records in 0usize..30,
         torn in 0usize..60,
         cut in proptest::option::of(0.0f64..1.2),
-        removed in 0.0f64..1.2,
+        sides in proptest::array::uniform2(0.0f64..1.2),
         threads in 1usize..4,
     ) {
         let c = checkpointed_run();
         let _only = c.lock();
-        lay_out_stop(c, records, torn, cut, removed);
+        lay_out_stop(c, records, torn, cut, sides);
         let t = threads.to_string();
         let o = chaff(&resume_inside_args(c, &t));
         proptest::prop_assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
