@@ -267,6 +267,9 @@ pub struct Continued {
     pub done: Summary,
     /// The source gone on with from a checkpoint, if any.
     pub inside: Option<Arc<Resume>>,
+    /// The output folder, when this run finishes an earlier one: once it is complete,
+    /// what a killed run may have left there and this one did not use is removed.
+    resumed_in: Option<PathBuf>,
 }
 
 /// Opens the journal and the side files of the run `plan` into `dir`. Resuming, the
@@ -367,6 +370,7 @@ pub fn begin(
             .transpose()?,
         done,
         inside,
+        resumed_in: resuming.then(|| dir.to_path_buf()),
     })
 }
 
@@ -384,6 +388,7 @@ impl Continued {
             file_stats,
             mut done,
             inside,
+            resumed_in,
         } = self;
         let sides = [removed, file_stats].into_iter().flatten();
         match result {
@@ -391,6 +396,11 @@ impl Continued {
                 journal.flush()?;
                 for side in sides {
                     side.commit()?;
+                }
+                if let Some(dir) = resumed_in {
+                    // A checkpointed output a killed run left for an input no longer
+                    // among the inputs, say.
+                    crate::outdir::remove_temporaries(&dir, true)?;
                 }
                 if let Some(r) = inside {
                     let before = r.counts.bytes_in.min(summary.bytes_in);

@@ -872,7 +872,7 @@ fn resolve(p: &Path) -> Result<PathBuf> {
 /// Removes temporary files a killed run left behind (a signal-stopped run removes its
 /// own), and with `resumable`, the outputs a stopped run kept to go on from
 /// ([`crate::output::resumable_path`]).
-fn remove_temporaries(dir: &Path, resumable: bool) -> Result<()> {
+pub(crate) fn remove_temporaries(dir: &Path, resumable: bool) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;

@@ -62,7 +62,20 @@ impl AtomicFile {
     pub fn resumable(path: &Path) -> Result<AtomicFile> {
         let partial = resumable_path(path);
         let err = |e| Error::io(&partial, e);
-        let file = std::fs::File::create(&partial).map_err(err)?;
+        // A new file, as a temporary file is: whatever a stopped run left there (a file,
+        // or anything else by that name) is removed, never written through.
+        match std::fs::remove_file(&partial) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(err(e)),
+            _ => {}
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o644);
+        }
+        let file = options.open(&partial).map_err(err)?;
         let named = tempfile::TempPath::try_from_path(&partial).map_err(err)?;
         Ok(AtomicFile {
             path: path.to_path_buf(),

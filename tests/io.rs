@@ -2419,6 +2419,10 @@ fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
         .0;
     let line = lines[second].0["at"]["line"].as_u64().unwrap();
     lay_out_stop(c, second + 1, 0, Some(1.0), [1.0; 2]);
+    // What a killed run kept for an input no longer among the inputs goes once the
+    // resumed run is complete.
+    let gone = chaff::output::resumable_path(&c.out.join("gone.jsonl"));
+    fs::write(&gone, "x").unwrap();
     let o = chaff(&resume_inside_args(c, "2"));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let told = format!("going on with b.jsonl.gz from input line {line}");
