@@ -356,9 +356,17 @@ impl Engine<'_> {
                         && !compressed
                         && (!last || resume.is_some())
                         && can_checkpoint(dest);
-                    let w = match checkpoints {
-                        true => open_resumable(dest, resume, self.opts.compress_level)?,
-                        false => open_output(dest, !last, compressed, self.opts.compress_level)?,
+                    let w = match (checkpoints, resume) {
+                        (true, _) => open_resumable(dest, resume, self.opts.compress_level)?,
+                        (false, None) => {
+                            open_output(dest, !last, compressed, self.opts.compress_level)?
+                        }
+                        // The reader skipped the text before the checkpoint: the output
+                        // must be the one that holds what came of it.
+                        (false, Some(_)) => return Err(Error::Internal(format!(
+                            "{}: a checkpoint to go on from, in a run that does not checkpoint it",
+                            dest.display()
+                        ))),
                     };
                     open = Some(Open {
                         source,
