@@ -2,7 +2,8 @@
 //! any size, flushed anywhere as `--pipe` flushes) and read back by chaff's own readers:
 //! the round trip must give the bytes back, and the output must sniff as its codec.
 //! chaff writes bzip2 blocks bit-shifted into one stream, gzip as parallel deflate blocks,
-//! and zstd and xz small files held and compressed in one go: each is its own code.
+//! and zstd and xz small files held and compressed in one go: each is its own code. A
+//! gzip stream is also stopped at one of its flushes and gone on with from what it wrote.
 #![no_main]
 
 use chaff::compression::Compression;
@@ -31,7 +32,8 @@ fuzz_target!(|data: &[u8]| {
     // Half the runs at the default level, the rest anywhere in the codec's range (high
     // levels are slow, so a level byte above 127 means the default).
     let level = codec.levels().and_then(|(range, _)| {
-        (*level < 128).then(|| range.start() + u32::from(*level) % (range.end() - range.start() + 1))
+        (*level < 128)
+            .then(|| range.start() + u32::from(*level) % (range.end() - range.start() + 1))
     });
     // The body repeated up to 64 times, so that small inputs still cross block sizes.
     let times = usize::from(shape & 63) + 1;
@@ -45,6 +47,9 @@ fuzz_target!(|data: &[u8]| {
     let mut w = Compressed::new(Vec::new(), codec, level, large).unwrap();
     // Pieces of pseudo-random sizes (a small LCG from the seed byte), a flush after some.
     let mut state = u32::from(*seed) | 1;
+    // Each write's end and whether a flush followed; the flushes' places in `steps`
+    // and the output's length after each.
+    let (mut steps, mut marks) = (Vec::new(), Vec::new());
     let mut at = 0;
     while at < bytes.len() {
         state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
@@ -55,12 +60,44 @@ fuzz_target!(|data: &[u8]| {
         };
         let end = (at + piece).min(bytes.len());
         w.write_all(&bytes[at..end]).unwrap();
-        if flushes && state & 0x100 != 0 {
+        let flush = flushes && state & 0x100 != 0;
+        if flush {
             w.flush().unwrap();
+            // Where a checkpoint could be: the data and the output so far.
+            if let Compressed::Gzip(g) = &mut w {
+                marks.push((steps.len(), g.get_mut().len()));
+            }
         }
+        steps.push((end, flush));
         at = end;
     }
     let out = w.finish().unwrap();
+    // gzip stopped at a flush and gone on with from what it wrote (`--resume` inside a
+    // source) gives the same bytes; read back from anywhere else, it never panics.
+    if let Some(&(step, out_at)) = marks.get(usize::from(*seed) % marks.len().max(1)) {
+        let level = codec.level(level);
+        let data_at = steps[step].0;
+        let flushed = chaff::gzip::read_flushed(&out[..out_at], level).unwrap();
+        assert_eq!(flushed.len, data_at as u64);
+        let mut g = chaff::gzip::ParallelGzip::resumed(out[..out_at].to_vec(), level, flushed);
+        // The same writes and flushes after it (a resumed run checkpoints where the
+        // stopped one did).
+        let mut at = data_at;
+        for &(end, flush) in &steps[step + 1..] {
+            g.write_all(&bytes[at..end]).unwrap();
+            if flush {
+                g.flush().unwrap();
+            }
+            at = end;
+        }
+        assert!(
+            g.finish().unwrap() == out,
+            "gzip resumed at {data_at} of {}",
+            bytes.len()
+        );
+        let anywhere = usize::from(state as u16) % (out.len() + 1);
+        let _ = chaff::gzip::read_flushed(&out[..anywhere], level);
+    }
     if codec != Compression::None {
         assert_eq!(Compression::sniff(&out), codec, "{} bytes out", out.len());
     }
@@ -70,5 +107,10 @@ fuzz_target!(|data: &[u8]| {
         .unwrap()
         .read_to_end(&mut back)
         .unwrap();
-    assert!(back == bytes, "{codec:?} level {level:?}: {} bytes in, {} back", bytes.len(), back.len());
+    assert!(
+        back == bytes,
+        "{codec:?} level {level:?}: {} bytes in, {} back",
+        bytes.len(),
+        back.len()
+    );
 });

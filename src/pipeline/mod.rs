@@ -363,10 +363,12 @@ impl Engine<'_> {
                         }
                         // The reader skipped the text before the checkpoint: the output
                         // must be the one that holds what came of it.
-                        (false, Some(_)) => return Err(Error::Internal(format!(
+                        (false, Some(_)) => {
+                            return Err(Error::Internal(format!(
                             "{}: a checkpoint to go on from, in a run that does not checkpoint it",
                             dest.display()
-                        ))),
+                        )))
+                        }
                     };
                     open = Some(Open {
                         source,
