@@ -1,9 +1,9 @@
 //! The journal of a run into an output folder: one JSON line per finished source, in
-//! input order, appended as the run goes, and before it, for a large JSONL source, one
-//! per checkpoint of its output ([`Checkpoint`]). It is what `--resume` trusts: which sources an
-//! earlier run finished (in order, so the side files, which follow input order, can be
-//! continued), how far each side file had got after each one, and what each counted (so
-//! a resumed run's summary covers the whole dump).
+//! input order, appended as the run goes (and before a large JSONL source's line, one
+//! per checkpoint of its output: [`Checkpoint`]). It is what `--resume` trusts: which
+//! sources an earlier run finished (in order, so the side files, which follow input
+//! order, can be continued), how far each side file had got after each one, and what
+//! each counted (so a resumed run's summary covers the whole dump).
 //!
 //! A line is written only after its source's output is in place and its side records
 //! are written, and the journal is flushed only after the side files are: so whatever a

@@ -141,7 +141,7 @@ impl<'a> Opener<'a> {
 }
 
 /// Skips the text of `entry`'s source that a stopped run read before its checkpoint `r`,
-/// checking that it is the same text: as long, as many lines, the same at its end.
+/// checking that it is the same text: as long, as many lines, the same CRC-32.
 fn go_on_from(chunker: &mut Chunker, entry: &Entry, r: &Resume) -> Result<()> {
     let path = entry.source.display();
     let at = r.at;
