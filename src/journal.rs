@@ -1,6 +1,6 @@
 //! The journal of a run into an output folder: one JSON line per finished source, in
-//! input order, appended as the run goes (and before a large JSONL source's line, one
-//! per checkpoint of its output: [`Checkpoint`]). It is what `--resume` trusts: which
+//! input order, appended as the run goes (and before a large JSONL or text source's
+//! line, one per checkpoint of its output: [`Checkpoint`]). It is what `--resume` trusts: which
 //! sources an earlier run finished (in order, so the side files, which follow input
 //! order, can be continued), how far each side file had got after each one, and what
 //! each counted (so a resumed run's summary covers the whole dump).
@@ -42,10 +42,10 @@ pub struct Record {
 }
 
 /// How far a large source had got when its output was checkpointed: a run into an
-/// output folder flushes the output of a large JSONL source and journals this every
-/// `--checkpoint-bytes` of input, so that `--resume` goes on inside the source instead of
-/// from its start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// output folder flushes the output of a large JSONL or text source and journals this
+/// every `--checkpoint-bytes` of input, so that `--resume` goes on inside the source
+/// instead of from its start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
     /// Bytes of the source's text (decompressed and decoded) read.
     pub input: u64,
@@ -58,6 +58,9 @@ pub struct Checkpoint {
     pub output: u64,
     /// Bytes of output before compression.
     pub plain: u64,
+    /// A text input's output: how its chunks were being joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub joined: Option<crate::writer::Joined>,
 }
 
 /// A source that `--resume` goes on with from a checkpoint.
@@ -317,7 +320,7 @@ pub fn begin(
             if r.removed > has_removed || r.file_stats > has_stats {
                 break;
             }
-            if let Some(c) = r.at {
+            if let Some(c) = &r.at {
                 let Some(Ok(dest)) = outputs.peek() else {
                     break;
                 };
@@ -336,7 +339,7 @@ pub fn begin(
                 if c.output <= len {
                     let resume = Resume {
                         dest: r.dest.clone(),
-                        at: c,
+                        at: c.clone(),
                         counts: r.counts.clone(),
                     };
                     inside = Some((resume, at, r.side_ends()));
@@ -524,6 +527,7 @@ mod tests {
             crc: 7,
             output,
             plain: output,
+            joined: None,
         };
         // A stopped run: a.jsonl finished, b.jsonl checkpointed twice.
         let mut first = planned(Existing::Refuse);

@@ -202,8 +202,8 @@ struct InputArgs {
     /// Bytes per chunk of a large input (chunks are classified in parallel)
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
-    /// Under -o OUTDIR, checkpoint a large JSONL input's plain or gzip output every BYTES
-    /// of its text, for --resume to go on inside it (0: never)
+    /// Under -o OUTDIR, checkpoint a large JSONL or text input's plain or gzip output
+    /// every BYTES of its text, for --resume to go on inside it (0: never)
     #[arg(long, default_value_t = chaff::pipeline::CHECKPOINT_BYTES, value_name = "BYTES", hide = true)]
     checkpoint_bytes: u64,
     /// Also read the inputs named in LIST, one path per line (- for stdin); under -o

@@ -223,7 +223,34 @@ pub struct Joiner {
     pending: Vec<u8>,
 }
 
+/// Where a [`Joiner`] is between two chunks, as a checkpoint records it (text inputs):
+/// whether it wrote a paragraph, and the blank lines after the last one, which it
+/// writes before the next kept paragraph.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Joined {
+    /// A paragraph was written.
+    pub any: bool,
+    /// The blank lines held back.
+    pub pending: String,
+}
+
 impl Joiner {
+    /// Its state between two chunks; `None` if the lines it holds back are not UTF-8.
+    pub fn state(&self) -> Option<Joined> {
+        Some(Joined {
+            any: self.any,
+            pending: String::from_utf8(self.pending.clone()).ok()?,
+        })
+    }
+
+    /// A joiner in the state `j` ([`Joiner::state`]).
+    pub fn resumed(j: &Joined) -> Joiner {
+        Joiner {
+            any: j.any,
+            pending: j.pending.as_bytes().to_vec(),
+        }
+    }
+
     /// Writes the next chunk's part of the output; returns bytes written.
     pub fn push(&mut self, out: &mut dyn Write, f: &Filtered) -> io::Result<u64> {
         if !f.has_para {
@@ -502,9 +529,14 @@ mod tests {
             for b in a..=lines.len() {
                 let mut j = Joiner::default();
                 let mut out = Vec::new();
-                for part in [&lines[..a], &lines[a..b], &lines[b..]] {
+                for (k, part) in [&lines[..a], &lines[a..b], &lines[b..]].iter().enumerate() {
                     let f = filter_chunk(part, |i| keep(&part[i]));
                     j.push(&mut out, &f).unwrap();
+                    if k == 0 {
+                        // Stopped after the first chunk and gone on with from its state
+                        // (a checkpoint of a text output): the same bytes.
+                        j = Joiner::resumed(&j.state().unwrap());
+                    }
                 }
                 assert_eq!(out, whole, "cut at {a},{b}");
             }

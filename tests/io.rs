@@ -2224,6 +2224,10 @@ struct CheckpointedRun {
     side_bytes: [Vec<u8>; 3],
     /// Held by a test using `out` and the side files (tests run in parallel).
     lock: std::sync::Mutex<()>,
+    /// JSONL inputs (else text).
+    jsonl: bool,
+    /// The outputs, in input order.
+    names: [&'static str; 3],
 }
 
 impl CheckpointedRun {
@@ -2231,9 +2235,6 @@ impl CheckpointedRun {
         self.lock.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
-
-/// The outputs of [`checkpointed_run`], in input order.
-const CHECKPOINTED: [&str; 3] = ["a.jsonl", "b.jsonl.gz", "c.jsonl"];
 
 /// Dev pages as JSONL records, `n` of them from page `from`.
 fn jsonl_pages(from: usize, n: usize) -> Vec<u8> {
@@ -2248,7 +2249,10 @@ fn jsonl_pages(from: usize, n: usize) -> Vec<u8> {
 }
 
 fn checkpointed_args<'a>(c: &'a CheckpointedRun, out: &'a Path, threads: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["-q", "--threads", threads, "filter", "--jsonl"];
+    let mut args = vec!["-q", "--threads", threads, "filter"];
+    if c.jsonl {
+        args.push("--jsonl");
+    }
     args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
     args.extend(["--removed", s(&c.side[0]), "--file-stats", s(&c.side[1])]);
     args.extend(["--stats", s(&c.side[2]), "-o", s(out), s(&c.input)]);
@@ -2257,7 +2261,10 @@ fn checkpointed_args<'a>(c: &'a CheckpointedRun, out: &'a Path, threads: &'a str
 
 /// [`checkpointed_args`] with `--resume`, and without `-q`: the run tells where it goes on.
 fn resume_inside_args<'a>(c: &'a CheckpointedRun, threads: &'a str) -> Vec<&'a str> {
-    let mut args = vec!["--threads", threads, "filter", "--jsonl", "--resume"];
+    let mut args = vec!["--threads", threads, "filter", "--resume"];
+    if c.jsonl {
+        args.push("--jsonl");
+    }
     args.extend(["--chunk-bytes", "4096", "--checkpoint-bytes", "8192"]);
     args.extend(["--removed", s(&c.side[0]), "--file-stats", s(&c.side[1])]);
     args.extend(["--stats", s(&c.side[2]), "-o", s(&c.out), s(&c.input)]);
@@ -2266,29 +2273,61 @@ fn resume_inside_args<'a>(c: &'a CheckpointedRun, threads: &'a str) -> Vec<&'a s
 
 fn checkpointed_run() -> &'static CheckpointedRun {
     static C: std::sync::OnceLock<CheckpointedRun> = std::sync::OnceLock::new();
-    C.get_or_init(|| {
-        let tmp = tempfile::tempdir().unwrap();
-        let input = tmp.path().join("in");
-        fs::create_dir_all(&input).unwrap();
-        fs::write(input.join("a.jsonl"), jsonl_pages(0, 24)).unwrap();
-        fs::write(input.join("b.jsonl.gz"), gz(&jsonl_pages(24, 24))).unwrap();
-        fs::write(input.join("c.jsonl"), jsonl_pages(48, 2)).unwrap();
-        let side = ["removed.jsonl", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
-        let mut c = CheckpointedRun {
-            input,
-            out: tmp.path().join("out"),
-            side,
-            tree: Vec::new(),
-            side_bytes: [Vec::new(), Vec::new(), Vec::new()],
-            lock: std::sync::Mutex::new(()),
-            _tmp: tmp,
-        };
-        let clean = c._tmp.path().join("clean");
-        ok(&checkpointed_args(&c, &clean, "1"));
-        c.tree = tree(&clean);
-        c.side_bytes = c.side.clone().map(|p| fs::read(p).unwrap());
-        c
-    })
+    C.get_or_init(|| clean_checkpointed_run(true))
+}
+
+/// [`checkpointed_run`] with text inputs: each one large document.
+fn checkpointed_text_run() -> &'static CheckpointedRun {
+    static C: std::sync::OnceLock<CheckpointedRun> = std::sync::OnceLock::new();
+    C.get_or_init(|| clean_checkpointed_run(false))
+}
+
+fn clean_checkpointed_run(jsonl: bool) -> CheckpointedRun {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let pages = |from: usize, n: usize| match jsonl {
+        true => jsonl_pages(from, n),
+        false => dev_pages(from + n)[from..]
+            .iter()
+            .flat_map(|p| fs::read(p).unwrap())
+            .collect(),
+    };
+    let names = match jsonl {
+        true => ["a.jsonl", "b.jsonl.gz", "c.jsonl"],
+        false => ["a.txt", "b.txt.gz", "c.txt"],
+    };
+    fs::write(input.join(names[0]), pages(0, 24)).unwrap();
+    fs::write(input.join(names[1]), gz(&pages(24, 24))).unwrap();
+    // Small: the first lines of a page, less than one checkpoint interval (8 KB).
+    let page = fs::read_to_string(&dev_pages(49)[48]).unwrap();
+    let end = page.as_bytes()[..4000]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap();
+    let head = &page[..end + 1];
+    let small = match jsonl {
+        true => serde_json::json!({"id": "small", "text": head}).to_string() + "\n",
+        false => head.to_string(),
+    };
+    fs::write(input.join(names[2]), small).unwrap();
+    let side = ["removed.jsonl", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
+    let mut c = CheckpointedRun {
+        input,
+        out: tmp.path().join("out"),
+        side,
+        tree: Vec::new(),
+        side_bytes: [Vec::new(), Vec::new(), Vec::new()],
+        lock: std::sync::Mutex::new(()),
+        jsonl,
+        names,
+        _tmp: tmp,
+    };
+    let clean = c._tmp.path().join("clean");
+    ok(&checkpointed_args(&c, &clean, "1"));
+    c.tree = tree(&clean);
+    c.side_bytes = c.side.clone().map(|p| fs::read(p).unwrap());
+    c
 }
 
 /// The clean run's journal's records, each with the offset after it.
@@ -2351,10 +2390,10 @@ fn lay_out_stop(
         .iter()
         .filter(|(r, _)| r.get("at").is_none())
         .count();
-    for name in &CHECKPOINTED[..finished] {
+    for name in &c.names[..finished] {
         fs::write(c.out.join(name), clean_output(c, name)).unwrap();
     }
-    if let (Some(name), Some(cut)) = (CHECKPOINTED.get(finished), cut) {
+    if let (Some(name), Some(cut)) = (c.names.get(finished), cut) {
         let bytes = clean_output(c, name);
         let keep = ((bytes.len() as f64 * cut) as usize).min(bytes.len());
         let partial = chaff::output::resumable_path(&c.out.join(name));
@@ -2389,50 +2428,63 @@ fn stats_but_resumed(bytes: &[u8]) -> serde_json::Value {
     v
 }
 
-#[test]
-fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
-    let c = checkpointed_run();
-    let _only = c.lock();
+/// Lays out the stop of `c`'s run just after `name`'s checkpoint number `k` (from 0),
+/// with its whole partial output; returns the line the checkpoint goes on from.
+fn stop_at_checkpoint(c: &CheckpointedRun, name: &str, k: usize) -> u64 {
     let lines = journal_lines(c);
-    let checkpoints: Vec<&str> = lines
-        .iter()
-        .filter(|(r, _)| r.get("at").is_some())
-        .map(|(r, _)| r["dest"].as_str().unwrap())
-        .collect();
-    // Both large sources, plain and gzip, were checkpointed; the small one was not.
-    for name in &CHECKPOINTED[..2] {
-        assert!(
-            checkpoints.iter().filter(|d| *d == name).count() >= 3,
-            "{checkpoints:?}"
-        );
-    }
-    assert!(!checkpoints.contains(&"c.jsonl"));
-    // Stopped after b.jsonl.gz's second checkpoint, with its partial output whole.
-    let second = lines
+    let at = lines
         .iter()
         .enumerate()
-        .filter(|(_, (r, _))| r["dest"] == "b.jsonl.gz" && r.get("at").is_some())
-        .nth(1)
+        .filter(|(_, (r, _))| r["dest"] == name && r.get("at").is_some())
+        .nth(k)
         .unwrap()
         .0;
-    let line = lines[second].0["at"]["line"].as_u64().unwrap();
-    lay_out_stop(c, second + 1, 0, Some(1.0), [1.0; 2]);
-    // What a killed run kept for an input no longer among the inputs goes once the
-    // resumed run is complete.
-    let gone = chaff::output::resumable_path(&c.out.join("gone.jsonl"));
-    fs::write(&gone, "x").unwrap();
-    let o = chaff(&resume_inside_args(c, "2"));
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let told = format!("going on with b.jsonl.gz from input line {line}");
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains(&told),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_clean(c);
-    // The same stop, with the input changed before the checkpoint (same length, same
-    // lines): refused, naming the input and the file to delete.
-    lay_out_stop(c, second + 1, 0, Some(1.0), [1.0; 2]);
+    lay_out_stop(c, at + 1, 0, Some(1.0), [1.0; 2]);
+    lines[at].0["at"]["line"].as_u64().unwrap()
+}
+
+#[test]
+fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
+    // Both large sources, plain and gzip, were checkpointed, JSONL and text (with the
+    // blank lines the text output held back); the small one was not.
+    for c in [checkpointed_run(), checkpointed_text_run()] {
+        let lines = journal_lines(c);
+        let checkpoints: Vec<&serde_json::Value> = lines
+            .iter()
+            .filter(|(r, _)| r.get("at").is_some())
+            .map(|(r, _)| r)
+            .collect();
+        for name in &c.names[..2] {
+            let n = checkpoints.iter().filter(|r| r["dest"] == *name).count();
+            assert!(n >= 3, "{name}: {n} checkpoints");
+        }
+        assert!(!checkpoints.iter().any(|r| r["dest"] == c.names[2]));
+        let joined = checkpoints
+            .iter()
+            .all(|r| r["at"]["joined"]["pending"].is_string());
+        assert_eq!(joined, !c.jsonl);
+        // Stopped after each large output's second checkpoint, with its partial
+        // output whole: the run goes on from there (and says so) to the clean files.
+        let _only = c.lock();
+        for name in &c.names[..2] {
+            let line = stop_at_checkpoint(c, name, 1);
+            // What a killed run kept for an input no longer among the inputs goes
+            // once the resumed run is complete.
+            let gone = chaff::output::resumable_path(&c.out.join("gone.jsonl"));
+            fs::write(&gone, "x").unwrap();
+            let o = chaff(&resume_inside_args(c, "2"));
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(o.status.success(), "{err}");
+            let told = format!("going on with {name} from input line {line}");
+            assert!(err.contains(&told), "{err}");
+            assert_clean(c);
+        }
+    }
+    let c = checkpointed_run();
+    let _only = c.lock();
+    stop_at_checkpoint(c, "b.jsonl.gz", 1);
+    // A stop inside b.jsonl.gz, with the input changed before the checkpoint (same
+    // length, same lines): refused, naming the input and the file to delete.
     let b = c.input.join("b.jsonl.gz");
     let original = fs::read(&b).unwrap();
     let changed = decoded_gz(&original);
@@ -2459,7 +2511,7 @@ fn a_resume_goes_on_inside_a_large_jsonl_source_from_its_checkpoint() {
 }
 
 #[test]
-fn only_plain_and_gzip_outputs_of_jsonl_sources_are_checkpointed() {
+fn only_plain_and_gzip_outputs_are_checkpointed() {
     let c = checkpointed_run();
     let _only = c.lock();
     let tmp = tempfile::tempdir().unwrap();
@@ -2482,19 +2534,20 @@ fn only_plain_and_gzip_outputs_of_jsonl_sources_are_checkpointed() {
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
 
-    /// Whatever a run stopped inside a large source left (its journal cut after any
-    /// record, checkpoints included, or inside one; the resumable output cut anywhere,
-    /// or missing; `--removed` cut anywhere), `--resume` at any thread count gives the
-    /// clean run's folder and side files.
+    /// Whatever a JSONL or text run stopped inside a large source left (its journal cut
+    /// after any record, checkpoints included, or inside one; the resumable output cut
+    /// anywhere, or missing; `--removed` and `--file-stats` cut anywhere), `--resume` at
+    /// any thread count gives the clean run's folder and side files.
     #[test]
     fn a_resume_from_any_stop_inside_a_source_gives_the_clean_runs_files(
-        records in 0usize..30,
+        records in 0usize..70,
         torn in 0usize..60,
         cut in proptest::option::of(0.0f64..1.2),
         sides in proptest::array::uniform2(0.0f64..1.2),
         threads in 1usize..4,
+        jsonl in proptest::prelude::any::<bool>(),
     ) {
-        let c = checkpointed_run();
+        let c = if jsonl { checkpointed_run() } else { checkpointed_text_run() };
         let _only = c.lock();
         lay_out_stop(c, records, torn, cut, sides);
         let t = threads.to_string();

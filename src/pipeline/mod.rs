@@ -31,7 +31,7 @@ use crate::progress::Progress;
 use crate::reader::Line;
 use crate::sources::{Entry, Inputs};
 pub use crate::summary::Summary;
-use crate::writer::{write_tag_header, Decision, TagFormat};
+use crate::writer::{write_tag_header, Decision, Joiner, TagFormat};
 use queue::{Batch, Done, Job, Unit};
 use render::{Piece, Task};
 use sink::{
@@ -144,11 +144,14 @@ pub struct RunOptions {
     pub compress_level: Option<u32>,
     /// Show a progress bar when stderr is a terminal.
     pub progress: bool,
-    /// In a run into an output folder, how often a large JSONL source's output is
-    /// checkpointed for `--resume`: after the first piece that ends past each multiple
-    /// of this many bytes of its text (0: never).
+    /// In a run into an output folder, how often a large JSONL or text source's output
+    /// is checkpointed for `--resume`: after the first piece that ends past each
+    /// multiple of this many bytes of its text (0: never).
     pub checkpoint_bytes: u64,
 }
+
+/// The most blank-line bytes a text output's checkpoint holds ([`crate::writer::Joined`]).
+const MOST_JOINED: usize = 4096;
 
 /// [`RunOptions::checkpoint_bytes`]' default: a checkpoint costs a flush (a gzip block
 /// ended early) and a journal line, and a stop redoes at most this much.
@@ -180,8 +183,10 @@ struct Open {
     joining: Joining,
     /// Bytes of text written to it (before compression).
     written: u64,
-    /// Bytes of the source's text read up to the last piece written, and their CRC-32.
-    input: u64,
+    /// Bytes of the source's text read up to its last checkpoint (or where this run
+    /// began it).
+    checked: u64,
+    /// CRC-32 of the source's text up to the last piece written.
     crc: crc32fast::Hasher,
     /// Whether it is checkpointed.
     checkpoints: bool,
@@ -331,13 +336,15 @@ impl Engine<'_> {
     }
 
     /// Runs `task` writing each source's output to its own file (its entry's `dest`),
-    /// atomically. With a `journal` (a run into an output folder), a large JSONL source's
-    /// plain or gzip output is checkpointed every [`RunOptions::checkpoint_bytes`] of
-    /// input, and a source the journal's run stopped inside is gone on with from its
-    /// checkpoint ([`Entry::resume`]).
+    /// atomically. With a `journal` (a run into an output folder), a large JSONL or text
+    /// source's plain or gzip output is checkpointed every
+    /// [`RunOptions::checkpoint_bytes`] of input, and a source the journal's run stopped
+    /// inside is gone on with from its checkpoint ([`Entry::resume`]).
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
         let every = match (side.journal.is_some(), &self.opts.format) {
-            (true, InputFormat::Jsonl { .. }) if !self.opts.pipe => self.opts.checkpoint_bytes,
+            (true, InputFormat::Jsonl { .. } | InputFormat::Text) if !self.opts.pipe => {
+                self.opts.checkpoint_bytes
+            }
             _ => 0,
         };
         let mut open: Option<Open> = None;
@@ -370,12 +377,18 @@ impl Engine<'_> {
                         )))
                         }
                     };
+                    let joiner = resume
+                        .and_then(|r| r.at.joined.as_ref())
+                        .map_or_else(Joiner::default, Joiner::resumed);
                     open = Some(Open {
                         source,
                         w,
-                        joining: Joining::default(),
+                        joining: Joining {
+                            joiner,
+                            table: None,
+                        },
                         written: resume.map_or(0, |r| r.at.plain),
-                        input: resume.map_or(0, |r| r.at.input),
+                        checked: resume.map_or(0, |r| r.at.input),
                         crc: resume.map_or_else(crc32fast::Hasher::new, |r| {
                             crc32fast::Hasher::new_with_initial_len(r.at.crc, r.at.input)
                         }),
@@ -399,7 +412,20 @@ impl Engine<'_> {
                     }
                 } else if let Some(p) = piece.point.as_ref().filter(|_| o.checkpoints) {
                     o.crc.combine(&p.crc);
-                    if p.input / every > o.input / every {
+                    // A text output's joiner holds blank lines back: they go in the
+                    // checkpoint (a run of them too long for a journal line waits for a
+                    // later piece).
+                    let joined = || match self.opts.format {
+                        InputFormat::Text => o
+                            .joining
+                            .joiner
+                            .state()
+                            .filter(|j| j.pending.len() <= MOST_JOINED)
+                            .map(Some),
+                        _ => Some(None),
+                    };
+                    let due = p.input / every > o.checked / every;
+                    if let Some(joined) = due.then(joined).flatten() {
                         let output =
                             flush_for_checkpoint(&mut o.w).map_err(|e| Error::io(dest, e))?;
                         checkpoint = Some(Checkpoint {
@@ -408,9 +434,10 @@ impl Engine<'_> {
                             crc: o.crc.clone().finalize(),
                             output,
                             plain: o.written,
+                            joined,
                         });
+                        o.checked = p.input;
                     }
-                    o.input = p.input;
                 }
                 Ok(Written {
                     bytes: n,

@@ -144,7 +144,7 @@ impl<'a> Opener<'a> {
 /// checking that it is the same text: as long, as many lines, the same CRC-32.
 fn go_on_from(chunker: &mut Chunker, entry: &Entry, r: &Resume) -> Result<()> {
     let path = entry.source.display();
-    let at = r.at;
+    let at = &r.at;
     let skipped = chunker.skip(at.input).map_err(|e| Error::io(&path, e))?;
     let what = if skipped.bytes < at.input {
         Some(format!("it is shorter than the {} bytes", at.input))

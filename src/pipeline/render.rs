@@ -167,9 +167,12 @@ impl Engine<'_> {
         let path = source.display();
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
-        // Only JSONL outputs are checkpointed ([`Engine::to_files`]).
-        let records = matches!(self.opts.format, InputFormat::Jsonl { .. });
-        if records && self.opts.checkpoint_bytes > 0 && !last {
+        // Only JSONL and text outputs are checkpointed ([`Engine::to_files`]).
+        let lines = matches!(
+            self.opts.format,
+            InputFormat::Jsonl { .. } | InputFormat::Text
+        );
+        if lines && self.opts.checkpoint_bytes > 0 && !last {
             let mut crc = crc32fast::Hasher::new();
             crc.update(&chunk.bytes);
             piece.point = Some(Point {
