@@ -105,16 +105,7 @@ impl<W: Write> ParallelGzip<W> {
     /// Hands `data` to a compressor on rayon's pool, primed with the window before it.
     fn send(&mut self, data: Vec<u8>, last: bool) {
         let window = std::mem::take(&mut self.window);
-        let keep = data.len().min(WINDOW);
-        let mut next = if keep < WINDOW {
-            // A short block (a flush): the window runs on from the one before it.
-            let from = (window.len() + keep).saturating_sub(WINDOW);
-            window[from..].to_vec()
-        } else {
-            Vec::with_capacity(WINDOW)
-        };
-        next.extend_from_slice(&data[data.len() - keep..]);
-        self.window = next;
+        self.window = window_after(&window, &data);
         let level = self.level;
         self.order
             .send(move || deflate(&data, &window, last, level));
@@ -149,6 +140,18 @@ impl<W: Write> Write for ParallelGzip<W> {
         self.order.drain(0, |b| self.inner.write_all(&b))?;
         self.inner.flush()
     }
+}
+
+/// The last [`WINDOW`] bytes of the stream once `data` follows the bytes whose last
+/// [`WINDOW`] are `window`: what primes the next block. (A short block, a flush, leaves
+/// part of the window before it.)
+fn window_after(window: &[u8], data: &[u8]) -> Vec<u8> {
+    let keep = data.len().min(WINDOW);
+    let from = (window.len() + keep).saturating_sub(WINDOW);
+    let mut next = Vec::with_capacity(WINDOW);
+    next.extend_from_slice(&window[from..]);
+    next.extend_from_slice(&data[data.len() - keep..]);
+    next
 }
 
 /// What [`ParallelGzip`] needs to go on with a stream it flushed: the CRC-32 and length of
@@ -193,10 +196,7 @@ pub fn read_flushed(mut r: impl io::Read, level: u32) -> io::Result<Flushed> {
         let data = &out[..n];
         f.crc.update(data);
         f.len += n as u64;
-        let keep = data.len().min(WINDOW);
-        let from = (f.window.len() + keep).saturating_sub(WINDOW);
-        f.window.drain(..from);
-        f.window.extend_from_slice(&data[n - keep..]);
+        f.window = window_after(&f.window, data);
         if status == Status::StreamEnd {
             return Err(bad("a finished gzip stream, not a flushed one"));
         }

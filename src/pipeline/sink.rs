@@ -17,7 +17,7 @@ use std::path::Path;
 pub(super) type Sink<'a> = dyn FnMut(usize, &Entry, &Piece, bool) -> Result<Written> + 'a;
 
 /// What a [`Sink`] did with a piece.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Written {
     /// Bytes of text written.
     pub(super) bytes: u64,
