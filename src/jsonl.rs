@@ -57,6 +57,17 @@ impl BadRecords {
 /// most of a record, is not copied before it is unescaped).
 #[derive(Debug)]
 pub struct Record<'a> {
+    /// The record's line (without its terminator), which the output is cut from.
+    line: &'a str,
+    /// Where in `line` the text field's value lies (its string, or its array of
+    /// paragraphs): the one part of the record the output rewrites. `None` when a name on
+    /// the way to it is repeated: the record is then written member by member, without
+    /// the members that were never read (see [`write_object`]).
+    value: Option<Range<usize>>,
+    /// Whether a record all of whose text is kept may be written as it was: `value` is
+    /// known, the text was read without a replacement (`--lossy`), and no element of an
+    /// array of paragraphs holds a repeated name on the way to its string.
+    as_read: bool,
     fields: Object<'a>,
     /// For a JSON Pointer text field: its keys, and the objects they lead into,
     /// outermost first (the last holds the text); both empty for a top-level name.
@@ -65,7 +76,7 @@ pub struct Record<'a> {
     /// For an array field reached through a `*` (each element): the keys after it, and
     /// per element the objects they lead through (empty where elements are strings).
     item_keys: Vec<String>,
-    items: Vec<Vec<Object<'a>>>,
+    items: Vec<Item<'a>>,
     /// The document text (the text field, unescaped; an array's strings joined by a
     /// blank line).
     pub text: String,
@@ -162,6 +173,15 @@ impl<'a> Record<'a> {
                 raw
             }
         };
+        // Cut from the line only where every name on the way is written once: an earlier
+        // member of a repeated name holds text that was never read.
+        let first = keys.first().map_or(text_field, String::as_str);
+        let once = fields.written_once(first)
+            && nested
+                .iter()
+                .zip(keys.iter().skip(1))
+                .all(|(o, k)| o.written_once(k));
+        let value = once.then(|| within(line, raw)).flatten();
         if star.is_some() || raw.starts_with('[') {
             // The array's place as a pointer, and the keys into each element.
             let tokens = tokens();
@@ -171,8 +191,13 @@ impl<'a> Record<'a> {
                 None => (text_field.to_string(), Vec::new()),
             };
             let item_tokens = &tokens[tokens.len() - item_keys.len()..];
-            let (text, spans, items) = elements(raw, &array, &item_keys, item_tokens, lossy)?;
+            let (text, spans, items) = elements(line, raw, &array, &item_keys, item_tokens, lossy)?;
+            let items_once = items.iter().all(|item| item.at.is_some());
+            let as_read = value.is_some() && items_once && read_exactly(&text, lossy);
             return Ok(Record {
+                line,
+                value,
+                as_read,
                 fields,
                 keys,
                 nested,
@@ -186,7 +211,11 @@ impl<'a> Record<'a> {
             None => format!("field {text_field:?} is not a string (or an array of strings)"),
             Some(e) => format!("field {text_field:?}: {e}"),
         })?;
+        let as_read = value.is_some() && read_exactly(&text, lossy);
         Ok(Record {
+            line,
+            value,
+            as_read,
             fields,
             keys,
             nested,
@@ -211,12 +240,28 @@ impl<'a> Record<'a> {
     /// Writes the record with its text field (`text_field`, as given to
     /// [`Record::parse`]) replaced by the concatenation of `text` (the kept runs of the
     /// document, escaped where they lie: no joined copy), and a newline.
+    ///
+    /// Where the runs are all of the text, in order (everything kept), the record is
+    /// written as it was read, byte for byte; else as it was but for the text's value.
     pub fn write_with_text(
         &self,
         out: &mut Vec<u8>,
         text_field: &str,
         text: &[&str],
     ) -> std::io::Result<()> {
+        let whole = text.iter().map(|t| t.len()).sum::<usize>() == self.text.len() && {
+            // Runs of the text, in order and apart, are all of it: a compare, no copy.
+            let mut at = 0;
+            text.iter().all(|t| {
+                at += t.len();
+                self.text.as_bytes()[at - t.len()..at] == *t.as_bytes()
+            })
+        };
+        if whole && self.as_read {
+            out.extend_from_slice(self.line.as_bytes());
+            out.push(b'\n');
+            return Ok(());
+        }
         self.write_with(out, text_field, &|out| write_str_parts(out, text));
         Ok(())
     }
@@ -230,6 +275,16 @@ impl<'a> Record<'a> {
         text_field: &str,
         kept: &[(usize, &str)],
     ) {
+        let spans = self.paragraphs.as_deref().unwrap_or_default();
+        // Every string kept, each whole.
+        let whole = kept.len() == spans.len()
+            && (kept.iter().zip(spans).enumerate())
+                .all(|(n, (&(i, p), s))| i == n && self.text.get(s.clone()) == Some(p));
+        if whole && self.as_read {
+            out.extend_from_slice(self.line.as_bytes());
+            out.push(b'\n');
+            return;
+        }
         let item_keys: Vec<&str> = self.item_keys.iter().map(String::as_str).collect();
         self.write_with(out, text_field, &|out| {
             out.push(b'[');
@@ -237,11 +292,21 @@ impl<'a> Record<'a> {
                 if n > 0 {
                     out.push(b',');
                 }
-                match self.items.get(i).and_then(|objects| objects.split_first()) {
-                    Some((element, deeper)) => {
-                        write_object(out, element, &item_keys, deeper, &|out| write_str(out, p))
+                let item = self.items.get(i);
+                match (item.and_then(|item| item.at.as_ref()), item) {
+                    // The element as it was written, but for its string.
+                    (Some((element, string)), _) => {
+                        out.extend_from_slice(&self.line.as_bytes()[element.start..string.start]);
+                        write_str(out, p);
+                        out.extend_from_slice(&self.line.as_bytes()[string.end..element.end]);
                     }
-                    None => write_str(out, p),
+                    (None, Some(item)) => match item.objects.split_first() {
+                        Some((element, deeper)) => {
+                            write_object(out, element, &item_keys, deeper, &|out| write_str(out, p))
+                        }
+                        None => write_str(out, p),
+                    },
+                    (None, None) => write_str(out, p),
                 }
             }
             out.push(b']');
@@ -250,7 +315,12 @@ impl<'a> Record<'a> {
 
     /// Writes the record and a newline, with `value` writing its text field's value.
     fn write_with(&self, out: &mut Vec<u8>, text_field: &str, value: &dyn Fn(&mut Vec<u8>)) {
-        if self.keys.is_empty() {
+        if let Some(at) = &self.value {
+            // The record as it was written (spacing, order, escapes), but for the value.
+            out.extend_from_slice(&self.line.as_bytes()[..at.start]);
+            value(out);
+            out.extend_from_slice(&self.line.as_bytes()[at.end..]);
+        } else if self.keys.is_empty() {
             write_object(out, &self.fields, &[text_field], &[], value);
         } else {
             let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
@@ -260,14 +330,24 @@ impl<'a> Record<'a> {
     }
 }
 
-/// An array field read: its text, each string's range in it, and per element the
-/// objects on the way to its string.
-type Elements<'a> = (String, Vec<Range<usize>>, Vec<Vec<Object<'a>>>);
+/// One element of an array of paragraphs.
+#[derive(Debug)]
+struct Item<'a> {
+    /// The objects on the way to its string (none where the element is the string).
+    objects: Vec<Object<'a>>,
+    /// Where the element and its string lie in the record's line; `None` when a name on
+    /// the way is repeated (the element is then written member by member).
+    at: Option<(Range<usize>, Range<usize>)>,
+}
 
-/// The text of the array `raw` (at `array`, a pointer for errors): each element's string,
-/// reached through `item_keys` (written `item_tokens`), joined by blank lines; each
-/// string's range in it; and per element the objects on the way.
+/// An array field read: its text, each string's range in it, and its elements.
+type Elements<'a> = (String, Vec<Range<usize>>, Vec<Item<'a>>);
+
+/// The text of the array `raw` (at `array`, a pointer for errors; a slice of the record's
+/// `line`): each element's string, reached through `item_keys` (written `item_tokens`),
+/// joined by blank lines; each string's range in it; and the elements.
 fn elements<'a>(
+    line: &'a str,
     raw: &'a str,
     array: &str,
     item_keys: &[String],
@@ -305,7 +385,14 @@ fn elements<'a>(
         }
         spans.push(text.len()..text.len() + p.len());
         text.push_str(&p);
-        items.push(objects);
+        let once = objects
+            .iter()
+            .zip(item_keys)
+            .all(|(o, k)| o.written_once(k));
+        let at = once
+            .then(|| within(line, element).zip(within(line, string)))
+            .flatten();
+        items.push(Item { objects, at });
     }
     Ok((text, spans, items))
 }
@@ -324,6 +411,11 @@ impl<'a> Object<'a> {
             Some(members) => Ok(Object(members)),
             None => serde_json::from_str(text),
         }
+    }
+
+    /// Whether exactly one member is named `key`.
+    fn written_once(&self, key: &str) -> bool {
+        self.0.iter().filter(|(k, _)| k == key).count() == 1
     }
 
     /// The value of the last member named `key`, as JSON parsers read a repeated name.
@@ -401,6 +493,21 @@ fn follow<'a>(
         nested.push(object);
     }
     Ok((raw, None))
+}
+
+/// Where `part` (a slice of `line`, as raw values are) lies in `line`; `None` if it is
+/// not a slice of it.
+fn within(line: &str, part: &str) -> Option<Range<usize>> {
+    let start = (part.as_ptr() as usize).checked_sub(line.as_ptr() as usize)?;
+    let end = start.checked_add(part.len())?;
+    (end <= line.len()).then_some(start..end)
+}
+
+/// Whether `text`, read from a record, is what the record holds: not so when `--lossy`
+/// may have put U+FFFD for a lone surrogate escape (written back as it was, the record
+/// would keep the escape that strict readers refuse).
+fn read_exactly(text: &str, lossy: bool) -> bool {
+    !lossy || !text.contains('\u{FFFD}')
 }
 
 /// The text of a raw JSON string (a lone surrogate escape as U+FFFD if `lossy`);
@@ -550,15 +657,38 @@ mod tests {
         assert_eq!(r.id().unwrap(), "12345678901234567890");
         let mut out = Vec::new();
         r.write_with_text(&mut out, "text", &["新闻\n"]).unwrap();
+        // The record as it was written, but for the text's value.
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "{\"id\":12345678901234567890,\"text\":\"新闻\\n\",\"meta\":{\"b\": 1.50, \"a\": [1,2]}}\n"
+            "{\"id\": 12345678901234567890, \"text\": \"新闻\\n\", \"meta\": {\"b\": 1.50, \"a\": [1,2]}}\n"
         );
         // In runs, as filter hands them over: the same record.
         let mut runs = Vec::new();
         r.write_with_text(&mut runs, "text", &["新", "", "闻\n"])
             .unwrap();
         assert_eq!(runs, out);
+        // All of the text kept: the record byte for byte (escapes, spacing and all).
+        let line = r#" {"\u0074ext" : "\u65b0\u95fb\n\u5e7f\u544a" ,"id":[1 ]}	"#;
+        let r = Record::parse(line, "text").unwrap();
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新闻\n", "广告"])
+            .unwrap();
+        assert_eq!(out, format!("{line}\n").as_bytes());
+        // Part of it: the rest as it was, the value written as serde_json writes it.
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["广告"]).unwrap();
+        let want = " {\"\\u0074ext\" : \"广告\" ,\"id\":[1 ]}\t\n";
+        assert_eq!(std::str::from_utf8(&out).unwrap(), want);
+        // What `--lossy` read as U+FFFD is written so even if all of it is kept.
+        let r = Record::parse_as(r#"{"text": "新\ud800"}"#, "text", true).unwrap();
+        assert_eq!(r.text, "新\u{FFFD}");
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新\u{FFFD}"])
+            .unwrap();
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            "{\"text\": \"新\u{FFFD}\"}\n"
+        );
         // A name given twice is read as serde_json and Python's json read it, by its
         // last value; the record passes through with both, but for the text field: its
         // last member holds the kept text, an earlier one is dropped.
@@ -567,6 +697,7 @@ mod tests {
         assert_eq!((r.text.as_str(), r.raw_id()), ("新", Some("2")));
         let mut out = Vec::new();
         r.write_with_text(&mut out, "text", &["新"]).unwrap();
+        // (All of the text kept, and still not as it was: the earlier text was never read.)
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             "{\"id\":1,\"m\":0,\"id\":2,\"text\":\"新\",\"n\":{\"t\":\"甲\",\"t\":\"乙\"}}\n"
@@ -589,7 +720,7 @@ mod tests {
         r.write_with_text(&mut out, field, &["新闻", "\n"]).unwrap();
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "{\"id\":7,\"data\":{\"title\":\"题\",\"a/b\":{\"m~n\":\"新闻\\n\",\"k\":[1, 2]}},\"x\":null}\n"
+            "{\"id\": 7, \"data\": {\"title\": \"题\", \"a/b\": {\"m~n\": \"新闻\\n\", \"k\": [1, 2]}}, \"x\": null}\n"
         );
         // A one-key pointer is the top-level field.
         let top = Record::parse(r#"{"text": "新闻"}"#, "/text").unwrap();
@@ -632,7 +763,7 @@ mod tests {
         r.write_with_paragraphs(&mut out, "p", &[(1, "乙\n丙"), (2, "\"丁\"")]);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "{\"p\":[\"乙\\n丙\",\"\\\"丁\\\"\"],\"x\":1}\n"
+            "{\"p\": [\"乙\\n丙\",\"\\\"丁\\\"\"], \"x\": 1}\n"
         );
         // Through a pointer too; an array left with nothing is an empty one.
         let r = Record::parse(r#"{"a": {"p": ["甲"], "q": 2}}"#, "/a/p").unwrap();
@@ -643,7 +774,16 @@ mod tests {
         );
         let mut out = Vec::new();
         r.write_with_paragraphs(&mut out, "/a/p", &[]);
-        assert_eq!(out, b"{\"a\":{\"p\":[],\"q\":2}}\n");
+        assert_eq!(out, b"{\"a\": {\"p\": [], \"q\": 2}}\n");
+        // Every string kept whole: the record as it was.
+        let line = r#"{"p": ["甲" , "乙\n丙"]}"#;
+        let r = Record::parse(line, "p").unwrap();
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, "p", &[(0, "甲"), (1, "乙\n丙")]);
+        assert_eq!(out, format!("{line}\n").as_bytes());
+        let mut out = Vec::new();
+        r.write_with_paragraphs(&mut out, "p", &[(0, "甲"), (1, "丙")]);
+        assert_eq!(out, "{\"p\": [\"甲\",\"丙\"]}\n".as_bytes());
         // A string field has no paragraphs; anything else is a bad record.
         assert_eq!(
             Record::parse(r#"{"p": "甲"}"#, "p").unwrap().paragraphs,
@@ -671,7 +811,7 @@ mod tests {
         r.write_with_paragraphs(&mut out, field, &[(0, "乙"), (2, "丁\"")]);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
-            "{\"文件名\":\"a.txt\",\"段落\":[{\"行号\":1,\"内容\":\"乙\"},{\"内容\":\"丁\\\"\",\"行号\":3}],\"段落数\":3}\n"
+            "{\"文件名\": \"a.txt\", \"段落\": [{\"行号\": 1, \"内容\": \"乙\"},{\"内容\": \"丁\\\"\", \"行号\": 3}], \"段落数\": 3}\n"
         );
         // Deeper on both sides of the `*`; `*` at the end is the array of strings.
         let r = Record::parse(
@@ -684,7 +824,7 @@ mod tests {
         r.write_with_paragraphs(&mut out, "/d/p/*/t/s", &[(0, "乙")]);
         assert_eq!(
             out,
-            "{\"d\":{\"p\":[{\"t\":{\"s\":\"乙\"},\"k\":0}]}}\n".as_bytes()
+            "{\"d\": {\"p\": [{\"t\": {\"s\": \"乙\"}, \"k\": 0}]}}\n".as_bytes()
         );
         let r = Record::parse(r#"{"p": ["甲", "乙"]}"#, "/p/*").unwrap();
         assert_eq!(r.text, "甲\n\n乙");
@@ -891,6 +1031,55 @@ mod tests {
                 Ok(want) => proptest::prop_assert_eq!(scan, Some(want), "{}", text),
                 Err(_) => proptest::prop_assert_eq!(scan, None, "{}", text),
             }
+        }
+
+        /// A record filtered as `filter` does it (any members around the text, any
+        /// spacing, the name or the text written with `\u` escapes, any lines kept) is the
+        /// record as it was written but for the text's value, which holds the kept text
+        /// as serde_json writes it; a record whose text is all kept is written as it was.
+        #[test]
+        fn a_record_is_written_as_it_was_but_for_its_text(
+            before in proptest::collection::vec(("\"[a-s]{0,3}\"", json_value()), 0..3),
+            after in proptest::collection::vec(("\"[a-s]{0,3}\"", json_value()), 0..3),
+            spaces in proptest::collection::vec("[ \t]{0,2}", 5),
+            name in proptest::sample::select(vec![r#""text""#, r#""\u0074ext""#, r#""te\u0078\u0074""#]),
+            lines in proptest::collection::vec("[新闻甲 a\"]{0,4}", 1..6),
+            ascii in proptest::bool::ANY,
+            keep in proptest::collection::vec(proptest::bool::ANY, 6),
+        ) {
+            let members = |m: &[(String, String)]| {
+                m.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>()
+            };
+            let text = lines.join("\n");
+            // As Python's `json.dumps` writes it by default (`ensure_ascii`), or as-is.
+            let value = match ascii {
+                true => serde_json::to_string(&text).unwrap().chars().map(|c| match c {
+                    c if c.is_ascii() => c.to_string(),
+                    c => format!("\\u{:04x}", u32::from(c)),
+                }).collect(),
+                false => serde_json::to_string(&text).unwrap(),
+            };
+            let [s0, s1, s2, s3, s4] = &spaces[..] else { unreachable!() };
+            let mut head = members(&before);
+            head.push(format!("{s1}{name}{s2}:{s3}"));
+            let prefix = format!("{s0}{{{}", head.join(","));
+            let suffix = match after.is_empty() {
+                true => format!("{s4}}}"),
+                false => format!("{s4},{}}}", members(&after).join(",")),
+            };
+            let line = format!("{prefix}{value}{suffix}");
+            let record = Record::parse(&line, "text").unwrap();
+            proptest::prop_assert_eq!(&record.text, &text);
+            let doc = crate::reader::split_str_at(&record.text, 1);
+            let runs = crate::writer::filtered_runs(&record.text, &doc, |i| keep[i % keep.len()]);
+            let mut out = Vec::new();
+            record.write_with_text(&mut out, "text", &runs).unwrap();
+            let kept = runs.concat();
+            let want = match kept == text {
+                true => format!("{line}\n"),
+                false => format!("{prefix}{}{suffix}\n", serde_json::to_string(&kept).unwrap()),
+            };
+            proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
         }
     }
 

@@ -143,6 +143,53 @@ fn jsonl_records_keep_their_fields_and_match_text_filtering() {
     assert_eq!(String::from_utf8(o.stdout).unwrap(), out);
 }
 
+/// Records as Python's `json.dumps` writes them by default (`", "` and `": "` between
+/// members, every non-ASCII character as `\uXXXX`) come out as they were written: whole
+/// where all of their text is kept, and but for the text's value where some is dropped.
+#[test]
+fn jsonl_records_are_written_as_they_were_but_for_their_text() {
+    let ascii = |s: &str| -> String {
+        let json = serde_json::to_string(s).unwrap();
+        json.chars()
+            .map(|c| match c.is_ascii() {
+                true => c.to_string(),
+                false => format!("\\u{:04x}", u32::from(c)),
+            })
+            .collect()
+    };
+    let news =
+        "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任，确保人民群众生命财产安全。";
+    let mixed = format!("{news}\n哈哈哈哈笑死我了[哈哈][哈哈]\n点赞 转发 评论");
+    let whole = format!(
+        "{{\"id\": 1, \"text\": {}, \"meta\": {{\"n\": 1.0}}}}",
+        ascii(news)
+    );
+    let cut = format!(
+        "{{\"id\": 2, \"text\": {}, \"url\": \"http:\\/\\/x\"}}",
+        ascii(&mixed)
+    );
+    let paragraphs = format!("{{\"id\": 3, \"p\": [{}, {}]}}", ascii(news), ascii(news));
+    let dump = format!("{whole}\r\n{cut}\n");
+    let o = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(dump.as_bytes()));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = format!(
+        "{whole}\n{{\"id\": 2, \"text\": {}, \"url\": \"http:\\/\\/x\"}}\n",
+        // (A kept line keeps its line end, as in a text file.)
+        serde_json::to_string(&format!("{news}\n")).unwrap()
+    );
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
+    let o = chaff_in(
+        &root(),
+        &["filter", "--jsonl", "--text-field", "p", "-"],
+        Some(format!("{paragraphs}\n").as_bytes()),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        String::from_utf8(o.stdout).unwrap(),
+        format!("{paragraphs}\n")
+    );
+}
+
 #[test]
 fn jsonl_empty_documents_are_dropped_unless_asked_and_pipe_is_one_to_one() {
     let dump = "{\"id\":1,\"text\":\"哈哈哈哈笑死我了[哈哈][哈哈]\\n点赞 转发 评论\"}\n\n\
