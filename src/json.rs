@@ -293,6 +293,79 @@ pub fn write_str_parts(out: &mut Vec<u8>, parts: &[&str]) {
     out.push(b'"');
 }
 
+/// [`write_str_parts`], but with every character outside ASCII (and DEL) as a `\uXXXX`
+/// escape (a surrogate pair above U+FFFF), in lower-case hex: a string as Python's
+/// `json.dumps` writes it by default (`ensure_ascii`), for text read from records
+/// written so.
+pub fn write_str_parts_ascii(out: &mut Vec<u8>, parts: &[&str]) {
+    out.push(b'"');
+    for part in parts {
+        let b = part.as_bytes();
+        // Nearly all of it three-byte characters, each six bytes escaped: sized once.
+        out.reserve(2 * b.len());
+        let mut i = 0;
+        while let Some(&x) = b.get(i) {
+            if x < 0x7F {
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| c >= 0x7F)
+                    .map_or(b.len(), |n| i + n);
+                escape_into(out, &part[i..end]);
+                i = end;
+                continue;
+            }
+            if x == 0x7F {
+                // DEL, which Python escapes here (serde_json, and Python's UTF-8 form, not).
+                push_unit_escape(out, 0x7F);
+                i += 1;
+                continue;
+            }
+            // A run of three-byte characters (all of CJK) in a loop of its own.
+            let from = i;
+            for c in b[i..].chunks_exact(3) {
+                let &[lead @ 0xE0..=0xEF, b1, b2] = c else {
+                    break;
+                };
+                let unit = (u32::from(lead & 0x0F) << 12)
+                    | (u32::from(b1 & 0x3F) << 6)
+                    | u32::from(b2 & 0x3F);
+                push_unit_escape(out, unit);
+                i += 3;
+            }
+            if i > from {
+                continue;
+            }
+            // `part` is UTF-8: a lead byte's continuation bytes follow it.
+            let tail = |k: usize| u32::from(b[i + k] & 0x3F);
+            let (cp, len) = match x {
+                0xC0..=0xDF => ((u32::from(x & 0x1F) << 6) | tail(1), 2),
+                0xE0..=0xEF => ((u32::from(x & 0x0F) << 12) | (tail(1) << 6) | tail(2), 3),
+                _ => (
+                    (u32::from(x & 0x07) << 18) | (tail(1) << 12) | (tail(2) << 6) | tail(3),
+                    4,
+                ),
+            };
+            if cp < 0x1_0000 {
+                push_unit_escape(out, cp);
+            } else {
+                let v = cp - 0x1_0000;
+                push_unit_escape(out, 0xD800 | (v >> 10));
+                push_unit_escape(out, 0xDC00 | (v & 0x3FF));
+            }
+            i += len;
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends `\u` and the four lower-case hex digits of the UTF-16 code unit `unit`.
+#[inline]
+fn push_unit_escape(out: &mut Vec<u8>, unit: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let h = |k: u32| HEX[(unit >> k) as usize & 15];
+    out.extend_from_slice(&[b'\\', b'u', h(12), h(8), h(4), h(0)]);
+}
+
 /// The inside of [`write_str`]: `s` escaped, without the quotes. Escaping is byte by
 /// byte, so a string's parts may be escaped one after another.
 fn escape_into(out: &mut Vec<u8>, s: &str) {
@@ -681,6 +754,16 @@ mod tests {
     }
 
     #[test]
+    fn ascii_strings_escape_characters_of_every_length_as_python_does() {
+        // The first and last character of each UTF-8 length (Python's `json.dumps`).
+        let s = "\u{7f}\u{80}\u{7ff}\u{800}\u{ffff}\u{10000}\u{10ffff}\n新";
+        let mut out = Vec::new();
+        write_str_parts_ascii(&mut out, &[s]);
+        let want = r#""\u007f\u0080\u07ff\u0800\uffff\ud800\udc00\udbff\udfff\n\u65b0""#;
+        assert_eq!(std::str::from_utf8(&out).unwrap(), want);
+    }
+
+    #[test]
     fn unescaping_matches_serde_json() {
         for raw in [
             r#""""#,
@@ -818,6 +901,27 @@ mod tests {
             // Strict: the same text, or nothing where a surrogate was lone.
             let strict = String::from_utf16(&units).ok();
             proptest::prop_assert_eq!(unescape(&raw), strict);
+        }
+
+        /// [`write_str_parts_ascii`] writes ASCII that reads back as the text, escaped as
+        /// Python escapes it, wherever the text is cut into parts.
+        #[test]
+        fn ascii_strings_read_back_and_escape_only_what_is_not_ascii(
+            s in "(\\PC|[\\x00-\\x1f\"\\\\/\x7f]|\u{1F600}){0,40}",
+            cut in 0usize..200,
+        ) {
+            let cut = (0..=cut.min(s.len())).rev().find(|&i| s.is_char_boundary(i)).unwrap_or(0);
+            let mut out = Vec::new();
+            write_str_parts_ascii(&mut out, &[&s[..cut], &s[cut..]]);
+            proptest::prop_assert!(out.is_ascii());
+            let out = String::from_utf8(out).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<String>(&out).unwrap(), s.clone());
+            // serde_json's escapes for ASCII, `\uXXXX` for the rest, as Python writes it.
+            let want: String = serde_json::to_string(&s).unwrap().chars().map(|c| match c.is_ascii() && c != '\u{7f}' {
+                true => c.to_string(),
+                false => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+            }).collect();
+            proptest::prop_assert_eq!(out, want);
         }
 
         #[test]

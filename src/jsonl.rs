@@ -68,6 +68,10 @@ pub struct Record<'a> {
     /// known, the text was read without a replacement (`--lossy`), and no element of an
     /// array of paragraphs holds a repeated name on the way to its string.
     as_read: bool,
+    /// Whether the text field's value was written in ASCII alone (every other character
+    /// as a `\uXXXX` escape, as Python's `json.dumps` writes by default): its kept text
+    /// is then written so too.
+    ascii: bool,
     fields: Object<'a>,
     /// For a JSON Pointer text field: its keys, and the objects they lead into,
     /// outermost first (the last holds the text); both empty for a top-level name.
@@ -182,6 +186,8 @@ impl<'a> Record<'a> {
                 .zip(keys.iter().skip(1))
                 .all(|(o, k)| o.written_once(k));
         let value = once.then(|| within(line, raw)).flatten();
+        // (A value of CJK text is told from its first bytes. A DEL as it is: not Python's.)
+        let ascii = raw.is_ascii() && memchr::memchr(0x7F, raw.as_bytes()).is_none();
         if star.is_some() || raw.starts_with('[') {
             // The array's place as a pointer, and the keys into each element.
             let tokens = tokens();
@@ -198,6 +204,7 @@ impl<'a> Record<'a> {
                 line,
                 value,
                 as_read,
+                ascii,
                 fields,
                 keys,
                 nested,
@@ -216,6 +223,7 @@ impl<'a> Record<'a> {
             line,
             value,
             as_read,
+            ascii,
             fields,
             keys,
             nested,
@@ -262,7 +270,7 @@ impl<'a> Record<'a> {
             out.push(b'\n');
             return Ok(());
         }
-        self.write_with(out, text_field, &|out| write_str_parts(out, text));
+        self.write_with(out, text_field, &|out| self.write_string(out, text));
         Ok(())
     }
 
@@ -297,20 +305,31 @@ impl<'a> Record<'a> {
                     // The element as it was written, but for its string.
                     (Some((element, string)), _) => {
                         out.extend_from_slice(&self.line.as_bytes()[element.start..string.start]);
-                        write_str(out, p);
+                        self.write_string(out, &[p]);
                         out.extend_from_slice(&self.line.as_bytes()[string.end..element.end]);
                     }
                     (None, Some(item)) => match item.objects.split_first() {
                         Some((element, deeper)) => {
-                            write_object(out, element, &item_keys, deeper, &|out| write_str(out, p))
+                            write_object(out, element, &item_keys, deeper, &|out| {
+                                self.write_string(out, &[p])
+                            })
                         }
-                        None => write_str(out, p),
+                        None => self.write_string(out, &[p]),
                     },
-                    (None, None) => write_str(out, p),
+                    (None, None) => self.write_string(out, &[p]),
                 }
             }
             out.push(b']');
         });
+    }
+
+    /// Writes the concatenation of `parts` as a JSON string, in ASCII alone if the text
+    /// was read so.
+    fn write_string(&self, out: &mut Vec<u8>, parts: &[&str]) {
+        match self.ascii {
+            true => json::write_str_parts_ascii(out, parts),
+            false => write_str_parts(out, parts),
+        }
     }
 
     /// Writes the record and a newline, with `value` writing its text field's value.
@@ -674,10 +693,16 @@ mod tests {
         r.write_with_text(&mut out, "text", &["新闻\n", "广告"])
             .unwrap();
         assert_eq!(out, format!("{line}\n").as_bytes());
-        // Part of it: the rest as it was, the value written as serde_json writes it.
+        // Part of it: the rest as it was, the value in ASCII as it was read.
         let mut out = Vec::new();
         r.write_with_text(&mut out, "text", &["广告"]).unwrap();
-        let want = " {\"\\u0074ext\" : \"广告\" ,\"id\":[1 ]}\t\n";
+        let want = " {\"\\u0074ext\" : \"\\u5e7f\\u544a\" ,\"id\":[1 ]}\t\n";
+        assert_eq!(std::str::from_utf8(&out).unwrap(), want);
+        // Read as UTF-8, written so.
+        let r = Record::parse(r#"{"text":"新闻\n广告\u0021"}"#, "text").unwrap();
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["广告!"]).unwrap();
+        let want = "{\"text\":\"广告!\"}\n";
         assert_eq!(std::str::from_utf8(&out).unwrap(), want);
         // What `--lossy` read as U+FFFD is written so even if all of it is kept.
         let r = Record::parse_as(r#"{"text": "新\ud800"}"#, "text", true).unwrap();
@@ -1036,7 +1061,8 @@ mod tests {
         /// A record filtered as `filter` does it (any members around the text, any
         /// spacing, the name or the text written with `\u` escapes, any lines kept) is the
         /// record as it was written but for the text's value, which holds the kept text
-        /// as serde_json writes it; a record whose text is all kept is written as it was.
+        /// as serde_json writes it (every character outside ASCII escaped if the text
+        /// was written so); a record whose text is all kept is written as it was.
         #[test]
         fn a_record_is_written_as_it_was_but_for_its_text(
             before in proptest::collection::vec(("\"[a-s]{0,3}\"", json_value()), 0..3),
@@ -1052,13 +1078,16 @@ mod tests {
             };
             let text = lines.join("\n");
             // As Python's `json.dumps` writes it by default (`ensure_ascii`), or as-is.
-            let value = match ascii {
-                true => serde_json::to_string(&text).unwrap().chars().map(|c| match c {
-                    c if c.is_ascii() => c.to_string(),
-                    c => format!("\\u{:04x}", u32::from(c)),
-                }).collect(),
-                false => serde_json::to_string(&text).unwrap(),
+            let as_written = |text: &str| -> String {
+                match ascii {
+                    true => serde_json::to_string(text).unwrap().chars().map(|c| match c {
+                        c if c.is_ascii() => c.to_string(),
+                        c => format!("\\u{:04x}", u32::from(c)),
+                    }).collect(),
+                    false => serde_json::to_string(text).unwrap(),
+                }
             };
+            let value = as_written(&text);
             let [s0, s1, s2, s3, s4] = &spaces[..] else { unreachable!() };
             let mut head = members(&before);
             head.push(format!("{s1}{name}{s2}:{s3}"));
@@ -1077,7 +1106,7 @@ mod tests {
             let kept = runs.concat();
             let want = match kept == text {
                 true => format!("{line}\n"),
-                false => format!("{prefix}{}{suffix}\n", serde_json::to_string(&kept).unwrap()),
+                false => format!("{prefix}{}{suffix}\n", as_written(&kept)),
             };
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
         }
