@@ -310,7 +310,7 @@ impl<'a> Record<'a> {
                     }
                     (None, Some(item)) => match item.objects.split_first() {
                         Some((element, deeper)) => {
-                            write_object(out, element, &item_keys, deeper, &|out| {
+                            write_object(out, element, &item_keys, deeper, self.ascii, &|out| {
                                 self.write_string(out, &[p])
                             })
                         }
@@ -340,10 +340,10 @@ impl<'a> Record<'a> {
             value(out);
             out.extend_from_slice(&self.line.as_bytes()[at.end..]);
         } else if self.keys.is_empty() {
-            write_object(out, &self.fields, &[text_field], &[], value);
+            write_object(out, &self.fields, &[text_field], &[], self.ascii, value);
         } else {
             let keys: Vec<&str> = self.keys.iter().map(String::as_str).collect();
-            write_object(out, &self.fields, &keys, &self.nested, value);
+            write_object(out, &self.fields, &keys, &self.nested, self.ascii, value);
         }
         out.push(b'\n');
     }
@@ -632,12 +632,14 @@ fn escape_key(name: &str) -> String {
 }
 
 /// Writes the object `fields` with the value at `keys` (into the `nested` objects, one
-/// per key after the first) written by `value`.
+/// per key after the first) written by `value`; names in ASCII alone if `ascii` (the
+/// record's text was written so, and so, then, were its names).
 fn write_object(
     out: &mut Vec<u8>,
     fields: &Object<'_>,
     keys: &[&str],
     nested: &[Object<'_>],
+    ascii: bool,
     value: &dyn Fn(&mut Vec<u8>),
 ) {
     out.push(b'{');
@@ -653,12 +655,17 @@ fn write_object(
             out.push(b',');
         }
         first = false;
-        write_str(out, k);
+        match ascii {
+            true => json::write_str_parts_ascii(out, &[k]),
+            false => write_str(out, k),
+        }
         out.push(b':');
         match (k == keys[0], nested.split_first()) {
             (false, _) => out.extend_from_slice(v.as_bytes()),
             (true, None) => value(out),
-            (true, Some((inner, deeper))) => write_object(out, inner, &keys[1..], deeper, value),
+            (true, Some((inner, deeper))) => {
+                write_object(out, inner, &keys[1..], deeper, ascii, value)
+            }
         }
     }
     out.push(b'}');
@@ -727,6 +734,14 @@ mod tests {
             std::str::from_utf8(&out).unwrap(),
             "{\"id\":1,\"m\":0,\"id\":2,\"text\":\"新\",\"n\":{\"t\":\"甲\",\"t\":\"乙\"}}\n"
         );
+        // Written member by member, a record read in ASCII alone stays so.
+        let line = r#"{"\u540d":1,"text":"\u65e7","text":"\u65b0\n\u95fb"}"#;
+        let r = Record::parse(line, "text").unwrap();
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新\n"]).unwrap();
+        let want = "{\"\\u540d\":1,\"text\":\"\\u65b0\\n\"}\n";
+        assert_eq!(std::str::from_utf8(&out).unwrap(), want);
+        let line = r#"{"id":1,"text":"旧","m":0,"id":2,"text":"新","n":{"t":"甲","t":"乙"}}"#;
         let r = Record::parse(line, "/n/t").unwrap();
         assert_eq!(r.text, "乙");
         let mut out = Vec::new();
