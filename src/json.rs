@@ -335,24 +335,12 @@ pub fn write_str_parts_ascii(out: &mut Vec<u8>, parts: &[&str]) {
             if i > from {
                 continue;
             }
-            // `part` is UTF-8: a lead byte's continuation bytes follow it.
-            let tail = |k: usize| u32::from(b[i + k] & 0x3F);
-            let (cp, len) = match x {
-                0xC0..=0xDF => ((u32::from(x & 0x1F) << 6) | tail(1), 2),
-                0xE0..=0xEF => ((u32::from(x & 0x0F) << 12) | (tail(1) << 6) | tail(2), 3),
-                _ => (
-                    (u32::from(x & 0x07) << 18) | (tail(1) << 12) | (tail(2) << 6) | tail(3),
-                    4,
-                ),
-            };
-            if cp < 0x1_0000 {
-                push_unit_escape(out, cp);
-            } else {
-                let v = cp - 0x1_0000;
-                push_unit_escape(out, 0xD800 | (v >> 10));
-                push_unit_escape(out, 0xDC00 | (v & 0x3FF));
+            // Any other character (rare in Chinese text), decoded by std.
+            let c = part[i..].chars().next().unwrap_or_default();
+            for &unit in c.encode_utf16(&mut [0; 2]).iter() {
+                push_unit_escape(out, u32::from(unit));
             }
-            i += len;
+            i += c.len_utf8();
         }
     }
     out.push(b'"');
