@@ -28,6 +28,25 @@ pub enum TagFormat {
     Json,
 }
 
+/// A record's id as tag records carry it: its JSON as the record wrote it (a number stays
+/// a number, so side records join back to the records they came from) and as text.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordId<'a> {
+    /// The id as text: a string id's characters, any other value's JSON (`path#id`).
+    pub shown: &'a str,
+    /// The id as JSON (the `id` field of a JSON record).
+    pub json: &'a str,
+}
+
+impl<'a> RecordId<'a> {
+    /// The id of a record that has one in both forms.
+    pub fn both(shown: Option<&'a str>, json: Option<&'a str>) -> Option<RecordId<'a>> {
+        shown
+            .zip(json)
+            .map(|(shown, json)| RecordId { shown, json })
+    }
+}
+
 /// A tag record's JSON form: written by [`write_tag_record`] field by field, the same
 /// bytes serde_json writes for this struct (a test holds them equal).
 #[cfg(test)]
@@ -35,7 +54,7 @@ pub enum TagFormat {
 struct TagRecord<'a> {
     path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<&'a str>,
+    id: Option<&'a serde_json::value::RawValue>,
     line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
     element: Option<usize>,
@@ -54,8 +73,8 @@ pub fn write_tag_header(out: &mut dyn Write, classes: &[String]) -> io::Result<(
     writeln!(out, "\ttext")
 }
 
-/// Writes one tag record. `id` is the JSONL record's id (JSON: an `id` field; TSV:
-/// appended to the path as `path#id`); `element`, for a document whose text is an
+/// Writes one tag record. `id` is the record's id (JSON: an `id` field, as the record
+/// wrote it; TSV: appended to the path as `path#id`); `element`, for a document whose text is an
 /// array's (or list's) strings, the 0-based index of the line's string (JSON only: an
 /// `element` field after `line`).
 #[allow(clippy::too_many_arguments)]
@@ -63,7 +82,7 @@ pub fn write_tag_record(
     out: &mut Vec<u8>,
     format: TagFormat,
     path: &str,
-    id: Option<&str>,
+    id: Option<RecordId<'_>>,
     line: &Line<'_>,
     element: Option<usize>,
     classes: &[String],
@@ -77,7 +96,7 @@ pub fn write_tag_record(
             write_str(out, path);
             if let Some(id) = id {
                 out.extend_from_slice(b",\"id\":");
-                write_str(out, id);
+                out.extend_from_slice(id.json.as_bytes());
             }
             write!(out, ",\"line\":{}", line.number)?;
             if let Some(e) = element {
@@ -118,7 +137,7 @@ pub fn write_tag_record(
             write_tsv_field(out, path);
             if let Some(id) = id {
                 out.push(b'#');
-                write_tsv_field(out, id);
+                write_tsv_field(out, id.shown);
             }
             write!(out, "\t{}\t", line.number)?;
             out.extend_from_slice(classes[d.label].as_bytes());
@@ -464,11 +483,15 @@ mod tests {
             };
             let line = Line { number, raw: text.as_bytes(), text: &text };
             let mut out = Vec::new();
-            write_tag_record(&mut out, TagFormat::Json, &path, id.as_deref(), &line, element, &classes, &d)
+            // A string id, as JSONL records mostly hold them; written as the record has it.
+            let json = id.as_ref().map(|id| serde_json::to_string(id).unwrap());
+            let raw = json.as_deref().map(|j| serde_json::from_str::<&serde_json::value::RawValue>(j).unwrap());
+            let given = RecordId::both(id.as_deref(), json.as_deref());
+            write_tag_record(&mut out, TagFormat::Json, &path, given, &line, element, &classes, &d)
                 .unwrap();
             let rec = TagRecord {
                 path: &path,
-                id: id.as_deref(),
+                id: raw,
                 line: number,
                 element,
                 label: &classes[d.label],

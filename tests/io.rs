@@ -192,6 +192,65 @@ fn jsonl_records_are_written_as_they_were_but_for_their_text() {
     );
 }
 
+/// `tag` and `--removed` records carry a record's id as the record wrote it: a number stays
+/// a number (side records join back to the dump on it), a string a string; TSV shows it
+/// after the path.
+#[test]
+fn tag_records_carry_the_id_as_written() {
+    let news =
+        "国务院常务会议研究部署城市防汛工作，要求各地区各部门压实责任，确保人民群众生命财产安全。";
+    // (Written into JSON strings: the line break as its escape.)
+    let filler = r"哈哈哈哈笑死我了[哈哈][哈哈]\n点赞 转发 评论";
+    let dump = format!(
+        "{{\"id\": 12345678901234567890, \"text\": \"{news}\\n{filler}\"}}\n\
+         {{\"id\": \"a\\\"b\", \"text\": \"{filler}\"}}\n\
+         {{\"id\": {{\"k\": [1, 2]}}, \"text\": \"{news}\"}}\n"
+    );
+    let run = |args: &[&str]| {
+        let o = chaff_in(&root(), args, Some(dump.as_bytes()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let ids: Vec<String> = run(&["tag", "--json", "--jsonl", "-"])
+        .lines()
+        .map(|l| l.split(",\"line\":").next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            r#"{"path":"-","id":12345678901234567890"#,
+            r#"{"path":"-","id":12345678901234567890"#,
+            r#"{"path":"-","id":12345678901234567890"#,
+            r#"{"path":"-","id":"a\"b""#,
+            r#"{"path":"-","id":"a\"b""#,
+            r#"{"path":"-","id":{"k": [1, 2]}"#,
+        ]
+    );
+    let tsv = run(&["tag", "--jsonl", "-"]);
+    let paths: Vec<&str> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(paths[0], "-#12345678901234567890");
+    assert_eq!(paths[3], "-#a\"b");
+    assert_eq!(paths[5], "-#{\"k\": [1, 2]}");
+    let tmp = tempfile::tempdir().unwrap();
+    let removed = tmp.path().join("removed.jsonl");
+    run(&[
+        "filter",
+        "--jsonl",
+        "--removed",
+        removed.to_str().unwrap(),
+        "-",
+    ]);
+    let removed = fs::read_to_string(&removed).unwrap();
+    assert!(
+        removed.starts_with(r#"{"path":"-","id":12345678901234567890,"line":2,"#),
+        "{removed}"
+    );
+}
+
 #[test]
 fn jsonl_empty_documents_are_dropped_unless_asked_and_pipe_is_one_to_one() {
     let dump = "{\"id\":1,\"text\":\"哈哈哈哈笑死我了[哈哈][哈哈]\\n点赞 转发 评论\"}\n\n\

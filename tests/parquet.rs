@@ -229,6 +229,27 @@ fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
     let pq_tags = tag(&["tag", "--json", "--parquet", s(&input)]);
     assert_eq!(pq_tags, tag(&["tag", "--json", "--jsonl", s(&jl)]));
     assert_eq!(pq_tags[0]["id"], ids[0].as_str());
+    // An integer id column gives numbers, as integer ids in JSONL do.
+    let numbered = tmp.path().join("numbered.parquet");
+    let n = texts.len() as i64;
+    write(
+        &numbered,
+        vec![
+            (
+                "id",
+                Arc::new(Int64Array::from_iter((0..n).map(|i| Some(i * 10)))),
+            ),
+            ("text", Arc::new(StringArray::from(texts.clone()))),
+        ],
+        16,
+    );
+    let jsonl: String = (texts.iter().enumerate())
+        .map(|(i, t)| serde_json::json!({"id": i * 10, "text": t}).to_string() + "\n")
+        .collect();
+    fs::write(&jl, jsonl).unwrap();
+    let pq_tags = tag(&["tag", "--json", "--parquet", s(&numbered)]);
+    assert_eq!(pq_tags, tag(&["tag", "--json", "--jsonl", s(&jl)]));
+    assert!(pq_tags.iter().any(|t| t["id"] == 10), "{:?}", pq_tags[0]);
 }
 
 #[test]

@@ -68,6 +68,20 @@ impl Rows {
         Some(fmt.value(i).to_string())
     }
 
+    /// An id as [`Rows::id`] gave it (`shown`), as JSON: a number where the `id` column
+    /// holds integers, `true` or `false` where it holds booleans, else a string (so tag
+    /// records carry the id with its type, as they do a JSONL record's).
+    pub fn id_json(&self, shown: &str) -> String {
+        let Some(col) = self.batch.column_by_name("id") else {
+            return serde_json::to_string(shown).unwrap_or_default();
+        };
+        let data_type = col.data_type();
+        match data_type.is_integer() || *data_type == arrow_schema::DataType::Boolean {
+            true => shown.to_string(),
+            false => serde_json::to_string(shown).unwrap_or_default(),
+        }
+    }
+
     /// Row `i`'s text as bytes (`None`: null on the way, or a list of paragraphs).
     pub fn bytes(&self, i: usize) -> Option<&[u8]> {
         match self.path.is_list() {

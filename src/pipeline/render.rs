@@ -14,7 +14,7 @@ use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
     emitted, filter_chunk, filtered_paragraphs, filtered_runs, write_tag_record, Decision,
-    Filtered, TagFormat,
+    Filtered, RecordId, TagFormat,
 };
 
 /// The work of one chunk, ready to be written.
@@ -89,6 +89,7 @@ impl Engine<'_> {
                 }
             };
             let id = rows.id(i);
+            let id_json = id.as_deref().map(|shown| rows.id_json(shown));
             let text = &document.text;
             let doc = split_str_at(text, 1);
             let decisions = decide(self.classifier, self.policy, &doc, false);
@@ -97,7 +98,7 @@ impl Engine<'_> {
             self.render_doc(
                 task,
                 path,
-                id.as_deref(),
+                RecordId::both(id.as_deref(), id_json.as_deref()),
                 &doc,
                 document.paragraphs.as_deref(),
                 &decisions,
@@ -246,10 +247,11 @@ impl Engine<'_> {
                     let decisions = decide(self.classifier, self.policy, &doc, false);
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
+                    let given = RecordId::both(id.as_deref(), rec.raw_id());
                     self.render_doc(
                         task,
                         &path,
-                        id.as_deref(),
+                        given,
                         &doc,
                         rec.paragraphs.as_deref(),
                         &decisions,
@@ -365,7 +367,10 @@ impl Engine<'_> {
                 let decisions = decide(self.classifier, self.policy, &doc, false);
                 piece.summary.documents += 1;
                 piece.summary.add_lines(&doc, &decisions);
-                self.render_doc(task, path, id, &doc, None, &decisions, piece)?;
+                // A WARC record id is text: a JSON string.
+                let id_json = id.map(|shown| serde_json::to_string(shown).unwrap_or_default());
+                let given = RecordId::both(id, id_json.as_deref());
+                self.render_doc(task, path, given, &doc, None, &decisions, piece)?;
                 match task {
                     Task::Html => {
                         let name = head.get("WARC-Target-URI").or(id);
@@ -434,7 +439,7 @@ impl Engine<'_> {
         &self,
         task: Task<'_>,
         path: &str,
-        id: Option<&str>,
+        id: Option<RecordId<'_>>,
         lines: &[Line<'_>],
         spans: Option<&[std::ops::Range<usize>]>,
         decisions: &[Option<Decision>],
