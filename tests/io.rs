@@ -1119,6 +1119,17 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
         s(&input),
     ]);
     assert!(err.contains("; --threshold (none), now 0.9 (see"), "{err}");
+    // Another chaff may write other bytes (0.1.0 wrote JSONL records compactly): a run it
+    // began is not finished by this one.
+    let manifest = partial.join(".chaff-run.json");
+    let record = fs::read_to_string(&manifest).unwrap();
+    let version = format!("\"chaff\": \"{}\"", env!("CARGO_PKG_VERSION"));
+    assert!(record.contains(&version), "{record}");
+    fs::write(&manifest, record.replace(&version, "\"chaff\": \"0.1.0\"")).unwrap();
+    let err = fails(&["filter", "--resume", "-o", s(&partial), s(&input)]);
+    let want = format!("chaff version 0.1.0, now {};", env!("CARGO_PKG_VERSION"));
+    assert!(err.contains(&want), "{err}");
+    fs::write(&manifest, record).unwrap();
     // The side files are part of the settings: a resume continues the same ones.
     let want = format!(
         "other settings: --file-stats {}, now (none); --removed {}, now (none) (see",
