@@ -89,10 +89,69 @@ impl<W: Write> ParallelBzip2<W> {
         Ok(self.out.inner)
     }
 
+    /// What is written into (positioned after everything written so far once
+    /// [`ParallelBzip2::checkpoint`] has returned).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out.inner
+    }
+
     fn send(&mut self) {
         let data = std::mem::take(&mut self.block);
         self.order.send(move || compress(&data));
     }
+
+    /// Compresses what is buffered as a block of its own (a short one) and writes every
+    /// block so far, leaving the stream open: the file then holds all but the last 0-7
+    /// bits, and [`ParallelBzip2::resumed`] goes on with it from the returned [`Tail`]
+    /// as this writer would (a checkpoint for `--resume`, [`crate::journal`]). A stream
+    /// of blocks needs no state but its CRC and where its bits stand, so the output
+    /// stays one stream, which every bzip2 reader takes.
+    pub fn checkpoint(&mut self) -> io::Result<Tail> {
+        if !self.block.is_empty() {
+            self.send();
+        }
+        let level = self.level;
+        self.order.drain(0, |b| self.out.compressed(b, level))?;
+        if !self.out.open {
+            self.out.open(level)?;
+        }
+        self.out.inner.flush()?;
+        let held = self.out.held;
+        Ok(Tail {
+            bits: (self.out.acc & ((1 << held) - 1)) as u8,
+            held: held as u8,
+            crc: self.out.crc,
+        })
+    }
+
+    /// Goes on with the stream a [`ParallelBzip2::checkpoint`] returned `tail` for, at
+    /// `level` (1 to 9, as it was), into `inner`: the file cut back to the checkpoint's
+    /// length and positioned at its end. `None` if `tail` is no such state.
+    pub fn resumed(inner: W, level: u32, tail: Tail) -> Option<ParallelBzip2<W>> {
+        if tail.held >= 8 || u32::from(tail.bits) >> tail.held != 0 {
+            return None;
+        }
+        let mut w = ParallelBzip2::new(inner, level);
+        w.out.acc = u64::from(tail.bits);
+        w.out.held = u32::from(tail.held);
+        w.out.open = true;
+        w.out.streams = 1;
+        w.out.crc = tail.crc;
+        Some(w)
+    }
+}
+
+/// Where a bzip2 stream left open at a checkpoint stands: the bits of its last byte not
+/// yet written and its CRC so far ([`ParallelBzip2::checkpoint`]). Recorded in the
+/// journal, as the written bytes cannot tell where the last block's bits end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Tail {
+    /// The bits, in the low `held` bits.
+    pub bits: u8,
+    /// How many (0 to 7).
+    pub held: u8,
+    /// The stream's CRC, folded from its blocks' so far.
+    pub crc: u32,
 }
 
 impl<W: Write> Write for ParallelBzip2<W> {
@@ -394,6 +453,69 @@ mod tests {
                 proptest::prop_assert!(first_stream(&z) == (data, 0));
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(12))]
+        /// Checkpoints anywhere leave one stream that reads back whole, and a writer gone
+        /// on with from any of them (the bytes written by then, and its tail) writes the
+        /// same bytes as the writer that made it.
+        #[test]
+        fn a_writer_resumed_from_a_checkpoint_writes_what_the_checkpointed_one_does(
+            n in 0..2 * BLOCK + 5000,
+            cuts in proptest::collection::vec(1..400_000usize, 1..6),
+            marks in proptest::collection::vec(proptest::bool::weighted(0.5), 1..6),
+            pick in 0..8usize,
+            level in 1..=9u32,
+        ) {
+            let data = text(n);
+            let pieces = pieces(&data, &cuts);
+            // Each checkpoint: the pieces written before it, the bytes out and its tail.
+            let mut points = Vec::new();
+            let mut w = ParallelBzip2::new(Vec::new(), level);
+            for (i, piece) in pieces.iter().enumerate() {
+                w.write_all(piece).unwrap();
+                if marks[i % marks.len()] {
+                    let tail = w.checkpoint().unwrap();
+                    points.push((i + 1, w.out.inner.len(), tail));
+                }
+            }
+            let z = w.finish().unwrap();
+            proptest::prop_assert!(first_stream(&z) == (data.clone(), 0));
+            if let Some(&(done, len, tail)) = points.get(pick % points.len().max(1)) {
+                let mut w = ParallelBzip2::resumed(z[..len].to_vec(), level, tail).unwrap();
+                for (i, piece) in pieces.iter().enumerate().skip(done) {
+                    w.write_all(piece).unwrap();
+                    if marks[i % marks.len()] {
+                        w.checkpoint().unwrap();
+                    }
+                }
+                proptest::prop_assert!(w.finish().unwrap() == z);
+            }
+        }
+    }
+
+    /// `data` cut into pieces of the lengths in `cuts`, in turn.
+    fn pieces<'a>(data: &'a [u8], cuts: &[usize]) -> Vec<&'a [u8]> {
+        let mut out = Vec::new();
+        let mut rest = data;
+        for k in 0.. {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, more) = rest.split_at(cuts[k % cuts.len()].min(rest.len()));
+            out.push(piece);
+            rest = more;
+        }
+        out
+    }
+
+    #[test]
+    fn a_tail_that_is_no_such_state_is_refused() {
+        let tail = |bits, held| Tail { bits, held, crc: 0 };
+        assert!(ParallelBzip2::resumed(Vec::new(), 9, tail(0b101, 3)).is_some());
+        assert!(ParallelBzip2::resumed(Vec::new(), 9, tail(0b1000, 3)).is_none());
+        assert!(ParallelBzip2::resumed(Vec::new(), 9, tail(0, 8)).is_none());
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub struct Checkpoint {
     /// A text input's output: how its chunks were being joined.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined: Option<crate::writer::Joined>,
+    /// A bzip2 output: where its open stream stands (the bytes written cannot tell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bzip2: Option<crate::bz2::Tail>,
 }
 
 /// A source that `--resume` goes on with from a checkpoint.
@@ -528,6 +531,7 @@ mod tests {
             output,
             plain: output,
             joined: None,
+            bzip2: None,
         };
         // A stopped run: a.jsonl finished, b.jsonl checkpointed twice.
         let mut first = planned(Existing::Refuse);

@@ -202,7 +202,7 @@ struct InputArgs {
     /// Bytes per chunk of a large input (chunks are classified in parallel)
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
-    /// Under -o OUTDIR, checkpoint a large JSONL or text input's plain or gzip output
+    /// Under -o OUTDIR, checkpoint a large JSONL or text input's plain, gzip or bzip2 output
     /// every BYTES of its text, for --resume to go on inside it (0: never)
     #[arg(long, default_value_t = chaff::pipeline::CHECKPOINT_BYTES, value_name = "BYTES", hide = true)]
     checkpoint_bytes: u64,

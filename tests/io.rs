@@ -2332,7 +2332,7 @@ fn partial_of(p: &Path) -> PathBuf {
 }
 
 /// A clean run into a folder whose JSONL sources are large enough to be checkpointed:
-/// a plain one, a gzipped one and a small one, with `--removed`.
+/// a plain one, a gzipped one, a bzip2 one and a small one, with `--removed`.
 struct CheckpointedRun {
     _tmp: tempfile::TempDir,
     input: PathBuf,
@@ -2345,8 +2345,8 @@ struct CheckpointedRun {
     lock: std::sync::Mutex<()>,
     /// JSONL inputs (else text).
     jsonl: bool,
-    /// The outputs, in input order.
-    names: [&'static str; 3],
+    /// The outputs, in input order: three large ones, then a small one.
+    names: [&'static str; 4],
 }
 
 impl CheckpointedRun {
@@ -2413,11 +2413,12 @@ fn clean_checkpointed_run(jsonl: bool) -> CheckpointedRun {
             .collect(),
     };
     let names = match jsonl {
-        true => ["a.jsonl", "b.jsonl.gz", "c.jsonl"],
-        false => ["a.txt", "b.txt.gz", "c.txt"],
+        true => ["a.jsonl", "b.jsonl.gz", "c.jsonl.bz2", "d.jsonl"],
+        false => ["a.txt", "b.txt.gz", "c.txt.bz2", "d.txt"],
     };
     fs::write(input.join(names[0]), pages(0, 24)).unwrap();
     fs::write(input.join(names[1]), gz(&pages(24, 24))).unwrap();
+    fs::write(input.join(names[2]), bz2(&pages(50, 24))).unwrap();
     // Small: the first lines of a page, less than one checkpoint interval (8 KB).
     let page = fs::read_to_string(&dev_pages(49)[48]).unwrap();
     let end = page.as_bytes()[..4000]
@@ -2429,7 +2430,7 @@ fn clean_checkpointed_run(jsonl: bool) -> CheckpointedRun {
         true => serde_json::json!({"id": "small", "text": head}).to_string() + "\n",
         false => head.to_string(),
     };
-    fs::write(input.join(names[2]), small).unwrap();
+    fs::write(input.join(names[3]), small).unwrap();
     let side = ["removed.jsonl", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
     let mut c = CheckpointedRun {
         input,
@@ -2564,8 +2565,8 @@ fn stop_at_checkpoint(c: &CheckpointedRun, name: &str, k: usize) -> u64 {
 
 #[test]
 fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
-    // Both large sources, plain and gzip, were checkpointed, JSONL and text (with the
-    // blank lines the text output held back); the small one was not.
+    // The large sources, plain, gzip and bzip2, were checkpointed, JSONL and text (with
+    // the blank lines the text output held back); the small one was not.
     for c in [checkpointed_run(), checkpointed_text_run()] {
         let lines = journal_lines(c);
         let checkpoints: Vec<&serde_json::Value> = lines
@@ -2573,11 +2574,15 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
             .filter(|(r, _)| r.get("at").is_some())
             .map(|(r, _)| r)
             .collect();
-        for name in &c.names[..2] {
+        for name in &c.names[..3] {
             let n = checkpoints.iter().filter(|r| r["dest"] == *name).count();
             assert!(n >= 3, "{name}: {n} checkpoints");
+            // Only the bzip2 output's need its stream's tail.
+            let tails = checkpoints.iter().filter(|r| r["dest"] == *name);
+            let tails = tails.filter(|r| r["at"]["bzip2"]["crc"].is_u64()).count();
+            assert_eq!(tails, if name.ends_with(".bz2") { n } else { 0 }, "{name}");
         }
-        assert!(!checkpoints.iter().any(|r| r["dest"] == c.names[2]));
+        assert!(!checkpoints.iter().any(|r| r["dest"] == c.names[3]));
         let joined = checkpoints
             .iter()
             .all(|r| r["at"]["joined"]["pending"].is_string());
@@ -2585,7 +2590,7 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
         // Stopped after each large output's second checkpoint, with its partial
         // output whole: the run goes on from there (and says so) to the clean files.
         let _only = c.lock();
-        for name in &c.names[..2] {
+        for name in &c.names[..3] {
             let line = stop_at_checkpoint(c, name, 1);
             // What a killed run kept for an input no longer among the inputs goes
             // once the resumed run is complete.
@@ -2627,20 +2632,36 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
     fs::write(&b, &original).unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(c.out.join("b.jsonl.gz").exists() && !partial.exists());
+    // A bzip2 output that does not open the stream the journal goes on with (another
+    // level, or not bzip2 at all): refused, naming it.
+    stop_at_checkpoint(c, "c.jsonl.bz2", 1);
+    let partial = chaff::output::resumable_path(&c.out.join("c.jsonl.bz2"));
+    let mut bytes = fs::read(&partial).unwrap();
+    assert_eq!(&bytes[..4], b"BZh9");
+    bytes[3] = b'5';
+    fs::write(&partial, &bytes).unwrap();
+    let err = fails(&resume_inside_args(c, "1"));
+    let want = format!(
+        "{}: cannot go on with it (it does not open a bzip2 stream of level 9); delete it",
+        partial.display()
+    );
+    assert!(err.contains(&want), "{err}");
 }
 
 #[test]
-fn only_plain_and_gzip_outputs_are_checkpointed() {
+fn zstd_xz_and_lz4_outputs_are_not_checkpointed() {
     let c = checkpointed_run();
     let _only = c.lock();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let mut args = checkpointed_args(c, &out, "1");
-    args.extend(["--compress", "zst"]);
-    ok(&args);
-    let journal = fs::read_to_string(out.join(".chaff-journal.jsonl")).unwrap();
-    assert_eq!(journal.lines().count(), 3);
-    assert!(!journal.contains("\"at\""));
+    for codec in ["zst", "xz", "lz4"] {
+        let mut args = checkpointed_args(c, &out, "1");
+        args.extend(["--compress", codec, "--force"]);
+        ok(&args);
+        let journal = fs::read_to_string(out.join(".chaff-journal.jsonl")).unwrap();
+        assert_eq!(journal.lines().count(), 4, "{codec}");
+        assert!(!journal.contains("\"at\""), "{codec}");
+    }
     // A --force run into a folder a stopped run left removes its resumable outputs.
     let left = chaff::output::resumable_path(&out.join("x.jsonl"));
     fs::write(&left, "stale").unwrap();

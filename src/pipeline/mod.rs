@@ -337,7 +337,7 @@ impl Engine<'_> {
 
     /// Runs `task` writing each source's output to its own file (its entry's `dest`),
     /// atomically. With a `journal` (a run into an output folder), a large JSONL or text
-    /// source's plain or gzip output is checkpointed every
+    /// source's plain, gzip or bzip2 output is checkpointed every
     /// [`RunOptions::checkpoint_bytes`] of input, and a source the journal's run stopped
     /// inside is gone on with from its checkpoint ([`Entry::resume`]).
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
@@ -426,15 +426,16 @@ impl Engine<'_> {
                     };
                     let due = p.input / every > o.checked / every;
                     if let Some(joined) = due.then(joined).flatten() {
-                        let output =
+                        let flushed =
                             flush_for_checkpoint(&mut o.w).map_err(|e| Error::io(dest, e))?;
                         checkpoint = Some(Checkpoint {
                             input: p.input,
                             line: p.line as u64,
                             crc: o.crc.clone().finalize(),
-                            output,
+                            output: flushed.len,
                             plain: o.written,
                             joined,
+                            bzip2: flushed.bzip2,
                         });
                         o.checked = p.input;
                     }

@@ -36,13 +36,17 @@ impl Written {
 }
 
 /// Whether the output at `dest` can be checkpointed: cut back to a flush and gone on
-/// with by a resumed run. Plain and gzip outputs (gzip is flushed to a byte boundary,
-/// and what follows a flush depends only on the data and its last 32 KiB); the other
-/// codecs' streams hold state that cannot be read back from what they wrote.
+/// with by a resumed run. Plain, gzip (flushed to a byte boundary; what follows a flush
+/// depends only on the data and its last 32 KiB, read back) and bzip2 outputs (a short
+/// block ends the one in progress; blocks depend on nothing before them, and the
+/// stream's CRC and last bits go in the journal). zstd, xz and lz4 streams hold state
+/// that cannot be read back or set (a frame or stream per checkpoint instead would cut
+/// the output short for readers that stop after the first, such as python-zstandard's
+/// by default).
 pub(super) fn can_checkpoint(dest: &Path) -> bool {
     matches!(
         Compression::from_name(dest),
-        Compression::None | Compression::Gzip
+        Compression::None | Compression::Gzip | Compression::Bzip2
     )
 }
 
@@ -94,6 +98,28 @@ pub(super) fn open_resumable(
                 f, level, read,
             )))
         }
+        Compression::Bzip2 => {
+            let level = Compression::Bzip2.level(level);
+            // The stream's header says the level its blocks were made for.
+            let mut head = [0u8; 4];
+            let file = f.file_mut();
+            let read = std::io::Seek::seek(file, std::io::SeekFrom::Start(0))
+                .and_then(|_| std::io::Read::read_exact(file, &mut head))
+                .and_then(|_| std::io::Seek::seek(file, std::io::SeekFrom::End(0)));
+            let want = [b'B', b'Z', b'h', b'0' + level as u8];
+            match (read, r.at.bzip2) {
+                (Ok(_), Some(tail)) if head == want => {
+                    let w = crate::bz2::ParallelBzip2::resumed(f, level, tail);
+                    w.map(Compressed::Bzip2)
+                        .ok_or_else(|| cannot(format!("the journal's bzip2 tail {tail:?}")))
+                }
+                (Err(e), _) => Err(cannot(e.to_string())),
+                (_, None) => Err(cannot("the journal has no bzip2 tail for it".into())),
+                _ => Err(cannot(format!(
+                    "it does not open a bzip2 stream of level {level}"
+                ))),
+            }
+        }
         _ => Err(cannot(format!(
             "{} bytes, the journal says {} of output",
             r.at.output, r.at.plain
@@ -101,18 +127,38 @@ pub(super) fn open_resumable(
     }
 }
 
+/// Where a large output stands at a checkpoint ([`flush_for_checkpoint`]).
+pub(super) struct Flushed {
+    /// Its length.
+    pub(super) len: u64,
+    /// A bzip2 output's open stream's tail.
+    pub(super) bzip2: Option<crate::bz2::Tail>,
+}
+
 /// Flushes a large output to a point a resumed run can go on from, keeps it if the run
-/// stops, and returns its length.
-pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::Result<u64> {
-    w.flush()?;
+/// stops, and returns where it stands.
+pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::Result<Flushed> {
+    let mut bzip2 = None;
     let f = match w {
-        Compressed::Plain(f) => f,
-        Compressed::Gzip(g) => g.get_mut(),
+        Compressed::Plain(f) => {
+            f.flush()?;
+            f
+        }
+        Compressed::Gzip(g) => {
+            g.flush()?;
+            g.get_mut()
+        }
+        Compressed::Bzip2(b) => {
+            // Not its flush, which ends the stream.
+            bzip2 = Some(b.checkpoint()?);
+            b.get_mut()
+        }
         _ => return Err(std::io::Error::other("this codec cannot be checkpointed")),
     };
     f.keep();
     use std::io::Seek;
-    f.file_mut().stream_position()
+    let len = f.file_mut().stream_position()?;
+    Ok(Flushed { len, bzip2 })
 }
 
 /// Starts an output file, compressed as its name says at `level` (unless its pieces come

@@ -251,6 +251,35 @@ for sig in INT KILL; do
   rm -f "$T/large-side/removed.jsonl"
 done
 
+# The same inside a bzip2 output, killed: its checkpoints carry the open stream's CRC
+# and last bits, and the resumed run's output is the clean run's, one stream.
+mkdir -p "$T/large-bz2"
+python3 -c 'import bz2, sys; open(sys.argv[2], "wb").write(bz2.compress(open(sys.argv[1], "rb").read(), 1))' \
+  "$T/large/big.jsonl" "$T/large-bz2/big3.jsonl.bz2"
+bzl=(filter --jsonl --checkpoint-bytes 2000000)
+"$CHAFF" -q --threads 2 "${bzl[@]}" -o "$T/bz2-clean" "$T/large-bz2" || fail "bzip2: clean run"
+out="$T/bz2-KILL"
+"$CHAFF" -q --threads 1 "${bzl[@]}" -o "$out" "$T/large-bz2" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -KILL $pid
+wait $pid
+rc=$?
+kept=$(find "$out" -name '*.chaff-resumable' | wc -l)
+[ $rc -ne 0 ] || echo "note: the bzip2 run to be killed finished first"
+"$CHAFF" --threads 2 "${bzl[@]}" --resume -o "$out" "$T/large-bz2" 2>"$T/err" ||
+  fail "bzip2 SIGKILL: resume failed: $(cat "$T/err")"
+if [ "$kept" -eq 1 ] && ! grep -q "going on with big3" "$T/err"; then
+  fail "bzip2 SIGKILL: the resumed run did not go on from a checkpoint: $(cat "$T/err")"
+fi
+if diff -r "$out" "$T/bz2-clean" >/dev/null &&
+  python3 -c 'import bz2, sys; d = bz2.BZ2Decompressor(); d.decompress(open(sys.argv[1], "rb").read()); sys.exit(0 if d.eof and not d.unused_data else 1)' \
+    "$out/big3.jsonl.bz2"; then
+  pass "bzip2 SIGKILL (exit $rc, $kept kept): resumed inside the input to the clean run's one stream"
+else
+  fail "bzip2 SIGKILL: resumed output differs from the clean run's, or is not one stream"
+fi
+
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
 mkfifo "$T/idle"
