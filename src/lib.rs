@@ -43,7 +43,8 @@
 //! # Filtering files as the command line does
 //!
 //! [`pipeline::Engine`] runs the whole streaming pipeline (folders walked, inputs
-//! decompressed and decoded, chunks classified on rayon's pool, output in input order):
+//! decompressed and decoded, chunks classified on rayon's pool, as many workers as it
+//! has threads, output in input order):
 //!
 //! ```no_run
 //! use chaff::classifier::{Classifier, KeepPolicy};

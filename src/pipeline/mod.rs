@@ -215,7 +215,10 @@ pub enum FilterTarget<'a> {
     Files,
 }
 
-/// A classifier, a keep policy and run options: everything a run needs.
+/// A classifier, a keep policy and run options: everything a run needs. Its workers are
+/// as many as the threads of the rayon pool it runs in (the global one unless called
+/// inside another's `install`: `ThreadPoolBuilder::new().num_threads(n).build()?
+/// .install(|| engine.filter(...))`, as the tests here run it at 1 and 2 threads).
 pub struct Engine<'a> {
     /// Scores lines.
     pub classifier: &'a Classifier,
