@@ -73,6 +73,10 @@ pub struct Resume {
     pub dest: String,
     /// Where to go on from.
     pub at: Checkpoint,
+    /// The output's length before compression at each of its earlier checkpoints, in
+    /// order: where the stopped run flushed it (a codec whose state cannot be read back
+    /// compresses its text again with the same flushes, [`crate::output::AtomicFile::replay`]).
+    pub flushes: Vec<u64>,
     /// What the source had counted by then.
     pub counts: Summary,
 }
@@ -318,6 +322,8 @@ pub fn begin(
         let mut outputs = plan.outputs().peekable();
         // The next source's partial output's length (looked up once).
         let mut partial: Option<(String, u64)> = None;
+        // The checkpoints of that source so far: where its output was flushed.
+        let mut flushes = Vec::new();
         for r in read(dir)? {
             let (r, at) = r?;
             if r.removed > has_removed || r.file_stats > has_stats {
@@ -336,6 +342,7 @@ pub fn begin(
                         let p = crate::output::resumable_path(dest);
                         let len = std::fs::metadata(&p).map_or(0, |m| m.len());
                         partial = Some((r.dest.clone(), len));
+                        flushes.clear();
                         len
                     }
                 };
@@ -343,10 +350,12 @@ pub fn begin(
                     let resume = Resume {
                         dest: r.dest.clone(),
                         at: c.clone(),
+                        flushes: flushes.clone(),
                         counts: r.counts.clone(),
                     };
                     inside = Some((resume, at, r.side_ends()));
                 }
+                flushes.push(c.plain);
                 continue;
             }
             match outputs.next() {

@@ -96,6 +96,11 @@ impl<W: Write> Lz4Writer<W> {
     pub fn finish(self) -> io::Result<W> {
         Ok(self.frame.finish()?)
     }
+
+    /// What is written into (all that was written before a flush is there).
+    pub fn get_mut(&mut self) -> &mut W {
+        self.frame.get_mut()
+    }
 }
 
 impl<W: Write> Write for Lz4Writer<W> {

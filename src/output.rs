@@ -28,6 +28,18 @@ pub fn resumable_path(path: &Path) -> PathBuf {
 pub struct AtomicFile {
     path: PathBuf,
     tmp: tempfile::NamedTempFile,
+    /// Set while a resumed output is written again from its start ([`AtomicFile::replay`]).
+    replay: Option<Replay>,
+}
+
+/// What a replayed output is compared with: the file as a stopped run left it.
+struct Replay {
+    /// The file, read from its start.
+    read: std::io::BufReader<std::fs::File>,
+    /// Bytes compared so far.
+    at: u64,
+    /// Bytes still to compare.
+    left: u64,
 }
 
 impl AtomicFile {
@@ -52,6 +64,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp,
+            replay: None,
         })
     }
 
@@ -80,6 +93,7 @@ impl AtomicFile {
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp: tempfile::NamedTempFile::from_parts(file, named),
+            replay: None,
         })
     }
 
@@ -111,7 +125,30 @@ impl AtomicFile {
         Ok(AtomicFile {
             path: path.to_path_buf(),
             tmp,
+            replay: None,
         })
+    }
+
+    /// Makes the next bytes written to a reopened file ([`AtomicFile::reopen`]) be
+    /// compared with its first bytes instead of written, until all of them have been:
+    /// a codec whose state cannot be read back goes on with a stopped run's output by
+    /// compressing its text again ([`AtomicFile::replay_left`] says when that is done),
+    /// and a byte that differs is an error. Writes after that are appended.
+    pub fn replay(&mut self) -> std::io::Result<()> {
+        let file = self.tmp.as_file_mut();
+        let len = file.metadata()?.len();
+        let read = std::fs::File::open(self.tmp.path())?;
+        self.replay = Some(Replay {
+            read: std::io::BufReader::with_capacity(1 << 16, read),
+            at: 0,
+            left: len,
+        });
+        Ok(())
+    }
+
+    /// The bytes of a replayed file not yet written again (0 when none is).
+    pub fn replay_left(&self) -> u64 {
+        self.replay.as_ref().map_or(0, |r| r.left)
     }
 
     /// Keeps the file if the run stops before it is placed: a checkpoint vouches for it.
@@ -137,7 +174,12 @@ impl AtomicFile {
     /// [`std::io::ErrorKind::AlreadyExists`] (on Linux one `renameat2(RENAME_NOREPLACE)`,
     /// as cheap as a rename).
     pub fn place(self, replace: bool) -> std::io::Result<()> {
-        let AtomicFile { path, mut tmp } = self;
+        if self.replay_left() > 0 {
+            return Err(std::io::Error::other(
+                "a resumed output was placed before it was written again",
+            ));
+        }
+        let AtomicFile { path, mut tmp, .. } = self;
         tmp.as_file_mut().flush()?;
         if replace {
             return tmp.persist(&path).map(drop).map_err(|e| e.error);
@@ -160,10 +202,44 @@ impl AtomicFile {
 // every error, and the error already names the destination.
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.tmp.as_file_mut().write(buf)
+        match &mut self.replay {
+            Some(r) if r.left > 0 && !buf.is_empty() => r.compare(buf),
+            _ => self.tmp.as_file_mut().write(buf),
+        }
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.tmp.as_file_mut().flush()
+    }
+}
+
+impl Replay {
+    /// Compares as much of `buf` as is left to compare; returns how much that was.
+    fn compare(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use std::io::BufRead;
+        let want = (buf.len() as u64).min(self.left) as usize;
+        let mut n = 0;
+        while n < want {
+            let theirs = self.read.fill_buf()?;
+            if theirs.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!("it ended at byte {} while written again", self.at),
+                ));
+            }
+            let k = theirs.len().min(want - n);
+            if let Some(i) = (0..k).find(|&i| theirs[i] != buf[n + i]) {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "written again from its text, it differs at byte {}",
+                        self.at + i as u64
+                    ),
+                ));
+            }
+            self.read.consume(k);
+            (n, self.at, self.left) = (n + k, self.at + k as u64, self.left - k as u64);
+        }
+        Ok(n)
     }
 }
 
@@ -258,6 +334,19 @@ impl<W: Write> Compressed<W> {
         })
     }
 
+    /// What is written into (all that was written before a flush is there); `None` for
+    /// a zstd writer after a failed write.
+    pub fn get_mut(&mut self) -> Option<&mut W> {
+        match self {
+            Compressed::Plain(w) => Some(w),
+            Compressed::Gzip(w) => Some(w.get_mut()),
+            Compressed::Zstd(w) => w.get_mut(),
+            Compressed::Bzip2(w) => Some(w.get_mut()),
+            Compressed::Xz(w) => Some(w.get_mut()),
+            Compressed::Lz4(w) => Some(w.get_mut()),
+        }
+    }
+
     /// Ends the compressed stream.
     pub fn finish(self) -> std::io::Result<W> {
         match self {
@@ -290,6 +379,83 @@ impl<W: Write> Write for Compressed<W> {
             Compressed::Bzip2(w) => w.flush(),
             Compressed::Xz(w) => w.flush(),
             Compressed::Lz4(w) => w.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compression::Compression;
+    use crate::test_support::text;
+
+    #[test]
+    fn a_replayed_file_compares_what_is_written_again_then_appends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.txt");
+        let mut f = AtomicFile::resumable(&path).unwrap();
+        f.write_all(b"0123456789").unwrap();
+        f.keep();
+        drop(f);
+        // The same bytes again, in any pieces, then more: the file is the old and the new.
+        let mut f = AtomicFile::reopen(&path, 8).unwrap();
+        f.replay().unwrap();
+        assert_eq!(f.replay_left(), 8);
+        f.write_all(b"012").unwrap();
+        f.write_all(b"3456789ab").unwrap();
+        assert_eq!(f.replay_left(), 0);
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
+        // A byte that differs is an error naming it; a file not written again whole is
+        // not placed.
+        let mut f = AtomicFile::resumable(&path).unwrap();
+        f.write_all(b"0123456789").unwrap();
+        f.keep();
+        drop(f);
+        let mut f = AtomicFile::reopen(&path, 10).unwrap();
+        f.replay().unwrap();
+        let e = f.write_all(b"0123x").unwrap_err();
+        assert!(e.to_string().ends_with("differs at byte 4"), "{e}");
+        let mut f = AtomicFile::reopen(&path, 10).unwrap();
+        f.replay().unwrap();
+        f.write_all(b"01234").unwrap();
+        assert!(f.place(true).is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(16))]
+        /// What a resumed run's replay relies on: every codec writes the same bytes for
+        /// the same text and flushes, however the text between the flushes is cut.
+        #[test]
+        fn every_codec_writes_the_same_bytes_for_the_same_text_and_flushes(
+            n in 0..300_000usize,
+            flushes in proptest::collection::vec(0.0f64..1.0, 0..4),
+            a in proptest::collection::vec(1..100_000usize, 1..4),
+            b in proptest::collection::vec(1..100_000usize, 1..4),
+        ) {
+            let data = text(n);
+            let mut at: Vec<usize> = flushes.iter().map(|f| (f * n as f64) as usize).collect();
+            at.sort_unstable();
+            let write = |c: Compression, cuts: &[usize]| {
+                let mut w = Compressed::new(Vec::new(), c, None, true).unwrap();
+                let mut from = 0;
+                for (k, &end) in at.iter().chain([&n]).enumerate() {
+                    let mut cut = cuts.iter().cycle().skip(k);
+                    while from < end {
+                        let to = (from + cut.next().unwrap()).min(end);
+                        w.write_all(&data[from..to]).unwrap();
+                        from = to;
+                    }
+                    if end < n {
+                        w.flush().unwrap();
+                    }
+                }
+                w.finish().unwrap()
+            };
+            for c in [Compression::Zstd, Compression::Xz, Compression::Lz4, Compression::Gzip] {
+                proptest::prop_assert!(write(c, &a) == write(c, &b), "{:?}", c);
+            }
         }
     }
 }

@@ -58,6 +58,11 @@ impl<W: Write> XzWriter<W> {
         Ok(self.inner)
     }
 
+    /// What is written into (all that was written before a flush is there).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Hands what is held to liblzma's workers: from here on the stream is a large one.
     fn start(&mut self) -> io::Result<()> {
         if self.stream.is_none() {

@@ -41,6 +41,11 @@ impl<W: Write> ZstdWriter<W> {
             let mut e = Encoder::new(inner, level)?;
             let n = rayon::current_num_threads().clamp(1, WORKERS);
             e.multithread(n as u32)?;
+            // Each job sees a whole window of the text before it, as one thread would
+            // (the default at level 3 is an eighth): the output is ~6 % smaller for ~6 %
+            // more of libzstd's time (itself ~1 % of a run's), and a flush (a
+            // checkpoint, [`crate::journal`]) costs next to nothing instead of ~1 %.
+            e.set_parameter(zstd::zstd_safe::CParameter::OverlapSizeLog(9))?;
             State::Streaming(e)
         } else {
             State::Held {
@@ -64,6 +69,16 @@ impl<W: Write> ZstdWriter<W> {
             }
             Some(State::Streaming(e)) => e.finish(),
             None => Err(io::Error::other("zstd: a write failed before the end")),
+        }
+    }
+
+    /// What is written into (all that was written before a flush is there); `None`
+    /// after a failed write.
+    pub fn get_mut(&mut self) -> Option<&mut W> {
+        match &mut self.state {
+            Some(State::Held { inner, .. }) => Some(inner),
+            Some(State::Streaming(e)) => Some(e.get_mut()),
+            None => None,
         }
     }
 

@@ -2331,8 +2331,11 @@ fn partial_of(p: &Path) -> PathBuf {
     chaff::side_file::partial_path(p)
 }
 
+/// How many of [`CheckpointedRun`]'s sources are large: plain and one per codec.
+const LARGE: usize = 6;
+
 /// A clean run into a folder whose JSONL sources are large enough to be checkpointed:
-/// a plain one, a gzipped one, a bzip2 one and a small one, with `--removed`.
+/// one plain and one in each codec, and a small one, with `--removed`.
 struct CheckpointedRun {
     _tmp: tempfile::TempDir,
     input: PathBuf,
@@ -2345,8 +2348,8 @@ struct CheckpointedRun {
     lock: std::sync::Mutex<()>,
     /// JSONL inputs (else text).
     jsonl: bool,
-    /// The outputs, in input order: three large ones, then a small one.
-    names: [&'static str; 4],
+    /// The outputs, in input order: the large ones ([`LARGE`]), then a small one.
+    names: [&'static str; LARGE + 1],
 }
 
 impl CheckpointedRun {
@@ -2413,12 +2416,35 @@ fn clean_checkpointed_run(jsonl: bool) -> CheckpointedRun {
             .collect(),
     };
     let names = match jsonl {
-        true => ["a.jsonl", "b.jsonl.gz", "c.jsonl.bz2", "d.jsonl"],
-        false => ["a.txt", "b.txt.gz", "c.txt.bz2", "d.txt"],
+        true => [
+            "a.jsonl",
+            "b.jsonl.gz",
+            "c.jsonl.bz2",
+            "d.jsonl.lz4",
+            "e.jsonl.xz",
+            "f.jsonl.zst",
+            "g.jsonl",
+        ],
+        false => [
+            "a.txt",
+            "b.txt.gz",
+            "c.txt.bz2",
+            "d.txt.lz4",
+            "e.txt.xz",
+            "f.txt.zst",
+            "g.txt",
+        ],
     };
     fs::write(input.join(names[0]), pages(0, 24)).unwrap();
     fs::write(input.join(names[1]), gz(&pages(24, 24))).unwrap();
     fs::write(input.join(names[2]), bz2(&pages(50, 24))).unwrap();
+    fs::write(input.join(names[3]), lz4(&pages(75, 24))).unwrap();
+    fs::write(input.join(names[4]), xz(&pages(100, 24))).unwrap();
+    fs::write(
+        input.join(names[5]),
+        zstd::encode_all(&pages(125, 24)[..], 3).unwrap(),
+    )
+    .unwrap();
     // Small: the first lines of a page, less than one checkpoint interval (8 KB).
     let page = fs::read_to_string(&dev_pages(49)[48]).unwrap();
     let end = page.as_bytes()[..4000]
@@ -2430,7 +2456,7 @@ fn clean_checkpointed_run(jsonl: bool) -> CheckpointedRun {
         true => serde_json::json!({"id": "small", "text": head}).to_string() + "\n",
         false => head.to_string(),
     };
-    fs::write(input.join(names[3]), small).unwrap();
+    fs::write(input.join(names[LARGE]), small).unwrap();
     let side = ["removed.jsonl", "files.jsonl", "stats.json"].map(|n| tmp.path().join(n));
     let mut c = CheckpointedRun {
         input,
@@ -2565,8 +2591,8 @@ fn stop_at_checkpoint(c: &CheckpointedRun, name: &str, k: usize) -> u64 {
 
 #[test]
 fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
-    // The large sources, plain, gzip and bzip2, were checkpointed, JSONL and text (with
-    // the blank lines the text output held back); the small one was not.
+    // The large sources, plain and in every codec, were checkpointed, JSONL and text
+    // (with the blank lines the text output held back); the small one was not.
     for c in [checkpointed_run(), checkpointed_text_run()] {
         let lines = journal_lines(c);
         let checkpoints: Vec<&serde_json::Value> = lines
@@ -2574,7 +2600,7 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
             .filter(|(r, _)| r.get("at").is_some())
             .map(|(r, _)| r)
             .collect();
-        for name in &c.names[..3] {
+        for name in &c.names[..LARGE] {
             let n = checkpoints.iter().filter(|r| r["dest"] == *name).count();
             assert!(n >= 3, "{name}: {n} checkpoints");
             // Only the bzip2 output's need its stream's tail.
@@ -2582,7 +2608,7 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
             let tails = tails.filter(|r| r["at"]["bzip2"]["crc"].is_u64()).count();
             assert_eq!(tails, if name.ends_with(".bz2") { n } else { 0 }, "{name}");
         }
-        assert!(!checkpoints.iter().any(|r| r["dest"] == c.names[3]));
+        assert!(!checkpoints.iter().any(|r| r["dest"] == c.names[LARGE]));
         let joined = checkpoints
             .iter()
             .all(|r| r["at"]["joined"]["pending"].is_string());
@@ -2590,7 +2616,7 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
         // Stopped after each large output's second checkpoint, with its partial
         // output whole: the run goes on from there (and says so) to the clean files.
         let _only = c.lock();
-        for name in &c.names[..3] {
+        for name in &c.names[..LARGE] {
             let line = stop_at_checkpoint(c, name, 1);
             // What a killed run kept for an input no longer among the inputs goes
             // once the resumed run is complete.
@@ -2649,20 +2675,56 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
 }
 
 #[test]
-fn zstd_xz_and_lz4_outputs_are_not_checkpointed() {
+fn an_output_that_is_not_what_its_text_compresses_to_is_not_gone_on_with() {
     let c = checkpointed_run();
     let _only = c.lock();
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("out");
-    for codec in ["zst", "xz", "lz4"] {
-        let mut args = checkpointed_args(c, &out, "1");
-        args.extend(["--compress", codec, "--force"]);
-        ok(&args);
-        let journal = fs::read_to_string(out.join(".chaff-journal.jsonl")).unwrap();
-        assert_eq!(journal.lines().count(), 4, "{codec}");
-        assert!(!journal.contains("\"at\""), "{codec}");
+    // zstd, xz and lz4 outputs are compressed again from their text up to the
+    // checkpoint, which must give the bytes the stopped run wrote: the same text
+    // compressed otherwise (another zstd level, lz4 in other blocks, as another build
+    // might) is refused, naming the file and the first byte that differs.
+    for name in ["d.jsonl.lz4", "f.jsonl.zst"] {
+        stop_at_checkpoint(c, name, 1);
+        let at = journal_lines(c)
+            .into_iter()
+            .filter(|(r, _)| r["dest"] == name && r.get("at").is_some())
+            .nth(1)
+            .unwrap()
+            .0["at"]
+            .clone();
+        let partial = chaff::output::resumable_path(&c.out.join(name));
+        let mut text = Vec::new();
+        let z = fs::read(&partial).unwrap();
+        let mut other = match name.ends_with(".zst") {
+            true => {
+                let d = zstd::stream::read::Decoder::new(&z[..]).unwrap();
+                d.take(at["plain"].as_u64().unwrap())
+                    .read_to_end(&mut text)
+                    .unwrap();
+                zstd::encode_all(&text[..], 1).unwrap()
+            }
+            false => {
+                let d = lz4_flex::frame::FrameDecoder::new(&z[..]);
+                d.take(at["plain"].as_u64().unwrap())
+                    .read_to_end(&mut text)
+                    .unwrap();
+                lz4(&text)
+            }
+        };
+        // As long as the journal says (what is longer is cut back to that).
+        other.resize(other.len().max(z.len()), 0);
+        fs::write(&partial, &other).unwrap();
+        let err = fails(&resume_inside_args(c, "1"));
+        let want = format!(
+            "{}: cannot go on with it (written again from its text, it differs at byte ",
+            partial.display()
+        );
+        assert!(err.contains(&want), "{name}: {err}");
+        assert!(err.contains("delete it"), "{name}: {err}");
     }
     // A --force run into a folder a stopped run left removes its resumable outputs.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    ok(&checkpointed_args(c, &out, "1"));
     let left = chaff::output::resumable_path(&out.join("x.jsonl"));
     fs::write(&left, "stale").unwrap();
     let mut args = checkpointed_args(c, &out, "1");
@@ -2672,7 +2734,7 @@ fn zstd_xz_and_lz4_outputs_are_not_checkpointed() {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 24, ..Default::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 40, ..Default::default() })]
 
     /// Whatever a JSONL or text run stopped inside a large source left (its journal cut
     /// after any record, checkpoints included, or inside one; the resumable output cut
@@ -2680,7 +2742,7 @@ proptest::proptest! {
     /// any thread count gives the clean run's folder and side files.
     #[test]
     fn a_resume_from_any_stop_inside_a_source_gives_the_clean_runs_files(
-        records in 0usize..70,
+        records in 0.0f64..1.05,
         torn in 0usize..60,
         cut in proptest::option::of(0.0f64..1.2),
         sides in proptest::array::uniform2(0.0f64..1.2),
@@ -2689,6 +2751,8 @@ proptest::proptest! {
     ) {
         let c = if jsonl { checkpointed_run() } else { checkpointed_text_run() };
         let _only = c.lock();
+        // Any share of the journal's records (and with all of them, the run was done).
+        let records = (journal_lines(c).len() as f64 * records) as usize;
         lay_out_stop(c, records, torn, cut, sides);
         let t = threads.to_string();
         let o = chaff(&resume_inside_args(c, &t));

@@ -35,24 +35,16 @@ impl Written {
     }
 }
 
-/// Whether the output at `dest` can be checkpointed: cut back to a flush and gone on
-/// with by a resumed run. Plain, gzip (flushed to a byte boundary; what follows a flush
-/// depends only on the data and its last 32 KiB, read back) and bzip2 outputs (a short
-/// block ends the one in progress; blocks depend on nothing before them, and the
-/// stream's CRC and last bits go in the journal). zstd, xz and lz4 streams hold state
-/// that cannot be read back or set (a frame or stream per checkpoint instead would cut
-/// the output short for readers that stop after the first, such as python-zstandard's
-/// by default).
-pub(super) fn can_checkpoint(dest: &Path) -> bool {
-    matches!(
-        Compression::from_name(dest),
-        Compression::None | Compression::Gzip | Compression::Bzip2
-    )
-}
-
 /// Starts a large output that may be checkpointed, under its resumable name; or, for
 /// the source `resume` goes on with, reopens the one a stopped run left, as far as its
-/// checkpoint, ready to go on (compressed as its name says, at `level`).
+/// checkpoint, ready to go on (compressed as its name says, at `level`). Every codec's
+/// output can be gone on with from a flush: plain; gzip (flushed to a byte boundary;
+/// what follows depends only on the data and its last 32 KiB, read back); bzip2 (a
+/// short block ends the one in progress; blocks depend on nothing before them, and the
+/// stream's CRC and last bits are in the journal); zstd, xz and lz4, whose state cannot
+/// be read back or set, by compressing the output's text again with the same flushes
+/// ([`replay`]). A frame or stream per checkpoint instead would cut the output short
+/// for readers that stop after the first (python-zstandard's by default).
 pub(super) fn open_resumable(
     dest: &Path,
     resume: Option<&Resume>,
@@ -120,9 +112,70 @@ pub(super) fn open_resumable(
                 ))),
             }
         }
-        _ => Err(cannot(format!(
+        how @ (Compression::Zstd | Compression::Xz | Compression::Lz4) => {
+            f.replay().map_err(|e| Error::io(&partial, e))?;
+            let mut w = Compressed::new(f, how, level, true).map_err(|e| Error::io(dest, e))?;
+            replay(&mut w, &partial, how, r).map_err(|e| cannot(e.to_string()))?;
+            Ok(w)
+        }
+        Compression::None => Err(cannot(format!(
             "{} bytes, the journal says {} of output",
             r.at.output, r.at.plain
+        ))),
+    }
+}
+
+/// Writes the text of the resumable output at `partial` (compressed `how`) again
+/// through `w`, a writer of the same codec into that file in replay mode
+/// ([`AtomicFile::replay`]), flushed where the stopped run flushed it: the codec then
+/// holds the state it had at the checkpoint `r` goes on from, and every byte it writes
+/// on the way must be the one the file holds.
+fn replay(
+    w: &mut Compressed<AtomicFile>,
+    partial: &Path,
+    how: Compression,
+    r: &Resume,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    let file = std::io::BufReader::new(std::fs::File::open(partial)?);
+    let mut text = how.decoder(file)?.take(r.at.plain);
+    let mut buf = vec![0; 1 << 20];
+    let mut at = 0u64;
+    let mut flushes = r.flushes.iter().copied();
+    let mut next = flushes.next();
+    loop {
+        let n = match text.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let mut piece = &buf[..n];
+        while let Some(p) = next.filter(|&p| p < at + piece.len() as u64) {
+            let (head, rest) = piece.split_at((p - at) as usize);
+            w.write_all(head)?;
+            w.flush()?;
+            (piece, at, next) = (rest, p, flushes.next());
+        }
+        w.write_all(piece)?;
+        at += piece.len() as u64;
+    }
+    if at != r.at.plain {
+        return Err(std::io::Error::other(format!(
+            "it holds {at} bytes of output, the journal says {}",
+            r.at.plain
+        )));
+    }
+    // Checkpoints with nothing written between them flushed at the same place.
+    for _ in next.into_iter().chain(flushes) {
+        w.flush()?;
+    }
+    w.flush()?;
+    match w.get_mut().map(|f| f.replay_left()) {
+        Some(0) => Ok(()),
+        _ => Err(std::io::Error::other(format!(
+            "written again from its text, it is shorter than its {} bytes",
+            r.at.output
         ))),
     }
 }
@@ -153,7 +206,13 @@ pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::R
             bzip2 = Some(b.checkpoint()?);
             b.get_mut()
         }
-        _ => return Err(std::io::Error::other("this codec cannot be checkpointed")),
+        other => {
+            other.flush()?;
+            match other.get_mut() {
+                Some(f) => f,
+                None => return Err(std::io::Error::other("a write failed before")),
+            }
+        }
     };
     f.keep();
     use std::io::Seek;
