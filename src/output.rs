@@ -393,13 +393,18 @@ mod tests {
     fn a_replayed_file_compares_what_is_written_again_then_appends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a.txt");
-        let mut f = AtomicFile::resumable(&path).unwrap();
-        f.write_all(b"0123456789").unwrap();
-        f.keep();
-        drop(f);
+        // What a stopped run left, reopened at `len` to be written again.
+        let replayed = |len| {
+            let mut f = AtomicFile::resumable(&path).unwrap();
+            f.write_all(b"0123456789").unwrap();
+            f.keep();
+            drop(f);
+            let mut f = AtomicFile::reopen(&path, len).unwrap();
+            f.replay().unwrap();
+            f
+        };
         // The same bytes again, in any pieces, then more: the file is the old and the new.
-        let mut f = AtomicFile::reopen(&path, 8).unwrap();
-        f.replay().unwrap();
+        let mut f = replayed(8);
         assert_eq!(f.replay_left(), 8);
         f.write_all(b"012").unwrap();
         f.write_all(b"3456789ab").unwrap();
@@ -408,16 +413,9 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
         // A byte that differs is an error naming it; a file not written again whole is
         // not placed.
-        let mut f = AtomicFile::resumable(&path).unwrap();
-        f.write_all(b"0123456789").unwrap();
-        f.keep();
-        drop(f);
-        let mut f = AtomicFile::reopen(&path, 10).unwrap();
-        f.replay().unwrap();
-        let e = f.write_all(b"0123x").unwrap_err();
+        let e = replayed(10).write_all(b"0123x").unwrap_err();
         assert!(e.to_string().ends_with("differs at byte 4"), "{e}");
-        let mut f = AtomicFile::reopen(&path, 10).unwrap();
-        f.replay().unwrap();
+        let mut f = replayed(10);
         f.write_all(b"01234").unwrap();
         assert!(f.place(true).is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");

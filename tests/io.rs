@@ -2665,13 +2665,22 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
     let mut bytes = fs::read(&partial).unwrap();
     assert_eq!(&bytes[..4], b"BZh9");
     bytes[3] = b'5';
-    fs::write(&partial, &bytes).unwrap();
-    let err = fails(&resume_inside_args(c, "1"));
-    let want = format!(
-        "{}: cannot go on with it (it does not open a bzip2 stream of level 9); delete it",
-        partial.display()
+    refused_with(
+        c,
+        &partial,
+        &bytes,
+        "it does not open a bzip2 stream of level 9); delete it",
     );
+}
+
+/// Asserts that `--resume` with `bytes` as the resumable output at `partial` stops,
+/// saying it cannot go on with it and why (`why` starts the reason).
+fn refused_with(c: &CheckpointedRun, partial: &Path, bytes: &[u8], why: &str) {
+    fs::write(partial, bytes).unwrap();
+    let err = fails(&resume_inside_args(c, "1"));
+    let want = format!("{}: cannot go on with it ({why}", partial.display());
     assert!(err.contains(&want), "{err}");
+    assert!(err.contains("delete it"), "{err}");
 }
 
 #[test]
@@ -2692,34 +2701,23 @@ fn an_output_that_is_not_what_its_text_compresses_to_is_not_gone_on_with() {
             .0["at"]
             .clone();
         let partial = chaff::output::resumable_path(&c.out.join(name));
-        let mut text = Vec::new();
         let z = fs::read(&partial).unwrap();
-        let mut other = match name.ends_with(".zst") {
-            true => {
-                let d = zstd::stream::read::Decoder::new(&z[..]).unwrap();
-                d.take(at["plain"].as_u64().unwrap())
-                    .read_to_end(&mut text)
-                    .unwrap();
-                zstd::encode_all(&text[..], 1).unwrap()
-            }
-            false => {
-                let d = lz4_flex::frame::FrameDecoder::new(&z[..]);
-                d.take(at["plain"].as_u64().unwrap())
-                    .read_to_end(&mut text)
-                    .unwrap();
-                lz4(&text)
-            }
+        let zst = name.ends_with(".zst");
+        let d: Box<dyn Read> = match zst {
+            true => Box::new(zstd::stream::read::Decoder::new(&z[..]).unwrap()),
+            false => Box::new(lz4_flex::frame::FrameDecoder::new(&z[..])),
+        };
+        let mut text = Vec::new();
+        let plain = at["plain"].as_u64().unwrap();
+        d.take(plain).read_to_end(&mut text).unwrap();
+        let mut other = match zst {
+            true => zstd::encode_all(&text[..], 1).unwrap(),
+            false => lz4(&text),
         };
         // As long as the journal says (what is longer is cut back to that).
         other.resize(other.len().max(z.len()), 0);
-        fs::write(&partial, &other).unwrap();
-        let err = fails(&resume_inside_args(c, "1"));
-        let want = format!(
-            "{}: cannot go on with it (written again from its text, it differs at byte ",
-            partial.display()
-        );
-        assert!(err.contains(&want), "{name}: {err}");
-        assert!(err.contains("delete it"), "{name}: {err}");
+        let why = "written again from its text, it differs at byte ";
+        refused_with(c, &partial, &other, why);
     }
     // A --force run into a folder a stopped run left removes its resumable outputs.
     let tmp = tempfile::tempdir().unwrap();
