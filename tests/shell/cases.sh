@@ -251,34 +251,63 @@ for sig in INT KILL; do
   rm -f "$T/large-side/removed.jsonl"
 done
 
-# The same inside a bzip2 output, killed: its checkpoints carry the open stream's CRC
-# and last bits, and the resumed run's output is the clean run's, one stream.
+# The same inside a bzip2 output and a zstd one, killed: a bzip2 checkpoint carries
+# the open stream's CRC and last bits; a zstd output is decompressed and its text
+# compressed again up to the checkpoint. The resumed run's output is the clean run's,
+# one stream (one frame).
 mkdir -p "$T/large-bz2"
 python3 -c 'import bz2, sys; open(sys.argv[2], "wb").write(bz2.compress(open(sys.argv[1], "rb").read(), 1))' \
   "$T/large/big.jsonl" "$T/large-bz2/big3.jsonl.bz2"
-bzl=(filter --jsonl --checkpoint-bytes 2000000)
-"$CHAFF" -q --threads 2 "${bzl[@]}" -o "$T/bz2-clean" "$T/large-bz2" || fail "bzip2: clean run"
-out="$T/bz2-KILL"
-"$CHAFF" -q --threads 1 "${bzl[@]}" -o "$out" "$T/large-bz2" 2>"$T/err" &
-pid=$!
-sleep 1
-kill -KILL $pid
-wait $pid
-rc=$?
-kept=$(find "$out" -name '*.chaff-resumable' | wc -l)
-[ $rc -ne 0 ] || echo "note: the bzip2 run to be killed finished first"
-"$CHAFF" --threads 2 "${bzl[@]}" --resume -o "$out" "$T/large-bz2" 2>"$T/err" ||
-  fail "bzip2 SIGKILL: resume failed: $(cat "$T/err")"
-if [ "$kept" -eq 1 ] && ! grep -q "going on with big3" "$T/err"; then
-  fail "bzip2 SIGKILL: the resumed run did not go on from a checkpoint: $(cat "$T/err")"
-fi
-if diff -r "$out" "$T/bz2-clean" >/dev/null &&
-  python3 -c 'import bz2, sys; d = bz2.BZ2Decompressor(); d.decompress(open(sys.argv[1], "rb").read()); sys.exit(0 if d.eof and not d.unused_data else 1)' \
-    "$out/big3.jsonl.bz2"; then
-  pass "bzip2 SIGKILL (exit $rc, $kept kept): resumed inside the input to the clean run's one stream"
-else
-  fail "bzip2 SIGKILL: resumed output differs from the clean run's, or is not one stream"
-fi
+for codec in bz2 zst; do
+  case $codec in
+  bz2) in="$T/large-bz2" name=big3.jsonl.bz2 more=() wait=1 ;;
+  zst) in="$T/large/big.jsonl" name=big.jsonl.zst more=(--compress zst) wait=0.5 ;;
+  esac
+  args=(filter --jsonl --checkpoint-bytes 2000000 "${more[@]}")
+  "$CHAFF" -q --threads 2 "${args[@]}" -o "$T/$codec-clean" "$in" || fail "$codec: clean run"
+  out="$T/$codec-KILL"
+  "$CHAFF" -q --threads 1 "${args[@]}" -o "$out" "$in" 2>"$T/err" &
+  pid=$!
+  sleep $wait
+  kill -KILL $pid
+  wait $pid
+  rc=$?
+  kept=$(find "$out" -name '*.chaff-resumable' | wc -l)
+  [ $rc -ne 0 ] || echo "note: the $codec run to be killed finished first"
+  "$CHAFF" --threads 2 "${args[@]}" --resume -o "$out" "$in" 2>"$T/err" ||
+    fail "$codec SIGKILL: resume failed: $(cat "$T/err")"
+  if [ "$kept" -eq 1 ] && ! grep -q "going on with $name" "$T/err"; then
+    fail "$codec SIGKILL: the resumed run did not go on from a checkpoint: $(cat "$T/err")"
+  fi
+  if diff -r "$out" "$T/$codec-clean" >/dev/null &&
+    python3 - "$out/$name" <<'PY'; then
+import bz2, sys
+z = open(sys.argv[1], "rb").read()
+if sys.argv[1].endswith(".bz2"):
+    d = bz2.BZ2Decompressor()
+    d.decompress(z)
+    sys.exit(0 if d.eof and not d.unused_data else 1)
+# A zstd frame's header, and no second frame's magic after its first (a frame
+# ends with its last block, then its checksum if it has one): its blocks are walked.
+assert z[:4] == b"\x28\xb5\x2f\xfd"
+fhd = z[4]
+at = 5 + (0 if fhd & 0x20 else 1) + [0, 1, 2, 4][fhd & 3] + [0, 2, 4, 8][fhd >> 6]
+if fhd >> 6 == 0 and fhd & 0x20:
+    at += 1
+while True:
+    h = int.from_bytes(z[at:at + 3], "little")
+    last, kind, size = h & 1, (h >> 1) & 3, h >> 3
+    at += 3 + (1 if kind == 1 else size)
+    if last:
+        break
+at += 4 if fhd & 4 else 0
+sys.exit(0 if at == len(z) else 1)
+PY
+    pass "$codec SIGKILL (exit $rc, $kept kept): resumed inside the input to the clean run's one stream"
+  else
+    fail "$codec SIGKILL: resumed output differs from the clean run's, or is not one stream"
+  fi
+done
 
 # One Ctrl-C stops a run whose standard input is open but idle (a pipe with no writer
 # activity): the read waits on a thread of its own (src/stdin.rs).
