@@ -202,7 +202,7 @@ struct InputArgs {
     /// Bytes per chunk of a large input (chunks are classified in parallel)
     #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
-    /// Under -o OUTDIR, checkpoint a large JSONL or text input's output
+    /// Under -o OUTDIR, checkpoint a large JSONL or text input's output (but an xz one)
     /// every BYTES of its text, for --resume to go on inside it (0: never)
     #[arg(long, default_value_t = chaff::pipeline::CHECKPOINT_BYTES, value_name = "BYTES", hide = true)]
     checkpoint_bytes: u64,
@@ -650,13 +650,13 @@ struct Global {
 }
 
 /// Tells (unless `--quiet`) which output a resumed run goes on with from a checkpoint,
-/// and that a zstd, xz or lz4 one is compressed again up to there first (which takes
-/// as long as compressing it took).
+/// and that a zstd or lz4 one is compressed again up to there first (which takes as
+/// long as compressing it took).
 fn tell_inside(run: &chaff::journal::Continued, g: &Global) {
     use chaff::compression::Compression as C;
     if let (Some(r), false) = (&run.inside, g.quiet) {
         let again = match C::from_name(Path::new(&r.dest)) {
-            C::Zstd | C::Xz | C::Lz4 => format!(
+            C::Zstd | C::Lz4 => format!(
                 " (its first {:.1} MB of text are compressed again first)",
                 r.at.plain as f64 / 1e6
             ),

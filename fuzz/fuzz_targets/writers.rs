@@ -3,7 +3,10 @@
 //! the round trip must give the bytes back, and the output must sniff as its codec.
 //! chaff writes bzip2 blocks bit-shifted into one stream, gzip as parallel deflate blocks,
 //! and zstd and xz small files held and compressed in one go: each is its own code. A
-//! gzip stream is also stopped at one of its flushes and gone on with from what it wrote.
+//! gzip stream is also stopped at one of its flushes and gone on with from what it wrote;
+//! a large zstd, xz or lz4 stream is written again in other pieces with the same flushes
+//! and must come out the same (what `--resume` relies on when it compresses a stopped
+//! run's text again).
 #![no_main]
 
 use chaff::compression::Compression;
@@ -97,6 +100,31 @@ fuzz_target!(|data: &[u8]| {
         );
         let anywhere = usize::from(state as u16) % (out.len() + 1);
         let _ = chaff::gzip::read_flushed(&out[..anywhere], level);
+    }
+    if large
+        && matches!(
+            codec,
+            Compression::Zstd | Compression::Xz | Compression::Lz4
+        )
+    {
+        let mut w = Compressed::new(Vec::new(), codec, level, large).unwrap();
+        let mut at = 0;
+        for &(end, flush) in &steps {
+            // Other pieces: halves, thirds, ... of each write, by the seed.
+            let parts = usize::from(*seed % 5) + 1;
+            let size = (end - at).div_ceil(parts).max(1);
+            for piece in bytes[at..end].chunks(size) {
+                w.write_all(piece).unwrap();
+            }
+            if flush {
+                w.flush().unwrap();
+            }
+            at = end;
+        }
+        assert!(
+            w.finish().unwrap() == out,
+            "{codec:?}: other pieces, other bytes"
+        );
     }
     if codec != Compression::None {
         assert_eq!(Compression::sniff(&out), codec, "{} bytes out", out.len());

@@ -35,8 +35,8 @@ use crate::writer::{write_tag_header, Decision, Joiner, TagFormat};
 use queue::{Batch, Done, Job, Unit};
 use render::{Piece, Task};
 use sink::{
-    emit, empty_member, flush_for_checkpoint, open_output, open_resumable, place_output,
-    write_whole, Joining, Sink, Written,
+    can_checkpoint, emit, empty_member, flush_for_checkpoint, open_output, open_resumable,
+    place_output, write_whole, Joining, Sink, Written,
 };
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -340,7 +340,7 @@ impl Engine<'_> {
 
     /// Runs `task` writing each source's output to its own file (its entry's `dest`),
     /// atomically. With a `journal` (a run into an output folder), a large JSONL or text
-    /// source's output is checkpointed every
+    /// source's output (but an xz one) is checkpointed every
     /// [`RunOptions::checkpoint_bytes`] of input, and a source the journal's run stopped
     /// inside is gone on with from its checkpoint ([`Entry::resume`]).
     fn to_files(&self, inputs: Inputs<'_>, task: Task<'_>, side: Sidecars<'_>) -> Result<Summary> {
@@ -362,7 +362,10 @@ impl Engine<'_> {
                     // A source whose first piece is not its last is read in chunks.
                     let compressed = piece.plain_len.is_some();
                     let resume = entry.resume.as_deref();
-                    let checkpoints = every > 0 && !compressed && (!last || resume.is_some());
+                    let checkpoints = every > 0
+                        && !compressed
+                        && (!last || resume.is_some())
+                        && can_checkpoint(dest);
                     let w = match (checkpoints, resume) {
                         (true, _) => open_resumable(dest, resume, self.opts.compress_level)?,
                         (false, None) => {
