@@ -135,18 +135,20 @@ impl AtomicFile {
     /// compressing its text again ([`AtomicFile::replay_left`] says when that is done),
     /// and a byte that differs is an error. Writes after that are appended.
     pub fn replay(&mut self) -> std::io::Result<()> {
-        let file = self.tmp.as_file_mut();
-        let len = file.metadata()?.len();
-        let read = std::fs::File::open(self.tmp.path())?;
-        self.replay = Some(Replay {
-            read: std::io::BufReader::with_capacity(1 << 16, read),
-            at: 0,
-            left: len,
-        });
+        let len = self.tmp.as_file_mut().metadata()?.len();
+        if len > 0 {
+            let read = std::fs::File::open(self.tmp.path())?;
+            self.replay = Some(Replay {
+                read: std::io::BufReader::with_capacity(1 << 16, read),
+                at: 0,
+                left: len,
+            });
+        }
         Ok(())
     }
 
-    /// The bytes of a replayed file not yet written again (0 when none is).
+    /// The bytes of a replayed file not yet written again (0 once it has been, or if it
+    /// is not replayed).
     pub fn replay_left(&self) -> u64 {
         self.replay.as_ref().map_or(0, |r| r.left)
     }
@@ -203,7 +205,14 @@ impl AtomicFile {
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match &mut self.replay {
-            Some(r) if r.left > 0 && !buf.is_empty() => r.compare(buf),
+            Some(r) if !buf.is_empty() => {
+                let n = r.compare(buf)?;
+                if r.left == 0 {
+                    // Written again whole: what comes next is appended.
+                    self.replay = None;
+                }
+                Ok(n)
+            }
             _ => self.tmp.as_file_mut().write(buf),
         }
     }
@@ -411,6 +420,11 @@ mod tests {
         assert_eq!(f.replay_left(), 0);
         f.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
+        // An empty file has nothing to compare.
+        let mut f = replayed(0);
+        f.write_all(b"xy").unwrap();
+        assert_eq!(f.replay_left(), 0);
+        drop(f);
         // A byte that differs is an error naming it; a file not written again whole is
         // not placed.
         let e = replayed(10).write_all(b"0123x").unwrap_err();
