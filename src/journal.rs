@@ -56,6 +56,8 @@ pub struct Checkpoint {
     pub crc: u32,
     /// Bytes of the partial output file ([`crate::output::resumable_path`]).
     pub output: u64,
+    /// Their CRC-32: a resumed run goes on with the file only if it still holds them.
+    pub output_crc: u32,
     /// Bytes of output before compression.
     pub plain: u64,
     /// A text input's output: how its chunks were being joined.
@@ -538,6 +540,7 @@ mod tests {
             line: output,
             crc: 7,
             output,
+            output_crc: 0,
             plain: output,
             joined: None,
             bzip2: None,

@@ -30,6 +30,9 @@ pub struct AtomicFile {
     tmp: tempfile::NamedTempFile,
     /// Set while a resumed output is written again from its start ([`AtomicFile::replay`]).
     replay: Option<Replay>,
+    /// CRC-32 of the bytes in the file: a checkpoint records it, and a resumed run checks
+    /// that the file it goes on with still holds them ([`AtomicFile::crc`]).
+    crc: crc32fast::Hasher,
 }
 
 /// What a replayed output is compared with: the file as a stopped run left it.
@@ -65,6 +68,7 @@ impl AtomicFile {
             path: path.to_path_buf(),
             tmp,
             replay: None,
+            crc: crc32fast::Hasher::new(),
         })
     }
 
@@ -94,12 +98,14 @@ impl AtomicFile {
             path: path.to_path_buf(),
             tmp: tempfile::NamedTempFile::from_parts(file, named),
             replay: None,
+            crc: crc32fast::Hasher::new(),
         })
     }
 
     /// Goes on writing `path` where a stopped run left it in its resumable file: cut back
-    /// to its first `len` bytes (what the stopped run checkpointed) and kept if this run
-    /// stops too.
+    /// to its first `len` bytes (what the stopped run checkpointed), read for their
+    /// CRC-32 ([`AtomicFile::crc`], for the caller to check), and kept if this run stops
+    /// too.
     pub fn reopen(path: &Path, len: u64) -> Result<AtomicFile> {
         let partial = resumable_path(path);
         let err = |e| Error::io(&partial, e);
@@ -118,6 +124,20 @@ impl AtomicFile {
             ));
         }
         file.set_len(len).map_err(err)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0)).map_err(err)?;
+        let mut crc = crc32fast::Hasher::new();
+        let mut read = std::io::BufReader::with_capacity(1 << 20, &file);
+        loop {
+            let n = {
+                let chunk = std::io::BufRead::fill_buf(&mut read).map_err(err)?;
+                crc.update(chunk);
+                chunk.len()
+            };
+            if n == 0 {
+                break;
+            }
+            std::io::BufRead::consume(&mut read, n);
+        }
         std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0)).map_err(err)?;
         let named = tempfile::TempPath::try_from_path(&partial).map_err(err)?;
         let mut tmp = tempfile::NamedTempFile::from_parts(file, named);
@@ -126,7 +146,14 @@ impl AtomicFile {
             path: path.to_path_buf(),
             tmp,
             replay: None,
+            crc,
         })
+    }
+
+    /// CRC-32 of the bytes the file holds: those written (or written again,
+    /// [`AtomicFile::replay`]) through it, after a reopened file's first ones.
+    pub fn crc(&self) -> u32 {
+        self.crc.clone().finalize()
     }
 
     /// Makes the next bytes written to a reopened file ([`AtomicFile::reopen`]) be
@@ -213,7 +240,11 @@ impl Write for AtomicFile {
                 }
                 Ok(n)
             }
-            _ => self.tmp.as_file_mut().write(buf),
+            _ => {
+                let n = self.tmp.as_file_mut().write(buf)?;
+                self.crc.update(&buf[..n]);
+                Ok(n)
+            }
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -415,9 +446,13 @@ mod tests {
         // The same bytes again, in any pieces, then more: the file is the old and the new.
         let mut f = replayed(8);
         assert_eq!(f.replay_left(), 8);
+        // The CRC-32 of what the file holds: its first bytes, read on reopening, and
+        // what is appended (what is written again is already counted).
+        assert_eq!(f.crc(), crc32fast::hash(b"01234567"));
         f.write_all(b"012").unwrap();
         f.write_all(b"3456789ab").unwrap();
         assert_eq!(f.replay_left(), 0);
+        assert_eq!(f.crc(), crc32fast::hash(b"0123456789ab"));
         f.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"0123456789ab");
         // An empty file has nothing to compare.

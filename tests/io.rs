@@ -2672,22 +2672,35 @@ fn a_resume_goes_on_inside_a_large_source_from_its_checkpoint() {
     let mut bytes = fs::read(&partial).unwrap();
     assert_eq!(&bytes[..4], b"BZh9");
     bytes[3] = b'5';
-    refused_with(
-        c,
-        &partial,
-        &bytes,
-        "it does not open a bzip2 stream of level 9); delete it",
-    );
+    vouch_for(c, &bytes);
+    let why = "it does not open a bzip2 stream of level 9); delete it";
+    refused_with(c, &partial, &bytes, why);
+}
+
+/// Sets the output's CRC-32 in the last record of `c.out`'s journal (the checkpoint a
+/// stop was laid out after) to that of `bytes` up to the checkpoint's length.
+fn vouch_for(c: &CheckpointedRun, bytes: &[u8]) {
+    let path = c.out.join(".chaff-journal.jsonl");
+    let text = fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let last = lines.last_mut().unwrap();
+    let mut record: serde_json::Value = serde_json::from_str(last).unwrap();
+    let n = record["at"]["output"].as_u64().unwrap() as usize;
+    record["at"]["output_crc"] = crc32fast::hash(&bytes[..n]).into();
+    *last = record.to_string();
+    fs::write(&path, lines.join("\n") + "\n").unwrap();
 }
 
 /// Asserts that `--resume` with `bytes` as the resumable output at `partial` stops,
-/// saying it cannot go on with it and why (`why` starts the reason).
-fn refused_with(c: &CheckpointedRun, partial: &Path, bytes: &[u8], why: &str) {
+/// saying it cannot go on with it and why (`why` starts the reason); returns what it
+/// said.
+fn refused_with(c: &CheckpointedRun, partial: &Path, bytes: &[u8], why: &str) -> String {
     fs::write(partial, bytes).unwrap();
     let err = fails(&resume_inside_args(c, "1"));
     let want = format!("{}: cannot go on with it ({why}", partial.display());
     assert!(err.contains(&want), "{err}");
     assert!(err.contains("delete it"), "{err}");
+    err
 }
 
 #[test]
@@ -2721,11 +2734,24 @@ fn an_output_that_is_not_what_its_text_compresses_to_is_not_gone_on_with() {
             true => zstd::encode_all(&text[..], 1).unwrap(),
             false => lz4(&text),
         };
-        // As long as the journal says (what is longer is cut back to that).
+        // As long as the journal says (what is longer is cut back to that), and with
+        // the CRC-32 the journal has for it, as if the stopped run had written these.
         other.resize(other.len().max(z.len()), 0);
+        vouch_for(c, &other);
         let why = "written again from its text, it differs at byte ";
         refused_with(c, &partial, &other, why);
     }
+    // Any output whose bytes are not those the journal vouches for is refused before
+    // anything is read from it: a plain one with a byte changed.
+    stop_at_checkpoint(c, "a.jsonl", 1);
+    let partial = chaff::output::resumable_path(&c.out.join("a.jsonl"));
+    let mut bytes = fs::read(&partial).unwrap();
+    bytes[100] ^= 1;
+    let err = refused_with(c, &partial, &bytes, "its first ");
+    assert!(
+        err.contains(" bytes are not those the stopped run wrote: CRC-32 "),
+        "{err}"
+    );
     // A --force run into a folder a stopped run left removes its resumable outputs.
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");

@@ -436,6 +436,7 @@ impl Engine<'_> {
                             line: p.line as u64,
                             crc: o.crc.clone().finalize(),
                             output: flushed.len,
+                            output_crc: flushed.crc,
                             plain: o.written,
                             joined,
                             bzip2: flushed.bzip2,

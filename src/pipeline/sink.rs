@@ -75,6 +75,14 @@ pub(super) fn open_resumable(
             std::io::Error::new(std::io::ErrorKind::InvalidData, why),
         )
     };
+    if f.crc() != r.at.output_crc {
+        return Err(cannot(format!(
+            "its first {} bytes are not those the stopped run wrote: CRC-32 {:08x}, the journal says {:08x}",
+            r.at.output,
+            f.crc(),
+            r.at.output_crc
+        )));
+    }
     match Compression::from_name(dest) {
         Compression::None if r.at.output == r.at.plain => Ok(Compressed::Plain(f)),
         Compression::Gzip => {
@@ -194,6 +202,8 @@ fn replay(
 pub(super) struct Flushed {
     /// Its length.
     pub(super) len: u64,
+    /// The CRC-32 of its bytes.
+    pub(super) crc: u32,
     /// A bzip2 output's open stream's tail.
     pub(super) bzip2: Option<crate::bz2::Tail>,
 }
@@ -227,7 +237,11 @@ pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::R
     f.keep();
     use std::io::Seek;
     let len = f.file_mut().stream_position()?;
-    Ok(Flushed { len, bzip2 })
+    Ok(Flushed {
+        len,
+        crc: f.crc(),
+        bzip2,
+    })
 }
 
 /// Starts an output file, compressed as its name says at `level` (unless its pieces come
