@@ -133,8 +133,12 @@ pub(super) fn open_resumable(
         how @ (Compression::Zstd | Compression::Xz | Compression::Lz4) => {
             f.replay().map_err(|e| Error::io(&partial, e))?;
             let mut w = Compressed::new(f, how, level, true).map_err(|e| Error::io(dest, e))?;
-            replay(&mut w, &partial, how, r).map_err(|e| cannot(e.to_string()))?;
-            Ok(w)
+            match replay(&mut w, &partial, how, r) {
+                // The file is as the stopped run left it: a later resume replays it again.
+                Err(_) if crate::interrupt::requested() => Err(Error::Interrupted),
+                Err(e) => Err(cannot(e.to_string())),
+                Ok(()) => Ok(w),
+            }
         }
         Compression::None => Err(cannot(format!(
             "{} bytes, the journal says {} of output",
@@ -162,6 +166,11 @@ fn replay(
     let mut flushes = r.flushes.iter().copied();
     let mut next = flushes.next();
     loop {
+        // A long replay (a large output at a high level) stops when asked, as a run does
+        // between chunks.
+        if crate::interrupt::requested() {
+            return Err(std::io::Error::other("stopped"));
+        }
         let n = match text.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
