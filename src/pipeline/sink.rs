@@ -48,13 +48,13 @@ pub(super) fn can_checkpoint(dest: &Path) -> bool {
 /// Starts a large output that may be checkpointed, under its resumable name; or, for
 /// the source `resume` goes on with, reopens the one a stopped run left, as far as its
 /// checkpoint, ready to go on (compressed as its name says, at `level`). An output can
-/// be gone on with from a flush: plain; gzip (flushed to a byte boundary;
-/// what follows depends only on the data and its last 32 KiB, read back); bzip2 (a
-/// short block ends the one in progress; blocks depend on nothing before them, and the
-/// stream's CRC and last bits are in the journal); zstd and lz4 (and xz, but see
-/// [`can_checkpoint`]), whose state cannot be read back or set, by compressing the
-/// output's text again with the same flushes ([`replay`]). A frame or stream per checkpoint instead would cut the output short
-/// for readers that stop after the first (python-zstandard's by default).
+/// be gone on with from a flush: plain; gzip (flushed to a byte boundary; what follows
+/// depends only on the data and its last 32 KiB, read back); bzip2 (a short block ends
+/// the one in progress; blocks depend on nothing before them, and the stream's CRC and
+/// last bits are in the journal); zstd and lz4 (and xz, but see [`can_checkpoint`]),
+/// whose state cannot be read back or set, by compressing the output's text again with
+/// the same flushes ([`replay`]). A frame or stream per checkpoint instead would cut the
+/// output short for readers that stop after the first (python-zstandard's by default).
 pub(super) fn open_resumable(
     dest: &Path,
     resume: Option<&Resume>,
@@ -220,28 +220,16 @@ pub(super) struct Flushed {
 /// Flushes a large output to a point a resumed run can go on from, keeps it if the run
 /// stops, and returns where it stands.
 pub(super) fn flush_for_checkpoint(w: &mut Compressed<AtomicFile>) -> std::io::Result<Flushed> {
-    let mut bzip2 = None;
-    let f = match w {
-        Compressed::Plain(f) => {
-            f.flush()?;
-            f
-        }
-        Compressed::Gzip(g) => {
-            g.flush()?;
-            g.get_mut()
-        }
-        Compressed::Bzip2(b) => {
-            // Not its flush, which ends the stream.
-            bzip2 = Some(b.checkpoint()?);
-            b.get_mut()
-        }
+    let bzip2 = match &mut *w {
+        // Not its flush, which ends the stream.
+        Compressed::Bzip2(b) => Some(b.checkpoint()?),
         other => {
             other.flush()?;
-            match other.get_mut() {
-                Some(f) => f,
-                None => return Err(std::io::Error::other("a write failed before")),
-            }
+            None
         }
+    };
+    let Some(f) = w.get_mut() else {
+        return Err(std::io::Error::other("a write failed before"));
     };
     f.keep();
     use std::io::Seek;
