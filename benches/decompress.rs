@@ -1,6 +1,7 @@
 //! Decompression speed of chaff's input layer, by codec and by rayon pool size: bzip2
 //! is decoded a block at a time on the pool ([`chaff::bunzip2`]), the others on the
-//! reading thread. The text is the shared corpus's news train files (read from
+//! reading thread; a large xz input on liblzma's threads too, one for every two workers
+//! ([`chaff::unxz`]; chaff writes xz in 4 MiB blocks, which they decode side by side). The text is the shared corpus's news train files (read from
 //! `../shared`, never copied), compressed as each codec's own tool would.
 
 use chaff::compression::Compression;
@@ -66,10 +67,21 @@ fn decompress(c: &mut Criterion) {
             g.bench_function(format!("{name}_{threads}_threads"), |b| {
                 b.iter(|| pool.install(|| assert_eq!(read_all(&z), text.len() as u64)))
             });
+            // Read by one thread at these pool sizes (xz: below).
             if codec != Compression::Bzip2 {
                 break;
             }
         }
+    }
+    // xz on as many of liblzma's threads as a pool of twice as many workers gets.
+    let z = compress(Compression::Xz, &text);
+    for threads in [1, cores] {
+        g.bench_function(format!("xz_unxz_{threads}_threads"), |b| {
+            b.iter(|| {
+                let mut d = chaff::unxz::Unxz::new(&z[..], threads);
+                std::io::copy(&mut d, &mut std::io::sink()).unwrap()
+            })
+        });
     }
     // One libbzip2 decoder, as chaff read bzip2 before.
     let z = compress(Compression::Bzip2, &text);

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc parquet model_loader writers json; do
+for t in reader warc parquet model_loader writers json unxz; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -57,6 +57,14 @@ for c in 0 1 2 3 4 5; do
   { printf "\\$o\\200\\003\\007"; cat "$page"; } >"corpus/writers/page$c.seed"
   { printf "\\$o\\000\\377\\011"; cat "$page"; } >"corpus/writers/flushed$c.seed"
 done
+# xz reader seeds (the first byte is the mode): the sample page as text the target writes
+# in blocks (and damages), and as xz's own output in 1 KiB blocks, twice over with padding.
+for m in 0 80 148 246; do
+  { printf "\\$(printf '%03o' $m)"; cat "$page"; } >"corpus/unxz/page$m.seed"
+done
+if command -v xz >/dev/null; then
+  { printf '\001'; xz -T2 --block-size=1KiB -c "$page"; printf '\000\000\000\000'; xz -c "$page"; } >corpus/unxz/xz.seed
+fi
 # JSON seeds: the sample page as a record, nested under a pointer, and as an array of
 # paragraphs, each with fields of every JSON kind (and a lone surrogate in a string).
 python3 - "$page" corpus/json <<'PY'
@@ -74,7 +82,7 @@ for i, r in enumerate(records):
     open(f"{out}/record{i}.json", "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=i != 1))
 open(f"{out}/array.json", "w").write(json.dumps([text.split("\n")[:3], 1, {"a": []}]))
 PY
-for t in ${TARGETS:-reader warc parquet model_loader writers json}; do
+for t in ${TARGETS:-reader warc parquet model_loader writers json unxz}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true

@@ -124,13 +124,26 @@ impl Compression {
         self,
         compressed: R,
     ) -> io::Result<Box<dyn Read + Send>> {
+        self.sized_decoder(compressed, None)
+    }
+
+    /// [`Compression::decoder`] for `compressed` of `len` bytes, if known: a small xz file
+    /// is decoded on the reading thread alone ([`crate::unxz::threads_for`]).
+    pub fn sized_decoder<R: BufRead + Send + 'static>(
+        self,
+        compressed: R,
+        len: Option<u64>,
+    ) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             Compression::None => Box::new(compressed),
             // Decoded a block at a time on the pool. Its big reads bypass the buffer.
             Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
-            Compression::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(compressed)),
+            Compression::Xz => Box::new(crate::unxz::Unxz::new(
+                compressed,
+                crate::unxz::threads_for(len, rayon::current_num_threads()),
+            )),
             Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
         })
     }

@@ -138,7 +138,7 @@ fn open_sized<R: Read + Send + 'static>(
             inner: raw,
             count: consumed,
         };
-        return open_stream(Box::new(counted), opts);
+        return open_stream_of(Box::new(counted), Some(len), opts);
     }
     // Room for the whole stream and the read that finds its end.
     let mut head = Vec::with_capacity(usize::try_from(len).map_or(SNIFF, |n| n + 1));
@@ -154,7 +154,7 @@ fn open_sized<R: Read + Send + 'static>(
         })
     };
     if Compression::sniff(&head) != Compression::None {
-        return open_stream(Box::new(Cursor::new(head).chain(rest)), opts);
+        return open_stream_of(Box::new(Cursor::new(head).chain(rest)), Some(len), opts);
     }
     decode_head(head, at_eof, rest, opts)
 }
@@ -164,8 +164,17 @@ const BUFFER: usize = 1 << 16;
 
 /// Opens a byte stream: decompression by magic bytes, then [`decode`].
 pub fn open_stream(raw: Box<dyn Read + Send>, opts: &DecodeOptions) -> io::Result<Opened> {
+    open_stream_of(raw, None, opts)
+}
+
+/// [`open_stream`] for a stream of `len` bytes, if known (a file's length when opened).
+fn open_stream_of(
+    raw: Box<dyn Read + Send>,
+    len: Option<u64>,
+    opts: &DecodeOptions,
+) -> io::Result<Opened> {
     let (compression, raw) = crate::compression::sniff_stream(raw)?;
-    let plain = compression.decoder(BufReader::with_capacity(BUFFER, raw))?;
+    let plain = compression.sized_decoder(BufReader::with_capacity(BUFFER, raw), len)?;
     let mut opened = decode(plain, opts)?;
     if let Opened::Text { compression: c, .. } = &mut opened {
         *c = compression;

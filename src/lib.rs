@@ -112,6 +112,7 @@ mod test_support;
 pub mod token_table;
 pub mod traditional;
 pub mod train;
+pub mod unxz;
 pub mod warc;
 pub mod whitespace;
 pub mod writer;

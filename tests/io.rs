@@ -1550,6 +1550,68 @@ fn a_bzip2_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() 
 }
 
 #[test]
+fn an_xz_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() {
+    // As `xz -T0` writes (blocks with their sizes in their headers, here of 256 KiB), then
+    // padding and a second stream of one block (`xz -T1`): with 4 workers the first is
+    // decoded on two of liblzma's threads, the second on one.
+    use liblzma::stream::{Action, Check, MtStreamBuilder, Status};
+    let tmp = tempfile::tempdir().unwrap();
+    let jsonl = dev_jsonl(400).0.repeat(2);
+    let bytes = jsonl.as_bytes();
+    let half = bytes.len() * 3 / 4;
+    let mut stream = MtStreamBuilder::new()
+        .threads(2)
+        .preset(0)
+        .block_size(256 << 10)
+        .check(Check::Crc64)
+        .encoder()
+        .unwrap();
+    let mut z = Vec::with_capacity(bytes.len());
+    stream
+        .process_vec(&bytes[..half], &mut z, Action::Run)
+        .unwrap();
+    while stream.process_vec(&[], &mut z, Action::Finish).unwrap() != Status::StreamEnd {
+        z.reserve(1 << 16);
+    }
+    assert!(z.len() as u64 >= chaff::unxz::SMALL, "{}", z.len());
+    z.extend_from_slice(&[0; 4]);
+    z.extend(xz(&bytes[half..]));
+    let input = tmp.path().join("dump.jsonl.xz");
+    fs::write(&input, &z).unwrap();
+    let plain_input = tmp.path().join("dump.jsonl");
+    fs::write(&plain_input, &jsonl).unwrap();
+    let plain = ok(&["filter", "--jsonl", s(&plain_input)]);
+    for t in ["1", "2", "4"] {
+        let got = ok(&["--threads", t, "filter", "--jsonl", s(&input)]);
+        assert!(got == plain, "--threads {t}");
+        let piped = chaff_in(
+            tmp.path(),
+            &["--threads", t, "filter", "--jsonl", "-"],
+            Some(&z),
+        );
+        assert!(
+            piped.status.success() && piped.stdout == plain,
+            "stdin, --threads {t}"
+        );
+    }
+    // Damaged in a block decoded on a thread of liblzma's, or cut short: an error naming
+    // the file, never a shorter dump.
+    let mut bad = z.clone();
+    bad[z.len() / 3] ^= 0x04;
+    for (what, z) in [("damaged", bad), ("cut", z[..z.len() / 2].to_vec())] {
+        fs::write(&input, &z).unwrap();
+        for t in ["1", "4"] {
+            let o = chaff(&["--threads", t, "filter", "--jsonl", s(&input)]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                o.status.code() == Some(1) && err.contains("dump.jsonl.xz"),
+                "{what}, --threads {t}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();

@@ -8,7 +8,8 @@
 //! feeds about eight workers and one decoding xz two or three. bzip2 is left to the
 //! reader: its blocks are decoded on the pool already (see [`crate::bunzip2`]), and
 //! several bzip2 sources at once would multiply the blocks held in flight. One large
-//! source is still decoded by one thread: only a dump of several files gains.
+//! source is still decoded by one thread (but for xz written in blocks, whose decoder has
+//! threads of its own, [`crate::unxz`]): only a dump of several files gains.
 
 use crate::compression::Compression;
 use crate::input::Text;

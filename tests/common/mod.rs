@@ -45,14 +45,21 @@ pub fn chaff_in(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("chaff runs");
-    if let Some(data) = stdin {
+    let Some(data) = stdin else {
+        return child.wait_with_output().unwrap();
+    };
+    // Fed from a thread of its own while the output is read: a run's output larger than
+    // a pipe holds would otherwise stop it, and it would stop reading what is fed.
+    let mut pipe = child.stdin.take().unwrap();
+    std::thread::scope(|scope| {
+        let fed = scope.spawn(move || pipe.write_all(data));
+        let output = child.wait_with_output().unwrap();
         // A run refused before it reads standard input closes it: not the test's failure.
-        match child.stdin.take().unwrap().write_all(data) {
+        match fed.join().unwrap() {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("stdin: {e}"),
-            _ => {}
+            _ => output,
         }
-    }
-    child.wait_with_output().unwrap()
+    })
 }
 
 /// stdout of a run that must succeed.

@@ -1,0 +1,293 @@
+//! xz input, its blocks decoded on several threads by liblzma's own decoder.
+//!
+//! One liblzma decoder runs at 90-120 MiB/s of text here (`cargo bench --bench
+//! decompress`), enough for two or three workers, so one large `.xz` file capped a run
+//! on more cores at that speed. An xz stream written by several threads (`xz -T0`, pixz,
+//! chaff's own large outputs, [`crate::xz`]) is a series of blocks whose headers give
+//! their sizes, and liblzma's threaded decoder decodes such blocks side by side and hands
+//! their text on in order. A stream written by one thread (`xz -T1`: one block, no sizes)
+//! is decoded by the calling thread alone, whatever the threads asked for. The text read
+//! never depends on how it was decoded.
+//!
+//! liblzma's threaded decoder reads one stream (its wrapper has no way to ask for the
+//! `LZMA_CONCATENATED` flag), so [`Unxz`] reads the rest itself: the stream padding after
+//! a stream (zero bytes, a multiple of four) and the next stream, to the end of the input
+//! (`cat a.xz b.xz`), as `xz -d` does.
+
+use liblzma::stream::{Action, MtStreamBuilder, Status, Stream};
+use std::io::{self, BufRead, Read};
+
+/// Most decoding threads for one stream.
+const THREADS: usize = 8;
+
+/// Compressed inputs shorter than this are decoded on the reading thread: most are one
+/// block, and a block with its sizes in its header (what `xz -T` writes, even for a small
+/// file) would start a thread of liblzma's for each file. Measured on the 4,000 pages of
+/// the bench dump, each compressed by `xz -T2` (13 KiB on average): 0.79 s to read them
+/// all on one thread, 0.92 s with liblzma's threads.
+pub const SMALL: u64 = 1 << 20;
+
+/// The threads for an input of `len` compressed bytes (`None`: not known, such as
+/// standard input) read in a rayon pool of `workers` threads: one for every two workers,
+/// at most eight, as one decoder feeds two or three of them; one for a [`SMALL`] input.
+/// So with two workers, an xz input is decoded as before session 39, on one thread:
+/// liblzma's threads would take the same CPU time from the two cores, and for `xz -T`'s
+/// 24 MiB blocks, 100 MB more memory (a 122 MB text, `filter --threads 2`: 2.4-2.9 s
+/// either way, peak RSS 146-164 MB on one decoding thread, 256-266 MB on two).
+pub fn threads_for(len: Option<u64>, workers: usize) -> usize {
+    match len {
+        Some(len) if len < SMALL => 1,
+        _ => workers.div_ceil(2),
+    }
+}
+
+/// Memory a stream's decoding threads may take together, beyond which liblzma runs fewer
+/// of them (or one). A thread holds a block's compressed and decoded bytes and its
+/// dictionary: ~10 MB for chaff's 4 MiB blocks, ~40 MB for `xz -6 -T`'s 24 MiB ones, and
+/// a stream of `xz -9 -T` (64 MiB dictionary, 192 MiB blocks) is decoded on one thread.
+const MEMORY: u64 = 96 << 20;
+
+/// Every xz stream of an input, one after another, each decoded on up to `threads`
+/// threads; a stream cut short, damaged or followed by something other than padding and
+/// another stream is an error.
+pub struct Unxz<R: BufRead> {
+    inner: R,
+    /// The stream being read; `None` between streams.
+    stream: Option<Stream>,
+    threads: u32,
+    /// Whether a stream has begun: the input's first one is there even when the input
+    /// is empty (an empty file is an xz stream cut short, as liblzma reads it).
+    started: bool,
+}
+
+impl<R: BufRead> Unxz<R> {
+    /// Reads the xz streams of `inner`, each on up to `threads` threads (at most eight;
+    /// one: on the calling thread alone).
+    pub fn new(inner: R, threads: usize) -> Unxz<R> {
+        Unxz {
+            inner,
+            stream: None,
+            threads: threads.clamp(1, THREADS) as u32,
+            started: false,
+        }
+    }
+
+    /// A decoder for the next stream.
+    fn decoder(&self) -> io::Result<Stream> {
+        let stream = if self.threads == 1 {
+            Stream::new_stream_decoder(u64::MAX, 0)
+        } else {
+            MtStreamBuilder::new()
+                .threads(self.threads)
+                .memlimit_threading(MEMORY)
+                .memlimit_stop(u64::MAX)
+                // Blocks until there is text or the input is taken: a reader waits anyway.
+                .timeout_ms(0)
+                .decoder()
+        };
+        stream.map_err(io::Error::from)
+    }
+
+    /// Between streams: skips the stream padding, and says whether the input ended there.
+    fn skip_padding(&mut self) -> io::Result<bool> {
+        let mut zeros = 0u64;
+        loop {
+            let input = self.inner.fill_buf()?;
+            if input.is_empty() {
+                break;
+            }
+            let n = input.iter().take_while(|&&b| b == 0).count();
+            zeros += n as u64;
+            let more = n < input.len();
+            self.inner.consume(n);
+            if more {
+                break;
+            }
+        }
+        if zeros % 4 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "xz stream padding is not a multiple of four bytes",
+            ));
+        }
+        Ok(self.inner.fill_buf()?.is_empty())
+    }
+}
+
+impl<R: BufRead> Read for Unxz<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let stream = match self.stream.as_mut() {
+                Some(s) => s,
+                None => {
+                    if self.started && self.skip_padding()? {
+                        return Ok(0);
+                    }
+                    self.started = true;
+                    let d = self.decoder()?;
+                    self.stream.insert(d)
+                }
+            };
+            let input = self.inner.fill_buf()?;
+            let eof = input.is_empty();
+            let (before_in, before_out) = (stream.total_in(), stream.total_out());
+            let action = if eof { Action::Finish } else { Action::Run };
+            let status = stream.process(input, buf, action)?;
+            let read = (stream.total_out() - before_out) as usize;
+            let consumed = (stream.total_in() - before_in) as usize;
+            self.inner.consume(consumed);
+            if status == Status::StreamEnd {
+                self.stream = None;
+            }
+            if read > 0 {
+                return Ok(read);
+            }
+            if status == Status::StreamEnd {
+                continue;
+            }
+            if eof {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "xz stream cut short",
+                ));
+            }
+            if consumed == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "corrupt xz stream",
+                ));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liblzma::stream::Check;
+    use proptest::prelude::*;
+    use std::io::BufReader;
+
+    /// `text` as one xz stream of blocks of `block` bytes (their sizes in their headers,
+    /// as `xz -T` writes them), or as one block without sizes (`block` 0, as `xz -T1`).
+    fn xz(text: &[u8], block: u64) -> Vec<u8> {
+        let mut stream = if block == 0 {
+            Stream::new_easy_encoder(1, Check::Crc64).unwrap()
+        } else {
+            MtStreamBuilder::new()
+                .threads(2)
+                .preset(1)
+                .block_size(block)
+                .check(Check::Crc64)
+                .encoder()
+                .unwrap()
+        };
+        let mut out = Vec::with_capacity(text.len() + 1024);
+        stream.process_vec(text, &mut out, Action::Run).unwrap();
+        loop {
+            out.reserve(1 << 16);
+            if stream.process_vec(&[], &mut out, Action::Finish).unwrap() == Status::StreamEnd {
+                return out;
+            }
+        }
+    }
+
+    /// What `Unxz` on `threads` reads from `z`, through a buffer of `buffer` bytes and
+    /// reads of `read` bytes.
+    fn unxz(z: &[u8], threads: usize, buffer: usize, read: usize) -> io::Result<Vec<u8>> {
+        let mut r = Unxz::new(BufReader::with_capacity(buffer, z), threads);
+        let mut out = Vec::new();
+        let mut buf = vec![0; read];
+        loop {
+            match r.read(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    /// Text that compresses to many blocks of a few KiB.
+    fn text(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed;
+        (0..len)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                b"abcdefgh \n"[(x >> 60) as usize % 10]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_stream_is_read_whatever_its_blocks_and_threads() {
+        let (a, b) = (text(1, 300_000), text(2, 100_000));
+        let mut z = xz(&a, 16 << 10);
+        z.extend_from_slice(&[0; 8]);
+        z.extend(xz(&b, 0));
+        z.extend(xz(b"", 4096));
+        let whole = [a.as_slice(), &b].concat();
+        for threads in [1, 2, 4, 100] {
+            assert_eq!(
+                unxz(&z, threads, 1 << 16, 1 << 16).unwrap(),
+                whole,
+                "{threads}"
+            );
+        }
+        // The reference: liblzma's own reader of concatenated streams.
+        let mut own = Vec::new();
+        liblzma::bufread::XzDecoder::new_multi_decoder(&z[..])
+            .read_to_end(&mut own)
+            .unwrap();
+        assert_eq!(own, whole);
+    }
+
+    #[test]
+    fn what_is_not_a_whole_xz_input_is_an_error() {
+        let text = text(3, 200_000);
+        let z = xz(&text, 16 << 10);
+        for threads in [1, 4] {
+            let kind = |z: &[u8]| unxz(z, threads, 4096, 4096).unwrap_err().kind();
+            assert_eq!(kind(&[]), io::ErrorKind::UnexpectedEof, "empty");
+            for cut in [6, z.len() / 2, z.len() - 1] {
+                assert_eq!(
+                    kind(&z[..cut]),
+                    io::ErrorKind::UnexpectedEof,
+                    "cut at {cut}"
+                );
+            }
+            let padded = |pad: &[u8]| [z.as_slice(), pad].concat();
+            assert!(unxz(&padded(&[0; 4]), threads, 4096, 4096).is_ok());
+            let bad_pad = kind(&padded(&[0; 3]));
+            assert_eq!(bad_pad, io::ErrorKind::InvalidData, "3 bytes of padding");
+            let after = kind(&padded(b"\0\0\0\0and then some garbage"));
+            assert_eq!(after, io::ErrorKind::InvalidData, "garbage after a stream");
+            let mut damaged = z.clone();
+            damaged[z.len() / 2] ^= 0x40;
+            assert_eq!(kind(&damaged), io::ErrorKind::InvalidData, "a flipped bit");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// However the input is buffered and read, the text is the same at any number of
+        /// threads.
+        #[test]
+        fn reads_do_not_change_the_text(
+            seed in any::<u64>(),
+            len in 0usize..200_000,
+            block in prop::sample::select(vec![0u64, 4096, 50_000]),
+            threads in 1usize..5,
+            buffer in 1usize..70_000,
+            read in 1usize..70_000,
+        ) {
+            let text = text(seed, len);
+            let z = xz(&text, block);
+            prop_assert_eq!(unxz(&z, threads, buffer, read).unwrap(), text);
+        }
+    }
+}
