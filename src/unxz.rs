@@ -9,6 +9,10 @@
 //! is decoded by the calling thread alone, whatever the threads asked for. The text read
 //! never depends on how it was decoded.
 //!
+//! The threaded decoder of liblzma 5.3.3 to 5.8.0 could use freed memory on damaged
+//! input (CVE-2025-31115); chaff links the liblzma it builds from source (5.8.4, the
+//! `static` feature in `Cargo.toml`), never a system one.
+//!
 //! liblzma's threaded decoder reads one stream (its wrapper has no way to ask for the
 //! `LZMA_CONCATENATED` flag), so [`Unxz`] reads the rest itself: the stream padding after
 //! a stream (zero bytes, a multiple of four) and the next stream, to the end of the input
@@ -220,6 +224,15 @@ mod tests {
                 b"abcdefgh \n"[(x >> 60) as usize % 10]
             })
             .collect()
+    }
+
+    #[test]
+    fn the_liblzma_linked_has_the_threaded_decoder_fixed() {
+        // 5.8.1 stable: major, minor and patch, then 2 for a stable release.
+        const FIXED: u32 = 5 * 10_000_000 + 8 * 10_000 + 10 + 2;
+        // SAFETY: a C function without arguments that returns a constant.
+        let linked = unsafe { liblzma_sys::lzma_version_number() };
+        assert!(linked >= FIXED, "liblzma {linked}: CVE-2025-31115");
     }
 
     #[test]
