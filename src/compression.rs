@@ -127,8 +127,8 @@ impl Compression {
         self.sized_decoder(compressed, None)
     }
 
-    /// [`Compression::decoder`] for `compressed` of `len` bytes, if known: a small xz file
-    /// is decoded on the reading thread alone ([`crate::unxz::threads_for`]).
+    /// [`Compression::decoder`] for `compressed` of `len` bytes, if known: only an xz
+    /// file known to be large is decoded on threads of its own ([`crate::unxz::threads_for`]).
     pub fn sized_decoder<R: BufRead + Send + 'static>(
         self,
         compressed: R,

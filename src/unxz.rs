@@ -31,17 +31,20 @@ const THREADS: usize = 8;
 /// all on one thread, 0.92 s with liblzma's threads.
 pub const SMALL: u64 = 1 << 20;
 
-/// The threads for an input of `len` compressed bytes (`None`: not known, such as
-/// standard input) read in a rayon pool of `workers` threads: one for every two workers,
-/// at most eight, as one decoder feeds two or three of them; one for a [`SMALL`] input.
-/// So with two workers, an xz input is decoded as before session 39, on one thread:
+/// The threads for an input of `len` compressed bytes read in a rayon pool of `workers`
+/// threads: one for every two workers (at most eight), as one decoder feeds two or three
+/// of them; one for a [`SMALL`] input, and for a stream of unknown length (`None`:
+/// standard input). A pipe's writer may pause at a block's end, and liblzma's threaded
+/// decoder then keeps that block's text until more input comes, which a streaming step
+/// (`--pipe`) cannot wait for; `xz -dc -T0 | chaff` decodes on xz's threads instead.
+/// With two workers, an xz input is decoded as before session 39, on one thread:
 /// liblzma's threads would take the same CPU time from the two cores, and for `xz -T`'s
 /// 24 MiB blocks, 100 MB more memory (a 122 MB text, `filter --threads 2`: 2.4-2.9 s
 /// either way, peak RSS 146-164 MB on one decoding thread, 256-266 MB on two).
 pub fn threads_for(len: Option<u64>, workers: usize) -> usize {
     match len {
-        Some(len) if len < SMALL => 1,
-        _ => workers.div_ceil(2),
+        Some(len) if len >= SMALL => workers.div_ceil(2).min(THREADS),
+        _ => 1,
     }
 }
 
@@ -224,6 +227,16 @@ mod tests {
                 b"abcdefgh \n"[(x >> 60) as usize % 10]
             })
             .collect()
+    }
+
+    #[test]
+    fn large_files_get_a_thread_for_every_two_workers() {
+        assert_eq!(threads_for(Some(SMALL), 1), 1);
+        assert_eq!(threads_for(Some(SMALL), 2), 1);
+        assert_eq!(threads_for(Some(SMALL), 3), 2);
+        assert_eq!(threads_for(Some(u64::MAX), 64), 8);
+        assert_eq!(threads_for(Some(SMALL - 1), 16), 1);
+        assert_eq!(threads_for(None, 16), 1);
     }
 
     #[test]

@@ -1552,8 +1552,9 @@ fn a_bzip2_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() 
 #[test]
 fn an_xz_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() {
     // As `xz -T0` writes (blocks with their sizes in their headers, here of 256 KiB), then
-    // padding and a second stream of one block (`xz -T1`): with 4 workers the first is
-    // decoded on two of liblzma's threads, the second on one.
+    // padding and a second stream of one block (`xz -T1`): with 4 workers the file's first
+    // stream is decoded on two of liblzma's threads, the second on one, and standard input
+    // on one.
     use liblzma::stream::{Action, Check, MtStreamBuilder, Status};
     let tmp = tempfile::tempdir().unwrap();
     let jsonl = dev_jsonl(400).0.repeat(2);
