@@ -124,15 +124,15 @@ impl Compression {
         self,
         compressed: R,
     ) -> io::Result<Box<dyn Read + Send>> {
-        self.sized_decoder(compressed, None)
+        self.threaded_decoder(compressed, 1)
     }
 
-    /// [`Compression::decoder`] for `compressed` of `len` bytes, if known: only an xz
-    /// file known to be large is decoded on threads of its own ([`crate::unxz::threads_for`]).
-    pub fn sized_decoder<R: BufRead + Send + 'static>(
+    /// [`Compression::decoder`], xz on up to `xz_threads` threads of liblzma's
+    /// ([`crate::unxz`]; [`crate::unxz::threads_for`] tells how many are worth it).
+    pub fn threaded_decoder<R: BufRead + Send + 'static>(
         self,
         compressed: R,
-        len: Option<u64>,
+        xz_threads: usize,
     ) -> io::Result<Box<dyn Read + Send>> {
         Ok(match self {
             Compression::None => Box::new(compressed),
@@ -140,10 +140,7 @@ impl Compression {
             Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
-            Compression::Xz => Box::new(crate::unxz::Unxz::new(
-                compressed,
-                crate::unxz::threads_for(len, rayon::current_num_threads()),
-            )),
+            Compression::Xz => Box::new(crate::unxz::Unxz::new(compressed, xz_threads)),
             Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
         })
     }

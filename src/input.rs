@@ -35,6 +35,9 @@ pub struct DecodeOptions {
     /// Read every text stream as lines, even one that opens like another format
     /// (`--plain-text`): the user's word against the sniff of its first lines.
     pub force_text: bool,
+    /// The run's workers, which size a large xz file's decoding threads
+    /// ([`crate::unxz::threads_for`]); 0: as many as the rayon pool it is opened in has.
+    pub workers: usize,
 }
 
 impl DecodeOptions {
@@ -174,7 +177,12 @@ fn open_stream_of(
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
     let (compression, raw) = crate::compression::sniff_stream(raw)?;
-    let plain = compression.sized_decoder(BufReader::with_capacity(BUFFER, raw), len)?;
+    let workers = match opts.workers {
+        0 => rayon::current_num_threads(),
+        n => n,
+    };
+    let xz_threads = crate::unxz::threads_for(len, workers);
+    let plain = compression.threaded_decoder(BufReader::with_capacity(BUFFER, raw), xz_threads)?;
     let mut opened = decode(plain, opts)?;
     if let Opened::Text { compression: c, .. } = &mut opened {
         *c = compression;
@@ -474,6 +482,7 @@ mod tests {
             eager: false,
             plain_text: true,
             force_text: false,
+            workers: 0,
         };
         let e = text_of(b"ok\nok\n\x81\x20bad\n", opts).unwrap_err();
         assert!(e.to_string().starts_with("line 3:"), "{e}");

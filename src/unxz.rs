@@ -31,8 +31,8 @@ const THREADS: usize = 8;
 /// all on one thread, 0.92 s with liblzma's threads.
 pub const SMALL: u64 = 1 << 20;
 
-/// The threads for an input of `len` compressed bytes read in a rayon pool of `workers`
-/// threads: one for every two workers (at most eight), as one decoder feeds two or three
+/// The threads for an input of `len` compressed bytes read by a run of `workers` workers
+/// ([`crate::input::DecodeOptions::workers`]): one for every two workers (at most eight), as one decoder feeds two or three
 /// of them; one for a [`SMALL`] input, and for a stream of unknown length (`None`:
 /// standard input). A pipe's writer may pause at a block's end, and liblzma's threaded
 /// decoder then keeps that block's text until more input comes, which a streaming step

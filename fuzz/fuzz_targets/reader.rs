@@ -32,6 +32,8 @@ fuzz_target!(|data: &[u8]| {
         // forces it; a JSONL run does not.
         plain_text: !records,
         force_text: mode & 4 != 0,
+        // The pool's size (`open_stream` knows no length: xz is read on one thread).
+        workers: 0,
     };
     let target = (mode as usize >> 5) * 7;
     let Ok(Opened::Text { text, .. }) = open_stream(Box::new(std::io::Cursor::new(bytes.to_vec())), &opts) else {

@@ -204,6 +204,7 @@ impl Engine<'_> {
             return self.read_tables(entries, text_field, target, &consumed, &mut batcher);
         }
         let mut decode = self.opts.decode;
+        decode.workers = workers;
         decode.plain_text = self.opts.format == InputFormat::Text;
         if self.opts.format == InputFormat::Warc {
             // Records are framed by byte counts: the bytes as they are, read as UTF-8
