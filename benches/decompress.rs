@@ -1,8 +1,9 @@
 //! Decompression speed of chaff's input layer, by codec and by rayon pool size: bzip2
 //! is decoded a block at a time on the pool ([`chaff::bunzip2`]), the others on the
-//! reading thread; a large xz input on liblzma's threads too, one for every two workers
-//! ([`chaff::unxz`]; chaff writes xz in 4 MiB blocks, which they decode side by side). The text is the shared corpus's news train files (read from
-//! `../shared`, never copied), compressed as each codec's own tool would.
+//! reading thread; a large xz file on liblzma's threads too, one for every two workers
+//! ([`chaff::unxz`]; chaff writes xz in 4 MiB blocks, which they decode side by side).
+//! The text is the shared corpus's news train files (read from `../shared`, never
+//! copied), compressed as each codec's own tool would.
 
 use chaff::compression::Compression;
 use chaff::input::{open_stream, DecodeOptions, Opened};
