@@ -304,10 +304,7 @@ fn cut_short() -> io::Error {
 
 /// A chunk after a stream's end that is not a stream: `start` is the end magic's bit.
 fn trailing(chunk: &Chunk) -> io::Error {
-    invalid(&format!(
-        "what follows the end of a bzip2 stream, at byte {}, is not a bzip2 stream",
-        (chunk.piece.start + 80).div_ceil(8)
-    ))
+    crate::streams::trailing("a", "bzip2 stream", (chunk.piece.start + 80).div_ceil(8))
 }
 
 fn too_long(first: &Piece) -> io::Error {

@@ -138,8 +138,8 @@ impl Compression {
             Compression::None => Box::new(compressed),
             // Decoded a block at a time on the pool. Its big reads bypass the buffer.
             Compression::Bzip2 => Box::new(crate::bunzip2::Bunzip2::new(Box::new(compressed))?),
-            Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(compressed)),
-            Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(compressed)?),
+            Compression::Gzip => Box::new(crate::gunzip::Gunzip::new(compressed)),
+            Compression::Zstd => Box::new(crate::unzstd::Unzstd::new(compressed)?),
             Compression::Xz => Box::new(crate::unxz::Unxz::new(compressed, xz_threads)),
             Compression::Lz4 => Box::new(crate::lz4::Frames::new(compressed)),
         })

@@ -6,26 +6,43 @@
 //! b.lz4`, as `lz4 -d` does) and makes a frame cut short an error. Writing is fast enough
 //! (hundreds of MB/s) to need no threads of its own.
 
+use crate::streams::{cut_short, Codec, Magic, Padding, Streams};
 use lz4_flex::frame::{BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 use std::io::{self, BufRead, Read, Write};
 
-/// Every lz4 frame of a stream, one after another; a frame cut short is an error.
+/// lz4 frames: magic 04 22 4d 18, the legacy format's 02 21 4c 18, or a skippable
+/// frame's 5? 2a 4d 18.
+pub const LZ4: Codec = Codec {
+    stream: "lz4 frame",
+    a: "an",
+    magics: &[
+        Magic::exact(&[0x04, 0x22, 0x4d, 0x18]),
+        Magic::exact(&[0x02, 0x21, 0x4c, 0x18]),
+        Magic {
+            bytes: &[0x50, 0x2a, 0x4d, 0x18],
+            mask: &[0xf0, 0xff, 0xff, 0xff],
+        },
+    ],
+    padding: Padding::None,
+};
+
+/// Every lz4 frame of a stream, one after another; a frame cut short, or followed by
+/// anything but another frame, is an error ([`crate::streams`]).
 pub struct Frames<R: BufRead> {
-    frame: FrameDecoder<Watched<R>>,
+    frame: FrameDecoder<Streams<R>>,
     /// No frame begun: the end of the input here is the end of the stream.
     between: bool,
+    /// A frame has begun: what follows one is checked before the next.
+    started: bool,
 }
 
 impl<R: BufRead> Frames<R> {
     /// Reads the frames of `inner`.
     pub fn new(inner: R) -> Frames<R> {
-        let input = Watched {
-            inner,
-            ended: false,
-        };
         Frames {
-            frame: FrameDecoder::new(input),
+            frame: FrameDecoder::new(Streams::new(inner)),
             between: true,
+            started: false,
         }
     }
 }
@@ -37,39 +54,31 @@ impl<R: BufRead> Read for Frames<R> {
         }
         loop {
             if self.between {
-                if self.frame.get_mut().inner.fill_buf()?.is_empty() {
+                let input = self.frame.get_mut();
+                let more = match self.started {
+                    true => input.next_stream(&LZ4)?,
+                    false => !input.fill_buf()?.is_empty(),
+                };
+                if !more {
                     return Ok(0);
                 }
                 // Another frame follows: the decoder reads its header next.
-                self.between = false;
+                (self.between, self.started) = (false, true);
             }
-            let n = self.frame.read(buf)?;
+            let n = match self.frame.read(buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(self.frame.get_ref().inside(&LZ4, e)),
+            };
             if n > 0 {
                 return Ok(n);
             }
             // A frame ended, or the decoder met the end of its input inside one.
-            if self.frame.get_ref().ended {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "lz4 frame cut short (the input ends inside it)",
-                ));
+            if self.frame.get_ref().ended() {
+                return Err(cut_short(&LZ4));
             }
             self.between = true;
         }
-    }
-}
-
-/// The decoder's input, noting whether a read found its end.
-struct Watched<R> {
-    inner: R,
-    ended: bool,
-}
-
-impl<R: BufRead> Read for Watched<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.ended |= n == 0 && !buf.is_empty();
-        Ok(n)
     }
 }
 
@@ -143,6 +152,27 @@ mod tests {
             );
         }
         assert_eq!(unlz4(&[]).unwrap(), b"");
+        // Cut inside a block or a header, the error says so (lz4_flex says "failed to
+        // fill whole buffer").
+        for cut in [z.len() / 2, 5] {
+            let e = unlz4(&z[..cut]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                "lz4 frame cut short (the input ends inside it)"
+            );
+            assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        }
+        // After a frame: another frame, or an error naming the byte; lz4 has no padding.
+        for after in [&b"garbage"[..], &[0; 4], &[0x50, 0x2a, 0x4d, 0x19]] {
+            let e = unlz4(&[&z[..], after].concat()).unwrap_err();
+            let want = format!(
+                "what follows the end of an lz4 frame, at byte {}, is not an lz4 frame (damaged, or other data after it)",
+                z.len()
+            );
+            assert_eq!(e.to_string(), want);
+        }
+        let begun = unlz4(&[&z[..], &[0x04, 0x22]].concat()).unwrap_err();
+        assert_eq!(begun.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

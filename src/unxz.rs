@@ -18,6 +18,7 @@
 //! a stream (zero bytes, a multiple of four) and the next stream, to the end of the input
 //! (`cat a.xz b.xz`), as `xz -d` does.
 
+use crate::streams::{cut_short, Codec, Magic, Padding, Streams};
 use liblzma::stream::{Action, MtStreamBuilder, Status, Stream};
 use std::io::{self, BufRead, Read};
 
@@ -54,11 +55,20 @@ pub fn threads_for(len: Option<u64>, workers: usize) -> usize {
 /// a stream of `xz -9 -T` (64 MiB dictionary, 192 MiB blocks) is decoded on one thread.
 const MEMORY: u64 = 96 << 20;
 
+/// xz streams: magic fd 37 7a 58 5a 00, stream padding (multiples of four zero bytes)
+/// skipped.
+pub const XZ: Codec = Codec {
+    stream: "xz stream",
+    a: "an",
+    magics: &[Magic::exact(&[0xfd, b'7', b'z', b'X', b'Z', 0])],
+    padding: Padding::FourBytes,
+};
+
 /// Every xz stream of an input, one after another, each decoded on up to `threads`
 /// threads; a stream cut short, damaged or followed by something other than padding and
-/// another stream is an error.
+/// another stream is an error ([`crate::streams`]).
 pub struct Unxz<R: BufRead> {
-    inner: R,
+    input: Streams<R>,
     /// The stream being read; `None` between streams.
     stream: Option<Stream>,
     threads: u32,
@@ -72,7 +82,7 @@ impl<R: BufRead> Unxz<R> {
     /// one: on the calling thread alone).
     pub fn new(inner: R, threads: usize) -> Unxz<R> {
         Unxz {
-            inner,
+            input: Streams::new(inner),
             stream: None,
             threads: threads.clamp(1, THREADS) as u32,
             started: false,
@@ -94,31 +104,6 @@ impl<R: BufRead> Unxz<R> {
         };
         stream.map_err(io::Error::from)
     }
-
-    /// Between streams: skips the stream padding, and says whether the input ended there.
-    fn skip_padding(&mut self) -> io::Result<bool> {
-        let mut zeros = 0u64;
-        loop {
-            let input = self.inner.fill_buf()?;
-            if input.is_empty() {
-                break;
-            }
-            let n = input.iter().take_while(|&&b| b == 0).count();
-            zeros += n as u64;
-            let more = n < input.len();
-            self.inner.consume(n);
-            if more {
-                break;
-            }
-        }
-        if zeros % 4 != 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "xz stream padding is not a multiple of four bytes",
-            ));
-        }
-        Ok(self.inner.fill_buf()?.is_empty())
-    }
 }
 
 impl<R: BufRead> Read for Unxz<R> {
@@ -130,7 +115,7 @@ impl<R: BufRead> Read for Unxz<R> {
             let stream = match self.stream.as_mut() {
                 Some(s) => s,
                 None => {
-                    if self.started && self.skip_padding()? {
+                    if self.started && !self.input.next_stream(&XZ)? {
                         return Ok(0);
                     }
                     self.started = true;
@@ -138,14 +123,14 @@ impl<R: BufRead> Read for Unxz<R> {
                     self.stream.insert(d)
                 }
             };
-            let input = self.inner.fill_buf()?;
+            let input = self.input.fill_buf()?;
             let eof = input.is_empty();
             let (before_in, before_out) = (stream.total_in(), stream.total_out());
             let action = if eof { Action::Finish } else { Action::Run };
             let status = stream.process(input, buf, action)?;
             let read = (stream.total_out() - before_out) as usize;
             let consumed = (stream.total_in() - before_in) as usize;
-            self.inner.consume(consumed);
+            self.input.consume(consumed);
             if status == Status::StreamEnd {
                 self.stream = None;
             }
@@ -156,15 +141,15 @@ impl<R: BufRead> Read for Unxz<R> {
                 continue;
             }
             if eof {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "xz stream cut short",
-                ));
+                return Err(cut_short(&XZ));
             }
             if consumed == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    "corrupt xz stream",
+                    format!(
+                        "xz stream damaged: liblzma takes no more of it at byte {}",
+                        self.input.at()
+                    ),
                 ));
             }
         }
@@ -291,6 +276,22 @@ mod tests {
             assert_eq!(bad_pad, io::ErrorKind::InvalidData, "3 bytes of padding");
             let after = kind(&padded(b"\0\0\0\0and then some garbage"));
             assert_eq!(after, io::ErrorKind::InvalidData, "garbage after a stream");
+            // The errors say what is wrong and where.
+            let message = |z: &[u8]| unxz(z, threads, 4096, 4096).unwrap_err().to_string();
+            let n = z.len();
+            assert_eq!(
+                message(&padded(b"\0\0\0\0and then some garbage")),
+                format!("what follows the end of an xz stream, at byte {}, is not an xz stream (damaged, or other data after it)", n + 4)
+            );
+            assert_eq!(
+                message(&padded(&[0; 3])),
+                format!("the padding after the xz stream that ends at byte {n} is not a multiple of four bytes")
+            );
+            let cut = message(&z[..n / 2]);
+            assert_eq!(cut, "xz stream cut short (the input ends inside it)");
+            // Padding, then the start of another stream's magic: that stream cut short.
+            let begun = message(&padded(&[0, 0, 0, 0, 0xfd, b'7']));
+            assert_eq!(begun, "xz stream cut short (the input ends inside it)");
             let mut damaged = z.clone();
             damaged[z.len() / 2] ^= 0x40;
             assert_eq!(kind(&damaged), io::ErrorKind::InvalidData, "a flipped bit");
