@@ -84,6 +84,48 @@ fn decompress(c: &mut Criterion) {
             })
         });
     }
+    // gzip and zstd through chaff's readers (src/gunzip.rs, src/unzstd.rs) and through
+    // the crates' own, which chaff used before session 40: one stream, and a gzip member
+    // per 4 KiB of text, as Common Crawl writes a member per record.
+    let gz = compress(Compression::Gzip, &text);
+    let members: Vec<u8> = text
+        .chunks(4096)
+        .flat_map(|piece| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            e.write_all(piece).unwrap();
+            e.finish().unwrap()
+        })
+        .collect();
+    for (name, z) in [("gz", &gz), ("gz_members", &members)] {
+        g.bench_function(format!("{name}_gunzip"), |b| {
+            b.iter(|| {
+                std::io::copy(
+                    &mut chaff::gunzip::Gunzip::new(&z[..]),
+                    &mut std::io::sink(),
+                )
+                .unwrap()
+            })
+        });
+        g.bench_function(format!("{name}_flate2_multi"), |b| {
+            b.iter(|| {
+                let mut d = flate2::bufread::MultiGzDecoder::new(&z[..]);
+                std::io::copy(&mut d, &mut std::io::sink()).unwrap()
+            })
+        });
+    }
+    let zst = compress(Compression::Zstd, &text);
+    g.bench_function("zst_unzstd", |b| {
+        b.iter(|| {
+            let mut d = chaff::unzstd::Unzstd::new(&zst[..]).unwrap();
+            std::io::copy(&mut d, &mut std::io::sink()).unwrap()
+        })
+    });
+    g.bench_function("zst_zstd_crate", |b| {
+        b.iter(|| {
+            let mut d = zstd::stream::read::Decoder::with_buffer(&zst[..]).unwrap();
+            std::io::copy(&mut d, &mut std::io::sink()).unwrap()
+        })
+    });
     // One libbzip2 decoder, as chaff read bzip2 before.
     let z = compress(Compression::Bzip2, &text);
     g.bench_function("bz2_one_decoder", |b| {

@@ -108,6 +108,13 @@ impl<R: BufRead> Streams<R> {
             self.ahead.drain(..self.taken);
             self.taken = 0;
         }
+        if self.ahead.is_empty() {
+            // Most often the buffer holds them: no copy.
+            let have = self.inner.fill_buf()?.len();
+            if have >= n {
+                return Ok(&self.inner.fill_buf()?[..n]);
+            }
+        }
         while self.ahead.len() < n {
             let buf = match self.inner.fill_buf() {
                 Ok(buf) => buf,

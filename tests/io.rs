@@ -1612,6 +1612,94 @@ fn an_xz_dump_of_many_blocks_and_streams_reads_the_same_at_any_thread_count() {
     }
 }
 
+/// What may follow a compressed stream: zero padding after gzip (as gzip(1) and Python
+/// read it) and xz's stream padding are read past; anything else, in every codec, fails
+/// the input with an error naming the file and the byte it begins at, and leaves no
+/// output for it; a stream cut short says so, in every codec.
+#[test]
+fn what_follows_a_compressed_stream_is_read_past_only_as_its_tools_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page_path = &dev_pages(1)[0];
+    let page = fs::read(page_path).unwrap();
+    let plain = ok(&["filter", s(page_path)]);
+    let codecs = [
+        ("gz", gz(&page), "gzip member", "a"),
+        ("bz2", bz2(&page), "bzip2 stream", "a"),
+        ("xz", xz(&page), "xz stream", "an"),
+        (
+            "zst",
+            zstd::encode_all(&page[..], 3).unwrap(),
+            "zstd frame",
+            "a",
+        ),
+        ("lz4", lz4(&page), "lz4 frame", "an"),
+    ];
+    for (ext, z, stream, a) in &codecs {
+        let name = format!("page.txt.{ext}");
+        let input = tmp.path().join(&name);
+        let out = tmp.path().join(format!("out-{ext}"));
+        let run = |bytes: &[u8]| {
+            fs::write(&input, bytes).unwrap();
+            let o = chaff(&["filter", s(&input)]);
+            let _ = fs::remove_dir_all(&out);
+            let into = chaff(&["filter", "-o", s(&out), s(&input)]);
+            assert_eq!(into.status.code(), o.status.code(), "{name}: -o");
+            if !o.status.success() {
+                // Nothing of the input's output is left in the folder.
+                let left: Vec<_> = fs::read_dir(&out)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name().into_string().unwrap())
+                    .filter(|n| n.contains("page"))
+                    .collect();
+                assert!(left.is_empty(), "{name}: {left:?}");
+            }
+            (
+                o.status.code(),
+                o.stdout,
+                String::from_utf8_lossy(&o.stderr).into_owned(),
+            )
+        };
+        let at = |n: usize| {
+            format!(
+                "{name}: what follows the end of {a} {stream}, at byte {n}, is not {a} {stream}"
+            )
+        };
+        // Zero padding: read past where the codec's tools read past it.
+        let (code, stdout, err) = run(&[&z[..], &[0; 8]].concat());
+        if matches!(*ext, "gz" | "xz") {
+            assert!(code == Some(0) && stdout == plain, "{name} padded: {err}");
+        } else {
+            assert!(
+                code == Some(1) && err.contains(&at(z.len())),
+                "{name} padded: {err}"
+            );
+        }
+        // Anything else, after the stream or after padding.
+        for (tail, from) in [
+            (&b"<html>not compressed</html>"[..], 0),
+            (b"\0\0\0\0GARBAGE", 4),
+        ] {
+            let (code, stdout, err) = run(&[&z[..], tail].concat());
+            let want = match (*ext, from) {
+                // Padding is data where the codec has none.
+                ("bz2" | "zst" | "lz4", _) => at(z.len()),
+                _ => at(z.len() + from),
+            };
+            assert!(code == Some(1) && err.contains(&want), "{name}: {err}");
+            // A file this small is read whole before anything is written.
+            assert!(stdout.is_empty(), "{name}: a shorter text on stdout");
+        }
+        // Cut short.
+        let (code, _, err) = run(&z[..z.len() / 2]);
+        let want = format!("{name}: {stream}");
+        assert!(code == Some(1) && err.contains(&want), "{name} cut: {err}");
+        assert!(
+            err.contains(" cut short (the input ends inside it)"),
+            "{name} cut: {err}"
+        );
+    }
+}
+
 #[test]
 fn listed_inputs_run_as_named_and_mirror_their_whole_paths() {
     let tmp = tempfile::tempdir().unwrap();
