@@ -119,7 +119,8 @@ impl Compression {
     }
 
     /// The decompressed bytes of `compressed`, a stream in this compression: every
-    /// stream of a file of several, one after another (`cat a.xz b.xz`, pbzip2's output).
+    /// stream of a file of several, one after another (`cat a.xz b.xz`, pbzip2's output);
+    /// after the last, only the padding the codec's tools skip ([`crate::streams`]).
     pub fn decoder<R: BufRead + Send + 'static>(
         self,
         compressed: R,

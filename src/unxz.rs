@@ -16,7 +16,7 @@
 //! liblzma's threaded decoder reads one stream (its wrapper has no way to ask for the
 //! `LZMA_CONCATENATED` flag), so [`Unxz`] reads the rest itself: the stream padding after
 //! a stream (zero bytes, a multiple of four) and the next stream, to the end of the input
-//! (`cat a.xz b.xz`), as `xz -d` does.
+//! (`cat a.xz b.xz`), as `xz -d` does ([`crate::streams`]).
 
 use crate::streams::{cut_short, Codec, Magic, Padding, Streams};
 use liblzma::stream::{Action, MtStreamBuilder, Status, Stream};
