@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc parquet model_loader writers json unxz; do
+for t in reader warc parquet model_loader writers json unxz streams; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -65,6 +65,13 @@ done
 if command -v xz >/dev/null; then
   { printf '\001'; xz -T2 --block-size=1KiB -c "$page"; printf '\000\000\000\000'; xz -c "$page"; } >corpus/unxz/xz.seed
 fi
+# Stream reader seeds (the first byte is the mode; its low bits the codec: 0 gzip, 1
+# zstd, 2 lz4): the sample page's paragraphs as texts the target writes (4-6), with zero
+# padding (12-14), other bytes after them (20-22) or cut (36-38); and gzip's own output.
+for m in 4 5 6 12 13 14 20 21 22 36 37 38; do
+  { printf "\\$(printf '%03o' $m)"; tr '\n' '\377' <"$page" | head -c 3000; } >"corpus/streams/page$m.seed"
+done
+{ printf '\000'; gzip -c "$page"; printf '\000\000'; gzip -1 -c "$page"; } >corpus/streams/gzip.seed
 # JSON seeds: the sample page as a record, nested under a pointer, and as an array of
 # paragraphs, each with fields of every JSON kind (and a lone surrogate in a string).
 python3 - "$page" corpus/json <<'PY'
@@ -82,7 +89,7 @@ for i, r in enumerate(records):
     open(f"{out}/record{i}.json", "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=i != 1))
 open(f"{out}/array.json", "w").write(json.dumps([text.split("\n")[:3], 1, {"a": []}]))
 PY
-for t in ${TARGETS:-reader warc parquet model_loader writers json unxz}; do
+for t in ${TARGETS:-reader warc parquet model_loader writers json unxz streams}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true

@@ -10,14 +10,13 @@ use crate::streams::{cut_short, Codec, Magic, Padding, Streams};
 use lz4_flex::frame::{BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 use std::io::{self, BufRead, Read, Write};
 
-/// lz4 frames: magic 04 22 4d 18, the legacy format's 02 21 4c 18, or a skippable
-/// frame's 5? 2a 4d 18.
+/// lz4 frames: magic 04 22 4d 18, or a skippable frame's 5? 2a 4d 18 (skipped). Not
+/// the legacy format's (02 21 4c 18): its frames have no end but the input's.
 pub const LZ4: Codec = Codec {
     stream: "lz4 frame",
     a: "an",
     magics: &[
         Magic::exact(&[0x04, 0x22, 0x4d, 0x18]),
-        Magic::exact(&[0x02, 0x21, 0x4c, 0x18]),
         Magic {
             bytes: &[0x50, 0x2a, 0x4d, 0x18],
             mask: &[0xf0, 0xff, 0xff, 0xff],
@@ -62,8 +61,21 @@ impl<R: BufRead> Read for Frames<R> {
                 if !more {
                     return Ok(0);
                 }
+                self.started = true;
+                // lz4_flex fails on a skippable frame: skipped here, as lz4(1) does.
+                let head = input.peek(8)?;
+                if head.len() >= 4 && head[0] & 0xf0 == 0x50 && head[1..4] == [0x2a, 0x4d, 0x18] {
+                    let Some(len) = head.get(4..8) else {
+                        return Err(cut_short(&LZ4));
+                    };
+                    let len = 8 + u64::from(u32::from_le_bytes([len[0], len[1], len[2], len[3]]));
+                    if input.skip(len)? < len {
+                        return Err(cut_short(&LZ4));
+                    }
+                    continue;
+                }
                 // Another frame follows: the decoder reads its header next.
-                (self.between, self.started) = (false, true);
+                self.between = false;
             }
             let n = match self.frame.read(buf) {
                 Ok(n) => n,
@@ -142,7 +154,7 @@ mod tests {
         let z = written(Compression::Lz4, &data, &[70_000]);
         assert_eq!(unlz4(&z).unwrap(), data);
         let two = [z.clone(), z.clone()].concat();
-        assert_eq!(unlz4(&two).unwrap(), [data.clone(), data].concat());
+        assert_eq!(unlz4(&two).unwrap(), [data.clone(), data.clone()].concat());
         // Cut anywhere but at a frame's end: an error, never a shorter text.
         for cut in (1..z.len()).step_by(997).chain([z.len() - 1, z.len() - 4]) {
             assert!(unlz4(&z[..cut]).is_err(), "cut at {cut} of {}", z.len());
@@ -173,6 +185,29 @@ mod tests {
         }
         let begun = unlz4(&[&z[..], &[0x04, 0x22]].concat()).unwrap_err();
         assert_eq!(begun.kind(), io::ErrorKind::UnexpectedEof);
+        // Skippable frames, first, between and last, are skipped; one cut short is not.
+        let skippable = |n: u32| {
+            let mut f = vec![0x5e, 0x2a, 0x4d, 0x18];
+            f.extend(n.to_le_bytes());
+            f.extend(std::iter::repeat_n(0x04, n as usize));
+            f
+        };
+        let framed = [
+            skippable(3),
+            z.clone(),
+            skippable(0),
+            z.clone(),
+            skippable(9),
+        ]
+        .concat();
+        assert_eq!(unlz4(&framed).unwrap(), [&data[..], &data].concat());
+        let cut = unlz4(&framed[..framed.len() - 1]).unwrap_err();
+        assert_eq!(
+            cut.to_string(),
+            "lz4 frame cut short (the input ends inside it)"
+        );
+        let cut = unlz4(&skippable(3)[..6]).unwrap_err();
+        assert_eq!(cut.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     #[test]

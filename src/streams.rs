@@ -102,8 +102,24 @@ impl<R: BufRead> Streams<R> {
         self.ended
     }
 
+    /// Skips `n` bytes (a skippable frame's); returns how many there were, fewer only at
+    /// the end of the input.
+    pub fn skip(&mut self, n: u64) -> io::Result<u64> {
+        let mut left = n;
+        while left > 0 {
+            let have = self.fill_buf()?.len();
+            if have == 0 {
+                break;
+            }
+            let take = have.min(usize::try_from(left).unwrap_or(usize::MAX));
+            self.consume(take);
+            left -= take as u64;
+        }
+        Ok(n - left)
+    }
+
     /// Up to `n` bytes from here, fewer only at the end of the input; consumes nothing.
-    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+    pub fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
         if self.taken > 0 {
             self.ahead.drain(..self.taken);
             self.taken = 0;

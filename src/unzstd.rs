@@ -9,7 +9,9 @@ use crate::streams::{Codec, Magic, Padding, Streams};
 use std::io::{self, BufRead, Read};
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
 
-/// zstd frames: magic 28 b5 2f fd, or a skippable frame's 5? 2a 4d 18.
+/// zstd frames: magic 28 b5 2f fd, a skippable frame's 5? 2a 4d 18, or one of the
+/// formats before zstd 0.8 (1e, and 22 to 27, then b5 2f fd), which libzstd reads too
+/// (the zstd crate's `legacy` feature).
 pub const ZSTD: Codec = Codec {
     stream: "zstd frame",
     a: "a",
@@ -19,6 +21,14 @@ pub const ZSTD: Codec = Codec {
             bytes: &[0x50, 0x2a, 0x4d, 0x18],
             mask: &[0xf0, 0xff, 0xff, 0xff],
         },
+        Magic::exact(&[0x1e, 0xb5, 0x2f, 0xfd]),
+        // 22 to 27: 0010 0xxx, but for 20 and 21.
+        Magic::exact(&[0x22, 0xb5, 0x2f, 0xfd]),
+        Magic {
+            bytes: &[0x24, 0xb5, 0x2f, 0xfd],
+            mask: &[0xfc, 0xff, 0xff, 0xff],
+        },
+        Magic::exact(&[0x23, 0xb5, 0x2f, 0xfd]),
     ],
     padding: Padding::None,
 };
