@@ -1,7 +1,9 @@
 //! Decompression speed of chaff's input layer, by codec and by rayon pool size: bzip2
 //! is decoded a block at a time on the pool ([`chaff::bunzip2`]), the others on the
 //! reading thread; a large xz file on liblzma's threads too, one for every two workers
-//! ([`chaff::unxz`]; chaff writes xz in 4 MiB blocks, which they decode side by side).
+//! ([`chaff::unxz`]; chaff writes xz in 4 MiB blocks, which they decode side by side);
+//! gzip and zstd through chaff's own member and frame loops ([`chaff::gunzip`],
+//! [`chaff::unzstd`]) against the crates' readers.
 //! The text is the shared corpus's news train files (read from `../shared`, never
 //! copied), compressed as each codec's own tool would.
 

@@ -191,6 +191,15 @@ impl<R: BufRead> Streams<R> {
         }
     }
 
+    /// The error for a decoder that takes no more of a stream while input is left: damage
+    /// `library` (the decoder's) does not name.
+    pub fn stalled(&self, codec: &Codec, library: &str) -> io::Error {
+        invalid(format!(
+            "{} damaged: {library} takes no more of it at byte {}",
+            codec.stream, self.at
+        ))
+    }
+
     /// `e`, a decoder's error inside a stream, told as the stream cut short if the
     /// decoder met the end of the input there.
     pub fn inside(&self, codec: &Codec, e: io::Error) -> io::Error {

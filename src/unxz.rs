@@ -144,13 +144,7 @@ impl<R: BufRead> Read for Unxz<R> {
                 return Err(cut_short(&XZ));
             }
             if consumed == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "xz stream damaged: liblzma takes no more of it at byte {}",
-                        self.input.at()
-                    ),
-                ));
+                return Err(self.input.stalled(&XZ, "liblzma"));
             }
         }
     }

@@ -86,13 +86,7 @@ impl<R: BufRead> Read for Unzstd<R> {
                 return Err(crate::streams::cut_short(&ZSTD));
             }
             if self.in_frame && read == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "zstd frame damaged: libzstd takes no more of it at byte {}",
-                        self.input.at()
-                    ),
-                ));
+                return Err(self.input.stalled(&ZSTD, "libzstd"));
             }
         }
     }
