@@ -77,6 +77,10 @@ pub struct Streams<R> {
     at: u64,
     /// Whether a read found the end of `inner`.
     ended: bool,
+    /// Where the stream being read begins.
+    start: u64,
+    /// Whether reading `inner` failed (its error is not the stream's).
+    failed: bool,
 }
 
 impl<R: BufRead> Streams<R> {
@@ -88,6 +92,8 @@ impl<R: BufRead> Streams<R> {
             taken: 0,
             at: 0,
             ended: false,
+            start: 0,
+            failed: false,
         }
     }
 
@@ -126,7 +132,7 @@ impl<R: BufRead> Streams<R> {
         }
         if self.ahead.is_empty() {
             // Most often the buffer holds them: no copy.
-            let have = self.inner.fill_buf()?.len();
+            let have = self.fill_buf()?.len();
             if have >= n {
                 return Ok(&self.inner.fill_buf()?[..n]);
             }
@@ -135,7 +141,10 @@ impl<R: BufRead> Streams<R> {
             let buf = match self.inner.fill_buf() {
                 Ok(buf) => buf,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.failed = true;
+                    return Err(e);
+                }
             };
             if buf.is_empty() {
                 self.ended = true;
@@ -184,6 +193,7 @@ impl<R: BufRead> Streams<R> {
                         codec.stream
                     )));
                 }
+                self.start = self.at;
                 Ok(true)
             }
             Some(_) => Err(cut_short(codec)),
@@ -194,19 +204,29 @@ impl<R: BufRead> Streams<R> {
     /// The error for a decoder that takes no more of a stream while input is left: damage
     /// `library` (the decoder's) does not name.
     pub fn stalled(&self, codec: &Codec, library: &str) -> io::Error {
+        let why = format!("{library} takes no more of it at byte {}", self.at);
+        self.damaged(codec, &why)
+    }
+
+    /// The error for the stream being read, damaged (`why`, as its decoder says it):
+    /// where it begins, in a file of many members (a WARC file's member per record).
+    pub fn damaged(&self, codec: &Codec, why: &str) -> io::Error {
         invalid(format!(
-            "{} damaged: {library} takes no more of it at byte {}",
-            codec.stream, self.at
+            "the {} at byte {} is damaged ({why})",
+            codec.stream, self.start
         ))
     }
 
-    /// `e`, a decoder's error inside a stream, told as the stream cut short if the
-    /// decoder met the end of the input there.
+    /// `e`, a decoder's error inside a stream: as it is if reading the input failed (a
+    /// disk's error is no damage), the stream cut short if the decoder met the end of
+    /// the input, else the stream damaged.
     pub fn inside(&self, codec: &Codec, e: io::Error) -> io::Error {
-        if e.kind() == io::ErrorKind::UnexpectedEof {
+        if self.failed {
+            e
+        } else if e.kind() == io::ErrorKind::UnexpectedEof {
             cut_short(codec)
         } else {
-            e
+            self.damaged(codec, &e.to_string())
         }
     }
 }
@@ -253,9 +273,16 @@ impl<R: BufRead> BufRead for Streams<R> {
             self.ahead.clear();
             self.taken = 0;
         }
-        let buf = self.inner.fill_buf()?;
-        self.ended |= buf.is_empty();
-        Ok(buf)
+        match self.inner.fill_buf() {
+            Ok(buf) => {
+                self.ended |= buf.is_empty();
+                Ok(buf)
+            }
+            Err(e) => {
+                self.failed |= e.kind() != io::ErrorKind::Interrupted;
+                Err(e)
+            }
+        }
     }
 
     fn consume(&mut self, n: usize) {
@@ -365,7 +392,27 @@ mod tests {
             "test stream cut short (the input ends inside it)"
         );
         let other = io::Error::new(io::ErrorKind::InvalidData, "bad block");
-        assert_eq!(s.inside(&TEST, other).to_string(), "bad block");
+        assert_eq!(
+            s.inside(&TEST, other).to_string(),
+            "the test stream at byte 0 is damaged (bad block)"
+        );
+        // A later stream is named by where it begins, past the padding.
+        let mut s = Streams::new(&b"abc\0\0MAGIC..."[..]);
+        s.skip(3).unwrap();
+        assert!(s.next_stream(&TEST).unwrap());
+        let other = io::Error::new(io::ErrorKind::InvalidData, "bad block");
+        let told = s.inside(&TEST, other).to_string();
+        assert_eq!(told, "the test stream at byte 5 is damaged (bad block)");
+        // A failed read of the input is the input's error, not damage.
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("disk error"))
+            }
+        }
+        let mut s = Streams::new(BufReader::new(Failing));
+        let e = s.fill_buf().unwrap_err();
+        assert_eq!(s.inside(&TEST, e).to_string(), "disk error");
     }
 
     proptest! {

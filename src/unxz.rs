@@ -127,7 +127,10 @@ impl<R: BufRead> Read for Unxz<R> {
             let eof = input.is_empty();
             let (before_in, before_out) = (stream.total_in(), stream.total_out());
             let action = if eof { Action::Finish } else { Action::Run };
-            let status = stream.process(input, buf, action)?;
+            let status = match stream.process(input, buf, action) {
+                Ok(status) => status,
+                Err(e) => return Err(self.input.inside(&XZ, e.into())),
+            };
             let read = (stream.total_out() - before_out) as usize;
             let consumed = (stream.total_in() - before_in) as usize;
             self.input.consume(consumed);

@@ -75,7 +75,10 @@ impl<R: BufRead> Read for Unzstd<R> {
             let mut src = InBuffer::around(input);
             let mut dst = OutBuffer::around(&mut *buf);
             // 0: the frame is decoded and all its text handed out.
-            let left = self.decoder.run(&mut src, &mut dst)?;
+            let left = match self.decoder.run(&mut src, &mut dst) {
+                Ok(left) => left,
+                Err(e) => return Err(self.input.inside(&ZSTD, e)),
+            };
             let (read, written) = (src.pos(), dst.pos());
             self.input.consume(read);
             self.in_frame = left != 0;

@@ -1698,6 +1698,20 @@ fn what_follows_a_compressed_stream_is_read_past_only_as_its_tools_do() {
             "{name} cut: {err}"
         );
     }
+    // Damage is named by where its stream begins: in a file of many gzip members (a WARC
+    // file's member per record), the member's byte.
+    let input = tmp.path().join("pages.txt.gz");
+    let first = gz(&page);
+    let mut z = [first.clone(), gz(&page)].concat();
+    let at = z.len() - 20;
+    z[at] ^= 0x21;
+    fs::write(&input, &z).unwrap();
+    let err = fails(&["filter", s(&input)]);
+    let want = format!(
+        "pages.txt.gz: the gzip member at byte {} is damaged (",
+        first.len()
+    );
+    assert!(err.contains(&want), "{err}");
 }
 
 #[test]
