@@ -120,7 +120,7 @@ fn written(codec: u8, mode: u8, bytes: &[u8]) -> (Vec<u8>, Option<Vec<u8>>) {
         text.extend_from_slice(t);
         match codec {
             0 => {
-                let level = flate2::Compression::new(1 + i as u32 * 3);
+                let level = flate2::Compression::new(1 + i as u32 * 2);
                 let mut e = flate2::write::GzEncoder::new(Vec::new(), level);
                 e.write_all(t).unwrap();
                 z.extend(e.finish().unwrap());
