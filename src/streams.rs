@@ -49,7 +49,7 @@ pub struct Magic {
 }
 
 impl Magic {
-    /// A magic number whose every bit counts.
+    /// A magic number whose every bit counts (of at most 8 bytes).
     pub const fn exact(bytes: &'static [u8]) -> Magic {
         Magic {
             bytes,
