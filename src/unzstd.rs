@@ -70,6 +70,8 @@ impl<R: BufRead> Read for Unzstd<R> {
                 }
                 (self.started, self.in_frame) = (true, true);
             }
+            // Never a wait for input while libzstd holds text: it takes a frame's last
+            // byte only once the frame's text is out (a pipe's writer may wait for it).
             let input = self.input.fill_buf()?;
             let eof = input.is_empty();
             let mut src = InBuffer::around(input);
@@ -174,6 +176,51 @@ mod tests {
         let mut damaged = z.clone();
         damaged[first.len() / 2] ^= 0x10;
         assert!(unzstd(&damaged).is_err());
+    }
+
+    /// An input that has given all it has so far and would wait for more (a pipe whose
+    /// writer waits for the text of what it sent): asking it again is an error here. The
+    /// reader never asks while libzstd holds text of the frame: libzstd keeps its last
+    /// byte of input back until then.
+    struct Waiting<'a>(&'a [u8]);
+
+    impl Read for Waiting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.fill_buf()?.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    impl BufRead for Waiting<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            match self.0.is_empty() {
+                true => Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "waited for input",
+                )),
+                false => Ok(self.0),
+            }
+        }
+
+        fn consume(&mut self, n: usize) {
+            self.0 = &self.0[n..];
+        }
+    }
+
+    #[test]
+    fn a_frames_text_comes_out_whole_without_waiting_for_more_input() {
+        let text: Vec<u8> = (0..400_000u32).map(|i| (i * i % 253) as u8).collect();
+        let z = zstd::encode_all(&text[..], 3).unwrap();
+        for size in [1000, 4096, 1 << 17] {
+            let mut r = Unzstd::new(Waiting(&z)).unwrap();
+            let mut got = vec![0; text.len()];
+            for piece in got.chunks_mut(size) {
+                r.read_exact(piece).unwrap();
+            }
+            assert!(got == text, "reads of {size}");
+        }
     }
 
     proptest! {
