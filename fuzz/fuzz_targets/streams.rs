@@ -3,7 +3,9 @@
 //! own readers. Mode bits 0-1 pick the codec; bit 2 clear: the bytes are the input as
 //! they are; set: they are texts, written as members or frames, then maybe followed by
 //! zero bytes or other bytes (bits 3-4), cut (bit 5) or given a flipped bit (bit 6).
-//! Read whole and through a small buffer, chaff's reader must read what the crate's does:
+//! Read whole and through a small buffer (the same text both ways, but for zstd, where
+//! libzstd's own reading of damage depends on it), chaff's reader must read what the
+//! crate's does:
 //! - gzip: where flate2's `MultiGzDecoder` reads a text, the same; chaff reads on past
 //!   zero padding, where flate2 fails, and nowhere else;
 //! - zstd: the same text as the zstd crate's reader, or both fail;
@@ -48,7 +50,18 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let got = ours(&input);
-    assert_eq!(got[0], got[1], "a small buffer reads the same");
+    if codec == 1 {
+        // libzstd reads some damage differently as its input comes in other pieces (a
+        // compressed block of size 0 is an empty block when fed in pieces, corrupt when
+        // whole): compared with the crate's reader through the same small buffer.
+        let buffered = BufReader::with_capacity(small, std::io::Cursor::new(input.clone()));
+        let reference = zstd::stream::read::Decoder::with_buffer(buffered)
+            .ok()
+            .and_then(read);
+        assert_eq!(got[1], reference, "through a small buffer");
+    } else {
+        assert_eq!(got[0], got[1], "a small buffer reads the same");
+    }
     let got = got.into_iter().next().flatten();
     if let Some(text) = whole {
         assert_eq!(
