@@ -254,7 +254,11 @@ impl Bunzip2 {
         let mut pieces = vec![chunk.piece];
         loop {
             match next {
-                Next::Nothing => return Err(cut_short()),
+                // The input ends inside the block: cut short. Past pieces joined to it,
+                // the block had an end of its own and did not decode: damaged (other
+                // data after the stream is joined too).
+                Next::Nothing if pieces.len() == 1 => return Err(cut_short()),
+                Next::Nothing => return Err(damaged(&pieces[0])),
                 Next::TooLong => return Err(too_long(&pieces[0])),
                 _ => {}
             }
@@ -869,6 +873,11 @@ mod tests {
         bad[z.len() / 2] ^= 0x01;
         let e = unzip(&bad).unwrap_err();
         assert!(e.to_string().contains("is damaged"), "{e}");
+        // With other data after the stream, still damaged, not cut short.
+        for tail in [&[0u8; 40][..], b"not bzip2 at all"] {
+            let e = unzip(&[&bad[..], tail].concat()).unwrap_err();
+            assert!(e.to_string().contains("is damaged"), "{tail:?}: {e}");
+        }
     }
 
     #[test]
