@@ -298,6 +298,103 @@ mod tests {
         }
     }
 
+    /// Asserts that the text of every flush of chaff's writer for `c` (flushed at each of
+    /// `ends`, ascending) is read, in reads of `read` bytes, before anything after that
+    /// flush is sent: `--pipe` behind another streaming step that compresses (`chaff
+    /// --pipe --compress zst | chaff --pipe`) answers each record.
+    fn assert_each_flush_is_read_before_more_is_sent(
+        c: Compression,
+        data: &[u8],
+        ends: &[usize],
+        read: usize,
+    ) {
+        use crate::output::Compressed;
+        use crate::test_support::{Shared, Waiting};
+        use std::io::Write;
+        let out = Shared::default();
+        let mut w = Compressed::new(out.clone(), c, None, true).unwrap();
+        let mut sent_at = Vec::new();
+        let mut from = 0;
+        for &end in ends {
+            w.write_all(&data[from..end]).unwrap();
+            w.flush().unwrap();
+            sent_at.push(out.len());
+            from = end;
+        }
+        w.write_all(&data[from..]).unwrap();
+        w.finish().unwrap();
+        let z = out.0.lock().unwrap().clone();
+        let (pipe, sent) = Waiting::new(z.clone());
+        sent.to(sent_at.first().copied().unwrap_or(z.len()));
+        let opts = DecodeOptions {
+            eager: true,
+            ..DecodeOptions::default()
+        };
+        let mut r = match open_stream(Box::new(pipe), &opts) {
+            Ok(Opened::Text { text, .. }) => text.into_reader(),
+            Ok(Opened::Binary(why)) => panic!("{c:?}: not text: {why}"),
+            Err(e) => panic!("{c:?}: {e}"),
+        };
+        let mut from = 0;
+        for (&end, &at) in ends.iter().zip(&sent_at) {
+            sent.to(at);
+            let mut got = vec![0; end - from];
+            for piece in got.chunks_mut(read) {
+                if let Err(e) = r.read_exact(piece) {
+                    panic!("{c:?}, reads of {read}: the text to byte {end}: {e}");
+                }
+            }
+            assert!(
+                got == data[from..end],
+                "{c:?}, reads of {read}: to byte {end}"
+            );
+            from = end;
+        }
+        sent.to(z.len());
+        let mut rest = Vec::new();
+        r.read_to_end(&mut rest).unwrap();
+        assert!(rest == data[from..], "{c:?}, reads of {read}: the rest");
+    }
+
+    /// Every codec, at reads of one byte to more than a block's text: a decoder that
+    /// holds text of a block it has read whole hands it out first.
+    #[test]
+    fn the_text_of_each_flush_is_read_before_more_is_sent() {
+        let data = crate::test_support::text(300_000);
+        let ends = [40, 41, 5000, 70_000, 70_001, 200_000, 299_999];
+        for c in CODECS {
+            for read in [1, 1000, 1 << 16, 1 << 20] {
+                assert_each_flush_is_read_before_more_is_sent(c, &data, &ends, read);
+            }
+        }
+    }
+
+    const CODECS: [Compression; 5] = [
+        Compression::Gzip,
+        Compression::Zstd,
+        Compression::Xz,
+        Compression::Lz4,
+        Compression::Bzip2,
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(24))]
+        /// Any text, flushes and read size.
+        #[test]
+        fn any_flush_is_read_before_more_is_sent(
+            n in 1..400_000usize,
+            at in proptest::collection::vec(0.0f64..1.0, 0..6),
+            read in 1..200_000usize,
+            c in 0..CODECS.len(),
+        ) {
+            let data = crate::test_support::text(n);
+            let mut ends: Vec<usize> = at.iter().map(|f| 1 + (f * (n - 1) as f64) as usize).collect();
+            ends.sort_unstable();
+            ends.dedup();
+            assert_each_flush_is_read_before_more_is_sent(CODECS[c], &data, &ends, read);
+        }
+    }
+
     #[test]
     fn a_stream_read_whole_opens_as_it_does_streamed() {
         let line = "2024年，国务院常务会议部署进一步稳定就业的政策措施。\n";

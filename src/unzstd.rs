@@ -41,6 +41,8 @@ pub struct Unzstd<R: BufRead> {
     in_frame: bool,
     /// A frame has begun: the input's first is there even when the input is empty.
     started: bool,
+    /// The last call filled the caller's buffer: libzstd may hold more text.
+    full: bool,
 }
 
 impl<R: BufRead> Unzstd<R> {
@@ -51,6 +53,7 @@ impl<R: BufRead> Unzstd<R> {
             decoder: Decoder::new()?,
             in_frame: false,
             started: false,
+            full: false,
         })
     }
 }
@@ -70,9 +73,15 @@ impl<R: BufRead> Read for Unzstd<R> {
                 }
                 (self.started, self.in_frame) = (true, true);
             }
-            // Never a wait for input while libzstd holds text: it takes a frame's last
-            // byte only once the frame's text is out (a pipe's writer may wait for it).
-            let input = self.input.fill_buf()?;
+            // Never a wait for input while libzstd holds text (a pipe's writer may wait
+            // for it). It can only hold some when the last call filled the buffer: the
+            // rest of a block it read whole. At a frame's end it also keeps the frame's
+            // last byte of input back until the frame's text is out.
+            let held = std::mem::take(&mut self.full);
+            let input = match held {
+                true => &[][..],
+                false => self.input.fill_buf()?,
+            };
             let eof = input.is_empty();
             let mut src = InBuffer::around(input);
             let mut dst = OutBuffer::around(&mut *buf);
@@ -84,8 +93,12 @@ impl<R: BufRead> Read for Unzstd<R> {
             let (read, written) = (src.pos(), dst.pos());
             self.input.consume(read);
             self.in_frame = left != 0;
+            self.full = written == buf.len();
             if written > 0 {
                 return Ok(written);
+            }
+            if held {
+                continue;
             }
             if self.in_frame && eof {
                 return Err(crate::streams::cut_short(&ZSTD));
@@ -178,48 +191,41 @@ mod tests {
         assert!(unzstd(&damaged).is_err());
     }
 
-    /// An input that has given all it has so far and would wait for more (a pipe whose
-    /// writer waits for the text of what it sent): asking it again is an error here. The
-    /// reader never asks while libzstd holds text of the frame: libzstd keeps its last
-    /// byte of input back until then.
-    struct Waiting<'a>(&'a [u8]);
-
-    impl Read for Waiting<'_> {
-        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let n = self.fill_buf()?.len().min(buf.len());
-            buf[..n].copy_from_slice(&self.0[..n]);
-            self.consume(n);
-            Ok(n)
-        }
-    }
-
-    impl BufRead for Waiting<'_> {
-        fn fill_buf(&mut self) -> io::Result<&[u8]> {
-            match self.0.is_empty() {
-                true => Err(io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    "waited for input",
-                )),
-                false => Ok(self.0),
-            }
-        }
-
-        fn consume(&mut self, n: usize) {
-            self.0 = &self.0[n..];
-        }
-    }
-
+    /// libzstd holds text of a block it read whole when the caller's buffer fills, and a
+    /// frame's last byte of input until the frame's text is out: the reader hands all of
+    /// it out without asking for input that is not yet sent (a pipe's writer may wait for
+    /// this text before it sends more). Fails without the reader's empty-input call.
     #[test]
-    fn a_frames_text_comes_out_whole_without_waiting_for_more_input() {
+    fn the_text_of_a_flush_comes_out_without_waiting_for_more_input() {
+        use crate::test_support::Waiting;
         let text: Vec<u8> = (0..400_000u32).map(|i| (i * i % 253) as u8).collect();
-        let z = zstd::encode_all(&text[..], 3).unwrap();
-        for size in [1000, 4096, 1 << 17] {
-            let mut r = Unzstd::new(Waiting(&z)).unwrap();
+        // Flushed mid-frame after 300,000 bytes (blocks of up to 128 KiB), then ended.
+        let mut e = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        e.write_all(&text[..300_000]).unwrap();
+        e.flush().unwrap();
+        let flushed = e.get_ref().len();
+        e.write_all(&text[300_000..]).unwrap();
+        let z = e.finish().unwrap();
+        // The next frame is not sent while the first one's text is read.
+        let next = zstd::encode_all(&b"next"[..], 3).unwrap();
+        for size in [1000, 4096, 1 << 16, 1 << 17] {
+            let (pipe, sent) = Waiting::new([&z[..], &next].concat());
+            sent.to(flushed);
+            let mut r = Unzstd::new(pipe).unwrap();
             let mut got = vec![0; text.len()];
-            for piece in got.chunks_mut(size) {
+            let (before, after) = got.split_at_mut(300_000);
+            for piece in before.chunks_mut(size) {
+                r.read_exact(piece).unwrap();
+            }
+            sent.to(z.len());
+            for piece in after.chunks_mut(size) {
                 r.read_exact(piece).unwrap();
             }
             assert!(got == text, "reads of {size}");
+            sent.to(z.len() + next.len());
+            let mut rest = Vec::new();
+            r.read_to_end(&mut rest).unwrap();
+            assert_eq!(rest, b"next");
         }
     }
 

@@ -1377,16 +1377,41 @@ fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
 }
 
 /// `--pipe` is a streaming step: each record's answer comes out before the next record
-/// is written (no read-ahead holds it back: neither the encoding sniff nor the reader's
-/// lookahead for the source's last chunk). The timeout only catches a hang.
+/// is written (no read-ahead holds it back: neither the encoding sniff, the reader's
+/// lookahead for the source's last chunk, nor a decoder holding text it decoded). The
+/// timeout only catches a hang.
 #[test]
 fn pipe_mode_answers_each_record_before_the_next_arrives() {
+    use chaff::compression::Compression;
     use std::io::BufRead;
     use std::process::{Command, Stdio};
     use std::time::Duration;
-    // Plain records, and records each sent as a bzip2 stream of its own (read block by
-    // block, each answered once its stream ends).
-    for compressed in [false, true] {
+    let paragraph = "国务院常务会议研究部署城市防汛工作，要求压实责任。";
+    // Records of a line, and of 150 kB: more than a read of the decoded text (64 KiB)
+    // and than a zstd block (128 KiB), so a decoder holds text it has read whole.
+    let record = |i: usize| {
+        let lines = if i % 2 == 0 {
+            1
+        } else {
+            150_000 / paragraph.len()
+        };
+        let text = vec![paragraph; lines].join("\\n");
+        format!("{{\"id\":{i},\"text\":\"{text}\"}}\n")
+    };
+    // Plain records; records each sent as a bzip2 stream of its own by libbzip2 (read
+    // block by block, each answered once its stream ends); one stream in every codec,
+    // written by chaff's own writer (`chaff --pipe --compress C` upstream), flushed
+    // after each record.
+    let kinds = [
+        None,
+        Some(Compression::None),
+        Some(Compression::Gzip),
+        Some(Compression::Zstd),
+        Some(Compression::Xz),
+        Some(Compression::Lz4),
+        Some(Compression::Bzip2),
+    ];
+    for kind in kinds {
         let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
             .args(["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"])
             .stdin(Stdio::piped())
@@ -1394,7 +1419,7 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
+        let stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -1404,27 +1429,47 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
                 }
             }
         });
-        for i in 0..3 {
-            let record = format!(
-                "{{\"id\":{i},\"text\":\"国务院常务会议研究部署城市防汛工作，要求压实责任。\"}}\n"
-            );
-            let bytes = if compressed {
-                bz2(record.as_bytes())
-            } else {
-                record.into_bytes()
-            };
-            stdin.write_all(&bytes).unwrap();
-            stdin.flush().unwrap();
+        // chaff's writer into the pipe, or the pipe itself for libbzip2's streams.
+        let (mut upstream, mut raw) = match kind {
+            Some(c) => (
+                Some(chaff::output::Compressed::new(stdin, c, None, true).unwrap()),
+                None,
+            ),
+            None => (None, Some(stdin)),
+        };
+        for i in 0..4 {
+            let record = record(i);
+            match (&mut upstream, &mut raw) {
+                (Some(w), _) => {
+                    w.write_all(record.as_bytes()).unwrap();
+                    w.flush().unwrap();
+                }
+                (None, Some(w)) => {
+                    w.write_all(&bz2(record.as_bytes())).unwrap();
+                    w.flush().unwrap();
+                }
+                (None, None) => unreachable!(),
+            }
             let answer = rx
                 .recv_timeout(Duration::from_secs(60))
-                .expect("an answer while stdin stays open");
-            assert!(answer.starts_with(&format!("{{\"id\":{i},")), "{answer}");
+                .unwrap_or_else(|_| {
+                    panic!("{kind:?}: no answer to record {i} while stdin stays open")
+                });
+            assert!(answer.starts_with(&format!("{{\"id\":{i},")), "{kind:?}");
+            assert_eq!(
+                answer.len() + 1,
+                record.len(),
+                "{kind:?}: record {i} kept whole"
+            );
         }
-        drop(stdin);
-        assert!(child.wait().unwrap().success());
+        if let Some(w) = upstream {
+            drop(w.finish().unwrap());
+        }
+        drop(raw);
+        assert!(child.wait().unwrap().success(), "{kind:?}");
         assert!(
             rx.recv_timeout(Duration::from_secs(60)).is_err(),
-            "one answer per record"
+            "{kind:?}: one answer per record"
         );
     }
 }
