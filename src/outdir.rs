@@ -348,7 +348,8 @@ struct Check<'a> {
     clash: Option<(Order, String, String, PathBuf)>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
-    /// The input folders as given, and their real paths.
+    /// The input folders as given, and their real paths; and the folders reached
+    /// through a link that hold the output folder.
     folders: Vec<(PathBuf, PathBuf)>,
     /// Listed inputs by the relative folder they land in (a listed file in its path's
     /// folder, a listed folder as that folder itself), taken as the walk reaches it.
@@ -558,6 +559,12 @@ impl Check<'_> {
         let mut listings = Vec::with_capacity(branches.len());
         for (bi, b) in branches.iter().enumerate() {
             let real_dir = b.seen.last().cloned().unwrap_or_default();
+            // A folder reached through a link that holds the output folder (`in/up ->
+            // ..`): the walk would read the run's own outputs back as they are written,
+            // as from an input folder that holds it (checked with the input folders).
+            if b.seen.len() > 1 && self.real_out.starts_with(&real_dir) {
+                self.folders.push((b.path.clone(), real_dir.clone()));
+            }
             // Its files lie inside the output folder if it does (a link is looked at
             // on its own).
             let inside = real_dir.starts_with(self.real_out);
@@ -880,7 +887,8 @@ pub(crate) fn remove_temporaries(dir: &Path, resumable: bool) -> Result<()> {
             remove_temporaries(&path, resumable)?;
         } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
             n.starts_with('.')
-                && (n.ends_with(".chaff-tmp") || (resumable && n.ends_with(".chaff-resumable")))
+                && (n.ends_with(crate::output::TMP)
+                    || (resumable && n.ends_with(crate::output::RESUMABLE)))
         }) {
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }

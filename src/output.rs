@@ -16,11 +16,28 @@ pub fn folder_of(path: &Path) -> &Path {
     }
 }
 
+/// The ending of a file's name while [`AtomicFile::create`] writes it.
+pub const TMP: &str = ".chaff-tmp";
+/// The ending of a large output's name until it is complete ([`resumable_path`]).
+pub const RESUMABLE: &str = ".chaff-resumable";
+/// The ending of a side file's partial file ([`crate::side_file::partial_path`]).
+pub const PARTIAL: &str = ".chaff-partial";
+
+/// Whether a file named `name` is one chaff is writing, or one a stopped run left to go
+/// on from: hidden, with one of the endings above. Never an input in a folder walked
+/// ([`crate::sources::list_folder`]): half written, and perhaps this run's own.
+pub fn is_temporary(name: &[u8]) -> bool {
+    name.starts_with(b".")
+        && [TMP, RESUMABLE, PARTIAL]
+            .iter()
+            .any(|end| name.ends_with(end.as_bytes()))
+}
+
 /// Where a large output at `path` is written until it is complete (and kept between a
 /// stopped run and its `--resume`, if checkpointed): `.NAME.chaff-resumable` beside it.
 pub fn resumable_path(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.chaff-resumable"))
+    path.with_file_name(format!(".{name}{RESUMABLE}"))
 }
 
 /// A file being written; becomes visible at `path` only on [`AtomicFile::commit`].
@@ -56,7 +73,7 @@ impl AtomicFile {
                 .unwrap_or_default()
         );
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&name).suffix(".chaff-tmp");
+        builder.prefix(&name).suffix(TMP);
         // Temporary files would be private (0600); results are ordinary files.
         #[cfg(unix)]
         {

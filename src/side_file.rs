@@ -31,7 +31,7 @@ pub enum SideFile {
 /// Where the partial file of the side file `path` is kept.
 pub fn partial_path(path: &Path) -> PathBuf {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}.chaff-partial"))
+    path.with_file_name(format!(".{name}{}", crate::output::PARTIAL))
 }
 
 /// How many bytes of records of the side file `path` an earlier run left to continue

@@ -302,12 +302,17 @@ pub struct Listed<'a> {
 }
 
 /// The files and folders in `dir`, in byte order of their names (the order of their
-/// paths), links followed; other kinds (sockets, pipes, devices) are left out. A link to
-/// nothing is an error naming it.
+/// paths), links followed; other kinds (sockets, pipes, devices) are left out, and so
+/// are chaff's own unfinished files ([`crate::output::is_temporary`]: a side file's
+/// partial file in an input folder, written as the walk reaches it). A link to nothing
+/// is an error naming it.
 pub fn list_folder(dir: &Path) -> Result<Listing> {
     let mut out = Listing::default();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
+        if crate::output::is_temporary(e.file_name().as_encoded_bytes()) {
+            continue;
+        }
         // The listing's own file types (d_type) spare a stat of every file, which on a
         // cold cache is a read of its inode; only links are followed with a stat.
         let kind = e.file_type().map_err(|err| Error::io(e.path(), err))?;
@@ -571,6 +576,17 @@ mod tests {
         symlink(&outside, root.join("folder-link")).unwrap();
         symlink(&root, root.join("b/loop")).unwrap();
         std::os::unix::net::UnixListener::bind(root.join("socket")).unwrap();
+        // chaff's own unfinished files, and names only like them.
+        for f in [
+            ".a.txt.x1.chaff-tmp",
+            ".r.jsonl.chaff-partial",
+            ".o.gz.chaff-resumable",
+        ] {
+            std::fs::write(root.join(f), "x\n").unwrap();
+        }
+        for f in [".x.chaff-tmp.txt", "a.chaff-partial"] {
+            std::fs::write(outside.join(f), "x\n").unwrap();
+        }
         let sources = expand_inputs(std::slice::from_ref(&root)).unwrap();
         let got: Vec<(String, bool)> = sources
             .iter()
@@ -587,11 +603,13 @@ mod tests {
             ("b/c/d.txt", false),
             ("b/e.txt", false),
             ("file-link", true),
+            ("folder-link/.x.chaff-tmp.txt", false),
+            ("folder-link/a.chaff-partial", false),
             ("folder-link/o.txt", false),
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
-        assert_eq!(check(InputList::from([Input::given(&root)])).unwrap(), 6);
+        assert_eq!(check(InputList::from([Input::given(&root)])).unwrap(), 8);
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));

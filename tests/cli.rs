@@ -643,6 +643,30 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         err.contains("l.txt: input lies inside the output folder"),
         "{err}"
     );
+    // A link in an input folder up to a folder that holds the output folder: refused
+    // before anything is written, the folder new or not (the walk would read the run's
+    // own outputs and journal back as they were written).
+    let up = tmp.path().join("up");
+    fs::create_dir_all(&up).unwrap();
+    std::os::unix::fs::symlink("..", up.join("parent")).unwrap();
+    let fresh = tmp.path().join("fresh");
+    for made in [false, true] {
+        if made {
+            fs::create_dir_all(&fresh).unwrap();
+        }
+        let err = fails(&["filter", "-o", s(&fresh), s(&up)]);
+        let want = format!(
+            "{}: output folder lies inside the input folder {}",
+            fresh.display(),
+            up.join("parent").display()
+        );
+        assert!(err.contains(&want) && err.lines().count() == 1, "{err}");
+        assert_eq!(fresh.exists(), made);
+        if made {
+            assert_eq!(fs::read_dir(&fresh).unwrap().count(), 0);
+        }
+    }
+    fs::remove_dir(&fresh).unwrap();
     // Two inputs that would share an output: the first such pair in input order is
     // named, and nothing is written.
     let (x, y) = (tmp.path().join("x"), tmp.path().join("y"));

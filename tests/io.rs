@@ -1474,6 +1474,47 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
     }
 }
 
+/// Side files written inside an input folder: their partial and temporary files, there
+/// as the walk reaches them, are not read as inputs, nor given outputs. (Once finished,
+/// a later run reads them as any other file.)
+#[test]
+fn side_files_inside_an_input_folder_are_not_read_back_while_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    fs::write(input.join("b.jsonl"), dev_jsonl(3).0).unwrap();
+    let stats = tmp.path().join("stats.json");
+    let files = |stats: &Path| {
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(stats).unwrap()).unwrap();
+        (v["files"].as_u64().unwrap(), v["skipped"].as_u64().unwrap())
+    };
+    let out = tmp.path().join("out");
+    for (run, to_folder) in [(0, true), (1, false)] {
+        let removed = input.join(format!("removed{run}.jsonl"));
+        let file_stats = input.join(format!("files{run}.jsonl.gz"));
+        let mut args = vec!["filter", "--jsonl", "--stats", s(&stats)];
+        args.extend(["--removed", s(&removed), "--file-stats", s(&file_stats)]);
+        if to_folder {
+            args.extend(["-o", s(&out)]);
+        }
+        args.push(s(&input));
+        ok(&args);
+        assert_eq!(files(&stats), (1, 0), "run {run}");
+        assert!(removed.exists() && file_stats.exists());
+        fs::remove_file(removed).unwrap();
+        fs::remove_file(file_stats).unwrap();
+    }
+    let mut written: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [".chaff-journal.jsonl", ".chaff-run.json", "b.jsonl"]
+    );
+}
+
 #[test]
 fn a_full_disk_on_stdout_is_one_line_and_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
