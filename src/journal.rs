@@ -469,7 +469,16 @@ mod tests {
         let inputs = [input.clone()];
         let planned = |existing| {
             let list = Input::all_given(&inputs).into();
-            plan(&out, list, "stdin.txt", None, existing, Some("{}")).unwrap()
+            plan(
+                &out,
+                list,
+                "stdin.txt",
+                None,
+                existing,
+                Some("{}"),
+                &Default::default(),
+            )
+            .unwrap()
         };
         // A stopped run: three sources recorded, the side file written for two of them
         // (the third's records were still in a buffer when it was killed).
@@ -533,7 +542,16 @@ mod tests {
         let inputs = [input.clone()];
         let planned = |existing| {
             let list = Input::all_given(&inputs).into();
-            plan(&out, list, "stdin.jsonl", None, existing, Some("{}")).unwrap()
+            plan(
+                &out,
+                list,
+                "stdin.jsonl",
+                None,
+                existing,
+                Some("{}"),
+                &Default::default(),
+            )
+            .unwrap()
         };
         let at = |output: u64| Checkpoint {
             input: output * 2,

@@ -544,8 +544,9 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
+    let written = sources::Written::new(&[("--html", a.html.as_deref())])?;
     if !to_folder {
-        sources::check(Arc::clone(&inputs))?;
+        sources::check(Arc::clone(&inputs), &written)?;
     }
     let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
     match opts.bad_records {
@@ -609,7 +610,8 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             ..run_record(&a.model, &a.decision, &a.input, files_from)?
         }
         .to_json();
-        let mut plan = outdir::plan(dir, inputs, "stdin.jsonl", None, existing, Some(&settings))?;
+        let (name, settings) = ("stdin.jsonl", Some(settings.as_str()));
+        let mut plan = outdir::plan(dir, inputs, name, None, existing, settings, &written)?;
         let mut run = chaff::journal::begin(&mut plan, dir, None, None)?;
         tell_inside(&run, g);
         let result = engine.dolma(plan.inputs(), &a.dolma_name, Some(&mut run.journal));
@@ -723,10 +725,15 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     opts.compress_level = flag.level;
     // gzipped WARC to stdout: a member per record, compressed by the workers.
     opts.gzip_stream = a.input.warc && a.output.is_none() && compress == Some(Compression::Gzip);
+    let written = sources::Written::new(&[
+        ("--removed", a.removed.as_deref()),
+        ("--file-stats", a.file_stats.as_deref()),
+        ("--stats", a.stats.as_deref()),
+    ])?;
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,
-        None => sources::check(Arc::clone(&inputs))?,
+        None => sources::check(Arc::clone(&inputs), &written)?,
     };
     if a.resume && a.output.is_none() {
         return Err(Error::Usage("--resume needs -o OUTDIR".into()));
@@ -780,8 +787,10 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             for p in [removed, file_stats].into_iter().flatten() {
                 chaff::side_file::check_folder(p)?;
             }
-            let mut plan =
-                outdir::plan(dir, inputs, stdin_name, compress, existing, Some(&settings))?;
+            let settings = Some(settings.as_str());
+            let mut plan = outdir::plan(
+                dir, inputs, stdin_name, compress, existing, settings, &written,
+            )?;
             let mut run = chaff::journal::begin(&mut plan, dir, removed, file_stats)?;
             tell_inside(&run, g);
             let side = Sidecars {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::journal::{dest_key, in_folder, Record, Resume};
 use crate::sources::{
     given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
-    Walk,
+    Walk, Written,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -150,10 +150,12 @@ pub fn plan(
     compress: Option<Compression>,
     existing: Existing,
     settings: Option<&str>,
+    written: &Written,
 ) -> Result<Plan> {
-    let real_out = resolve(dir)?;
+    let real_out = crate::sources::resolve(dir)?;
     let mut check = Check {
         dir,
+        written,
         inputs: &inputs,
         compress,
         real_out: &real_out,
@@ -348,6 +350,8 @@ struct Check<'a> {
     clash: Option<(Order, String, String, PathBuf)>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
+    /// The files the run writes beside its outputs, which no input may be.
+    written: &'a Written,
     /// The input folders as given, and their real paths; and the folders reached
     /// through a link that hold the output folder.
     folders: Vec<(PathBuf, PathBuf)>,
@@ -483,6 +487,7 @@ impl Check<'_> {
             let (meta, link) = look(path)?;
             if meta.is_dir() {
                 let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+                self.written.check_folder(path, &real)?;
                 self.folders.push((path.clone(), real.clone()));
                 let branch = Branch {
                     input: i,
@@ -492,6 +497,7 @@ impl Check<'_> {
                 self.pending(rel).branches.push(branch);
                 continue;
             }
+            self.written.check_file(path, &meta)?;
             // Its name as the run's walk has it.
             let source = given_file(input.clone(), link);
             let rel = source.rel().unwrap_or_default();
@@ -565,6 +571,7 @@ impl Check<'_> {
             if b.seen.len() > 1 && self.real_out.starts_with(&real_dir) {
                 self.folders.push((b.path.clone(), real_dir.clone()));
             }
+            self.written.check_folder(&b.path, &real_dir)?;
             // Its files lie inside the output folder if it does (a link is looked at
             // on its own).
             let inside = real_dir.starts_with(self.real_out);
@@ -856,26 +863,6 @@ enum Before {
     Replace,
 }
 
-/// The real path `p` would have: its nearest existing ancestor resolved (symlinks and
-/// all), the rest appended.
-fn resolve(p: &Path) -> Result<PathBuf> {
-    let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
-    let mut existing = abs.as_path();
-    let mut rest = Vec::new();
-    while !existing.exists() {
-        match (existing.parent(), existing.file_name()) {
-            (Some(parent), Some(name)) => {
-                rest.push(name.to_os_string());
-                existing = parent;
-            }
-            _ => break,
-        }
-    }
-    let mut real = std::fs::canonicalize(existing).map_err(|e| Error::io(existing, e))?;
-    real.extend(rest.iter().rev());
-    Ok(real)
-}
-
 /// Removes temporary files a killed run left behind (a signal-stopped run removes its
 /// own), and with `resumable`, the outputs a stopped run kept to go on from
 /// ([`crate::output::resumable_path`]).
@@ -1099,6 +1086,7 @@ mod tests {
                 Some(Compression::Gzip),
                 existing,
                 Some(settings),
+                &Written::default(),
             )
         };
         let first = run(Existing::Refuse, &settings).unwrap();
@@ -1224,6 +1212,7 @@ mod tests {
                 compress,
                 Existing::Refuse,
                 None,
+                &Written::default(),
             )
             .map(|p| entries(&p).len())
             .map_err(|e| e.to_string())
@@ -1301,6 +1290,7 @@ mod tests {
                 None,
                 Existing::Refuse,
                 None,
+                &Written::default(),
             )
             .map(|p| entries(&p))
             .map_err(|e| e.to_string());

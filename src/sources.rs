@@ -284,10 +284,114 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 }
 
 /// Walks every input through before a run, so that a missing input, an unreadable
-/// folder or a dangling link stops it before anything is written; returns how many
-/// sources there are. Memory stays that of one walk.
-pub fn check(inputs: impl Into<Arc<InputList>>) -> Result<u64> {
-    Walk::new(inputs).try_fold(0, |n, s| s.map(|_| n + 1))
+/// folder, a dangling link or an input that is one of the files the run writes
+/// (`written`) stops it before anything is written; returns how many sources there are.
+/// Memory stays that of one walk.
+pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64> {
+    let mut walk = Walk::new(inputs);
+    walk.written = written.clone();
+    walk.try_fold(0, |n, s| s.map(|_| n + 1))
+}
+
+/// The files a run writes beside its outputs (`filter --removed`, `--file-stats`,
+/// `--stats`, `tag --html`). No input may be one of them: it would be replaced by what
+/// the run writes. None may lie in an input folder either (nor in a folder an input
+/// folder's link leads to): a later run would read it back as an input, a `--removed`
+/// file's records as documents; an output folder there is refused alike.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    files: Vec<WrittenFile>,
+}
+
+#[derive(Debug, Clone)]
+struct WrittenFile {
+    /// The flag that names it, for the message.
+    flag: &'static str,
+    path: PathBuf,
+    /// Its real path (as it will be: it need not exist yet).
+    real: PathBuf,
+    /// Device and inode of the file there now, if one is.
+    id: Option<(u64, u64)>,
+}
+
+impl Written {
+    /// The files named by the given flags (`None`: not given).
+    pub fn new(files: &[(&'static str, Option<&Path>)]) -> Result<Written> {
+        let mut out = Written::default();
+        for &(flag, path) in files {
+            let Some(path) = path else { continue };
+            out.files.push(WrittenFile {
+                flag,
+                path: path.to_path_buf(),
+                real: resolve(path)?,
+                id: std::fs::metadata(path).ok().as_ref().and_then(file_id),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Refuses the input file at `input` (its metadata `meta`, links followed) if it is
+    /// one of the files.
+    pub(crate) fn check_file(&self, input: &Path, meta: &std::fs::Metadata) -> Result<()> {
+        let id = file_id(meta);
+        match self.files.iter().find(|w| w.id.is_some() && w.id == id) {
+            Some(w) => Err(Error::Usage(format!(
+                "{}: {} names an input ({}), which the run would replace; write it elsewhere",
+                w.path.display(),
+                w.flag,
+                input.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Refuses the input folder at `folder` (its real path `real`) if one of the files
+    /// lies in it.
+    pub(crate) fn check_folder(&self, folder: &Path, real: &Path) -> Result<()> {
+        match self.files.iter().find(|w| w.real.starts_with(real)) {
+            Some(w) => Err(Error::Usage(format!(
+                "{}: {} file lies inside the input folder {} (a later run would read it as input); write it elsewhere",
+                w.path.display(),
+                w.flag,
+                folder.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A file's device and inode: the same file whatever path leads to it.
+fn file_id(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+/// The real path `p` has, or will have once created: its longest existing ancestor's
+/// real path, then the rest of `p`.
+pub(crate) fn resolve(p: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(p).map_err(|e| Error::io(p, e))?;
+    let mut existing = abs.as_path();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => break,
+        }
+    }
+    let mut real = std::fs::canonicalize(existing).map_err(|e| Error::io(existing, e))?;
+    real.extend(rest.iter().rev());
+    Ok(real)
 }
 
 /// One file or folder in a folder, links followed, as its [`Listing`] lends it.
@@ -424,6 +528,8 @@ pub struct Walk {
     next: usize,
     /// The folders being walked, innermost last.
     stack: Vec<Folder>,
+    /// The files the run writes, which no input may be.
+    written: Written,
 }
 
 /// A folder on the walk's current branch.
@@ -444,6 +550,7 @@ impl Walk {
             inputs: inputs.into(),
             next: 0,
             stack: Vec::new(),
+            written: Written::default(),
         }
     }
 
@@ -453,6 +560,7 @@ impl Walk {
         if self.stack.iter().any(|f| f.real == real) {
             return Ok(());
         }
+        self.written.check_folder(&dir, &real)?;
         let rest = list_folder(&dir)?;
         self.stack.push(Folder {
             path: dir,
@@ -499,6 +607,9 @@ impl Walk {
                     return Some(Err(e));
                 }
                 continue;
+            }
+            if let Err(e) = self.written.check_file(&input.path, &meta) {
+                return Some(Err(e));
             }
             return Some(Ok(given_file(input, link)));
         }
@@ -609,7 +720,10 @@ mod tests {
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
-        assert_eq!(check(InputList::from([Input::given(&root)])).unwrap(), 8);
+        assert_eq!(
+            check(InputList::from([Input::given(&root)]), &Written::default()).unwrap(),
+            8
+        );
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));

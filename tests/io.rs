@@ -1474,35 +1474,82 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
     }
 }
 
-/// Side files written inside an input folder: their partial and temporary files, there
-/// as the walk reaches them, are not read as inputs, nor given outputs. (Once finished,
-/// a later run reads them as any other file.)
+/// A file a run writes beside its outputs is never an input, nor in an input folder:
+/// the input would be replaced (0.2.0 replaced `x.txt` in `filter --removed x.txt
+/// x.txt`), or read back as one by a later run. Refused before anything is written.
 #[test]
-fn side_files_inside_an_input_folder_are_not_read_back_while_written() {
+fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("in");
     fs::create_dir_all(&input).unwrap();
-    fs::write(input.join("b.jsonl"), dev_jsonl(3).0).unwrap();
-    let stats = tmp.path().join("stats.json");
-    let files = |stats: &Path| {
-        let v: serde_json::Value = serde_json::from_slice(&fs::read(stats).unwrap()).unwrap();
-        (v["files"].as_u64().unwrap(), v["skipped"].as_u64().unwrap())
-    };
+    let page = fs::read(&dev_pages(1)[0]).unwrap();
+    let x = input.join("x.txt");
+    fs::write(&x, &page).unwrap();
+    let link = tmp.path().join("link.txt");
+    std::os::unix::fs::symlink(&x, &link).unwrap();
     let out = tmp.path().join("out");
-    for (run, to_folder) in [(0, true), (1, false)] {
-        let removed = input.join(format!("removed{run}.jsonl"));
-        let file_stats = input.join(format!("files{run}.jsonl.gz"));
-        let mut args = vec!["filter", "--jsonl", "--stats", s(&stats)];
-        args.extend(["--removed", s(&removed), "--file-stats", s(&file_stats)]);
+    let (xs, ls, ins, outs) = (s(&x), s(&link), s(&input), s(&out));
+    let inside = input.join("removed.jsonl");
+    let runs: [(&[&str], &str); 7] = [
+        (&["filter", "--removed", xs, xs], "--removed names an input"),
+        (&["filter", "--stats", xs, ls], "--stats names an input"),
+        (
+            &["filter", "-o", outs, "--file-stats", xs, xs],
+            "--file-stats names an input",
+        ),
+        (&["tag", "--html", xs, ls], "--html names an input"),
+        (
+            &["filter", "--removed", s(&inside), ins],
+            "--removed file lies inside the input folder",
+        ),
+        (
+            &["filter", "-o", outs, "--stats", s(&inside), ins],
+            "--stats file lies inside the input folder",
+        ),
+        (
+            &["tag", "--html", s(&inside), ins],
+            "--html file lies inside the input folder",
+        ),
+    ];
+    for (args, want) in runs {
+        let err = fails(args);
+        assert!(
+            err.contains(want) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert_eq!(fs::read(&x).unwrap(), page, "{args:?}");
+        assert!(!inside.exists() && !out.exists(), "{args:?}");
+        assert_eq!(fs::read_dir(&input).unwrap().count(), 1, "{args:?}");
+    }
+}
+
+/// The unfinished files a stopped run left in a folder (a killed run's output folder,
+/// now the next step's input) are not read: half written, they are no input.
+#[test]
+fn unfinished_files_in_an_input_folder_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read(&dev_pages(1)[0]).unwrap();
+    fs::write(input.join("a.txt"), &page).unwrap();
+    for name in [
+        ".b.txt.chaff-resumable",
+        ".r.jsonl.chaff-partial",
+        ".c.txt.x1y2.chaff-tmp",
+    ] {
+        fs::write(input.join(name), &page).unwrap();
+    }
+    let stats = tmp.path().join("stats.json");
+    let out = tmp.path().join("out");
+    for to_folder in [false, true] {
+        let mut args = vec!["filter", "--stats", s(&stats)];
         if to_folder {
             args.extend(["-o", s(&out)]);
         }
         args.push(s(&input));
         ok(&args);
-        assert_eq!(files(&stats), (1, 0), "run {run}");
-        assert!(removed.exists() && file_stats.exists());
-        fs::remove_file(removed).unwrap();
-        fs::remove_file(file_stats).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+        assert_eq!(v["files"], 1, "{args:?}");
     }
     let mut written: Vec<String> = fs::read_dir(&out)
         .unwrap()
@@ -1511,7 +1558,7 @@ fn side_files_inside_an_input_folder_are_not_read_back_while_written() {
     written.sort();
     assert_eq!(
         written,
-        [".chaff-journal.jsonl", ".chaff-run.json", "b.jsonl"]
+        [".chaff-journal.jsonl", ".chaff-run.json", "a.txt"]
     );
 }
 
