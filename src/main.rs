@@ -363,6 +363,14 @@ fn summarize(model: &Model, path: &Path) {
 }
 
 fn cmd_train(a: TrainArgs) -> Result<()> {
+    let out = a
+        .output
+        .clone()
+        .or(a.update.clone())
+        .ok_or_else(|| Error::Usage("train needs -o MODEL (or --update MODEL)".into()))?;
+    let read = [&a.inputs[..], &a.tune_on].concat();
+    let flag = if a.output.is_some() { "-o" } else { "--update" };
+    refuse_overwriting_inputs(&read, flag, &out)?;
     let model = match &a.update {
         Some(base) => train::update(&model_file::load(base)?, &a.inputs)?,
         None => {
@@ -381,21 +389,26 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
             train::train(&a.inputs, &opts)?
         }
     };
-    let out = a
-        .output
-        .or(a.update)
-        .ok_or_else(|| Error::Usage("train needs -o MODEL (or --update MODEL)".into()))?;
     save_model(&model, &out)?;
     summarize(&model, &out);
     Ok(())
 }
 
 fn cmd_forget(a: ForgetArgs) -> Result<()> {
+    let flag = if a.output.is_some() { "-o" } else { "-m" };
+    let out = a.output.clone().unwrap_or(a.model.clone());
+    refuse_overwriting_inputs(&a.inputs, flag, &out)?;
     let model = train::forget(&model_file::load(&a.model)?, &a.inputs)?;
-    let out = a.output.unwrap_or(a.model);
     save_model(&model, &out)?;
     summarize(&model, &out);
     Ok(())
+}
+
+/// Refuses a model written to `out` that is one of the labelled `inputs` or lies in an
+/// input folder (the model would replace the data, or be read back as data).
+fn refuse_overwriting_inputs(inputs: &[PathBuf], flag: &'static str, out: &Path) -> Result<()> {
+    let written = sources::Written::new(&[(flag, Some(out))])?;
+    sources::check(Input::all_given(inputs), &written).map(|_| ())
 }
 
 fn classifier_and_policy(

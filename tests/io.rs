@@ -1474,9 +1474,10 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
     }
 }
 
-/// A file a run writes beside its outputs is never an input, nor in an input folder:
-/// the input would be replaced (0.2.0 replaced `x.txt` in `filter --removed x.txt
-/// x.txt`), or read back as one by a later run. Refused before anything is written.
+/// A file a run writes beside its outputs (or a model `train` and `forget` write) is
+/// never an input, nor in an input folder: the input would be replaced (0.2.0 replaced
+/// `x.txt` in `filter --removed x.txt x.txt` and `train -o x.txt x.txt`), or read back
+/// as one by a later run. Refused before anything is written.
 #[test]
 fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1490,7 +1491,17 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let out = tmp.path().join("out");
     let (xs, ls, ins, outs) = (s(&x), s(&link), s(&input), s(&out));
     let inside = input.join("removed.jsonl");
-    let runs: [(&[&str], &str); 7] = [
+    let model = root().join("models/default.chaff");
+    let runs: [(&[&str], &str); 10] = [
+        (&["train", "-o", xs, ls], "-o names an input"),
+        (
+            &["train", "-o", s(&inside), ins],
+            "-o file lies inside the input folder",
+        ),
+        (
+            &["forget", "-m", s(&model), "-o", xs, xs],
+            "-o names an input",
+        ),
         (&["filter", "--removed", xs, xs], "--removed names an input"),
         (&["filter", "--stats", xs, ls], "--stats names an input"),
         (
