@@ -404,8 +404,9 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a model written to `out` that is one of the labelled `inputs` or lies in an
-/// input folder (the model would replace the data, or be read back as data).
+/// Refuses a file written to `out` (a model, a plot) that is one of the labelled
+/// `inputs` or lies in an input folder (it would replace the data, or be read back as
+/// data).
 fn refuse_overwriting_inputs(inputs: &[PathBuf], flag: &'static str, out: &Path) -> Result<()> {
     let written = sources::Written::new(&[(flag, Some(out))])?;
     sources::check(Input::all_given(inputs), &written).map(|_| ())
@@ -896,6 +897,9 @@ fn print_text(text: &str) -> Result<()> {
 }
 
 fn cmd_eval(a: EvalArgs) -> Result<()> {
+    if let Some(plot) = &a.plot {
+        refuse_overwriting_inputs(&a.inputs, "--plot", plot)?;
+    }
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs)?;
     let report = eval::evaluate(c, &p, &docs)?;

@@ -1492,7 +1492,8 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let (xs, ls, ins, outs) = (s(&x), s(&link), s(&input), s(&out));
     let inside = input.join("removed.jsonl");
     let model = root().join("models/default.chaff");
-    let runs: [(&[&str], &str); 10] = [
+    let runs: [(&[&str], &str); 11] = [
+        (&["eval", "--plot", xs, xs], "--plot names an input"),
         (&["train", "-o", xs, ls], "-o names an input"),
         (
             &["train", "-o", s(&inside), ins],
