@@ -414,7 +414,9 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
     let mut out = Listing::default();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
-        if crate::output::is_temporary(e.file_name().as_encoded_bytes()) {
+        let name = e.file_name();
+        let name = name.as_encoded_bytes();
+        if crate::output::is_temporary(name) {
             continue;
         }
         // The listing's own file types (d_type) spare a stat of every file, which on a
@@ -427,8 +429,6 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
             kind
         };
         if kind.is_dir() || kind.is_file() {
-            let name = e.file_name();
-            let name = name.as_encoded_bytes();
             out.slots.push(Slot {
                 start: out.names.len(),
                 // A name is at most a few hundred bytes on any file system.
