@@ -453,6 +453,18 @@ impl InputArgs {
         })
     }
 
+    /// Refuses a file the run writes that is the `--files-from` / `--files0-from` list
+    /// (read before the run; a list that cannot be read is reported when it is).
+    fn refuse_writing_lists(&self, written: &sources::Written) -> Result<()> {
+        for list in [&self.files_from, &self.files0_from].into_iter().flatten() {
+            match std::fs::metadata(list) {
+                Ok(meta) if list.as_os_str() != "-" => written.check_file(list, &meta)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// `--text-field`, or its default.
     fn text_field(&self) -> &str {
         self.text_field.as_deref().unwrap_or("text")
@@ -559,6 +571,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
     let written = sources::Written::new(&[("--html", a.html.as_deref())])?;
+    a.input.refuse_writing_lists(&written)?;
     if !to_folder {
         sources::check(Arc::clone(&inputs), &written)?;
     }
@@ -744,6 +757,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         ("--file-stats", a.file_stats.as_deref()),
         ("--stats", a.stats.as_deref()),
     ])?;
+    a.input.refuse_writing_lists(&written)?;
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,

@@ -332,7 +332,7 @@ impl Written {
 
     /// Refuses the input file at `input` (its metadata `meta`, links followed) if it is
     /// one of the files.
-    pub(crate) fn check_file(&self, input: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    pub fn check_file(&self, input: &Path, meta: &std::fs::Metadata) -> Result<()> {
         let id = file_id(meta);
         match self.files.iter().find(|w| w.id.is_some() && w.id == id) {
             Some(w) => Err(Error::Usage(format!(

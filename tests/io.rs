@@ -1492,7 +1492,14 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let (xs, ls, ins, outs) = (s(&x), s(&link), s(&input), s(&out));
     let inside = input.join("removed.jsonl");
     let model = root().join("models/default.chaff");
-    let runs: [(&[&str], &str); 11] = [
+    let list = tmp.path().join("list.txt");
+    fs::write(&list, format!("{xs}\n")).unwrap();
+    let lists = s(&list);
+    let runs: [(&[&str], &str); 12] = [
+        (
+            &["filter", "--files-from", lists, "--stats", lists],
+            "--stats names an input",
+        ),
         (&["eval", "--plot", xs, xs], "--plot names an input"),
         (&["train", "-o", xs, ls], "-o names an input"),
         (
@@ -1532,6 +1539,7 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         assert_eq!(fs::read(&x).unwrap(), page, "{args:?}");
         assert!(!inside.exists() && !out.exists(), "{args:?}");
         assert_eq!(fs::read_dir(&input).unwrap().count(), 1, "{args:?}");
+        assert_eq!(fs::read_to_string(&list).unwrap(), format!("{xs}\n"));
     }
 }
 
