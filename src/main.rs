@@ -570,7 +570,10 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let to_folder = a.dolma && a.attributes_dir.is_some();
     // A run into a folder checks its inputs as it plans the folder.
-    let written = sources::Written::new(&[("--html", a.html.as_deref())])?;
+    let mut written = sources::Written::new(&[("--html", a.html.as_deref())])?;
+    if a.html.is_none() && !to_folder {
+        written = written.and_stdout();
+    }
     a.input.refuse_writing_lists(&written)?;
     if !to_folder {
         sources::check(Arc::clone(&inputs), &written)?;
@@ -757,6 +760,10 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         ("--file-stats", a.file_stats.as_deref()),
         ("--stats", a.stats.as_deref()),
     ])?;
+    let written = match a.output {
+        Some(_) => written,
+        None => written.and_stdout(),
+    };
     a.input.refuse_writing_lists(&written)?;
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {

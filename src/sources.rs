@@ -301,6 +301,8 @@ pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64
 #[derive(Debug, Clone, Default)]
 pub struct Written {
     files: Vec<WrittenFile>,
+    /// Device and inode of standard output, when the run writes there and it is a file.
+    stdout: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -330,10 +332,23 @@ impl Written {
         Ok(out)
     }
 
+    /// The run also writes to standard output: an input that is the file standard output
+    /// goes to (`chaff filter a.txt >> a.txt`) is refused too, as cat(1) refuses it.
+    pub fn and_stdout(mut self) -> Written {
+        self.stdout = stdout_id();
+        self
+    }
+
     /// Refuses the input file at `input` (its metadata `meta`, links followed) if it is
     /// one of the files.
     pub fn check_file(&self, input: &Path, meta: &std::fs::Metadata) -> Result<()> {
         let id = file_id(meta);
+        if self.stdout.is_some() && self.stdout == id {
+            return Err(Error::Usage(format!(
+                "{}: the input is also standard output (`> {0}` or `>> {0}`); write the output elsewhere",
+                input.display()
+            )));
+        }
         match self.files.iter().find(|w| w.id.is_some() && w.id == id) {
             Some(w) => Err(Error::Usage(format!(
                 "{}: {} names an input ({}), which the run would replace; write it elsewhere",
@@ -357,6 +372,22 @@ impl Written {
             ))),
             None => Ok(()),
         }
+    }
+}
+
+/// Standard output's device and inode, if it is a regular file (not a pipe, a terminal
+/// or /dev/null).
+fn stdout_id() -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+        let meta = std::fs::File::from(fd).metadata().ok()?;
+        meta.is_file().then(|| file_id(&meta)).flatten()
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -1541,6 +1541,32 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         assert_eq!(fs::read_dir(&input).unwrap().count(), 1, "{args:?}");
         assert_eq!(fs::read_to_string(&list).unwrap(), format!("{xs}\n"));
     }
+    // Standard output into an input (`>> x.txt`), as cat(1) refuses it; not when the
+    // run writes to a folder.
+    for (args, refused) in [
+        (&["filter", xs][..], true),
+        (&["tag", "--json", ls], true),
+        (&["filter", "--files-from", lists], true),
+        (&["filter", "-o", outs, xs], false),
+    ] {
+        let appended = fs::OpenOptions::new().append(true).open(&x).unwrap();
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(args)
+            .stdout(appended)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        if refused {
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains("the input is also standard output"),
+                "{args:?}: {err}"
+            );
+        } else {
+            assert!(o.status.success(), "{args:?}: {err}");
+        }
+        assert_eq!(fs::read(&x).unwrap(), page, "{args:?}");
+    }
 }
 
 /// The unfinished files a stopped run left in a folder (a killed run's output folder,
