@@ -303,6 +303,8 @@ pub struct Written {
     files: Vec<WrittenFile>,
     /// Device and inode of standard output, when the run writes there and it is a file.
     stdout: Option<(u64, u64)>,
+    /// That file's real path, where the system tells it (Linux: /proc/self/fd/1).
+    stdout_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -333,9 +335,14 @@ impl Written {
     }
 
     /// The run also writes to standard output: an input that is the file standard output
-    /// goes to (`chaff filter a.txt >> a.txt`) is refused too, as cat(1) refuses it.
+    /// goes to (`chaff filter a.txt >> a.txt`) is refused too, as cat(1) refuses it, and
+    /// so is an input folder that holds that file (`chaff filter --jsonl dump >
+    /// dump/clean.jsonl`).
     pub fn and_stdout(mut self) -> Written {
         self.stdout = stdout_id();
+        if self.stdout.is_some() {
+            self.stdout_path = std::fs::canonicalize("/proc/self/fd/1").ok();
+        }
         self
     }
 
@@ -363,6 +370,13 @@ impl Written {
     /// Refuses the input folder at `folder` (its real path `real`) if one of the files
     /// lies in it.
     pub(crate) fn check_folder(&self, folder: &Path, real: &Path) -> Result<()> {
+        if let Some(out) = self.stdout_path.as_ref().filter(|p| p.starts_with(real)) {
+            return Err(Error::Usage(format!(
+                "{}: standard output goes to {}, inside this input folder (the run would read its own output); write it elsewhere",
+                folder.display(),
+                out.display()
+            )));
+        }
         match self.files.iter().find(|w| w.real.starts_with(real)) {
             Some(w) => Err(Error::Usage(format!(
                 "{}: {} file lies inside the input folder {} (a later run would read it as input); write it elsewhere",

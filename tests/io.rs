@@ -1567,6 +1567,20 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         }
         assert_eq!(fs::read(&x).unwrap(), page, "{args:?}");
     }
+    // Standard output into a file in an input folder (`> in/clean.jsonl`): the walk would
+    // read it as it is written. (Linux tells a descriptor's path.)
+    if cfg!(target_os = "linux") {
+        let clean = input.join("clean.jsonl");
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(["filter", "--jsonl", ins])
+            .stdout(fs::File::create(&clean).unwrap())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("inside this input folder"), "{err}");
+        assert_eq!(fs::read(&clean).unwrap(), b"");
+    }
 }
 
 /// The unfinished files a stopped run left in a folder (a killed run's output folder,
