@@ -8,7 +8,7 @@ use chaff::input::DecodeOptions;
 use chaff::jsonl::BadRecords;
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};
-use chaff::output::AtomicWriter;
+use chaff::output::{AtomicFile, AtomicWriter};
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
 use chaff::side_file::SideFile;
 use chaff::sources::{self, Input, InputList, Inputs};
@@ -789,6 +789,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             )));
         }
     }
+    // Begun now, so that a path it cannot be written to fails before the run, not after.
+    let stats = a.stats.as_deref().map(AtomicFile::create).transpose()?;
     let engine = Engine {
         classifier: c,
         policy: &p,
@@ -872,14 +874,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             (s, Summary::default())
         }
     };
-    report(
-        &summary,
-        &done,
-        start,
-        g,
-        a.stats.as_deref(),
-        a.hadoop_counters,
-    )
+    report(&summary, &done, start, g, stats, a.hadoop_counters)
 }
 
 /// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters. They count
@@ -890,7 +885,7 @@ fn report(
     done: &Summary,
     start: std::time::Instant,
     g: &Global,
-    stats: Option<&Path>,
+    stats: Option<AtomicFile>,
     hadoop: bool,
 ) -> Result<()> {
     let mut summary = run.clone();
@@ -903,8 +898,8 @@ fn report(
     if hadoop {
         eprint!("{}", summary.hadoop_counters());
     }
-    if let Some(path) = stats {
-        summary.save_json(path)?;
+    if let Some(file) = stats {
+        summary.save_json(file)?;
     }
     Ok(())
 }

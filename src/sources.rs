@@ -324,11 +324,19 @@ impl Written {
         let mut out = Written::default();
         for &(flag, path) in files {
             let Some(path) = path else { continue };
+            let meta = std::fs::metadata(path).ok();
+            // Found now, not when the finished run renames its file onto it.
+            if meta.as_ref().is_some_and(|m| m.is_dir()) {
+                return Err(Error::Usage(format!(
+                    "{}: {flag} names a folder; give it a file's path",
+                    path.display()
+                )));
+            }
             out.files.push(WrittenFile {
                 flag,
                 path: path.to_path_buf(),
                 real: resolve(path)?,
-                id: std::fs::metadata(path).ok().as_ref().and_then(file_id),
+                id: meta.as_ref().and_then(file_id),
             });
         }
         Ok(out)

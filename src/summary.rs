@@ -6,7 +6,6 @@ use crate::reader::Line;
 use crate::writer::Decision;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
-use std::path::Path;
 
 /// Counts for one run; `kept + dropped + blank == lines` always.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,10 +100,12 @@ impl Summary {
         s
     }
 
-    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically.
-    pub fn save_json(&self, path: &Path) -> Result<()> {
+    /// Writes the summary as pretty JSON (`--stats`) to `file`, begun before the run, and
+    /// commits it.
+    pub fn save_json(&self, mut file: crate::output::AtomicFile) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(e.to_string()))?;
-        crate::output::write_atomic(path, &json)
+        std::io::Write::write_all(&mut file, &json).map_err(|e| Error::io(file.path(), e))?;
+        file.commit()
     }
 
     /// Hadoop Streaming counter lines (`reporter:counter:chaff,NAME,N`).

@@ -1567,6 +1567,22 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         }
         assert_eq!(fs::read(&x).unwrap(), page, "{args:?}");
     }
+    // A folder, or a path in no folder, for a file the run writes: refused before the run
+    // (not after it, when the finished file is renamed there).
+    let missing = tmp.path().join("no/such/folder/file");
+    for path in [tmp.path(), missing.as_path()] {
+        for flag in ["--stats", "--removed", "--file-stats"] {
+            let o = chaff(&["filter", flag, s(path), xs]);
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                !o.status.success() && o.stdout.is_empty(),
+                "{flag} {path:?}: {err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+    }
+    let err = fails(&["tag", "--html", s(tmp.path()), xs]);
+    assert!(err.contains("--html names a folder"), "{err}");
     // Standard output into a file in an input folder (`> in/clean.jsonl`): the walk would
     // read it as it is written. (Linux tells a descriptor's path.)
     if cfg!(target_os = "linux") {
