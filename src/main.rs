@@ -8,7 +8,7 @@ use chaff::input::DecodeOptions;
 use chaff::jsonl::BadRecords;
 use chaff::model::Model;
 use chaff::outdir::{self, Existing};
-use chaff::output::{AtomicFile, AtomicWriter};
+use chaff::output::AtomicWriter;
 use chaff::pipeline::{Engine, FilterTarget, InputFormat, RunOptions, Sidecars, Summary};
 use chaff::side_file::SideFile;
 use chaff::sources::{self, Input, InputList, Inputs};
@@ -789,8 +789,6 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             )));
         }
     }
-    // Begun now, so that a path it cannot be written to fails before the run, not after.
-    let stats = a.stats.as_deref().map(AtomicFile::create).transpose()?;
     let engine = Engine {
         classifier: c,
         policy: &p,
@@ -820,10 +818,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
                 ..run_record(&a.model, &a.decision, &a.input, files_from)?
             }
             .to_json();
+            // (Their folders were checked with the files the run writes.)
             let (removed, file_stats) = (a.removed.as_deref(), a.file_stats.as_deref());
-            for p in [removed, file_stats].into_iter().flatten() {
-                chaff::side_file::check_folder(p)?;
-            }
             let settings = Some(settings.as_str());
             let mut plan = outdir::plan(
                 dir, inputs, stdin_name, compress, existing, settings, &written,
@@ -874,7 +870,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             (s, Summary::default())
         }
     };
-    report(&summary, &done, start, g, stats, a.hadoop_counters)
+    report(
+        &summary,
+        &done,
+        start,
+        g,
+        a.stats.as_deref(),
+        a.hadoop_counters,
+    )
 }
 
 /// The end of a run: summary line on stderr, `--stats` JSON, Hadoop counters. They count
@@ -885,7 +888,7 @@ fn report(
     done: &Summary,
     start: std::time::Instant,
     g: &Global,
-    stats: Option<AtomicFile>,
+    stats: Option<&Path>,
     hadoop: bool,
 ) -> Result<()> {
     let mut summary = run.clone();
@@ -898,8 +901,8 @@ fn report(
     if hadoop {
         eprint!("{}", summary.hadoop_counters());
     }
-    if let Some(file) = stats {
-        summary.save_json(file)?;
+    if let Some(path) = stats {
+        summary.save_json(path)?;
     }
     Ok(())
 }

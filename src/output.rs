@@ -207,11 +207,6 @@ impl AtomicFile {
         self.tmp.as_file_mut()
     }
 
-    /// Where it becomes visible on commit.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Flushes and renames the file into place. (No fsync: the rename already makes a
     /// killed run leave complete files or none; syncing every small output file would
     /// cost more than the classification.)

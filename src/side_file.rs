@@ -73,9 +73,9 @@ pub fn available(path: &Path, want: u64) -> Result<u64> {
     Ok(n)
 }
 
-/// Fails, naming the folder, unless the side file `path` has one to be written in (and
-/// is no folder itself): checked before a run creates its output folder, so a mistyped
-/// path leaves nothing behind.
+/// Fails, naming the folder, unless the file `path` a run writes (a side file, a model, a
+/// plot) has one to be written in (and is no folder itself): checked before a run
+/// begins ([`crate::sources::Written::new`]), so a mistyped path leaves nothing behind.
 pub fn check_folder(path: &Path) -> Result<()> {
     if path.is_dir() {
         let e = std::io::Error::new(std::io::ErrorKind::IsADirectory, "a folder, not a file");

@@ -324,14 +324,10 @@ impl Written {
         let mut out = Written::default();
         for &(flag, path) in files {
             let Some(path) = path else { continue };
+            // A folder, or a path in no folder: found now, not when the finished run
+            // renames its file there.
+            crate::side_file::check_folder(path)?;
             let meta = std::fs::metadata(path).ok();
-            // Found now, not when the finished run renames its file onto it.
-            if meta.as_ref().is_some_and(|m| m.is_dir()) {
-                return Err(Error::Usage(format!(
-                    "{}: {flag} names a folder; give it a file's path",
-                    path.display()
-                )));
-            }
             out.files.push(WrittenFile {
                 flag,
                 path: path.to_path_buf(),

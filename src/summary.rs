@@ -6,6 +6,7 @@ use crate::reader::Line;
 use crate::writer::Decision;
 use serde::{Deserialize, Serialize};
 use std::io::Write;
+use std::path::Path;
 
 /// Counts for one run; `kept + dropped + blank == lines` always.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,12 +101,10 @@ impl Summary {
         s
     }
 
-    /// Writes the summary as pretty JSON (`--stats`) to `file`, begun before the run, and
-    /// commits it.
-    pub fn save_json(&self, mut file: crate::output::AtomicFile) -> Result<()> {
+    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically.
+    pub fn save_json(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(e.to_string()))?;
-        std::io::Write::write_all(&mut file, &json).map_err(|e| Error::io(file.path(), e))?;
-        file.commit()
+        crate::output::write_atomic(path, &json)
     }
 
     /// Hadoop Streaming counter lines (`reporter:counter:chaff,NAME,N`).

@@ -1582,7 +1582,7 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         }
     }
     let err = fails(&["tag", "--html", s(tmp.path()), xs]);
-    assert!(err.contains("--html names a folder"), "{err}");
+    assert!(err.contains("a folder, not a file"), "{err}");
     // Standard output into a file in an input folder (`> in/clean.jsonl`): the walk would
     // read it as it is written. (Linux tells a descriptor's path.)
     if cfg!(target_os = "linux") {
