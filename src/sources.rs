@@ -294,7 +294,8 @@ pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64
 }
 
 /// The files a run writes beside its outputs (`filter --removed`, `--file-stats`,
-/// `--stats`, `tag --html`). No input may be one of them: it would be replaced by what
+/// `--stats`, `tag --html`; a model `train` writes, an `eval --plot`), and standard
+/// output when it is a file ([`Written::and_stdout`]). No input may be one of them: it would be replaced by what
 /// the run writes. None may lie in an input folder either (nor in a folder an input
 /// folder's link leads to): a later run would read it back as an input, a `--removed`
 /// file's records as documents; an output folder there is refused alike.
@@ -456,9 +457,9 @@ pub struct Listed<'a> {
 
 /// The files and folders in `dir`, in byte order of their names (the order of their
 /// paths), links followed; other kinds (sockets, pipes, devices) are left out, and so
-/// are chaff's own unfinished files ([`crate::output::is_temporary`]: a side file's
-/// partial file in an input folder, written as the walk reaches it). A link to nothing
-/// is an error naming it.
+/// are chaff's own unfinished files ([`crate::output::is_temporary`]: what a killed run
+/// left in its output folder, when that folder is the next step's input). A link to
+/// nothing is an error naming it.
 pub fn list_folder(dir: &Path) -> Result<Listing> {
     let mut out = Listing::default();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
