@@ -7,8 +7,8 @@
 //! structure tokens) -> [`model`] (linfa-bayes multinomial naive Bayes, compiled to a
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them and
-//! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder,
-//! whose [`journal`] and resumable [`side_file`]s let `--resume` finish a stopped run;
+//! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder
+//! (one at a time: [`folder_lock`]), whose [`journal`] and resumable [`side_file`]s let `--resume` finish a stopped run;
 //! [`train`], [`dataset`] and [`eval`] serve the training side.
 //!
 //! # Filtering a page held in memory
@@ -83,6 +83,7 @@ pub mod eval;
 pub mod explain;
 pub mod features;
 pub mod file_list;
+pub mod folder_lock;
 pub mod gunzip;
 pub mod gzip;
 pub mod html;

@@ -5,6 +5,7 @@
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
+use crate::folder_lock::FolderLock;
 use crate::journal::{dest_key, in_folder, Record, Resume};
 use crate::sources::{
     given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
@@ -134,6 +135,8 @@ pub struct Plan {
     done: Arc<Vec<u64>>,
     /// The source after those, gone on with from a checkpoint.
     inside: Option<Arc<Resume>>,
+    /// Held until the run ends: no other run writes into the folder meanwhile.
+    _lock: Option<FolderLock>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -178,7 +181,7 @@ pub fn plan(
             dir.display()
         ))
     });
-    let before = prepare(dir, &real_out, &check.folders, inside, existing, settings)?;
+    let (before, lock) = prepare(dir, &real_out, &check.folders, inside, existing, settings)?;
     Ok(Plan {
         dir: dir.to_path_buf(),
         inputs,
@@ -187,6 +190,7 @@ pub fn plan(
         before,
         done: Arc::default(),
         inside: None,
+        _lock: lock,
     })
 }
 
@@ -716,7 +720,8 @@ fn real_link(path: &Path) -> Result<Option<PathBuf>> {
 /// Checks and prepares `dir` (whose real path is `real_out`) for a run described by
 /// `settings` (a JSON document, recorded in the folder; `None`: nothing recorded, and no
 /// resuming); `folders` are the input folders and their real paths, `inside` the error
-/// for an input inside the output folder, if one is. Returns what the folder held.
+/// for an input inside the output folder, if one is. Returns what the folder held, and
+/// the folder's lock, taken before anything in it was looked at.
 fn prepare(
     dir: &Path,
     real_out: &Path,
@@ -724,9 +729,10 @@ fn prepare(
     inside: Option<Error>,
     existing: Existing,
     settings: Option<&str>,
-) -> Result<Before> {
+) -> Result<(Before, Option<FolderLock>)> {
     let manifest = dir.join(MANIFEST);
     let mut before = Before::Empty;
+    let mut lock = None;
     // An output folder inside an input folder would be read back as input next time.
     for (input, real) in folders {
         if real_out.starts_with(real) {
@@ -744,6 +750,8 @@ fn prepare(
                 dir.display()
             )));
         }
+        // Before what the folder holds is read: it is another run's until that ends.
+        lock = FolderLock::take(dir)?;
         let busy = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
             .next()
@@ -784,7 +792,23 @@ fn prepare(
         return Err(e);
     }
     // Created only now, so a refused run leaves no empty folder behind.
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        lock = FolderLock::take(dir)?;
+        // Another run that made the folder first, and wrote in it, is running or was.
+        if std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .next()
+            .is_some()
+        {
+            return Err(Error::io(
+                dir,
+                std::io::Error::other(
+                    "another chaff run began writing into this folder as this one started",
+                ),
+            ));
+        }
+    }
     if before == Before::Resume {
         remove_temporaries(dir, false)?;
     } else if let Some(settings) = settings {
@@ -794,7 +818,7 @@ fn prepare(
         }
         crate::output::write_atomic(&manifest, settings.as_bytes())?;
     }
-    Ok(before)
+    Ok((before, lock))
 }
 
 /// How the settings `new` differ from those recorded, `old` (both as

@@ -1639,6 +1639,101 @@ fn unfinished_files_in_an_input_folder_are_not_read() {
 }
 
 #[test]
+fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
+    use chaff::folder_lock::FolderLock;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read(&dev_pages(1)[0]).unwrap();
+    fs::write(input.join("a.txt"), &page).unwrap();
+    let out = tmp.path().join("out");
+    let refused = |args: &[&str]| {
+        let before = tree(&out);
+        let o = chaff(args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err,
+            format!(
+                "chaff: {}: another chaff run is writing into this folder (it holds the folder's lock); \
+                 wait for it to end, or stop it and finish with --resume\n",
+                out.display()
+            ),
+            "{args:?}"
+        );
+        assert_eq!(tree(&out), before, "{args:?} changed the folder");
+    };
+    let second_runs: [&[&str]; 4] = [
+        &["filter", "-o", s(&out), s(&input)],
+        &["filter", "--resume", "-o", s(&out), s(&input)],
+        &["filter", "--force", "-o", s(&out), s(&input)],
+        &[
+            "tag",
+            "--dolma",
+            "--force",
+            "--attributes-dir",
+            s(&out),
+            s(&input),
+        ],
+    ];
+    // A run that is still reading standard input holds the folder it writes into.
+    let mut first = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["-q", "filter", "-o", s(&out), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It holds the lock once a take of ours fails (bounded: a stuck run fails the test).
+    let started = std::time::Instant::now();
+    loop {
+        if out.join(".chaff-run.json").exists() && FolderLock::take(&out).is_err() {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first run never locked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // A temporary file of its own, which a second run's --resume or --force would remove.
+    let theirs = out.join(".stdin.txt.x1y2.chaff-tmp");
+    fs::write(&theirs, b"the first run's").unwrap();
+    for args in second_runs {
+        refused(args);
+    }
+    assert!(theirs.exists());
+    fs::remove_file(&theirs).unwrap();
+    let mut feed = first.stdin.take().unwrap();
+    feed.write_all(&page).unwrap();
+    drop(feed);
+    let o = first.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        fs::read(out.join("stdin.txt")).unwrap(),
+        ok(&["-q", "filter", s(&input)])
+    );
+    // Its lock ended with it.
+    let o = chaff(&["filter", "--resume", "-o", s(&out), "-"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Any holder of the lock (here this test, as flock(1) would) keeps a run out,
+    // an output folder made empty or already written in.
+    let empty = tmp.path().join("empty");
+    for dir in [&empty, &out] {
+        fs::create_dir_all(dir).unwrap();
+        let held = FolderLock::take(dir).unwrap();
+        assert!(held.is_some());
+        let o = chaff(&["filter", "--resume", "-o", s(dir), s(&input)]);
+        assert_eq!(o.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("another chaff run"));
+        drop(held);
+    }
+    assert_eq!(fs::read_dir(&empty).unwrap().count(), 0);
+    ok(&["-q", "filter", "-o", s(&empty), s(&input)]);
+}
+
+#[test]
 fn a_full_disk_on_stdout_is_one_line_and_exit_1() {
     let tmp = tempfile::tempdir().unwrap();
     let jsonl = tmp.path().join("dev.jsonl");
