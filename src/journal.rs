@@ -498,7 +498,7 @@ mod tests {
         let mut side = run.removed.take().unwrap();
         side.flush().unwrap();
         run.journal.flush().unwrap();
-        drop((run, side));
+        drop((run, side, first));
         let partial = side_file::partial_path(&removed);
         std::fs::OpenOptions::new()
             .write(true)
@@ -519,7 +519,7 @@ mod tests {
         assert!(names[0].ends_with("c.txt") && names.len() == 2, "{names:?}");
         // The side file and the journal were cut back to the two sources.
         assert_eq!(std::fs::metadata(&partial).unwrap().len(), 10);
-        drop(run);
+        drop((run, resumed));
         assert_eq!(all(&out).len(), 2);
         // Without the side file's partial (and no finished side file), nothing is done.
         std::fs::remove_file(&partial).unwrap();
@@ -577,7 +577,7 @@ mod tests {
                 .unwrap();
         }
         run.journal.flush().unwrap();
-        drop(run);
+        drop((run, first));
         let journal = std::fs::read(path(&out)).unwrap();
         let partial = crate::output::resumable_path(&out.join("b.jsonl"));
         // The partial output's length picks the checkpoint; the journal is kept up to it.

@@ -136,7 +136,7 @@ pub struct Plan {
     /// The source after those, gone on with from a checkpoint.
     inside: Option<Arc<Resume>>,
     /// Held until the run ends: no other run writes into the folder meanwhile.
-    _lock: Option<FolderLock>,
+    lock: Option<FolderLock>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -190,11 +190,17 @@ pub fn plan(
         before,
         done: Arc::default(),
         inside: None,
-        _lock: lock,
+        lock,
     })
 }
 
 impl Plan {
+    /// Lets the folder's lock go, as a run that stopped did (tests of what follows one).
+    #[cfg(test)]
+    pub(crate) fn unlock(&mut self) {
+        self.lock = None;
+    }
+
     /// The sources still to do and their destinations, in input order, found as the run
     /// reaches them; each output subfolder is created before the first source that
     /// goes in it.
@@ -1135,6 +1141,8 @@ mod tests {
         std::fs::write(out.join("a.txt.gz"), "done").unwrap();
         std::fs::write(out.join("sub/b.txt.gz"), "done").unwrap();
         let tmpfile = out.join("sub/.c.txt.gz.x1.chaff-tmp");
+        let mut first = first;
+        first.unlock();
         std::fs::write(&tmpfile, "half").unwrap();
         let e = run(Existing::Refuse, &settings).unwrap_err().to_string();
         assert!(e.contains("already holds files"), "{e}");
@@ -1179,10 +1187,12 @@ mod tests {
         // nothing is.
         assert_eq!(replaces(&first), [false; 3]);
         assert_eq!(replaces(&resumed), [true, false]);
+        resumed.unlock();
         let forced = run(Existing::Force, &settings).unwrap();
         assert!(!forced.resuming());
         assert_eq!(done_prefix(&forced, &all), 0);
         assert_eq!(replaces(&forced), [true, true, false]);
+        drop(forced);
         // A link to a file counts as done, as the file would.
         #[cfg(unix)]
         {
