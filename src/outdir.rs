@@ -136,7 +136,7 @@ pub struct Plan {
     /// The source after those, gone on with from a checkpoint.
     inside: Option<Arc<Resume>>,
     /// Held until the run ends: no other run writes into the folder meanwhile.
-    lock: Option<FolderLock>,
+    _lock: Option<FolderLock>,
 }
 
 /// Checks a run of `inputs` into `dir`: each source's output goes to its path relative to
@@ -190,7 +190,7 @@ pub fn plan(
         before,
         done: Arc::default(),
         inside: None,
-        lock,
+        _lock: lock,
     })
 }
 
@@ -198,7 +198,7 @@ impl Plan {
     /// Lets the folder's lock go, as a run that stopped did (tests of what follows one).
     #[cfg(test)]
     pub(crate) fn unlock(&mut self) {
-        self.lock = None;
+        self._lock = None;
     }
 
     /// The sources still to do and their destinations, in input order, found as the run
