@@ -607,6 +607,7 @@ impl Check<'_> {
                 }
                 let inside = if link {
                     let path = b.path.join(name);
+                    self.written.check_link(&path)?;
                     real_link(&path)?.is_some_and(|r| r.starts_with(self.real_out))
                 } else {
                     inside

@@ -372,6 +372,19 @@ impl Written {
         }
     }
 
+    /// Refuses the file at `path`, a link met in a walked folder, if it leads to one of
+    /// the files (`in/r.jsonl -> ../removed.jsonl`). Links are few, so each costs a stat
+    /// here; other files in the folder cannot be one of them, as the folder would hold
+    /// it ([`Written::check_folder`]), but for a hard link, which only a stat of every
+    /// file would find.
+    pub(crate) fn check_link(&self, path: &Path) -> Result<()> {
+        if self.files.is_empty() && self.stdout.is_none() {
+            return Ok(());
+        }
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        self.check_file(path, &meta)
+    }
+
     /// Refuses the input folder at `folder` (its real path `real`) if one of the files
     /// lies in it.
     pub(crate) fn check_folder(&self, folder: &Path, real: &Path) -> Result<()> {
@@ -635,6 +648,11 @@ impl Walk {
                         return Some(Err(err));
                     }
                     continue;
+                }
+                if link {
+                    if let Err(err) = self.written.check_link(&path) {
+                        return Some(Err(err));
+                    }
                 }
                 return Some(Ok(Source::File {
                     path,

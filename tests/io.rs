@@ -1597,6 +1597,55 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         assert!(err.contains("inside this input folder"), "{err}");
         assert_eq!(fs::read(&clean).unwrap(), b"");
     }
+    // A link in an input folder to a file the run writes (`linked/r.txt ->
+    // ../removed.jsonl`) is that file as an input: refused, walked into OUTDIR or not.
+    let linked = tmp.path().join("linked");
+    fs::create_dir_all(&linked).unwrap();
+    fs::write(linked.join("a.txt"), &page).unwrap();
+    let removed = tmp.path().join("removed.jsonl");
+    fs::write(&removed, b"{\"an earlier run's\":1}\n").unwrap();
+    std::os::unix::fs::symlink(&removed, linked.join("r.txt")).unwrap();
+    let (lks, rs) = (s(&linked), s(&removed));
+    let out = tmp.path().join("out2");
+    for args in [
+        &[
+            "filter",
+            "--jsonl",
+            "--bad-records",
+            "skip",
+            "--removed",
+            rs,
+            lks,
+        ][..],
+        &["filter", "-o", s(&out), "--removed", rs, lks],
+        &[
+            "filter",
+            "--jsonl",
+            "--bad-records",
+            "skip",
+            "--files-from",
+            lists,
+            "--stats",
+            rs,
+            lks,
+        ],
+        &["tag", "--html", rs, lks],
+    ] {
+        let err = fails(args);
+        assert!(
+            err.contains("names an input (") && err.contains("r.txt), which the run would replace"),
+            "{args:?}: {err}"
+        );
+        assert!(!out.exists(), "{args:?}");
+    }
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["filter", "--plain-text", lks])
+        .stdout(fs::OpenOptions::new().append(true).open(&removed).unwrap())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the input is also standard output"), "{err}");
+    assert_eq!(fs::read(&removed).unwrap(), b"{\"an earlier run's\":1}\n");
 }
 
 /// The unfinished files a stopped run left in a folder (a killed run's output folder,
