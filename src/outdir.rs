@@ -474,6 +474,7 @@ impl Check<'_> {
     fn inputs(&mut self, stdin_name: &str) -> Result<()> {
         for (i, input) in self.inputs.iter().enumerate() {
             if input.is_stdin() {
+                self.written.check_stdin()?;
                 let compress = self.compress;
                 let pending = self.pending(PathBuf::new());
                 let at = At::apart(&mut pending.apart, stdin_name.into());

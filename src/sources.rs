@@ -372,6 +372,30 @@ impl Written {
         }
     }
 
+    /// Refuses standard input, an input of the run, if it is a file redirected from one
+    /// of the files (`--removed r.jsonl - < r.jsonl`) or from standard output's file
+    /// (`chaff filter - < a.txt >> a.txt`, as cat(1) refuses it).
+    pub(crate) fn check_stdin(&self) -> Result<()> {
+        if self.files.is_empty() && self.stdout.is_none() {
+            return Ok(());
+        }
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            let Some(meta) = file_behind(std::io::stdin().as_fd()) else {
+                return Ok(());
+            };
+            if self.stdout.is_some() && self.stdout == file_id(&meta) {
+                return Err(Error::Usage(
+                    "standard input is also standard output (the same file); write the output elsewhere"
+                        .to_string(),
+                ));
+            }
+            self.check_file(Path::new("standard input"), &meta)?;
+        }
+        Ok(())
+    }
+
     /// Refuses the file at `path`, a link met in a walked folder, if it leads to one of
     /// the files (`in/r.jsonl -> ../removed.jsonl`). Links are few, so each costs a stat
     /// here; other files in the folder cannot be one of them, as the folder would hold
@@ -413,14 +437,20 @@ fn stdout_id() -> Option<(u64, u64)> {
     #[cfg(unix)]
     {
         use std::os::fd::AsFd;
-        let fd = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
-        let meta = std::fs::File::from(fd).metadata().ok()?;
-        meta.is_file().then(|| file_id(&meta)).flatten()
+        file_behind(std::io::stdout().as_fd()).and_then(|m| file_id(&m))
     }
     #[cfg(not(unix))]
     {
         None
     }
+}
+
+/// The metadata of the file behind a descriptor, if it is a regular file.
+#[cfg(unix)]
+fn file_behind(fd: std::os::fd::BorrowedFd<'_>) -> Option<std::fs::Metadata> {
+    let fd = fd.try_clone_to_owned().ok()?;
+    let meta = std::fs::File::from(fd).metadata().ok()?;
+    meta.is_file().then_some(meta)
 }
 
 /// A file's device and inode: the same file whatever path leads to it.
@@ -663,7 +693,7 @@ impl Walk {
             let input = self.inputs.get(self.next)?;
             self.next += 1;
             if input.is_stdin() {
-                return Some(Ok(Source::Stdin));
+                return Some(self.written.check_stdin().map(|()| Source::Stdin));
             }
             let (meta, link) = match look(&input.path) {
                 Ok(m) => m,

@@ -1646,6 +1646,63 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("the input is also standard output"), "{err}");
     assert_eq!(fs::read(&removed).unwrap(), b"{\"an earlier run's\":1}\n");
+    // Standard input redirected from such a file: `- < x.txt >> x.txt` (as cat(1)
+    // refuses it), `--removed r.jsonl - < r.jsonl`; from another file, the run goes on.
+    let from = |file: &Path, args: &[&str], to: Option<&Path>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"));
+        cmd.args(args).stdin(fs::File::open(file).unwrap());
+        if let Some(to) = to {
+            cmd.stdout(fs::OpenOptions::new().append(true).open(to).unwrap());
+        }
+        cmd.output().unwrap()
+    };
+    let pipe = ["filter", "--jsonl", "--pipe", "-"];
+    for (file, args, to, want) in [
+        (
+            &x,
+            &["filter", "-"][..],
+            Some(&x),
+            "standard input is also standard output",
+        ),
+        (
+            &x,
+            &["tag", "-"],
+            Some(&x),
+            "standard input is also standard output",
+        ),
+        (
+            &removed,
+            &pipe,
+            Some(&removed),
+            "standard input is also standard output",
+        ),
+        (
+            &removed,
+            &["filter", "--removed", rs, "-"],
+            None,
+            "--removed names an input (standard input)",
+        ),
+        (
+            &removed,
+            &["filter", "-o", s(&out), "--removed", rs, "-"],
+            None,
+            "--removed names an input (standard input)",
+        ),
+    ] {
+        let before = fs::read(file).unwrap();
+        let o = from(file, args, to.map(|p| p.as_path()));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(want) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+        assert_eq!(fs::read(file).unwrap(), before, "{args:?}");
+        assert!(!out.exists(), "{args:?}");
+    }
+    let o = from(&x, &["-q", "filter", "--removed", rs, "-"], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, ok(&["-q", "filter", xs]));
 }
 
 /// The unfinished files a stopped run left in a folder (a killed run's output folder,
