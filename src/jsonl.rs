@@ -447,10 +447,20 @@ impl<'a> Object<'a> {
     /// wrong field sees the right one.
     fn fields_named(&self, place: &str) -> String {
         const SHOWN: usize = 12;
-        let mut names: Vec<&str> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         for (k, _) in &self.0 {
-            if !names.contains(&k.as_ref()) {
-                names.push(k);
+            // A name that would not read as itself in the list (empty, ` text`, `a, b`)
+            // is shown as JSON writes it.
+            let plain = !k.is_empty()
+                && !k.contains(|c: char| {
+                    c == ',' || c == '"' || c.is_whitespace() || c.is_control()
+                });
+            let shown = match plain {
+                true => k.to_string(),
+                false => serde_json::to_string(k).unwrap_or_default(),
+            };
+            if !names.contains(&shown) {
+                names.push(shown);
             }
         }
         let whose = match place {
@@ -1156,6 +1166,11 @@ mod tests {
             Record::parse("{}", "text").unwrap_err(),
             "record has no \"text\" field (the record is empty)"
         );
+        // Names that would not read as themselves in the list are quoted.
+        let e = Record::parse(r#"{"":1," text ":2,"a, b":3,"标题":4,"t\n":5}"#, "text");
+        assert!(e
+            .unwrap_err()
+            .contains(r#"(its fields: "", " text ", "a, b", 标题, "t\n")"#),);
         let many: Vec<String> = (0..20).map(|i| format!("\"f{i}\":{i}")).collect();
         let e = Record::parse(&format!("{{{}}}", many.join(",")), "text").unwrap_err();
         assert!(
