@@ -149,20 +149,37 @@ pub fn render(
     s
 }
 
-/// `chaff explain INPUT`: `input` names a file, or is itself the text to explain (one
+/// `chaff explain INPUT`: `input` names a file (`-`: standard input), read as `tag`
+/// reads one (decompressed, decoded by `decode`), or is itself the text to explain (one
 /// paragraph per line). Explains every non-blank line in context and renders the `top`
 /// strongest tokens of each.
-pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate::Result<String> {
+pub fn explain_input(
+    classifier: &Classifier,
+    input: &str,
+    decode: &crate::input::DecodeOptions,
+    top: usize,
+) -> crate::Result<String> {
+    use crate::sources::Source;
     let path = std::path::Path::new(input);
+    let source = match input {
+        "-" => Some(Source::Stdin),
+        _ if path.is_file() => Some(Source::File {
+            path: path.to_path_buf(),
+            rel_from: 0,
+            link: false,
+        }),
+        _ => None,
+    };
     let owned;
-    let (bytes, name) = if path.is_file() {
-        owned = std::fs::read(path).map_err(|e| crate::Error::io(path, e))?;
-        (owned.as_slice(), path)
-    } else {
-        (input.as_bytes(), std::path::Path::new("<text argument>"))
+    let (bytes, name) = match &source {
+        Some(source) => {
+            owned = read_text(source, decode)?;
+            (owned.as_slice(), source.display())
+        }
+        None => (input.as_bytes(), "<text argument>".to_string()),
     };
     let lines =
-        crate::reader::split_lines(bytes).map_err(|(l, m)| crate::Error::input(name, l, m))?;
+        crate::reader::split_lines(bytes).map_err(|(l, m)| crate::Error::input(&name, l, m))?;
     let (texts, blanks) = crate::pipeline::paragraphs(&lines, false);
     let numbered: Vec<(usize, &str)> = lines
         .iter()
@@ -171,4 +188,24 @@ pub fn explain_input(classifier: &Classifier, input: &str, top: usize) -> crate:
         .collect();
     let ex = explain_lines(classifier, &texts, &blanks);
     Ok(render(classifier, &numbered, &ex, top))
+}
+
+/// The text of `source`, decompressed and decoded as a run reads it.
+fn read_text(
+    source: &crate::sources::Source,
+    decode: &crate::input::DecodeOptions,
+) -> crate::Result<Vec<u8>> {
+    use crate::input::Opened;
+    let io = |e| crate::Error::io(source.display(), e);
+    match crate::input::open(source, decode, Default::default())? {
+        Opened::Text { text, .. } => {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut text.into_reader(), &mut bytes).map_err(io)?;
+            Ok(bytes)
+        }
+        Opened::Binary(reason) => Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("not text to explain ({reason})"),
+        ))),
+    }
 }

@@ -180,12 +180,8 @@ struct InputArgs {
     /// list: /段落/*/内容) [default: text]
     #[arg(long, value_name = "NAME")]
     text_field: Option<String>,
-    /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
-    #[arg(long, value_name = "LABEL")]
-    encoding: Option<String>,
-    /// Replace undecodable bytes (and in JSONL text, lone UTF-16 surrogate escapes) with U+FFFD instead of failing
-    #[arg(long)]
-    lossy: bool,
+    #[command(flatten)]
+    decoding: Decoding,
     /// Fail on a file that is not text instead of skipping it with a warning
     #[arg(long)]
     strict: bool,
@@ -217,6 +213,36 @@ struct InputArgs {
     /// and lz4 are decompressed
     #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     inputs: Vec<PathBuf>,
+}
+
+/// How text is decoded: `--encoding` and `--lossy`.
+#[derive(Args)]
+struct Decoding {
+    /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
+    #[arg(long, value_name = "LABEL")]
+    encoding: Option<String>,
+    /// Replace undecodable bytes (and in JSONL text, lone UTF-16 surrogate escapes) with U+FFFD instead of failing
+    #[arg(long)]
+    lossy: bool,
+}
+
+impl Decoding {
+    /// The options they ask for.
+    fn options(&self) -> Result<DecodeOptions> {
+        Ok(DecodeOptions {
+            encoding: match &self.encoding {
+                Some(l) => Some(DecodeOptions::parse_encoding(l)?),
+                None => None,
+            },
+            lossy: self.lossy,
+            ..DecodeOptions::default()
+        })
+    }
+
+    /// Whether either is given.
+    fn given(&self) -> bool {
+        self.encoding.is_some() || self.lossy
+    }
 }
 
 /// A run's inputs: the command line's, then a list's.
@@ -324,7 +350,10 @@ struct ExplainArgs {
     /// Tokens to show per line
     #[arg(long, default_value_t = 12)]
     top: usize,
-    /// A file (its non-blank lines are explained as one page) or a line of text
+    #[command(flatten)]
+    decoding: Decoding,
+    /// A file (its non-blank lines are explained as one page; read as tag reads one:
+    /// decompressed, its encoding detected), - for stdin, or a line of text
     #[arg(value_name = "TEXT|FILE")]
     input: String,
 }
@@ -486,17 +515,14 @@ impl InputArgs {
         {
             keys.map_err(|e| Error::Usage(format!("--text-field {e}")))?;
         }
-        let encoding = match &self.encoding {
-            Some(l) => Some(DecodeOptions::parse_encoding(l)?),
-            None => None,
-        };
-        if self.warc && (self.encoding.is_some() || self.lossy) {
+        let decode = self.decoding.options()?;
+        if self.warc && self.decoding.given() {
             return Err(Error::Usage(
                 "--encoding and --lossy do not apply to --warc: records are framed by byte counts, and read as UTF-8"
                     .into(),
             ));
         }
-        if self.parquet && (self.encoding.is_some() || self.lossy) {
+        if self.parquet && self.decoding.given() {
             return Err(Error::Usage(
                 "--encoding and --lossy do not apply to --parquet: Parquet text is UTF-8".into(),
             ));
@@ -542,12 +568,10 @@ impl InputArgs {
                 InputFormat::Text
             },
             decode: DecodeOptions {
-                encoding,
-                lossy: self.lossy,
                 eager: self.pipe,
                 force_text: self.plain_text,
                 // The run sets `plain_text` from its format.
-                ..DecodeOptions::default()
+                ..decode
             },
             chunk_bytes: self.chunk_bytes.max(1),
             pipe: self.pipe,
@@ -717,14 +741,14 @@ fn run_record<'a>(
         chunk_bytes: input.chunk_bytes,
         compress: "auto",
         dolma: None,
-        encoding: input.encoding.as_deref(),
+        encoding: input.decoding.encoding.as_deref(),
         file_stats: None,
         files_from,
         inputs: &input.inputs,
         jsonl: input.jsonl,
         keep: &decision.keep,
         keep_empty: false,
-        lossy: input.lossy,
+        lossy: input.decoding.lossy,
         model_crc32: format!("{:08x}", chaff::model_crc32(model.model.as_deref())?),
         no_context: decision.no_context,
         text_field: input.text_field(),
@@ -935,7 +959,10 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
 
 fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let c = Classifier::load(|| load_model(&a.model))?;
-    print_text(&chaff::explain::explain_input(&c, &a.input, a.top)?)
+    let decode = a.decoding.options()?;
+    print_text(&chaff::explain::explain_input(
+        &c, &a.input, &decode, a.top,
+    )?)
 }
 
 fn cmd_inspect(a: InspectArgs) -> Result<()> {

@@ -771,6 +771,31 @@ fn explain_shows_tokens_and_context() {
         line2.contains("read as: 0 blank lines before, 1 after, after a sentence end"),
         "{out}"
     );
+    // A file is read as tag reads it: gzipped, in GBK, from standard input (`-`).
+    let text = fs::read_to_string(&page).unwrap();
+    let gz = tmp.path().join("p.txt.gz");
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, text.as_bytes()).unwrap();
+    fs::write(&gz, z.finish().unwrap()).unwrap();
+    let gbk = tmp.path().join("gbk.txt");
+    fs::write(&gbk, encoding_rs::GBK.encode(&text).0).unwrap();
+    assert_eq!(String::from_utf8(ok(&["explain", s(&gz)])).unwrap(), out);
+    assert_eq!(
+        String::from_utf8(ok(&["explain", "--encoding", "gbk", s(&gbk)])).unwrap(),
+        out
+    );
+    let o = chaff_in(&root(), &["explain", "-"], Some(text.as_bytes()));
+    assert_eq!(String::from_utf8(o.stdout).unwrap(), out);
+    // Bytes that are not UTF-8: the error's hint names flags explain has.
+    let bad = tmp.path().join("bad.txt");
+    fs::write(&bad, b"ab\xffcd\n").unwrap();
+    let err = fails(&["explain", "--encoding", "utf-8", s(&bad)]);
+    assert!(
+        err.contains("bad.txt:1: invalid UTF-8") && err.contains("--lossy"),
+        "{err}"
+    );
+    let lossy = String::from_utf8(ok(&["explain", "--lossy", s(&bad)])).unwrap();
+    assert!(lossy.contains("ab\u{fffd}cd"), "{lossy}");
 }
 
 #[test]
