@@ -3,7 +3,9 @@
 //! holding `page, line, label`).
 
 use crate::error::{Error, Result};
+use crate::input::DecodeOptions;
 use crate::reader::split_lines;
+use crate::sources::Source;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -30,18 +32,37 @@ pub struct LabelledDoc {
     pub page: Option<Vec<u8>>,
 }
 
-/// Reads every labelled input; a folder must be a page set.
-pub fn read_labelled(inputs: &[PathBuf]) -> Result<Vec<LabelledDoc>> {
+/// Reads every labelled input (`-`: TSV or fastText rows on standard input); a folder
+/// must be a page set. Every file is read as `tag` reads one, decompressed and decoded by
+/// `decode`.
+pub fn read_labelled(inputs: &[PathBuf], decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
     let mut docs = Vec::new();
     for input in inputs {
+        if input.as_os_str() == "-" {
+            docs.extend(read_rows(input, decode)?);
+            continue;
+        }
         let meta = std::fs::metadata(input).map_err(|e| Error::io(input, e))?;
         if meta.is_dir() {
-            docs.extend(read_page_set(input)?);
+            docs.extend(read_page_set(input, decode)?);
         } else {
-            docs.extend(read_rows(input)?);
+            docs.extend(read_rows(input, decode)?);
         }
     }
     Ok(docs)
+}
+
+/// The text of the labelled file at `path` (`-`: standard input).
+fn read_file(path: &Path, decode: &DecodeOptions) -> Result<Vec<u8>> {
+    let source = match path.as_os_str() == "-" {
+        true => Source::Stdin,
+        false => Source::File {
+            path: path.to_path_buf(),
+            rel_from: 0,
+            link: false,
+        },
+    };
+    crate::input::read_whole(&source, decode, "labelled text")
 }
 
 fn check_label(label: &str, path: &Path, line: usize) -> Result<()> {
@@ -59,8 +80,8 @@ fn check_label(label: &str, path: &Path, line: usize) -> Result<()> {
 }
 
 /// A TSV or fastText file: each non-blank row is its own one-line document.
-fn read_rows(path: &Path) -> Result<Vec<LabelledDoc>> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+fn read_rows(path: &Path, decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
+    let bytes = read_file(path, decode)?;
     let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(path, l, m))?;
     let first = lines.iter().find(|l| !l.is_blank());
     let Some(first) = first else {
@@ -135,11 +156,11 @@ fn read_rows(path: &Path) -> Result<Vec<LabelledDoc>> {
 
 /// A page set: `labels.tsv` must label every non-blank line of every page it names, and
 /// only non-blank lines.
-fn read_page_set(dir: &Path) -> Result<Vec<LabelledDoc>> {
+fn read_page_set(dir: &Path, decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
     let labels_path = dir.join("labels.tsv");
     let pages_dir = dir.join("pages");
     if labels_path.is_file() && pages_dir.is_dir() {
-        return read_pages(&labels_path, &pages_dir, None);
+        return read_pages(&labels_path, &pages_dir, None, decode);
     }
     // The seed layout: NAME.txt beside NAME.labels.tsv (columns line, label[, text prefix]).
     let mut pairs = Vec::new();
@@ -162,7 +183,7 @@ fn read_page_set(dir: &Path) -> Result<Vec<LabelledDoc>> {
     pairs.sort();
     let mut docs = Vec::new();
     for (labels, page) in pairs {
-        docs.extend(read_pages(&labels, dir, Some(&page))?);
+        docs.extend(read_pages(&labels, dir, Some(&page), decode)?);
     }
     Ok(docs)
 }
@@ -173,9 +194,10 @@ fn read_pages(
     labels_path: &Path,
     pages_dir: &Path,
     single: Option<&str>,
+    decode: &DecodeOptions,
 ) -> Result<Vec<LabelledDoc>> {
     let labels_path = labels_path.to_path_buf();
-    let bytes = std::fs::read(&labels_path).map_err(|e| Error::io(&labels_path, e))?;
+    let bytes = read_file(&labels_path, decode)?;
     let rows = split_lines(&bytes).map_err(|(l, m)| Error::input(&labels_path, l, m))?;
     let mut by_page: BTreeMap<String, BTreeMap<usize, (String, usize)>> = BTreeMap::new();
     for r in &rows {
@@ -239,7 +261,7 @@ fn read_pages(
     let mut docs = Vec::new();
     for (page, labels) in by_page {
         let path = pages_dir.join(&page);
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let bytes = read_file(&path, decode)?;
         let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&path, l, m))?;
         let mut out = Vec::new();
         for l in &lines {

@@ -173,7 +173,7 @@ pub fn explain_input(
     let owned;
     let (bytes, name) = match &source {
         Some(source) => {
-            owned = read_text(source, decode)?;
+            owned = crate::input::read_whole(source, decode, "text to explain")?;
             (owned.as_slice(), source.display())
         }
         None => (input.as_bytes(), "<text argument>".to_string()),
@@ -188,24 +188,4 @@ pub fn explain_input(
         .collect();
     let ex = explain_lines(classifier, &texts, &blanks);
     Ok(render(classifier, &numbered, &ex, top))
-}
-
-/// The text of `source`, decompressed and decoded as a run reads it.
-fn read_text(
-    source: &crate::sources::Source,
-    decode: &crate::input::DecodeOptions,
-) -> crate::Result<Vec<u8>> {
-    use crate::input::Opened;
-    let io = |e| crate::Error::io(source.display(), e);
-    match crate::input::open(source, decode, Default::default())? {
-        Opened::Text { text, .. } => {
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut text.into_reader(), &mut bytes).map_err(io)?;
-            Ok(bytes)
-        }
-        Opened::Binary(reason) => Err(io(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("not text to explain ({reason})"),
-        ))),
-    }
 }

@@ -119,6 +119,24 @@ pub fn open(source: &Source, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> 
     .map_err(|e| Error::io(source.display(), e))
 }
 
+/// The whole text of `source`, decompressed and decoded as [`open`] reads it, for the
+/// commands that take a file whole (`explain`, labelled data); a source that is not
+/// text is an error saying it is not `what`.
+pub fn read_whole(source: &Source, opts: &DecodeOptions, what: &str) -> Result<Vec<u8>> {
+    let io = |e| Error::io(source.display(), e);
+    match open(source, opts, Arc::default())? {
+        Opened::Text { text, .. } => {
+            let mut bytes = Vec::new();
+            text.into_reader().read_to_end(&mut bytes).map_err(io)?;
+            Ok(bytes)
+        }
+        Opened::Binary(reason) => Err(io(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("not {what} ({reason})"),
+        ))),
+    }
+}
+
 /// [`open`] for a file.
 fn open_file(path: &Path, opts: &DecodeOptions, consumed: Arc<AtomicU64>) -> io::Result<Opened> {
     let file = std::fs::File::open(path)?;

@@ -140,7 +140,9 @@ struct TrainArgs {
     /// Do not add structural pseudo-tokens
     #[arg(long)]
     no_structure: bool,
-    /// Labelled inputs
+    #[command(flatten)]
+    decoding: Decoding,
+    /// Labelled inputs (- for TSV or fastText rows on stdin)
     #[arg(required = true, value_name = "INPUT")]
     inputs: Vec<PathBuf>,
 }
@@ -153,7 +155,9 @@ struct ForgetArgs {
     /// Where to write the result (default: rewrite MODEL)
     #[arg(short, long, value_name = "MODEL")]
     output: Option<PathBuf>,
-    /// Labelled data that was part of the model's training data
+    #[command(flatten)]
+    decoding: Decoding,
+    /// Labelled data that was part of the model's training data (- for stdin)
     #[arg(required = true, value_name = "DATA")]
     inputs: Vec<PathBuf>,
 }
@@ -338,7 +342,9 @@ struct EvalArgs {
     /// Also draw precision/recall/loss/leak vs threshold and score histograms to FILE.svg
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
-    /// Labelled data: TSV, fastText or page sets
+    #[command(flatten)]
+    decoding: Decoding,
+    /// Labelled data: TSV, fastText or page sets (- for TSV or fastText rows on stdin)
     #[arg(required = true, value_name = "LABELLED")]
     inputs: Vec<PathBuf>,
 }
@@ -400,8 +406,9 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let read = [&a.inputs[..], &a.tune_on].concat();
     let flag = if a.output.is_some() { "-o" } else { "--update" };
     refuse_overwriting_inputs(&read, flag, &out)?;
+    let decode = a.decoding.options()?;
     let model = match &a.update {
-        Some(base) => train::update(&model_file::load(base)?, &a.inputs)?,
+        Some(base) => train::update(&model_file::load(base)?, &a.inputs, &decode)?,
         None => {
             let opts = TrainOptions {
                 alpha: a.alpha,
@@ -409,6 +416,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
                 threshold: a.threshold,
                 gamma: a.gamma,
                 tune_on: a.tune_on,
+                decode,
                 features: FeatureConfig {
                     hmm: a.hmm,
                     structure: !a.no_structure,
@@ -427,7 +435,8 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     let flag = if a.output.is_some() { "-o" } else { "-m" };
     let out = a.output.clone().unwrap_or(a.model.clone());
     refuse_overwriting_inputs(&a.inputs, flag, &out)?;
-    let model = train::forget(&model_file::load(&a.model)?, &a.inputs)?;
+    let decode = a.decoding.options()?;
+    let model = train::forget(&model_file::load(&a.model)?, &a.inputs, &decode)?;
     save_model(&model, &out)?;
     summarize(&model, &out);
     Ok(())
@@ -944,7 +953,7 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
         refuse_overwriting_inputs(&a.inputs, "--plot", plot)?;
     }
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let docs = dataset::read_labelled(&a.inputs)?;
+    let docs = dataset::read_labelled(&a.inputs, &a.decoding.options()?)?;
     let report = eval::evaluate(c, &p, &docs)?;
     if let Some(path) = &a.plot {
         chaff::plot::plot(&report, path)?;

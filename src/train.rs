@@ -7,6 +7,7 @@ use crate::counts::Counts;
 use crate::dataset::{read_labelled, LabelledDoc};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Featurizer};
+use crate::input::DecodeOptions;
 use crate::model::{Model, TrainInfo};
 use rayon::prelude::*;
 use std::path::PathBuf;
@@ -28,6 +29,8 @@ pub struct TrainOptions {
     /// pinned) the threshold are picked by decision cost instead of being fitted on
     /// held-out training lines.
     pub tune_on: Vec<PathBuf>,
+    /// How labelled files are decoded (`--encoding`, `--lossy`; detected by default).
+    pub decode: DecodeOptions,
 }
 
 impl Default for TrainOptions {
@@ -39,6 +42,7 @@ impl Default for TrainOptions {
             threshold: None,
             gamma: None,
             tune_on: Vec::new(),
+            decode: DecodeOptions::default(),
         }
     }
 }
@@ -158,9 +162,9 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
             "--tune-on picks the temperature itself; leave out --gamma".into(),
         ));
     }
-    let docs = read_labelled(inputs)?;
+    let docs = read_labelled(inputs, &opts.decode)?;
     // Read before the long work, so a bad tuning input fails at once.
-    let tuning = read_tuning_pages(&opts.tune_on)?;
+    let tuning = read_tuning_pages(&opts.tune_on, &opts.decode)?;
     let featurizer = Featurizer::new(opts.features.clone());
     let folds = count_folds(&docs, &featurizer);
     let mut counts = folds[0].clone();
@@ -215,11 +219,11 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
 }
 
 /// The labelled pages of `inputs` (page sets only: tuning needs line order and layout).
-fn read_tuning_pages(inputs: &[PathBuf]) -> Result<Vec<LabelledDoc>> {
+fn read_tuning_pages(inputs: &[PathBuf], decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
     if inputs.is_empty() {
         return Ok(Vec::new());
     }
-    let docs = read_labelled(inputs)?;
+    let docs = read_labelled(inputs, decode)?;
     if let Some(d) = docs.iter().find(|d| d.page.is_none()) {
         return Err(Error::Usage(format!(
             "{}: --tune-on takes labelled page sets (a folder with pages/ and labels.tsv)",
@@ -443,19 +447,21 @@ fn tune(pages: &[HeldOut], ctx: &ContextModel, news: usize, threshold: Option<f6
 }
 
 /// Adds labelled inputs to an existing model (same featurizer, settings, gamma and
-/// threshold); counts and transitions become those of training on the union.
-pub fn update(model: &Model, inputs: &[PathBuf]) -> Result<Model> {
-    change(model, inputs, true)
+/// threshold); counts and transitions become those of training on the union. `decode`:
+/// how the inputs are decoded.
+pub fn update(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions) -> Result<Model> {
+    change(model, inputs, decode, true)
 }
 
 /// Removes labelled inputs that were part of a model's training data; counts and
-/// transitions become those of training without them.
-pub fn forget(model: &Model, inputs: &[PathBuf]) -> Result<Model> {
-    change(model, inputs, false)
+/// transitions become those of training without them. `decode`: how the inputs are
+/// decoded.
+pub fn forget(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions) -> Result<Model> {
+    change(model, inputs, decode, false)
 }
 
-fn change(model: &Model, inputs: &[PathBuf], add: bool) -> Result<Model> {
-    let docs = read_labelled(inputs)?;
+fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) -> Result<Model> {
+    let docs = read_labelled(inputs, decode)?;
     let featurizer = Featurizer::new(model.info.features.clone());
     let delta = count_docs(&docs, &featurizer);
     let mut counts = model.counts().clone();

@@ -163,3 +163,94 @@ fn gap_before_models_keep_their_layout() {
         inspect(&upd)
     );
 }
+
+/// Labelled data is read as `tag` reads a file: compressed, in a legacy encoding
+/// (detected, or named by `--encoding`), or from standard input (`-`), it trains, updates,
+/// forgets and evaluates as the plain UTF-8 file does.
+#[test]
+fn labelled_data_is_read_compressed_in_any_encoding_or_from_stdin() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = |n: &str| tmp.path().join(n);
+    let tsv = fs::read_to_string(root().join("training/sample.tsv")).unwrap();
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, tsv.as_bytes()).unwrap();
+    fs::write(m("sample.tsv.gz"), z.finish().unwrap()).unwrap();
+    // GB18030: GBK has no emoji, and the rows hold some.
+    fs::write(m("gbk.tsv"), encoding_rs::GB18030.encode(&tsv).0).unwrap();
+    // A page set whose pages are zstd files and whose labels are GB18030.
+    let set = m("set");
+    fs::create_dir_all(set.join("pages")).unwrap();
+    let labels = fs::read_to_string(root().join("tests/data/pageset/labels.tsv")).unwrap();
+    fs::write(
+        set.join("labels.tsv"),
+        encoding_rs::GB18030.encode(&labels).0,
+    )
+    .unwrap();
+    let page = fs::read(root().join("tests/data/pageset/pages/p1.txt")).unwrap();
+    fs::write(
+        set.join("pages/p1.txt"),
+        zstd::encode_all(&page[..], 3).unwrap(),
+    )
+    .unwrap();
+    // A model's description but for the inputs it names.
+    let described = |model: &str| -> String {
+        inspect(&m(model))
+            .lines()
+            .filter(|l| !l.starts_with("trained on:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let pin = ["--gamma", "0.3", "--threshold", "0.2", "--min-count", "1"];
+    let train = |out: &str, inputs: &[&str], stdin: Option<&[u8]>| {
+        let o = chaff_in(
+            &root(),
+            &[&["train", "-o", s(&m(out))], &pin[..], inputs].concat(),
+            stdin,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    train(
+        "plain",
+        &["training/sample.tsv", "tests/data/pageset"],
+        None,
+    );
+    train("gz", &[s(&m("sample.tsv.gz")), s(&set)], None);
+    train("detected", &[s(&m("gbk.tsv")), s(&set)], None);
+    train("stdin", &["-", "tests/data/pageset"], Some(tsv.as_bytes()));
+    for model in ["gz", "detected", "stdin"] {
+        assert_eq!(described(model), described("plain"), "{model}");
+    }
+    // --encoding names what detection would find; forget from stdin undoes the rows.
+    let o = chaff(
+        &[
+            &["train", "-o", s(&m("named")), "--encoding", "gbk"],
+            &pin[..],
+            &[s(&m("gbk.tsv"))],
+        ]
+        .concat(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    train("tsv-only", &["training/sample.tsv"], None);
+    assert_eq!(described("named"), described("tsv-only"));
+    train("set-only", &["tests/data/pageset"], None);
+    let o = chaff_in(
+        &root(),
+        &["forget", "-m", s(&m("plain")), "-o", s(&m("forgot")), "-"],
+        Some(tsv.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(described("forgot"), described("set-only"));
+    // eval reads the page set as it reads the plain one.
+    let model = m("plain");
+    let (plain, _, _) = eval_report(&["-m", s(&model), "tests/data/pageset"]);
+    let (coded, _, _) = eval_report(&["-m", s(&model), s(&set)]);
+    assert_eq!(coded, plain);
+    // Not text: one line naming the file.
+    fs::write(m("bin.tsv"), b"news\t\x00\x01\x02 binary\n").unwrap();
+    let err = fails(&["train", "-o", s(&m("x")), s(&m("bin.tsv"))]);
+    assert!(
+        err.contains("bin.tsv: not labelled text (") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(!m("x").exists());
+}
