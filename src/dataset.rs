@@ -54,15 +54,7 @@ pub fn read_labelled(inputs: &[PathBuf], decode: &DecodeOptions) -> Result<Vec<L
 
 /// The text of the labelled file at `path` (`-`: standard input).
 fn read_file(path: &Path, decode: &DecodeOptions) -> Result<Vec<u8>> {
-    let source = match path.as_os_str() == "-" {
-        true => Source::Stdin,
-        false => Source::File {
-            path: path.to_path_buf(),
-            rel_from: 0,
-            link: false,
-        },
-    };
-    crate::input::read_whole(&source, decode, "labelled text")
+    crate::input::read_whole(&Source::named(path), decode, "labelled text")
 }
 
 fn check_label(label: &str, path: &Path, line: usize) -> Result<()> {

@@ -161,15 +161,7 @@ pub fn explain_input(
 ) -> crate::Result<String> {
     use crate::sources::Source;
     let path = std::path::Path::new(input);
-    let source = match input {
-        "-" => Some(Source::Stdin),
-        _ if path.is_file() => Some(Source::File {
-            path: path.to_path_buf(),
-            rel_from: 0,
-            link: false,
-        }),
-        _ => None,
-    };
+    let source = (input == "-" || path.is_file()).then(|| Source::named(path));
     let owned;
     let (bytes, name) = match &source {
         Some(source) => {

@@ -1170,7 +1170,7 @@ mod tests {
         let e = Record::parse(r#"{"":1," text ":2,"a, b":3,"标题":4,"t\n":5}"#, "text");
         assert!(e
             .unwrap_err()
-            .contains(r#"(its fields: "", " text ", "a, b", 标题, "t\n")"#),);
+            .contains(r#"(its fields: "", " text ", "a, b", 标题, "t\n")"#));
         let many: Vec<String> = (0..20).map(|i| format!("\"f{i}\":{i}")).collect();
         let e = Record::parse(&format!("{{{}}}", many.join(",")), "text").unwrap_err();
         assert!(

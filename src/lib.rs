@@ -8,8 +8,9 @@
 //! per-token table; stored by [`model_file`]) -> [`context`] (an HMM over a document's lines) -> [`classifier`] (posteriors and keep
 //! decisions) -> [`writer`] (tag records, filtered text). [`pipeline`] joins them and
 //! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder
-//! (one at a time: [`folder_lock`]), whose [`journal`] and resumable [`side_file`]s let `--resume` finish a stopped run;
-//! [`train`], [`dataset`] and [`eval`] serve the training side.
+//! (one at a time: [`folder_lock`]), whose [`journal`] and resumable [`side_file`]s let
+//! `--resume` finish a stopped run; [`train`], [`dataset`] and [`eval`] serve the
+//! training side.
 //!
 //! # Filtering a page held in memory
 //!

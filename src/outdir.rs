@@ -751,7 +751,9 @@ fn prepare(
             )));
         }
     }
-    if dir.exists() {
+    // Looked at once: a folder another run makes meanwhile is found by the lock below.
+    let existed = dir.exists();
+    if existed {
         if !dir.is_dir() {
             return Err(Error::Usage(format!(
                 "{}: exists and is not a folder",
@@ -800,7 +802,7 @@ fn prepare(
         return Err(e);
     }
     // Created only now, so a refused run leaves no empty folder behind.
-    if !dir.exists() {
+    if !existed {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         lock = FolderLock::take(dir)?;
         // Another run that made the folder first, and wrote in it, is running or was.

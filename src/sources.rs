@@ -187,6 +187,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// The source a path on the command line names, read whole (`-`: standard input).
+    pub fn named(path: &Path) -> Source {
+        match path.as_os_str() == "-" {
+            true => Source::Stdin,
+            false => given_file(Input::given(path), false),
+        }
+    }
+
     /// A file's path relative to the input it was found under (`None` for stdin).
     pub fn rel(&self) -> Option<PathBuf> {
         match self {
