@@ -1478,14 +1478,20 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
 /// never an input, nor in an input folder: the input would be replaced (0.2.0 replaced
 /// `x.txt` in `filter --removed x.txt x.txt` and `train -o x.txt x.txt`), or read back
 /// as one by a later run. Refused before anything is written.
+/// `dir/in/NAME`, holding the first dev page: the folder and the page.
+fn one_page_folder(dir: &Path, name: &str) -> (PathBuf, Vec<u8>) {
+    let input = dir.join("in");
+    fs::create_dir_all(&input).unwrap();
+    let page = fs::read(&dev_pages(1)[0]).unwrap();
+    fs::write(input.join(name), &page).unwrap();
+    (input, page)
+}
+
 #[test]
 fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    let page = fs::read(&dev_pages(1)[0]).unwrap();
+    let (input, page) = one_page_folder(tmp.path(), "x.txt");
     let x = input.join("x.txt");
-    fs::write(&x, &page).unwrap();
     let link = tmp.path().join("link.txt");
     std::os::unix::fs::symlink(&x, &link).unwrap();
     let out = tmp.path().join("out");
@@ -1710,10 +1716,7 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
 #[test]
 fn unfinished_files_in_an_input_folder_are_not_read() {
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    let page = fs::read(&dev_pages(1)[0]).unwrap();
-    fs::write(input.join("a.txt"), &page).unwrap();
+    let (input, page) = one_page_folder(tmp.path(), "a.txt");
     for name in [
         ".b.txt.chaff-resumable",
         ".r.jsonl.chaff-partial",
@@ -1749,10 +1752,7 @@ fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
     use chaff::folder_lock::FolderLock;
     use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
-    let input = tmp.path().join("in");
-    fs::create_dir_all(&input).unwrap();
-    let page = fs::read(&dev_pages(1)[0]).unwrap();
-    fs::write(input.join("a.txt"), &page).unwrap();
+    let (input, page) = one_page_folder(tmp.path(), "a.txt");
     let out = tmp.path().join("out");
     let refused = |args: &[&str]| {
         let before = tree(&out);
