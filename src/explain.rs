@@ -149,10 +149,20 @@ pub fn render(
     s
 }
 
+/// A warning for an `explain` argument that will be explained as text but reads like a
+/// file's name (one word of ASCII, and no such file): most likely a mistyped path, whose
+/// explanation would otherwise look like an answer about the file.
+pub fn missing_file_hint(input: &str) -> Option<String> {
+    let word = input.is_ascii() && !input.is_empty() && !input.contains(char::is_whitespace);
+    (word && input != "-" && !std::path::Path::new(input).exists()).then(|| {
+        format!("no file is named {input:?}; explaining those characters as a line of text")
+    })
+}
+
 /// `chaff explain INPUT`: `input` names a file (`-`: standard input), read as `tag`
 /// reads one (decompressed, decoded by `decode`), or is itself the text to explain (one
-/// paragraph per line). Explains every non-blank line in context and renders the `top`
-/// strongest tokens of each.
+/// paragraph per line); a folder is refused. Explains every non-blank line in context and
+/// renders the `top` strongest tokens of each.
 pub fn explain_input(
     classifier: &Classifier,
     input: &str,
@@ -161,6 +171,11 @@ pub fn explain_input(
 ) -> crate::Result<String> {
     use crate::sources::Source;
     let path = std::path::Path::new(input);
+    if path.is_dir() {
+        return Err(crate::Error::Usage(format!(
+            "{input}: is a folder; explain reads one file, - for standard input, or a line of text"
+        )));
+    }
     let source = (input == "-" || path.is_file()).then(|| Source::named(path));
     let owned;
     let (bytes, name) = match &source {

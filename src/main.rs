@@ -404,6 +404,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         .or(a.update.clone())
         .ok_or_else(|| Error::Usage("train needs -o MODEL (or --update MODEL)".into()))?;
     let read = [&a.inputs[..], &a.tune_on].concat();
+    Input::stdin_at_most_once(&read)?;
     let flag = if a.output.is_some() { "-o" } else { "--update" };
     refuse_overwriting_inputs(&read, flag, &out)?;
     let decode = a.decoding.options()?;
@@ -434,6 +435,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
 fn cmd_forget(a: ForgetArgs) -> Result<()> {
     let flag = if a.output.is_some() { "-o" } else { "-m" };
     let out = a.output.clone().unwrap_or(a.model.clone());
+    Input::stdin_at_most_once(&a.inputs)?;
     refuse_overwriting_inputs(&a.inputs, flag, &out)?;
     let decode = a.decoding.options()?;
     let model = train::forget(&model_file::load(&a.model)?, &a.inputs, &decode)?;
@@ -464,6 +466,7 @@ fn classifier_and_policy(
 impl InputArgs {
     /// The command line's inputs and those of `--files-from` / `--files0-from`.
     fn resolve(&self) -> Result<RunInputs> {
+        Input::stdin_at_most_once(&self.inputs)?;
         let given = Input::all_given(&self.inputs);
         let list = match (&self.files_from, &self.files0_from) {
             (Some(l), _) => Some((l, Separator::Newline)),
@@ -949,6 +952,7 @@ fn print_text(text: &str) -> Result<()> {
 }
 
 fn cmd_eval(a: EvalArgs) -> Result<()> {
+    Input::stdin_at_most_once(&a.inputs)?;
     if let Some(plot) = &a.plot {
         refuse_overwriting_inputs(&a.inputs, "--plot", plot)?;
     }
@@ -969,6 +973,9 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
 fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let c = Classifier::load(|| load_model(&a.model))?;
     let decode = a.decoding.options()?;
+    if let Some(hint) = chaff::explain::missing_file_hint(&a.input) {
+        eprintln!("chaff: warning: {hint}");
+    }
     print_text(&chaff::explain::explain_input(
         &c, &a.input, &decode, a.top,
     )?)

@@ -44,6 +44,19 @@ impl Input {
         paths.iter().map(Input::given).collect()
     }
 
+    /// Refuses `-` named more than once among command-line `paths`. Standard input is
+    /// read once, so a second `-` would read nothing (`cat - -` reads it twice from a
+    /// terminal); in a dump's run it is always a slip, and its empty second read was
+    /// counted as a file (`filter`) or failed as empty labelled data (`train`).
+    pub fn stdin_at_most_once(paths: &[PathBuf]) -> Result<()> {
+        match paths.iter().filter(|p| p.as_os_str() == "-").count() {
+            0 | 1 => Ok(()),
+            n => Err(Error::Usage(format!(
+                "`-` (standard input) is named {n} times; it can be read only once"
+            ))),
+        }
+    }
+
     /// `-`, standard input.
     pub fn is_stdin(&self) -> bool {
         self.path.as_os_str() == "-"

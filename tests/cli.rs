@@ -796,6 +796,68 @@ fn explain_shows_tokens_and_context() {
     );
     let lossy = String::from_utf8(ok(&["explain", "--lossy", s(&bad)])).unwrap();
     assert!(lossy.contains("ab\u{fffd}cd"), "{lossy}");
+    // A folder is refused, not explained as the characters of its name.
+    let o = chaff(&["explain", s(tmp.path())]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(
+        err,
+        format!(
+            "chaff: {}: is a folder; explain reads one file, - for standard input, or a line of text\n",
+            tmp.path().display()
+        )
+    );
+    // A mistyped file name is explained as text, with a warning saying so; Chinese text
+    // gets none.
+    let missing = tmp.path().join("missing.txt");
+    let o = chaff(&["explain", s(&missing)]);
+    assert!(o.status.success());
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.lines()
+            .next()
+            .unwrap()
+            .ends_with(&format!("  {}", s(&missing))),
+        "{out}"
+    );
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with(&format!(
+            "chaff: warning: no file is named {:?}; explaining those characters as a line of text\n",
+            s(&missing)
+        )),
+        "{err}"
+    );
+    let o = chaff(&["explain", "哈哈哈今天好开心[哈哈]"]);
+    assert!(!String::from_utf8(o.stderr).unwrap().contains("warning"));
+}
+
+#[test]
+fn standard_input_named_twice_is_refused() {
+    // `cat - -` would read it twice; the second read is empty, which counted as a file
+    // in filter and failed as empty data in train.
+    let tmp = tempfile::tempdir().unwrap();
+    let want = "chaff: `-` (standard input) is named 2 times; it can be read only once\n";
+    let rows = "news\t国务院常务会议研究部署推进经济发展\nfiller\t哈哈哈好开心\n".as_bytes();
+    let m = tmp.path().join("m.chaff");
+    for args in [
+        &["filter", "--jsonl", "-", "-"][..],
+        &["tag", "-", "a.txt", "-"],
+        &["filter", "-o", "out", "-", "-"],
+        &["train", "-o", "m.chaff", "-", "-"],
+        &["forget", "-m", s(&m), "-", "-"],
+        &["eval", "-", "-"],
+    ] {
+        let o = chaff_in(tmp.path(), args, Some(rows));
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+        assert_eq!(String::from_utf8(o.stderr).unwrap(), want, "{args:?}");
+    }
+    assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 0);
+    // Once is read as before.
+    let o = chaff_in(tmp.path(), &["train", "-o", "m.chaff", "-"], Some(rows));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
 #[test]
