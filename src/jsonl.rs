@@ -172,7 +172,8 @@ impl<'a> Record<'a> {
                 keys = pointer?;
                 let way = |d: usize| tokens()[..d + 2].join("/");
                 let raw: &'a str = fields.get(&keys[0]).ok_or_else(|| missing(&fields, ""))?;
-                let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing)?;
+                let star_left = !keys.iter().any(|k| k == "*");
+                let (raw, at) = follow(raw, &keys[1..], &mut nested, &way, &missing, star_left)?;
                 star = at.map(|s| s + 1);
                 raw
             }
@@ -394,7 +395,7 @@ fn elements<'a>(
         };
         let mut objects = Vec::new();
         // The pointer has one `*` (pointer_keys), so this one meets none.
-        let (string, _) = follow(element, item_keys, &mut objects, &way, &missing)?;
+        let (string, _) = follow(element, item_keys, &mut objects, &way, &missing, false)?;
         let p = string_value(string, lossy).map_err(|e| match e {
             None => format!("field {:?} is not a string", way(item_keys.len())),
             Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
@@ -498,19 +499,29 @@ impl<'de: 'a, 'a> Deserialize<'de> for Object<'a> {
 
 /// Follows `keys` down from `raw` through objects, each pushed on `nested`, and returns
 /// the value reached. A `*` key met at an array stops there: the array comes back with
-/// the `*`'s place in `keys`. `way(d)` names the value after `d` keys, for errors.
+/// the `*`'s place in `keys`. `way(d)` names the value after `d` keys, for errors, and
+/// an array met where the pointer could still take a `*` (`star_left`) is named as one.
 fn follow<'a>(
     mut raw: &'a str,
     keys: &[String],
     nested: &mut Vec<Object<'a>>,
     way: &dyn Fn(usize) -> String,
     missing: &dyn Fn(&Object, &str) -> String,
+    star_left: bool,
 ) -> Result<(&'a str, Option<usize>), String> {
     for (d, key) in keys.iter().enumerate() {
         if key == "*" && raw.starts_with('[') {
             return Ok((raw, Some(d)));
         }
         let object = Object::parse(raw).map_err(|_| {
+            if raw.starts_with('[') && star_left {
+                // RFC 6901 reads a number here as an index; chaff's pointers take every
+                // element or none, so say which to write.
+                let here = way(d);
+                return format!(
+                    "field {here:?} is an array: a pointer here takes `*` for each of its elements ({here}/*), not one element's index or a name"
+                );
+            }
             let what = if key == "*" {
                 "an array (or an object)"
             } else {
@@ -791,7 +802,11 @@ mod tests {
         );
         assert_eq!(
             err(r#"{"data": {"a": [{"content": "t"}]}}"#, "/data/a/content"),
-            "field \"/data/a\" is not an object"
+            "field \"/data/a\" is an array: a pointer here takes `*` for each of its elements (/data/a/*), not one element's index or a name"
+        );
+        assert_eq!(
+            err(r#"{"p": ["t", "u"]}"#, "/p/0"),
+            "field \"/p\" is an array: a pointer here takes `*` for each of its elements (/p/*), not one element's index or a name"
         );
         assert_eq!(
             err(r#"{"data": {"content": 3}}"#, "/data/content"),
