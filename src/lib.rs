@@ -78,6 +78,7 @@ pub mod compression;
 pub mod context;
 pub mod counts;
 pub mod dataset;
+pub mod destination;
 pub mod dolma;
 pub mod error;
 pub mod eval;

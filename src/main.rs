@@ -608,7 +608,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     // A run into a folder checks its inputs as it plans the folder.
     let mut written = sources::Written::new(&[("--html", a.html.as_deref())])?;
     if a.html.is_none() && !to_folder {
-        written = written.and_stdout();
+        written = written.and_stdout()?;
     }
     a.input.refuse_writing_lists(&written)?;
     if !to_folder {
@@ -798,7 +798,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     ])?;
     let written = match a.output {
         Some(_) => written,
-        None => written.and_stdout(),
+        None => written.and_stdout()?,
     };
     a.input.refuse_writing_lists(&written)?;
     // A run into a folder checks its inputs as it plans the folder.

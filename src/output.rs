@@ -4,6 +4,7 @@
 //! checkpoints is written under a name of its own ([`resumable_path`]), kept if the run
 //! stops, so that `--resume` can go on with it.
 
+use crate::destination::Destination;
 use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -44,12 +45,30 @@ pub fn resumable_path(path: &Path) -> PathBuf {
 /// Dropping it without committing removes the temporary file.
 pub struct AtomicFile {
     path: PathBuf,
-    tmp: tempfile::NamedTempFile,
+    tmp: Target,
     /// Set while a resumed output is written again from its start ([`AtomicFile::replay`]).
     replay: Option<Replay>,
     /// CRC-32 of the bytes in the file: a checkpoint records it, and a resumed run checks
     /// that the file it goes on with still holds them ([`AtomicFile::crc`]).
     crc: crc32fast::Hasher,
+}
+
+/// Where an [`AtomicFile`]'s bytes go until it is placed.
+enum Target {
+    /// A temporary file beside the path, renamed onto it.
+    Temp(tempfile::NamedTempFile),
+    /// The destination itself, which is no file to rename onto
+    /// ([`Destination::Straight`]).
+    Straight(std::fs::File),
+}
+
+impl Target {
+    fn file(&mut self) -> &mut std::fs::File {
+        match self {
+            Target::Temp(t) => t.as_file_mut(),
+            Target::Straight(f) => f,
+        }
+    }
 }
 
 /// What a replayed output is compared with: the file as a stopped run left it.
@@ -63,6 +82,21 @@ struct Replay {
 }
 
 impl AtomicFile {
+    /// Starts writing the file the user named `path` (a side file, a model, a plot): a
+    /// file is written as [`AtomicFile::create`] writes it (through a link at its end),
+    /// and a device, FIFO or descriptor straight into ([`Destination`]).
+    pub fn named(path: &Path) -> Result<AtomicFile> {
+        match Destination::of(path) {
+            Destination::Replace(at) => AtomicFile::create(&at),
+            Destination::Straight(at) => Ok(AtomicFile {
+                tmp: Target::Straight(crate::destination::open_straight(&at)?),
+                path: at,
+                replay: None,
+                crc: crc32fast::Hasher::new(),
+            }),
+        }
+    }
+
     /// Starts writing `path` (its folder must exist).
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let dir = folder_of(path);
@@ -83,7 +117,7 @@ impl AtomicFile {
         let tmp = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Target::Temp(tmp),
             replay: None,
             crc: crc32fast::Hasher::new(),
         })
@@ -113,7 +147,7 @@ impl AtomicFile {
         let named = tempfile::TempPath::try_from_path(&partial).map_err(err)?;
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            tmp: tempfile::NamedTempFile::from_parts(file, named),
+            tmp: Target::Temp(tempfile::NamedTempFile::from_parts(file, named)),
             replay: None,
             crc: crc32fast::Hasher::new(),
         })
@@ -161,7 +195,7 @@ impl AtomicFile {
         tmp.disable_cleanup(true);
         Ok(AtomicFile {
             path: path.to_path_buf(),
-            tmp,
+            tmp: Target::Temp(tmp),
             replay: None,
             crc,
         })
@@ -179,9 +213,12 @@ impl AtomicFile {
     /// compressing its text again ([`AtomicFile::replay_left`] says when that is done),
     /// and a byte that differs is an error. Writes after that are appended.
     pub fn replay(&mut self) -> std::io::Result<()> {
-        let len = self.tmp.as_file_mut().metadata()?.len();
+        let Target::Temp(tmp) = &mut self.tmp else {
+            return Ok(());
+        };
+        let len = tmp.as_file_mut().metadata()?.len();
         if len > 0 {
-            let read = std::fs::File::open(self.tmp.path())?;
+            let read = std::fs::File::open(tmp.path())?;
             self.replay = Some(Replay {
                 read: std::io::BufReader::with_capacity(1 << 16, read),
                 at: 0,
@@ -199,12 +236,14 @@ impl AtomicFile {
 
     /// Keeps the file if the run stops before it is placed: a checkpoint vouches for it.
     pub fn keep(&mut self) {
-        self.tmp.disable_cleanup(true);
+        if let Target::Temp(tmp) = &mut self.tmp {
+            tmp.disable_cleanup(true);
+        }
     }
 
     /// The file as written so far (reading it back: a resumed gzip output).
     pub fn file_mut(&mut self) -> &mut std::fs::File {
-        self.tmp.as_file_mut()
+        self.tmp.file()
     }
 
     /// Flushes and renames the file into place. (No fsync: the rename already makes a
@@ -225,7 +264,12 @@ impl AtomicFile {
                 "a resumed output was placed before it was written again",
             ));
         }
-        let AtomicFile { path, mut tmp, .. } = self;
+        let AtomicFile { path, tmp, .. } = self;
+        let mut tmp = match tmp {
+            Target::Temp(tmp) => tmp,
+            // Written into as it went: nothing to place.
+            Target::Straight(mut f) => return f.flush(),
+        };
         tmp.as_file_mut().flush()?;
         if replace {
             return tmp.persist(&path).map(drop).map_err(|e| e.error);
@@ -258,14 +302,14 @@ impl Write for AtomicFile {
                 Ok(n)
             }
             _ => {
-                let n = self.tmp.as_file_mut().write(buf)?;
+                let n = self.tmp.file().write(buf)?;
                 self.crc.update(&buf[..n]);
                 Ok(n)
             }
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.tmp.as_file_mut().flush()
+        self.tmp.file().flush()
     }
 }
 
@@ -310,9 +354,10 @@ pub struct AtomicWriter {
 }
 
 impl AtomicWriter {
-    /// Starts writing `path` (its folder must exist).
+    /// Starts writing the file the user named `path` ([`AtomicFile::named`]; a file's
+    /// folder must exist).
     pub fn create(path: &Path) -> Result<AtomicWriter> {
-        let file = std::io::BufWriter::new(AtomicFile::create(path)?);
+        let file = std::io::BufWriter::new(AtomicFile::named(path)?);
         let how = crate::compression::Compression::from_name(path);
         Ok(AtomicWriter {
             path: path.to_path_buf(),
@@ -341,9 +386,9 @@ impl Write for AtomicWriter {
     }
 }
 
-/// Writes `bytes` to `path` atomically.
+/// Writes `bytes` to the file the user named `path` atomically ([`AtomicFile::named`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::create(path)?;
+    let mut f = AtomicFile::named(path)?;
     f.write_all(bytes).map_err(|e| Error::io(path, e))?;
     f.commit()
 }

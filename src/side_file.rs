@@ -7,6 +7,7 @@
 //! source's end or appended to where a killed run left it.
 
 use crate::compression::Compression;
+use crate::destination::Destination;
 use crate::error::{Error, Result};
 use crate::output::{AtomicFile, AtomicWriter};
 use std::io::{Read, Seek, Write};
@@ -37,8 +38,15 @@ pub fn partial_path(path: &Path) -> PathBuf {
 /// How many bytes of records of the side file `path` an earlier run left to continue
 /// from: its partial file's length or, when there is none, the side file of a finished
 /// run decoded into a new partial file (at most `want` bytes; as far as it decodes, if it
-/// is damaged); 0 when there is neither.
+/// is damaged); 0 when there is neither. A side file written straight into a device or
+/// FIFO ([`Destination::Straight`]) keeps nothing to go on from, and needs nothing: every
+/// record an earlier run wrote went there, so all of them count as kept.
 pub fn available(path: &Path, want: u64) -> Result<u64> {
+    let path = match Destination::of(path) {
+        Destination::Straight(_) => return Ok(u64::MAX),
+        Destination::Replace(at) => at,
+    };
+    let path = path.as_path();
     let partial = partial_path(path);
     match std::fs::metadata(&partial) {
         Ok(m) => return Ok(m.len()),
@@ -113,8 +121,14 @@ impl SideFile {
         AtomicWriter::create(path).map(|w| SideFile::Whole(Box::new(w)))
     }
 
-    /// Continues `path` from the first `keep` bytes of its partial file (0: anew).
+    /// Continues `path` from the first `keep` bytes of its partial file (0: anew); a
+    /// device or FIFO is written straight into, as [`SideFile::whole`] writes it.
     pub fn resumable(path: &Path, keep: u64) -> Result<SideFile> {
+        let path = match Destination::of(path) {
+            Destination::Straight(_) => return SideFile::whole(path),
+            Destination::Replace(at) => at,
+        };
+        let path = path.as_path();
         let partial = partial_path(path);
         let file = append_after(&partial, keep)?;
         Ok(SideFile::Resumable {

@@ -346,14 +346,33 @@ impl Written {
         let mut out = Written::default();
         for &(flag, path) in files {
             let Some(path) = path else { continue };
-            // A folder, or a path in no folder: found now, not when the finished run
-            // renames its file there.
-            crate::side_file::check_folder(path)?;
+            if path.as_os_str() == "-" {
+                // Not a file named `-` in the working folder, which is what it would be.
+                return Err(Error::Usage(format!(
+                    "{flag} -: name a file, or /dev/stdout to write it to standard output"
+                )));
+            }
             let meta = std::fs::metadata(path).ok();
+            // A device or descriptor is written into where it is: it has no folder to
+            // check, and a pipe's descriptor has no real path.
+            let real = match crate::destination::Destination::of(path) {
+                crate::destination::Destination::Straight(p) => {
+                    // A loop of links fails now. (Not opened to see: a FIFO's reader
+                    // would take the close for the end of its data.)
+                    std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
+                    p
+                }
+                crate::destination::Destination::Replace(at) => {
+                    // A folder, or a path in no folder: found now, not when the finished
+                    // run renames its file there (through a link, where it leads).
+                    crate::side_file::check_folder(&at)?;
+                    resolve(&at)?
+                }
+            };
             out.files.push(WrittenFile {
                 flag,
                 path: path.to_path_buf(),
-                real: resolve(path)?,
+                real,
                 id: meta.as_ref().and_then(file_id),
             });
         }
@@ -364,12 +383,27 @@ impl Written {
     /// goes to (`chaff filter a.txt >> a.txt`) is refused too, as cat(1) refuses it, and
     /// so is an input folder that holds that file (`chaff filter --jsonl dump >
     /// dump/clean.jsonl`).
-    pub fn and_stdout(mut self) -> Written {
+    ///
+    /// A file the run writes that is standard output itself (`--removed /dev/stdout`) is
+    /// refused: its records would be mixed into the output.
+    pub fn and_stdout(mut self) -> Result<Written> {
         self.stdout = stdout_id();
         if self.stdout.is_some() {
             self.stdout_path = std::fs::canonicalize("/proc/self/fd/1").ok();
         }
-        self
+        let fd1 = ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
+        let stdout = |w: &&WrittenFile| {
+            fd1.iter().any(|p| w.path == Path::new(p))
+                || (self.stdout.is_some() && w.id == self.stdout)
+        };
+        if let Some(w) = self.files.iter().find(stdout) {
+            return Err(Error::Usage(format!(
+                "{} {}: standard output carries the run's output, which this would be mixed into; write it elsewhere",
+                w.flag,
+                w.path.display()
+            )));
+        }
+        Ok(self)
     }
 
     /// Refuses the input file at `input` (its metadata `meta`, links followed) if it is

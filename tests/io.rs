@@ -1714,6 +1714,151 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
 /// The unfinished files a stopped run left in a folder (a killed run's output folder,
 /// now the next step's input) are not read: half written, they are no input.
 #[test]
+fn side_files_go_straight_into_devices_fifos_and_descriptors_and_through_links() {
+    // Renaming a finished file onto a device's path replaced the device node (as root,
+    // `--removed /dev/null` left a regular /dev/null), and a descriptor's path
+    // (`--removed >(zstd > r.zst)`, /dev/fd/63) could not have a file made beside it.
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, _) = one_page_folder(tmp.path(), "x.txt");
+    let x = input.join("x.txt");
+    let xs = s(&x);
+    let file = tmp.path().join("removed.jsonl");
+    ok(&["filter", "-q", "--removed", s(&file), xs]);
+    let removed = fs::read(&file).unwrap();
+    assert!(removed.starts_with(b"{\"path\""), "{removed:?}");
+    // A descriptor's path: standard error's (the records only: -q).
+    for fd in ["/dev/fd/2", "/proc/self/fd/2"] {
+        let o = chaff(&["filter", "-q", "--removed", fd, xs]);
+        assert!(o.status.success(), "{fd}");
+        assert_eq!(o.stderr, removed, "{fd}");
+    }
+    // A FIFO, read as the run writes it, in a run to stdout and one into a folder.
+    let fifo = tmp.path().join("fifo");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let through_fifo = |args: &[&str]| {
+        let path = fifo.clone();
+        let reader = std::thread::spawn(move || fs::read(path).unwrap());
+        let o = chaff(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        reader.join().unwrap()
+    };
+    let out = tmp.path().join("out");
+    for args in [
+        &["filter", "-q", "--removed", s(&fifo), xs][..],
+        &[
+            "filter",
+            "-q",
+            "-o",
+            s(&out),
+            "--removed",
+            s(&fifo),
+            s(&input),
+        ],
+    ] {
+        let got = through_fifo(args);
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(removed.clone())
+                .unwrap()
+                .replace(xs, &format!("{}", x.display())),
+            "{args:?}"
+        );
+    }
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &fs::metadata(&fifo).unwrap().file_type()
+    ));
+    // Resumed: a FIFO keeps nothing to go on from, and needs nothing: the finished file
+    // is not redone, and the one added since is all that is written.
+    fs::write(
+        input.join("y.txt"),
+        "哈哈哈嘻嘻嘻[哈哈]\n国务院常务会议研究部署推进经济发展。\n",
+    )
+    .unwrap();
+    let more = through_fifo(&[
+        "filter",
+        "-q",
+        "-o",
+        s(&out),
+        "--resume",
+        "--removed",
+        s(&fifo),
+        s(&input),
+    ]);
+    let more = String::from_utf8(more).unwrap();
+    assert_eq!(more.lines().count(), 1, "{more}");
+    assert!(
+        more.contains("y.txt") && more.contains("哈哈哈嘻嘻嘻"),
+        "{more}"
+    );
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &fs::metadata(&fifo).unwrap().file_type()
+    ));
+    // A link: its file gets the bytes and the link stays; a link to a device likewise.
+    let elsewhere = tmp.path().join("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    let stats_link = tmp.path().join("stats.json");
+    std::os::unix::fs::symlink("elsewhere/stats.json", &stats_link).unwrap();
+    let null_link = tmp.path().join("null");
+    std::os::unix::fs::symlink("/dev/null", &null_link).unwrap();
+    let model_link = tmp.path().join("m.chaff");
+    std::os::unix::fs::symlink("elsewhere/m.chaff", &model_link).unwrap();
+    let rows = tmp.path().join("rows.tsv");
+    fs::write(
+        &rows,
+        "news\t国务院常务会议研究部署推进经济发展\nfiller\t哈哈哈好开心\n",
+    )
+    .unwrap();
+    ok(&[
+        "filter",
+        "-q",
+        "--stats",
+        s(&stats_link),
+        "--removed",
+        s(&null_link),
+        xs,
+    ]);
+    ok(&["train", "-q", "-o", s(&model_link), s(&rows)]);
+    for link in [&stats_link, &null_link, &model_link] {
+        assert!(
+            fs::symlink_metadata(link).unwrap().file_type().is_symlink(),
+            "{link:?}"
+        );
+    }
+    let stats: serde_json::Value =
+        serde_json::from_slice(&fs::read(elsewhere.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(stats["files"], 1);
+    assert!(inspect(&elsewhere.join("m.chaff")).contains("trained on"));
+    assert_eq!(
+        fs::read_dir(&elsewhere).unwrap().count(),
+        2,
+        "no temporary file left"
+    );
+    // Standard output: `-` names no file here, and where the run writes its output
+    // there, a side file that is standard output would be mixed into it.
+    let o = chaff(&["filter", "--stats", "-", xs]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "chaff: --stats -: name a file, or /dev/stdout to write it to standard output\n"
+    );
+    assert!(!Path::new("-").exists());
+    let o = chaff(&["filter", "--removed", "/dev/stdout", xs]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "chaff: --removed /dev/stdout: standard output carries the run's output, which this would be mixed into; write it elsewhere\n"
+    );
+    // Into an output folder, standard output is free for it.
+    let out2 = tmp.path().join("out2");
+    let o = chaff(&["filter", "-q", "-o", s(&out2), "--stats", "/dev/stdout", xs]);
+    assert!(o.status.success());
+    let stats: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(stats["files"], 1);
+}
+
+#[test]
 fn unfinished_files_in_an_input_folder_are_not_read() {
     let tmp = tempfile::tempdir().unwrap();
     let (input, page) = one_page_folder(tmp.path(), "a.txt");

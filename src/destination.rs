@@ -1,0 +1,139 @@
+//! Destinations: how a file the user names (`--removed`, `--file-stats`, `--stats`,
+//! `--html`, a model, a plot) is written. A file is written under a temporary name and
+//! renamed onto its path when complete ([`crate::output::AtomicFile`]). What is not a file
+//! is written into as it is: a device (`/dev/null`), a FIFO, or one of the process's own
+//! descriptors (`/dev/stderr`, a shell's `>(zstd > removed.zst)`, which is `/dev/fd/63`).
+//! Renaming a file onto those would replace the device node or link itself (as root,
+//! `/dev/null` for the whole machine), and a descriptor's link cannot be created beside.
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Where a named file's bytes go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// A file (or nothing yet): written beside the path it holds and renamed onto it.
+    /// That is the named path with a link at its end followed, so the link stays and
+    /// its file gets the bytes, as a shell's `>` writes through a link.
+    Replace(PathBuf),
+    /// A device, FIFO or socket, or a descriptor's path (`/dev/stdout`, `/dev/stderr`,
+    /// `/dev/fd/N`, `/proc/self/fd/N`): opened and written into, appending, never created
+    /// or cut short (a descriptor's file, as in `2>> log`, is appended to).
+    Straight(PathBuf),
+}
+
+impl Destination {
+    /// The destination of the file named `path`.
+    pub fn of(path: &Path) -> Destination {
+        let descriptor = ["/dev/stdout", "/dev/stderr"]
+            .iter()
+            .any(|d| path == Path::new(d))
+            || path.starts_with("/dev/fd")
+            || path.starts_with("/proc/self/fd");
+        // Links followed: a link to a device is the device.
+        let special = std::fs::metadata(path)
+            .map(|m| !m.is_file() && !m.is_dir())
+            .unwrap_or(false);
+        if descriptor || special {
+            return Destination::Straight(path.to_path_buf());
+        }
+        match followed(path) {
+            Some(at) => Destination::Replace(at),
+            // Opened as it is, it fails as the kernel fails it (a rename would replace
+            // the link).
+            None => Destination::Straight(path.to_path_buf()),
+        }
+    }
+
+    /// Whether the bytes go straight into the path rather than a file renamed onto it.
+    pub fn is_straight(&self) -> bool {
+        matches!(self, Destination::Straight(_))
+    }
+
+    /// The path the bytes are written to (or a file is renamed onto).
+    pub fn path(&self) -> &Path {
+        match self {
+            Destination::Replace(p) | Destination::Straight(p) => p,
+        }
+    }
+}
+
+/// `path` with the links at its end followed (to a file, or to where a file would be
+/// made: a shell's `>` makes a dangling link's file); `None` for a loop of links, which
+/// no file ends (given up at the 40th link, as Linux gives up).
+fn followed(path: &Path) -> Option<PathBuf> {
+    let mut at = path.to_path_buf();
+    for _ in 0..=40 {
+        let Ok(target) = std::fs::read_link(&at) else {
+            return Some(at);
+        };
+        // A relative target is relative to the link's folder.
+        at = match at.parent() {
+            Some(folder) if !folder.as_os_str().is_empty() => folder.join(target),
+            _ => target,
+        };
+    }
+    None
+}
+
+/// Opens the straight destination `path` for writing, appending.
+pub fn open_straight(path: &Path) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn devices_and_descriptors_are_written_straight_and_links_followed() {
+        for p in [
+            "/dev/null",
+            "/dev/stdout",
+            "/dev/stderr",
+            "/dev/fd/1",
+            "/proc/self/fd/2",
+        ] {
+            assert_eq!(
+                Destination::of(Path::new(p)),
+                Destination::Straight(p.into()),
+                "{p}"
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("stats.json");
+        assert_eq!(Destination::of(&file), Destination::Replace(file.clone()));
+        std::fs::write(&file, b"{}").unwrap();
+        assert_eq!(Destination::of(&file), Destination::Replace(file.clone()));
+        // A link to a file: its file is replaced, the link stays.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.json");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            assert_eq!(Destination::of(&link), Destination::Replace(file.clone()));
+            // Relative, dangling (where `>` makes the file), and a link to a link.
+            let dangling = dir.path().join("dangling.json");
+            std::os::unix::fs::symlink("none.json", &dangling).unwrap();
+            let none = dir.path().join("none.json");
+            assert_eq!(
+                Destination::of(&dangling),
+                Destination::Replace(none.clone())
+            );
+            let twice = dir.path().join("twice.json");
+            std::os::unix::fs::symlink(&dangling, &twice).unwrap();
+            assert_eq!(Destination::of(&twice), Destination::Replace(none));
+            // A loop is opened as it is, which fails.
+            let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+            std::os::unix::fs::symlink(&a, &b).unwrap();
+            std::os::unix::fs::symlink(&b, &a).unwrap();
+            assert_eq!(Destination::of(&a), Destination::Straight(a.clone()));
+            assert!(open_straight(&a).is_err());
+            let to_null = dir.path().join("null");
+            std::os::unix::fs::symlink("/dev/null", &to_null).unwrap();
+            assert!(Destination::of(&to_null).is_straight());
+        }
+    }
+}
