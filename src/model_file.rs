@@ -247,6 +247,13 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
 
 /// Reads and parses a model file.
 pub fn load(path: &Path) -> Result<Model> {
+    if path.as_os_str() == "-" {
+        // Standard input is the run's data in most commands; a model is named.
+        return Err(Error::Usage(
+            "a model is read from a file, not `-` (/dev/stdin reads one from standard input)"
+                .into(),
+        ));
+    }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     from_bytes(&bytes, path)
 }

@@ -834,7 +834,7 @@ fn explain_shows_tokens_and_context() {
 }
 
 #[test]
-fn standard_input_named_twice_is_refused() {
+fn standard_input_is_named_once_and_not_for_a_model() {
     // `cat - -` would read it twice; the second read is empty, which counted as a file
     // in filter and failed as empty data in train.
     let tmp = tempfile::tempdir().unwrap();
@@ -858,6 +858,20 @@ fn standard_input_named_twice_is_refused() {
     // Once is read as before.
     let o = chaff_in(tmp.path(), &["train", "-o", "m.chaff", "-"], Some(rows));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A model is a file: `-` is refused (it read a file named `-`), /dev/stdin works.
+    let model = fs::read(tmp.path().join("m.chaff")).unwrap();
+    for args in [&["inspect", "-"][..], &["tag", "-m", "-", "a.txt"]] {
+        let o = chaff_in(tmp.path(), args, Some(&model));
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8(o.stderr).unwrap(),
+            "chaff: a model is read from a file, not `-` (/dev/stdin reads one from standard input)\n"
+        );
+    }
+    let o = chaff_in(tmp.path(), &["inspect", "/dev/stdin"], Some(&model));
+    assert!(String::from_utf8(o.stdout)
+        .unwrap()
+        .starts_with("classes: filler"));
 }
 
 #[test]
