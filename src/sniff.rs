@@ -168,7 +168,7 @@ pub fn binary_reason(head: &[u8]) -> Option<String> {
     // NUL never occurs in text in the encodings chaff reads (UTF-16 is recognised by its
     // BOM before this check); git and grep use the same rule.
     if let Some(i) = memchr::memchr(0, head) {
-        return Some(format!("NUL byte at offset {i}"));
+        return Some(format!("NUL byte at offset {i}{}", utf16_hint(head)));
     }
     // Bytes below 0x20 are counted first; only a head where they could pass the
     // threshold is counted again without text's newlines and tabs.
@@ -188,6 +188,28 @@ pub fn binary_reason(head: &[u8]) -> Option<String> {
     None
 }
 
+/// A hint for text in UTF-16 written without a byte-order mark, which has NUL bytes
+/// (the high byte of each ASCII character: line breaks, digits, punctuation) on one side
+/// of its 2-byte units: `--encoding` reads it. A CJK character whose code ends in 00
+/// puts a NUL on the other side, so one side must hold four in five of them.
+fn utf16_hint(head: &[u8]) -> &'static str {
+    let (mut le, mut be) = (0usize, 0usize);
+    for unit in head.chunks_exact(2) {
+        match (unit[0], unit[1]) {
+            (1..=0x7F, 0) => le += 1,
+            (0, 1..=0x7F) => be += 1,
+            _ => {}
+        }
+    }
+    if le >= 2 && be * 4 <= le {
+        " (UTF-16LE text without a byte-order mark? --encoding utf-16le reads it)"
+    } else if be >= 2 && le * 4 <= be {
+        " (UTF-16BE text without a byte-order mark? --encoding utf-16be reads it)"
+    } else {
+        ""
+    }
+}
+
 /// The bytes below 0x20 in `b`, counted in runs of 255 with a byte-wide counter, which
 /// the compiler turns into 16 bytes a step.
 fn low_bytes(b: &[u8]) -> usize {
@@ -198,6 +220,32 @@ fn low_bytes(b: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn utf16_without_a_byte_order_mark_is_named_with_its_flag() {
+        let text = "国务院常务会议研究部署推进经济发展。\n哈哈哈好开心[哈哈] 2024\n";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let reason = |b: &[u8]| binary_reason(b).unwrap();
+        assert_eq!(
+            reason(&le),
+            "NUL byte at offset 37 (UTF-16LE text without a byte-order mark? --encoding utf-16le reads it)"
+        );
+        assert!(
+            reason(&be).ends_with("--encoding utf-16be reads it)"),
+            "{}",
+            reason(&be)
+        );
+        // Binary data is not taken for it.
+        assert_eq!(
+            reason(b"\x7fELF\x02\x01\x01\0\0\0\0\0"),
+            "NUL byte at offset 7"
+        );
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+        png.extend([0, 0, 1, 0, 0, 0, 1, 0]);
+        assert_eq!(reason(&png), "NUL byte at offset 8");
+    }
     use super::*;
 
     proptest::proptest! {
