@@ -202,9 +202,9 @@ fn utf16_hint(head: &[u8]) -> &'static str {
         }
     }
     if le >= 2 && be * 4 <= le {
-        " (UTF-16LE text without a byte-order mark? --encoding utf-16le reads it)"
+        "; UTF-16LE text without a byte-order mark? --encoding utf-16le reads it"
     } else if be >= 2 && le * 4 <= be {
-        " (UTF-16BE text without a byte-order mark? --encoding utf-16be reads it)"
+        "; UTF-16BE text without a byte-order mark? --encoding utf-16be reads it"
     } else {
         ""
     }
@@ -230,10 +230,12 @@ mod tests {
         let reason = |b: &[u8]| binary_reason(b).unwrap();
         assert_eq!(
             reason(&le),
-            "NUL byte at offset 37 (UTF-16LE text without a byte-order mark? --encoding utf-16le reads it)"
+            "NUL byte at offset 37; UTF-16LE text without a byte-order mark? --encoding utf-16le reads it"
         );
         assert!(
-            reason(&be).ends_with("--encoding utf-16be reads it)"),
+            reason(&be).ends_with(
+                "; UTF-16BE text without a byte-order mark? --encoding utf-16be reads it"
+            ),
             "{}",
             reason(&be)
         );
