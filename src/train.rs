@@ -519,5 +519,17 @@ fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) 
             }
         }
     }
+    let left = counts.classes().len();
+    if !add && left < 2 {
+        // Model::fit would word it as training data with too few classes.
+        return Err(Error::Training(format!(
+            "cannot forget this data: it is all the model's paragraphs of {}, and a model needs two classes",
+            old.iter()
+                .filter(|c| counts.find_class(c).is_none())
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" and ")
+        )));
+    }
     Model::fit(counts, info, context)
 }

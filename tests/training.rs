@@ -83,6 +83,21 @@ fn update_and_forget_are_exact() {
     ]);
     assert!(err.contains("cannot forget"), "{err}");
     assert!(!m("x").exists());
+    // Nor all of a class: the error says so, rather than speaking of training data.
+    let filler = m("filler.tsv");
+    let rows = fs::read_to_string("training/sample.tsv").unwrap();
+    let fill: String = rows
+        .lines()
+        .filter(|l| l.starts_with("filler\t"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(&filler, fill).unwrap();
+    let err = fails(&["forget", "-m", s(&m("tsv")), "-o", s(&m("x")), s(&filler)]);
+    assert_eq!(
+        err,
+        "chaff: cannot forget this data: it is all the model's paragraphs of filler, and a model needs two classes\n"
+    );
+    assert!(!m("x").exists());
 }
 
 /// Tuning on pages the model never saw picks the emission scaling and threshold with the
