@@ -248,7 +248,6 @@ mod tests {
         png.extend([0, 0, 1, 0, 0, 0, 1, 0]);
         assert_eq!(reason(&png), "NUL byte at offset 8");
     }
-    use super::*;
 
     proptest::proptest! {
         #[test]
