@@ -5,9 +5,10 @@
 //! path, as tar's `-T` and rsync's `--files-from` keep it: shards of one name in different
 //! folders stay apart.
 
+use crate::compression::{sniff_stream, Compression};
 use crate::error::{Error, Result};
 use crate::sources::InputList;
-use std::io::BufRead;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// How a list ends its paths.
@@ -36,15 +37,25 @@ pub struct FileList {
 /// skipped. Every path must exist when the list is read, so a wrong list stops the run
 /// before anything is written; the error names the list and the line (the entry, for a
 /// NUL-separated list). `-` cannot be listed: standard input is named on the command
-/// line. The list is read as a stream and its paths held compactly ([`InputList`]).
+/// line. The list is read as a stream, decompressed if it is compressed (as an input
+/// is, by its first bytes: `find ... | gzip > list.gz`), and its paths held compactly
+/// ([`InputList`]).
 pub fn read(list: &Path, sep: Separator, inputs: InputList) -> Result<FileList> {
     let stdin = list.as_os_str() == "-";
     let shown = if stdin { Path::new("<stdin>") } else { list };
-    let reader: Box<dyn BufRead> = if stdin {
-        Box::new(std::io::stdin().lock())
+    let raw: Box<dyn Read + Send> = if stdin {
+        Box::new(std::io::stdin())
     } else {
-        let file = std::fs::File::open(list).map_err(|e| Error::io(list, e))?;
-        Box::new(std::io::BufReader::with_capacity(1 << 16, file))
+        Box::new(std::fs::File::open(list).map_err(|e| Error::io(list, e))?)
+    };
+    let (compression, stream) = sniff_stream(raw).map_err(|e| Error::io(shown, e))?;
+    let stream = std::io::BufReader::with_capacity(1 << 16, stream);
+    let reader: Box<dyn BufRead> = match compression {
+        Compression::None => Box::new(stream),
+        codec => Box::new(std::io::BufReader::with_capacity(
+            1 << 16,
+            codec.decoder(stream).map_err(|e| Error::io(shown, e))?,
+        )),
     };
     read_from(reader, shown, sep, inputs)
 }
@@ -221,6 +232,18 @@ mod tests {
         let got = read(&list, Separator::Newline).unwrap();
         let want: Vec<Input> = long.into_iter().map(Input::listed).collect();
         assert_eq!(got.inputs, InputList::from(want));
+        // A compressed list is read decompressed: the same inputs, the same digest. A
+        // damaged one is an error naming it.
+        let plain = read(&list, Separator::Newline).unwrap();
+        let gz = dir.join("list.gz");
+        let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut z, &std::fs::read(&list).unwrap()).unwrap();
+        let zipped = z.finish().unwrap();
+        std::fs::write(&gz, &zipped).unwrap();
+        assert_eq!(read(&gz, Separator::Newline).unwrap(), plain);
+        std::fs::write(&gz, &zipped[..zipped.len() / 2]).unwrap();
+        let e = read(&gz, Separator::Newline).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{}: gzip", gz.display())), "{e}");
         // An empty list is a run over nothing; an unreadable one is an error naming it.
         std::fs::write(&list, "\n").unwrap();
         let empty = read(&list, Separator::Newline).unwrap();
