@@ -1071,8 +1071,11 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        // A closed pipe (`chaff tag ... | head`) is the reader's choice, not a failure.
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+        // A closed pipe on stdout (`chaff tag ... | head`) is the reader's choice, not a
+        // failure; one on a side file (`--removed >(head)`) lost records it asked for.
+        Err(Error::Io { source, path })
+            if source.kind() == std::io::ErrorKind::BrokenPipe && path == Path::new("<stdout>") =>
+        {
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -1768,6 +1768,26 @@ fn side_files_go_straight_into_devices_fifos_and_descriptors_and_through_links()
     assert!(std::os::unix::fs::FileTypeExt::is_fifo(
         &fs::metadata(&fifo).unwrap().file_type()
     ));
+    // A reader that stops early lost records the run was asked for: an error, unlike a
+    // closed standard output (`| head`). The records are more than a pipe holds, so the
+    // run is still writing when the reader goes.
+    let filler = tmp.path().join("filler.txt");
+    fs::write(&filler, "哈哈哈哈好开心[哈哈]\n\n".repeat(3000)).unwrap();
+    let path = fifo.clone();
+    let reader = std::thread::spawn(move || {
+        let mut first = [0u8; 10];
+        fs::File::open(path)
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
+    });
+    let o = chaff(&["filter", "-q", "--removed", s(&fifo), s(&filler)]);
+    reader.join().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        "chaff: --removed: Broken pipe (os error 32)\n"
+    );
     // Resumed: a FIFO keeps nothing to go on from, and needs nothing: the finished file
     // is not redone, and the one added since is all that is written.
     fs::write(
