@@ -444,7 +444,7 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a file written to `out` (a model, a plot) that is one of the labelled
+/// Refuses a file written to `out` (a model) that is one of the labelled
 /// `inputs` or lies in an input folder (it would replace the data, or be read back as
 /// data).
 fn refuse_overwriting_inputs(inputs: &[PathBuf], flag: &'static str, out: &Path) -> Result<()> {
@@ -954,7 +954,9 @@ fn print_text(text: &str) -> Result<()> {
 fn cmd_eval(a: EvalArgs) -> Result<()> {
     Input::stdin_at_most_once(&a.inputs)?;
     if let Some(plot) = &a.plot {
-        refuse_overwriting_inputs(&a.inputs, "--plot", plot)?;
+        // The report goes to stdout: a plot there would be mixed into it.
+        let written = sources::Written::new(&[("--plot", Some(plot.as_path()))])?.and_stdout()?;
+        sources::check(Input::all_given(&a.inputs), &written)?;
     }
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs, &a.decoding.options()?)?;

@@ -1870,6 +1870,13 @@ fn side_files_go_straight_into_devices_fifos_and_descriptors_and_through_links()
         String::from_utf8(o.stderr).unwrap(),
         "chaff: --removed /dev/stdout: standard output carries the run's output, which this would be mixed into; write it elsewhere\n"
     );
+    // eval's report is on standard output.
+    let o = chaff(&["eval", "--plot", "/dev/fd/1", s(&rows)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .starts_with("chaff: --plot /dev/fd/1: standard output carries"));
     // Into an output folder, standard output is free for it.
     let out2 = tmp.path().join("out2");
     let o = chaff(&["filter", "-q", "-o", s(&out2), "--stats", "/dev/stdout", xs]);
