@@ -17,17 +17,16 @@ pub enum Destination {
     /// its file gets the bytes, as a shell's `>` writes through a link.
     Replace(PathBuf),
     /// A device, FIFO or socket, or a descriptor's path (`/dev/stdout`, `/dev/stderr`,
-    /// `/dev/fd/N`, `/proc/self/fd/N`): opened and written into, appending, never created
-    /// or cut short (a descriptor's file, as in `2>> log`, is appended to).
+    /// `/dev/fd/N`, `/proc/self/fd/N`): written into, never created or cut short. A
+    /// device or FIFO is opened to append; a descriptor is the process's own, duplicated
+    /// (as `>&N` writes it).
     Straight(PathBuf),
 }
 
 impl Destination {
     /// The destination of the file named `path`.
     pub fn of(path: &Path) -> Destination {
-        let descriptor = ["/dev/stdout", "/dev/stderr"]
-            .iter()
-            .any(|d| path == Path::new(d))
+        let descriptor = descriptor(path).is_some()
             || path.starts_with("/dev/fd")
             || path.starts_with("/proc/self/fd");
         // Links followed: a link to a device is the device.
@@ -76,12 +75,51 @@ fn followed(path: &Path) -> Option<PathBuf> {
     None
 }
 
-/// Opens the straight destination `path` for writing, appending.
+/// Opens the straight destination `path` for writing: a descriptor's path duplicates the
+/// descriptor, anything else is opened to append.
 pub fn open_straight(path: &Path) -> Result<std::fs::File> {
+    #[cfg(unix)]
+    if let Some(fd) = descriptor(path) {
+        // The descriptor itself, as the shell's `>&N` writes it: shared with the process's
+        // own use of it (its offset, a socket that a path cannot open).
+        use std::os::fd::{AsFd, BorrowedFd};
+        // SAFETY: only borrowed to be duplicated; an fd not open makes `fcntl` fail.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let owned = match fcntl_ok(fd) {
+            true => borrowed.as_fd().try_clone_to_owned(),
+            false => Err(std::io::Error::from_raw_os_error(libc::EBADF)),
+        };
+        return owned
+            .map(std::fs::File::from)
+            .map_err(|e| Error::io(path, e));
+    }
     std::fs::OpenOptions::new()
         .append(true)
         .open(path)
         .map_err(|e| Error::io(path, e))
+}
+
+/// The descriptor number a path names: `/dev/stdout` (1), `/dev/stderr` (2), `/dev/fd/N`
+/// or `/proc/self/fd/N`.
+fn descriptor(path: &Path) -> Option<i32> {
+    let text = path.to_str()?;
+    match text {
+        "/dev/stdout" => Some(1),
+        "/dev/stderr" => Some(2),
+        _ => text
+            .strip_prefix("/dev/fd/")
+            .or_else(|| text.strip_prefix("/proc/self/fd/"))?
+            .parse()
+            .ok()
+            .filter(|&n: &i32| n >= 0),
+    }
+}
+
+/// Whether `fd` is an open descriptor of this process.
+#[cfg(unix)]
+fn fcntl_ok(fd: i32) -> bool {
+    // SAFETY: F_GETFD only reads the descriptor's flags.
+    unsafe { libc::fcntl(fd, libc::F_GETFD) != -1 }
 }
 
 #[cfg(test)]
@@ -131,6 +169,21 @@ mod tests {
             std::os::unix::fs::symlink(&b, &a).unwrap();
             assert_eq!(Destination::of(&a), Destination::Straight(a.clone()));
             assert!(open_straight(&a).is_err());
+        }
+        // A descriptor's path is the descriptor: not reopened (which a socket refuses),
+        // and one not open is an error naming the path.
+        assert_eq!(descriptor(Path::new("/dev/fd/63")), Some(63));
+        assert_eq!(descriptor(Path::new("/proc/self/fd/2")), Some(2));
+        assert_eq!(descriptor(Path::new("/dev/fd/x")), None);
+        #[cfg(unix)]
+        {
+            assert!(open_straight(Path::new("/dev/stderr")).is_ok());
+            let e = open_straight(Path::new("/dev/fd/1000")).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with("/dev/fd/1000: Bad file descriptor"),
+                "{e}"
+            );
             let to_null = dir.path().join("null");
             std::os::unix::fs::symlink("/dev/null", &to_null).unwrap();
             assert!(Destination::of(&to_null).is_straight());
