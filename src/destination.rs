@@ -48,13 +48,6 @@ impl Destination {
     pub fn is_straight(&self) -> bool {
         matches!(self, Destination::Straight(_))
     }
-
-    /// The path the bytes are written to (or a file is renamed onto).
-    pub fn path(&self) -> &Path {
-        match self {
-            Destination::Replace(p) | Destination::Straight(p) => p,
-        }
-    }
 }
 
 /// `path` with the links at its end followed (to a file, or to where a file would be

@@ -6,6 +6,7 @@
 //! gets to it, so a run over millions of files holds the folders on the current branch,
 //! never a list of every file.
 
+use crate::destination::Destination;
 use crate::error::{Error, Result};
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -355,14 +356,14 @@ impl Written {
             let meta = std::fs::metadata(path).ok();
             // A device or descriptor is written into where it is: it has no folder to
             // check, and a pipe's descriptor has no real path.
-            let real = match crate::destination::Destination::of(path) {
-                crate::destination::Destination::Straight(p) => {
+            let real = match Destination::of(path) {
+                Destination::Straight(p) => {
                     // A loop of links fails now. (Not opened to see: a FIFO's reader
                     // would take the close for the end of its data.)
                     std::fs::metadata(&p).map_err(|e| Error::io(&p, e))?;
                     p
                 }
-                crate::destination::Destination::Replace(at) => {
+                Destination::Replace(at) => {
                     // A folder, or a path in no folder: found now, not when the finished
                     // run renames its file there (through a link, where it leads).
                     crate::side_file::check_folder(&at)?;
