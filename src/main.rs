@@ -406,7 +406,7 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
     let read = [&a.inputs[..], &a.tune_on].concat();
     Input::stdin_at_most_once(&read)?;
     let flag = if a.output.is_some() { "-o" } else { "--update" };
-    refuse_overwriting_inputs(&read, flag, &out)?;
+    refuse_overwriting_inputs(&read, flag, &out, false)?;
     let decode = a.decoding.options()?;
     let model = match &a.update {
         Some(base) => train::update(&model_file::load(base)?, &a.inputs, &decode)?,
@@ -436,7 +436,7 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     let flag = if a.output.is_some() { "-o" } else { "-m" };
     let out = a.output.clone().unwrap_or(a.model.clone());
     Input::stdin_at_most_once(&a.inputs)?;
-    refuse_overwriting_inputs(&a.inputs, flag, &out)?;
+    refuse_overwriting_inputs(&a.inputs, flag, &out, false)?;
     let decode = a.decoding.options()?;
     let model = train::forget(&model_file::load(&a.model)?, &a.inputs, &decode)?;
     save_model(&model, &out)?;
@@ -444,11 +444,19 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     Ok(())
 }
 
-/// Refuses a file written to `out` (a model) that is one of the labelled
+/// Refuses a file written to `out` (a model, a plot) that is one of the labelled
 /// `inputs` or lies in an input folder (it would replace the data, or be read back as
-/// data).
-fn refuse_overwriting_inputs(inputs: &[PathBuf], flag: &'static str, out: &Path) -> Result<()> {
-    let written = sources::Written::new(&[(flag, Some(out))])?;
+/// data), or, if the command prints to stdout (`stdout`), that is stdout.
+fn refuse_overwriting_inputs(
+    inputs: &[PathBuf],
+    flag: &'static str,
+    out: &Path,
+    stdout: bool,
+) -> Result<()> {
+    let mut written = sources::Written::new(&[(flag, Some(out))])?;
+    if stdout {
+        written = written.and_stdout()?;
+    }
     sources::check(Input::all_given(inputs), &written).map(|_| ())
 }
 
@@ -955,8 +963,7 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     Input::stdin_at_most_once(&a.inputs)?;
     if let Some(plot) = &a.plot {
         // The report goes to stdout: a plot there would be mixed into it.
-        let written = sources::Written::new(&[("--plot", Some(plot.as_path()))])?.and_stdout()?;
-        sources::check(Input::all_given(&a.inputs), &written)?;
+        refuse_overwriting_inputs(&a.inputs, "--plot", plot, true)?;
     }
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs, &a.decoding.options()?)?;
