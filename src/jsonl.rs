@@ -133,7 +133,12 @@ impl<'a> Record<'a> {
     /// [`Record::parse`]; if `lossy` (`--lossy`), a lone surrogate escape in the text
     /// is read as U+FFFD rather than refused.
     pub fn parse_as(line: &'a str, text_field: &str, lossy: bool) -> Result<Record<'a>, String> {
-        let fields = Object::parse(line).map_err(|e| {
+        // A byte-order mark opening a line (files written with one, joined by `cat`) is
+        // no JSON and can be nothing else: the record after it is read, and written back
+        // with the mark before it.
+        let body = line.strip_prefix('\u{feff}').unwrap_or(line);
+        let fields = Object::parse(body).map_err(|e| {
+            let line = body;
             // The two usual ways a file that is JSON is not JSON lines.
             let first = line.trim_start().chars().next();
             let json_like = |c: char| c.is_ascii_digit() || "{[\"-tfn".contains(c);
@@ -157,7 +162,7 @@ impl<'a> Record<'a> {
                 );
             }
             // Else the fields there are, and where the text is if the record shows it.
-            let flag = text_field_flag(line.as_bytes(), text_field)
+            let flag = text_field_flag(body.as_bytes(), text_field)
                 .map(|f| format!("; {f} reads its text"))
                 .unwrap_or_default();
             let named = object.fields_named(place);
@@ -1150,6 +1155,26 @@ mod tests {
             };
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn a_byte_order_mark_opening_a_line_is_passed_over_and_kept() {
+        let line = "\u{feff}{\"id\": 1, \"text\": \"新闻\\n广告\"}";
+        let r = Record::parse(line, "text").unwrap();
+        assert_eq!((r.text.as_str(), r.raw_id()), ("新闻\n广告", Some("1")));
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新闻\n"]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\u{feff}{\"id\": 1, \"text\": \"新闻\\n\"}\n"
+        );
+        let mut out = Vec::new();
+        r.write_with_text(&mut out, "text", &["新闻\n", "广告"])
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), format!("{line}\n"));
+        // Only one, and only first.
+        assert!(Record::parse("\u{feff}\u{feff}{\"text\": \"\"}", "text").is_err());
+        assert!(Record::parse("{\"text\": \"\"}\u{feff}", "text").is_err());
     }
 
     #[test]
