@@ -48,11 +48,16 @@ impl KeepPolicy {
                 }
             }
         }
+        let given = threshold.is_some();
         let threshold = threshold.unwrap_or(model.info.threshold);
         if !(0.0..=1.0).contains(&threshold) {
-            return Err(Error::Usage(format!(
-                "--threshold must be between 0 and 1, got {threshold}"
-            )));
+            return Err(Error::Usage(match given {
+                true => format!("--threshold must be between 0 and 1, got {threshold}"),
+                // Only a model written by hand, or before train checked it, holds one.
+                false => format!(
+                    "the model's threshold is {threshold}, not between 0 and 1; give --threshold"
+                ),
+            }));
         }
         Ok(KeepPolicy {
             keep: mask,

@@ -115,8 +115,11 @@ struct TrainArgs {
     /// Where to write the model (required unless --update, which then rewrites MODEL)
     #[arg(short, long, value_name = "MODEL")]
     output: Option<PathBuf>,
-    /// Add the data to this existing model instead of starting afresh
-    #[arg(long, value_name = "MODEL")]
+    /// Add the data to this existing model instead of starting afresh (the model keeps
+    /// its settings: smoothing, features, context, threshold)
+    #[arg(long, value_name = "MODEL", conflicts_with_all = [
+        "alpha", "min_count", "threshold", "gamma", "tune_on", "hmm", "no_structure",
+    ])]
     update: Option<PathBuf>,
     /// Additive smoothing
     #[arg(long, default_value_t = TrainOptions::default().alpha)]
@@ -405,27 +408,26 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         .ok_or_else(|| Error::Usage("train needs -o MODEL (or --update MODEL)".into()))?;
     let read = [&a.inputs[..], &a.tune_on].concat();
     Input::stdin_at_most_once(&read)?;
+    let opts = TrainOptions {
+        alpha: a.alpha,
+        min_count: a.min_count,
+        threshold: a.threshold,
+        gamma: a.gamma,
+        tune_on: a.tune_on,
+        decode: a.decoding.options()?,
+        features: FeatureConfig {
+            hmm: a.hmm,
+            structure: !a.no_structure,
+            ..FeatureConfig::default()
+        },
+    };
+    // A bad setting is named before the inputs are looked at.
+    opts.check()?;
     let flag = if a.output.is_some() { "-o" } else { "--update" };
     refuse_overwriting_inputs(&read, flag, &out, false)?;
-    let decode = a.decoding.options()?;
     let model = match &a.update {
-        Some(base) => train::update(&model_file::load(base)?, &a.inputs, &decode)?,
-        None => {
-            let opts = TrainOptions {
-                alpha: a.alpha,
-                min_count: a.min_count,
-                threshold: a.threshold,
-                gamma: a.gamma,
-                tune_on: a.tune_on,
-                decode,
-                features: FeatureConfig {
-                    hmm: a.hmm,
-                    structure: !a.no_structure,
-                    ..FeatureConfig::default()
-                },
-            };
-            train::train(&a.inputs, &opts)?
-        }
+        Some(base) => train::update(&model_file::load(base)?, &a.inputs, &opts.decode)?,
+        None => train::train(&a.inputs, &opts)?,
     };
     save_model(&model, &out)?;
     summarize(&model, &out);

@@ -47,6 +47,30 @@ impl Default for TrainOptions {
     }
 }
 
+impl TrainOptions {
+    /// Refuses settings no model can use, before any data is read: a threshold outside
+    /// [0, 1] (stored as the model's default, it would fail every run of the model as if
+    /// that run had asked for it), a temperature that is not positive, or a smoothing
+    /// that is not positive.
+    pub fn check(&self) -> Result<()> {
+        if let Some(t) = self.threshold.filter(|t| !(0.0..=1.0).contains(t)) {
+            return Err(Error::Usage(format!(
+                "--threshold must be between 0 and 1, got {t}"
+            )));
+        }
+        if let Some(g) = self.gamma.filter(|g| !(*g > 0.0 && g.is_finite())) {
+            return Err(Error::Usage(format!("--gamma must be > 0, got {g}")));
+        }
+        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
+            return Err(Error::Usage(format!(
+                "--alpha must be > 0, got {}",
+                self.alpha
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Candidate temperatures for the context model's emissions.
 const GAMMAS: &[f64] = &[
     0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0,
@@ -157,6 +181,7 @@ fn describe(inputs: &[PathBuf]) -> Vec<String> {
 
 /// Trains a new model from labelled inputs.
 pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
+    opts.check()?;
     if !opts.tune_on.is_empty() && opts.gamma.is_some() {
         return Err(Error::Usage(
             "--tune-on picks the temperature itself; leave out --gamma".into(),

@@ -169,6 +169,23 @@ fn bad_model_files_are_clear_errors() {
 }
 
 #[test]
+fn a_threshold_out_of_range_is_named_by_where_it_came_from() {
+    use chaff::classifier::KeepPolicy;
+    let mut m = chaff::default_model().unwrap();
+    m.info.threshold = 2.0;
+    let e = KeepPolicy::new(&m, &[], None).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "the model's threshold is 2, not between 0 and 1; give --threshold"
+    );
+    assert!(KeepPolicy::new(&m, &[], Some(0.5)).is_ok());
+    let e = KeepPolicy::new(&m, &[], Some(f64::NAN))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "--threshold must be between 0 and 1, got NaN");
+}
+
+#[test]
 fn fewer_than_two_classes_is_an_error() {
     let mut counts = Counts::new();
     let i = counts.class_index("news");

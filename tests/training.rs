@@ -100,6 +100,61 @@ fn update_and_forget_are_exact() {
     assert!(!m("x").exists());
 }
 
+#[test]
+fn train_refuses_settings_no_model_can_use_before_reading_data() {
+    // A threshold stored out of range failed every later run of the model, as if that
+    // run had given --threshold; the data named is never read (it does not exist).
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m.chaff");
+    for (flag, want) in [
+        (
+            "--threshold=2",
+            "--threshold must be between 0 and 1, got 2",
+        ),
+        (
+            "--threshold=-0.5",
+            "--threshold must be between 0 and 1, got -0.5",
+        ),
+        (
+            "--threshold=nan",
+            "--threshold must be between 0 and 1, got NaN",
+        ),
+        ("--gamma=0", "--gamma must be > 0, got 0"),
+        ("--gamma=-1", "--gamma must be > 0, got -1"),
+        ("--gamma=inf", "--gamma must be > 0, got inf"),
+        ("--alpha=inf", "--alpha must be > 0, got inf"),
+    ] {
+        let o = chaff(&["train", "-o", s(&m), flag, "/nonexistent/data.tsv"]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        assert_eq!(
+            String::from_utf8(o.stderr).unwrap(),
+            format!("chaff: {want}\n")
+        );
+    }
+    assert!(!m.exists());
+    // --update keeps the model's settings: a setting given with it is refused, not
+    // ignored.
+    let model = root().join("models/default.chaff");
+    for flag in ["--alpha=0.5", "--min-count=3", "--threshold=0.2", "--hmm"] {
+        let o = chaff(&[
+            "train",
+            "--update",
+            s(&model),
+            "-o",
+            s(&m),
+            flag,
+            "training/sample.tsv",
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.starts_with("chaff: the argument '--update <MODEL>' cannot be used with"),
+            "{err}"
+        );
+    }
+    assert!(!m.exists());
+}
+
 /// Tuning on pages the model never saw picks the emission scaling and threshold with the
 /// least decision cost (30 x news_loss + filler_leak) on them, among candidates that
 /// include what the held-out fit picks: so on those pages it never costs more than the
