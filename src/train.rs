@@ -182,6 +182,19 @@ fn describe(inputs: &[PathBuf]) -> Vec<String> {
 /// Trains a new model from labelled inputs.
 pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     opts.check()?;
+    // Settings fitted on pages the model was trained on fit those pages, not new ones.
+    let real = |p: &PathBuf| std::fs::canonicalize(p).ok();
+    let trained: Vec<PathBuf> = inputs.iter().filter_map(real).collect();
+    if let Some(t) = opts
+        .tune_on
+        .iter()
+        .find(|t| real(t).is_some_and(|r| trained.contains(&r)))
+    {
+        return Err(Error::Usage(format!(
+            "{}: --tune-on names training data; tune on labelled pages the model is not trained on",
+            t.display()
+        )));
+    }
     if !opts.tune_on.is_empty() && opts.gamma.is_some() {
         return Err(Error::Usage(
             "--tune-on picks the temperature itself; leave out --gamma".into(),

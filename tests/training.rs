@@ -132,6 +132,20 @@ fn train_refuses_settings_no_model_can_use_before_reading_data() {
         );
     }
     assert!(!m.exists());
+    // Tuning on training data is refused, however the path is spelled.
+    let err = fails(&[
+        "train",
+        "-o",
+        s(&m),
+        "--tune-on",
+        "tests/data/pageset",
+        "./tests/data/pageset/",
+        "training/sample.tsv",
+    ]);
+    assert_eq!(
+        err,
+        "chaff: tests/data/pageset: --tune-on names training data; tune on labelled pages the model is not trained on\n"
+    );
     // --update keeps the model's settings: a setting given with it is refused, not
     // ignored.
     let model = root().join("models/default.chaff");
