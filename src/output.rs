@@ -34,6 +34,17 @@ pub fn is_temporary(name: &[u8]) -> bool {
             .any(|end| name.ends_with(end.as_bytes()))
 }
 
+/// Whether a file named `name` is chaff's own in an output folder: an unfinished file
+/// ([`is_temporary`]), or the folder's journal or settings record, which a finished run
+/// leaves for `--resume`. None is an input in a folder walked: a folder chaff wrote is
+/// the next step's input (`chaff filter --jsonl -o b a/` after `-o a/`), and its
+/// journal is JSON lines without the text.
+pub fn is_chaffs_own(name: &[u8]) -> bool {
+    is_temporary(name)
+        || name == crate::journal::JOURNAL.as_bytes()
+        || name == crate::outdir::MANIFEST.as_bytes()
+}
+
 /// Where a large output at `path` is written until it is complete (and kept between a
 /// stopped run and its `--resume`, if checkpointed): `.NAME.chaff-resumable` beside it.
 pub fn resumable_path(path: &Path) -> PathBuf {

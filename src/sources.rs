@@ -556,16 +556,16 @@ pub struct Listed<'a> {
 
 /// The files and folders in `dir`, in byte order of their names (the order of their
 /// paths), links followed; other kinds (sockets, pipes, devices) are left out, and so
-/// are chaff's own unfinished files ([`crate::output::is_temporary`]: what a killed run
-/// left in its output folder, when that folder is the next step's input). A link to
-/// nothing is an error naming it.
+/// are chaff's own files in an output folder ([`crate::output::is_chaffs_own`]: its
+/// journal and settings record, and what a killed run left unfinished, when that folder
+/// is the next step's input). A link to nothing is an error naming it.
 pub fn list_folder(dir: &Path) -> Result<Listing> {
     let mut out = Listing::default();
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
         let name = e.file_name();
         let name = name.as_encoded_bytes();
-        if crate::output::is_temporary(name) {
+        if crate::output::is_chaffs_own(name) {
             continue;
         }
         // The listing's own file types (d_type) spare a stat of every file, which on a

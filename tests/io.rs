@@ -1886,7 +1886,7 @@ fn side_files_go_straight_into_devices_fifos_and_descriptors_and_through_links()
 }
 
 #[test]
-fn unfinished_files_in_an_input_folder_are_not_read() {
+fn chaffs_own_files_in_an_input_folder_are_not_read() {
     let tmp = tempfile::tempdir().unwrap();
     let (input, page) = one_page_folder(tmp.path(), "a.txt");
     for name in [
@@ -1917,6 +1917,37 @@ fn unfinished_files_in_an_input_folder_are_not_read() {
         written,
         [".chaff-journal.jsonl", ".chaff-run.json", "a.txt"]
     );
+    // A finished run's folder is the next step's input: its journal and settings record
+    // are not read (the journal, JSON lines without a text field, failed a --jsonl run).
+    let (jsonl, _) = dev_jsonl(3);
+    let dump = tmp.path().join("dump");
+    fs::create_dir(&dump).unwrap();
+    fs::write(dump.join("d.jsonl"), jsonl).unwrap();
+    let (first, second) = (tmp.path().join("first"), tmp.path().join("second"));
+    ok(&["filter", "-q", "--jsonl", "-o", s(&first), s(&dump)]);
+    assert!(first.join(".chaff-journal.jsonl").exists());
+    ok(&[
+        "filter",
+        "-q",
+        "--jsonl",
+        "-o",
+        s(&second),
+        "--stats",
+        s(&stats),
+        s(&first),
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
+    assert_eq!(
+        (v["files"].as_u64(), v["skipped"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let records = |dir: &Path| {
+        fs::read_to_string(dir.join("d.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!((records(&first), records(&second)), (3, 3));
 }
 
 #[test]
