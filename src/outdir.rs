@@ -156,6 +156,7 @@ pub fn plan(
     written: &Written,
 ) -> Result<Plan> {
     let real_out = crate::sources::resolve(dir)?;
+    written.check_outside_output(dir, &real_out)?;
     let mut check = Check {
         dir,
         written,

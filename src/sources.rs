@@ -465,6 +465,22 @@ impl Written {
         self.check_file(path, &meta)
     }
 
+    /// Refuses a file that lies in the output folder `dir` (its real path `real`): the
+    /// folder's outputs are mirrored paths, one of which it could replace or be replaced
+    /// by, and the folder is the next step's input, which would read it back (removed
+    /// lines as documents).
+    pub fn check_outside_output(&self, dir: &Path, real: &Path) -> Result<()> {
+        match self.files.iter().find(|w| w.real.starts_with(real)) {
+            Some(w) => Err(Error::Usage(format!(
+                "{}: {} file lies inside the output folder {} (among the outputs, which a later step reads as input); write it beside the folder",
+                w.path.display(),
+                w.flag,
+                dir.display()
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses the input folder at `folder` (its real path `real`) if one of the files
     /// lies in it.
     pub(crate) fn check_folder(&self, folder: &Path, real: &Path) -> Result<()> {

@@ -1547,6 +1547,24 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
         assert_eq!(fs::read_dir(&input).unwrap().count(), 1, "{args:?}");
         assert_eq!(fs::read_to_string(&list).unwrap(), format!("{xs}\n"));
     }
+    // Nor inside the output folder: among the outputs (an input `removed.jsonl` has its
+    // output there, which one of the two renames replaced), and the next step's input.
+    fs::create_dir(&out).unwrap();
+    fs::write(input.join("removed.jsonl"), &page).unwrap();
+    for flag in ["--removed", "--file-stats", "--stats"] {
+        let side = out.join("removed.jsonl");
+        let err = fails(&["filter", "-o", outs, flag, s(&side), ins]);
+        assert_eq!(
+            err,
+            format!(
+                "chaff: {}: {flag} file lies inside the output folder {outs} (among the outputs, which a later step reads as input); write it beside the folder\n",
+                side.display()
+            )
+        );
+        assert_eq!(fs::read_dir(&out).unwrap().count(), 0);
+    }
+    fs::remove_file(input.join("removed.jsonl")).unwrap();
+    fs::remove_dir(&out).unwrap();
     // Standard output into an input (`>> x.txt`), as cat(1) refuses it; not when the
     // run writes to a folder.
     for (args, refused) in [
