@@ -97,6 +97,17 @@ struct ModelArg {
     model: Option<PathBuf>,
 }
 
+impl ModelArg {
+    /// Refuses a file the run writes that is the model file it reads (`eval -m m.chaff
+    /// --plot m.chaff`): the run would replace the model.
+    fn refuse_written(&self, written: &sources::Written) -> Result<()> {
+        match self.model.as_deref().map(|m| (m, std::fs::metadata(m))) {
+            Some((m, Ok(meta))) => written.check_file(m, &meta),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Args)]
 struct DecisionArgs {
     /// Class to keep (repeatable; default: news)
@@ -454,12 +465,13 @@ fn refuse_overwriting_inputs(
     flag: &'static str,
     out: &Path,
     stdout: bool,
-) -> Result<()> {
+) -> Result<sources::Written> {
     let mut written = sources::Written::new(&[(flag, Some(out))])?;
     if stdout {
         written = written.and_stdout()?;
     }
-    sources::check(Input::all_given(inputs), &written).map(|_| ())
+    sources::check(Input::all_given(inputs), &written)?;
+    Ok(written)
 }
 
 fn classifier_and_policy(
@@ -621,6 +633,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         written = written.and_stdout()?;
     }
     a.input.refuse_writing_lists(&written)?;
+    a.model.refuse_written(&written)?;
     if !to_folder {
         sources::check(Arc::clone(&inputs), &written)?;
     }
@@ -811,6 +824,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         None => written.and_stdout()?,
     };
     a.input.refuse_writing_lists(&written)?;
+    a.model.refuse_written(&written)?;
     // A run into a folder checks its inputs as it plans the folder.
     let count = match &a.output {
         Some(_) => 0,
@@ -965,7 +979,8 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     Input::stdin_at_most_once(&a.inputs)?;
     if let Some(plot) = &a.plot {
         // The report goes to stdout: a plot there would be mixed into it.
-        refuse_overwriting_inputs(&a.inputs, "--plot", plot, true)?;
+        let written = refuse_overwriting_inputs(&a.inputs, "--plot", plot, true)?;
+        a.model.refuse_written(&written)?;
     }
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs, &a.decoding.options()?)?;

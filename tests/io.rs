@@ -1565,6 +1565,27 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     }
     fs::remove_file(input.join("removed.jsonl")).unwrap();
     fs::remove_dir(&out).unwrap();
+    // Nor the model the run reads.
+    let m = tmp.path().join("m.chaff");
+    fs::copy(&model, &m).unwrap();
+    let ms = s(&m);
+    for (args, flag) in [
+        (&["eval", "-m", ms, "--plot", ms, xs][..], "--plot"),
+        (&["filter", "-m", ms, "--stats", ms, xs], "--stats"),
+        (
+            &["filter", "-m", ms, "-o", outs, "--removed", ms, xs],
+            "--removed",
+        ),
+        (&["tag", "-m", ms, "--html", ms, xs], "--html"),
+    ] {
+        let err = fails(args);
+        assert_eq!(
+            err,
+            format!("chaff: {ms}: {flag} names an input ({ms}), which the run would replace; write it elsewhere\n")
+        );
+        assert_eq!(fs::read(&m).unwrap(), fs::read(&model).unwrap());
+    }
+    fs::remove_file(&m).unwrap();
     // Standard output into an input (`>> x.txt`), as cat(1) refuses it; not when the
     // run writes to a folder.
     for (args, refused) in [
