@@ -183,11 +183,13 @@ fn describe(inputs: &[PathBuf]) -> Vec<String> {
 pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     opts.check()?;
     // Settings fitted on pages the model was trained on fit those pages, not new ones.
+    // (A tuning input that is no page set, no folder, is refused as that.)
     let real = |p: &PathBuf| std::fs::canonicalize(p).ok();
     let trained: Vec<PathBuf> = inputs.iter().filter_map(real).collect();
     if let Some(t) = opts
         .tune_on
         .iter()
+        .filter(|t| t.is_dir())
         .find(|t| real(t).is_some_and(|r| trained.contains(&r)))
     {
         return Err(Error::Usage(format!(
