@@ -810,6 +810,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         ));
     }
     let mut opts = a.input.run_options(!g.quiet, false)?;
+    // A text file's output is written even when nothing of it is kept: the flag would be
+    // silently ignored.
+    if a.keep_empty && !(a.input.jsonl || a.input.warc || a.input.parquet) {
+        return Err(Error::Usage(
+            "--keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)"
+                .into(),
+        ));
+    }
     opts.keep_empty = a.keep_empty;
     opts.compress_level = flag.level;
     // gzipped WARC to stdout: a member per record, compressed by the workers.

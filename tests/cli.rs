@@ -589,6 +589,12 @@ fn bad_model_and_inputs_are_one_line_errors() {
         "tests/data/sample_page.txt",
     ]);
     assert!(err.contains("--text-field needs --jsonl"), "{err}");
+    // So would --keep-empty: a text file's output is written even when empty.
+    let err = fails(&["filter", "--keep-empty", "tests/data/sample_page.txt"]);
+    assert_eq!(
+        err,
+        "chaff: --keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)\n"
+    );
     let err = fails(&["--threads", "99999", "filter", "tests/data/sample_page.txt"]);
     assert!(
         err.contains("--threads") && err.lines().count() == 1,
