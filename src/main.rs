@@ -291,7 +291,7 @@ struct TagArgs {
     #[arg(long, default_value = "paragraph", value_name = "NAME")]
     dolma_name: String,
     /// Write into the attributes folder even if it already holds files
-    #[arg(long, conflicts_with = "resume")]
+    #[arg(long, conflicts_with = "resume", requires = "attributes_dir")]
     force: bool,
     /// Finish an interrupted --dolma run: inputs whose attribute file exists are not redone
     #[arg(long, requires = "attributes_dir")]
@@ -838,8 +838,16 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         Some(_) => 0,
         None => sources::check(Arc::clone(&inputs), &written)?,
     };
-    if a.resume && a.output.is_none() {
-        return Err(Error::Usage("--resume needs -o OUTDIR".into()));
+    match (&a.output, a.resume, a.force, a.input.pipe) {
+        (None, true, _, _) => return Err(Error::Usage("--resume needs -o OUTDIR".into())),
+        // Ignored otherwise: nothing is written into a folder.
+        (None, _, true, _) => return Err(Error::Usage("--force needs -o OUTDIR".into())),
+        (Some(_), _, _, true) => {
+            return Err(Error::Usage(
+                "--pipe streams records to standard output; it takes no -o OUTDIR".into(),
+            ))
+        }
+        _ => {}
     }
     let sides = [
         ("--removed", &a.removed),

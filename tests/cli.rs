@@ -595,6 +595,19 @@ fn bad_model_and_inputs_are_one_line_errors() {
         err,
         "chaff: --keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)\n"
     );
+    // Flags for a folder run without one, and streaming into a folder.
+    let err = fails(&["filter", "--force", "tests/data/sample_page.txt"]);
+    assert_eq!(err, "chaff: --force needs -o OUTDIR\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let err = fails(&["filter", "--jsonl", "--pipe", "-o", s(&out), "-"]);
+    assert_eq!(
+        err,
+        "chaff: --pipe streams records to standard output; it takes no -o OUTDIR\n"
+    );
+    assert!(!out.exists());
+    let err = fails(&["tag", "--force", "tests/data/sample_page.txt"]);
+    assert!(err.contains("--attributes-dir"), "{err}");
     let err = fails(&["--threads", "99999", "filter", "tests/data/sample_page.txt"]);
     assert!(
         err.contains("--threads") && err.lines().count() == 1,
