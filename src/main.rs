@@ -288,7 +288,12 @@ struct TagArgs {
     #[arg(long, value_name = "DIR", requires = "dolma")]
     attributes_dir: Option<PathBuf>,
     /// Tagger name in the attribute names (chaff__NAME__news, chaff__NAME__drop, ...)
-    #[arg(long, default_value = "paragraph", value_name = "NAME")]
+    #[arg(
+        long,
+        default_value = "paragraph",
+        value_name = "NAME",
+        requires = "dolma"
+    )]
     dolma_name: String,
     /// Write into the attributes folder even if it already holds files
     #[arg(long, conflicts_with = "resume", requires = "attributes_dir")]

@@ -608,6 +608,8 @@ fn bad_model_and_inputs_are_one_line_errors() {
     assert!(!out.exists());
     let err = fails(&["tag", "--force", "tests/data/sample_page.txt"]);
     assert!(err.contains("--attributes-dir"), "{err}");
+    let err = fails(&["tag", "--dolma-name", "x", "tests/data/sample_page.txt"]);
+    assert!(err.contains("--dolma"), "{err}");
     let err = fails(&["--threads", "99999", "filter", "tests/data/sample_page.txt"]);
     assert!(
         err.contains("--threads") && err.lines().count() == 1,
