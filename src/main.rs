@@ -416,7 +416,7 @@ fn summarize(model: &Model, path: &Path) {
     );
 }
 
-fn cmd_train(a: TrainArgs) -> Result<()> {
+fn cmd_train(a: TrainArgs, g: &Global) -> Result<()> {
     let out = a
         .output
         .clone()
@@ -446,11 +446,13 @@ fn cmd_train(a: TrainArgs) -> Result<()> {
         None => train::train(&a.inputs, &opts)?,
     };
     save_model(&model, &out)?;
-    summarize(&model, &out);
+    if !g.quiet {
+        summarize(&model, &out);
+    }
     Ok(())
 }
 
-fn cmd_forget(a: ForgetArgs) -> Result<()> {
+fn cmd_forget(a: ForgetArgs, g: &Global) -> Result<()> {
     let flag = if a.output.is_some() { "-o" } else { "-m" };
     let out = a.output.clone().unwrap_or(a.model.clone());
     Input::stdin_at_most_once(&a.inputs)?;
@@ -458,7 +460,9 @@ fn cmd_forget(a: ForgetArgs) -> Result<()> {
     let decode = a.decoding.options()?;
     let model = train::forget(&model_file::load(&a.model)?, &a.inputs, &decode)?;
     save_model(&model, &out)?;
-    summarize(&model, &out);
+    if !g.quiet {
+        summarize(&model, &out);
+    }
     Ok(())
 }
 
@@ -1096,8 +1100,8 @@ fn main() -> ExitCode {
         verbose: cli.verbose,
     };
     let result = match cli.command {
-        Command::Train(a) => cmd_train(a),
-        Command::Forget(a) => cmd_forget(a),
+        Command::Train(a) => cmd_train(a, &global),
+        Command::Forget(a) => cmd_forget(a, &global),
         Command::Tag(a) => cmd_tag(a, &global),
         Command::Filter(a) => cmd_filter(a, &global),
         Command::Eval(a) => cmd_eval(a),

@@ -132,6 +132,21 @@ fn train_refuses_settings_no_model_can_use_before_reading_data() {
         );
     }
     assert!(!m.exists());
+    // -q leaves out the summary line, as in every other command.
+    let (tsv, ft) = ("training/sample.tsv", "training/sample.fasttext");
+    for args in [
+        &["train", "-q", "-o", s(&m), tsv, ft][..],
+        &["forget", "-q", "-m", s(&m), ft],
+    ] {
+        let o = chaff(args);
+        assert!(o.status.success(), "{args:?}");
+        assert_eq!(String::from_utf8(o.stderr).unwrap(), "", "{args:?}");
+    }
+    let o = chaff(&["train", "-o", s(&m), "training/sample.tsv"]);
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .starts_with("chaff: wrote "));
+    fs::remove_file(&m).unwrap();
     // Tuning on training data is refused, however the path is spelled.
     let err = fails(&[
         "train",
