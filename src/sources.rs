@@ -470,12 +470,26 @@ impl Written {
     /// by, and the folder is the next step's input, which would read it back (removed
     /// lines as documents).
     pub fn check_outside_output(&self, dir: &Path, real: &Path) -> Result<()> {
+        let why = "among the outputs, which a later step reads as input";
+        self.refuse_inside(dir, real, "output folder", why, "beside the folder")
+    }
+
+    /// Refuses the first of the files that lies in `folder` (its real path `real`), a
+    /// `kind` of folder, saying `why` and where to write it `instead`.
+    fn refuse_inside(
+        &self,
+        folder: &Path,
+        real: &Path,
+        kind: &str,
+        why: &str,
+        instead: &str,
+    ) -> Result<()> {
         match self.files.iter().find(|w| w.real.starts_with(real)) {
             Some(w) => Err(Error::Usage(format!(
-                "{}: {} file lies inside the output folder {} (among the outputs, which a later step reads as input); write it beside the folder",
+                "{}: {} file lies inside the {kind} {} ({why}); write it {instead}",
                 w.path.display(),
                 w.flag,
-                dir.display()
+                folder.display()
             ))),
             None => Ok(()),
         }
@@ -491,15 +505,8 @@ impl Written {
                 out.display()
             )));
         }
-        match self.files.iter().find(|w| w.real.starts_with(real)) {
-            Some(w) => Err(Error::Usage(format!(
-                "{}: {} file lies inside the input folder {} (a later run would read it as input); write it elsewhere",
-                w.path.display(),
-                w.flag,
-                folder.display()
-            ))),
-            None => Ok(()),
-        }
+        let why = "a later run would read it as input";
+        self.refuse_inside(folder, real, "input folder", why, "elsewhere")
     }
 }
 
