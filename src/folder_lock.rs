@@ -9,7 +9,8 @@
 //! when the process ends however it ends (a SIGKILL leaves no stale lock behind), and
 //! `flock(1)` sees it (`flock -n clean/ true` fails while a run holds it; `flock clean/
 //! true` waits for the run to end). Where the file system cannot lock (some network
-//! mounts), the run goes on unlocked, as it would without this module.
+//! mounts), the run goes on unlocked, as it would without this module. The same lock
+//! ([`lock`]) keeps a side file's partial file to one run ([`crate::side_file`]).
 
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -26,35 +27,36 @@ impl FolderLock {
     /// it. `Ok(None)`: the file system cannot lock, and the run goes on unlocked.
     pub fn take(dir: &Path) -> Result<Option<FolderLock>> {
         let folder = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::io::AsRawFd;
-            // SAFETY: flock on a descriptor this function owns; no memory is passed.
-            let r = unsafe { libc::flock(folder.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if r != 0 {
-                let e = std::io::Error::last_os_error();
-                return match e.kind() {
-                    std::io::ErrorKind::WouldBlock => Err(busy(dir)),
-                    // ENOLCK, EINVAL, EBADF (NFS without lockd; a file system without
-                    // flock): a lock is a safeguard, not a reason to refuse the run.
-                    _ => Ok(None),
-                };
-            }
-        }
-        Ok(Some(FolderLock { _folder: folder }))
+        let why = "another chaff run is writing into this folder (it holds the folder's lock); \
+                   wait for it to end, or stop it and finish with --resume";
+        Ok(lock(&folder, dir, why)?.then_some(FolderLock { _folder: folder }))
     }
 }
 
-/// The error for a folder another run holds.
-fn busy(dir: &Path) -> Error {
-    Error::io(
-        dir,
-        std::io::Error::new(
-            std::io::ErrorKind::WouldBlock,
-            "another chaff run is writing into this folder (it holds the folder's lock); \
-             wait for it to end, or stop it and finish with --resume",
-        ),
-    )
+/// Locks the open `file` (at `path`) for as long as it stays open, or fails with `why` if
+/// another process holds it; `false` where the file system cannot lock (ENOLCK, EINVAL,
+/// EBADF: NFS without lockd, a file system without flock), as a lock is a safeguard,
+/// not a reason to refuse the run. Also a side file's partial file, which two runs into
+/// different folders could be given ([`crate::side_file::SideFile::resumable`]).
+pub fn lock(file: &std::fs::File, path: &Path, why: &str) -> Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a descriptor the caller owns; no memory is passed.
+        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if r != 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.kind() {
+                std::io::ErrorKind::WouldBlock => Err(Error::io(
+                    path,
+                    std::io::Error::new(std::io::ErrorKind::WouldBlock, why.to_string()),
+                )),
+                _ => Ok(false),
+            };
+        }
+    }
+    let _ = (file, path, why);
+    Ok(true)
 }
 
 #[cfg(all(test, unix))]

@@ -103,6 +103,12 @@ pub fn check_folder(path: &Path) -> Result<()> {
 /// Opens `path` (made if missing) to append after its first `keep` bytes, which is all
 /// of it that is kept: a file continued across runs.
 pub(crate) fn append_after(path: &Path, keep: u64) -> Result<std::fs::File> {
+    append_after_locked(path, keep, None)
+}
+
+/// [`append_after`], the file locked first if `why` is given (the error if another
+/// process holds it): before it is cut back, which would cut what that process wrote.
+fn append_after_locked(path: &Path, keep: u64, why: Option<&str>) -> Result<std::fs::File> {
     let io = |e| Error::io(path, e);
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -110,6 +116,9 @@ pub(crate) fn append_after(path: &Path, keep: u64) -> Result<std::fs::File> {
         .write(true)
         .open(path)
         .map_err(io)?;
+    if let Some(why) = why {
+        crate::folder_lock::lock(&file, path, why)?;
+    }
     file.set_len(keep).map_err(io)?;
     file.seek(std::io::SeekFrom::End(0)).map_err(io)?;
     Ok(file)
@@ -130,7 +139,11 @@ impl SideFile {
         };
         let path = path.as_path();
         let partial = partial_path(path);
-        let file = append_after(&partial, keep)?;
+        // Another run given the same side file (into another output folder) appends to
+        // this partial file: refused, rather than both cutting and writing it.
+        let why = "another chaff run is writing this side file's partial file (it holds its \
+                   lock); give each run its own side file, or wait for it to end";
+        let file = append_after_locked(&partial, keep, Some(why))?;
         Ok(SideFile::Resumable {
             path: path.to_path_buf(),
             partial,

@@ -1990,6 +1990,71 @@ fn chaffs_own_files_in_an_input_folder_are_not_read() {
 }
 
 #[test]
+fn two_runs_given_one_side_file_are_refused_rather_than_sharing_it() {
+    // Into different output folders (each run holds its own folder's lock), two runs
+    // given one --removed both cut and appended to its partial file.
+    use std::os::unix::fs::MetadataExt;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let (input, page) = one_page_folder(tmp.path(), "a.txt");
+    let removed = tmp.path().join("removed.jsonl");
+    let partial = chaff::side_file::partial_path(&removed);
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut first = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["-q", "filter", "-o", s(&a), "--removed", s(&removed), "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It holds the partial file's lock once the kernel lists one on that inode (read,
+    // not taken: a take of ours could keep the run from its own). Bounded: a stuck run
+    // fails the test.
+    let started = std::time::Instant::now();
+    loop {
+        let locked = fs::metadata(&partial).is_ok_and(|m| {
+            let inode = format!(":{} ", m.ino());
+            let locks = fs::read_to_string("/proc/locks").unwrap_or_default();
+            locks
+                .lines()
+                .any(|l| l.contains("FLOCK") && l.contains(&inode))
+        });
+        if locked {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the first run never locked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = chaff(&["filter", "-o", s(&b), "--removed", s(&removed), s(&input)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!(
+            "chaff: {}: another chaff run is writing this side file's partial file (it holds its lock); give each run its own side file, or wait for it to end\n",
+            partial.display()
+        )
+    );
+    // The first run is untouched: its side file is what a run alone writes.
+    let mut feed = first.stdin.take().unwrap();
+    feed.write_all(&page).unwrap();
+    drop(feed);
+    let o = first.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let alone = tmp.path().join("alone.jsonl");
+    let o = chaff_in(
+        tmp.path(),
+        &["-q", "filter", "--removed", s(&alone), "-"],
+        Some(&page),
+    );
+    assert!(o.status.success());
+    assert_eq!(fs::read(&removed).unwrap(), fs::read(&alone).unwrap());
+    assert!(!partial.exists());
+}
+
+#[test]
 fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
     use chaff::folder_lock::FolderLock;
     use std::process::{Command, Stdio};
