@@ -1989,45 +1989,50 @@ fn chaffs_own_files_in_an_input_folder_are_not_read() {
     assert_eq!((records(&first), records(&second)), (3, 3));
 }
 
+/// A run of chaff with `args` that reads its standard input, left open for the caller.
+fn reading_stdin(args: &[&str]) -> std::process::Child {
+    use std::process::Stdio;
+    std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `done` holds, looking every 20 ms; bounded, so a run that never gets
+/// there fails the test (`what` says what was waited for).
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed().as_secs() < 120, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn two_runs_given_one_side_file_are_refused_rather_than_sharing_it() {
     // Into different output folders (each run holds its own folder's lock), two runs
     // given one --removed both cut and appended to its partial file.
     use std::os::unix::fs::MetadataExt;
-    use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
     let (input, page) = one_page_folder(tmp.path(), "a.txt");
     let removed = tmp.path().join("removed.jsonl");
     let partial = chaff::side_file::partial_path(&removed);
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let mut first = Command::new(env!("CARGO_BIN_EXE_chaff"))
-        .args(["-q", "filter", "-o", s(&a), "--removed", s(&removed), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut first = reading_stdin(&["-q", "filter", "-o", s(&a), "--removed", s(&removed), "-"]);
     // It holds the partial file's lock once the kernel lists one on that inode (read,
-    // not taken: a take of ours could keep the run from its own). Bounded: a stuck run
-    // fails the test.
-    let started = std::time::Instant::now();
-    loop {
-        let locked = fs::metadata(&partial).is_ok_and(|m| {
+    // not taken: a take of ours could keep the run from its own).
+    wait_until("the first run locked", || {
+        fs::metadata(&partial).is_ok_and(|m| {
             let inode = format!(":{} ", m.ino());
             let locks = fs::read_to_string("/proc/locks").unwrap_or_default();
             locks
                 .lines()
                 .any(|l| l.contains("FLOCK") && l.contains(&inode))
-        });
-        if locked {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "the first run never locked"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+        })
+    });
     let o = chaff(&["filter", "-o", s(&b), "--removed", s(&removed), s(&input)]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(
@@ -2057,7 +2062,6 @@ fn two_runs_given_one_side_file_are_refused_rather_than_sharing_it() {
 #[test]
 fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
     use chaff::folder_lock::FolderLock;
-    use std::process::{Command, Stdio};
     let tmp = tempfile::tempdir().unwrap();
     let (input, page) = one_page_folder(tmp.path(), "a.txt");
     let out = tmp.path().join("out");
@@ -2091,25 +2095,11 @@ fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
         ],
     ];
     // A run that is still reading standard input holds the folder it writes into.
-    let mut first = Command::new(env!("CARGO_BIN_EXE_chaff"))
-        .args(["-q", "filter", "-o", s(&out), "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // It holds the lock once a take of ours fails (bounded: a stuck run fails the test).
-    let started = std::time::Instant::now();
-    loop {
-        if out.join(".chaff-run.json").exists() && FolderLock::take(&out).is_err() {
-            break;
-        }
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "the first run never locked"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut first = reading_stdin(&["-q", "filter", "-o", s(&out), "-"]);
+    // It holds the lock once a take of ours fails.
+    wait_until("the first run locked", || {
+        out.join(".chaff-run.json").exists() && FolderLock::take(&out).is_err()
+    });
     // A temporary file of its own, which a second run's --resume or --force would remove.
     let theirs = out.join(".stdin.txt.x1y2.chaff-tmp");
     fs::write(&theirs, b"the first run's").unwrap();
