@@ -429,6 +429,8 @@ pub struct BadLine<'a> {
     pub number: usize,
     /// The line's bytes without terminator.
     pub body: &'a [u8],
+    /// The line's bytes including its terminator, if any (as [`Line::raw`]).
+    pub raw: &'a [u8],
     /// What is wrong (what [`split_lines_at`] says of the first such line).
     pub reason: String,
 }
@@ -453,6 +455,7 @@ fn lines_ending(bytes: &[u8], first_line: usize, eol: u8) -> Vec<Result<Line<'_>
             Err(e) => Err(BadLine {
                 number,
                 body: &raw[range],
+                raw,
                 // Only a document's last line can end without a line end.
                 reason: invalid_utf8(e, !raw.ends_with(&[eol])),
             }),

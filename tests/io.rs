@@ -174,9 +174,10 @@ fn jsonl_records_are_written_as_they_were_but_for_their_text() {
     let o = chaff_in(&root(), &["filter", "--jsonl", "-"], Some(dump.as_bytes()));
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let want = format!(
-        "{whole}\n{{\"id\": 2, \"text\": {}, \"url\": \"http:\\/\\/x\"}}\n",
-        // (A kept line keeps its line end, as in a text file; the text as it was read,
-        // every character outside ASCII escaped.)
+        "{whole}\r\n{{\"id\": 2, \"text\": {}, \"url\": \"http:\\/\\/x\"}}\n",
+        // (A record keeps its line end, "\r\n" or "\n"; a kept line in the text keeps
+        // its own, as in a text file; the text as it was read, every character outside
+        // ASCII escaped.)
         ascii(&format!("{news}\n"))
     );
     assert_eq!(String::from_utf8(o.stdout).unwrap(), want);
@@ -504,6 +505,13 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         assert!(err.contains("a.jsonl:2: bad record kept as it is"), "{err}");
         assert!(err.contains("; 52 bad records not classified"), "{err}");
     }
+    // A CRLF dump comes out in CRLF, records good and bad (the last, cut short, has no
+    // line end to keep and gets "\n").
+    let crlf = tmp.path().join("crlf.jsonl");
+    fs::write(&crlf, dump.join("\r\n")).unwrap();
+    let (out, _) = run(&["filter", "--jsonl", "--bad-records", "keep", s(&crlf)]);
+    let want = kept.strip_suffix('\n').unwrap().replace('\n', "\r\n") + "\n";
+    assert_eq!(String::from_utf8(out).unwrap(), want);
     // A line that is not UTF-8 in a UTF-8 dump is a bad record as well (not an error for
     // the whole chunk), kept byte for byte.
     let mut mixed = good.as_bytes().to_vec();

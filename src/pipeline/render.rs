@@ -216,10 +216,12 @@ impl Engine<'_> {
                     Err((l, m)) => return Err(Error::input(&path, l, m)),
                 };
                 for line in &each {
-                    let (number, body) = match line {
-                        Ok(l) => (l.number, l.text.as_bytes()),
-                        Err(b) => (b.number, b.body),
+                    let (number, body, raw) = match line {
+                        Ok(l) => (l.number, l.text.as_bytes(), l.raw),
+                        Err(b) => (b.number, b.body, b.raw),
                     };
+                    // A record comes out ending as it came in: "\r\n" stays "\r\n".
+                    let crlf = raw.ends_with(b"\r\n");
                     let parsed = match line {
                         Ok(l) if l.is_blank() => continue,
                         Ok(l) => Record::parse_as(l.text, text_field, self.opts.decode.lossy)
@@ -238,6 +240,7 @@ impl Engine<'_> {
                             if keep && matches!(task, Task::Filter { .. }) {
                                 piece.out.extend_from_slice(body);
                                 piece.out.push(b'\n');
+                                end_as_read(&mut piece.out, crlf);
                             }
                             continue;
                         }
@@ -303,6 +306,7 @@ impl Engine<'_> {
                             let left: Vec<(usize, &str)> =
                                 left.iter().map(|(i, p)| (*i, p.as_str())).collect();
                             rec.write_with_paragraphs(&mut piece.out, text_field, &left);
+                            end_as_read(&mut piece.out, crlf);
                             continue;
                         }
                         let text = filtered_runs(&rec.text, &doc, kept(&decisions));
@@ -313,6 +317,7 @@ impl Engine<'_> {
                         }
                         rec.write_with_text(&mut piece.out, text_field, &text)
                             .map_err(|e| Error::io(&path, e))?;
+                        end_as_read(&mut piece.out, crlf);
                     }
                 }
             }
@@ -491,4 +496,12 @@ pub(super) fn invalid(path: &str, msg: String) -> Error {
 
 pub(super) fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
     |i| decisions[i].as_ref().is_some_and(|d| d.keep)
+}
+
+/// Turns the newline just written at the end of `out` into "\r\n" if the record read
+/// ended so (`crlf`), so a CRLF file keeps its line ends through a filter.
+fn end_as_read(out: &mut Vec<u8>, crlf: bool) {
+    if crlf && out.last() == Some(&b'\n') {
+        out.insert(out.len() - 1, b'\r');
+    }
 }
