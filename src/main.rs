@@ -724,8 +724,9 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
             (Some(one), 1) => format!("chaff audit: {one}"),
             (Some(first), n) => format!("chaff audit: {first} and {} more inputs", n - 1),
         };
-        let summary = engine.html(Inputs::walk(inputs), &title, &mut f)?;
-        f.commit()?;
+        let summary = (engine.html(Inputs::walk(inputs), &title, &mut f))
+            .map_err(|e| written.on_stdout(e))?;
+        f.commit().map_err(|e| written.on_stdout(e))?;
         return report(&summary, &Summary::default(), start, g, None, false);
     }
     let stdout = std::io::stdout();

@@ -341,6 +341,15 @@ struct WrittenFile {
     id: Option<(u64, u64)>,
 }
 
+impl WrittenFile {
+    /// It is standard output: named by a descriptor path, or the file `stdout` (its
+    /// device and inode) is.
+    fn is_stdout(&self, stdout: Option<(u64, u64)>) -> bool {
+        let fd1 = ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
+        fd1.iter().any(|p| self.path == Path::new(p)) || (stdout.is_some() && self.id == stdout)
+    }
+}
+
 impl Written {
     /// The files named by the given flags (`None`: not given).
     pub fn new(files: &[(&'static str, Option<&Path>)]) -> Result<Written> {
@@ -392,12 +401,7 @@ impl Written {
         if self.stdout.is_some() {
             self.stdout_path = std::fs::canonicalize("/proc/self/fd/1").ok();
         }
-        let fd1 = ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"];
-        let stdout = |w: &&WrittenFile| {
-            fd1.iter().any(|p| w.path == Path::new(p))
-                || (self.stdout.is_some() && w.id == self.stdout)
-        };
-        if let Some(w) = self.files.iter().find(stdout) {
+        if let Some(w) = self.files.iter().find(|w| w.is_stdout(self.stdout)) {
             return Err(Error::Usage(format!(
                 "{} {}: standard output carries the run's output, which this would be mixed into; write it elsewhere",
                 w.flag,
@@ -405,6 +409,24 @@ impl Written {
             )));
         }
         Ok(self)
+    }
+
+    /// `e`, but a closed pipe on a file the run writes that is standard output (`tag
+    /// --html /dev/stdout | head`) is made the same error on `<stdout>`: the reader's
+    /// choice, as on stdout itself. Only for a run that writes nothing else (a filter
+    /// into an OUTDIR that stops so has left its outputs unfinished).
+    pub fn on_stdout(&self, e: Error) -> Error {
+        match e {
+            Error::Io { path, source } if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                let stdout = stdout_id();
+                let closed = |w: &WrittenFile| path == Path::new(w.flag) && w.is_stdout(stdout);
+                match self.files.iter().any(closed) {
+                    true => Error::io("<stdout>", source),
+                    false => Error::Io { path, source },
+                }
+            }
+            e => e,
+        }
     }
 
     /// Refuses the input file at `input` (its metadata `meta`, links followed) if it is

@@ -1085,3 +1085,59 @@ fn a_page_whose_lines_end_in_cr_alone_is_read_line_by_line() {
         assert_eq!(records(&cr), records(lf).replace('\n', "\r"), "{name}");
     }
 }
+
+/// A reader that closes standard output early (`chaff tag dump | head`) chose to stop: the
+/// run ends quietly with exit 0, also when the output is an `--html` page written to
+/// `/dev/stdout`. A run into an OUTDIR whose `--removed` file is stdout has left its
+/// outputs unfinished when that reader goes: exit 1, named.
+#[test]
+fn a_reader_closing_standard_output_early_is_not_an_error() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("in");
+    fs::create_dir(&dir).unwrap();
+    // Far more output than a pipe holds, so the run is still writing when the reader goes.
+    let page = "国务院常务会议研究部署推进经济发展。\n哈哈哈哈好开心[哈哈]\n\n".repeat(4000);
+    let input = dir.join("page.txt");
+    fs::write(&input, page).unwrap();
+    let out = tmp.path().join("out");
+    let head = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 100];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The pipe's reading end is closed here, as `head` closes it.
+        let o = child.wait_with_output().unwrap();
+        (o.status.code(), String::from_utf8(o.stderr).unwrap())
+    };
+    for args in [
+        vec!["tag", "-q", s(&input)],
+        vec!["filter", "-q", s(&input)],
+        vec!["tag", "-q", "--html", "/dev/stdout", s(&input)],
+        vec!["tag", "-q", "--html", "/dev/fd/1", s(&input)],
+    ] {
+        assert_eq!(head(&args), (Some(0), String::new()), "{args:?}");
+    }
+    let args = [
+        "filter",
+        "-q",
+        "-o",
+        s(&out),
+        "--removed",
+        "/dev/stdout",
+        s(&dir),
+    ];
+    assert_eq!(
+        head(&args),
+        (
+            Some(1),
+            "chaff: --removed: Broken pipe (os error 32)\n".to_string()
+        )
+    );
+}
