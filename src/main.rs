@@ -323,7 +323,8 @@ struct FilterArgs {
     /// Finish an interrupted run into OUTDIR: inputs whose output exists are not redone
     #[arg(long)]
     resume: bool,
-    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain), none, gz, zst,
+    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain, but a file
+    /// redirected to as its name says: > out.jsonl.gz), none, gz, zst,
     /// bz2, xz, lz4; a codec with a level after a colon (gz:1 fastest to gz:9, zst:1 to
     /// zst:19, bz2:1 to bz2:9, xz:0 to xz:9; default gz:6, zst:3, bz2:9, xz:6)
     #[arg(long, default_value = "auto", value_name = "HOW")]
@@ -812,8 +813,7 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     } = a.input.resolve()?;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let flag = Compression::parse_flag(&a.compress)?;
-    let compress = flag.codec;
-    if a.input.parquet && compress.is_some() {
+    if a.input.parquet && flag.codec.is_some() {
         return Err(Error::Usage(
             "--compress does not apply to --parquet: each column keeps its codec from the input"
                 .into(),
@@ -830,6 +830,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     }
     opts.keep_empty = a.keep_empty;
     opts.compress_level = flag.level;
+    // `> clean.jsonl.gz` under auto: standard output is that file, compressed as its
+    // name says, as a side file is (plain text named .gz would fail every reader).
+    let compress = match (flag.codec, &a.output, a.input.parquet) {
+        (None, None, false) => sources::stdout_file()
+            .map(|f| Compression::from_name(&f))
+            .filter(|&c| c != Compression::None),
+        (codec, ..) => codec,
+    };
     // gzipped WARC to stdout: a member per record, compressed by the workers.
     opts.gzip_stream = a.input.warc && a.output.is_none() && compress == Some(Compression::Gzip);
     let written = sources::Written::new(&[

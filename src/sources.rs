@@ -546,6 +546,13 @@ fn stdout_id() -> Option<(u64, u64)> {
     }
 }
 
+/// The path of the regular file standard output goes to (`> clean.jsonl.gz`), where
+/// the system tells it (Linux: /proc/self/fd/1); not a pipe, a terminal or a device.
+pub fn stdout_file() -> Option<PathBuf> {
+    stdout_id()?;
+    std::fs::read_link("/proc/self/fd/1").ok()
+}
+
 /// The metadata of the file behind a descriptor, if it is a regular file.
 #[cfg(unix)]
 fn file_behind(fd: std::os::fd::BorrowedFd<'_>) -> Option<std::fs::Metadata> {

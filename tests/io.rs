@@ -665,6 +665,69 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
     assert!(err.contains("c.txt.gz"), "{err}");
 }
 
+/// Standard output redirected to a file named for a codec (`> clean.jsonl.gz`) is
+/// compressed as its name says under `--compress auto`, as a side file is: the same bytes
+/// as `--compress` naming the codec writes to a pipe. A codec named by the flag, `none`
+/// included, wins; a pipe and a file of another name are written plain.
+#[test]
+fn stdout_redirected_to_a_compressed_name_is_compressed_as_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = "tests/data/sample_page.txt";
+    let expected = ok(&["filter", page]);
+    let record = serde_json::json!({"id": "a", "text": fs::read_to_string(page).unwrap()});
+    let jsonl = tmp.path().join("a.jsonl");
+    fs::write(&jsonl, format!("{record}\n{record}\n")).unwrap();
+    let text = fs::read_to_string(page).unwrap();
+    let warc = tmp.path().join("a.warc");
+    fs::write(
+        &warc,
+        format!(
+            "WARC/1.0\r\nWARC-Type: conversion\r\nContent-Length: {}\r\n\r\n{text}\r\n\r\n",
+            text.len()
+        )
+        .repeat(2),
+    )
+    .unwrap();
+    let into = |name: &str, args: &[&str]| {
+        let path = tmp.path().join(name);
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
+            .args(args)
+            .current_dir(root())
+            .stdout(fs::File::create(&path).unwrap())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        fs::read(path).unwrap()
+    };
+    for ext in ["gz", "zst", "bz2", "xz", "lz4"] {
+        let got = into(&format!("clean.txt.{ext}"), &["filter", "-q", page]);
+        assert_eq!(got, ok(&["filter", "-q", "--compress", ext, page]), "{ext}");
+        assert_eq!(decode(ext, &got), expected, "{ext}");
+        let got = into(
+            &format!("clean.jsonl.{ext}"),
+            &["filter", "-q", "--jsonl", s(&jsonl)],
+        );
+        let want = ok(&["filter", "-q", "--compress", ext, "--jsonl", s(&jsonl)]);
+        assert_eq!(got, want, "{ext}");
+    }
+    // A WARC file, a gzip member per record as Common Crawl writes them.
+    let got = into("clean.warc.gz", &["filter", "-q", "--warc", s(&warc)]);
+    assert_eq!(
+        got,
+        ok(&["filter", "-q", "--compress", "gz", "--warc", s(&warc)])
+    );
+    assert_eq!(got.windows(3).filter(|w| w == b"\x1f\x8b\x08").count(), 2);
+    // The flag wins; other names and pipes are plain.
+    let plain = into(
+        "clean.txt.gz",
+        &["filter", "-q", "--compress", "none", page],
+    );
+    assert_eq!(plain, expected);
+    assert_eq!(into("clean.txt", &["filter", "-q", page]), expected);
+    let zst = into("clean.txt.gz", &["filter", "-q", "--compress", "zst", page]);
+    assert_eq!(decode("zst", &zst), expected);
+}
+
 #[test]
 fn a_compression_level_applies_to_every_output_and_belongs_to_the_run() {
     let tmp = tempfile::tempdir().unwrap();
