@@ -41,10 +41,15 @@ impl KeepPolicy {
             match model.class_index(name) {
                 Some(i) => mask[i] = true,
                 None => {
+                    // Without --keep, news is kept by default: say how to name another.
+                    let hint = match keep.is_empty() {
+                        true => "; name the class to keep with --keep",
+                        false => "",
+                    };
                     return Err(Error::Usage(format!(
-                        "class {name:?} is not in the model (classes: {})",
+                        "class {name:?} is not in the model (classes: {}){hint}",
                         model.classes().join(", ")
-                    )))
+                    )));
                 }
             }
         }

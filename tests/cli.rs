@@ -427,6 +427,18 @@ fn train_formats_classes_and_quiet_stderr() {
     assert_eq!(v["scores"].as_object().unwrap().len(), 3);
     let ins = String::from_utf8(ok(&["inspect", s(&m)])).unwrap();
     assert!(ins.contains("ad (paragraphs 2") && ins.contains("top tokens for news"));
+    // Classes of any name: without a news class, the class to keep is named.
+    let tsv = tmp.path().join("ab.tsv");
+    let rows = "good\t国务院常务会议研究部署推进经济发展\nbad\t哈哈哈哈好开心[哈哈]\n";
+    fs::write(&tsv, rows.repeat(2)).unwrap();
+    let ab = tmp.path().join("ab.chaff");
+    ok(&["train", "-q", "-o", s(&ab), s(&tsv)]);
+    let page = "tests/data/sample_page.txt";
+    assert_eq!(
+        fails(&["filter", "-m", s(&ab), page]),
+        "chaff: class \"news\" is not in the model (classes: bad, good); name the class to keep with --keep\n"
+    );
+    assert!(!ok(&["filter", "-q", "-m", s(&ab), "--keep", "good", page]).is_empty());
     // A page set trains too.
     let m2 = tmp.path().join("m2.chaff");
     let o = chaff(&["train", "-o", s(&m2), s(&shared().join("seed"))]);
