@@ -731,7 +731,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         return report(&summary, &Summary::default(), start, g, None, false);
     }
     let stdout = std::io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let format = if a.json {
         TagFormat::Json
     } else {
@@ -741,8 +741,24 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         verbose: g.verbose,
         ..Sidecars::default()
     };
+    // `> tags.jsonl.gz`: compressed as the file's name says, as filter's output is.
+    let how = named_stdout().unwrap_or(Compression::None);
+    let mut out =
+        output::Compressed::new(out, how, None, true).map_err(|e| Error::io("<stdout>", e))?;
     engine.tag(Inputs::walk(inputs), format, &mut out, side)?;
+    out.finish()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
     Ok(())
+}
+
+/// The codec standard output's file is named for (`> clean.jsonl.gz`), if it is a file
+/// so named: `--compress auto` writes it compressed as named, as a side file is (plain
+/// text under that name would fail every reader of the codec).
+fn named_stdout() -> Option<Compression> {
+    sources::stdout_file()
+        .map(|f| Compression::from_name(&f))
+        .filter(|&c| c != Compression::None)
 }
 
 /// Global flags every subcommand sees.
@@ -830,12 +846,8 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     }
     opts.keep_empty = a.keep_empty;
     opts.compress_level = flag.level;
-    // `> clean.jsonl.gz` under auto: standard output is that file, compressed as its
-    // name says, as a side file is (plain text named .gz would fail every reader).
     let compress = match (flag.codec, &a.output, a.input.parquet) {
-        (None, None, false) => sources::stdout_file()
-            .map(|f| Compression::from_name(&f))
-            .filter(|&c| c != Compression::None),
+        (None, None, false) => named_stdout(),
         (codec, ..) => codec,
     };
     // gzipped WARC to stdout: a member per record, compressed by the workers.

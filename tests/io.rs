@@ -667,7 +667,7 @@ fn compressed_files_in_an_outdir_come_out_compressed() {
 
 /// Standard output redirected to a file named for a codec (`> clean.jsonl.gz`) is
 /// compressed as its name says under `--compress auto`, as a side file is: the same bytes
-/// as `--compress` naming the codec writes to a pipe. A codec named by the flag, `none`
+/// as `--compress` naming the codec writes to a pipe; `tag`'s output too. A codec named by the flag, `none`
 /// included, wins; a pipe and a file of another name are written plain.
 #[test]
 fn stdout_redirected_to_a_compressed_name_is_compressed_as_named() {
@@ -709,6 +709,14 @@ fn stdout_redirected_to_a_compressed_name_is_compressed_as_named() {
         );
         let want = ok(&["filter", "-q", "--compress", ext, "--jsonl", s(&jsonl)]);
         assert_eq!(got, want, "{ext}");
+    }
+    // tag's records likewise.
+    for (name, args) in [
+        ("tags.tsv.gz", vec!["tag", "-q", page]),
+        ("tags.jsonl.zst", vec!["tag", "-q", "--json", page]),
+    ] {
+        let ext = name.rsplit('.').next().unwrap();
+        assert_eq!(decode(ext, &into(name, &args)), ok(&args), "{name}");
     }
     // A WARC file, a gzip member per record as Common Crawl writes them.
     let got = into("clean.warc.gz", &["filter", "-q", "--warc", s(&warc)]);
