@@ -30,7 +30,7 @@ static ALLOC: chaff::huge_pages::HugePageAlloc = chaff::huge_pages::HugePageAllo
     name = "chaff",
     version,
     about = "Keep the news, drop the filler: paragraph-level cleaning of Chinese web dumps",
-    after_help = "Exit codes: 0 success; 1 error (I/O, bad input, bad model, a non-text file with --strict); 2 bad command line; 130 interrupted (SIGINT/SIGTERM; finish with --resume).\nNO_COLOR is honoured; progress shows only when stderr is a terminal."
+    after_help = "Exit codes: 0 success; 1 error (I/O, bad input, bad model, a non-text file with --strict); 2 bad command line; 130 interrupted (SIGINT/SIGTERM/SIGHUP; finish with --resume).\nNO_COLOR is honoured; progress shows only when stderr is a terminal."
 )]
 struct Cli {
     /// Classifying worker threads (default or 0: all cores; at most 1024); reading and

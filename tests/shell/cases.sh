@@ -86,15 +86,16 @@ elif [ "$rss_mb" -gt 300 ]; then fail "30 MB line: peak RSS $rss_mb MB"
 elif [ -s "$T/huge.out" ] && ! cmp -s "$T/huge.out" "$T/huge.txt"; then fail "30 MB line: output is neither the line nor empty"
 else pass "30 MB line without newline: $(stat -c %s "$T/huge.txt") bytes, peak RSS $rss_mb MB"; fi
 
-# Interrupt and resume: a run stopped by SIGINT (and one by SIGTERM) leaves only complete
-# files and no temporaries; --resume then gives exactly the tree of one clean run.
+# Interrupt and resume: a run stopped by SIGINT (and one by SIGTERM, and by SIGHUP, a
+# closed terminal) leaves only complete files and no temporaries; --resume then gives
+# exactly the tree of one clean run.
 mkdir -p "$T/dump"
 for k in $(seq 1 24); do
   mkdir -p "$T/dump/part$k"
   cp "$SHARED"/eval/dev/pages/* "$T/dump/part$k/"
 done
 "$CHAFF" -q --threads 2 filter -o "$T/clean" "$T/dump" || fail "clean run"
-for sig in INT TERM; do
+for sig in INT TERM HUP; do
   out="$T/stopped-$sig"
   "$CHAFF" -q --threads 1 filter -o "$out" "$T/dump" 2>"$T/err" &
   pid=$!
