@@ -47,12 +47,26 @@ impl<'a> RecordId<'a> {
     }
 }
 
+/// Which record of its file a document is (a JSONL line, a Parquet row, a WARC record),
+/// for the tag and `--removed` records of its lines: several records' lines share a path,
+/// and this joins each back to its record, with or without an id.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordName<'a> {
+    /// The record's line in its file (JSONL; a WARC record's first line) or its row
+    /// (Parquet), from 1: the `record` field of a JSON record, `path:N` in TSV.
+    pub number: usize,
+    /// Its id, if it has one (`path#id` in TSV, which it is named by then).
+    pub id: Option<RecordId<'a>>,
+}
+
 /// A tag record's JSON form: written by [`write_tag_record`] field by field, the same
 /// bytes serde_json writes for this struct (a test holds them equal).
 #[cfg(test)]
 #[derive(Serialize)]
 struct TagRecord<'a> {
     path: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a serde_json::value::RawValue>,
     line: usize,
@@ -73,16 +87,17 @@ pub fn write_tag_header(out: &mut dyn Write, classes: &[String]) -> io::Result<(
     writeln!(out, "\ttext")
 }
 
-/// Writes one tag record. `id` is the record's id (JSON: an `id` field, as the record
-/// wrote it; TSV: appended to the path as `path#id`); `element`, for a document whose text is an
-/// array's (or list's) strings, the 0-based index of the line's string (JSON only: an
-/// `element` field after `line`).
+/// Writes one tag record. `record` names the record of the file the line's document is
+/// (JSON: a `record` field with its number, and an `id` field, as the record wrote it, if
+/// it has one; TSV: the path as `path#id`, or `path:N` for a record without an id);
+/// `element`, for a document whose text is an array's (or list's) strings, the 0-based
+/// index of the line's string (JSON only: an `element` field after `line`).
 #[allow(clippy::too_many_arguments)]
 pub fn write_tag_record(
     out: &mut Vec<u8>,
     format: TagFormat,
     path: &str,
-    id: Option<RecordId<'_>>,
+    record: Option<RecordName<'_>>,
     line: &Line<'_>,
     element: Option<usize>,
     classes: &[String],
@@ -94,7 +109,10 @@ pub fn write_tag_record(
             // scores in class-name order, a `BTreeMap`'s), without its many small writes.
             out.extend_from_slice(b"{\"path\":");
             write_str(out, path);
-            if let Some(id) = id {
+            if let Some(r) = record {
+                write!(out, ",\"record\":{}", r.number)?;
+            }
+            if let Some(id) = record.and_then(|r| r.id) {
                 out.extend_from_slice(b",\"id\":");
                 out.extend_from_slice(id.json.as_bytes());
             }
@@ -135,9 +153,13 @@ pub fn write_tag_record(
         }
         TagFormat::Tsv => {
             write_tsv_field(out, path);
-            if let Some(id) = id {
-                out.push(b'#');
-                write_tsv_field(out, id.shown);
+            match record {
+                Some(RecordName { id: Some(id), .. }) => {
+                    out.push(b'#');
+                    write_tsv_field(out, id.shown);
+                }
+                Some(RecordName { number, id: None }) => write!(out, ":{number}")?,
+                None => {}
             }
             write!(out, "\t{}\t", line.number)?;
             out.extend_from_slice(classes[d.label].as_bytes());
@@ -467,6 +489,7 @@ mod tests {
         fn tag_json_is_what_serde_json_writes(
             path in "(\\PC|[\\x00-\\x1f\"\\\\])*",
             id in proptest::option::of("(\\PC|[\"\\\\\n])*"),
+            record in proptest::option::of(1usize..10_000_000),
             number in 1usize..10_000_000,
             element in proptest::option::of(0usize..100_000),
             text in "(\\PC|[\\x00-\\x1f\"\\\\]|新闻)*",
@@ -484,13 +507,19 @@ mod tests {
             let line = Line { number, raw: text.as_bytes(), text: &text };
             let mut out = Vec::new();
             // A string id, as JSONL records mostly hold them; written as the record has it.
+            // Only a record has one (a text file's document is no record).
+            let id = id.filter(|_| record.is_some());
             let json = id.as_ref().map(|id| serde_json::to_string(id).unwrap());
             let raw = json.as_deref().map(|j| serde_json::from_str::<&serde_json::value::RawValue>(j).unwrap());
-            let given = RecordId::both(id.as_deref(), json.as_deref());
+            let given = record.map(|number| RecordName {
+                number,
+                id: RecordId::both(id.as_deref(), json.as_deref()),
+            });
             write_tag_record(&mut out, TagFormat::Json, &path, given, &line, element, &classes, &d)
                 .unwrap();
             let rec = TagRecord {
                 path: &path,
+                record,
                 id: raw,
                 line: number,
                 element,

@@ -195,7 +195,8 @@ fn jsonl_records_are_written_as_they_were_but_for_their_text() {
 
 /// `tag` and `--removed` records carry a record's id as the record wrote it: a number stays
 /// a number (side records join back to the dump on it), a string a string; TSV shows it
-/// after the path.
+/// after the path. Each also carries the record's line in its file (`"record"`), which
+/// TSV shows as `path:N` for a record without an id, so that every line joins back.
 #[test]
 fn tag_records_carry_the_id_as_written() {
     let news =
@@ -219,12 +220,12 @@ fn tag_records_carry_the_id_as_written() {
     assert_eq!(
         ids,
         [
-            r#"{"path":"-","id":12345678901234567890"#,
-            r#"{"path":"-","id":12345678901234567890"#,
-            r#"{"path":"-","id":12345678901234567890"#,
-            r#"{"path":"-","id":"a\"b""#,
-            r#"{"path":"-","id":"a\"b""#,
-            r#"{"path":"-","id":{"k": [1, 2]}"#,
+            r#"{"path":"-","record":1,"id":12345678901234567890"#,
+            r#"{"path":"-","record":1,"id":12345678901234567890"#,
+            r#"{"path":"-","record":1,"id":12345678901234567890"#,
+            r#"{"path":"-","record":2,"id":"a\"b""#,
+            r#"{"path":"-","record":2,"id":"a\"b""#,
+            r#"{"path":"-","record":3,"id":{"k": [1, 2]}"#,
         ]
     );
     let tsv = run(&["tag", "--jsonl", "-"]);
@@ -247,8 +248,48 @@ fn tag_records_carry_the_id_as_written() {
     ]);
     let removed = fs::read_to_string(&removed).unwrap();
     assert!(
-        removed.starts_with(r#"{"path":"-","id":12345678901234567890,"line":2,"#),
+        removed.starts_with(r#"{"path":"-","record":1,"id":12345678901234567890,"line":2,"#),
         "{removed}"
+    );
+    // Without ids (and a blank line between records, which counts): the record's line.
+    let dump = format!("{{\"text\": \"{news}\\n{filler}\"}}\n\n{{\"text\": \"{filler}\"}}\n");
+    let tag = |args: &[&str]| {
+        let o = chaff_in(&root(), args, Some(dump.as_bytes()));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let heads: Vec<String> = tag(&["tag", "--json", "--jsonl", "-"])
+        .lines()
+        .map(|l| l.split(",\"label\":").next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        heads,
+        [
+            r#"{"path":"-","record":1,"line":1"#,
+            r#"{"path":"-","record":1,"line":2"#,
+            r#"{"path":"-","record":1,"line":3"#,
+            r#"{"path":"-","record":3,"line":1"#,
+            r#"{"path":"-","record":3,"line":2"#,
+        ]
+    );
+    let tsv = tag(&["tag", "--jsonl", "-"]);
+    let named: Vec<(&str, &str)> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split('\t');
+            (f.next().unwrap(), f.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        named,
+        [
+            ("-:1", "1"),
+            ("-:1", "2"),
+            ("-:1", "3"),
+            ("-:3", "1"),
+            ("-:3", "2")
+        ]
     );
 }
 
@@ -547,7 +588,22 @@ fn bad_jsonl_records_can_be_skipped_or_kept_counted_and_warned_about() {
         &["tag", "--json", "--jsonl", "-"],
         Some(good.as_bytes()),
     );
-    assert_eq!(tag.stdout, clean.stdout);
+    // But for the record numbers: the k-th good record is the dump's line at[k].
+    let at: Vec<usize> = (dump.iter().enumerate())
+        .filter(|(_, l)| good_lines.contains(&l.as_str()))
+        .map(|(i, _)| i + 1)
+        .collect();
+    let records = |out: &[u8]| -> Vec<serde_json::Value> {
+        (out.split(|&b| b == b'\n').filter(|l| !l.is_empty()))
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    };
+    let mut want = records(&clean.stdout);
+    for r in &mut want {
+        r["record"] = at[r["record"].as_u64().unwrap() as usize - 1].into();
+    }
+    assert!(!want.is_empty());
+    assert_eq!(records(&tag.stdout), want);
     // What cannot be honoured is refused up front.
     let page = "tests/data/sample_page.txt";
     for (args, what) in [

@@ -250,6 +250,33 @@ fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
     let pq_tags = tag(&["tag", "--json", "--parquet", s(&numbered)]);
     assert_eq!(pq_tags, tag(&["tag", "--json", "--jsonl", s(&jl)]));
     assert!(pq_tags.iter().any(|t| t["id"] == 10), "{:?}", pq_tags[0]);
+    // Each tag record names its row (`record`, from 1, across row groups); without an id
+    // column TSV names a row's lines `path:row`.
+    let raw = ok(&["tag", "-q", "--json", "--parquet", s(&numbered)]);
+    let raw: Vec<serde_json::Value> = (raw.split(|&b| b == b'\n').filter(|l| !l.is_empty()))
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect();
+    assert!(raw.iter().any(|t| t["record"].as_i64() > Some(16)));
+    for t in &raw {
+        assert_eq!(
+            t["record"].as_i64(),
+            Some(t["id"].as_i64().unwrap() / 10 + 1),
+            "{t}"
+        );
+    }
+    let bare = tmp.path().join("bare.parquet");
+    let column = Arc::new(StringArray::from(texts.clone()));
+    write(&bare, vec![("text", column)], 16);
+    let tsv = String::from_utf8(ok(&["tag", "-q", "--parquet", s(&bare)])).unwrap();
+    let mut named: Vec<&str> = (tsv.lines().skip(1))
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    named.dedup();
+    let want: Vec<String> = (texts.iter().enumerate())
+        .filter(|(_, t)| t.lines().any(|l| !l.trim().is_empty()))
+        .map(|(i, _)| format!("{}:{}", bare.display(), i + 1))
+        .collect();
+    assert_eq!(named, want);
 }
 
 #[test]

@@ -163,6 +163,18 @@ fn conversion_records_are_filtered_as_their_text_and_the_rest_passes_through() {
         !tag.contains("urn:uuid:00009999"),
         "only conversions are documents"
     );
+    // Each names the line its WARC record starts at (`record`).
+    let wet_lines: Vec<&str> = wet.lines().collect();
+    for l in tag.lines() {
+        let t: serde_json::Value = serde_json::from_str(l).unwrap();
+        let at = t["record"].as_u64().unwrap() as usize;
+        assert!(wet_lines[at - 1].starts_with("WARC/1."), "{t}");
+        let id = format!("WARC-Record-ID: {}", t["id"].as_str().unwrap());
+        let mut head = wet_lines[at..]
+            .iter()
+            .take_while(|h| !h.trim_end().is_empty());
+        assert!(head.any(|h| h.trim_end() == id), "{t}");
+    }
     // --removed: the dropped lines as tag records, named the same way.
     let removed = tmp.path().join("removed.jsonl");
     ok(&["filter", "--warc", "--removed", s(&removed), s(&input)]);

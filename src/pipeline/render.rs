@@ -14,7 +14,7 @@ use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
     emitted, filter_chunk, filtered_paragraphs, filtered_runs, write_tag_record, Decision,
-    Filtered, RecordId, TagFormat,
+    Filtered, RecordId, RecordName, TagFormat,
 };
 
 /// The work of one chunk, ready to be written.
@@ -98,7 +98,10 @@ impl Engine<'_> {
             self.render_doc(
                 task,
                 path,
-                RecordId::both(id.as_deref(), id_json.as_deref()),
+                Some(RecordName {
+                    number,
+                    id: RecordId::both(id.as_deref(), id_json.as_deref()),
+                }),
                 &doc,
                 document.paragraphs.as_deref(),
                 &decisions,
@@ -250,11 +253,14 @@ impl Engine<'_> {
                     let decisions = decide(self.classifier, self.policy, &doc, false);
                     piece.summary.documents += 1;
                     piece.summary.add_lines(&doc, &decisions);
-                    let given = RecordId::both(id.as_deref(), rec.raw_id());
+                    let given = RecordName {
+                        number: line.number,
+                        id: RecordId::both(id.as_deref(), rec.raw_id()),
+                    };
                     self.render_doc(
                         task,
                         &path,
-                        given,
+                        Some(given),
                         &doc,
                         rec.paragraphs.as_deref(),
                         &decisions,
@@ -374,8 +380,11 @@ impl Engine<'_> {
                 piece.summary.add_lines(&doc, &decisions);
                 // A WARC record id is text: a JSON string.
                 let id_json = id.map(|shown| serde_json::to_string(shown).unwrap_or_default());
-                let given = RecordId::both(id, id_json.as_deref());
-                self.render_doc(task, path, given, &doc, None, &decisions, piece)?;
+                let given = RecordName {
+                    number: span.line,
+                    id: RecordId::both(id, id_json.as_deref()),
+                };
+                self.render_doc(task, path, Some(given), &doc, None, &decisions, piece)?;
                 match task {
                     Task::Html => {
                         let name = head.get("WARC-Target-URI").or(id);
@@ -436,7 +445,8 @@ impl Engine<'_> {
         piece.out.extend_from_slice(html.as_bytes());
     }
 
-    /// Tag records (for `tag`) and removed-line records (for `filter --removed`).
+    /// Tag records (for `tag`) and removed-line records (for `filter --removed`), of the
+    /// document that is `record` of its file (`None`: a text file's).
     /// `spans`: for a document of an array's strings, each string's range in the text
     /// `lines` were split from, so that a record names its string.
     #[allow(clippy::too_many_arguments)]
@@ -444,7 +454,7 @@ impl Engine<'_> {
         &self,
         task: Task<'_>,
         path: &str,
-        id: Option<RecordId<'_>>,
+        record: Option<RecordName<'_>>,
         lines: &[Line<'_>],
         spans: Option<&[std::ops::Range<usize>]>,
         decisions: &[Option<Decision>],
@@ -465,14 +475,14 @@ impl Engine<'_> {
             let Some(d) = d else { continue };
             match task {
                 Task::Tag(format) => {
-                    write_tag_record(&mut piece.out, format, path, id, l, element, classes, d)
+                    write_tag_record(&mut piece.out, format, path, record, l, element, classes, d)
                         .map_err(wr)?
                 }
                 Task::Filter { removed: true } if !d.keep => write_tag_record(
                     &mut piece.removed,
                     TagFormat::Json,
                     path,
-                    id,
+                    record,
                     l,
                     element,
                     classes,

@@ -86,14 +86,17 @@ pub fn fails(args: &[&str]) -> String {
     err
 }
 
-/// `tag --json` records without their `path` (to compare runs over differently named
-/// inputs).
+/// `tag --json` records without their `path` and `record` number, which say where in
+/// which file (to compare runs over differently named inputs, in other formats, or with
+/// bad records between the good).
 pub fn unpathed(tag: &[u8]) -> Vec<serde_json::Value> {
     tag.split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
         .map(|l| {
             let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
-            v.as_object_mut().unwrap().remove("path");
+            let fields = v.as_object_mut().unwrap();
+            fields.remove("path");
+            fields.remove("record");
             v
         })
         .collect()
