@@ -20,10 +20,11 @@ impl Progress {
         let total = total();
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let template = match (total, color) {
-            (Some(_), true) => "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            (Some(_), false) => "[{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            (None, _) => "[{elapsed_precise}] {bytes} {bytes_per_sec} {msg}",
+            (Some(_), true) => "{spinner:.green} [{elapsed_precise}] {wide_bar:.cyan/blue} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta} {msg}",
+            (Some(_), false) => "[{elapsed_precise}] {wide_bar} {decimal_bytes}/{decimal_total_bytes} {decimal_bytes_per_sec} ETA {eta} {msg}",
+            (None, _) => "[{elapsed_precise}] {decimal_bytes} {decimal_bytes_per_sec} {msg}",
         };
+        // Decimal units (MB), as the summary line counts them.
         let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr_with_hz(4));
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
