@@ -329,7 +329,8 @@ struct FilterArgs {
     /// zst:19, bz2:1 to bz2:9, xz:0 to xz:9; default gz:6, zst:3, bz2:9, xz:6)
     #[arg(long, default_value = "auto", value_name = "HOW")]
     compress: String,
-    /// Keep JSONL records left with no kept line (their text becomes empty)
+    /// Keep JSONL records, WARC records and Parquet rows left with no kept line (their text
+    /// becomes empty)
     #[arg(long)]
     keep_empty: bool,
     /// Also write every dropped line as a JSON record to FILE (compressed if its name ends
