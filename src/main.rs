@@ -209,8 +209,9 @@ struct InputArgs {
     #[arg(long, default_value = "error", value_name = "HOW",
           value_parser = ["error", "skip", "keep"])]
     bad_records: String,
-    /// Strict one-record-in, one-record-out streaming (JSONL on stdin/stdout): every record
-    /// is written, even if left empty, and output is flushed record by record
+    /// Streaming (JSONL on stdin/stdout): each record is answered and flushed before the
+    /// next is read; filter writes one record for every record read, even if left empty
+    /// (tag: the record's tag records, none for a record without text)
     #[arg(long)]
     pipe: bool,
     /// Bytes per chunk of a large input (chunks are classified in parallel)

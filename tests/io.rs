@@ -1607,6 +1607,41 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
             "{kind:?}: one answer per record"
         );
     }
+    // tag answers each record with its lines' tag records, flushed before the next
+    // record arrives.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["-q", "tag", "--json", "--jsonl", "--pipe", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    for i in 0..3 {
+        let text = vec![paragraph; i + 1].join("\\n");
+        writeln!(stdin, "{{\"id\":{i},\"text\":\"{text}\"}}").unwrap();
+        stdin.flush().unwrap();
+        for line in 1..=i + 1 {
+            let answer = (rx.recv_timeout(Duration::from_secs(60)))
+                .unwrap_or_else(|_| panic!("tag: no answer to record {i} while stdin stays open"));
+            let head = format!(
+                "{{\"path\":\"-\",\"record\":{},\"id\":{i},\"line\":{line},",
+                i + 1
+            );
+            assert!(answer.starts_with(&head), "{answer}");
+        }
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert!(rx.recv_timeout(Duration::from_secs(60)).is_err());
 }
 
 /// A file a run writes beside its outputs (or a model `train` and `forget` write) is
