@@ -208,17 +208,20 @@ fn tag_records_carry_the_id_as_written() {
          {{\"id\": \"a\\\"b\", \"text\": \"{filler}\"}}\n\
          {{\"id\": {{\"k\": [1, 2]}}, \"text\": \"{news}\"}}\n"
     );
-    let run = |args: &[&str]| {
+    let run_on = |dump: &str, args: &[&str]| {
         let o = chaff_in(&root(), args, Some(dump.as_bytes()));
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
-    let ids: Vec<String> = run(&["tag", "--json", "--jsonl", "-"])
-        .lines()
-        .map(|l| l.split(",\"line\":").next().unwrap().to_string())
-        .collect();
+    let run = |args: &[&str]| run_on(&dump, args);
+    // Each JSON tag record of `dump` up to the field `to`.
+    let heads = |dump: &str, to: &str| -> Vec<String> {
+        (run_on(dump, &["tag", "--json", "--jsonl", "-"]).lines())
+            .map(|l| l.split(to).next().unwrap().to_string())
+            .collect()
+    };
     assert_eq!(
-        ids,
+        heads(&dump, ",\"line\":"),
         [
             r#"{"path":"-","record":1,"id":12345678901234567890"#,
             r#"{"path":"-","record":1,"id":12345678901234567890"#,
@@ -252,18 +255,9 @@ fn tag_records_carry_the_id_as_written() {
         "{removed}"
     );
     // Without ids (and a blank line between records, which counts): the record's line.
-    let dump = format!("{{\"text\": \"{news}\\n{filler}\"}}\n\n{{\"text\": \"{filler}\"}}\n");
-    let tag = |args: &[&str]| {
-        let o = chaff_in(&root(), args, Some(dump.as_bytes()));
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        String::from_utf8(o.stdout).unwrap()
-    };
-    let heads: Vec<String> = tag(&["tag", "--json", "--jsonl", "-"])
-        .lines()
-        .map(|l| l.split(",\"label\":").next().unwrap().to_string())
-        .collect();
+    let bare = format!("{{\"text\": \"{news}\\n{filler}\"}}\n\n{{\"text\": \"{filler}\"}}\n");
     assert_eq!(
-        heads,
+        heads(&bare, ",\"label\":"),
         [
             r#"{"path":"-","record":1,"line":1"#,
             r#"{"path":"-","record":1,"line":2"#,
@@ -272,7 +266,7 @@ fn tag_records_carry_the_id_as_written() {
             r#"{"path":"-","record":3,"line":2"#,
         ]
     );
-    let tsv = tag(&["tag", "--jsonl", "-"]);
+    let tsv = run_on(&bare, &["tag", "--jsonl", "-"]);
     let named: Vec<(&str, &str)> = tsv
         .lines()
         .skip(1)
@@ -1511,6 +1505,38 @@ fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
+/// chaff `args` with standard input piped, and each line it writes to stdout sent on a
+/// channel by a thread of its own, so that a test waits for an answer with a timeout
+/// (a hang fails, rather than stops, the test). stderr is dropped.
+fn piped_lines(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    std::sync::mpsc::Receiver<String>,
+) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    (child, stdin, rx)
+}
+
 /// `--pipe` is a streaming step: each record's answer comes out before the next record
 /// is written (no read-ahead holds it back: neither the encoding sniff, the reader's
 /// lookahead for the source's last chunk, nor a decoder holding text it decoded). The
@@ -1518,8 +1544,6 @@ fn files_in_mixed_encodings_come_out_the_same_at_any_thread_count() {
 #[test]
 fn pipe_mode_answers_each_record_before_the_next_arrives() {
     use chaff::compression::Compression;
-    use std::io::BufRead;
-    use std::process::{Command, Stdio};
     use std::time::Duration;
     let paragraph = "国务院常务会议研究部署城市防汛工作，要求压实责任。";
     // Records of a line, and of 150 kB: more than a read of the decoded text (64 KiB)
@@ -1547,23 +1571,8 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
         Some(Compression::Bzip2),
     ];
     for kind in kinds {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
-            .args(["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                if tx.send(line.unwrap()).is_err() {
-                    return;
-                }
-            }
-        });
+        let (mut child, stdin, rx) =
+            piped_lines(&["-q", "filter", "--jsonl", "--pipe", "--keep-empty", "-"]);
         // chaff's writer into the pipe, or the pipe itself for libbzip2's streams.
         let (mut upstream, mut raw) = match kind {
             Some(c) => (
@@ -1609,22 +1618,8 @@ fn pipe_mode_answers_each_record_before_the_next_arrives() {
     }
     // tag answers each record with its lines' tag records, flushed before the next
     // record arrives.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
-        .args(["-q", "tag", "--json", "--jsonl", "--pipe", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                return;
-            }
-        }
-    });
+    let (mut child, mut stdin, rx) =
+        piped_lines(&["-q", "tag", "--json", "--jsonl", "--pipe", "-"]);
     for i in 0..3 {
         let text = vec![paragraph; i + 1].join("\\n");
         writeln!(stdin, "{{\"id\":{i},\"text\":\"{text}\"}}").unwrap();
