@@ -85,9 +85,14 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff)
-    #[command(after_help = "Example:\n  chaff man > chaff.1 && man ./chaff.1")]
-    Man,
+    /// Print the man page (roff): chaff(1), or a command's own with its options
+    #[command(
+        after_help = "Examples:\n  chaff man > chaff.1 && man ./chaff.1\n  chaff man filter > chaff-filter.1"
+    )]
+    Man {
+        /// The command whose page to print (chaff-filter(1) for filter); none: chaff(1)
+        command: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -1015,6 +1020,33 @@ fn report(
     Ok(())
 }
 
+/// Prints chaff(1), or with `command` that command's page (`chaff-filter(1)`): the top
+/// page lists the commands, each command's page its options.
+fn man_page(command: Option<&str>) -> Result<()> {
+    let mut cli = Cli::command().disable_help_subcommand(true);
+    // Built, each command is named as its page is (chaff-filter).
+    cli.build();
+    let page = match command {
+        None => cli,
+        Some(name) => match cli.find_subcommand(name) {
+            Some(c) => c.clone(),
+            None => {
+                let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+                return Err(Error::Usage(format!(
+                    "no command {name:?} (commands: {})",
+                    names.join(", ")
+                )));
+            }
+        },
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .source(format!("chaff {}", env!("CARGO_PKG_VERSION")))
+        .render(&mut out)
+        .map_err(|e| Error::io("<stdout>", e))?;
+    print_text(&String::from_utf8_lossy(&out))
+}
+
 /// Writes a finished report to stdout.
 fn print_text(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -1135,13 +1167,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "chaff", &mut out);
             print_text(&String::from_utf8_lossy(&out))
         }
-        Command::Man => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
-                .map_err(|e| Error::io("<stdout>", e))
-                .and_then(|_| print_text(&String::from_utf8_lossy(&out)))
-        }
+        Command::Man { command } => man_page(command.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

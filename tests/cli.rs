@@ -934,6 +934,16 @@ fn completions_man_page_and_verbose() {
     }
     let man = String::from_utf8(ok(&["man"])).unwrap();
     assert!(man.contains(".TH chaff 1") && man.contains("Exit codes"));
+    // The top page names each command's page, which holds its options.
+    assert!(man.contains("chaff\\-filter(1)"), "{man}");
+    let filter = String::from_utf8(ok(&["man", "filter"])).unwrap();
+    let version = format!("\"chaff {}\"", env!("CARGO_PKG_VERSION"));
+    assert!(filter.contains(".TH chaff-filter 1") && filter.contains(&version));
+    assert!(filter.contains("\\-\\-removed") && filter.contains("\\-\\-files0\\-from"));
+    assert_eq!(
+        fails(&["man", "nope"]),
+        "chaff: no command \"nope\" (commands: train, forget, tag, filter, eval, explain, inspect, completions, man)\n"
+    );
     let o = chaff(&["-v", "filter", "tests/data/sample_page.txt"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
