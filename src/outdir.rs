@@ -768,6 +768,14 @@ fn prepare(
             .next()
             .is_some();
         match existing {
+            // Another chaff run's folder: a second batch of inputs (`xargs chaff filter -o
+            // out`) is the usual way to meet it, and one run takes them all.
+            Existing::Refuse if busy && manifest.exists() => {
+                return Err(Error::Usage(format!(
+                    "{}: output folder already holds files of another chaff run (--resume finishes it if it stopped, --force writes over it; one run takes any number of inputs with --files-from, rather than a run a batch)",
+                    dir.display()
+                )))
+            }
             Existing::Refuse if busy => {
                 return Err(Error::Usage(format!(
                     "{}: output folder already holds files (use --force to overwrite, --resume to finish an interrupted run)",

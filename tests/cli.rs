@@ -653,9 +653,22 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
     let direct = ok(&["filter", "tests/data/sample_page.txt"]);
     assert_eq!(fs::read(out.join("a/b/p.txt")).unwrap(), direct);
     assert_eq!(fs::read(out.join("top.txt")).unwrap(), direct);
-    let err = fails(&["filter", "-o", s(&out), s(&input)]);
-    assert!(err.contains("already holds files"));
+    // Another run's folder, as a second batch of `xargs chaff filter -o out` meets it.
+    let err = fails(&["filter", "-o", s(&out), s(&input.join("top.txt"))]);
+    assert_eq!(
+        err,
+        format!("chaff: {}: output folder already holds files of another chaff run (--resume finishes it if it stopped, --force writes over it; one run takes any number of inputs with --files-from, rather than a run a batch)\n", out.display())
+    );
     ok(&["filter", "--force", "-o", s(&out), s(&input)]);
+    // A folder of other files.
+    let other = tmp.path().join("other");
+    fs::create_dir(&other).unwrap();
+    fs::write(other.join("notes.txt"), "x").unwrap();
+    let err = fails(&["filter", "-o", s(&other), s(&input)]);
+    assert!(
+        err.contains("output folder already holds files (use --force"),
+        "{err}"
+    );
     let err = fails(&["filter", "-o", s(&input.join("a")), s(&input)]);
     assert!(err.contains("inside the input folder"), "{err}");
     // An input inside the output folder.
