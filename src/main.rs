@@ -1007,15 +1007,15 @@ fn report(
     let mut summary = run.clone();
     summary.absorb(done);
     let summary = &summary;
+    let seconds = start.elapsed().as_secs_f64();
     if !g.quiet {
-        let seconds = start.elapsed().as_secs_f64();
         eprintln!("chaff: {}", summary.line_at(run.bytes_in, seconds));
     }
     if hadoop {
         eprint!("{}", summary.hadoop_counters());
     }
     if let Some(path) = stats {
-        summary.save_json(path)?;
+        summary.save_json(path, run.bytes_in, seconds)?;
     }
     Ok(())
 }

@@ -101,9 +101,26 @@ impl Summary {
         s
     }
 
-    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically.
-    pub fn save_json(&self, path: &Path) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(|e| Error::Usage(e.to_string()))?;
+    /// Writes the summary as pretty JSON to `path` (`--stats`), atomically, with the
+    /// run's time after the counts, as the summary line gives it: `seconds` (from after
+    /// the model and dictionary were loaded) and `mb_per_s` (`read`, the bytes of input
+    /// this run read, a second: files an `--resume` found done are not read). The counts
+    /// are the same from run to run; the time is not.
+    pub fn save_json(&self, path: &Path, read: u64, seconds: f64) -> Result<()> {
+        /// The counts, then the run's time, as the summary line gives them.
+        #[derive(Serialize)]
+        struct Stats<'a> {
+            #[serde(flatten)]
+            summary: &'a Summary,
+            seconds: f64,
+            mb_per_s: f64,
+        }
+        let stats = Stats {
+            summary: self,
+            seconds: (seconds * 1000.0).round() / 1000.0,
+            mb_per_s: (read as f64 / 1e6 / seconds.max(1e-9) * 10.0).round() / 10.0,
+        };
+        let json = serde_json::to_vec_pretty(&stats).map_err(|e| Error::Usage(e.to_string()))?;
         crate::output::write_atomic(path, &json)
     }
 

@@ -768,6 +768,20 @@ fn thread_count_does_not_change_output_and_accounting_holds() {
     let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
     let n = |k: &str| v[k].as_u64().unwrap();
     assert_eq!(n("kept") + n("dropped") + n("blank"), n("lines"));
+    // The run's time, as the summary line gives its speed.
+    let speed = err
+        .split(" MB/s")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap();
+    assert_eq!(
+        format!("{:.1}", v["mb_per_s"].as_f64().unwrap()),
+        speed,
+        "{err}"
+    );
+    assert!(v["seconds"].as_f64().unwrap() > 0.0, "{v}");
     let labels = fs::read_to_string(shared().join("eval/dev/labels.tsv")).unwrap();
     assert_eq!(n("kept") + n("dropped"), labels.lines().count() as u64 - 1);
     let total_lines: u64 = fs::read_dir(&dev)
