@@ -182,8 +182,8 @@ stop_and_resume "gz parts, 4 threads," "$T/gz-stopped" "$T/gz-clean" -- \
   --threads 4 filter --jsonl "${side[@]}" -o "$T/gz-stopped" "$T/docs-gz"
 for f in removed.jsonl.zst files.jsonl; do
   cmp -s "$T/side/$f" "$T/side-clean/$f" || fail "gz parts: resumed $f differs from the clean run's"
+done
 # The summary counts the whole dump; only "resumed" differs (and the runs' times).
-# The summary counts the whole dump; only "resumed" differs.
 if [ "$(grep -v -e '"resumed"' -e '"seconds"' -e '"mb_per_s"' "$T/side/stats.json")" = "$(grep -v -e '"resumed"' -e '"seconds"' -e '"mb_per_s"' "$T/side-clean/stats.json")" ] &&
   [ -z "$(find "$T/side" -name '*.chaff-partial')" ]; then
   pass "gz parts: side files and summary after --resume equal the clean run's"
