@@ -45,11 +45,32 @@ pub fn is_chaffs_own(name: &[u8]) -> bool {
         || name == crate::outdir::MANIFEST.as_bytes()
 }
 
+/// The bytes a file name may hold (Linux's NAME_MAX, on every common file system).
+const NAME_MAX: usize = 255;
+
+/// `.NAME`, how the files chaff keeps beside the file named `name` while it writes it
+/// begin (`more` bytes follow: a random part, an ending). Where the whole would pass
+/// [`NAME_MAX`], NAME is cut to its first bytes and the CRC-32 of the whole name follows
+/// (`~1a2b3c4d`, the same in every run, so a resumed run finds what a stopped one left):
+/// any name an input can have is written.
+pub fn hidden_name(name: &std::ffi::OsStr, more: usize) -> String {
+    let name = name.to_string_lossy();
+    let room = NAME_MAX.saturating_sub(1 + more);
+    if name.len() <= room {
+        return format!(".{name}");
+    }
+    let mut cut = room.saturating_sub(9);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(".{}~{:08x}", &name[..cut], crc32fast::hash(name.as_bytes()))
+}
+
 /// Where a large output at `path` is written until it is complete (and kept between a
 /// stopped run and its `--resume`, if checkpointed): `.NAME.chaff-resumable` beside it.
 pub fn resumable_path(path: &Path) -> PathBuf {
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    path.with_file_name(format!(".{name}{RESUMABLE}"))
+    let name = hidden_name(path.file_name().unwrap_or_default(), RESUMABLE.len());
+    path.with_file_name(format!("{name}{RESUMABLE}"))
 }
 
 /// A file being written; becomes visible at `path` only on [`AtomicFile::commit`].
@@ -111,14 +132,11 @@ impl AtomicFile {
     /// Starts writing `path` (its folder must exist).
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let dir = folder_of(path);
-        let name = format!(
-            ".{}.",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        );
+        // `.NAME.` and tempfile's 6 random characters before the ending.
+        let name = hidden_name(path.file_name().unwrap_or_default(), 1 + 6 + TMP.len());
+        let name = format!("{name}.");
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&name).suffix(TMP);
+        builder.prefix(&name).suffix(TMP).rand_bytes(6);
         // Temporary files would be private (0600); results are ordinary files.
         #[cfg(unix)]
         {
@@ -501,6 +519,44 @@ mod tests {
     use super::*;
     use crate::compression::Compression;
     use crate::test_support::text;
+
+    #[test]
+    fn hidden_names_fit_a_file_name_whatever_the_name() {
+        use std::ffi::OsStr;
+        assert_eq!(hidden_name(OsStr::new("a.txt"), TMP.len()), ".a.txt");
+        // The longest name that fits is whole; one byte more is cut and hashed.
+        let fits = "x".repeat(NAME_MAX - 1 - PARTIAL.len());
+        assert_eq!(
+            hidden_name(OsStr::new(&fits), PARTIAL.len()),
+            format!(".{fits}")
+        );
+        let long = |c: &str| format!("{}{c}.txt", "新闻".repeat(40));
+        let (a, b) = (long("甲"), long("乙"));
+        assert!(a.len() <= NAME_MAX && a.len() + 1 + PARTIAL.len() > NAME_MAX);
+        let (ha, hb) = (
+            hidden_name(OsStr::new(&a), PARTIAL.len()),
+            hidden_name(OsStr::new(&b), PARTIAL.len()),
+        );
+        for h in [&ha, &hb] {
+            assert!(h.len() + PARTIAL.len() <= NAME_MAX, "{h}");
+            assert!(h.starts_with(".新闻") && h.contains('~'), "{h}");
+        }
+        // Names alike in their first bytes stay apart; a name is always cut the same.
+        assert_ne!(ha, hb);
+        assert_eq!(ha, hidden_name(OsStr::new(&a), PARTIAL.len()));
+        // A temporary file of that name is made, and its name is chaff's own.
+        let dir = tempfile::tempdir().unwrap();
+        let mut f = AtomicFile::create(&dir.path().join(&a)).unwrap();
+        let tmp_name = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(is_temporary(tmp_name.file_name().as_encoded_bytes()));
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(dir.path().join(&a)).unwrap(), b"x");
+    }
 
     #[test]
     fn a_replayed_file_compares_what_is_written_again_then_appends() {

@@ -2088,6 +2088,56 @@ fn side_files_go_straight_into_devices_fifos_and_descriptors_and_through_links()
     assert_eq!(stats["files"], 1);
 }
 
+/// Inputs and side files whose names are as long as a name may be (255 bytes) are
+/// written: the files kept beside them while they are written (temporary, resumable
+/// and partial files, `.NAME` and an ending) would pass that length, so their names are
+/// cut and hashed. 0.2.0 failed with `File name too long`.
+#[test]
+fn names_as_long_as_a_name_may_be_are_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = fs::read(root().join("tests/data/sample_page.txt")).unwrap();
+    let (short, long) = (tmp.path().join("short"), tmp.path().join("long"));
+    let long_name = |c: &str| format!("{}{c}.txt", "新闻".repeat(41));
+    for dir in [&short, &long] {
+        fs::create_dir(dir).unwrap();
+    }
+    // A small file, and a large one, checkpointed (so written under its resumable name).
+    for (i, text) in [page.clone(), page.repeat(300)].iter().enumerate() {
+        fs::write(short.join(format!("{i}.txt")), text).unwrap();
+        fs::write(long.join(long_name(&i.to_string())), text).unwrap();
+    }
+    assert_eq!(long_name("0").len(), 251);
+    let run = |input: &Path, removed: &Path, out: &Path| {
+        let mut args = vec!["filter", "-q", "--removed", s(removed)];
+        args.extend(["--checkpoint-bytes", "100000", "-o", s(out), s(input)]);
+        ok(&args);
+    };
+    let removed_long = tmp.path().join(format!("{}.jsonl", "r".repeat(249)));
+    let (removed_short, out_short, out_long) = (
+        tmp.path().join("r.jsonl"),
+        tmp.path().join("o1"),
+        tmp.path().join("o2"),
+    );
+    run(&short, &removed_short, &out_short);
+    run(&long, &removed_long, &out_long);
+    for i in 0..2 {
+        assert_eq!(
+            fs::read(out_long.join(long_name(&i.to_string()))).unwrap(),
+            fs::read(out_short.join(format!("{i}.txt"))).unwrap()
+        );
+    }
+    let records = |p: &Path| unpathed(&fs::read(p).unwrap());
+    assert_eq!(records(&removed_long), records(&removed_short));
+    // Nothing else is left beside them.
+    let mut left: Vec<String> = fs::read_dir(&out_long)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    left.sort();
+    assert_eq!(left, [".chaff-journal.jsonl", ".chaff-run.json"]);
+}
+
 #[test]
 fn chaffs_own_files_in_an_input_folder_are_not_read() {
     let tmp = tempfile::tempdir().unwrap();
