@@ -2109,7 +2109,8 @@ fn names_as_long_as_a_name_may_be_are_written() {
     assert_eq!(long_name("0").len(), 251);
     let run = |input: &Path, removed: &Path, out: &Path| {
         let mut args = vec!["filter", "-q", "--removed", s(removed)];
-        args.extend(["--checkpoint-bytes", "100000", "-o", s(out), s(input)]);
+        args.extend(["--chunk-bytes", "100000", "--checkpoint-bytes", "100000"]);
+        args.extend(["-o", s(out), s(input)]);
         ok(&args);
     };
     let removed_long = tmp.path().join(format!("{}.jsonl", "r".repeat(249)));
