@@ -50,7 +50,7 @@ const NAME_MAX: usize = 255;
 
 /// `.NAME`, how the files chaff keeps beside the file named `name` while it writes it
 /// begin (`more` bytes follow: a random part, an ending). Where the whole would pass
-/// [`NAME_MAX`], NAME is cut to its first bytes and the CRC-32 of the whole name follows
+/// 255 bytes (NAME_MAX), NAME is cut to its first bytes and the CRC-32 of the whole name follows
 /// (`~1a2b3c4d`, the same in every run, so a resumed run finds what a stopped one left):
 /// any name an input can have is written.
 pub fn hidden_name(name: &std::ffi::OsStr, more: usize) -> String {
