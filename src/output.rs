@@ -49,10 +49,10 @@ pub fn is_chaffs_own(name: &[u8]) -> bool {
 const NAME_MAX: usize = 255;
 
 /// `.NAME`, how the files chaff keeps beside the file named `name` while it writes it
-/// begin (`more` bytes follow: a random part, an ending). Where the whole would pass
-/// 255 bytes (NAME_MAX), NAME is cut to its first bytes and the CRC-32 of the whole name follows
-/// (`~1a2b3c4d`, the same in every run, so a resumed run finds what a stopped one left):
-/// any name an input can have is written.
+/// begin (`more` bytes follow: a random part, an ending). Where the whole would pass 255
+/// bytes (NAME_MAX), NAME is cut to its first bytes and the CRC-32 of the whole name
+/// follows (`~1a2b3c4d`, the same in every run, so a resumed run finds what a stopped
+/// one left): any name an input can have is written.
 pub fn hidden_name(name: &std::ffi::OsStr, more: usize) -> String {
     let name = name.to_string_lossy();
     let room = NAME_MAX.saturating_sub(1 + more);
