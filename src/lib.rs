@@ -106,6 +106,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod progress;
 pub mod reader;
+pub mod say;
 pub mod side_file;
 pub mod sniff;
 pub mod sources;

@@ -415,7 +415,7 @@ fn summarize(model: &Model, path: &Path) {
         .zip(model.counts().docs())
         .map(|(c, n)| format!("{c} {n}"))
         .collect();
-    eprintln!(
+    chaff::say!(
         "chaff: wrote {}: paragraphs {}; {} tokens counted, {} in the table",
         path.display(),
         classes.join(", "),
@@ -525,7 +525,7 @@ impl InputArgs {
         }
         let listed = file_list::read(list, sep, given)?;
         if listed.listed == 0 {
-            eprintln!("chaff: warning: {}: lists no inputs", list.display());
+            chaff::say!("chaff: warning: {}: lists no inputs", list.display());
         }
         Ok(RunInputs {
             all: listed.inputs.into(),
@@ -787,7 +787,7 @@ fn tell_inside(run: &chaff::journal::Continued, g: &Global) {
             ),
             _ => String::new(),
         };
-        eprintln!(
+        chaff::say!(
             "chaff: going on with {} from input line {}, where the stopped run checkpointed it{again}",
             r.dest, r.at.line
         );
@@ -1009,10 +1009,11 @@ fn report(
     let summary = &summary;
     let seconds = start.elapsed().as_secs_f64();
     if !g.quiet {
-        eprintln!("chaff: {}", summary.line_at(run.bytes_in, seconds));
+        chaff::say!("chaff: {}", summary.line_at(run.bytes_in, seconds));
     }
     if hadoop {
-        eprint!("{}", summary.hadoop_counters());
+        // Each counter a line of its own, newline included.
+        let _ = std::io::stderr().write_all(summary.hadoop_counters().as_bytes());
     }
     if let Some(path) = stats {
         summary.save_json(path, run.bytes_in, seconds)?;
@@ -1080,7 +1081,7 @@ fn cmd_explain(a: ExplainArgs) -> Result<()> {
     let c = Classifier::load(|| load_model(&a.model))?;
     let decode = a.decoding.options()?;
     if let Some(hint) = chaff::explain::missing_file_hint(&a.input) {
-        eprintln!("chaff: warning: {hint}");
+        chaff::say!("chaff: warning: {hint}");
     }
     print_text(&chaff::explain::explain_input(
         &c, &a.input, &decode, a.top,
@@ -1112,7 +1113,7 @@ fn main() -> ExitCode {
                 .map(str::trim)
                 .collect();
             let text = head.join(" ");
-            eprintln!(
+            chaff::say!(
                 "chaff: {} (see chaff --help)",
                 text.trim_start_matches("error: ")
             );
@@ -1124,7 +1125,7 @@ fn main() -> ExitCode {
             .num_threads(n)
             .build_global()
         {
-            eprintln!("chaff: --threads {n}: {e}");
+            chaff::say!("chaff: --threads {n}: {e}");
             return ExitCode::from(2);
         }
     }
@@ -1145,9 +1146,9 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         let parquet = chaff::parquet::in_guarded_call();
         if parquet || file.contains("/parquet-") || file.contains("/arrow-") {
-            eprintln!("chaff: warning: the Parquet library stopped on a damaged file: {msg}{at}");
+            chaff::say!("chaff: warning: the Parquet library stopped on a damaged file: {msg}{at}");
         } else {
-            eprintln!("chaff: internal error: {msg}{at}");
+            chaff::say!("chaff: internal error: {msg}{at}");
         }
     }));
     let global = Global {
@@ -1179,7 +1180,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("chaff: {e}");
+            chaff::say!("chaff: {e}");
             ExitCode::from(match e {
                 Error::Usage(_) => 2,
                 Error::Interrupted => 130,

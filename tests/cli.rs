@@ -1190,3 +1190,49 @@ fn a_reader_closing_standard_output_early_is_not_an_error() {
         )
     );
 }
+
+/// stderr is for people, and may be gone (the reader of `chaff -v ... 2>&1 | head`
+/// exits): what chaff says there is dropped and the run goes on to its end. 0.2.0
+/// aborted (exit 134) at its first line after that, leaving its temporary files.
+#[test]
+fn a_closed_stderr_does_not_stop_a_run() {
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir(&input).unwrap();
+    for page in dev_pages(60) {
+        fs::copy(&page, input.join(page.file_name().unwrap())).unwrap();
+    }
+    // A warning too: a file skipped as binary.
+    fs::write(input.join("zz.bin"), b"\x00\x01\x02binary").unwrap();
+    let (closed, open) = (tmp.path().join("closed"), tmp.path().join("open"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaff"))
+        .args(["-v", "filter", "-o", s(&closed), s(&input)])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The pipe's reading end goes before the run says anything.
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let o = chaff(&["-v", "filter", "-o", s(&open), s(&input)]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("zz.bin: skipped"));
+    let files = |dir: &std::path::Path| {
+        let mut names: Vec<_> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n != ".chaff-journal.jsonl" && n != ".chaff-run.json")
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(files(&closed), files(&open));
+    assert_eq!(files(&closed).len(), 60);
+    for name in files(&open) {
+        assert_eq!(
+            fs::read(closed.join(&name)).unwrap(),
+            fs::read(open.join(&name)).unwrap()
+        );
+    }
+}

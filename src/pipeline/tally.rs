@@ -56,7 +56,7 @@ impl Tally<'_, '_> {
                     });
                 }
                 self.progress.suspend(|| {
-                    eprintln!(
+                    crate::say!(
                         "chaff: warning: {}: skipped, not {} ({reason})",
                         source.display(),
                         self.kind
@@ -95,7 +95,7 @@ impl Tally<'_, '_> {
                         0 => String::new(),
                         n => format!("; {n} bad records"),
                     };
-                    eprintln!(
+                    crate::say!(
                         "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank{bad}",
                         source.display(),
                         f.documents,
@@ -151,13 +151,13 @@ impl Tally<'_, '_> {
             if n >= BAD_RECORD_WARNINGS {
                 if n == BAD_RECORD_WARNINGS {
                     self.progress.suspend(|| {
-                        eprintln!("chaff: warning: more bad records: counted, not shown")
+                        crate::say!("chaff: warning: more bad records: counted, not shown")
                     });
                 }
                 break;
             }
             self.progress.suspend(|| {
-                eprintln!("chaff: warning: {path}:{line}: bad record {what} ({reason})")
+                crate::say!("chaff: warning: {path}:{line}: bad record {what} ({reason})")
             });
         }
     }
