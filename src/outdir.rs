@@ -752,6 +752,14 @@ fn prepare(
             )));
         }
     }
+    // A link to nothing, which mkdir would only call `File exists`.
+    if let (false, Ok(to)) = (dir.exists(), std::fs::read_link(dir)) {
+        return Err(Error::Usage(format!(
+            "{}: output folder is a link to nowhere ({}); make the folder it names, or give another",
+            dir.display(),
+            to.display()
+        )));
+    }
     // Looked at once: a folder another run makes meanwhile is found by the lock below.
     let existed = dir.exists();
     if existed {

@@ -660,6 +660,14 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         format!("chaff: {}: output folder already holds files of another chaff run (--resume finishes it if it stopped, --force writes over it; one run takes any number of inputs with --files-from, rather than a run a batch)\n", out.display())
     );
     ok(&["filter", "--force", "-o", s(&out), s(&input)]);
+    // A link to nothing (mkdir said only `File exists`).
+    let dangling = tmp.path().join("dangling");
+    std::os::unix::fs::symlink("nowhere", &dangling).unwrap();
+    assert_eq!(
+        fails(&["filter", "-o", s(&dangling), s(&input)]),
+        format!("chaff: {}: output folder is a link to nowhere (nowhere); make the folder it names, or give another\n", dangling.display())
+    );
+    fs::remove_file(&dangling).unwrap();
     // A folder of other files.
     let other = tmp.path().join("other");
     fs::create_dir(&other).unwrap();
