@@ -146,6 +146,51 @@ fn read_rows(path: &Path, decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
     Ok(docs)
 }
 
+/// Warns of the files in `pages_dir` (walked recursively, as a page may be named with its
+/// subfolder) that `labels_path` labels no line of: they are left out, which a page set
+/// whose labels were cut short or never written would otherwise do silently.
+fn warn_unlabelled(
+    pages_dir: &Path,
+    labels_path: &Path,
+    by_page: &BTreeMap<String, BTreeMap<usize, (String, usize)>>,
+) -> Result<()> {
+    let mut unlabelled = Vec::new();
+    let mut folders = vec![PathBuf::new()];
+    while let Some(rel) = folders.pop() {
+        let dir = pages_dir.join(&rel);
+        for e in std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))? {
+            let e = e.map_err(|e| Error::io(&dir, e))?;
+            let name = rel.join(e.file_name());
+            // Real folders only are walked, so a link loop cannot hold the walk; a link
+            // to a folder is not counted (a page named through it is found by its path).
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                folders.push(name);
+            } else if std::fs::metadata(e.path()).is_ok_and(|m| m.is_dir()) {
+                continue;
+            } else if !by_page.contains_key(&*name.to_string_lossy()) {
+                unlabelled.push(name);
+            }
+        }
+    }
+    unlabelled.sort();
+    match unlabelled.as_slice() {
+        [] => {}
+        [one] => crate::say!(
+            "chaff: warning: {}: no line of it is labelled in {}; left out",
+            pages_dir.join(one).display(),
+            labels_path.display()
+        ),
+        [first, ..] => crate::say!(
+            "chaff: warning: {}: {} files have no line labelled in {} ({}, ...); left out",
+            pages_dir.display(),
+            unlabelled.len(),
+            labels_path.display(),
+            first.display()
+        ),
+    }
+    Ok(())
+}
+
 /// A page set: `labels.tsv` must label every non-blank line of every page it names, and
 /// only non-blank lines.
 fn read_page_set(dir: &Path, decode: &DecodeOptions) -> Result<Vec<LabelledDoc>> {
@@ -250,9 +295,22 @@ fn read_pages(
     if by_page.is_empty() {
         return Err(Error::input(&labels_path, 1, "no labels"));
     }
+    if single.is_none() {
+        warn_unlabelled(pages_dir, &labels_path, &by_page)?;
+    }
     let mut docs = Vec::new();
     for (page, labels) in by_page {
         let path = pages_dir.join(&page);
+        if !path.exists() {
+            // The labels' row names what is wrong: "No such file" alone reads as if
+            // chaff had looked for a page of its own choosing.
+            let row = labels.values().map(|&(_, row)| row).min().unwrap_or(1);
+            return Err(Error::input(
+                &labels_path,
+                row,
+                format!("labels page {page}, which {} lacks", pages_dir.display()),
+            ));
+        }
         let bytes = read_file(&path, decode)?;
         let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&path, l, m))?;
         let mut out = Vec::new();

@@ -556,6 +556,93 @@ fn bad_training_data_names_file_and_line_and_writes_nothing() {
 }
 
 #[test]
+fn page_sets_name_the_labels_row_at_fault_and_warn_of_unlabelled_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("set");
+    fs::create_dir_all(set.join("pages")).unwrap();
+    fs::write(
+        set.join("pages/a.txt"),
+        "国务院常务会议研究部署推进经济发展。\n\n哈哈哈哈好开心[哈哈]\n",
+    )
+    .unwrap();
+    let head = "page\tline\tlabel\na.txt\t1\tnews\na.txt\t3\tfiller\n";
+    let labels = set.join("labels.tsv");
+    let m = tmp.path().join("m.chaff");
+    let cases = [
+        (
+            "b.txt\t1\tnews\n",
+            "labels.tsv:4: labels page b.txt, which ",
+        ),
+        ("a.txt\t4\tnews\n", "labels.tsv:4: a.txt has no line 4"),
+        (
+            "a.txt\t2\tnews\n",
+            "labels.tsv:4: a.txt:2 is blank but labelled",
+        ),
+        (
+            "a.txt\t3\tnews\n",
+            "labels.tsv:4: a.txt:3 is labelled twice",
+        ),
+        ("a.txt\t0\tnews\n", "labels.tsv:4: bad line number \"0\""),
+        ("../a.txt\t1\tnews\n", "labels.tsv:4: bad page name"),
+    ];
+    for (row, want) in cases {
+        fs::write(&labels, format!("{head}{row}")).unwrap();
+        for cmd in ["train", "eval"] {
+            let err = match cmd {
+                "train" => fails(&["train", "-o", s(&m), s(&set)]),
+                _ => fails(&["eval", s(&set)]),
+            };
+            assert!(err.contains(want), "{cmd} {want}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        assert!(!m.exists(), "no model left behind");
+    }
+    // A non-blank line left unlabelled is named in its page.
+    fs::write(&labels, "page\tline\tlabel\na.txt\t1\tnews\n").unwrap();
+    let err = fails(&["eval", s(&set)]);
+    assert!(
+        err.contains("pages/a.txt:3: non-blank line has no label"),
+        "{err}"
+    );
+    // Pages no row names are left out, with a warning that counts them.
+    fs::write(&labels, head).unwrap();
+    let quiet = chaff(&["eval", s(&set)]);
+    assert!(quiet.status.success());
+    assert_eq!(String::from_utf8_lossy(&quiet.stderr), "");
+    fs::write(set.join("pages/extra.txt"), "广告一条\n").unwrap();
+    let one = chaff(&["eval", s(&set)]);
+    assert!(one.status.success());
+    assert_eq!(
+        one.stdout, quiet.stdout,
+        "the unlabelled page is not measured"
+    );
+    let warned = String::from_utf8_lossy(&one.stderr);
+    assert!(
+        warned.starts_with("chaff: warning: ")
+            && warned.contains("pages/extra.txt: no line of it is labelled in ")
+            && warned.trim_end().ends_with("; left out"),
+        "{warned}"
+    );
+    fs::create_dir_all(set.join("pages/sub")).unwrap();
+    fs::write(set.join("pages/sub/more.txt"), "广告一条\n").unwrap();
+    let two = chaff(&["train", "-q", "-o", s(&m), s(&set)]);
+    assert!(two.status.success());
+    let warned = String::from_utf8_lossy(&two.stderr);
+    assert!(
+        warned.contains("pages: 2 files have no line labelled in ")
+            && warned.contains("(extra.txt, ...); left out"),
+        "{warned}"
+    );
+    // A page in a subfolder is named with it, and then it is no longer left out.
+    fs::write(&labels, format!("{head}sub/more.txt\t1\tfiller\n")).unwrap();
+    let err = String::from_utf8_lossy(&chaff(&["eval", s(&set)]).stderr).into_owned();
+    assert!(
+        err.contains("pages/extra.txt: no line") && !err.contains("more.txt"),
+        "{err}"
+    );
+}
+
+#[test]
 fn bad_model_and_inputs_are_one_line_errors() {
     let tmp = tempfile::tempdir().unwrap();
     let junk = tmp.path().join("junk.chaff");
