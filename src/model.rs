@@ -39,6 +39,9 @@ pub struct Model {
     pub info: TrainInfo,
     /// The sequence model over a document's lines.
     pub context: ContextModel,
+    /// The chaff version that wrote it: this build's for a model fitted in this
+    /// process, else its file header's.
+    pub written_by: String,
     counts: Counts,
     log_prior: Vec<f64>,
     /// Vocabulary (sorted) and its log P(token | class), row-major `[token][class]`.
@@ -136,6 +139,7 @@ impl Model {
         Model {
             info,
             context,
+            written_by: env!("CARGO_PKG_VERSION").into(),
             counts,
             log_prior,
             vocab,
@@ -317,6 +321,7 @@ pub fn describe(model: &Model, top: usize) -> String {
         ));
     }
     s.push_str(&format!("trained on: {}\n", model.info.inputs.join(" ")));
+    s.push_str(&format!("written by: chaff {}\n", model.written_by));
     if !model.info.tuned_on.is_empty() {
         s.push_str(&format!("tuned on: {}\n", model.info.tuned_on.join(" ")));
     }

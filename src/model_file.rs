@@ -235,14 +235,16 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         return Err("context gamma must be positive".into());
     }
     let counts = Counts::from_parts(header.classes.clone(), header.paragraphs.clone(), tokens);
-    Ok(Model::from_parts(
+    let mut model = Model::from_parts(
         header.train,
         header.context,
         counts,
         log_prior,
         vocab,
         log_prob,
-    ))
+    );
+    model.written_by = header.written_by;
+    Ok(model)
 }
 
 /// Reads and parses a model file.

@@ -239,7 +239,27 @@ fn gap_before_models_keep_their_layout() {
     let mut m = chaff::model_file::load(&cur).unwrap();
     assert_eq!(m.context.gap_blocks(), chaff::context::BLOCKS);
     m.context = m.context.gap_before_only();
-    fs::write(&old, chaff::model_file::to_bytes(&m)).unwrap();
+    let mut bytes = chaff::model_file::to_bytes(&m);
+    // Written by another version (same length, so the header's length holds): inspect
+    // names it, as the file's header does.
+    let version = env!("CARGO_PKG_VERSION");
+    let was = format!("\"written_by\": \"{version}\"");
+    let other: String = version
+        .chars()
+        .map(|c| if c == '.' { c } else { '9' })
+        .collect();
+    let at = bytes
+        .windows(was.len())
+        .position(|w| w == was.as_bytes())
+        .unwrap();
+    let end = at + was.len() - 1;
+    bytes[end - version.len()..end].copy_from_slice(other.as_bytes());
+    let body = bytes.len() - 4;
+    let crc = crc32fast::hash(&bytes[..body]).to_le_bytes();
+    bytes[body..].copy_from_slice(&crc);
+    fs::write(&old, bytes).unwrap();
+    assert!(inspect(&old).contains(&format!("\nwritten by: chaff {other}\n")));
+    assert!(inspect(&cur).contains(&format!("\nwritten by: chaff {version}\n")));
     assert!(
         inspect(&old).contains("transition blocks 3"),
         "{}",
