@@ -128,7 +128,8 @@ struct DecisionArgs {
 
 #[derive(Args)]
 struct TrainArgs {
-    /// Where to write the model (required unless --update, which then rewrites MODEL)
+    /// Where to write the model (required unless --update, which then rewrites MODEL); a
+    /// name ending .gz, .zst, .bz2, .xz or .lz4 is compressed so
     #[arg(short, long, value_name = "MODEL")]
     output: Option<PathBuf>,
     /// Add the data to this existing model instead of starting afresh (the model keeps
@@ -367,6 +368,7 @@ struct EvalArgs {
     #[arg(long)]
     json: bool,
     /// Also draw precision/recall/loss/leak vs threshold and score histograms to FILE.svg
+    /// (FILE.svg.gz: compressed as named)
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
     #[command(flatten)]
@@ -1048,12 +1050,16 @@ fn man_page(command: Option<&str>) -> Result<()> {
     print_text(&String::from_utf8_lossy(&out))
 }
 
-/// Writes a finished report to stdout.
+/// Writes a finished report to stdout, compressed as the file stdout is redirected to is
+/// named (`chaff man > chaff.1.gz`, `chaff eval --json dev > r.json.zst`).
 fn print_text(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))
+    let how = named_stdout().unwrap_or(Compression::None);
+    let out = std::io::stdout().lock();
+    let mut out = output::Compressed::new(out, how, None, false)
+        .and_then(|mut w| w.write_all(text.as_bytes()).map(|()| w))
+        .and_then(|w| w.finish())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    out.flush().map_err(|e| Error::io("<stdout>", e))
 }
 
 fn cmd_eval(a: EvalArgs) -> Result<()> {

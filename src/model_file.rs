@@ -257,7 +257,22 @@ pub fn load(path: &Path) -> Result<Model> {
         ));
     }
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_bytes(&bytes, path)
+    from_bytes(&decompressed(bytes).map_err(|e| Error::io(path, e))?, path)
+}
+
+/// A model file's bytes, decompressed if compressed (a model written to `m.chaff.gz` is
+/// gzipped, as every file chaff writes is compressed as its name says).
+fn decompressed(bytes: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let codec = crate::compression::Compression::sniff(&bytes);
+    if codec == crate::compression::Compression::None {
+        return Ok(bytes);
+    }
+    let mut plain = Vec::new();
+    codec
+        .decoder(std::io::Cursor::new(bytes))?
+        .read_to_end(&mut plain)?;
+    Ok(plain)
 }
 
 /// The self-description written at the head of a model file.

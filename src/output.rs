@@ -415,11 +415,13 @@ impl Write for AtomicWriter {
     }
 }
 
-/// Writes `bytes` to the file the user named `path` atomically ([`AtomicFile::named`]).
+/// Writes `bytes` to the file the user named `path` atomically ([`AtomicFile::named`]),
+/// compressed as its name says ([`AtomicWriter`]: `--stats s.json.gz`, a model
+/// `m.chaff.zst`), as every file chaff writes is.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = AtomicFile::named(path)?;
-    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
-    f.commit()
+    let mut w = AtomicWriter::create(path)?;
+    w.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    w.commit()
 }
 
 /// A writer that compresses (or not) into `W`; [`Compressed::finish`] writes the

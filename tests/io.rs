@@ -784,6 +784,79 @@ fn stdout_redirected_to_a_compressed_name_is_compressed_as_named() {
     assert_eq!(into("clean.txt", &["filter", "-q", page]), expected);
     let zst = into("clean.txt.gz", &["filter", "-q", "--compress", "zst", page]);
     assert_eq!(decode("zst", &zst), expected);
+    // Reports too: `chaff man > chaff.1.gz` is what man(1) reads.
+    let seed = shared().join("seed");
+    for (name, args) in [
+        ("chaff.1.gz", vec!["man"]),
+        ("report.json.xz", vec!["eval", "--json", s(&seed)]),
+        ("model.txt.bz2", vec!["inspect"]),
+    ] {
+        let ext = name.rsplit('.').next().unwrap();
+        assert_eq!(decode(ext, &into(name, &args)), ok(&args), "{name}");
+    }
+}
+
+#[test]
+fn files_chaff_writes_are_compressed_as_named_and_models_read_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = "tests/data/sample_page.txt";
+    let at = |name: &str| tmp.path().join(name);
+    // --stats and --plot, beside a plain run of each.
+    ok(&["filter", "-q", "--stats", s(&at("s.json")), page]);
+    ok(&["filter", "-q", "--stats", s(&at("s.json.zst")), page]);
+    assert_eq!(
+        stats_counts(&decode("zst", &fs::read(at("s.json.zst")).unwrap())),
+        stats_counts(&fs::read(at("s.json")).unwrap())
+    );
+    let seed = shared().join("seed");
+    ok(&["eval", "--plot", s(&at("p.svg")), s(&seed)]);
+    ok(&["eval", "--plot", s(&at("p.svg.gz")), s(&seed)]);
+    assert_eq!(
+        decode("gz", &fs::read(at("p.svg.gz")).unwrap()),
+        fs::read(at("p.svg")).unwrap()
+    );
+    // A model written to a codec's name is compressed, and read back in every command.
+    ok(&[
+        "train",
+        "-q",
+        "-o",
+        s(&at("m.chaff")),
+        "training/sample.tsv",
+    ]);
+    let plain = fs::read(at("m.chaff")).unwrap();
+    for ext in ["gz", "zst", "bz2", "xz", "lz4"] {
+        let m = at(&format!("m.chaff.{ext}"));
+        ok(&["train", "-q", "-o", s(&m), "training/sample.tsv"]);
+        let z = fs::read(&m).unwrap();
+        assert_ne!(z, plain, "{ext}");
+        assert_eq!(decode(ext, &z), plain, "{ext}");
+        assert_eq!(inspect(&m), inspect(&at("m.chaff")), "{ext}");
+        let tags = |model: &Path| ok(&["tag", "-q", "-m", s(model), page]);
+        assert_eq!(tags(&m), tags(&at("m.chaff")), "{ext}");
+    }
+    // Updating a compressed model and forgetting the update give the model back.
+    let (gz, up) = (at("m.chaff.gz"), at("up.chaff.zst"));
+    let more = "training/sample.fasttext";
+    ok(&["train", "-q", "--update", s(&gz), "-o", s(&up), more]);
+    ok(&[
+        "forget",
+        "-q",
+        "--model",
+        s(&up),
+        "-o",
+        s(&at("back.chaff")),
+        more,
+    ]);
+    assert_eq!(fs::read(at("back.chaff")).unwrap(), plain);
+    // A compressed model cut short is a one-line error naming it.
+    let cut = at("cut.chaff.gz");
+    fs::write(&cut, &fs::read(&gz).unwrap()[..300]).unwrap();
+    let err = fails(&["inspect", s(&cut)]);
+    assert!(
+        err.starts_with(&format!("chaff: {}: ", cut.display())),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
 }
 
 #[test]
