@@ -107,11 +107,14 @@ fn read_from(
         }
         if let Err(e) = std::fs::metadata(&path) {
             // Quoted, so a stray space or carriage return shows.
-            let hint = match entry.last() {
-                Some(b'\r') => {
-                    " (the line ends in a carriage return: convert the list with dos2unix)"
-                }
-                _ => "",
+            let hint = if entry.last() == Some(&b'\r') {
+                " (the line ends in a carriage return: convert the list with dos2unix)"
+            } else if n == 1 && entry.starts_with(b"\xEF\xBB\xBF") {
+                " (the list begins with a byte-order mark, which some editors write: save it without one)"
+            } else if entry.first() == Some(&b' ') || entry.last() == Some(&b' ') {
+                " (spaces around a path are part of its name)"
+            } else {
+                ""
             };
             return Err(at(n, format!("{path:?}: {e}{hint}")));
         }
@@ -208,6 +211,20 @@ mod tests {
         assert!(e.contains("a b.txt\\r\": No such file"), "{e}");
         assert!(
             e.ends_with("(the line ends in a carriage return: convert the list with dos2unix)"),
+            "{e}"
+        );
+        // So is a Windows editor's byte-order mark, and spaces around a path.
+        std::fs::write(&list, format!("\u{feff}{}\n", p("a b.txt"))).unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!("{}:1: \"\\u{{feff}}", list.display()))
+                && e.ends_with("(the list begins with a byte-order mark, which some editors write: save it without one)"),
+            "{e}"
+        );
+        std::fs::write(&list, format!("{}\n{} \n", p("a b.txt"), p("a b.txt"))).unwrap();
+        let e = read(&list, Separator::Newline).unwrap_err().to_string();
+        assert!(
+            e.contains(":2: ") && e.ends_with("(spaces around a path are part of its name)"),
             "{e}"
         );
         std::fs::write(&list, "-\n").unwrap();
