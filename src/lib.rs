@@ -16,7 +16,7 @@
 //!
 //! A document is split into lines, every line decided in the context of the others,
 //! and the kept lines sliced back out of the text (blank-line runs kept only between kept
-//! paragraphs), as `chaff filter` writes them:
+//! paragraphs), as `chaff filter` writes them ([`pipeline::filter_str`]):
 //!
 //! ```
 //! use chaff::classifier::{Classifier, KeepPolicy};
@@ -31,13 +31,16 @@
 //!             ✋热门推荐\n\
 //!             • 周末去吃了那家网红火锅，排队两小时，味道一般般吧[汗]\n\
 //!             • 转发这条锦鲤，下周考试全过！！！\n";
-//! let lines = chaff::reader::split_str_at(page, 1);
-//! let decisions = chaff::pipeline::decide(&classifier, &policy, &lines, false);
-//! let kept = chaff::writer::filtered_str(page, &lines, |i| {
-//!     decisions[i].as_ref().is_some_and(|d| d.keep)
-//! });
+//! let kept = chaff::pipeline::filter_str(&classifier, &policy, page);
 //! assert!(kept.starts_with("【国务院部署推进新型工业化】\n\n国务院总理"));
 //! assert!(kept.ends_with("绿色化发展。\n"));
+//!
+//! // Each line's decision and P(class), as `chaff tag` reports them.
+//! let lines = chaff::reader::split_str_at(page, 1);
+//! let decisions = chaff::pipeline::decide(&classifier, &policy, &lines, false);
+//! let news = classifier.model().class_index("news").unwrap();
+//! let ad = decisions[9].as_ref().unwrap(); // line 10: a recommended post
+//! assert!(!ad.keep && ad.posteriors[news] < 0.01);
 //! # Ok::<(), chaff::Error>(())
 //! ```
 //!

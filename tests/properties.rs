@@ -128,6 +128,25 @@ fn a_document_that_opens_like_a_record_is_skipped_whole() {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
+    /// The library's one-call filter of a text in memory writes what a run over a file
+    /// of that text writes.
+    #[test]
+    fn filter_str_writes_what_a_run_writes(
+        pieces in prop::collection::vec(
+            prop::sample::select(PIECES.iter().copied().filter(|p| *p != "\0").collect::<Vec<_>>()),
+            0..80,
+        )
+    ) {
+        let text = pieces.concat();
+        let (filtered, _) = run(text.as_bytes(), InputFormat::Text, 1 << 20);
+        let (out, s) = filtered.unwrap();
+        // What a run skips as not text (a NUL, a record's opening) has no filter of its own.
+        prop_assume!(s.skipped == 0);
+        let (c, p) = model();
+        let kept = chaff::pipeline::filter_str(c, p, &text);
+        prop_assert_eq!(String::from_utf8_lossy(&out), kept);
+    }
+
     #[test]
     fn text_filter_output_is_a_subsequence_and_accounting_holds(doc in document(), chunk in 1usize..64) {
         let (filtered, tagged) = run(&doc, InputFormat::Text, chunk);

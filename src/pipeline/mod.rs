@@ -72,6 +72,17 @@ pub fn decide(
         .collect()
 }
 
+/// Filters one document held in memory: its kept lines, byte for byte, as `chaff filter`
+/// writes a file of this text (a blank-line run kept only between kept paragraphs).
+/// [`decide`] gives each line's decision instead.
+pub fn filter_str(classifier: &Classifier, policy: &KeepPolicy, text: &str) -> String {
+    let lines = crate::reader::split_str_at(text, 1);
+    let decisions = decide(classifier, policy, &lines, false);
+    crate::writer::filtered_str(text, &lines, |i| {
+        decisions[i].as_ref().is_some_and(|d| d.keep)
+    })
+}
+
 /// The non-blank lines' texts, and the number of blank lines before each. When the
 /// document `continues` past these lines (a chunk of a large file), one more count: the
 /// blank lines after the last paragraph, which the context model reads as the gap after
