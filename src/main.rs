@@ -35,7 +35,7 @@ static ALLOC: chaff::huge_pages::HugePageAlloc = chaff::huge_pages::HugePageAllo
 struct Cli {
     /// Classifying worker threads (default or 0: all cores; at most 1024); reading and
     /// writing have one each
-    #[arg(long, global = true, value_name = "N",
+    #[arg(long, global = true, value_name = "N", allow_negative_numbers = true,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1024))]
     threads: Option<usize>,
     /// No summary line on stderr
@@ -119,7 +119,7 @@ struct DecisionArgs {
     #[arg(long, value_name = "LABEL")]
     keep: Vec<String>,
     /// Keep a line when the posterior of the kept classes is at least P (default: the model's)
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     threshold: Option<f64>,
     /// Score every line on its own, without the page-context model
     #[arg(long)]
@@ -139,16 +139,16 @@ struct TrainArgs {
     ])]
     update: Option<PathBuf>,
     /// Additive smoothing
-    #[arg(long, default_value_t = TrainOptions::default().alpha)]
+    #[arg(long, default_value_t = TrainOptions::default().alpha, allow_negative_numbers = true)]
     alpha: f64,
     /// Tokens seen fewer times are left out of the scoring table
-    #[arg(long, default_value_t = TrainOptions::default().min_count)]
+    #[arg(long, default_value_t = TrainOptions::default().min_count, allow_negative_numbers = true)]
     min_count: u64,
     /// Default keep threshold stored in the model (default: picked on held-out page lines)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     threshold: Option<f64>,
     /// Context emission temperature (default: fitted on held-out page lines)
-    #[arg(long, conflicts_with = "tune_on")]
+    #[arg(long, conflicts_with = "tune_on", allow_negative_numbers = true)]
     gamma: Option<f64>,
     /// Labelled page sets (never trained on) on which to pick the context's emission
     /// scaling and the threshold by decision cost (30 x news_loss + filler_leak)
@@ -383,7 +383,7 @@ struct ExplainArgs {
     #[command(flatten)]
     model: ModelArg,
     /// Tokens to show per line
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 12, allow_negative_numbers = true)]
     top: usize,
     #[command(flatten)]
     decoding: Decoding,
@@ -398,7 +398,7 @@ struct InspectArgs {
     /// Model file (default: the embedded model)
     model: Option<PathBuf>,
     /// How many top tokens to list per class
-    #[arg(long, default_value_t = 15)]
+    #[arg(long, default_value_t = 15, allow_negative_numbers = true)]
     top: usize,
 }
 

@@ -131,6 +131,43 @@ fn train_refuses_settings_no_model_can_use_before_reading_data() {
             format!("chaff: {want}\n")
         );
     }
+    // A negative value given as the flag's next argument is read as its value, not as
+    // a flag of its own ("unexpected argument '-1' found").
+    for (args, want) in [
+        (
+            &["train", "--threshold", "-0.5"][..],
+            "--threshold must be between 0 and 1, got -0.5",
+        ),
+        (&["train", "--gamma", "-1"], "--gamma must be > 0, got -1"),
+        (&["train", "--alpha", "-1"], "--alpha must be > 0, got -1"),
+        (
+            &["train", "--min-count", "-1"],
+            "invalid value '-1' for '--min-count",
+        ),
+        (
+            &["filter", "--threshold", "-0.1"],
+            "--threshold must be between 0 and 1, got -0.1",
+        ),
+        (
+            &["filter", "--threads", "-1"],
+            "invalid value '-1' for '--threads",
+        ),
+        (&["explain", "--top", "-1"], "invalid value '-1' for '--top"),
+        (&["inspect", "--top", "-1"], "invalid value '-1' for '--top"),
+    ] {
+        let mut args = args.to_vec();
+        if args[0] == "train" {
+            args.extend(["-o", s(&m)]);
+        }
+        args.push("/nonexistent/data.tsv");
+        let o = chaff(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.starts_with(&format!("chaff: {want}")),
+            "{args:?}: {err}"
+        );
+    }
     assert!(!m.exists());
     // -q leaves out the summary line, as in every other command.
     let (tsv, ft) = ("training/sample.tsv", "training/sample.fasttext");
