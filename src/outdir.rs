@@ -170,9 +170,23 @@ pub fn plan(
         parent: None,
     };
     check.inputs(stdin_name)?;
-    if let Some((_, a, b, dest)) = check.clash {
+    if let Some(Clash {
+        a, b, dest, given, ..
+    }) = check.clash
+    {
+        let real = |p: &str| std::fs::canonicalize(p).ok();
+        let hint = if a != "-"
+            && b != "-"
+            && (a == b || real(&a).is_some_and(|r| real(&b) == Some(r)))
+        {
+            " (one file, named twice)"
+        } else if given {
+            " (inputs named on the command line are written by their names alone, the folders above them left out: list them with --files-from to keep their paths)"
+        } else {
+            ""
+        };
         return Err(Error::Usage(format!(
-            "{a} and {b} would both be written to {}",
+            "{a} and {b} would both be written to {}{hint}",
             dest.display()
         )));
     }
@@ -357,8 +371,8 @@ struct Check<'a> {
     /// The output folder's real path.
     real_out: &'a Path,
     /// Of the pairs of sources with one destination, the one whose later source comes
-    /// first in input order: that order, the two sources as shown, the destination.
-    clash: Option<(Order, String, String, PathBuf)>,
+    /// first in input order.
+    clash: Option<Clash>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
     /// The files the run writes beside its outputs, which no input may be.
@@ -685,13 +699,39 @@ impl Check<'_> {
                 continue;
             }
             let order = (b.input, rel.join(names.name(b)));
-            if self.clash.as_ref().is_some_and(|c| c.0 <= order) {
+            if self.clash.as_ref().is_some_and(|c| c.order <= order) {
                 continue;
             }
             let out = output_path(&self.dir.join(rel), names.name(a).into(), self.compress);
-            self.clash = Some((order, shown(a), shown(b), out));
+            let given = |f: &Found| {
+                !matches!(f.at, At::Apart(_))
+                    && names
+                        .inputs
+                        .path(f.input)
+                        .is_some_and(|(_, listed)| !listed)
+            };
+            self.clash = Some(Clash {
+                order,
+                a: shown(a),
+                b: shown(b),
+                dest: out,
+                given: a.input != b.input && given(a) && given(b),
+            });
         }
     }
+}
+
+/// Two sources with one destination.
+struct Clash {
+    /// The later source's place in input order.
+    order: Order,
+    /// The two sources, as shown.
+    a: String,
+    b: String,
+    /// Where both would be written.
+    dest: PathBuf,
+    /// They come from two inputs named on the command line (not listed).
+    given: bool,
 }
 
 /// How many bytes of `name` its output's name ([`output_path`]) keeps before the
@@ -1281,6 +1321,10 @@ mod tests {
                 out.join(dest).display()
             )
         };
+        // Two inputs' files: the way to keep their paths is named.
+        let across = |a: &str, b: &str, dest: &str| {
+            both(a, b, dest) + " (inputs named on the command line are written by their names alone, the folders above them left out: list them with --files-from to keep their paths)"
+        };
         // Within one input: f.txt and f.txt.gz both become d/f.txt.
         assert_eq!(
             check(std::slice::from_ref(&x), Some(Compression::None)),
@@ -1290,7 +1334,7 @@ mod tests {
         // Across inputs, deeper down: x/d/e.txt and y/d/e.txt.
         assert_eq!(
             check(&[x.clone(), y.clone()], None),
-            Err(both("x/d/e.txt", "y/d/e.txt", "d/e.txt"))
+            Err(across("x/d/e.txt", "y/d/e.txt", "d/e.txt"))
         );
         // Both kinds: the pair named is the one whose later file comes first in input
         // order (x/d/f.txt.gz, before anything of y's).
@@ -1302,7 +1346,7 @@ mod tests {
         let given = [tmp.path().join("y/a.txt.gz"), x.clone()];
         assert_eq!(
             check(&given, Some(Compression::Gzip)),
-            Err(both("y/a.txt.gz", "x/a.txt", "a.txt.gz"))
+            Err(across("y/a.txt.gz", "x/a.txt", "a.txt.gz"))
         );
         assert_eq!(
             check(&[x.join("a.txt"), "-".into()], Some(Compression::None)).map_err(|_| ()),
@@ -1381,7 +1425,7 @@ mod tests {
         // A file listed twice, or listed and inside a listed folder: one output.
         let both = |a: &Path, b: &Path| {
             Err(format!(
-                "{} and {} would both be written to {}",
+                "{} and {} would both be written to {} (one file, named twice)",
                 a.display(),
                 b.display(),
                 out.join(under(b)).display()

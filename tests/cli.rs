@@ -828,6 +828,22 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         err.contains(&names(x.join("a.txt"), y.join("a.txt"))),
         "{err}"
     );
+    // The way to keep their paths is named.
+    let listed = " (inputs named on the command line are written by their names alone, the folders above them left out: list them with --files-from to keep their paths)\n";
+    assert!(err.ends_with(listed), "{err}");
+    let (xa, ya) = (x.join("a.txt"), y.join("a.txt"));
+    let err = fails(&["filter", "-o", s(&clash), s(&xa), s(&ya)]);
+    assert!(
+        err.contains(&names(xa.clone(), ya)) && err.ends_with(listed),
+        "{err}"
+    );
+    // One file named twice, however spelled, is told apart.
+    let again = x.join("sub/../a.txt");
+    let err = fails(&["filter", "-o", s(&clash), s(&xa), s(&again)]);
+    assert!(
+        err.contains(&names(xa, again)) && err.ends_with(" (one file, named twice)\n"),
+        "{err}"
+    );
     assert!(!clash.exists());
     // --compress none renames y/a.txt.gz to a.txt, beside y/a.txt.
     let err = fails(&["filter", "--compress", "none", "-o", s(&clash), s(&y)]);
@@ -835,6 +851,7 @@ fn filter_outdir_refuses_existing_files_and_mirrors_tree() {
         err.contains(&names(y.join("a.txt"), y.join("a.txt.gz"))),
         "{err}"
     );
+    assert!(err.ends_with("a.txt\n"), "{err}");
     // Several inputs need -o.
     let err = fails(&["filter", s(&input)]);
     assert!(err.contains("-o OUTDIR"));
