@@ -47,7 +47,8 @@ pub enum Error {
         /// What gave it away.
         reason: String,
     },
-    /// The run was stopped by SIGINT or SIGTERM.
+    /// The run was stopped by SIGINT, SIGTERM or SIGHUP (the message is a run into an
+    /// output folder's; the command line tells a run to standard output otherwise).
     #[error("interrupted; output files present are complete (finish with --resume)")]
     Interrupted,
     /// A bug: reported instead of a panic message.

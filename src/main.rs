@@ -1161,6 +1161,13 @@ fn main() -> ExitCode {
         quiet: cli.quiet,
         verbose: cli.verbose,
     };
+    // A run into files of its own (an OUTDIR, Dolma attributes) leaves complete ones
+    // that --resume goes on from; one on standard output leaves a stream cut short.
+    let resumable = match &cli.command {
+        Command::Filter(a) => a.output.is_some(),
+        Command::Tag(a) => a.dolma,
+        _ => false,
+    };
     let result = match cli.command {
         Command::Train(a) => cmd_train(a, &global),
         Command::Forget(a) => cmd_forget(a, &global),
@@ -1184,6 +1191,12 @@ fn main() -> ExitCode {
             if source.kind() == std::io::ErrorKind::BrokenPipe && path == Path::new("<stdout>") =>
         {
             ExitCode::SUCCESS
+        }
+        Err(Error::Interrupted) if !resumable => {
+            chaff::say!(
+                "chaff: interrupted; standard output stops where the run did, and no file named on the command line was written"
+            );
+            ExitCode::from(130)
         }
         Err(e) => {
             chaff::say!("chaff: {e}");
