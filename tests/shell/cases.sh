@@ -127,6 +127,24 @@ for sig in INT TERM HUP; do
   fi
 done
 
+# timeout(1) sends its SIGTERM to the run and again to its process group: two signals at
+# once are one stop, a clean one (a second signal ends a run at once only when it comes
+# later, as a person insisting).
+out="$T/stopped-by-timeout"
+timeout 1 "$CHAFF" -q --threads 1 filter -o "$out" "$T/dump" 2>"$T/err"
+rc=$?
+if [ $rc -eq 0 ]; then echo "note: the run under timeout finished first"
+elif [ $rc -ne 124 ] || [ "$(cat "$T/err")" != "chaff: interrupted; output files present are complete (finish with --resume)" ]; then
+  fail "timeout: exit $rc: $(cat "$T/err")"; fi
+tmp=$(find "$out" -name '*.chaff-tmp' | wc -l)
+[ "$tmp" -eq 0 ] || fail "timeout: $tmp temporary files left"
+"$CHAFF" -q filter --resume -o "$out" "$T/dump" || fail "timeout: resume failed"
+if diff -r "$out" "$T/clean" >/dev/null; then
+  pass "timeout 1 chaff ...: a clean stop (exit $rc), resumed to the clean tree"
+else
+  fail "timeout: resumed tree differs from the clean run"
+fi
+
 # The same for a Dolma tagging run: stopped by SIGINT, then finished with --resume.
 mkdir -p "$T/docs"
 python3 - "$SHARED/eval/dev/pages" "$T/docs" <<'PY'
