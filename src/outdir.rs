@@ -961,13 +961,17 @@ pub(crate) fn remove_temporaries(dir: &Path, resumable: bool) -> Result<()> {
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let path = entry.map_err(|e| Error::io(dir, e))?.path();
         let meta = std::fs::symlink_metadata(&path).map_err(|e| Error::io(&path, e))?;
+        let ends: &[&str] = match resumable {
+            true => &[crate::output::TMP, crate::output::RESUMABLE],
+            false => &[crate::output::TMP],
+        };
         if meta.is_dir() {
             remove_temporaries(&path, resumable)?;
-        } else if path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-            n.starts_with('.')
-                && (n.ends_with(crate::output::TMP)
-                    || (resumable && n.ends_with(crate::output::RESUMABLE)))
-        }) {
+        } else if path
+            .file_name()
+            .is_some_and(|n| crate::output::is_hidden_ending(n.as_encoded_bytes(), ends))
+        {
+            // By its bytes: a temporary of a file whose name is not UTF-8 goes too.
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
         }
     }

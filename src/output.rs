@@ -28,10 +28,12 @@ pub const PARTIAL: &str = ".chaff-partial";
 /// on from: hidden, with one of the endings above. Never an input in a folder walked
 /// ([`crate::sources::list_folder`]): half written, and perhaps this run's own.
 pub fn is_temporary(name: &[u8]) -> bool {
-    name.starts_with(b".")
-        && [TMP, RESUMABLE, PARTIAL]
-            .iter()
-            .any(|end| name.ends_with(end.as_bytes()))
+    is_hidden_ending(name, &[TMP, RESUMABLE, PARTIAL])
+}
+
+/// Whether `name` is hidden and ends with one of `ends` (its bytes: any file name).
+pub(crate) fn is_hidden_ending(name: &[u8], ends: &[&str]) -> bool {
+    name.starts_with(b".") && ends.iter().any(|end| name.ends_with(end.as_bytes()))
 }
 
 /// Whether a file named `name` is chaff's own in an output folder: an unfinished file

@@ -3923,10 +3923,15 @@ fn an_output_that_is_not_what_its_text_compresses_to_is_not_gone_on_with() {
     ok(&checkpointed_args(c, &out, "1"));
     let left = chaff::output::resumable_path(&out.join("x.jsonl"));
     fs::write(&left, "stale").unwrap();
+    // And the temporaries a killed run left, whatever bytes their names hold.
+    use std::os::unix::ffi::OsStrExt;
+    let odd = out.join(std::ffi::OsStr::from_bytes(b".\xff.txt.Ab12Cd.chaff-tmp"));
+    fs::write(&odd, "half").unwrap();
     let mut args = checkpointed_args(c, &out, "1");
     args.push("--force");
     ok(&args);
     assert!(!left.exists());
+    assert!(!odd.exists());
 }
 
 proptest::proptest! {
