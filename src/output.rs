@@ -55,24 +55,36 @@ const NAME_MAX: usize = 255;
 /// bytes (NAME_MAX), NAME is cut to its first bytes and the CRC-32 of the whole name
 /// follows (`~1a2b3c4d`, the same in every run, so a resumed run finds what a stopped
 /// one left): any name an input can have is written.
-pub fn hidden_name(name: &std::ffi::OsStr, more: usize) -> String {
-    let name = name.to_string_lossy();
+pub fn hidden_name(name: &std::ffi::OsStr, more: usize) -> std::ffi::OsString {
+    // By bytes, not a lossy string: two names apart only in bytes that are not UTF-8
+    // keep hidden names apart.
+    let bytes = name.as_encoded_bytes();
     let room = NAME_MAX.saturating_sub(1 + more);
-    if name.len() <= room {
-        return format!(".{name}");
+    let mut out = Vec::with_capacity(bytes.len().min(room) + 1);
+    out.push(b'.');
+    if bytes.len() <= room {
+        out.extend_from_slice(bytes);
+    } else {
+        // Cut between characters where the name is UTF-8 (never before a continuation
+        // byte).
+        let mut cut = room.saturating_sub(9);
+        while cut > 0 && (bytes[cut] & 0xC0) == 0x80 {
+            cut -= 1;
+        }
+        out.extend_from_slice(&bytes[..cut]);
+        out.extend_from_slice(format!("~{:08x}", crc32fast::hash(bytes)).as_bytes());
     }
-    let mut cut = room.saturating_sub(9);
-    while !name.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!(".{}~{:08x}", &name[..cut], crc32fast::hash(name.as_bytes()))
+    // SAFETY: `out` is a dot, then whole `OsStr` bytes or a prefix of them cut before a
+    // UTF-8 lead byte or ASCII, then ASCII: valid encoded bytes on this platform.
+    unsafe { std::ffi::OsString::from_encoded_bytes_unchecked(out) }
 }
 
 /// Where a large output at `path` is written until it is complete (and kept between a
 /// stopped run and its `--resume`, if checkpointed): `.NAME.chaff-resumable` beside it.
 pub fn resumable_path(path: &Path) -> PathBuf {
-    let name = hidden_name(path.file_name().unwrap_or_default(), RESUMABLE.len());
-    path.with_file_name(format!("{name}{RESUMABLE}"))
+    let mut name = hidden_name(path.file_name().unwrap_or_default(), RESUMABLE.len());
+    name.push(RESUMABLE);
+    path.with_file_name(name)
 }
 
 /// A file being written; becomes visible at `path` only on [`AtomicFile::commit`].
@@ -135,8 +147,8 @@ impl AtomicFile {
     pub fn create(path: &Path) -> Result<AtomicFile> {
         let dir = folder_of(path);
         // `.NAME.` and tempfile's 6 random characters before the ending.
-        let name = hidden_name(path.file_name().unwrap_or_default(), 1 + 6 + TMP.len());
-        let name = format!("{name}.");
+        let mut name = hidden_name(path.file_name().unwrap_or_default(), 1 + 6 + TMP.len());
+        name.push(".");
         let mut builder = tempfile::Builder::new();
         builder.prefix(&name).suffix(TMP).rand_bytes(6);
         // Temporary files would be private (0600); results are ordinary files.
@@ -527,27 +539,35 @@ mod tests {
     #[test]
     fn hidden_names_fit_a_file_name_whatever_the_name() {
         use std::ffi::OsStr;
-        assert_eq!(hidden_name(OsStr::new("a.txt"), TMP.len()), ".a.txt");
+        let hidden = |name: &str, more| hidden_name(OsStr::new(name), more).into_string().unwrap();
+        assert_eq!(hidden("a.txt", TMP.len()), ".a.txt");
         // The longest name that fits is whole; one byte more is cut and hashed.
         let fits = "x".repeat(NAME_MAX - 1 - PARTIAL.len());
-        assert_eq!(
-            hidden_name(OsStr::new(&fits), PARTIAL.len()),
-            format!(".{fits}")
-        );
+        assert_eq!(hidden(&fits, PARTIAL.len()), format!(".{fits}"));
         let long = |c: &str| format!("{}{c}.txt", "新闻".repeat(40));
         let (a, b) = (long("甲"), long("乙"));
         assert!(a.len() <= NAME_MAX && a.len() + 1 + PARTIAL.len() > NAME_MAX);
-        let (ha, hb) = (
-            hidden_name(OsStr::new(&a), PARTIAL.len()),
-            hidden_name(OsStr::new(&b), PARTIAL.len()),
-        );
+        let (ha, hb) = (hidden(&a, PARTIAL.len()), hidden(&b, PARTIAL.len()));
         for h in [&ha, &hb] {
             assert!(h.len() + PARTIAL.len() <= NAME_MAX, "{h}");
             assert!(h.starts_with(".新闻") && h.contains('~'), "{h}");
         }
         // Names alike in their first bytes stay apart; a name is always cut the same.
         assert_ne!(ha, hb);
-        assert_eq!(ha, hidden_name(OsStr::new(&a), PARTIAL.len()));
+        assert_eq!(ha, hidden(&a, PARTIAL.len()));
+        // Names that are not UTF-8 keep their bytes, so two apart only there stay apart.
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = |b: u8| hidden_name(OsStr::from_bytes(&[b, b'.', b't']), TMP.len());
+            assert_eq!(odd(0xfe).as_bytes(), b".\xfe.t");
+            assert_ne!(odd(0xfe), odd(0xff));
+            let mut long = vec![0xffu8; 250];
+            long.extend_from_slice("新".as_bytes());
+            let h = hidden_name(OsStr::from_bytes(&long), PARTIAL.len());
+            assert!(
+                h.len() + PARTIAL.len() <= NAME_MAX && h.as_bytes()[1..].starts_with(&[0xff; 9])
+            );
+        }
         // A temporary file of that name is made, and its name is chaff's own.
         let dir = tempfile::tempdir().unwrap();
         let mut f = AtomicFile::create(&dir.path().join(&a)).unwrap();

@@ -32,8 +32,9 @@ pub enum SideFile {
 /// Where the partial file of the side file `path` is kept.
 pub fn partial_path(path: &Path) -> PathBuf {
     use crate::output::{hidden_name, PARTIAL};
-    let name = hidden_name(path.file_name().unwrap_or_default(), PARTIAL.len());
-    path.with_file_name(format!("{name}{PARTIAL}"))
+    let mut name = hidden_name(path.file_name().unwrap_or_default(), PARTIAL.len());
+    name.push(PARTIAL);
+    path.with_file_name(name)
 }
 
 /// How many bytes of records of the side file `path` an earlier run left to continue
