@@ -159,6 +159,27 @@ pub fn missing_file_hint(input: &str) -> Option<String> {
     })
 }
 
+/// A warning for a file that `explain` reads as lines of text but that opens like
+/// records of another format (JSON lines, WARC) or an HTML page, as a plain-text `filter`
+/// run would skip it: each record or tag would be explained as one paragraph, which says
+/// nothing of how its text is read.
+pub fn other_format_hint(text: &[u8], name: &str) -> Option<String> {
+    let head = &text[..text.len().min(64 * 1024)];
+    let reason = crate::sniff::other_format(head, head.len() == text.len(), true)?;
+    // What it is, without the flag that reads it in `filter` and `tag`.
+    let what = reason.split(':').next().unwrap_or(&reason);
+    let advice = if what.contains("JSON") {
+        "explain a record's text on its own: jq -r .text FILE | chaff explain -"
+    } else if what.contains("HTML") {
+        "extract its text first"
+    } else {
+        "explain a record's text on its own"
+    };
+    Some(format!(
+        "{name}: {what}, explained line by line as plain text; {advice}"
+    ))
+}
+
 /// `chaff explain INPUT`: `input` names a file (`-`: standard input), read as `tag`
 /// reads one (decompressed, decoded by `decode`), or is itself the text to explain (one
 /// paragraph per line); a folder is refused. Explains every non-blank line in context and
@@ -181,6 +202,9 @@ pub fn explain_input(
     let (bytes, name) = match &source {
         Some(source) => {
             owned = crate::input::read_whole(source, decode, "text to explain")?;
+            if let Some(hint) = other_format_hint(&owned, &source.display()) {
+                crate::say!("chaff: warning: {hint}");
+            }
             (owned.as_slice(), source.display())
         }
         None => (input.as_bytes(), "<text argument>".to_string()),

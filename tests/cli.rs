@@ -1003,6 +1003,35 @@ fn explain_shows_tokens_and_context() {
     );
     let o = chaff(&["explain", "哈哈哈今天好开心[哈哈]"]);
     assert!(!String::from_utf8(o.stderr).unwrap().contains("warning"));
+    // A file of records (or a page of markup) is explained as lines, with a warning that
+    // says what it is and how to explain a record's text; a page of text has none.
+    let record = serde_json::json!({"id": 1, "text": "国务院常务会议。\n\n哈哈哈[哈哈]"});
+    let jsonl = tmp.path().join("d.jsonl");
+    fs::write(&jsonl, format!("{record}\n{record}\n")).unwrap();
+    let html = tmp.path().join("p.html");
+    fs::write(
+        &html,
+        "<!DOCTYPE html>\n<html><body><p>新闻</p></body></html>\n",
+    )
+    .unwrap();
+    for (file, what, advice) in [
+        (&jsonl, "JSON lines", "jq -r .text FILE | chaff explain -"),
+        (&html, "an HTML page", "extract its text first"),
+    ] {
+        let o = chaff(&["explain", s(file)]);
+        assert!(o.status.success() && !o.stdout.is_empty());
+        let err = String::from_utf8(o.stderr).unwrap();
+        let want = format!(
+            "chaff: warning: {}: {what}, explained line by line as plain text; ",
+            s(file)
+        );
+        assert!(
+            err.starts_with(&want) && err.ends_with(&format!("{advice}\n")),
+            "{err}"
+        );
+    }
+    let o = chaff(&["explain", "tests/data/sample_page.txt"]);
+    assert_eq!(String::from_utf8(o.stderr).unwrap(), "");
 }
 
 #[test]
