@@ -83,6 +83,23 @@ fn update_and_forget_are_exact() {
     ]);
     assert!(err.contains("cannot forget"), "{err}");
     assert!(!m("x").exists());
+    // Said by a word of it, not a structure token, whatever the hash order.
+    let other = m("other.tsv");
+    fs::write(&other, "news\t完全不同的一段新闻文本内容\nfiller\t哈哈\n").unwrap();
+    let err = fails(&[
+        "forget",
+        "--model",
+        s(&m("tsv")),
+        "-o",
+        s(&m("x")),
+        s(&other),
+    ]);
+    assert!(
+        err.starts_with(
+            "chaff: cannot forget this data: the model was not trained on it: it holds \""
+        ) && !err.contains("\"__"),
+        "{err}"
+    );
     // Nor all of a class: the error says so, rather than speaking of training data.
     let filler = m("filler.tsv");
     let rows = fs::read_to_string("training/sample.tsv").unwrap();
