@@ -309,7 +309,7 @@ impl ContextModel {
                 a.checked_add(b).ok_or("count overflow")?
             } else {
                 a.checked_sub(b)
-                    .ok_or("the model holds fewer page transitions than the data to forget")?
+                    .ok_or("the model was not trained on it: it holds page transitions the model did not count")?
             };
             Ok(())
         };

@@ -103,7 +103,7 @@ impl Counts {
         for (i, &d) in other.docs.iter().enumerate() {
             if d > 0 && self.docs[map[i]] < d {
                 return Err(format!(
-                    "the model holds fewer {:?} paragraphs than the data to forget",
+                    "the model was not trained on it: it holds more {:?} paragraphs than the model counted",
                     other.classes[i]
                 ));
             }

@@ -72,34 +72,21 @@ fn update_and_forget_are_exact() {
     args.push("training/sample.tsv");
     ok(&args);
     assert_eq!(inspect(&m("a-p")), inspect(&m("tsv")));
-    // Data the model never saw cannot be forgotten.
-    let err = fails(&[
-        "forget",
-        "--model",
-        s(&m("tsv")),
-        "-o",
-        s(&m("x")),
-        "tests/data/pageset",
-    ]);
-    assert!(err.contains("cannot forget"), "{err}");
-    assert!(!m("x").exists());
-    // Said by a word of it, not a structure token, whatever the hash order.
+    // Data the model never saw cannot be forgotten; the error says so by a word of it,
+    // not a structure token, whatever the hash order.
     let other = m("other.tsv");
     fs::write(&other, "news\t完全不同的一段新闻文本内容\nfiller\t哈哈\n").unwrap();
-    let err = fails(&[
-        "forget",
-        "--model",
-        s(&m("tsv")),
-        "-o",
-        s(&m("x")),
-        s(&other),
-    ]);
-    assert!(
-        err.starts_with(
-            "chaff: cannot forget this data: the model was not trained on it: it holds \""
-        ) && !err.contains("\"__"),
-        "{err}"
-    );
+    for data in ["tests/data/pageset", s(&other)] {
+        let model = m("tsv");
+        let err = fails(&["forget", "--model", s(&model), "-o", s(&m("x")), data]);
+        assert!(
+            err.starts_with(
+                "chaff: cannot forget this data: the model was not trained on it: it holds "
+            ) && !err.contains("\"__"),
+            "{err}"
+        );
+        assert!(!m("x").exists());
+    }
     // Nor all of a class: the error says so, rather than speaking of training data.
     let filler = m("filler.tsv");
     let rows = fs::read_to_string("training/sample.tsv").unwrap();
