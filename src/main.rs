@@ -861,11 +861,14 @@ fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
     };
     // gzipped WARC to stdout: a member per record, compressed by the workers.
     opts.gzip_stream = a.input.warc && a.output.is_none() && compress == Some(Compression::Gzip);
-    let written = sources::Written::new(&[
-        ("--removed", a.removed.as_deref()),
-        ("--file-stats", a.file_stats.as_deref()),
-        ("--stats", a.stats.as_deref()),
-    ])?;
+    let written = sources::Written::beside(
+        &[
+            ("--removed", a.removed.as_deref()),
+            ("--file-stats", a.file_stats.as_deref()),
+            ("--stats", a.stats.as_deref()),
+        ],
+        a.output.as_deref(),
+    )?;
     let written = match a.output {
         Some(_) => written,
         None => written.and_stdout()?,

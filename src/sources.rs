@@ -353,6 +353,17 @@ impl WrittenFile {
 impl Written {
     /// The files named by the given flags (`None`: not given).
     pub fn new(files: &[(&'static str, Option<&Path>)]) -> Result<Written> {
+        Written::beside(files, None)
+    }
+
+    /// [`Written::new`] for a run into the output folder `outdir`, which it may have
+    /// to make: a file named inside it is not refused here for a folder that does not
+    /// exist yet, but by [`Written::check_outside_output`], which says why.
+    pub fn beside(
+        files: &[(&'static str, Option<&Path>)],
+        outdir: Option<&Path>,
+    ) -> Result<Written> {
+        let made = outdir.map(resolve).transpose()?;
         let mut out = Written::default();
         for &(flag, path) in files {
             let Some(path) = path else { continue };
@@ -375,8 +386,11 @@ impl Written {
                 Destination::Replace(at) => {
                     // A folder, or a path in no folder: found now, not when the finished
                     // run renames its file there (through a link, where it leads).
-                    crate::side_file::check_folder(&at)?;
-                    resolve(&at)?
+                    let real = resolve(&at)?;
+                    if !made.as_ref().is_some_and(|m| real.starts_with(m)) {
+                        crate::side_file::check_folder(&at)?;
+                    }
+                    real
                 }
             };
             out.files.push(WrittenFile {

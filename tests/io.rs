@@ -1802,6 +1802,19 @@ fn side_files_never_replace_an_input_nor_lie_in_an_input_folder() {
     }
     fs::remove_file(input.join("removed.jsonl")).unwrap();
     fs::remove_dir(&out).unwrap();
+    // Said so too before the run has made the folder (or a folder in it): it said
+    // "No such file or directory" of the folder the run would make.
+    for side in [out.join("removed.jsonl"), out.join("sub/removed.jsonl")] {
+        let err = fails(&["filter", "-o", outs, "--removed", s(&side), ins]);
+        assert!(
+            err.starts_with(&format!(
+                "chaff: {}: --removed file lies inside the output folder {outs} ",
+                side.display()
+            )),
+            "{err}"
+        );
+        assert!(!out.exists());
+    }
     // Nor the model the run reads.
     let m = tmp.path().join("m.chaff");
     fs::copy(&model, &m).unwrap();
