@@ -732,6 +732,7 @@ fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         let title = match (first, inputs.len()) {
             (None, _) => "chaff audit: no inputs".to_string(),
             (Some(one), 1) => format!("chaff audit: {one}"),
+            (Some(first), 2) => format!("chaff audit: {first} and 1 more input"),
             (Some(first), n) => format!("chaff audit: {first} and {} more inputs", n - 1),
         };
         let summary = (engine.html(Inputs::walk(inputs), &title, &mut f))

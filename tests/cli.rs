@@ -1156,6 +1156,22 @@ fn html_audit_page_lists_every_line() {
     // Self-contained: no scripts, no external resources.
     assert!(!page.contains("<script") && !page.contains("http://") && !page.contains("https://"));
     assert!(page.contains("title=\"") && page.contains("context"));
+    // Its title names the inputs.
+    let title = |inputs: &[&str]| {
+        let mut args = vec!["tag", "-q", "--html", s(&html)];
+        args.extend(inputs);
+        ok(&args);
+        let page = fs::read_to_string(&html).unwrap();
+        let at = page.find("<title>").unwrap() + 7;
+        page[at..at + page[at..].find("</title>").unwrap()].to_string()
+    };
+    let p = "tests/data/sample_page.txt";
+    assert_eq!(title(&[p]), format!("chaff audit: {p}"));
+    assert_eq!(title(&[p, p]), format!("chaff audit: {p} and 1 more input"));
+    assert_eq!(
+        title(&[p, p, p]),
+        format!("chaff audit: {p} and 2 more inputs")
+    );
 }
 
 #[test]
