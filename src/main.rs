@@ -309,6 +309,7 @@ struct TagArgs {
     #[arg(long, requires = "attributes_dir")]
     resume: bool,
     /// Write a self-contained HTML audit page of every line to FILE instead of records
+    /// (compressed as its name says: audit.html.gz)
     #[arg(long, value_name = "FILE", conflicts_with_all = ["dolma", "json"])]
     html: Option<PathBuf>,
     #[command(flatten)]
@@ -344,7 +345,7 @@ struct FilterArgs {
     /// in .gz, .zst, .bz2, .xz or .lz4)
     #[arg(long, value_name = "FILE")]
     removed: Option<PathBuf>,
-    /// Also write the run summary as JSON to FILE
+    /// Also write the run summary as JSON to FILE (compressed as its name says)
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
     /// Also write per input file accounting as JSON lines to FILE (compressed as its name
