@@ -164,7 +164,7 @@ pub fn missing_file_hint(input: &str) -> Option<String> {
 /// run would skip it: each record or tag would be explained as one paragraph, which says
 /// nothing of how its text is read.
 pub fn other_format_hint(text: &[u8], name: &str) -> Option<String> {
-    let head = &text[..text.len().min(64 * 1024)];
+    let head = &text[..text.len().min(crate::input::SNIFF)];
     let reason = crate::sniff::other_format(head, head.len() == text.len(), true)?;
     // What it is, without the flag that reads it in `filter` and `tag`.
     let what = reason.split(':').next().unwrap_or(&reason);

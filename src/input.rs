@@ -50,7 +50,7 @@ impl DecodeOptions {
 }
 
 /// How much of a stream is examined to detect binary content and the encoding.
-const SNIFF: usize = 64 * 1024;
+pub(crate) const SNIFF: usize = 64 * 1024;
 
 /// What opening a source found.
 pub enum Opened {
