@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::folder_lock::FolderLock;
 use crate::journal::{dest_key, in_folder, Record, Resume};
 use crate::sources::{
-    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing, Source,
-    Walk, Written,
+    given_file, list_folder, look, total_size, Entry, InputList, Inputs, Listed, Listing,
+    PassedOver, Source, Walk, Written,
 };
 use serde::Serialize;
 use std::ffi::{OsStr, OsString};
@@ -165,6 +165,7 @@ pub fn plan(
         real_out: &real_out,
         clash: None,
         inside: None,
+        passed_over: PassedOver::default(),
         folders: Vec::new(),
         pending: Default::default(),
         parent: None,
@@ -190,6 +191,8 @@ pub fn plan(
             dest.display()
         )));
     }
+    // Before the run: no progress bar to draw over.
+    check.passed_over.warn();
     let inside = check.inside.map(|(_, path)| {
         Error::Usage(format!(
             "{path}: input lies inside the output folder {}",
@@ -375,6 +378,8 @@ struct Check<'a> {
     clash: Option<Clash>,
     /// The first source in input order that lies inside the output folder.
     inside: Option<(Order, String)>,
+    /// What input folders hold that is neither file nor folder, which is not read.
+    passed_over: PassedOver,
     /// The files the run writes beside its outputs, which no input may be.
     written: &'a Written,
     /// The input folders as given, and their real paths; and the folders reached
@@ -602,6 +607,7 @@ impl Check<'_> {
             // on its own).
             let inside = real_dir.starts_with(self.real_out);
             let listing = list_folder(&b.path)?;
+            self.passed_over.absorb(&listing.passed_over);
             for k in 0..listing.len() {
                 let Some(Listed { name, folder, link }) = listing.at(k) else {
                     break;

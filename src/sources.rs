@@ -307,12 +307,16 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 
 /// Walks every input through before a run, so that a missing input, an unreadable
 /// folder, a dangling link or an input that is one of the files the run writes
-/// (`written`) stops it before anything is written; returns how many sources there are.
-/// Memory stays that of one walk.
+/// (`written`) stops it before anything is written, and warns of what input folders
+/// hold that is not read ([`PassedOver`]); returns how many sources there are. Memory
+/// stays that of one walk.
 pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64> {
     let mut walk = Walk::new(inputs);
     walk.written = written.clone();
-    walk.try_fold(0, |n, s| s.map(|_| n + 1))
+    let n = (&mut walk).try_fold(0, |n, s| s.map(|_| n + 1))?;
+    // Before the run: no progress bar to draw over.
+    walk.passed_over.warn();
+    Ok(n)
 }
 
 /// The files a run writes beside its outputs (`filter --removed`, `--file-stats`,
@@ -621,7 +625,8 @@ pub struct Listed<'a> {
 }
 
 /// The files and folders in `dir`, in byte order of their names (the order of their
-/// paths), links followed; other kinds (sockets, pipes, devices) are left out, and so
+/// paths), links followed; other kinds (sockets, pipes, devices) are left out (counted
+/// in [`Listing::passed_over`]), and so
 /// are chaff's own files in an output folder ([`crate::output::is_chaffs_own`]: its
 /// journal and settings record, and what a killed run left unfinished, when that folder
 /// is the next step's input). A link to nothing is an error naming it.
@@ -643,16 +648,18 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
         } else {
             kind
         };
-        if kind.is_dir() || kind.is_file() {
-            out.slots.push(Slot {
-                start: out.names.len(),
-                // A name is at most a few hundred bytes on any file system.
-                len: name.len() as u32,
-                folder: kind.is_dir(),
-                link,
-            });
-            out.names.extend_from_slice(name);
+        if !(kind.is_dir() || kind.is_file()) {
+            out.passed_over.add(e.path(), special_kind(kind));
+            continue;
         }
+        out.slots.push(Slot {
+            start: out.names.len(),
+            // A name is at most a few hundred bytes on any file system.
+            len: name.len() as u32,
+            folder: kind.is_dir(),
+            link,
+        });
+        out.names.extend_from_slice(name);
     }
     let names = &out.names;
     out.slots
@@ -674,6 +681,73 @@ pub struct Listing {
     slots: Vec<Slot>,
     /// How many [`Listing::advance`] has given out.
     next: usize,
+    /// The entries left out as neither file nor folder (FIFOs, sockets, devices).
+    pub passed_over: PassedOver,
+}
+
+/// Entries of walked folders that are neither files nor folders (FIFOs, sockets,
+/// devices), which are not read: opening a FIFO would wait for a writer, a device might
+/// never end. Counted, with the first in walk order, for a warning before a run.
+#[derive(Debug, Default, Clone)]
+pub struct PassedOver {
+    /// How many.
+    pub count: u64,
+    /// The first one's path, and what it is.
+    pub first: Option<(PathBuf, &'static str)>,
+}
+
+impl PassedOver {
+    /// Counts `path`, a `kind` of special file in the folder being listed, whose first
+    /// in name order is kept (a listing comes in the file system's order).
+    fn add(&mut self, path: PathBuf, kind: &'static str) {
+        self.count += 1;
+        if self.first.as_ref().is_none_or(|(first, _)| path < *first) {
+            self.first = Some((path, kind));
+        }
+    }
+
+    /// Counts what `other` counted, after what this one did.
+    pub fn absorb(&mut self, other: &PassedOver) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first.clone_from(&other.first);
+        }
+    }
+
+    /// Warns on stderr of what was passed over, if anything was.
+    pub fn warn(&self) {
+        match &self.first {
+            None => {}
+            Some((path, kind)) if self.count == 1 => crate::say!(
+                "chaff: warning: {}: {kind}, not a file; not read",
+                path.display()
+            ),
+            Some((path, kind)) => crate::say!(
+                "chaff: warning: {} entries of input folders are FIFOs, sockets or devices, not files; not read (the first: {}, {kind})",
+                self.count,
+                path.display()
+            ),
+        }
+    }
+}
+
+/// What a file type that is neither file nor folder is, for [`PassedOver`].
+fn special_kind(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    let _ = kind;
+    "a special file"
 }
 
 /// One entry of a [`Listing`].
@@ -745,6 +819,8 @@ pub struct Walk {
     stack: Vec<Folder>,
     /// The files the run writes, which no input may be.
     written: Written,
+    /// What the folders walked so far hold that is neither file nor folder.
+    passed_over: PassedOver,
 }
 
 /// A folder on the walk's current branch.
@@ -766,6 +842,7 @@ impl Walk {
             next: 0,
             stack: Vec::new(),
             written: Written::default(),
+            passed_over: PassedOver::default(),
         }
     }
 
@@ -777,6 +854,7 @@ impl Walk {
         }
         self.written.check_folder(&dir, &real)?;
         let rest = list_folder(&dir)?;
+        self.passed_over.absorb(&rest.passed_over);
         self.stack.push(Folder {
             path: dir,
             real,

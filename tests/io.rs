@@ -3974,3 +3974,51 @@ proptest::proptest! {
         assert_clean(c);
     }
 }
+
+#[test]
+fn fifos_sockets_and_devices_in_input_folders_are_not_read_and_are_warned_of() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(dump.join("sub")).unwrap();
+    fs::copy("tests/data/sample_page.txt", dump.join("a.txt")).unwrap();
+    let page_only = ok(&["filter", "-q", s(&dump)]);
+    // A FIFO no one writes to (reading it would wait for ever), a socket and a link to
+    // a device.
+    let fifo = dump.join("sub/pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let _socket = std::os::unix::net::UnixListener::bind(dump.join("sock")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", dump.join("null")).unwrap();
+    let o = chaff(&["filter", "-q", s(&dump)]);
+    assert!(o.status.success());
+    assert_eq!(o.stdout, page_only);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(
+        err,
+        format!(
+            "chaff: warning: 3 entries of input folders are FIFOs, sockets or devices, not files; not read (the first: {}, a device)\n",
+            dump.join("null").display()
+        )
+    );
+    // Into an output folder, alike; one alone is named with what it is.
+    fs::remove_file(dump.join("null")).unwrap();
+    fs::remove_file(dump.join("sock")).unwrap();
+    let out = tmp.path().join("out");
+    let o = chaff(&["filter", "-q", "-o", s(&out), s(&dump)]);
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!("chaff: warning: {}: a FIFO, not a file; not read\n", fifo.display())
+    );
+    assert_eq!(fs::read(out.join("a.txt")).unwrap(), page_only);
+    assert!(!out.join("sub/pipe").exists());
+    // A FIFO named on the command line is read: a writer feeds it.
+    let writer = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || fs::write(fifo, fs::read("tests/data/sample_page.txt").unwrap()).unwrap()
+    });
+    let o = chaff(&["filter", "-q", s(&fifo)]);
+    writer.join().unwrap();
+    assert_eq!(o.stdout, page_only);
+    assert_eq!(String::from_utf8(o.stderr).unwrap(), "");
+}
