@@ -313,7 +313,7 @@ pub fn total_size(sources: impl Iterator<Item = Result<Source>>) -> Option<u64> 
 pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64> {
     let mut walk = Walk::new(inputs);
     walk.written = written.clone();
-    let n = (&mut walk).try_fold(0, |n, s| s.map(|_| n + 1))?;
+    let n = walk.try_fold(0, |n, s| s.map(|_| n + 1))?;
     // Before the run: no progress bar to draw over.
     walk.passed_over.warn();
     Ok(n)
