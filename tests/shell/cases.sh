@@ -145,6 +145,39 @@ else
   fail "timeout: resumed tree differs from the clean run"
 fi
 
+# A run blocked writing to a reader that does not read cannot stop at a signal (its
+# write waits). Two signals at once are still the one stop, which waits; a second one
+# later is a person insisting, and ends the run at once.
+mkfifo "$T/full"
+sleep 60 <"$T/full" &
+reader=$!
+cat "$SHARED"/eval/dev/pages/* >"$T/big.txt"
+"$CHAFF" -q filter "$T/big.txt" >"$T/full" 2>"$T/err" &
+pid=$!
+sleep 1
+kill -INT $pid
+kill -INT $pid
+sleep 1
+if ! kill -0 $pid 2>/dev/null; then
+  wait $pid
+  fail "blocked run: two signals at once ended it (exit $?): $(cat "$T/err")"
+else
+  kill -INT $pid
+  for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+  if kill -0 $pid 2>/dev/null; then
+    fail "blocked run: still running 3 s after a second, later signal"
+    kill -9 $pid
+    wait $pid
+  else
+    wait $pid
+    rc=$?
+    if [ $rc -eq 130 ]; then pass "blocked run: two signals at once wait as one stop; a later one ends it (exit 130)"
+    else fail "blocked run: exit $rc after the later signal"; fi
+  fi
+fi
+kill $reader 2>/dev/null
+wait $reader 2>/dev/null
+
 # The same for a Dolma tagging run: stopped by SIGINT, then finished with --resume.
 mkdir -p "$T/docs"
 python3 - "$SHARED/eval/dev/pages" "$T/docs" <<'PY'
