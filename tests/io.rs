@@ -3985,7 +3985,10 @@ fn fifos_sockets_and_devices_in_input_folders_are_not_read_and_are_warned_of() {
     // A FIFO no one writes to (reading it would wait for ever), a socket and a link to
     // a device.
     let fifo = dump.join("sub/pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let _socket = std::os::unix::net::UnixListener::bind(dump.join("sock")).unwrap();
     std::os::unix::fs::symlink("/dev/null", dump.join("null")).unwrap();
@@ -4008,7 +4011,10 @@ fn fifos_sockets_and_devices_in_input_folders_are_not_read_and_are_warned_of() {
     assert!(o.status.success());
     assert_eq!(
         String::from_utf8(o.stderr).unwrap(),
-        format!("chaff: warning: {}: a FIFO, not a file; not read\n", fifo.display())
+        format!(
+            "chaff: warning: {}: a FIFO, not a file; not read\n",
+            fifo.display()
+        )
     );
     assert_eq!(fs::read(out.join("a.txt")).unwrap(), page_only);
     assert!(!out.join("sub/pipe").exists());
