@@ -10,6 +10,19 @@ trap 'rm -rf "$T"' EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
+# gone_within_3s PID: waits up to 3 s for PID to end, leaving its exit code in $rc; one
+# still running then is killed, and the call fails.
+gone_within_3s() {
+  local pid=$1
+  for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -9 "$pid"
+    wait "$pid"
+    return 1
+  fi
+  wait "$pid"
+  rc=$?
+}
 
 # expect_error NAME PATTERN -- ARGS...: non-zero exit, one stderr line naming PATTERN.
 expect_error() {
@@ -163,17 +176,11 @@ if ! kill -0 $pid 2>/dev/null; then
   fail "blocked run: two signals at once ended it (exit $?): $(cat "$T/err")"
 else
   kill -INT $pid
-  for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-  if kill -0 $pid 2>/dev/null; then
+  if ! gone_within_3s $pid; then
     fail "blocked run: still running 3 s after a second, later signal"
-    kill -9 $pid
-    wait $pid
-  else
-    wait $pid
-    rc=$?
-    if [ $rc -eq 130 ]; then pass "blocked run: two signals at once wait as one stop; a later one ends it (exit 130)"
-    else fail "blocked run: exit $rc after the later signal"; fi
-  fi
+  elif [ $rc -eq 130 ]; then
+    pass "blocked run: two signals at once wait as one stop; a later one ends it (exit 130)"
+  else fail "blocked run: exit $rc after the later signal"; fi
 fi
 kill $reader 2>/dev/null
 wait $reader 2>/dev/null
@@ -372,14 +379,9 @@ holder=$!
 pid=$!
 sleep 1
 kill -INT $pid
-for _ in $(seq 1 30); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
-if kill -0 $pid 2>/dev/null; then
+if ! gone_within_3s $pid; then
   fail "idle stdin: still running 3 s after one SIGINT"
-  kill -9 $pid
-  wait $pid
 else
-  wait $pid
-  rc=$?
   # Nothing to resume: the stop says what standard output holds.
   told="chaff: interrupted; standard output stops where the run did, and no file named on the command line was written"
   if [ $rc -eq 130 ] && [ "$(cat "$T/err")" = "$told" ]; then
