@@ -5,6 +5,7 @@
 
 use crate::explain::LineExplanation;
 use crate::reader::Line;
+use crate::say::counted;
 use crate::summary::Summary;
 use crate::writer::Decision;
 use std::fmt::Write;
@@ -62,11 +63,11 @@ footer {{ color: #555; margin-top: 2em; }}
 /// The closing part of the page, with the run's totals.
 pub fn footer(summary: &Summary) -> String {
     format!(
-        "<footer id=\"totals\" data-kept=\"{}\" data-dropped=\"{}\">{} documents, {} lines: {} kept, {} dropped, {} blank</footer>\n</body>\n</html>\n",
+        "<footer id=\"totals\" data-kept=\"{}\" data-dropped=\"{}\">{}, {}: {} kept, {} dropped, {} blank</footer>\n</body>\n</html>\n",
         summary.kept,
         summary.dropped,
-        summary.documents,
-        summary.lines,
+        counted(summary.documents, "document"),
+        counted(summary.lines, "line"),
         summary.kept,
         summary.dropped,
         summary.blank
@@ -87,9 +88,9 @@ pub fn document(
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "<section class=\"doc\" data-kept=\"{kept}\" data-dropped=\"{dropped}\">\n<h2>{}</h2>\n<div class=\"summary\">{} lines: {kept} kept, {dropped} dropped, {} blank</div>",
+        "<section class=\"doc\" data-kept=\"{kept}\" data-dropped=\"{dropped}\">\n<h2>{}</h2>\n<div class=\"summary\">{}: {kept} kept, {dropped} dropped, {} blank</div>",
         escape(heading),
-        lines.len(),
+        counted(lines.len() as u64, "line"),
         lines.len() - kept - dropped
     );
     let mut ex = explanations.iter();

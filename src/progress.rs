@@ -36,7 +36,7 @@ impl Progress {
     pub fn update(&self, bytes: u64, files_done: u64) {
         if let Some(b) = &self.bar {
             b.set_position(bytes);
-            b.set_message(format!("{files_done} files"));
+            b.set_message(crate::say::counted(files_done, "file"));
         }
     }
 

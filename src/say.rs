@@ -12,3 +12,26 @@ macro_rules! say {
         let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
+
+/// `n` and `noun`, the noun in the plural unless `n` is 1: `1 file`, `2 files`, `0
+/// files`. For the nouns of chaff's counts (file, document, line, record), which all
+/// take an `s`.
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn one_is_singular_and_every_other_count_plural() {
+        assert_eq!(counted(1, "file"), "1 file");
+        assert_eq!(counted(0, "file"), "0 files");
+        assert_eq!(counted(2, "bad record"), "2 bad records");
+    }
+}

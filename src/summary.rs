@@ -74,11 +74,12 @@ impl Summary {
     /// [`Summary::line`] with the speed of `read` bytes in `seconds`: what this run read
     /// when the counts include sources an earlier run did (`--resume`).
     pub fn line_at(&self, read: u64, seconds: f64) -> String {
+        use crate::say::counted;
         let mut s = format!(
-            "{} files, {} documents, {} lines: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
-            self.files,
-            self.documents,
-            self.lines,
+            "{}, {}, {}: {} kept, {} dropped, {} blank; {:.1} MB in, {:.1} MB out, {:.1} MB/s",
+            counted(self.files, "file"),
+            counted(self.documents, "document"),
+            counted(self.lines, "line"),
             self.kept,
             self.dropped,
             self.blank,
@@ -87,16 +88,16 @@ impl Summary {
             read as f64 / 1e6 / seconds.max(1e-9)
         );
         if self.empty_dropped > 0 {
-            s += &format!("; {} empty documents not written", self.empty_dropped);
+            s += &format!("; {} not written", counted(self.empty_dropped, "empty document"));
         }
         if self.bad_records > 0 {
-            s += &format!("; {} bad records not classified", self.bad_records);
+            s += &format!("; {} not classified", counted(self.bad_records, "bad record"));
         }
         if self.skipped > 0 {
-            s += &format!("; {} files skipped (see the warnings)", self.skipped);
+            s += &format!("; {} skipped (see the warnings)", counted(self.skipped, "file"));
         }
         if self.resumed > 0 {
-            s += &format!("; {} files already done (--resume)", self.resumed);
+            s += &format!("; {} already done (--resume)", counted(self.resumed, "file"));
         }
         s
     }
@@ -179,7 +180,7 @@ mod tests {
         assert_eq!(total.kept + total.dropped + total.blank, total.lines);
         assert_eq!(
             total.line(2.0),
-            "1 files, 0 documents, 3 lines: 1 kept, 1 dropped, 1 blank; 2.0 MB in, 0.0 MB out, 1.0 MB/s"
+            "1 file, 0 documents, 3 lines: 1 kept, 1 dropped, 1 blank; 2.0 MB in, 0.0 MB out, 1.0 MB/s"
         );
         let counters = total.hadoop_counters();
         assert!(

@@ -1115,7 +1115,7 @@ fn completions_man_page_and_verbose() {
     let o = chaff(&["-v", "filter", "tests/data/sample_page.txt"]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("sample_page.txt: 1 documents, 21 lines"),
+        err.contains("sample_page.txt: 1 document, 21 lines"),
         "{err}"
     );
     let help = String::from_utf8(ok(&["filter", "--help"])).unwrap();

@@ -1453,7 +1453,7 @@ fn dolma_attribute_runs_resume_as_filter_runs_do() {
     assert!(o.status.success(), "{err}");
     // The summary counts the whole dump: part-1 was the first file missing.
     assert!(err.contains("5 files, 40 documents"), "{err}");
-    assert!(err.contains("; 1 files already done (--resume)"), "{err}");
+    assert!(err.contains("; 1 file already done (--resume)"), "{err}");
     assert_eq!(tree(&partial), tree(&clean));
     // --resume is for an attributes folder.
     let err = fails(&["tag", "--resume", "--jsonl", s(&docs)]);

@@ -211,7 +211,7 @@ fn rows_are_filtered_as_their_text_and_other_columns_pass_through() {
         s(&outdir),
         s(&input),
     ]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("1 files already done"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("1 file already done"));
     let err = fails(&["filter", "--jsonl", "--resume", "-o", s(&outdir), s(&input)]);
     assert!(
         err.contains("cannot resume, it was written with other settings"),
@@ -834,7 +834,7 @@ fn unusable_files_are_named_and_others_skipped() {
         err.contains("README.md: skipped, not Parquet (no PAR1 magic)"),
         "{err}"
     );
-    assert!(err.contains("1 files skipped"), "{err}");
+    assert!(err.contains("1 file skipped"), "{err}");
     // With no row kept, the output is still a file of the input's schema.
     let empty = read(&fs::read(tmp.path().join("o1/b.parquet")).unwrap());
     assert_eq!(empty.batch.num_rows(), 0);

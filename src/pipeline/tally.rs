@@ -90,16 +90,17 @@ impl Tally<'_, '_> {
         if unit.last {
             let f = std::mem::take(&mut self.file);
             if self.side.verbose {
+                use crate::say::counted;
                 self.progress.suspend(|| {
                     let bad = match f.bad_records {
                         0 => String::new(),
-                        n => format!("; {n} bad records"),
+                        n => format!("; {}", counted(n, "bad record")),
                     };
                     crate::say!(
-                        "chaff: {}: {} documents, {} lines: {} kept, {} dropped, {} blank{bad}",
+                        "chaff: {}: {}, {}: {} kept, {} dropped, {} blank{bad}",
                         source.display(),
-                        f.documents,
-                        f.lines,
+                        counted(f.documents, "document"),
+                        counted(f.lines, "line"),
                         f.kept,
                         f.dropped,
                         f.blank
