@@ -1110,6 +1110,13 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind::*;
+            if matches!(e.kind(), DisplayHelp | DisplayVersion)
+                && !std::io::IsTerminal::is_terminal(&std::io::stdout())
+            {
+                // Through chaff's own stdout writing, so `chaff --help > /dev/full` fails
+                // as any report would (clap's own printing ignores a failed write).
+                return exit_code(print_text(&e.render().to_string()), false);
+            }
             if matches!(
                 e.kind(),
                 DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
@@ -1188,6 +1195,12 @@ fn main() -> ExitCode {
         }
         Command::Man { command } => man_page(command.as_deref()),
     };
+    exit_code(result, resumable)
+}
+
+/// The exit code of a command's `result`, its error said on stderr. `resumable`: the run
+/// wrote files of its own, which a stop leaves complete for `--resume`.
+fn exit_code(result: Result<()>, resumable: bool) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe on stdout (`chaff tag ... | head`) is the reader's choice, not a

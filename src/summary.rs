@@ -88,16 +88,28 @@ impl Summary {
             read as f64 / 1e6 / seconds.max(1e-9)
         );
         if self.empty_dropped > 0 {
-            s += &format!("; {} not written", counted(self.empty_dropped, "empty document"));
+            s += &format!(
+                "; {} not written",
+                counted(self.empty_dropped, "empty document")
+            );
         }
         if self.bad_records > 0 {
-            s += &format!("; {} not classified", counted(self.bad_records, "bad record"));
+            s += &format!(
+                "; {} not classified",
+                counted(self.bad_records, "bad record")
+            );
         }
         if self.skipped > 0 {
-            s += &format!("; {} skipped (see the warnings)", counted(self.skipped, "file"));
+            s += &format!(
+                "; {} skipped (see the warnings)",
+                counted(self.skipped, "file")
+            );
         }
         if self.resumed > 0 {
-            s += &format!("; {} already done (--resume)", counted(self.resumed, "file"));
+            s += &format!(
+                "; {} already done (--resume)",
+                counted(self.resumed, "file")
+            );
         }
         s
     }

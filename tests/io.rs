@@ -2438,17 +2438,23 @@ fn a_second_run_into_a_folder_in_use_is_refused_and_changes_nothing() {
 }
 
 #[test]
-fn a_full_disk_on_stdout_is_one_line_and_exit_1() {
+fn a_full_disk_on_stdout_is_one_line_and_exit_1_for_data_reports_and_help() {
     let tmp = tempfile::tempdir().unwrap();
     let jsonl = tmp.path().join("dev.jsonl");
     fs::write(&jsonl, dev_jsonl(40).0).unwrap();
     let dev = shared().join("eval/dev/pages");
     let seed = shared().join("seed/page.txt");
-    let runs: [&[&str]; 4] = [
+    // Reports and help too: clap's own printing of --help ignored the failed write.
+    let runs: [&[&str]; 9] = [
         &["filter", s(&seed)],
         &["--threads", "1", "tag", s(&dev)],
         &["tag", "--json", s(&dev)],
         &["filter", "--jsonl", s(&jsonl)],
+        &["inspect"],
+        &["man"],
+        &["--help"],
+        &["help", "filter"],
+        &["--version"],
     ];
     for args in runs {
         let o = std::process::Command::new(env!("CARGO_BIN_EXE_chaff"))
