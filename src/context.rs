@@ -200,10 +200,14 @@ pub fn describe_block(blocks: usize, g: usize) -> String {
             c.to_string()
         }
     };
+    let lines = |c: usize| match c {
+        1 => "1 blank line".to_string(),
+        c => format!("{} blank lines", gap(c)),
+    };
     let pair = |g: usize| {
         format!(
-            "{} blank lines before, {} after",
-            gap(g / GAPS),
+            "{} before, {} after",
+            lines(g / GAPS),
             if g % GAPS + 1 == GAPS {
                 format!("{}+ (or the end)", GAPS - 1)
             } else {
@@ -226,7 +230,7 @@ pub fn describe_block(blocks: usize, g: usize) -> String {
         ),
         b if b >= GAP_PAIRS => pair(g),
         1 => "any gap".to_string(),
-        _ => format!("{} blank lines before", gap(g)),
+        _ => format!("{} before", lines(g)),
     }
 }
 
@@ -988,10 +992,7 @@ mod tests {
         assert_eq!(block_index(GAPS, &blanks, &[], 3, 5), 2);
         assert_eq!(block_index(GAPS, &blanks, &[], 2, 5), 0);
         assert_eq!(block_index(1, &blanks, &[], 3, 5), 0);
-        assert_eq!(
-            describe_block(BLOCKS, GAPS),
-            "1 blank lines before, 0 after"
-        );
+        assert_eq!(describe_block(BLOCKS, GAPS), "1 blank line before, 0 after");
         assert_eq!(
             describe_block(BLOCKS, GAP_PAIRS - 1),
             "2+ blank lines before, 2+ (or the end) after"
