@@ -1106,6 +1106,7 @@ fn cmd_inspect(a: InspectArgs) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    chaff::huge_pages::bound_malloc();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -30,10 +30,12 @@ impl Line<'_> {
 /// Splits a decoded text stream into chunks of whole lines, so a huge file or JSONL dump
 /// is processed piece by piece in bounded memory.
 ///
-/// In text mode a chunk ends after a blank line once it holds `target` bytes, so page
-/// context is cut only between paragraphs and a blank run never straddles two chunks;
-/// with no blank line in sight it ends at any line once it holds `4 * target`. One line
-/// longer than that is a chunk of its own. In record mode (JSONL) a chunk is whole lines
+/// In text mode a chunk ends after a blank line once it holds `target` bytes or
+/// [`LINE_TARGET`] lines, so page context is cut only between paragraphs and a blank run
+/// never straddles two chunks; with no blank line in sight it ends at any line once it
+/// holds `4 * target` bytes or `4 * LINE_TARGET` lines. One line longer than that is a
+/// chunk of its own. (Classifying costs memory by the line, ~100 bytes for a blank one:
+/// a megabyte of short or blank lines must not be one chunk.) In record mode (JSONL) a chunk is whole lines
 /// totalling at least `target` bytes (`target == 0`: one line per chunk). In WARC mode
 /// ([`Chunker::warc`]) a chunk is whole WARC records totalling at least `target` bytes.
 pub struct Chunker {
@@ -41,6 +43,8 @@ pub struct Chunker {
     records: bool,
     warc: bool,
     target: usize,
+    /// In text mode, [`LINE_TARGET`] (smaller in tests).
+    line_target: usize,
     next_line: usize,
     stash: Vec<u8>,
     done: bool,
@@ -77,14 +81,30 @@ pub struct Skipped {
     pub crc: u32,
 }
 
+/// The lines after which a text chunk ends at the next paragraph (see [`Chunker`]):
+/// far more than a megabyte of paragraphs holds, so only runs of short or blank lines
+/// meet it.
+pub const LINE_TARGET: usize = 1 << 14;
+
 impl Chunker {
     /// Chunks `reader`; `records` selects record mode.
     pub fn new(reader: Box<dyn BufRead + Send>, records: bool, target: usize) -> Chunker {
+        Chunker::with_lines(reader, records, target, LINE_TARGET)
+    }
+
+    /// [`Chunker::new`] with `line_target` lines for [`LINE_TARGET`] (tests: a few).
+    fn with_lines(
+        reader: Box<dyn BufRead + Send>,
+        records: bool,
+        target: usize,
+        line_target: usize,
+    ) -> Chunker {
         Chunker {
             reader,
             records,
             warc: false,
             target,
+            line_target: line_target.max(1),
             next_line: 1,
             stash: Vec::new(),
             done: false,
@@ -118,18 +138,31 @@ impl Chunker {
     /// Chunks a source read whole. One that fits in a chunk is that chunk as it is, with
     /// no copy; a longer one is chunked as a stream.
     fn whole(bytes: Vec<u8>, records: bool, target: usize) -> Chunker {
-        if bytes.len() >= target {
-            return Chunker::new(Box::new(std::io::Cursor::new(bytes)), records, target);
-        }
+        Chunker::whole_with_lines(bytes, records, target, LINE_TARGET)
+    }
+
+    /// [`Chunker::whole`] with `line_target` lines for [`LINE_TARGET`].
+    fn whole_with_lines(
+        bytes: Vec<u8>,
+        records: bool,
+        target: usize,
+        line_target: usize,
+    ) -> Chunker {
         // Line numbers as the stream would have counted them: one per newline, and one
         // for a last line without one.
         let lines = memchr::memchr_iter(b'\n', &bytes).count()
             + usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+        // More lines than the line target may be cut at a paragraph, as a stream.
+        if bytes.len() >= target || (!records && lines > line_target.max(1)) {
+            let reader = Box::new(std::io::Cursor::new(bytes));
+            return Chunker::with_lines(reader, records, target, line_target);
+        }
         Chunker {
             reader: Box::new(std::io::empty()),
             records,
             warc: false,
             target,
+            line_target: line_target.max(1),
             next_line: 1 + lines,
             stash: Vec::new(),
             done: true,
@@ -169,7 +202,13 @@ impl Chunker {
         // Lines that end before `target` can neither end a record chunk nor open the
         // next text chunk, so they are taken a buffer at a time, not line by line (a
         // small file is one copy and one newline count).
-        while bytes.len() < self.target {
+        let (target, records, line_target) = (self.target, self.records, self.line_target);
+        // Whether the chunk holds `times` targets of bytes or (text) of lines.
+        let full = |bytes: &[u8], next_line: usize, times: usize| {
+            bytes.len() >= target.saturating_mul(times)
+                || (!records && next_line - first_line >= line_target * times)
+        };
+        while !full(&bytes, self.next_line, 1) {
             let buf = self.reader.fill_buf()?;
             let room = (self.target - bytes.len()).min(buf.len());
             let Some(end) = memchr::memrchr(b'\n', &buf[..room]) else {
@@ -184,6 +223,17 @@ impl Chunker {
                 prev_blank = !self.records && is_blank_bytes(&bytes[start..]);
                 continue;
             };
+            // No further than the line that meets the line target (text): a paragraph
+            // after it may end the chunk.
+            let end = match records {
+                true => end,
+                false => {
+                    let left = line_target - (self.next_line - first_line);
+                    memchr::memchr_iter(b'\n', &buf[..=end])
+                        .nth(left - 1)
+                        .unwrap_or(end)
+                }
+            };
             let whole = &buf[..=end];
             self.next_line += memchr::memchr_iter(b'\n', whole).count();
             let last_start = memchr::memrchr(b'\n', &whole[..end]).map_or(0, |i| i + 1);
@@ -195,7 +245,7 @@ impl Chunker {
             if self.records && !bytes.is_empty() && bytes.len() >= self.target {
                 break;
             }
-            if !self.records && bytes.len() >= self.target.saturating_mul(4) && !bytes.is_empty() {
+            if !self.records && full(&bytes, self.next_line, 4) && !bytes.is_empty() {
                 break;
             }
             let start = bytes.len();
@@ -205,7 +255,7 @@ impl Chunker {
                 break;
             }
             let blank = !self.records && is_blank_bytes(&bytes[start..]);
-            if !self.records && start >= self.target && prev_blank && !blank {
+            if !self.records && full(&bytes[..start], self.next_line, 1) && prev_blank && !blank {
                 // This paragraph opens the next chunk.
                 self.stash = bytes.split_off(start);
                 return Ok(Some(self.chunk(first_line, bytes, Vec::new())));
@@ -658,19 +708,27 @@ mod chunk_tests {
 
     /// The chunking rule stated line by line: the definition the buffered `Chunker` must
     /// match chunk for chunk.
-    fn reference_chunks(text: &[u8], records: bool, target: usize) -> Vec<Chunk> {
+    fn reference_chunks(
+        text: &[u8],
+        records: bool,
+        target: usize,
+        line_target: usize,
+    ) -> Vec<Chunk> {
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         let mut out = Vec::new();
         let (mut bytes, mut first_line, mut prev_blank) = (Vec::new(), 1, false);
         let mut end = 0;
         for (i, line) in lines.iter().enumerate() {
             let blank = !records && is_blank_bytes(line);
+            // Lines in the chunk so far.
+            let held = i + 1 - first_line;
             let full = if records {
                 !bytes.is_empty() && bytes.len() >= target
             } else {
                 !bytes.is_empty()
                     && (bytes.len() >= target.saturating_mul(4)
-                        || (bytes.len() >= target && prev_blank && !blank))
+                        || held >= line_target * 4
+                        || ((bytes.len() >= target || held >= line_target) && prev_blank && !blank))
             };
             if full {
                 end += bytes.len() as u64;
@@ -704,18 +762,20 @@ mod chunk_tests {
             text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
             records: bool,
             target in 0usize..64,
+            line_target in 1usize..12,
             capacity in 1usize..32,
         ) {
             let reader = std::io::BufReader::with_capacity(
                 capacity,
                 std::io::Cursor::new(text.as_bytes().to_vec()),
             );
-            let mut c = Chunker::new(Box::new(reader), records, target);
+            let mut c = Chunker::with_lines(Box::new(reader), records, target, line_target);
             let mut got = Vec::new();
             while let Some(ch) = c.next_chunk().unwrap() {
                 got.push(ch);
             }
-            proptest::prop_assert_eq!(got, reference_chunks(text.as_bytes(), records, target));
+            let want = reference_chunks(text.as_bytes(), records, target, line_target);
+            proptest::prop_assert_eq!(got, want);
         }
 
         /// What a resumed run relies on: skipping to where any chunk ended, a chunker
@@ -726,16 +786,17 @@ mod chunk_tests {
             text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
             records: bool,
             target in 0usize..64,
+            line_target in 1usize..12,
             capacity in 1usize..32,
             whole: bool,
         ) {
             let bytes = text.as_bytes().to_vec();
-            let all = reference_chunks(&bytes, records, target);
+            let all = reference_chunks(&bytes, records, target, line_target);
             let open = || match whole {
-                true => Chunker::whole(bytes.clone(), records, target),
+                true => Chunker::whole_with_lines(bytes.clone(), records, target, line_target),
                 false => {
                     let r = std::io::BufReader::with_capacity(capacity, std::io::Cursor::new(bytes.clone()));
-                    Chunker::new(Box::new(r), records, target)
+                    Chunker::with_lines(Box::new(r), records, target, line_target)
                 }
             };
             // A checkpoint follows any chunk but a source's last.
@@ -766,10 +827,12 @@ mod chunk_tests {
             text in "(\\PC{0,12}|[ \u{3000}]{0,2})(\n(\\PC{0,12}|[ \u{3000}]{0,2})){0,40}\n?",
             records: bool,
             target in 0usize..600,
+            line_target in 1usize..60,
         ) {
             let bytes = text.as_bytes().to_vec();
-            let mut stream = Chunker::new(Box::new(std::io::Cursor::new(bytes.clone())), records, target);
-            let mut whole = Chunker::whole(bytes, records, target);
+            let reader = Box::new(std::io::Cursor::new(bytes.clone()));
+            let mut stream = Chunker::with_lines(reader, records, target, line_target);
+            let mut whole = Chunker::whole_with_lines(bytes, records, target, line_target);
             loop {
                 let (s, w) = (stream.next_chunk().unwrap(), whole.next_chunk().unwrap());
                 proptest::prop_assert_eq!(&s, &w);
