@@ -295,7 +295,11 @@ impl Joiner {
     /// Writes the next chunk's part of the output; returns bytes written.
     pub fn push(&mut self, out: &mut dyn Write, f: &Filtered) -> io::Result<u64> {
         if !f.has_para {
-            self.pending.extend_from_slice(&f.tail);
+            // Blank lines before anything was written are never written: not held (a
+            // file of millions of blank lines held them all).
+            if self.any {
+                self.pending.extend_from_slice(&f.tail);
+            }
             return Ok(0);
         }
         let mut n = 0;
@@ -313,7 +317,9 @@ impl Joiner {
             self.any = true;
         }
         self.pending.clear();
-        self.pending.extend_from_slice(&f.tail);
+        if self.any {
+            self.pending.extend_from_slice(&f.tail);
+        }
         Ok(n as u64)
     }
 }
@@ -593,5 +599,24 @@ mod tests {
                 assert_eq!(out, whole, "cut at {a},{b}");
             }
         }
+        // Blank lines before anything kept are never written, so not held: a file of
+        // millions of them once held them all.
+        let blanks = split_lines(b"\n \n\n").unwrap();
+        let (mut j, mut out) = (Joiner::default(), Vec::new());
+        for _ in 0..3 {
+            j.push(&mut out, &filter_chunk(&blanks, |_| true)).unwrap();
+        }
+        let dropped = split_lines(b"d\n\n").unwrap();
+        j.push(&mut out, &filter_chunk(&dropped, |_| false))
+            .unwrap();
+        assert_eq!((out.len(), j.state().unwrap().pending.len()), (0, 0));
+        // Once a paragraph is written, the blank lines after it are held for the next.
+        j.push(
+            &mut out,
+            &filter_chunk(&split_lines(b"k\n").unwrap(), |_| true),
+        )
+        .unwrap();
+        j.push(&mut out, &filter_chunk(&blanks, |_| true)).unwrap();
+        assert_eq!(j.state().unwrap().pending, "\n \n\n");
     }
 }
