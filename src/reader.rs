@@ -35,9 +35,10 @@ impl Line<'_> {
 /// never straddles two chunks; with no blank line in sight it ends at any line once it
 /// holds `4 * target` bytes or `4 * LINE_TARGET` lines. One line longer than that is a
 /// chunk of its own. (Classifying costs memory by the line, ~100 bytes for a blank one:
-/// a megabyte of short or blank lines must not be one chunk.) In record mode (JSONL) a chunk is whole lines
-/// totalling at least `target` bytes (`target == 0`: one line per chunk). In WARC mode
-/// ([`Chunker::warc`]) a chunk is whole WARC records totalling at least `target` bytes.
+/// a megabyte of short or blank lines must not be one chunk.) In record mode (JSONL) a
+/// chunk is whole lines totalling at least `target` bytes (`target == 0`: one line per
+/// chunk). In WARC mode ([`Chunker::warc`]) a chunk is whole WARC records totalling at
+/// least `target` bytes.
 pub struct Chunker {
     reader: Box<dyn BufRead + Send>,
     records: bool,
