@@ -94,29 +94,34 @@ fn fold(text: &str) -> usize {
 /// threads in fixed chunks and merged in chunk order; counts are integers, so the result
 /// is the same whatever the thread count.
 pub fn count_folds(docs: &[LabelledDoc], featurizer: &Featurizer) -> [Counts; 2] {
-    let parts: Vec<[Counts; 2]> = docs
-        .par_chunks(512)
-        .map(|chunk| {
-            let mut c = [Counts::new(), Counts::new()];
-            let mut toks: Vec<String> = Vec::new();
-            for doc in chunk {
-                for l in &doc.lines {
-                    toks.clear();
-                    featurizer.for_each_token(&l.text, |t| toks.push(t.to_string()));
-                    let f = &mut c[fold(&l.text)];
-                    let class = f.class_index(&l.label);
-                    f.add(class, toks.iter().map(String::as_str));
+    // Folded into one pair of tables a rayon job, not one a chunk: a chunk's tables, held
+    // until all were merged, took most of training's memory (the counts are sums, so
+    // the order they are merged in changes nothing).
+    docs.par_chunks(512)
+        .fold(
+            || [Counts::new(), Counts::new()],
+            |mut c, chunk| {
+                let mut toks: Vec<String> = Vec::new();
+                for doc in chunk {
+                    for l in &doc.lines {
+                        toks.clear();
+                        featurizer.for_each_token(&l.text, |t| toks.push(t.to_string()));
+                        let f = &mut c[fold(&l.text)];
+                        let class = f.class_index(&l.label);
+                        f.add(class, toks.iter().map(String::as_str));
+                    }
                 }
-            }
-            c
-        })
-        .collect();
-    let mut total = [Counts::new(), Counts::new()];
-    for [a, b] in &parts {
-        total[0].merge(a);
-        total[1].merge(b);
-    }
-    total
+                c
+            },
+        )
+        .reduce(
+            || [Counts::new(), Counts::new()],
+            |[mut a0, mut a1], [b0, b1]| {
+                a0.merge(&b0);
+                a1.merge(&b1);
+                [a0, a1]
+            },
+        )
 }
 
 /// All counts of labelled documents (both folds).
