@@ -91,12 +91,12 @@ fn fold(text: &str) -> usize {
 }
 
 /// Counts tokens of labelled documents, per cross-fitting fold. Work is split across
-/// threads in fixed chunks and merged in chunk order; counts are integers, so the result
-/// is the same whatever the thread count.
+/// threads in chunks, each job folding its chunks into one pair of tables, and the
+/// tables are merged in whatever order the jobs end; counts are integer sums (and read
+/// sorted), so the result is the same whatever the thread count or order.
 pub fn count_folds(docs: &[LabelledDoc], featurizer: &Featurizer) -> [Counts; 2] {
-    // Folded into one pair of tables a rayon job, not one a chunk: a chunk's tables, held
-    // until all were merged, took most of training's memory (the counts are sums, so
-    // the order they are merged in changes nothing).
+    // One pair of tables a job, not one a chunk: a chunk's tables, held until all were
+    // merged, took most of training's memory.
     docs.par_chunks(512)
         .fold(
             || [Counts::new(), Counts::new()],
