@@ -44,6 +44,10 @@
 //! # Ok::<(), chaff::Error>(())
 //! ```
 //!
+//! A long document (a record of tens of thousands of lines) is better decided with
+//! [`pipeline::decide_document`], as `filter_str` and `chaff filter` decide it: a chunk
+//! at a time, in memory bounded by the chunk.
+//!
 //! # Filtering files as the command line does
 //!
 //! [`pipeline::Engine`] runs the whole streaming pipeline (folders walked, inputs

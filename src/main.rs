@@ -221,7 +221,7 @@ struct InputArgs {
     #[arg(long)]
     pipe: bool,
     /// Bytes per chunk of a large input (chunks are classified in parallel)
-    #[arg(long, default_value_t = 1 << 20, value_name = "BYTES", hide = true)]
+    #[arg(long, default_value_t = chaff::pipeline::CHUNK_BYTES, value_name = "BYTES", hide = true)]
     chunk_bytes: usize,
     /// Under -o OUTDIR, checkpoint a large JSONL or text input's output (but an xz one)
     /// every BYTES of its text, for --resume to go on inside it (0: never)

@@ -87,6 +87,48 @@ pub struct Skipped {
 /// meet it.
 pub const LINE_TARGET: usize = 1 << 14;
 
+/// Where [`Chunker`] cuts a text held whole (text mode, at `target` bytes and
+/// `line_target` lines): each chunk's byte range and first line number, in order. This is
+/// the chunking rule stated line by line; the buffered chunker must match it chunk for
+/// chunk (tested). A document held in memory (a record's text) is decided in these
+/// chunks, as a file of it would be.
+pub fn text_chunk_spans(
+    bytes: &[u8],
+    target: usize,
+    line_target: usize,
+) -> Vec<(std::ops::Range<usize>, usize)> {
+    let line_target = line_target.max(1);
+    // Nearly every document is one chunk: told by its size and a newline count.
+    if bytes.len() < target && memchr::memchr_iter(b'\n', bytes).count() < line_target {
+        return match bytes.is_empty() {
+            true => Vec::new(),
+            false => vec![(0..bytes.len(), 1)],
+        };
+    }
+    let mut out = Vec::new();
+    let (mut start, mut at, mut first_line, mut number) = (0, 0, 1, 1);
+    let mut prev_blank = false;
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        let blank = is_blank_bytes(line);
+        let (len, held) = (at - start, number - first_line);
+        let full = len > 0
+            && (len >= target.saturating_mul(4)
+                || held >= line_target * 4
+                || ((len >= target || held >= line_target) && prev_blank && !blank));
+        if full {
+            out.push((start..at, first_line));
+            (start, first_line) = (at, number);
+        }
+        at += line.len();
+        number += 1;
+        prev_blank = blank;
+    }
+    if at > start {
+        out.push((start..at, first_line));
+    }
+    out
+}
+
 impl Chunker {
     /// Chunks `reader`; `records` selects record mode.
     pub fn new(reader: Box<dyn BufRead + Send>, records: bool, target: usize) -> Chunker {
@@ -536,18 +578,24 @@ pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
     split_str_ending(text, first_line, eol)
 }
 
+/// Where each line of `bytes` ends (past its terminator `eol`, an ASCII byte), the last
+/// line's at the end even with no terminator.
+pub fn line_ends(bytes: &[u8], eol: u8) -> impl Iterator<Item = usize> + Clone + '_ {
+    // Found with SIMD memchr (str::split_inclusive searches byte by byte); each end
+    // follows an ASCII byte, so every line is on char boundaries.
+    let ends = memchr::memchr_iter(eol, bytes).map(|i| i + 1);
+    let last = (!bytes.ends_with(&[eol]) && !bytes.is_empty()).then_some(bytes.len());
+    ends.chain(last)
+}
+
 /// [`split_str_at`] with lines ending at `eol` (an ASCII byte), whatever the text holds:
 /// a part of a document split as the whole was.
 pub fn split_str_ending(text: &str, first_line: usize, eol: u8) -> Vec<Line<'_>> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(memchr::memchr_iter(eol, bytes).count() + 1);
     let mut number = first_line.saturating_sub(1);
-    // Line ends found with SIMD memchr (str::split_inclusive searches byte by byte); each
-    // end follows an ASCII byte, so every slice is on char boundaries.
-    let ends = memchr::memchr_iter(eol, bytes).map(|i| i + 1);
-    let last = (!bytes.ends_with(&[eol]) && !bytes.is_empty()).then_some(bytes.len());
     let mut start = 0;
-    for end in ends.chain(last) {
+    for end in line_ends(bytes, eol) {
         let raw = &text[start..end];
         start = end;
         number += 1;
@@ -707,8 +755,8 @@ mod chunk_tests {
         assert!(blank("\u{3000}\u{3000} \t"));
     }
 
-    /// The chunking rule stated line by line: the definition the buffered `Chunker` must
-    /// match chunk for chunk.
+    /// The chunking rule stated line by line ([`text_chunk_spans`] in text mode): the
+    /// definition the buffered `Chunker` must match chunk for chunk.
     fn reference_chunks(
         text: &[u8],
         records: bool,
@@ -716,22 +764,26 @@ mod chunk_tests {
         line_target: usize,
     ) -> Vec<Chunk> {
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
+        if !records {
+            let spans = text_chunk_spans(text, target, line_target);
+            let next_lines = spans.iter().skip(1).map(|s| s.1).chain([lines.len() + 1]);
+            return spans
+                .iter()
+                .zip(next_lines)
+                .map(|((range, first_line), next_line)| Chunk {
+                    first_line: *first_line,
+                    bytes: text[range.clone()].to_vec(),
+                    records: Vec::new(),
+                    end: range.end as u64,
+                    next_line,
+                })
+                .collect();
+        }
         let mut out = Vec::new();
-        let (mut bytes, mut first_line, mut prev_blank) = (Vec::new(), 1, false);
+        let (mut bytes, mut first_line) = (Vec::new(), 1);
         let mut end = 0;
         for (i, line) in lines.iter().enumerate() {
-            let blank = !records && is_blank_bytes(line);
-            // Lines in the chunk so far.
-            let held = i + 1 - first_line;
-            let full = if records {
-                !bytes.is_empty() && bytes.len() >= target
-            } else {
-                !bytes.is_empty()
-                    && (bytes.len() >= target.saturating_mul(4)
-                        || held >= line_target * 4
-                        || ((bytes.len() >= target || held >= line_target) && prev_blank && !blank))
-            };
-            if full {
+            if !bytes.is_empty() && bytes.len() >= target {
                 end += bytes.len() as u64;
                 out.push(Chunk {
                     first_line,
@@ -743,7 +795,6 @@ mod chunk_tests {
                 first_line = i + 1;
             }
             bytes.extend_from_slice(line);
-            prev_blank = blank;
         }
         if !bytes.is_empty() {
             out.push(Chunk {

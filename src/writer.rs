@@ -349,46 +349,88 @@ pub fn filtered_runs<'t>(
     lines: &[Line<'_>],
     keep: impl Fn(usize) -> bool,
 ) -> Vec<&'t str> {
+    let marks = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.raw.len(), (!l.is_blank()).then(|| keep(i))));
+    runs_of(text, marks)
+}
+
+/// [`filtered_runs`] for a whole document from each of its lines' mark, as
+/// [`crate::pipeline::decide_document`] gives them (`None` blank, `Some(kept)`), its
+/// lines split again as they are read, one at a time.
+pub fn marked_runs<'t>(text: &'t str, marks: &[Option<bool>]) -> Vec<&'t str> {
+    let eol = crate::reader::document_line_end(text.as_bytes());
+    let lens = crate::reader::line_ends(text.as_bytes(), eol).scan(0, |start, end| {
+        let len = end - *start;
+        *start = end;
+        Some(len)
+    });
+    debug_assert_eq!(
+        lens.clone().count(),
+        marks.len(),
+        "marks are not of these lines"
+    );
+    runs_of(text, lens.zip(marks.iter().copied()))
+}
+
+/// The runs `filter` writes of `text`, from its lines' lengths and marks (`None` blank,
+/// `Some(kept)`), in order: kept paragraphs, and a blank run right before a kept
+/// paragraph once one was kept ([`emitted`]'s rule, in one pass and without a mask).
+fn runs_of(text: &str, lines: impl Iterator<Item = (usize, Option<bool>)>) -> Vec<&str> {
     let mut runs = Vec::new();
     let mut at = 0;
     let mut open = None; // where the current run began
-    for (l, e) in lines.iter().zip(emitted(lines, keep)) {
-        match (e, open) {
-            (true, None) => open = Some(at),
-            (false, Some(from)) => {
-                runs.push(&text[from..at]);
-                open = None;
+    let mut blank_from = None; // where the blank run after the last paragraph began
+    let mut any = false; // a paragraph was kept
+    for (len, mark) in lines {
+        match mark {
+            None => {
+                blank_from.get_or_insert(at);
             }
-            _ => {}
+            Some(true) => {
+                if open.is_none() {
+                    open = Some(if any { blank_from.unwrap_or(at) } else { at });
+                }
+                any = true;
+                blank_from = None;
+            }
+            Some(false) => {
+                if let Some(from) = open.take() {
+                    runs.push(&text[from..blank_from.unwrap_or(at)]);
+                }
+                blank_from = None;
+            }
         }
-        at += l.raw.len();
+        at += len;
     }
     debug_assert_eq!(at, text.len(), "lines do not cover the text");
     if let Some(from) = open {
-        runs.push(&text[from..at]);
+        runs.push(&text[from..blank_from.unwrap_or(at)]);
     }
     runs
 }
 
 /// For a document whose text is a record's paragraphs at `spans` (the strings of an
-/// array field, joined by blank lines: [`crate::jsonl::Record::paragraphs`]), split into
-/// `lines`: each string filtered as a string field is ([`filtered_str`]), by the
-/// decisions made on the whole document, in order, with its index in `spans`; a string
+/// array field, joined by blank lines: [`crate::jsonl::Record::paragraphs`]): each string
+/// filtered as a string field is ([`filtered_str`]), by the decisions made on the whole
+/// document (`keep(i)` for its line `i`, split at its
+/// [`crate::reader::document_line_end`]), in order, with its index in `spans`; a string
 /// left empty is left out.
 pub fn filtered_paragraphs(
     text: &str,
     spans: &[std::ops::Range<usize>],
-    lines: &[Line<'_>],
     keep: impl Fn(usize) -> bool,
 ) -> Vec<(usize, String)> {
     let mut out = Vec::new();
     // Each string is split as the whole was: a `\r` ends lines only in a text with no `\n`.
     let eol = crate::reader::document_line_end(text.as_bytes());
-    let (mut first, mut at) = (0, 0); // a string's first line in `lines`, and its start
+    let (mut first, mut at) = (0, 0); // a string's first line in the whole, and its start
     for (i, span) in spans.iter().enumerate() {
-        while first < lines.len() && at < span.start {
-            at += lines[first].raw.len();
-            first += 1;
+        // A string starts a line of the whole: the line ends before it count its lines.
+        if span.start > at {
+            first += memchr::memchr_iter(eol, &text.as_bytes()[at..span.start]).count();
+            at = span.start;
         }
         let own = &text[span.clone()];
         let own_lines = split_str_ending(own, 1, eol);
@@ -445,7 +487,7 @@ mod tests {
         );
         let kept = |keep: &[usize]| {
             let keep = keep.to_vec();
-            filtered_paragraphs(&text, &spans, &lines, move |i| keep.contains(&i))
+            filtered_paragraphs(&text, &spans, move |i| keep.contains(&i))
                 .into_iter()
                 .map(|(i, s)| format!("{i}:{s}"))
                 .collect::<Vec<_>>()
@@ -463,14 +505,14 @@ mod tests {
         let lines = crate::reader::split_str_at(text, 1);
         assert_eq!(lines.len(), 3);
         let spans = [0..7, 9..12];
-        let got = filtered_paragraphs(text, &spans, &lines, |i| i != 2);
+        let got = filtered_paragraphs(text, &spans, |i| i != 2);
         assert_eq!(got, [(0, "甲\r乙".to_string())]);
         // One string alone, its lines ended by "\r": split at them, in it and in the whole.
         let text = "甲\r乙\r";
         let lines = crate::reader::split_str_at(text, 1);
         assert_eq!(lines.len(), 2);
         let whole = [std::ops::Range { start: 0, end: 8 }];
-        let got = filtered_paragraphs(text, &whole, &lines, |i| i == 1);
+        let got = filtered_paragraphs(text, &whole, |i| i == 1);
         assert_eq!(got, [(0, "乙\r".to_string())]);
     }
     use crate::reader::split_lines;
@@ -537,6 +579,33 @@ mod tests {
             let mut expected = serde_json::to_vec(&rec).unwrap();
             expected.push(b'\n');
             proptest::prop_assert_eq!(String::from_utf8(out).unwrap(), String::from_utf8(expected).unwrap());
+        }
+    }
+
+    proptest::proptest! {
+        /// The three ways of writing a document's kept lines agree: from its lines
+        /// (`write_filtered`, `filtered_str`) and from its lines' marks alone.
+        #[test]
+        fn marked_runs_are_what_write_filtered_writes(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["甲", "乙", " ", "\u{3000}", "\n", "\r\n", "\r", "\u{feff}"]),
+                0..40,
+            ),
+            keep in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            let text = pieces.concat();
+            let lines = crate::reader::split_str_at(&text, 1);
+            let keep = |i: usize| keep[i % keep.len()];
+            let mut whole = Vec::new();
+            write_filtered(&mut whole, &lines, keep).unwrap();
+            let marks: Vec<Option<bool>> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (!l.is_blank()).then(|| keep(i)))
+                .collect();
+            let whole = String::from_utf8(whole).unwrap();
+            proptest::prop_assert_eq!(filtered_str(&text, &lines, keep), whole.clone());
+            proptest::prop_assert_eq!(marked_runs(&text, &marks).concat(), whole);
         }
     }
 

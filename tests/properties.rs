@@ -314,8 +314,6 @@ proptest! {
     }
 }
 
-/// Tag JSON records without their `path` (runs of one document in two formats compare
-/// equal but for it).
 /// `texts` as a Parquet file (an `id` and a `text` column) in row groups of `group` rows.
 fn parquet_file(texts: &[String], group: usize) -> Vec<u8> {
     use std::sync::Arc;
@@ -541,5 +539,95 @@ proptest! {
         for threads in [2, 5] {
             prop_assert_eq!(&run(threads), &one, "{} threads", threads);
         }
+    }
+}
+
+/// Tag JSON records without what names the document (`path`, `record`, `id`).
+fn unnamed(tag: &[u8]) -> Vec<serde_json::Value> {
+    let mut all = unpathed(tag);
+    for t in &mut all {
+        let t = t.as_object_mut().unwrap();
+        t.remove("record");
+        t.remove("id");
+    }
+    all
+}
+
+/// A record of tens of thousands of lines (most of them blank, as in a broken crawl) is
+/// decided as a text file of it is: a chunk at a time, so that it costs memory by the
+/// chunk, not by the line, and with the same decisions, line numbers and output, in
+/// JSONL, WARC and Parquet alike. Its last chunk here is a post on its own, read alone as
+/// in a file (decided with the whole record in view, it scored otherwise).
+#[test]
+fn a_record_of_many_lines_is_decided_as_a_file_of_its_text() {
+    let mut text = String::new();
+    for p in common::dev_pages(3) {
+        text += &std::fs::read_to_string(p).unwrap();
+    }
+    text += &"\n".repeat(40_000);
+    text += "哈哈哈哈今天天气真好，晒太阳去咯～\n";
+    let lines = text.lines().count();
+    let chunk = chaff::pipeline::CHUNK_BYTES;
+    let (file, file_tag) = run(text.as_bytes(), InputFormat::Text, chunk);
+    let (file_out, file_sum) = file.unwrap();
+    let file_tag = unnamed(&file_tag.unwrap());
+    assert_eq!(file_tag.len() as u64, file_sum.kept + file_sum.dropped);
+    assert_eq!(file_tag.last().unwrap()["line"], lines);
+
+    let jsonl = serde_json::json!({"id": "r", "text": text}).to_string() + "\n";
+    let body_len = text.len();
+    let warc = format!(
+        "WARC/1.0\r\nWARC-Type: conversion\r\nWARC-Record-ID: <urn:uuid:r>\r\nContent-Length: {body_len}\r\n\r\n{text}\r\n\r\n"
+    );
+    let table = parquet_file(std::slice::from_ref(&text), 1);
+    let formats = [
+        (
+            "jsonl",
+            jsonl.into_bytes(),
+            InputFormat::Jsonl {
+                text_field: "text".into(),
+            },
+        ),
+        ("warc", warc.into_bytes(), InputFormat::Warc),
+        (
+            "parquet",
+            table,
+            InputFormat::Parquet {
+                text_field: "text".into(),
+            },
+        ),
+    ];
+    for (name, bytes, format) in formats {
+        let (filtered, tag) = run(&bytes, format, chunk);
+        let (out, sum) = filtered.unwrap();
+        assert_eq!(sum.documents, 1, "{name}");
+        let counts = (sum.kept, sum.dropped, sum.blank);
+        assert_eq!(
+            counts,
+            (file_sum.kept, file_sum.dropped, file_sum.blank),
+            "{name}"
+        );
+        let kept = match name {
+            "jsonl" => {
+                let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+                v["text"].as_str().unwrap().to_string()
+            }
+            "warc" => String::from_utf8(warc_records(&out).remove(0).1).unwrap(),
+            _ => {
+                let reader =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+                        bytes_file(&out),
+                    )
+                    .unwrap();
+                let b = reader.build().unwrap().next().unwrap().unwrap();
+                let texts = b
+                    .column(1)
+                    .as_any()
+                    .downcast_ref::<arrow_array::StringArray>();
+                texts.unwrap().value(0).to_string()
+            }
+        };
+        assert_eq!(kept.as_bytes(), &file_out[..], "{name}");
+        assert_eq!(unnamed(&tag.unwrap()), file_tag, "{name}");
     }
 }

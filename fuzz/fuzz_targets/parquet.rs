@@ -16,10 +16,10 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field};
 use chaff::parquet::{Kept, Reader, Rows, TableWriter};
-use chaff::pipeline::decide;
-use chaff::reader::split_str_at;
-use chaff::writer::{filtered_paragraphs, filtered_runs};
+use chaff::pipeline::decide_document;
+use chaff::writer::{filtered_paragraphs, marked_runs};
 use libfuzzer_sys::fuzz_target;
+use std::convert::Infallible;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -147,12 +147,11 @@ fn filter(
             match rows.document(i) {
                 Ok(document) => {
                     let text = &document.text;
-                    let doc = split_str_at(text, 1);
-                    let d = decide(clf, policy, &doc, false);
-                    let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
+                    let Ok(marks) = decide_document(clf, policy, text, |_| Ok::<_, Infallible>(()));
+                    let keep = |i: usize| marks[i] == Some(true);
                     let k = match &document.paragraphs {
-                        Some(spans) => Kept::Paragraphs(filtered_paragraphs(text, spans, &doc, keep)),
-                        None => Kept::Text(filtered_runs(text, &doc, keep).concat()),
+                        Some(spans) => Kept::Paragraphs(filtered_paragraphs(text, spans, keep)),
+                        None => Kept::Text(marked_runs(text, &marks).concat()),
                     };
                     let strings = match &k {
                         Kept::Text(t) => vec![t.clone()],

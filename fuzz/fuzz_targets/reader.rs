@@ -119,7 +119,7 @@ fuzz_target!(|data: &[u8]| {
                     let sdoc = split_str_at(&star.text, 1);
                     let sd = decide(clf, policy, &sdoc, false);
                     let spans = star.paragraphs.clone().expect("an array field");
-                    let kept = filtered_paragraphs(&star.text, &spans, &sdoc, |i| {
+                    let kept = filtered_paragraphs(&star.text, &spans, |i| {
                         sd[i].as_ref().is_some_and(|d| d.keep)
                     });
                     let kept: Vec<(usize, &str)> = kept.iter().map(|(i, k)| (*i, k.as_str())).collect();

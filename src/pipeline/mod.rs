@@ -76,11 +76,62 @@ pub fn decide(
 /// writes a file of this text (a blank-line run kept only between kept paragraphs).
 /// [`decide`] gives each line's decision instead.
 pub fn filter_str(classifier: &Classifier, policy: &KeepPolicy, text: &str) -> String {
-    let lines = crate::reader::split_str_at(text, 1);
-    let decisions = decide(classifier, policy, &lines, false);
-    crate::writer::filtered_str(text, &lines, |i| {
-        decisions[i].as_ref().is_some_and(|d| d.keep)
-    })
+    let Ok(marks) = decide_document(classifier, policy, text, |_| {
+        Ok::<_, std::convert::Infallible>(())
+    });
+    crate::writer::marked_runs(text, &marks).concat()
+}
+
+/// [`RunOptions::chunk_bytes`]' default, and the byte target of the chunks a document
+/// held in memory is decided in ([`decide_document`]).
+pub const CHUNK_BYTES: usize = 1 << 20;
+
+/// A chunk of a document held in memory, decided ([`decide_document`]).
+pub struct DecidedChunk<'c, 't> {
+    /// Its lines, numbered in the document.
+    pub lines: &'c [Line<'t>],
+    /// Their decisions ([`decide`]).
+    pub decisions: &'c [Option<Decision>],
+    /// Where it starts in the document's text.
+    pub offset: usize,
+    /// Whether it is the document's last chunk.
+    pub last: bool,
+}
+
+/// Decides a document held in memory (a JSONL, WARC or Parquet record's text) as
+/// `filter` decides a text file of it: in the chunks a file is read in
+/// ([`crate::reader::text_chunk_spans`] at [`CHUNK_BYTES`] and
+/// [`crate::reader::LINE_TARGET`] lines), each read by the context model as going on
+/// into the next. So a record of millions of lines costs memory by the chunk, not by the
+/// line. `each` is handed every chunk in order (an error stops there); the result is
+/// every line's mark: `None` for a blank line, else whether it is kept.
+pub fn decide_document<E>(
+    classifier: &Classifier,
+    policy: &KeepPolicy,
+    text: &str,
+    mut each: impl FnMut(DecidedChunk<'_, '_>) -> std::result::Result<(), E>,
+) -> std::result::Result<Vec<Option<bool>>, E> {
+    let eol = crate::reader::document_line_end(text.as_bytes());
+    let mut spans =
+        crate::reader::text_chunk_spans(text.as_bytes(), CHUNK_BYTES, crate::reader::LINE_TARGET);
+    if spans.is_empty() {
+        spans.push((0..0, 1)); // an empty document is a chunk of no lines
+    }
+    let mut marks = Vec::new();
+    let count = spans.len();
+    for (k, (range, first_line)) in spans.into_iter().enumerate() {
+        let last = k + 1 == count;
+        let lines = crate::reader::split_str_ending(&text[range.clone()], first_line, eol);
+        let decisions = decide(classifier, policy, &lines, !last);
+        marks.extend(decisions.iter().map(|d| d.as_ref().map(|d| d.keep)));
+        each(DecidedChunk {
+            lines: &lines,
+            decisions: &decisions,
+            offset: range.start,
+            last,
+        })?;
+    }
+    Ok(marks)
 }
 
 /// The non-blank lines' texts, and the number of blank lines before each. When the
@@ -173,7 +224,7 @@ impl Default for RunOptions {
         RunOptions {
             format: InputFormat::Text,
             decode: DecodeOptions::default(),
-            chunk_bytes: 1 << 20,
+            chunk_bytes: CHUNK_BYTES,
             pipe: false,
             keep_empty: false,
             strict: false,

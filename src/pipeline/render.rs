@@ -2,7 +2,7 @@
 //! output of each task (`filter`'s kept lines, records or rows; `tag` records; Dolma
 //! attributes; the HTML audit page), its accounting and side outputs.
 
-use super::{decide, paragraphs, Engine, InputFormat};
+use super::{decide, decide_document, paragraphs, Engine, InputFormat};
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
@@ -13,8 +13,8 @@ use crate::reader::{
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
-    emitted, filter_chunk, filtered_paragraphs, filtered_runs, write_tag_record, Decision,
-    Filtered, RecordId, RecordName, TagFormat,
+    emitted, filter_chunk, filtered_paragraphs, marked_runs, write_tag_record, Decision, Filtered,
+    RecordId, RecordName, TagFormat,
 };
 
 /// The work of one chunk, ready to be written.
@@ -91,30 +91,27 @@ impl Engine<'_> {
             let id = rows.id(i);
             let id_json = id.as_deref().map(|shown| rows.id_json(shown));
             let text = &document.text;
-            let doc = split_str_at(text, 1);
-            let decisions = decide(self.classifier, self.policy, &doc, false);
-            piece.summary.documents += 1;
-            piece.summary.add_lines(&doc, &decisions);
-            self.render_doc(
+            let heading = (task == Task::Html).then(|| match &id {
+                Some(id) => format!("{path}#{id}"),
+                None => format!("{path}: row {number}"),
+            });
+            let name = RecordName {
+                number,
+                id: RecordId::both(id.as_deref(), id_json.as_deref()),
+            };
+            let spans = document.paragraphs.as_deref();
+            let marks = self.decide_record(
                 task,
                 path,
-                Some(RecordName {
-                    number,
-                    id: RecordId::both(id.as_deref(), id_json.as_deref()),
-                }),
-                &doc,
-                document.paragraphs.as_deref(),
-                &decisions,
+                name,
+                text,
+                spans,
+                heading.as_deref(),
+                None,
                 &mut piece,
             )?;
             match task {
-                Task::Html => {
-                    let heading = match &id {
-                        Some(id) => format!("{path}#{id}"),
-                        None => format!("{path}: row {number}"),
-                    };
-                    self.render_html(&heading, &doc, false, &decisions, &mut piece);
-                }
+                Task::Html | Task::Tag(_) => {}
                 Task::Dolma(_) => {
                     return Err(Error::Usage(
                         "--dolma reads JSONL documents, not Parquet".into(),
@@ -123,13 +120,10 @@ impl Engine<'_> {
                 Task::Filter { .. } => {
                     let left = match &document.paragraphs {
                         // A list of paragraphs comes back as the list of those kept.
-                        Some(spans) => Kept::Paragraphs(filtered_paragraphs(
-                            text,
-                            spans,
-                            &doc,
-                            kept(&decisions),
-                        )),
-                        None => Kept::Text(filtered_runs(text, &doc, kept(&decisions)).concat()),
+                        Some(spans) => {
+                            Kept::Paragraphs(filtered_paragraphs(text, spans, marked(&marks)))
+                        }
+                        None => Kept::Text(marked_runs(text, &marks).concat()),
                     };
                     if left.is_empty() && !self.opts.keep_empty {
                         piece.summary.empty_dropped += 1;
@@ -138,7 +132,6 @@ impl Engine<'_> {
                         texts.push(Some(Ok(left)));
                     }
                 }
-                Task::Tag(_) => {}
             }
         }
         if filter {
@@ -197,7 +190,7 @@ impl Engine<'_> {
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
-                self.render_doc(task, &path, None, &lines, None, &decisions, &mut piece)?;
+                self.render_doc(task, &path, None, &lines, 0, None, &decisions, &mut piece)?;
                 if task == Task::Html {
                     let heading = if chunk.first_line == 1 {
                         path.clone()
@@ -249,30 +242,27 @@ impl Engine<'_> {
                         }
                     };
                     let id = rec.id();
-                    let doc = split_str_at(&rec.text, 1);
-                    let decisions = decide(self.classifier, self.policy, &doc, false);
-                    piece.summary.documents += 1;
-                    piece.summary.add_lines(&doc, &decisions);
                     let given = RecordName {
                         number: line.number,
                         id: RecordId::both(id.as_deref(), rec.raw_id()),
                     };
-                    self.render_doc(
+                    let heading = (task == Task::Html).then(|| match &id {
+                        Some(id) => format!("{path}#{id}"),
+                        None => format!("{path}:{}", line.number),
+                    });
+                    // Dolma's attributes are of the whole document: its decisions, kept.
+                    let mut decisions = Vec::new();
+                    let whole = matches!(task, Task::Dolma(_)).then_some(&mut decisions);
+                    let marks = self.decide_record(
                         task,
                         &path,
-                        Some(given),
-                        &doc,
+                        given,
+                        &rec.text,
                         rec.paragraphs.as_deref(),
-                        &decisions,
+                        heading.as_deref(),
+                        whole,
                         &mut piece,
                     )?;
-                    if task == Task::Html {
-                        let heading = match &id {
-                            Some(id) => format!("{path}#{id}"),
-                            None => format!("{path}:{}", line.number),
-                        };
-                        self.render_html(&heading, &doc, false, &decisions, &mut piece);
-                    }
                     if let Task::Dolma(name) = task {
                         if rec.paragraphs.is_some() {
                             return Err(Error::input(
@@ -291,6 +281,7 @@ impl Engine<'_> {
                         let id: Box<serde_json::value::RawValue> =
                             serde_json::value::RawValue::from_string(raw_id.to_string())
                                 .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        let doc = split_str_at(&rec.text, 1);
                         let emitted = emitted(&doc, kept(&decisions));
                         let classes = self.classifier.model().classes();
                         let rec = crate::dolma::attributes_record(
@@ -303,8 +294,7 @@ impl Engine<'_> {
                         let keep_empty = self.opts.keep_empty || self.opts.pipe;
                         if let Some(spans) = &rec.paragraphs {
                             // An array of paragraphs comes back as the array of those kept.
-                            let left =
-                                filtered_paragraphs(&rec.text, spans, &doc, kept(&decisions));
+                            let left = filtered_paragraphs(&rec.text, spans, marked(&marks));
                             if left.is_empty() && !keep_empty {
                                 piece.summary.empty_dropped += 1;
                                 continue;
@@ -315,7 +305,7 @@ impl Engine<'_> {
                             end_as_read(&mut piece.out, crlf);
                             continue;
                         }
-                        let text = filtered_runs(&rec.text, &doc, kept(&decisions));
+                        let text = marked_runs(&rec.text, &marks);
                         let empty = text.iter().all(|t| t.is_empty());
                         if empty && !keep_empty {
                             piece.summary.empty_dropped += 1;
@@ -374,33 +364,36 @@ impl Engine<'_> {
                     }
                 };
                 let id = head.get("WARC-Record-ID");
-                let doc = split_str_at(text, 1);
-                let decisions = decide(self.classifier, self.policy, &doc, false);
-                piece.summary.documents += 1;
-                piece.summary.add_lines(&doc, &decisions);
                 // A WARC record id is text: a JSON string.
                 let id_json = id.map(|shown| serde_json::to_string(shown).unwrap_or_default());
                 let given = RecordName {
                     number: span.line,
                     id: RecordId::both(id, id_json.as_deref()),
                 };
-                self.render_doc(task, path, Some(given), &doc, None, &decisions, piece)?;
+                let heading =
+                    (task == Task::Html).then(|| match head.get("WARC-Target-URI").or(id) {
+                        Some(name) => format!("{path}#{name}"),
+                        None => format!("{path}:{}", span.line),
+                    });
+                let marks = self.decide_record(
+                    task,
+                    path,
+                    given,
+                    text,
+                    None,
+                    heading.as_deref(),
+                    None,
+                    piece,
+                )?;
                 match task {
-                    Task::Html => {
-                        let name = head.get("WARC-Target-URI").or(id);
-                        let heading = match name {
-                            Some(name) => format!("{path}#{name}"),
-                            None => format!("{path}:{}", span.line),
-                        };
-                        self.render_html(&heading, &doc, false, &decisions, piece);
-                    }
+                    Task::Html | Task::Tag(_) => {}
                     Task::Dolma(_) => {
                         return Err(Error::Usage(
                             "--dolma reads JSONL documents, not WARC".into(),
                         ))
                     }
                     Task::Filter { .. } => {
-                        let runs = filtered_runs(text, &doc, kept(&decisions));
+                        let runs = marked_runs(text, &marks);
                         let len: usize = runs.iter().map(|r| r.len()).sum();
                         if len == 0 && !self.opts.keep_empty {
                             piece.summary.empty_dropped += 1;
@@ -413,7 +406,6 @@ impl Engine<'_> {
                             crate::warc::write_record(&mut record, &head, &runs);
                         }
                     }
-                    Task::Tag(_) => {}
                 }
             }
             if members {
@@ -428,6 +420,52 @@ impl Engine<'_> {
             piece.plain_len = Some(plain);
         }
         Ok(())
+    }
+
+    /// Decides a record's `text` as a file of it is decided
+    /// ([`super::decide_document`]: a chunk at a time), counts it and its lines, writes
+    /// its tag and removed records ([`Engine::render_doc`]; `spans` as there) and, with a
+    /// `heading` (`html`), its report, a section per chunk as for a file. With `whole`,
+    /// every line's decision is gathered there too (Dolma's attributes are of the whole
+    /// document). Returns every line's mark: `None` blank, else whether it is kept.
+    #[allow(clippy::too_many_arguments)]
+    fn decide_record(
+        &self,
+        task: Task<'_>,
+        path: &str,
+        name: RecordName<'_>,
+        text: &str,
+        spans: Option<&[std::ops::Range<usize>]>,
+        heading: Option<&str>,
+        mut whole: Option<&mut Vec<Option<Decision>>>,
+        piece: &mut Piece,
+    ) -> Result<Vec<Option<bool>>> {
+        piece.summary.documents += 1;
+        decide_document(self.classifier, self.policy, text, |c| {
+            piece.summary.add_lines(c.lines, c.decisions);
+            let (lines, decisions) = (c.lines, c.decisions);
+            self.render_doc(
+                task,
+                path,
+                Some(name),
+                lines,
+                c.offset,
+                spans,
+                decisions,
+                piece,
+            )?;
+            if let Some(heading) = heading {
+                let heading = match lines.first().map(|l| l.number) {
+                    Some(n) if n > 1 => format!("{heading} (from line {n})"),
+                    _ => heading.to_string(),
+                };
+                self.render_html(&heading, lines, !c.last, decisions, piece);
+            }
+            if let Some(all) = whole.as_deref_mut() {
+                all.extend_from_slice(decisions);
+            }
+            Ok(())
+        })
     }
 
     pub(super) fn render_html(
@@ -447,8 +485,9 @@ impl Engine<'_> {
 
     /// Tag records (for `tag`) and removed-line records (for `filter --removed`), of the
     /// document that is `record` of its file (`None`: a text file's).
-    /// `spans`: for a document of an array's strings, each string's range in the text
-    /// `lines` were split from, so that a record names its string.
+    /// `offset`: where `lines` start in their document's text. `spans`: for a document of
+    /// an array's strings, each string's range in that text, so that a record names its
+    /// string.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn render_doc(
         &self,
@@ -456,6 +495,7 @@ impl Engine<'_> {
         path: &str,
         record: Option<RecordName<'_>>,
         lines: &[Line<'_>],
+        offset: usize,
         spans: Option<&[std::ops::Range<usize>]>,
         decisions: &[Option<Decision>],
         piece: &mut Piece,
@@ -463,7 +503,7 @@ impl Engine<'_> {
         let classes = self.classifier.model().classes();
         let wr = |e| Error::io(path, e);
         // The string the line at byte `at` of the text is in.
-        let (mut at, mut string) = (0, 0);
+        let (mut at, mut string) = (offset, 0);
         for (l, d) in lines.iter().zip(decisions) {
             let element = spans.map(|spans| {
                 while spans.get(string + 1).is_some_and(|s| s.start <= at) {
@@ -506,6 +546,11 @@ pub(super) fn invalid(path: &str, msg: String) -> Error {
 
 pub(super) fn kept(decisions: &[Option<Decision>]) -> impl Fn(usize) -> bool + '_ {
     |i| decisions[i].as_ref().is_some_and(|d| d.keep)
+}
+
+/// [`kept`] for lines marked by [`super::decide_document`].
+fn marked(marks: &[Option<bool>]) -> impl Fn(usize) -> bool + '_ {
+    |i| marks[i] == Some(true)
 }
 
 /// Turns the newline just written at the end of `out` into "\r\n" if the record read
