@@ -89,17 +89,19 @@ pub const LINE_TARGET: usize = 1 << 14;
 
 /// Where [`Chunker`] cuts a text held whole (text mode, at `target` bytes and
 /// `line_target` lines): each chunk's byte range and first line number, in order. This is
-/// the chunking rule stated line by line; the buffered chunker must match it chunk for
-/// chunk (tested). A document held in memory (a record's text) is decided in these
-/// chunks, as a file of it would be.
+/// the chunking rule stated line by line; the buffered chunker, which cuts at `\n`, must
+/// match it chunk for chunk (tested). A document held in memory (a record's text) is
+/// decided in these chunks, as a file of it would be; one whose lines end in `\r`
+/// ([`document_line_end`]: `eol`) is cut at its own line ends.
 pub fn text_chunk_spans(
     bytes: &[u8],
+    eol: u8,
     target: usize,
     line_target: usize,
 ) -> Vec<(std::ops::Range<usize>, usize)> {
     let line_target = line_target.max(1);
-    // Nearly every document is one chunk: told by its size and a newline count.
-    if bytes.len() < target && memchr::memchr_iter(b'\n', bytes).count() < line_target {
+    // Nearly every document is one chunk: told by its size and a line count.
+    if bytes.len() < target && memchr::memchr_iter(eol, bytes).count() < line_target {
         return match bytes.is_empty() {
             true => Vec::new(),
             false => vec![(0..bytes.len(), 1)],
@@ -108,7 +110,7 @@ pub fn text_chunk_spans(
     let mut out = Vec::new();
     let (mut start, mut at, mut first_line, mut number) = (0, 0, 1, 1);
     let mut prev_blank = false;
-    for line in bytes.split_inclusive(|&b| b == b'\n') {
+    for line in bytes.split_inclusive(|&b| b == eol) {
         let blank = is_blank_bytes(line);
         let (len, held) = (at - start, number - first_line);
         let full = len > 0
@@ -765,7 +767,7 @@ mod chunk_tests {
     ) -> Vec<Chunk> {
         let lines: Vec<&[u8]> = text.split_inclusive(|&b| b == b'\n').collect();
         if !records {
-            let spans = text_chunk_spans(text, target, line_target);
+            let spans = text_chunk_spans(text, b'\n', target, line_target);
             let next_lines = spans.iter().skip(1).map(|s| s.1).chain([lines.len() + 1]);
             return spans
                 .iter()

@@ -557,9 +557,11 @@ fn unnamed(tag: &[u8]) -> Vec<serde_json::Value> {
 /// decided as a text file of it is: a chunk at a time, so that it costs memory by the
 /// chunk, not by the line, and with the same decisions, line numbers and output, in
 /// JSONL, WARC and Parquet alike. Its last chunk here is a post on its own, read alone as
-/// in a file (decided with the whole record in view, it scored otherwise).
+/// in a file (decided with the whole record in view, it scored otherwise). So is a file
+/// whose lines end in `\r` alone, which is one chunk of its file however long (files
+/// are cut at `\n`).
 #[test]
-fn a_record_of_many_lines_is_decided_as_a_file_of_its_text() {
+fn records_and_cr_files_of_many_lines_are_decided_as_a_file_of_their_text() {
     let mut text = String::new();
     for p in common::dev_pages(3) {
         text += &std::fs::read_to_string(p).unwrap();
@@ -630,4 +632,21 @@ fn a_record_of_many_lines_is_decided_as_a_file_of_its_text() {
         assert_eq!(kept.as_bytes(), &file_out[..], "{name}");
         assert_eq!(unnamed(&tag.unwrap()), file_tag, "{name}");
     }
+    assert!(!text.contains('\r'));
+    let (filtered, tag) = run(
+        text.replace('\n', "\r").as_bytes(),
+        InputFormat::Text,
+        chunk,
+    );
+    let (out, sum) = filtered.unwrap();
+    assert_eq!(
+        (sum.kept, sum.dropped, sum.blank),
+        (file_sum.kept, file_sum.dropped, file_sum.blank)
+    );
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(
+        out,
+        String::from_utf8(file_out).unwrap().replace('\n', "\r")
+    );
+    assert_eq!(unnamed(&tag.unwrap()), file_tag);
 }

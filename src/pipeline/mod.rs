@@ -98,11 +98,11 @@ pub struct DecidedChunk<'c, 't> {
     pub last: bool,
 }
 
-/// Decides a document held in memory (a JSONL, WARC or Parquet record's text) as
-/// `filter` decides a text file of it: in the chunks a file is read in
-/// ([`crate::reader::text_chunk_spans`] at [`CHUNK_BYTES`] and
-/// [`crate::reader::LINE_TARGET`] lines), each read by the context model as going on
-/// into the next. So a record of millions of lines costs memory by the chunk, not by the
+/// Decides a document held in memory (a JSONL, WARC or Parquet record's text; a text
+/// file whose lines end in `\r`, one chunk of its file) as `filter` decides a text file
+/// of it: in the chunks a file is read in ([`crate::reader::text_chunk_spans`] at
+/// [`CHUNK_BYTES`] and [`crate::reader::LINE_TARGET`] lines, cut at the document's own
+/// line ends), each read by the context model as going on into the next. So a record of millions of lines costs memory by the chunk, not by the
 /// line. `each` is handed every chunk in order (an error stops there); the result is
 /// every line's mark: `None` for a blank line, else whether it is kept.
 pub fn decide_document<E>(
@@ -112,8 +112,12 @@ pub fn decide_document<E>(
     mut each: impl FnMut(DecidedChunk<'_, '_>) -> std::result::Result<(), E>,
 ) -> std::result::Result<Vec<Option<bool>>, E> {
     let eol = crate::reader::document_line_end(text.as_bytes());
-    let mut spans =
-        crate::reader::text_chunk_spans(text.as_bytes(), CHUNK_BYTES, crate::reader::LINE_TARGET);
+    let mut spans = crate::reader::text_chunk_spans(
+        text.as_bytes(),
+        eol,
+        CHUNK_BYTES,
+        crate::reader::LINE_TARGET,
+    );
     if spans.is_empty() {
         spans.push((0..0, 1)); // an empty document is a chunk of no lines
     }

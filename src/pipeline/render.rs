@@ -100,10 +100,10 @@ impl Engine<'_> {
                 id: RecordId::both(id.as_deref(), id_json.as_deref()),
             };
             let spans = document.paragraphs.as_deref();
-            let marks = self.decide_record(
+            let marks = self.decide_whole(
                 task,
                 path,
-                name,
+                Some(name),
                 text,
                 spans,
                 heading.as_deref(),
@@ -179,6 +179,32 @@ impl Engine<'_> {
             });
         }
         match &self.opts.format {
+            InputFormat::Text
+                if chunk.first_line == 1
+                    && last
+                    && crate::reader::document_line_end(&chunk.bytes) == b'\r' =>
+            {
+                // A document whose lines end in `\r` alone is its file's one chunk, however
+                // long (a file is cut at `\n`): decided a chunk at a time, as a record is.
+                let Ok(text) = simdutf8::basic::from_utf8(&chunk.bytes) else {
+                    let (l, m) = split_lines(&chunk.bytes)
+                        .err()
+                        .unwrap_or((1, "invalid UTF-8".into()));
+                    return Err(Error::input(&path, l, m));
+                };
+                let heading = (task == Task::Html).then(|| path.clone());
+                let heading = heading.as_deref();
+                let marks =
+                    self.decide_whole(task, &path, None, text, None, heading, None, &mut piece)?;
+                if matches!(task, Task::Filter { .. }) {
+                    // The document whole: nothing to join it to.
+                    piece.filtered = Some(Filtered {
+                        body: marked_runs(text, &marks).concat().into_bytes(),
+                        has_para: marks.iter().any(Option::is_some),
+                        ..Filtered::default()
+                    });
+                }
+            }
             InputFormat::Text => {
                 // A source's one chunk is its document whole (its line ends told as such).
                 let lines = if chunk.first_line == 1 && last {
@@ -253,10 +279,10 @@ impl Engine<'_> {
                     // Dolma's attributes are of the whole document: its decisions, kept.
                     let mut decisions = Vec::new();
                     let whole = matches!(task, Task::Dolma(_)).then_some(&mut decisions);
-                    let marks = self.decide_record(
+                    let marks = self.decide_whole(
                         task,
                         &path,
-                        given,
+                        Some(given),
                         &rec.text,
                         rec.paragraphs.as_deref(),
                         heading.as_deref(),
@@ -375,10 +401,10 @@ impl Engine<'_> {
                         Some(name) => format!("{path}#{name}"),
                         None => format!("{path}:{}", span.line),
                     });
-                let marks = self.decide_record(
+                let marks = self.decide_whole(
                     task,
                     path,
-                    given,
+                    Some(given),
                     text,
                     None,
                     heading.as_deref(),
@@ -422,18 +448,19 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Decides a record's `text` as a file of it is decided
-    /// ([`super::decide_document`]: a chunk at a time), counts it and its lines, writes
-    /// its tag and removed records ([`Engine::render_doc`]; `spans` as there) and, with a
-    /// `heading` (`html`), its report, a section per chunk as for a file. With `whole`,
-    /// every line's decision is gathered there too (Dolma's attributes are of the whole
-    /// document). Returns every line's mark: `None` blank, else whether it is kept.
+    /// Decides a document held whole (a record's `text`, named `name`; a text file's
+    /// one chunk) as a file of it is decided ([`super::decide_document`]: a chunk at a
+    /// time), counts it and its lines, writes its tag and removed records
+    /// ([`Engine::render_doc`]; `spans` as there) and, with a `heading` (`html`), its
+    /// report, a section per chunk as for a file. With `whole`, every line's decision is
+    /// gathered there too (Dolma's attributes are of the whole document). Returns every
+    /// line's mark: `None` blank, else whether it is kept.
     #[allow(clippy::too_many_arguments)]
-    fn decide_record(
+    fn decide_whole(
         &self,
         task: Task<'_>,
         path: &str,
-        name: RecordName<'_>,
+        name: Option<RecordName<'_>>,
         text: &str,
         spans: Option<&[std::ops::Range<usize>]>,
         heading: Option<&str>,
@@ -444,16 +471,7 @@ impl Engine<'_> {
         decide_document(self.classifier, self.policy, text, |c| {
             piece.summary.add_lines(c.lines, c.decisions);
             let (lines, decisions) = (c.lines, c.decisions);
-            self.render_doc(
-                task,
-                path,
-                Some(name),
-                lines,
-                c.offset,
-                spans,
-                decisions,
-                piece,
-            )?;
+            self.render_doc(task, path, name, lines, c.offset, spans, decisions, piece)?;
             if let Some(heading) = heading {
                 let heading = match lines.first().map(|l| l.number) {
                     Some(n) if n > 1 => format!("{heading} (from line {n})"),

@@ -112,17 +112,19 @@ else pass "30 MB line without newline: $(stat -c %s "$T/huge.txt") bytes, peak R
 
 # Millions of short or blank lines: memory is spent by the line, so chunks are bounded
 # in lines as well as bytes, and freed memory goes back (0.2.0: 942 MB for the blank
-# lines, 573 MB for the short ones, 2 threads).
+# lines, 573 MB for the short ones, 2 threads). Lines ended by `\r` alone make one chunk
+# of their file, decided a part at a time all the same (790 MB before).
 python3 -c "
 import sys
 open(sys.argv[1], 'w').write('\n' * 10_000_000)
 open(sys.argv[2], 'w').write('好\n' * 3_000_000)
-" "$T/blank.txt" "$T/short.txt"
-for f in blank short; do
+open(sys.argv[3], 'w', newline='').write('好\r' * 3_000_000)
+" "$T/blank.txt" "$T/short.txt" "$T/short_cr.txt"
+for f in blank short short_cr; do
   run_measured "$T/$f.out" "$T/err" --threads 2 filter "$T/$f.txt"
   if [ "$rc" -ne 0 ]; then fail "$f lines: exit $rc: $(cat "$T/err")"
   elif [ "$rss_mb" -gt 250 ]; then fail "$f lines: peak RSS $rss_mb MB"
-  elif [ $f = short ] && ! cmp -s "$T/$f.out" "$T/$f.txt"; then fail "$f lines: not all kept"
+  elif [ $f != blank ] && ! cmp -s "$T/$f.out" "$T/$f.txt"; then fail "$f lines: not all kept"
   elif [ $f = blank ] && [ -s "$T/$f.out" ]; then fail "$f lines: output is not empty"
   else pass "$f lines: $(tail -1 "$T/err"); peak RSS $rss_mb MB"; fi
 done
