@@ -36,50 +36,101 @@ pub fn attributes_record(
     decisions: &[Option<Decision>],
     emitted: &[bool],
 ) -> serde_json::Result<Vec<u8>> {
-    let mut per_class: Vec<Vec<(usize, usize, f64)>> = vec![Vec::new(); classes.len()];
-    let mut drop: Vec<(usize, usize, f64)> = Vec::new();
-    let mut at = 0usize; // code points before the current line
-    for ((l, d), &kept) in lines.iter().zip(decisions).zip(emitted) {
-        let raw_len = char_len(l.raw);
-        if let Some(d) = d {
-            // The text may start after a byte-order mark that is part of the raw line.
-            let skip = l.text.as_ptr() as usize - l.raw.as_ptr() as usize;
-            let start = at + char_len(&l.raw[..skip]);
-            let end = start + l.text.chars().count();
-            for (c, spans) in per_class.iter_mut().enumerate() {
-                spans.push((start, end, d.posteriors[c]));
-            }
+    let mut a = Attributes::new(classes.len());
+    a.add(lines, decisions);
+    let lens = lines.iter().map(|l| char_len(l.raw));
+    a.record(id, name, classes, lens.zip(emitted.iter().copied()))
+}
+
+/// A document's attributes, built a chunk of lines at a time (a record decided by
+/// [`crate::pipeline::decide_document`]): each class's spans as the lines come, the
+/// `drop` and `empty` spans at the end, once it is known which lines `filter` writes.
+#[derive(Debug, Clone)]
+pub struct Attributes {
+    per_class: Vec<Vec<(usize, usize, f64)>>,
+    /// Code points before the next line.
+    at: usize,
+}
+
+impl Attributes {
+    /// No lines yet, for a model of `classes` classes.
+    pub fn new(classes: usize) -> Attributes {
+        Attributes {
+            per_class: vec![Vec::new(); classes],
+            at: 0,
         }
-        if !kept {
-            match drop.last_mut() {
-                Some(last) if last.1 == at => last.1 = at + raw_len,
-                _ => drop.push((at, at + raw_len, 1.0)),
+    }
+
+    /// Adds the document's next lines, with their decisions (`None`: blank).
+    pub fn add(&mut self, lines: &[Line<'_>], decisions: &[Option<Decision>]) {
+        for (l, d) in lines.iter().zip(decisions) {
+            if let Some(d) = d {
+                // The text may start after a byte-order mark that is part of the raw line.
+                let skip = l.text.as_ptr() as usize - l.raw.as_ptr() as usize;
+                let start = self.at + char_len(&l.raw[..skip]);
+                let end = start + l.text.chars().count();
+                for (c, spans) in self.per_class.iter_mut().enumerate() {
+                    spans.push((start, end, d.posteriors[c]));
+                }
             }
+            self.at += char_len(l.raw);
         }
-        at += raw_len;
     }
-    let mut attrs: BTreeMap<String, Vec<(usize, usize, f64)>> = BTreeMap::new();
-    for (c, spans) in classes.iter().zip(per_class) {
-        attrs.insert(attribute_name(name, c), spans);
+
+    /// The record (with its newline) of the document whose raw JSON id is `id`, once
+    /// every line was added: `lines` gives each line's length in code points (its
+    /// terminator included) and whether `filter` writes it.
+    pub fn record(
+        self,
+        id: &RawValue,
+        name: &str,
+        classes: &[String],
+        lines: impl Iterator<Item = (usize, bool)>,
+    ) -> serde_json::Result<Vec<u8>> {
+        let mut drop: Vec<(usize, usize, f64)> = Vec::new();
+        let (mut at, mut any) = (0usize, false);
+        for (len, kept) in lines {
+            any |= kept;
+            if !kept {
+                match drop.last_mut() {
+                    Some(last) if last.1 == at => last.1 = at + len,
+                    _ => drop.push((at, at + len, 1.0)),
+                }
+            }
+            at += len;
+        }
+        debug_assert_eq!(at, self.at, "lines are not the ones added");
+        let mut attrs: BTreeMap<String, Vec<(usize, usize, f64)>> = BTreeMap::new();
+        for (c, spans) in classes.iter().zip(self.per_class) {
+            attrs.insert(attribute_name(name, c), spans);
+        }
+        attrs.insert(attribute_name(name, "drop"), drop);
+        let empty = if any { Vec::new() } else { vec![(0, at, 1.0)] };
+        attrs.insert(attribute_name(name, "empty"), empty);
+        #[derive(serde::Serialize)]
+        struct Rec<'a> {
+            id: &'a RawValue,
+            attributes: BTreeMap<String, Vec<(usize, usize, f64)>>,
+        }
+        let mut out = serde_json::to_vec(&Rec {
+            id,
+            attributes: attrs,
+        })?;
+        out.push(b'\n');
+        Ok(out)
     }
-    attrs.insert(attribute_name(name, "drop"), drop);
-    let empty = if emitted.iter().any(|&e| e) {
-        Vec::new()
-    } else {
-        vec![(0, at, 1.0)]
-    };
-    attrs.insert(attribute_name(name, "empty"), empty);
-    #[derive(serde::Serialize)]
-    struct Rec<'a> {
-        id: &'a RawValue,
-        attributes: BTreeMap<String, Vec<(usize, usize, f64)>>,
-    }
-    let mut out = serde_json::to_vec(&Rec {
-        id,
-        attributes: attrs,
-    })?;
-    out.push(b'\n');
-    Ok(out)
+}
+
+/// Each line's length in code points, its terminator included, of a whole document's
+/// `text` (split at its [`crate::reader::document_line_end`]).
+pub fn line_chars(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let eol = crate::reader::document_line_end(text.as_bytes());
+    let mut start = 0;
+    crate::reader::line_ends(text.as_bytes(), eol).map(move |end| {
+        let len = char_len(&text.as_bytes()[start..end]);
+        start = end;
+        len
+    })
 }
 
 fn char_len(b: &[u8]) -> usize {

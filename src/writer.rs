@@ -349,11 +349,8 @@ pub fn filtered_runs<'t>(
     lines: &[Line<'_>],
     keep: impl Fn(usize) -> bool,
 ) -> Vec<&'t str> {
-    let marks = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.raw.len(), (!l.is_blank()).then(|| keep(i))));
-    runs_of(text, marks)
+    let lens = lines.iter().map(|l| l.raw.len());
+    runs_of(text, lens, &emitted(lines, keep))
 }
 
 /// [`filtered_runs`] for a whole document from each of its lines' mark, as
@@ -371,42 +368,28 @@ pub fn marked_runs<'t>(text: &'t str, marks: &[Option<bool>]) -> Vec<&'t str> {
         marks.len(),
         "marks are not of these lines"
     );
-    runs_of(text, lens.zip(marks.iter().copied()))
+    runs_of(text, lens, &emitted_marks(marks))
 }
 
-/// The runs `filter` writes of `text`, from its lines' lengths and marks (`None` blank,
-/// `Some(kept)`), in order: kept paragraphs, and a blank run right before a kept
-/// paragraph once one was kept ([`emitted`]'s rule, in one pass and without a mask).
-fn runs_of(text: &str, lines: impl Iterator<Item = (usize, Option<bool>)>) -> Vec<&str> {
+/// The runs of `text` that are emitted lines (lines of lengths `lens`, in order).
+fn runs_of<'t>(text: &'t str, lens: impl Iterator<Item = usize>, emitted: &[bool]) -> Vec<&'t str> {
     let mut runs = Vec::new();
     let mut at = 0;
     let mut open = None; // where the current run began
-    let mut blank_from = None; // where the blank run after the last paragraph began
-    let mut any = false; // a paragraph was kept
-    for (len, mark) in lines {
-        match mark {
-            None => {
-                blank_from.get_or_insert(at);
+    for (len, &e) in lens.zip(emitted) {
+        match (e, open) {
+            (true, None) => open = Some(at),
+            (false, Some(from)) => {
+                runs.push(&text[from..at]);
+                open = None;
             }
-            Some(true) => {
-                if open.is_none() {
-                    open = Some(if any { blank_from.unwrap_or(at) } else { at });
-                }
-                any = true;
-                blank_from = None;
-            }
-            Some(false) => {
-                if let Some(from) = open.take() {
-                    runs.push(&text[from..blank_from.unwrap_or(at)]);
-                }
-                blank_from = None;
-            }
+            _ => {}
         }
         at += len;
     }
     debug_assert_eq!(at, text.len(), "lines do not cover the text");
     if let Some(from) = open {
-        runs.push(&text[from..blank_from.unwrap_or(at)]);
+        runs.push(&text[from..at]);
     }
     runs
 }
@@ -445,22 +428,32 @@ pub fn filtered_paragraphs(
 /// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
 /// between two of them (the same rule as [`write_filtered`]).
 pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
-    let mut out = vec![false; lines.len()];
-    let mut pending = Vec::new();
+    let marks: Vec<Option<bool>> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (!l.is_blank()).then(|| keep(i)))
+        .collect();
+    emitted_marks(&marks)
+}
+
+/// [`emitted`] from each line's mark (`None` blank, `Some(kept)`).
+pub fn emitted_marks(marks: &[Option<bool>]) -> Vec<bool> {
+    let mut out = vec![false; marks.len()];
+    let mut blank_from = None; // where the blank run after the last paragraph began
     let mut any = false;
-    for (i, l) in lines.iter().enumerate() {
-        if l.is_blank() {
-            pending.push(i);
+    for (i, &mark) in marks.iter().enumerate() {
+        let Some(keep) = mark else {
+            blank_from.get_or_insert(i);
             continue;
-        }
-        if keep(i) {
-            if any {
-                pending.iter().for_each(|&j| out[j] = true);
+        };
+        if keep {
+            if let Some(from) = blank_from.filter(|_| any) {
+                out[from..i].fill(true);
             }
             out[i] = true;
             any = true;
         }
-        pending.clear();
+        blank_from = None;
     }
     out
 }

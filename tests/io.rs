@@ -1397,6 +1397,60 @@ fn resume_finishes_a_partial_outdir_and_refuses_other_settings() {
     assert_eq!(tree(&partial), tree(&clean));
 }
 
+/// Dolma attributes of records decided a chunk at a time (records of tens of thousands of
+/// lines, one with `\r` line ends): the class spans cover every paragraph, and removing
+/// the `drop` spans from a text leaves what `filter` keeps of it.
+#[test]
+fn dolma_drop_spans_of_long_records_remove_what_filter_removes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for p in dev_pages(3) {
+        text += &fs::read_to_string(p).unwrap();
+    }
+    text += &"\n".repeat(40_000);
+    text += "哈哈哈哈今天天气真好，晒太阳去咯～\n\n国务院常务会议研究部署。";
+    let texts = [text.clone(), text.replace('\n', "\r")];
+    let input = tmp.path().join("long.jsonl");
+    let records: String = texts
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{{\"id\":{i},\"text\":{}}}\n", json_str(t)))
+        .collect();
+    fs::write(&input, records).unwrap();
+    let dir = tmp.path().join("attributes");
+    ok(&["tag", "--dolma", "--attributes-dir", s(&dir), s(&input)]);
+    let attributes = fs::read_to_string(dir.join("long.jsonl")).unwrap();
+    let filtered = ok(&["filter", "--jsonl", "--keep-empty", s(&input)]);
+    let filtered: Vec<&str> = std::str::from_utf8(&filtered).unwrap().lines().collect();
+    assert_eq!(attributes.lines().count(), 2);
+    for (i, line) in attributes.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["id"], i);
+        let a = &v["attributes"];
+        let paragraphs = texts[i]
+            .split(['\n', '\r'])
+            .filter(|l| !l.trim().is_empty());
+        assert_eq!(
+            a["chaff__paragraph__news"].as_array().unwrap().len(),
+            paragraphs.count()
+        );
+        let chars: Vec<char> = texts[i].chars().collect();
+        let (mut kept, mut at) = (String::new(), 0);
+        for span in a["chaff__paragraph__drop"].as_array().unwrap() {
+            let (from, to) = (
+                span[0].as_u64().unwrap() as usize,
+                span[1].as_u64().unwrap() as usize,
+            );
+            kept.extend(&chars[at..from]);
+            at = to;
+        }
+        kept.extend(&chars[at..]);
+        let want: serde_json::Value = serde_json::from_str(filtered[i]).unwrap();
+        assert_eq!(kept, want["text"].as_str().unwrap(), "record {i}");
+        assert!(!kept.is_empty());
+    }
+}
+
 #[test]
 fn dolma_attribute_runs_resume_as_filter_runs_do() {
     let tmp = tempfile::tempdir().unwrap();

@@ -7,14 +7,12 @@ use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
 use crate::parquet::{Kept, Rows};
-use crate::reader::{
-    lines_each, split_lines, split_lines_at, split_records_at, split_str_at, Chunk, Line,
-};
+use crate::reader::{lines_each, split_lines, split_lines_at, split_records_at, Chunk, Line};
 use crate::sources::{Entry, Source};
 use crate::summary::Summary;
 use crate::writer::{
-    emitted, filter_chunk, filtered_paragraphs, marked_runs, write_tag_record, Decision, Filtered,
-    RecordId, RecordName, TagFormat,
+    emitted_marks, filter_chunk, filtered_paragraphs, marked_runs, write_tag_record, Decision,
+    Filtered, RecordId, RecordName, TagFormat,
 };
 
 /// The work of one chunk, ready to be written.
@@ -276,9 +274,10 @@ impl Engine<'_> {
                         Some(id) => format!("{path}#{id}"),
                         None => format!("{path}:{}", line.number),
                     });
-                    // Dolma's attributes are of the whole document: its decisions, kept.
-                    let mut decisions = Vec::new();
-                    let whole = matches!(task, Task::Dolma(_)).then_some(&mut decisions);
+                    // Dolma's attributes, built as the record's chunks are decided.
+                    let classes = self.classifier.model().classes();
+                    let mut attributes = crate::dolma::Attributes::new(classes.len());
+                    let whole = matches!(task, Task::Dolma(_)).then_some(&mut attributes);
                     let marks = self.decide_whole(
                         task,
                         &path,
@@ -307,13 +306,11 @@ impl Engine<'_> {
                         let id: Box<serde_json::value::RawValue> =
                             serde_json::value::RawValue::from_string(raw_id.to_string())
                                 .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
-                        let doc = split_str_at(&rec.text, 1);
-                        let emitted = emitted(&doc, kept(&decisions));
-                        let classes = self.classifier.model().classes();
-                        let rec = crate::dolma::attributes_record(
-                            &id, name, classes, &doc, &decisions, &emitted,
-                        )
-                        .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
+                        let emitted = emitted_marks(&marks);
+                        let lines = crate::dolma::line_chars(&rec.text).zip(emitted);
+                        let rec = attributes
+                            .record(&id, name, classes, lines)
+                            .map_err(|e| Error::input(&path, line.number, e.to_string()))?;
                         piece.out.extend_from_slice(&rec);
                     }
                     if matches!(task, Task::Filter { .. }) {
@@ -452,9 +449,8 @@ impl Engine<'_> {
     /// one chunk) as a file of it is decided ([`super::decide_document`]: a chunk at a
     /// time), counts it and its lines, writes its tag and removed records
     /// ([`Engine::render_doc`]; `spans` as there) and, with a `heading` (`html`), its
-    /// report, a section per chunk as for a file. With `whole`, every line's decision is
-    /// gathered there too (Dolma's attributes are of the whole document). Returns every
-    /// line's mark: `None` blank, else whether it is kept.
+    /// report, a section per chunk as for a file. With `whole`, its Dolma attributes are
+    /// built there too. Returns every line's mark: `None` blank, else whether it is kept.
     #[allow(clippy::too_many_arguments)]
     fn decide_whole(
         &self,
@@ -464,7 +460,7 @@ impl Engine<'_> {
         text: &str,
         spans: Option<&[std::ops::Range<usize>]>,
         heading: Option<&str>,
-        mut whole: Option<&mut Vec<Option<Decision>>>,
+        mut whole: Option<&mut crate::dolma::Attributes>,
         piece: &mut Piece,
     ) -> Result<Vec<Option<bool>>> {
         piece.summary.documents += 1;
@@ -479,8 +475,8 @@ impl Engine<'_> {
                 };
                 self.render_html(&heading, lines, !c.last, decisions, piece);
             }
-            if let Some(all) = whole.as_deref_mut() {
-                all.extend_from_slice(decisions);
+            if let Some(attributes) = whole.as_deref_mut() {
+                attributes.add(lines, decisions);
             }
             Ok(())
         })

@@ -142,6 +142,13 @@ if [ "$rc" -ne 0 ]; then fail "a record of blank lines: exit $rc: $(cat "$T/err"
 elif [ "$rss_mb" -gt 250 ]; then fail "a record of blank lines: peak RSS $rss_mb MB"
 elif ! cmp -s "$T/blank.jsonl.out" "$T/blank.jsonl"; then fail "a record of blank lines: not written as it was"
 else pass "a record of blank lines: $(tail -1 "$T/err"); peak RSS $rss_mb MB"; fi
+# Its Dolma attributes are built a chunk at a time too (1.1 GB before): two news spans.
+run_measured "$T/blank-attrs.out" "$T/err" --threads 2 tag --dolma --attributes-dir "$T/blank-attrs" "$T/blank.jsonl"
+if [ "$rc" -ne 0 ]; then fail "Dolma attributes of a record of blank lines: exit $rc: $(cat "$T/err")"
+elif [ "$rss_mb" -gt 250 ]; then fail "Dolma attributes of a record of blank lines: peak RSS $rss_mb MB"
+elif ! grep -q '"chaff__paragraph__news":\[\[0,22,[0-9.e-]*\],\[10000023,10000045,' "$T/blank-attrs/blank.jsonl"; then
+  fail "Dolma attributes of a record of blank lines: $(head -c 300 "$T/blank-attrs/blank.jsonl")"
+else pass "Dolma attributes of a record of blank lines: peak RSS $rss_mb MB"; fi
 
 # Training counts its data in bounded tables: the corpus train files as one TSV (30 MB,
 # ~138,000 rows) train in under 300 MB (395 MB when each 512-row chunk's tables were
