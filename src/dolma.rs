@@ -125,12 +125,7 @@ impl Attributes {
 /// `text` (split at its [`crate::reader::document_line_end`]).
 pub fn line_chars(text: &str) -> impl Iterator<Item = usize> + '_ {
     let eol = crate::reader::document_line_end(text.as_bytes());
-    let mut start = 0;
-    crate::reader::line_ends(text.as_bytes(), eol).map(move |end| {
-        let len = char_len(&text.as_bytes()[start..end]);
-        start = end;
-        len
-    })
+    crate::reader::line_ranges(text.as_bytes(), eol).map(|line| char_len(&text.as_bytes()[line]))
 }
 
 fn char_len(b: &[u8]) -> usize {

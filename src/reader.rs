@@ -580,14 +580,21 @@ pub fn split_str_at(text: &str, first_line: usize) -> Vec<Line<'_>> {
     split_str_ending(text, first_line, eol)
 }
 
-/// Where each line of `bytes` ends (past its terminator `eol`, an ASCII byte), the last
-/// line's at the end even with no terminator.
-pub fn line_ends(bytes: &[u8], eol: u8) -> impl Iterator<Item = usize> + Clone + '_ {
+/// Where each line of `bytes` lies, its terminator `eol` (an ASCII byte) included; the
+/// last line may have none.
+pub fn line_ranges(
+    bytes: &[u8],
+    eol: u8,
+) -> impl Iterator<Item = std::ops::Range<usize>> + Clone + '_ {
     // Found with SIMD memchr (str::split_inclusive searches byte by byte); each end
     // follows an ASCII byte, so every line is on char boundaries.
     let ends = memchr::memchr_iter(eol, bytes).map(|i| i + 1);
     let last = (!bytes.ends_with(&[eol]) && !bytes.is_empty()).then_some(bytes.len());
-    ends.chain(last)
+    ends.chain(last).scan(0, |start, end| {
+        let line = *start..end;
+        *start = end;
+        Some(line)
+    })
 }
 
 /// [`split_str_at`] with lines ending at `eol` (an ASCII byte), whatever the text holds:
@@ -596,10 +603,8 @@ pub fn split_str_ending(text: &str, first_line: usize, eol: u8) -> Vec<Line<'_>>
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(memchr::memchr_iter(eol, bytes).count() + 1);
     let mut number = first_line.saturating_sub(1);
-    let mut start = 0;
-    for end in line_ends(bytes, eol) {
-        let raw = &text[start..end];
-        start = end;
+    for line in line_ranges(bytes, eol) {
+        let raw = &text[line];
         number += 1;
         out.push(Line {
             number,

@@ -358,11 +358,7 @@ pub fn filtered_runs<'t>(
 /// lines split again as they are read, one at a time.
 pub fn marked_runs<'t>(text: &'t str, marks: &[Option<bool>]) -> Vec<&'t str> {
     let eol = crate::reader::document_line_end(text.as_bytes());
-    let lens = crate::reader::line_ends(text.as_bytes(), eol).scan(0, |start, end| {
-        let len = end - *start;
-        *start = end;
-        Some(len)
-    });
+    let lens = crate::reader::line_ranges(text.as_bytes(), eol).map(|line| line.len());
     debug_assert_eq!(
         lens.clone().count(),
         marks.len(),

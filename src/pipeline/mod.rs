@@ -102,9 +102,10 @@ pub struct DecidedChunk<'c, 't> {
 /// file whose lines end in `\r`, one chunk of its file) as `filter` decides a text file
 /// of it: in the chunks a file is read in ([`crate::reader::text_chunk_spans`] at
 /// [`CHUNK_BYTES`] and [`crate::reader::LINE_TARGET`] lines, cut at the document's own
-/// line ends), each read by the context model as going on into the next. So a record of millions of lines costs memory by the chunk, not by the
-/// line. `each` is handed every chunk in order (an error stops there); the result is
-/// every line's mark: `None` for a blank line, else whether it is kept.
+/// line ends), each read by the context model as going on into the next. So a record of
+/// millions of lines costs memory by the chunk, not by the line. `each` is handed every
+/// chunk in order (an error stops there); the result is every line's mark: `None` for a
+/// blank line, else whether it is kept.
 pub fn decide_document<E>(
     classifier: &Classifier,
     policy: &KeepPolicy,

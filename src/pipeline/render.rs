@@ -276,8 +276,8 @@ impl Engine<'_> {
                     });
                     // Dolma's attributes, built as the record's chunks are decided.
                     let classes = self.classifier.model().classes();
-                    let mut attributes = crate::dolma::Attributes::new(classes.len());
-                    let whole = matches!(task, Task::Dolma(_)).then_some(&mut attributes);
+                    let mut attributes = matches!(task, Task::Dolma(_))
+                        .then(|| crate::dolma::Attributes::new(classes.len()));
                     let marks = self.decide_whole(
                         task,
                         &path,
@@ -285,10 +285,10 @@ impl Engine<'_> {
                         &rec.text,
                         rec.paragraphs.as_deref(),
                         heading.as_deref(),
-                        whole,
+                        attributes.as_mut(),
                         &mut piece,
                     )?;
-                    if let Task::Dolma(name) = task {
+                    if let (Task::Dolma(name), Some(attributes)) = (task, attributes) {
                         if rec.paragraphs.is_some() {
                             return Err(Error::input(
                                 &path,
@@ -449,8 +449,8 @@ impl Engine<'_> {
     /// one chunk) as a file of it is decided ([`super::decide_document`]: a chunk at a
     /// time), counts it and its lines, writes its tag and removed records
     /// ([`Engine::render_doc`]; `spans` as there) and, with a `heading` (`html`), its
-    /// report, a section per chunk as for a file. With `whole`, its Dolma attributes are
-    /// built there too. Returns every line's mark: `None` blank, else whether it is kept.
+    /// report, a section per chunk as for a file. With `attributes`, its Dolma attributes
+    /// are built there too. Returns every line's mark: `None` blank, else whether it is kept.
     #[allow(clippy::too_many_arguments)]
     fn decide_whole(
         &self,
@@ -460,7 +460,7 @@ impl Engine<'_> {
         text: &str,
         spans: Option<&[std::ops::Range<usize>]>,
         heading: Option<&str>,
-        mut whole: Option<&mut crate::dolma::Attributes>,
+        mut attributes: Option<&mut crate::dolma::Attributes>,
         piece: &mut Piece,
     ) -> Result<Vec<Option<bool>>> {
         piece.summary.documents += 1;
@@ -475,7 +475,7 @@ impl Engine<'_> {
                 };
                 self.render_html(&heading, lines, !c.last, decisions, piece);
             }
-            if let Some(attributes) = whole.as_deref_mut() {
+            if let Some(attributes) = attributes.as_deref_mut() {
                 attributes.add(lines, decisions);
             }
             Ok(())
