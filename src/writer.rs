@@ -424,12 +424,17 @@ pub fn filtered_paragraphs(
 /// Which lines of a whole document `filter` writes: kept paragraphs and the blank runs
 /// between two of them (the same rule as [`write_filtered`]).
 pub fn emitted(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<bool> {
-    let marks: Vec<Option<bool>> = lines
+    emitted_marks(&marks(lines, keep))
+}
+
+/// Each line's mark, as [`crate::pipeline::decide_document`] gives them: `None` for a
+/// blank line, else `keep(i)`.
+pub fn marks(lines: &[Line<'_>], keep: impl Fn(usize) -> bool) -> Vec<Option<bool>> {
+    lines
         .iter()
         .enumerate()
         .map(|(i, l)| (!l.is_blank()).then(|| keep(i)))
-        .collect();
-    emitted_marks(&marks)
+        .collect()
 }
 
 /// [`emitted`] from each line's mark (`None` blank, `Some(kept)`).
@@ -587,11 +592,7 @@ mod tests {
             let keep = |i: usize| keep[i % keep.len()];
             let mut whole = Vec::new();
             write_filtered(&mut whole, &lines, keep).unwrap();
-            let marks: Vec<Option<bool>> = lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| (!l.is_blank()).then(|| keep(i)))
-                .collect();
+            let marks = marks(&lines, keep);
             let whole = String::from_utf8(whole).unwrap();
             proptest::prop_assert_eq!(filtered_str(&text, &lines, keep), whole.clone());
             proptest::prop_assert_eq!(marked_runs(&text, &marks).concat(), whole);
