@@ -599,8 +599,13 @@ fn records_and_cr_files_of_many_lines_are_decided_as_a_file_of_their_text() {
             },
         ),
     ];
+    // Three workers: the record's chunks are decided on the two with no job as well.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
     for (name, bytes, format) in formats {
-        let (filtered, tag) = run(&bytes, format, chunk);
+        let (filtered, tag) = pool.install(|| run(&bytes, format, chunk));
         let (out, sum) = filtered.unwrap();
         assert_eq!(sum.documents, 1, "{name}");
         let counts = (sum.kept, sum.dropped, sum.blank);

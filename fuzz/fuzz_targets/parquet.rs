@@ -147,7 +147,7 @@ fn filter(
             match rows.document(i) {
                 Ok(document) => {
                     let text = &document.text;
-                    let Ok(marks) = decide_document(clf, policy, text, |_| Ok::<_, Infallible>(()));
+                    let Ok(marks) = decide_document(clf, policy, text, None, |_| Ok::<_, Infallible>(()));
                     let keep = |i: usize| marks[i] == Some(true);
                     let k = match &document.paragraphs {
                         Some(spans) => Kept::Paragraphs(filtered_paragraphs(text, spans, keep)),

@@ -10,11 +10,14 @@
 //!
 //! This module runs those threads; the stages live in its parts: `read` (the reader
 //! thread), `decoders` (threads that decompress sources ahead of their turn, several at
-//! once, for the reader), `queue` (units of work in batches, against credits), `render`
+//! once, for the reader), `queue` (units of work in batches, against credits), `idle`
+//! (workers waiting for a job, whose threads decide a long document's chunks beside the
+//! worker that holds it), `render`
 //! (what a worker makes of decided lines, per task), `tally` (the writer thread's
 //! accounting) and `sink` (joining pieces into a stream or each source's output file).
 
 mod decoders;
+mod idle;
 mod queue;
 mod read;
 mod render;
@@ -32,6 +35,7 @@ use crate::reader::Line;
 use crate::sources::{Entry, Inputs};
 pub use crate::summary::Summary;
 use crate::writer::{write_tag_header, Decision, Joiner, TagFormat};
+pub use idle::IdleWorkers;
 use queue::{Batch, Done, Job, Unit};
 use render::{Piece, Task};
 use sink::{
@@ -76,7 +80,7 @@ pub fn decide(
 /// writes a file of this text (a blank-line run kept only between kept paragraphs).
 /// [`decide`] gives each line's decision instead.
 pub fn filter_str(classifier: &Classifier, policy: &KeepPolicy, text: &str) -> String {
-    let Ok(marks) = decide_document(classifier, policy, text, |_| {
+    let Ok(marks) = decide_document(classifier, policy, text, None, |_| {
         Ok::<_, std::convert::Infallible>(())
     });
     crate::writer::marked_runs(text, &marks).concat()
@@ -106,10 +110,15 @@ pub struct DecidedChunk<'c, 't> {
 /// millions of lines costs memory by the chunk, not by the line. `each` is handed every
 /// chunk in order (an error stops there); the result is every line's mark: `None` for a
 /// blank line, else whether it is kept.
+///
+/// With `idle`, chunks are decided several at a time, on as many helper threads as it
+/// lends at each round (chunks are decided each on its own, so the result is the same);
+/// `None` decides them one after another on the calling thread.
 pub fn decide_document<E>(
     classifier: &Classifier,
     policy: &KeepPolicy,
     text: &str,
+    idle: Option<&IdleWorkers>,
     mut each: impl FnMut(DecidedChunk<'_, '_>) -> std::result::Result<(), E>,
 ) -> std::result::Result<Vec<Option<bool>>, E> {
     let eol = crate::reader::document_line_end(text.as_bytes());
@@ -122,21 +131,67 @@ pub fn decide_document<E>(
     if spans.is_empty() {
         spans.push((0..0, 1)); // an empty document is a chunk of no lines
     }
-    let mut marks = Vec::new();
     let count = spans.len();
-    for (k, (range, first_line)) in spans.into_iter().enumerate() {
-        let last = k + 1 == count;
-        let lines = crate::reader::split_str_ending(&text[range.clone()], first_line, eol);
-        let decisions = decide(classifier, policy, &lines, !last);
-        marks.extend(decisions.iter().map(|d| d.as_ref().map(|d| d.keep)));
-        each(DecidedChunk {
-            lines: &lines,
-            decisions: &decisions,
-            offset: range.start,
-            last,
-        })?;
+    let decide_span = |k: usize| {
+        let (range, first_line) = &spans[k];
+        let lines = crate::reader::split_str_ending(&text[range.clone()], *first_line, eol);
+        let decisions = decide(classifier, policy, &lines, k + 1 < count);
+        (lines, decisions)
+    };
+    let mut marks = Vec::new();
+    let mut k = 0;
+    while k < count {
+        // A round: this chunk here, the next few on threads lent meanwhile.
+        let taken = idle.map_or(0, |i| i.borrow(count - k - 1));
+        let (decided, started) = decide_round(k, taken, &decide_span);
+        if let Some(i) = idle {
+            i.give_back(taken, started);
+        }
+        for (lines, decisions) in decided {
+            marks.extend(decisions.iter().map(|d| d.as_ref().map(|d| d.keep)));
+            each(DecidedChunk {
+                lines: &lines,
+                decisions: &decisions,
+                offset: spans[k].0.start,
+                last: k + 1 == count,
+            })?;
+            k += 1;
+        }
     }
     Ok(marks)
+}
+
+/// A chunk's lines and their decisions.
+type Decided<'t> = (Vec<Line<'t>>, Vec<Option<Decision>>);
+
+/// Decides chunks `first..=first + helpers`: the first on this thread, each other on a
+/// helper thread of its own (or here, if one cannot be started). Returns them in order,
+/// and how many helpers were started. A helper's panic goes on in this thread.
+fn decide_round<'t, F>(first: usize, helpers: usize, decide_span: &F) -> (Vec<Decided<'t>>, usize)
+where
+    F: Fn(usize) -> Decided<'t> + Sync,
+{
+    if helpers == 0 {
+        return (vec![decide_span(first)], 0);
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (first + 1..=first + helpers)
+            .map(|k| {
+                let helper = std::thread::Builder::new().name("chaff-helper".into());
+                (k, helper.spawn_scoped(scope, move || decide_span(k)).ok())
+            })
+            .collect();
+        let started = handles.iter().filter(|(_, h)| h.is_some()).count();
+        let mut decided = vec![decide_span(first)];
+        for (k, handle) in handles {
+            decided.push(match handle.map(|h| h.join()) {
+                Some(Ok(d)) => d,
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => decide_span(k),
+            });
+        }
+        (decided, started)
+    })
 }
 
 /// The non-blank lines' texts, and the number of blank lines before each. When the
@@ -538,6 +593,8 @@ impl Engine<'_> {
         // Where the reader leaves an error in finding the next source: the run stops
         // there, after everything before it is written.
         let walk_error = Mutex::new(None);
+        // Workers waiting for a job, lent to one deciding a long document.
+        let idle = &IdleWorkers::default();
         let mut tally = Tally {
             summary: Summary::default(),
             file: Summary::default(),
@@ -589,14 +646,15 @@ impl Engine<'_> {
                 let worker = std::thread::Builder::new().name(format!("chaff-worker-{w}"));
                 worker
                     .spawn_scoped(scope, move || loop {
-                        let next = match job_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok((seq, units)) = next else { return };
+                        idle.waiting();
+                        let next = job_rx.lock().map(|rx| rx.recv());
+                        // At the end of the jobs a worker stays counted as waiting: its
+                        // core is free for the rest of the run.
+                        let Ok(Ok((seq, units))) = next else { return };
+                        idle.working();
                         let mut done = Vec::with_capacity(units.len());
                         for unit in units {
-                            let d = self.work(task, direct, unit);
+                            let d = self.work(task, direct, unit, idle);
                             // The run ends at a failure: later units are not worked on
                             // (with `direct`, that would write their files).
                             let failed = matches!(d.item, Done::Fail(_));
@@ -654,7 +712,7 @@ impl Engine<'_> {
     /// A worker's share: classify and render one chunk or batch of rows (see
     /// [`guarded`]: a panic becomes an error; `files`, a source in one unit is written
     /// here).
-    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>) -> Unit<Done> {
+    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>, idle: &IdleWorkers) -> Unit<Done> {
         let source = &unit.entry.source;
         let (entry, last) = (&unit.entry, unit.last);
         let item = match unit.item {
@@ -668,7 +726,7 @@ impl Engine<'_> {
                     files,
                     self.opts.compress_level,
                     c.first_line,
-                    || self.render(source, task, &c, last, members),
+                    || self.render(source, task, &c, last, members, idle),
                 )
             }
             Job::Rows(rows) => guarded(
@@ -677,7 +735,7 @@ impl Engine<'_> {
                 files,
                 self.opts.compress_level,
                 rows.first_row + 1,
-                || self.render_rows(&source.display(), task, &rows),
+                || self.render_rows(&source.display(), task, &rows, idle),
             ),
         };
         Unit {
@@ -891,6 +949,56 @@ mod tests {
             .map(|i| tmp.path().join(format!("{i}.out")).exists())
             .collect();
         assert_eq!(written, [true, false, false]);
+    }
+
+    #[test]
+    fn a_long_document_decided_on_lent_threads_is_decided_as_on_one() {
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let page = "国务院常务会议部署进一步稳定就业的政策措施。\n\n哈哈哈今天好开心～\n发布 👍 0 举报 写留言\n\n";
+        // 40,000 lines: 8 chunks of at most LINE_TARGET lines, ragged at the end.
+        let text = page.repeat(8_000) + "财政部发布今年前十个月全国一般公共预算收支情况。";
+        type Seen = Vec<(usize, bool, Vec<usize>, Vec<Option<(bool, Vec<f64>)>>)>;
+        let decided = |idle: Option<&IdleWorkers>| {
+            let mut seen: Seen = Vec::new();
+            let marks = decide_document(&classifier, &policy, &text, idle, |c| {
+                seen.push((
+                    c.offset,
+                    c.last,
+                    c.lines.iter().map(|l| l.number).collect(),
+                    c.decisions
+                        .iter()
+                        .map(|d| d.as_ref().map(|d| (d.keep, d.posteriors.to_vec())))
+                        .collect(),
+                ));
+                Ok::<_, ()>(())
+            })
+            .unwrap();
+            (marks, seen)
+        };
+        let alone = decided(None);
+        assert!(alone.1.len() >= 3, "{} chunks", alone.1.len());
+        assert_eq!(alone.0.len(), text.lines().count());
+        for n in [1, 2, 7] {
+            let idle = IdleWorkers::new(n);
+            assert!(decided(Some(&idle)) == alone, "{n} threads lent");
+            assert!(idle.lent() > 0, "{n} threads lent: none started");
+            // Every thread came back.
+            assert_eq!(idle.borrow(usize::MAX), n);
+        }
+        // An error from `each` stops there, helpers or not.
+        let idle = IdleWorkers::new(3);
+        let mut calls = 0;
+        let stopped = decide_document(&classifier, &policy, &text, Some(&idle), |_| {
+            calls += 1;
+            if calls == 2 {
+                return Err("stop");
+            }
+            Ok(())
+        });
+        assert_eq!((stopped, calls), (Err("stop"), 2));
+        assert_eq!(idle.borrow(usize::MAX), 3);
     }
 
     #[test]

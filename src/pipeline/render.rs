@@ -2,7 +2,7 @@
 //! output of each task (`filter`'s kept lines, records or rows; `tag` records; Dolma
 //! attributes; the HTML audit page), its accounting and side outputs.
 
-use super::{decide, decide_document, paragraphs, Engine, InputFormat};
+use super::{decide, decide_document, paragraphs, Engine, IdleWorkers, InputFormat};
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
@@ -64,7 +64,13 @@ pub(super) enum Task<'a> {
 impl Engine<'_> {
     /// [`Engine::render`] for a batch of Parquet rows: a row is a document (numbered from
     /// 1 in the file where errors and warnings would give a line).
-    pub(super) fn render_rows(&self, path: &str, task: Task<'_>, rows: &Rows) -> Result<Piece> {
+    pub(super) fn render_rows(
+        &self,
+        path: &str,
+        task: Task<'_>,
+        rows: &Rows,
+        idle: &IdleWorkers,
+    ) -> Result<Piece> {
         let mut piece = Piece::default();
         piece.summary.bytes_in = rows.text_bytes as u64;
         let filter = matches!(task, Task::Filter { .. });
@@ -107,6 +113,7 @@ impl Engine<'_> {
                 heading.as_deref(),
                 None,
                 &mut piece,
+                idle,
             )?;
             match task {
                 Task::Html | Task::Tag(_) => {}
@@ -158,6 +165,7 @@ impl Engine<'_> {
         chunk: &Chunk,
         last: bool,
         members: bool,
+        idle: &IdleWorkers,
     ) -> Result<Piece> {
         let path = source.display();
         let mut piece = Piece::default();
@@ -192,8 +200,9 @@ impl Engine<'_> {
                 };
                 let heading = (task == Task::Html).then(|| path.clone());
                 let heading = heading.as_deref();
-                let marks =
-                    self.decide_whole(task, &path, None, text, None, heading, None, &mut piece)?;
+                let marks = self.decide_whole(
+                    task, &path, None, text, None, heading, None, &mut piece, idle,
+                )?;
                 if matches!(task, Task::Filter { .. }) {
                     // The document whole: nothing to join it to.
                     piece.filtered = Some(Filtered {
@@ -287,6 +296,7 @@ impl Engine<'_> {
                         heading.as_deref(),
                         attributes.as_mut(),
                         &mut piece,
+                        idle,
                     )?;
                     if let (Task::Dolma(name), Some(attributes)) = (task, attributes) {
                         if rec.paragraphs.is_some() {
@@ -340,7 +350,7 @@ impl Engine<'_> {
                     }
                 }
             }
-            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece)?,
+            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece, idle)?,
             InputFormat::Parquet { .. } => {
                 return Err(Error::Internal("Parquet is read as rows, not text".into()))
             }
@@ -356,6 +366,7 @@ impl Engine<'_> {
         chunk: &Chunk,
         members: bool,
         piece: &mut Piece,
+        idle: &IdleWorkers,
     ) -> Result<()> {
         let filter = matches!(task, Task::Filter { .. });
         let gzip_level = Compression::Gzip.level(self.opts.compress_level);
@@ -407,6 +418,7 @@ impl Engine<'_> {
                     heading.as_deref(),
                     None,
                     piece,
+                    idle,
                 )?;
                 match task {
                     Task::Html | Task::Tag(_) => {}
@@ -462,9 +474,10 @@ impl Engine<'_> {
         heading: Option<&str>,
         mut attributes: Option<&mut crate::dolma::Attributes>,
         piece: &mut Piece,
+        idle: &IdleWorkers,
     ) -> Result<Vec<Option<bool>>> {
         piece.summary.documents += 1;
-        decide_document(self.classifier, self.policy, text, |c| {
+        decide_document(self.classifier, self.policy, text, Some(idle), |c| {
             piece.summary.add_lines(c.lines, c.decisions);
             let (lines, decisions) = (c.lines, c.decisions);
             self.render_doc(task, path, name, lines, c.offset, spans, decisions, piece)?;

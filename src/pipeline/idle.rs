@@ -1,0 +1,94 @@
+//! Workers with nothing to do, counted so that a worker deciding one long document (a
+//! record or a `\r` file of many chunks, which is one job) can decide several of its
+//! chunks at once on helper threads in their stead, instead of leaving the run on one
+//! core while the others wait for the next job.
+
+use std::sync::atomic::{AtomicIsize, AtomicU64, Ordering};
+
+/// How many threads a run can lend to a worker deciding a long document: its workers
+/// waiting for a job (or, for a caller deciding one text, a fixed number). Lending keeps
+/// the threads running at about the run's thread count: a helper runs while a worker
+/// waits. A worker that finds a job while its thread is lent goes on, so for at most one
+/// helper round the run has a thread more than it was given.
+#[derive(Debug, Default)]
+pub struct IdleWorkers {
+    /// Workers waiting, less the threads lent; below zero while a worker that found a
+    /// job runs beside the helper lent in its stead.
+    idle: AtomicIsize,
+    /// Helper threads started so far, for tests and accounting.
+    lent: AtomicU64,
+}
+
+impl IdleWorkers {
+    /// `n` threads to lend, whatever else runs: for a caller deciding one long text on
+    /// several cores ([`super::decide_document`]).
+    pub fn new(n: usize) -> Self {
+        IdleWorkers {
+            idle: AtomicIsize::new(isize::try_from(n).unwrap_or(isize::MAX)),
+            lent: AtomicU64::new(0),
+        }
+    }
+
+    /// A worker starts waiting for a job.
+    pub(super) fn waiting(&self) {
+        self.idle.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A worker has a job (or the run is over).
+    pub(super) fn working(&self) {
+        self.idle.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Takes up to `most` threads to lend; give them back with [`IdleWorkers::give_back`].
+    pub(super) fn borrow(&self, most: usize) -> usize {
+        let mut taken = 0;
+        while taken < most
+            && self
+                .idle
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |v| {
+                    (v > 0).then(|| v - 1)
+                })
+                .is_ok()
+        {
+            taken += 1;
+        }
+        taken
+    }
+
+    /// Returns threads taken with [`IdleWorkers::borrow`], counting `started` of them as
+    /// lent.
+    pub(super) fn give_back(&self, taken: usize, started: usize) {
+        self.idle.fetch_add(taken as isize, Ordering::AcqRel);
+        self.lent.fetch_add(started as u64, Ordering::Relaxed);
+    }
+
+    /// Helper threads started so far: chunks decided beside the worker that held them.
+    pub fn lent(&self) -> u64 {
+        self.lent.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_waiting_workers_are_lent_and_they_come_back() {
+        let idle = IdleWorkers::default();
+        assert_eq!(idle.borrow(4), 0, "no worker waits");
+        idle.waiting();
+        idle.waiting();
+        assert_eq!(idle.borrow(4), 2);
+        assert_eq!(idle.borrow(4), 0, "both are lent");
+        // A lent worker finds a job: the run is a thread over until the helper is done.
+        idle.working();
+        assert_eq!(idle.borrow(1), 0);
+        idle.give_back(2, 2);
+        assert_eq!(idle.borrow(4), 1, "one is still waiting");
+        idle.give_back(1, 0);
+        assert_eq!(idle.lent(), 2);
+        let fixed = IdleWorkers::new(3);
+        assert_eq!(fixed.borrow(2), 2);
+        assert_eq!(fixed.borrow(2), 1);
+    }
+}
