@@ -4,9 +4,9 @@
 # Builds a dump of composed pages from ../shared (train files only, seed 7) under
 # bench/out/dump, then prints MB/s for: the floor (read + jieba-rs cut per line, one
 # thread; examples/floor.rs), chaff filter --threads 1, chaff filter with all cores, and
-# each run's peak RSS, for the dump as a folder, as one JSONL file, and as that file
-# gzipped, zstd-, bzip2- and xz-compressed, as 16 gzipped parts, as a gzipped WET file
-# and as a Parquet table; also start-up (dictionary + model load) and training
+# each run's peak RSS, for the dump as a folder, as one JSONL file, as one JSONL record
+# of all its text, as that file gzipped, zstd-, bzip2- and xz-compressed, as 16 gzipped
+# parts, as a gzipped WET file and as a Parquet table; also start-up (dictionary + model load) and training
 # time/RSS for the corpus train portion plus 2000 composed pages.
 set -euo pipefail
 . "$(dirname "$0")/setup.sh"
@@ -112,6 +112,21 @@ for r in $(seq 1 "$rounds"); do
   once "$r" "jsonl,$tn" "$jb" "$chaff" filter --jsonl "$out/dump.jsonl"
 done
 summary floor "jsonl,$t1" "jsonl,$tn"
+# One record: the same pages' text as a single JSONL record, one job. With several
+# workers, those with no job decide its chunks beside the one that holds it.
+python3 - "$dump/pages" "$out/record.jsonl" <<'PY'
+import json, os, sys
+d, o = sys.argv[1:]
+text = "".join(open(os.path.join(d, n), encoding="utf-8").read() for n in sorted(os.listdir(d)))
+open(o, "w", encoding="utf-8").write(json.dumps({"id": "all", "text": text}, ensure_ascii=False) + "\n")
+PY
+rb=$(stat -c %s "$out/record.jsonl")
+: >"$results"
+for r in $(seq 1 "$rounds"); do
+  once "$r" "record,$t1" "$rb" "$chaff" --threads 1 filter --jsonl "$out/record.jsonl"
+  once "$r" "record,$tn" "$rb" "$chaff" filter --jsonl "$out/record.jsonl"
+done
+summary "record,$t1" "record,$tn"
 # Compressed JSONL in, compressed the same way out (-o): decompression on the reader
 # thread (at 1 thread) or a decoder thread (bzip2: blocks on rayon's pool), compression on
 # rayon's pool (gzip, bzip2) or the codec's own workers (zstd, xz).
