@@ -10,14 +10,14 @@
 //!
 //! This module runs those threads; the stages live in its parts: `read` (the reader
 //! thread), `decoders` (threads that decompress sources ahead of their turn, several at
-//! once, for the reader), `queue` (units of work in batches, against credits), `idle`
-//! (workers waiting for a job, whose threads decide a long document's chunks beside the
-//! worker that holds it), `render`
+//! once, for the reader), `queue` (units of work in batches, against credits), `crew`
+//! (the workers as one deciding a long document sees them: those waiting for a job lend
+//! it their threads; whether the run is over), `render`
 //! (what a worker makes of decided lines, per task), `tally` (the writer thread's
 //! accounting) and `sink` (joining pieces into a stream or each source's output file).
 
+mod crew;
 mod decoders;
-mod idle;
 mod queue;
 mod read;
 mod render;
@@ -35,7 +35,7 @@ use crate::reader::Line;
 use crate::sources::{Entry, Inputs};
 pub use crate::summary::Summary;
 use crate::writer::{write_tag_header, Decision, Joiner, TagFormat};
-pub use idle::IdleWorkers;
+pub use crew::Crew;
 use queue::{Batch, Done, Job, Unit};
 use render::{Piece, Task};
 use sink::{
@@ -111,14 +111,14 @@ pub struct DecidedChunk<'c, 't> {
 /// chunk in order (an error stops there); the result is every line's mark: `None` for a
 /// blank line, else whether it is kept.
 ///
-/// With `idle`, chunks are decided several at a time, on as many helper threads as it
+/// With a `crew`, chunks are decided several at a time, on as many helper threads as it
 /// lends at each round (chunks are decided each on its own, so the result is the same);
 /// `None` decides them one after another on the calling thread.
 pub fn decide_document<E>(
     classifier: &Classifier,
     policy: &KeepPolicy,
     text: &str,
-    idle: Option<&IdleWorkers>,
+    crew: Option<&Crew>,
     mut each: impl FnMut(DecidedChunk<'_, '_>) -> std::result::Result<(), E>,
 ) -> std::result::Result<Vec<Option<bool>>, E> {
     let eol = crate::reader::document_line_end(text.as_bytes());
@@ -142,10 +142,10 @@ pub fn decide_document<E>(
     let mut k = 0;
     while k < count {
         // A round: this chunk here, the next few on threads lent meanwhile.
-        let taken = idle.map_or(0, |i| i.borrow(count - k - 1));
+        let taken = crew.map_or(0, |c| c.borrow(count - k - 1));
         let (decided, started) = decide_round(k, taken, &decide_span);
-        if let Some(i) = idle {
-            i.give_back(taken, started);
+        if let Some(c) = crew {
+            c.give_back(taken, started);
         }
         for (lines, decisions) in decided {
             marks.extend(decisions.iter().map(|d| d.as_ref().map(|d| d.keep)));
@@ -593,8 +593,8 @@ impl Engine<'_> {
         // Where the reader leaves an error in finding the next source: the run stops
         // there, after everything before it is written.
         let walk_error = Mutex::new(None);
-        // Workers waiting for a job, lent to one deciding a long document.
-        let idle = &IdleWorkers::default();
+        // Workers waiting for a job lend their threads to one deciding a long document.
+        let crew = &Crew::default();
         let mut tally = Tally {
             summary: Summary::default(),
             file: Summary::default(),
@@ -646,15 +646,15 @@ impl Engine<'_> {
                 let worker = std::thread::Builder::new().name(format!("chaff-worker-{w}"));
                 worker
                     .spawn_scoped(scope, move || loop {
-                        idle.waiting();
+                        crew.waiting();
                         let next = job_rx.lock().map(|rx| rx.recv());
                         // At the end of the jobs a worker stays counted as waiting: its
                         // core is free for the rest of the run.
                         let Ok(Ok((seq, units))) = next else { return };
-                        idle.working();
+                        crew.working();
                         let mut done = Vec::with_capacity(units.len());
                         for unit in units {
-                            let d = self.work(task, direct, unit, idle);
+                            let d = self.work(task, direct, unit, crew);
                             // The run ends at a failure: later units are not worked on
                             // (with `direct`, that would write their files).
                             let failed = matches!(d.item, Done::Fail(_));
@@ -670,39 +670,46 @@ impl Engine<'_> {
                     .map_err(Error::spawn)?;
             }
             drop(done_tx);
-            let mut waiting = BTreeMap::new();
-            let mut next = 0u64;
-            loop {
-                if crate::interrupt::requested() {
-                    return Err(Error::Interrupted);
-                }
-                match done_rx.recv_timeout(Duration::from_millis(100)) {
-                    Ok((seq, d)) => {
-                        waiting.insert(seq, d);
+            // The writer: pieces back in input order. When it stops for good (done, a
+            // stop request, an error), a worker deciding a long document stops too.
+            let mut write = || -> Result<()> {
+                let mut waiting = BTreeMap::new();
+                let mut next = 0u64;
+                loop {
+                    if crate::interrupt::requested() {
+                        return Err(Error::Interrupted);
                     }
-                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
-                    // The reader also stops early on a stop request: then the run is
-                    // interrupted, not finished.
-                    Err(mpsc::RecvTimeoutError::Disconnected) => {
-                        if crate::interrupt::requested() {
-                            return Err(Error::Interrupted);
+                    match done_rx.recv_timeout(Duration::from_millis(100)) {
+                        Ok((seq, d)) => {
+                            waiting.insert(seq, d);
                         }
-                        return match walk_error.lock().map(|mut e| e.take()) {
-                            Ok(Some(e)) => Err(e),
-                            _ => Ok(()),
-                        };
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        // The reader also stops early on a stop request: then the run is
+                        // interrupted, not finished.
+                        Err(mpsc::RecvTimeoutError::Disconnected) => {
+                            if crate::interrupt::requested() {
+                                return Err(Error::Interrupted);
+                            }
+                            return match walk_error.lock().map(|mut e| e.take()) {
+                                Ok(Some(e)) => Err(e),
+                                _ => Ok(()),
+                            };
+                        }
                     }
-                }
-                while let Some(batch) = waiting.remove(&next) {
-                    next += 1;
-                    let _ = credit_tx.send(());
-                    for unit in batch {
-                        tally.absorb(unit, sink)?;
-                        progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
+                    while let Some(batch) = waiting.remove(&next) {
+                        next += 1;
+                        let _ = credit_tx.send(());
+                        for unit in batch {
+                            tally.absorb(unit, sink)?;
+                            progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
+                        }
                     }
+                    tally.flush_journal()?;
                 }
-                tally.flush_journal()?;
-            }
+            };
+            let written = write();
+            crew.end();
+            written
         });
         progress.finish();
         result?;
@@ -712,7 +719,7 @@ impl Engine<'_> {
     /// A worker's share: classify and render one chunk or batch of rows (see
     /// [`guarded`]: a panic becomes an error; `files`, a source in one unit is written
     /// here).
-    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>, idle: &IdleWorkers) -> Unit<Done> {
+    fn work(&self, task: Task<'_>, files: bool, unit: Unit<Job>, crew: &Crew) -> Unit<Done> {
         let source = &unit.entry.source;
         let (entry, last) = (&unit.entry, unit.last);
         let item = match unit.item {
@@ -726,7 +733,7 @@ impl Engine<'_> {
                     files,
                     self.opts.compress_level,
                     c.first_line,
-                    || self.render(source, task, &c, last, members, idle),
+                    || self.render(source, task, &c, last, members, crew),
                 )
             }
             Job::Rows(rows) => guarded(
@@ -735,7 +742,7 @@ impl Engine<'_> {
                 files,
                 self.opts.compress_level,
                 rows.first_row + 1,
-                || self.render_rows(&source.display(), task, &rows, idle),
+                || self.render_rows(&source.display(), task, &rows, crew),
             ),
         };
         Unit {
@@ -960,9 +967,9 @@ mod tests {
         // 40,000 lines: 8 chunks of at most LINE_TARGET lines, ragged at the end.
         let text = page.repeat(8_000) + "财政部发布今年前十个月全国一般公共预算收支情况。";
         type Seen = Vec<(usize, bool, Vec<usize>, Vec<Option<(bool, Vec<f64>)>>)>;
-        let decided = |idle: Option<&IdleWorkers>| {
+        let decided = |crew: Option<&Crew>| {
             let mut seen: Seen = Vec::new();
-            let marks = decide_document(&classifier, &policy, &text, idle, |c| {
+            let marks = decide_document(&classifier, &policy, &text, crew, |c| {
                 seen.push((
                     c.offset,
                     c.last,
@@ -981,16 +988,16 @@ mod tests {
         assert!(alone.1.len() >= 3, "{} chunks", alone.1.len());
         assert_eq!(alone.0.len(), text.lines().count());
         for n in [1, 2, 7] {
-            let idle = IdleWorkers::new(n);
-            assert!(decided(Some(&idle)) == alone, "{n} threads lent");
-            assert!(idle.lent() > 0, "{n} threads lent: none started");
+            let crew = Crew::new(n);
+            assert!(decided(Some(&crew)) == alone, "{n} threads lent");
+            assert!(crew.lent() > 0, "{n} threads lent: none started");
             // Every thread came back.
-            assert_eq!(idle.borrow(usize::MAX), n);
+            assert_eq!(crew.borrow(usize::MAX), n);
         }
         // An error from `each` stops there, helpers or not.
-        let idle = IdleWorkers::new(3);
+        let crew = Crew::new(3);
         let mut calls = 0;
-        let stopped = decide_document(&classifier, &policy, &text, Some(&idle), |_| {
+        let stopped = decide_document(&classifier, &policy, &text, Some(&crew), |_| {
             calls += 1;
             if calls == 2 {
                 return Err("stop");
@@ -998,7 +1005,44 @@ mod tests {
             Ok(())
         });
         assert_eq!((stopped, calls), (Err("stop"), 2));
-        assert_eq!(idle.borrow(usize::MAX), 3);
+        assert_eq!(crew.borrow(usize::MAX), 3);
+    }
+
+    #[test]
+    fn a_long_record_stops_between_chunks_once_the_run_is_over() {
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        let classifier = Classifier::new(m);
+        let engine = Engine {
+            classifier: &classifier,
+            policy: &policy,
+            opts: RunOptions {
+                format: InputFormat::Jsonl {
+                    text_field: "text".into(),
+                },
+                ..RunOptions::default()
+            },
+        };
+        let text = "国务院常务会议部署进一步稳定就业的政策措施。\n\n".repeat(20_000);
+        let record = serde_json::json!({ "id": 1, "text": text }).to_string() + "\n";
+        let chunk = crate::reader::Chunk {
+            first_line: 1,
+            next_line: 2,
+            end: record.len() as u64,
+            bytes: record.into_bytes(),
+            records: Vec::new(),
+        };
+        let source = Source::Stdin;
+        let task = Task::Filter { removed: false };
+        let crew = Crew::default();
+        let piece = engine
+            .render(&source, task, &chunk, true, false, &crew)
+            .unwrap();
+        assert_eq!(piece.summary.kept, 20_000);
+        // The writer has stopped: the record ends at its first chunk, undecided past it.
+        crew.end();
+        let e = engine.render(&source, task, &chunk, true, false, &crew);
+        assert!(matches!(e, Err(Error::Interrupted)), "{:?}", e.map(|_| ()));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! output of each task (`filter`'s kept lines, records or rows; `tag` records; Dolma
 //! attributes; the HTML audit page), its accounting and side outputs.
 
-use super::{decide, decide_document, paragraphs, Engine, IdleWorkers, InputFormat};
+use super::{decide, decide_document, paragraphs, Crew, Engine, InputFormat};
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::jsonl::{BadRecords, Record};
@@ -69,7 +69,7 @@ impl Engine<'_> {
         path: &str,
         task: Task<'_>,
         rows: &Rows,
-        idle: &IdleWorkers,
+        crew: &Crew,
     ) -> Result<Piece> {
         let mut piece = Piece::default();
         piece.summary.bytes_in = rows.text_bytes as u64;
@@ -113,7 +113,7 @@ impl Engine<'_> {
                 heading.as_deref(),
                 None,
                 &mut piece,
-                idle,
+                crew,
             )?;
             match task {
                 Task::Html | Task::Tag(_) => {}
@@ -165,7 +165,7 @@ impl Engine<'_> {
         chunk: &Chunk,
         last: bool,
         members: bool,
-        idle: &IdleWorkers,
+        crew: &Crew,
     ) -> Result<Piece> {
         let path = source.display();
         let mut piece = Piece::default();
@@ -201,7 +201,7 @@ impl Engine<'_> {
                 let heading = (task == Task::Html).then(|| path.clone());
                 let heading = heading.as_deref();
                 let marks = self.decide_whole(
-                    task, &path, None, text, None, heading, None, &mut piece, idle,
+                    task, &path, None, text, None, heading, None, &mut piece, crew,
                 )?;
                 if matches!(task, Task::Filter { .. }) {
                     // The document whole: nothing to join it to.
@@ -296,7 +296,7 @@ impl Engine<'_> {
                         heading.as_deref(),
                         attributes.as_mut(),
                         &mut piece,
-                        idle,
+                        crew,
                     )?;
                     if let (Task::Dolma(name), Some(attributes)) = (task, attributes) {
                         if rec.paragraphs.is_some() {
@@ -350,7 +350,7 @@ impl Engine<'_> {
                     }
                 }
             }
-            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece, idle)?,
+            InputFormat::Warc => self.render_warc(&path, task, chunk, members, &mut piece, crew)?,
             InputFormat::Parquet { .. } => {
                 return Err(Error::Internal("Parquet is read as rows, not text".into()))
             }
@@ -366,7 +366,7 @@ impl Engine<'_> {
         chunk: &Chunk,
         members: bool,
         piece: &mut Piece,
-        idle: &IdleWorkers,
+        crew: &Crew,
     ) -> Result<()> {
         let filter = matches!(task, Task::Filter { .. });
         let gzip_level = Compression::Gzip.level(self.opts.compress_level);
@@ -418,7 +418,7 @@ impl Engine<'_> {
                     heading.as_deref(),
                     None,
                     piece,
-                    idle,
+                    crew,
                 )?;
                 match task {
                     Task::Html | Task::Tag(_) => {}
@@ -463,8 +463,10 @@ impl Engine<'_> {
     /// ([`Engine::render_doc`]; `spans` as there) and, with a `heading` (`html`), its
     /// report, a section per chunk as for a file. With `attributes`, its Dolma attributes
     /// are built there too. Returns every line's mark: `None` blank, else whether it is kept.
+    /// Its chunks are decided on the threads `crew` lends; once the run is over it stops
+    /// with [`Error::Interrupted`].
     #[allow(clippy::too_many_arguments)]
-    fn decide_whole(
+    pub(super) fn decide_whole(
         &self,
         task: Task<'_>,
         path: &str,
@@ -474,10 +476,15 @@ impl Engine<'_> {
         heading: Option<&str>,
         mut attributes: Option<&mut crate::dolma::Attributes>,
         piece: &mut Piece,
-        idle: &IdleWorkers,
+        crew: &Crew,
     ) -> Result<Vec<Option<bool>>> {
         piece.summary.documents += 1;
-        decide_document(self.classifier, self.policy, text, Some(idle), |c| {
+        decide_document(self.classifier, self.policy, text, Some(crew), |c| {
+            // A long document stops between chunks when the run is over: it may be
+            // minutes of work no one would write.
+            if crew.over() {
+                return Err(Error::Interrupted);
+            }
             piece.summary.add_lines(c.lines, c.decisions);
             let (lines, decisions) = (c.lines, c.decisions);
             self.render_doc(task, path, name, lines, c.offset, spans, decisions, piece)?;
