@@ -114,6 +114,7 @@ pub mod plot;
 pub mod progress;
 pub mod reader;
 pub mod say;
+pub mod seen;
 pub mod side_file;
 pub mod sniff;
 pub mod sources;

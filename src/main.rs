@@ -1077,6 +1077,9 @@ fn cmd_eval(a: EvalArgs) -> Result<()> {
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
     let docs = dataset::read_labelled(&a.inputs, &a.decoding.options()?)?;
     let report = eval::evaluate(c, &p, &docs)?;
+    if let Some(w) = report.seen_warning() {
+        chaff::say!("chaff: warning: {w}");
+    }
     if let Some(path) = &a.plot {
         chaff::plot::plot(&report, path)?;
     }

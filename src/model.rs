@@ -6,6 +6,7 @@ use crate::context::ContextModel;
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::features::FeatureConfig;
+use crate::seen::Seen;
 use crate::token_table::TokenTable;
 use linfa::prelude::*;
 use linfa::DatasetBase;
@@ -42,6 +43,9 @@ pub struct Model {
     /// The chaff version that wrote it: this build's for a model fitted in this
     /// process, else its file header's.
     pub written_by: String,
+    /// Fingerprints of the labelled lines it was trained on; `None` for a model written
+    /// before they were kept (format version 1), or updated from one.
+    pub seen: Option<Seen>,
     counts: Counts,
     log_prior: Vec<f64>,
     /// Vocabulary (sorted) and its log P(token | class), row-major `[token][class]`.
@@ -140,6 +144,7 @@ impl Model {
             info,
             context,
             written_by: env!("CARGO_PKG_VERSION").into(),
+            seen: None,
             counts,
             log_prior,
             vocab,
@@ -321,6 +326,13 @@ pub fn describe(model: &Model, top: usize) -> String {
         ));
     }
     s.push_str(&format!("trained on: {}\n", model.info.inputs.join(" ")));
+    s.push_str(&match &model.seen {
+        Some(seen) => format!(
+            "lines fingerprinted (what eval checks its data against): {}\n",
+            seen.len()
+        ),
+        None => "lines fingerprinted: none (a model from before chaff kept them)\n".into(),
+    });
     s.push_str(&format!("written by: chaff {}\n", model.written_by));
     if !model.info.tuned_on.is_empty() {
         s.push_str(&format!("tuned on: {}\n", model.info.tuned_on.join(" ")));

@@ -3,7 +3,8 @@
 //! ```text
 //! offset  size  field
 //! 0       8     magic "CHAFFMDL"
-//! 8       4     format version, u32 little-endian (currently 1)
+//! 8       4     format version, u32 little-endian (2; 1 for a model without line
+//!               fingerprints, which this build also reads)
 //! 12      8     header length H, u64 LE
 //! 20      H     header: UTF-8 JSON (format name, classes, paragraphs per class, training
 //!               settings incl. tokenizer, summary, vocabulary size)
@@ -11,6 +12,8 @@
 //!                 u64 T; T x { u32 len, token bytes, K x u64 count }   (all counted tokens, sorted)
 //!                 K x f64 ln P(class)
 //!                 u64 V; V x { u32 index into the T tokens, K x f64 ln P(token|class) }
+//!                 version 2: u64 N; N x LEB128 (the trained lines' fingerprints,
+//!                 sorted, each as its difference from the one before: [`crate::seen`])
 //! end-4   4     CRC-32 (IEEE) of every preceding byte
 //! ```
 //! Readers check magic, version, checksum and every length before trusting them, so a
@@ -20,14 +23,16 @@ use crate::context::ContextModel;
 use crate::counts::Counts;
 use crate::error::{Error, Result};
 use crate::model::{Model, TrainInfo};
+use crate::seen::Seen;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// First bytes of every chaff model file.
 pub const MAGIC: &[u8; 8] = b"CHAFFMDL";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this build writes for a model with line fingerprints, and reads
+/// (with version 1, which it writes for a model without them).
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The JSON header: everything a human or another tool needs to know about the model
 /// without parsing the body.
@@ -58,7 +63,13 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
     let header = serde_json::to_vec_pretty(&header_of(model)).expect("header serialises");
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    // A model without fingerprints stays readable by chaff before version 2.
+    let version = if model.seen.is_some() {
+        FORMAT_VERSION
+    } else {
+        1
+    };
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(&header);
     let tokens = counts.sorted_tokens();
@@ -82,6 +93,9 @@ pub fn to_bytes(model: &Model) -> Vec<u8> {
         for &l in &table[j * k..(j + 1) * k] {
             out.extend_from_slice(&l.to_le_bytes());
         }
+    }
+    if let Some(seen) = &model.seen {
+        seen.encode(&mut out);
     }
     let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
@@ -151,9 +165,9 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
     let (data, crc) = bytes.split_at(bytes.len() - 4);
     let mut r = Reader { buf: data, at: 8 };
     let version = r.u32()?;
-    if version != FORMAT_VERSION {
+    if !(1..=FORMAT_VERSION).contains(&version) {
         return Err(format!(
-            "format version {version}, this chaff reads version {FORMAT_VERSION}"
+            "format version {version}, this chaff reads versions 1 to {FORMAT_VERSION}"
         ));
     }
     let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
@@ -213,6 +227,13 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
             log_prob.push(r.f64()?);
         }
     }
+    let seen = if version >= 2 {
+        let (seen, used) = Seen::decode(&data[r.at..])?;
+        r.at += used;
+        Some(seen)
+    } else {
+        None
+    };
     if r.at != data.len() {
         return Err(format!(
             "{} unexpected bytes after the body",
@@ -244,6 +265,7 @@ fn parse(bytes: &[u8]) -> std::result::Result<Model, String> {
         log_prob,
     );
     model.written_by = header.written_by;
+    model.seen = seen;
     Ok(model)
 }
 

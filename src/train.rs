@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Featurizer};
 use crate::input::DecodeOptions;
 use crate::model::{Model, TrainInfo};
+use crate::seen::Seen;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -247,6 +248,7 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     }
     let info = TrainInfo { threshold, ..info };
     let mut model = Model::fit(counts, info, context)?;
+    model.seen = Some(Seen::of(lines_of(&docs)));
     if !tuning.is_empty() {
         let news = model.counts().find_class("news").ok_or_else(|| {
             Error::Training("tuning needs a class named news (the kept class)".into())
@@ -511,12 +513,22 @@ fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) 
     let delta = count_docs(&docs, &featurizer);
     let mut counts = model.counts().clone();
     let mut info = model.info.clone();
+    // A model without fingerprints (format 1) stays without: its other lines are unknown.
+    let mut seen = model.seen.clone();
+    let lines = Seen::of(lines_of(&docs));
     if add {
         counts.merge(&delta);
+        if let Some(s) = &mut seen {
+            s.merge(&lines);
+        }
     } else {
         counts
             .subtract(&delta)
             .map_err(|e| Error::Training(format!("cannot forget this data: {e}")))?;
+        if let Some(s) = &mut seen {
+            s.subtract(&lines)
+                .map_err(|print| unseen_line(&docs, print))?;
+        }
     }
     // Re-express the context counts in the (possibly changed) class order.
     let k = counts.classes().len();
@@ -576,5 +588,29 @@ fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) 
                 .join(" and ")
         )));
     }
-    Model::fit(counts, info, context)
+    let mut changed = Model::fit(counts, info, context)?;
+    changed.seen = seen;
+    Ok(changed)
+}
+
+/// Every labelled line's text, in input order.
+fn lines_of(docs: &[LabelledDoc]) -> impl Iterator<Item = &str> {
+    docs.iter()
+        .flat_map(|d| d.lines.iter().map(|l| l.text.as_str()))
+}
+
+/// The error for forgetting a line the model was not trained on (so many times), named
+/// by its place: the first labelled line of that fingerprint.
+fn unseen_line(docs: &[LabelledDoc], print: u32) -> Error {
+    let at = docs.iter().find_map(|d| {
+        (d.lines.iter())
+            .find(|l| crate::seen::fingerprint(&l.text) == print)
+            .map(|l| (d, l))
+    });
+    let msg =
+        "cannot forget this data: the model was not trained on this line (or not as many times)";
+    match at {
+        Some((d, l)) => Error::input(&d.path, l.line, msg),
+        None => Error::Training(msg.into()),
+    }
 }

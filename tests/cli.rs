@@ -392,6 +392,45 @@ fn eval_reports_loss_leak_and_confusion() {
 }
 
 #[test]
+fn eval_says_how_much_of_its_data_the_model_was_trained_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m.chaff");
+    let pages = "tests/data/pageset";
+    ok(&["train", "-q", "-o", s(&m), "--min-count", "1", pages]);
+    // Its own training pages: every line, and a warning.
+    let o = chaff(&["eval", "--json", "-m", s(&m), pages]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seen = &v["seen_in_training"];
+    assert_eq!(seen["lines"], v["lines"]);
+    assert!(seen["distinct"].as_u64().unwrap() > 10);
+    assert_eq!(seen["distinct_seen"], seen["distinct"]);
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(
+        err.starts_with("chaff: warning: ")
+            && err.contains("(100.0 %) are lines this model was trained on"),
+        "{err}"
+    );
+    // The default model on the seed page, which it was not trained on: none of its
+    // distinct lines but what chrome shares with the training pages, and no warning.
+    let o = chaff(&["eval", "--json", s(&shared().join("seed"))]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let seen = &v["seen_in_training"];
+    let share = seen["distinct_seen"].as_f64().unwrap() / seen["distinct"].as_f64().unwrap();
+    assert!(share < 0.1, "{seen}");
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    let text = String::from_utf8(ok(&["eval", "-m", s(&m), pages])).unwrap();
+    assert!(text.contains("lines the model was trained on: "), "{text}");
+    // A model without fingerprints (format 1) says nothing of it.
+    let mut old = chaff::model_file::from_bytes(&std::fs::read(&m).unwrap(), &m).unwrap();
+    old.seen = None;
+    std::fs::write(&m, chaff::model_file::to_bytes(&old)).unwrap();
+    let o = chaff(&["eval", "--json", "-m", s(&m), pages]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v.get("seen_in_training").is_none() && o.stderr.is_empty());
+}
+
+#[test]
 fn train_formats_classes_and_quiet_stderr() {
     let tmp = tempfile::tempdir().unwrap();
     let m = tmp.path().join("m.chaff");

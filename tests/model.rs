@@ -156,8 +156,11 @@ fn bad_model_files_are_clear_errors() {
     load_err(&junk);
     // A well-formed, checksummed file whose vocabulary lists one token twice (its last
     // entry, index and two rows, repeats the one before): an error, not a model whose
-    // token table could never be built.
-    let body = &good[..good.len() - 4];
+    // token table could never be built. (Format 1, where the vocabulary ends the body.)
+    let mut model = chaff::default_model().unwrap();
+    model.seen = None;
+    let v1 = model_file::to_bytes(&model);
+    let body = &v1[..v1.len() - 4];
     let entry = 4 + 2 * 8;
     let mut twice = body.to_vec();
     let (last, before) = (body.len() - entry, body.len() - 2 * entry);
@@ -166,6 +169,40 @@ fn bad_model_files_are_clear_errors() {
     twice.extend_from_slice(&crc.to_le_bytes());
     let e = load_err(&twice);
     assert!(e.contains("listed twice in the vocabulary"), "{e}");
+    // Format 2's line fingerprints, checksummed but damaged: a count past the file, a
+    // fingerprint cut short.
+    let at = v1.len() - 4; // where the fingerprints begin
+    let rechecked = |mut b: Vec<u8>| {
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        load_err(&b)
+    };
+    let mut count = good[..good.len() - 4].to_vec();
+    count[at + 7] = 0x7f;
+    let e = rechecked(count);
+    assert!(e.contains("exceed the file"), "{e}");
+    let mut cut = good[..good.len() - 5].to_vec();
+    *cut.last_mut().unwrap() |= 0x80;
+    let e = rechecked(cut);
+    assert!(e.contains("truncated in the line fingerprints"), "{e}");
+}
+
+#[test]
+fn a_model_without_line_fingerprints_is_written_and_read_as_format_1() {
+    let mut model = chaff::default_model().unwrap();
+    let seen = model
+        .seen
+        .take()
+        .expect("the default model keeps fingerprints");
+    assert!(seen.len() > 100_000);
+    let v1 = model_file::to_bytes(&model);
+    assert_eq!(&v1[8..12], &1u32.to_le_bytes());
+    assert_eq!(&chaff::DEFAULT_MODEL[8..12], &2u32.to_le_bytes());
+    let back = model_file::from_bytes(&v1, Path::new("v1")).unwrap();
+    assert!(back.seen.is_none());
+    assert_eq!(model_file::to_bytes(&back), v1);
+    // The same model but for its version and the fingerprints that end format 2's body.
+    assert_eq!(v1[12..v1.len() - 4], chaff::DEFAULT_MODEL[12..v1.len() - 4]);
 }
 
 #[test]

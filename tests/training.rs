@@ -105,6 +105,62 @@ fn update_and_forget_are_exact() {
 }
 
 #[test]
+fn forget_checks_the_lines_themselves_and_update_keeps_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = |n: &str| tmp.path().join(n);
+    let rows = "news\t国务院召开常务会议\nfiller\t哈哈哈好开心\nnews\t财政部发布收支情况\n";
+    fs::write(m("a.tsv"), rows).unwrap();
+    ok(&[
+        "train",
+        "-q",
+        "--min-count",
+        "1",
+        "-o",
+        s(&m("a")),
+        s(&m("a.tsv")),
+    ]);
+    // The same words in Traditional script count as the line's (scored as Simplified),
+    // but it is not a line the model was trained on.
+    fs::write(m("t.tsv"), "news\t國務院召開常務會議\n").unwrap();
+    let err = fails(&["forget", "-m", s(&m("a")), "-o", s(&m("x")), s(&m("t.tsv"))]);
+    assert_eq!(
+        err,
+        format!(
+            "chaff: {}:1: cannot forget this data: the model was not trained on this line (or not as many times)\n",
+            m("t.tsv").display()
+        )
+    );
+    assert!(!m("x").exists());
+    // Updated with a line, the model has seen it once more; forgotten, once less.
+    fs::write(m("b.tsv"), "news\t国务院召开常务会议\n").unwrap();
+    ok(&[
+        "train",
+        "--update",
+        s(&m("a")),
+        "-o",
+        s(&m("a+b")),
+        s(&m("b.tsv")),
+    ]);
+    let lines = |model: &str| {
+        let text = inspect(&m(model));
+        let l = text.lines().find(|l| l.starts_with("lines fingerprinted"));
+        l.unwrap().rsplit(' ').next().unwrap().to_string()
+    };
+    assert_eq!((lines("a"), lines("a+b")), ("3".into(), "4".into()));
+    for _ in 0..2 {
+        ok(&[
+            "forget",
+            "-m",
+            s(&m("a+b")),
+            "-o",
+            s(&m("a+b")),
+            s(&m("b.tsv")),
+        ]);
+    }
+    assert_eq!(lines("a+b"), "2");
+}
+
+#[test]
 fn train_refuses_settings_no_model_can_use_before_reading_data() {
     // A threshold stored out of range failed every later run of the model, as if that
     // run had given --threshold; the data named is never read (it does not exist).
