@@ -29,6 +29,9 @@ impl Progress {
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style);
         }
+        // The clock and spinner move while nothing is finished (a long record is one
+        // job of minutes): a bar that stands still reads as a hung run.
+        bar.enable_steady_tick(std::time::Duration::from_millis(250));
         Progress { bar: Some(bar) }
     }
 

@@ -683,7 +683,12 @@ impl Engine<'_> {
                         Ok((seq, d)) => {
                             waiting.insert(seq, d);
                         }
-                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            // What the reader has read, while a long job holds the rest.
+                            let read = consumed.load(Ordering::Relaxed);
+                            progress.update(read, tally.summary.files);
+                            continue;
+                        }
                         // The reader also stops early on a stop request: then the run is
                         // interrupted, not finished.
                         Err(mpsc::RecvTimeoutError::Disconnected) => {
