@@ -133,29 +133,17 @@ fn forget_checks_the_lines_themselves_and_update_keeps_them() {
     assert!(!m("x").exists());
     // Updated with a line, the model has seen it once more; forgotten, once less.
     fs::write(m("b.tsv"), "news\t国务院召开常务会议\n").unwrap();
-    ok(&[
-        "train",
-        "--update",
-        s(&m("a")),
-        "-o",
-        s(&m("a+b")),
-        s(&m("b.tsv")),
-    ]);
+    let (a, b) = (m("a"), m("b.tsv"));
+    ok(&["train", "--update", s(&a), "-o", s(&m("a+b")), s(&b)]);
     let lines = |model: &str| {
         let text = inspect(&m(model));
         let l = text.lines().find(|l| l.starts_with("lines fingerprinted"));
         l.unwrap().rsplit(' ').next().unwrap().to_string()
     };
     assert_eq!((lines("a"), lines("a+b")), ("3".into(), "4".into()));
+    let ab = s(&m("a+b")).to_string();
     for _ in 0..2 {
-        ok(&[
-            "forget",
-            "-m",
-            s(&m("a+b")),
-            "-o",
-            s(&m("a+b")),
-            s(&m("b.tsv")),
-        ]);
+        ok(&["forget", "-m", &ab, "-o", &ab, s(&b)]);
     }
     assert_eq!(lines("a+b"), "2");
 }

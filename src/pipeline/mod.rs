@@ -799,12 +799,17 @@ mod tests {
     use crate::reader::split_str_at;
     use crate::sources::Source;
 
+    /// The default model's classifier, and its keep policy as `filter` sets it.
+    fn default_parts() -> (Classifier, KeepPolicy) {
+        let m = crate::default_model().unwrap();
+        let policy = KeepPolicy::new(&m, &[], None).unwrap();
+        (Classifier::new(m), policy)
+    }
+
     #[test]
     fn an_output_that_appears_during_the_run_is_never_written_over() {
         let tmp = tempfile::tempdir().unwrap();
-        let m = crate::default_model().unwrap();
-        let policy = KeepPolicy::new(&m, &[], None).unwrap();
-        let classifier = Classifier::new(m);
+        let (classifier, policy) = default_parts();
         let news = "国务院常务会议部署进一步稳定就业的政策措施。\n";
         let other = "财政部发布今年前十个月全国一般公共预算收支情况。\n";
         // Sources written whole by a worker, and one long enough to be read in chunks
@@ -924,9 +929,7 @@ mod tests {
             .collect();
         let mut with_gap = entries;
         with_gap[1] = Err(Error::Usage("the walk failed".into()));
-        let m = crate::default_model().unwrap();
-        let policy = KeepPolicy::new(&m, &[], None).unwrap();
-        let classifier = Classifier::new(m);
+        let (classifier, policy) = default_parts();
         let engine = Engine {
             classifier: &classifier,
             policy: &policy,
@@ -965,9 +968,7 @@ mod tests {
 
     #[test]
     fn a_long_document_decided_on_lent_threads_is_decided_as_on_one() {
-        let m = crate::default_model().unwrap();
-        let policy = KeepPolicy::new(&m, &[], None).unwrap();
-        let classifier = Classifier::new(m);
+        let (classifier, policy) = default_parts();
         let page = "国务院常务会议部署进一步稳定就业的政策措施。\n\n哈哈哈今天好开心～\n发布 👍 0 举报 写留言\n\n";
         // 40,000 lines: 8 chunks of at most LINE_TARGET lines, ragged at the end.
         let text = page.repeat(8_000) + "财政部发布今年前十个月全国一般公共预算收支情况。";
@@ -1015,9 +1016,7 @@ mod tests {
 
     #[test]
     fn a_long_record_stops_between_chunks_once_the_run_is_over() {
-        let m = crate::default_model().unwrap();
-        let policy = KeepPolicy::new(&m, &[], None).unwrap();
-        let classifier = Classifier::new(m);
+        let (classifier, policy) = default_parts();
         let engine = Engine {
             classifier: &classifier,
             policy: &policy,
