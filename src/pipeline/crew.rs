@@ -74,9 +74,24 @@ impl Crew {
         self.over.store(true, Ordering::Release);
     }
 
+    /// Ends the run when dropped: held by the writer, so that however it stops, a
+    /// worker deciding a long document stops too.
+    pub(super) fn ending(&self) -> Ending<'_> {
+        Ending(self)
+    }
+
     /// Whether the run is over, or a stop was requested ([`crate::interrupt`]).
     pub(super) fn over(&self) -> bool {
         self.over.load(Ordering::Acquire) || crate::interrupt::requested()
+    }
+}
+
+/// [`Crew::ending`]'s guard.
+pub(super) struct Ending<'a>(&'a Crew);
+
+impl Drop for Ending<'_> {
+    fn drop(&mut self) {
+        self.0.end();
     }
 }
 
@@ -103,7 +118,7 @@ mod tests {
         assert_eq!(fixed.borrow(2), 2);
         assert_eq!(fixed.borrow(2), 1);
         assert!(!fixed.over());
-        fixed.end();
+        drop(fixed.ending());
         assert!(fixed.over());
     }
 }

@@ -670,51 +670,47 @@ impl Engine<'_> {
                     .map_err(Error::spawn)?;
             }
             drop(done_tx);
-            // The writer: pieces back in input order. When it stops for good (done, a
-            // stop request, an error), a worker deciding a long document stops too.
-            let mut write = || -> Result<()> {
-                let mut waiting = BTreeMap::new();
-                let mut next = 0u64;
-                loop {
-                    if crate::interrupt::requested() {
-                        return Err(Error::Interrupted);
-                    }
-                    match done_rx.recv_timeout(Duration::from_millis(100)) {
-                        Ok((seq, d)) => {
-                            waiting.insert(seq, d);
-                        }
-                        Err(mpsc::RecvTimeoutError::Timeout) => {
-                            // What the reader has read, while a long job holds the rest.
-                            let read = consumed.load(Ordering::Relaxed);
-                            progress.update(read, tally.summary.files);
-                            continue;
-                        }
-                        // The reader also stops early on a stop request: then the run is
-                        // interrupted, not finished.
-                        Err(mpsc::RecvTimeoutError::Disconnected) => {
-                            if crate::interrupt::requested() {
-                                return Err(Error::Interrupted);
-                            }
-                            return match walk_error.lock().map(|mut e| e.take()) {
-                                Ok(Some(e)) => Err(e),
-                                _ => Ok(()),
-                            };
-                        }
-                    }
-                    while let Some(batch) = waiting.remove(&next) {
-                        next += 1;
-                        let _ = credit_tx.send(());
-                        for unit in batch {
-                            tally.absorb(unit, sink)?;
-                            progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
-                        }
-                    }
-                    tally.flush_journal()?;
+            // However the writer stops (done, a stop request, an error), a worker deciding
+            // a long document stops too.
+            let _end = crew.ending();
+            let mut waiting = BTreeMap::new();
+            let mut next = 0u64;
+            loop {
+                if crate::interrupt::requested() {
+                    return Err(Error::Interrupted);
                 }
-            };
-            let written = write();
-            crew.end();
-            written
+                match done_rx.recv_timeout(Duration::from_millis(100)) {
+                    Ok((seq, d)) => {
+                        waiting.insert(seq, d);
+                    }
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        // What the reader has read, while a long job holds the rest.
+                        let read = consumed.load(Ordering::Relaxed);
+                        progress.update(read, tally.summary.files);
+                        continue;
+                    }
+                    // The reader also stops early on a stop request: then the run is
+                    // interrupted, not finished.
+                    Err(mpsc::RecvTimeoutError::Disconnected) => {
+                        if crate::interrupt::requested() {
+                            return Err(Error::Interrupted);
+                        }
+                        return match walk_error.lock().map(|mut e| e.take()) {
+                            Ok(Some(e)) => Err(e),
+                            _ => Ok(()),
+                        };
+                    }
+                }
+                while let Some(batch) = waiting.remove(&next) {
+                    next += 1;
+                    let _ = credit_tx.send(());
+                    for unit in batch {
+                        tally.absorb(unit, sink)?;
+                        progress.update(consumed.load(Ordering::Relaxed), tally.summary.files);
+                    }
+                }
+                tally.flush_journal()?;
+            }
         });
         progress.finish();
         result?;

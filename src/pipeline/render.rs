@@ -466,7 +466,7 @@ impl Engine<'_> {
     /// Its chunks are decided on the threads `crew` lends; once the run is over it stops
     /// with [`Error::Interrupted`].
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn decide_whole(
+    fn decide_whole(
         &self,
         task: Task<'_>,
         path: &str,
