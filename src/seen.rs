@@ -46,23 +46,8 @@ impl Seen {
 
     /// Adds `other`'s lines.
     pub fn merge(&mut self, other: &Seen) {
-        let mut all = Vec::with_capacity(self.prints.len() + other.prints.len());
-        let (mut a, mut b) = (
-            self.prints.iter().peekable(),
-            other.prints.iter().peekable(),
-        );
-        while let (Some(&&x), Some(&&y)) = (a.peek(), b.peek()) {
-            if x <= y {
-                all.push(x);
-                a.next();
-            } else {
-                all.push(y);
-                b.next();
-            }
-        }
-        all.extend(a);
-        all.extend(b);
-        self.prints = all;
+        self.prints.extend_from_slice(&other.prints);
+        self.prints.sort_unstable();
     }
 
     /// Removes one copy of each of `other`'s lines; fails, changing nothing, on a line
@@ -70,7 +55,7 @@ impl Seen {
     /// `other`'s sorted order only, so the caller names the line itself.
     pub fn subtract(&mut self, other: &Seen) -> Result<(), u32> {
         let mut left = Vec::with_capacity(self.prints.len());
-        let mut mine = self.prints.iter().peekable();
+        let mut mine = self.prints.iter();
         for &p in &other.prints {
             loop {
                 match mine.next() {
