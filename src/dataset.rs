@@ -32,6 +32,12 @@ pub struct LabelledDoc {
     pub page: Option<Vec<u8>>,
 }
 
+/// Every labelled line's text, in input order.
+pub fn texts(docs: &[LabelledDoc]) -> impl Iterator<Item = &str> {
+    docs.iter()
+        .flat_map(|d| d.lines.iter().map(|l| l.text.as_str()))
+}
+
 /// Reads every labelled input (`-`: TSV or fastText rows on standard input); a folder
 /// must be a page set. Every file is read as `tag` reads one, decompressed and decoded by
 /// `decode`.

@@ -5,6 +5,7 @@ use crate::dataset::LabelledDoc;
 use crate::error::{Error, Result};
 use crate::pipeline::decide;
 use crate::reader::split_lines;
+use crate::seen::Overlap;
 use serde::Serialize;
 
 /// Precision, recall and F1 of one class.
@@ -46,32 +47,15 @@ pub struct EvalReport {
     /// Reliability curve: lines binned by kept-class posterior (tenths), with the share
     /// that really are of a kept class.
     pub reliability: Vec<ReliabilityBin>,
-    /// Labelled lines the model was trained on (by their fingerprints, [`crate::seen`]):
-    /// scores on them prove little. `None` when the model keeps no fingerprints.
+    /// How much of the data is lines the model was trained on (by their fingerprints,
+    /// [`crate::seen`]): scores on them prove little. `None` when the model keeps no
+    /// fingerprints.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub seen_in_training: Option<SeenLines>,
+    pub seen_in_training: Option<Overlap>,
     /// Every line's kept-class posterior and whether it is of a kept class (for plots).
     #[serde(skip)]
     pub points: Vec<(f64, bool)>,
 }
-
-/// How much of the labelled data the model was trained on.
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct SeenLines {
-    /// Labelled lines that are lines the model was trained on.
-    pub lines: u64,
-    /// Distinct texts among the labelled lines (without the space around them).
-    pub distinct: u64,
-    /// Of those, the ones the model was trained on.
-    pub distinct_seen: u64,
-}
-
-/// From this share of its distinct lines on, data the model was trained on is warned
-/// about. Page chrome repeats from page to page, so every page set shares lines with any
-/// other of its site (`✋热门推荐` on each of eval/dev's 400 pages: 932 of its 16,155
-/// lines are lines the default model was trained on, but 128 of its 8,354 distinct ones,
-/// 1.5 %); data trained on shares them all.
-pub const SEEN_WARNING_SHARE: f64 = 0.1;
 
 /// One bin of the reliability curve.
 #[derive(Debug, Clone, Serialize)]
@@ -123,10 +107,6 @@ pub fn evaluate(
     let mut brier = 0.0;
     let mut points = Vec::new();
     let mut n = 0u64;
-    let seen = classifier.model().seen.as_ref();
-    let mut seen_lines = 0u64;
-    // Each distinct text, and whether it was trained on.
-    let mut distinct: rustc_hash::FxHashMap<&str, bool> = Default::default();
     for doc in docs {
         // Page sets are scored as whole pages (context matters); rows one by one.
         let bytes: Vec<u8> = match &doc.page {
@@ -170,12 +150,6 @@ pub fn evaluate(
             brier += (p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
             points.push((p_keep, gold_kept));
             n += 1;
-            if let Some(s) = seen {
-                let trained = *distinct
-                    .entry(gold.text.trim())
-                    .or_insert_with(|| s.contains(&gold.text));
-                seen_lines += u64::from(trained);
-            }
             if gold_kept {
                 keep_total += 1;
                 keep_lost += u64::from(!d.keep);
@@ -219,29 +193,23 @@ pub fn evaluate(
         brier: if n == 0 { 0.0 } else { brier / n as f64 },
         threshold: policy.threshold(),
         reliability: reliability(&points),
-        seen_in_training: seen.map(|_| SeenLines {
-            lines: seen_lines,
-            distinct: distinct.len() as u64,
-            distinct_seen: distinct.values().filter(|&&t| t).count() as u64,
-        }),
+        seen_in_training: (classifier.model().seen.as_ref())
+            .map(|s| s.overlap(crate::dataset::texts(docs))),
         points,
     })
 }
 
 impl EvalReport {
     /// A warning when much of the data is lines the model was trained on
-    /// ([`SEEN_WARNING_SHARE`] or more of its distinct lines).
+    /// ([`crate::seen::TRAINED_SHARE`] or more of its distinct lines).
     pub fn seen_warning(&self) -> Option<String> {
-        let seen = self.seen_in_training?;
-        let share = seen.distinct_seen as f64 / seen.distinct.max(1) as f64;
-        (share >= SEEN_WARNING_SHARE).then(|| {
-            format!(
-                "{} of the {} distinct labelled lines ({:.1} %) are lines this model was trained on: its scores on them prove little",
-                seen.distinct_seen,
-                seen.distinct,
-                100.0 * share
-            )
-        })
+        let seen = self.seen_in_training.filter(Overlap::is_training_data)?;
+        Some(format!(
+            "{} of the {} distinct labelled lines ({:.1} %) are lines this model was trained on: its scores on them prove little",
+            seen.distinct_seen,
+            seen.distinct,
+            100.0 * seen.share()
+        ))
     }
 
     /// A human-readable report.

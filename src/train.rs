@@ -4,7 +4,7 @@
 use crate::classifier::score_line;
 use crate::context::{temper, ContextModel, Hmm, LineScore, BLOCKS};
 use crate::counts::Counts;
-use crate::dataset::{read_labelled, LabelledDoc};
+use crate::dataset::{read_labelled, texts, LabelledDoc};
 use crate::error::{Error, Result};
 use crate::features::{FeatureConfig, Featurizer};
 use crate::input::DecodeOptions;
@@ -211,6 +211,17 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     let docs = read_labelled(inputs, &opts.decode)?;
     // Read before the long work, so a bad tuning input fails at once.
     let tuning = read_tuning_pages(&opts.tune_on, &opts.decode)?;
+    let seen = Seen::of(texts(&docs));
+    // Pages that are training data under another path (a copy) are refused too.
+    let overlap = seen.overlap(texts(&tuning));
+    if overlap.is_training_data() {
+        return Err(Error::Usage(format!(
+            "--tune-on: {} of its {} distinct lines ({:.1} %) are lines of the training data; tune on labelled pages the model is not trained on",
+            overlap.distinct_seen,
+            overlap.distinct,
+            100.0 * overlap.share()
+        )));
+    }
     let featurizer = Featurizer::new(opts.features.clone());
     let folds = count_folds(&docs, &featurizer);
     let mut counts = folds[0].clone();
@@ -248,7 +259,7 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
     }
     let info = TrainInfo { threshold, ..info };
     let mut model = Model::fit(counts, info, context)?;
-    model.seen = Some(Seen::of(lines_of(&docs)));
+    model.seen = Some(seen);
     if !tuning.is_empty() {
         let news = model.counts().find_class("news").ok_or_else(|| {
             Error::Training("tuning needs a class named news (the kept class)".into())
@@ -515,7 +526,7 @@ fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) 
     let mut info = model.info.clone();
     // A model without fingerprints (format 1) stays without: its other lines are unknown.
     let mut seen = model.seen.clone();
-    let lines = Seen::of(lines_of(&docs));
+    let lines = Seen::of(texts(&docs));
     if add {
         counts.merge(&delta);
         if let Some(s) = &mut seen {
@@ -591,12 +602,6 @@ fn change(model: &Model, inputs: &[PathBuf], decode: &DecodeOptions, add: bool) 
     let mut changed = Model::fit(counts, info, context)?;
     changed.seen = seen;
     Ok(changed)
-}
-
-/// Every labelled line's text, in input order.
-fn lines_of(docs: &[LabelledDoc]) -> impl Iterator<Item = &str> {
-    docs.iter()
-        .flat_map(|d| d.lines.iter().map(|l| l.text.as_str()))
 }
 
 /// The error for forgetting a line the model was not trained on (so many times), named

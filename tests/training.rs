@@ -246,6 +246,19 @@ fn train_refuses_settings_no_model_can_use_before_reading_data() {
         err,
         "chaff: tests/data/pageset: --tune-on names training data; tune on labelled pages the model is not trained on\n"
     );
+    // So is a copy of it, told by its lines.
+    let copy = m.with_file_name("copy");
+    fs::create_dir_all(copy.join("pages")).unwrap();
+    for f in ["labels.tsv", "pages/p1.txt"] {
+        fs::copy(root().join("tests/data/pageset").join(f), copy.join(f)).unwrap();
+    }
+    let (copy, train) = (s(&copy), "tests/data/pageset");
+    let err = fails(&["train", "-o", s(&m), "--tune-on", copy, train]);
+    assert!(
+        err.starts_with("chaff: --tune-on: ")
+            && err.contains("(100.0 %) are lines of the training data"),
+        "{err}"
+    );
     // --update keeps the model's settings: a setting given with it is refused, not
     // ignored.
     let model = root().join("models/default.chaff");
