@@ -6,7 +6,7 @@
 //! indented paragraph of a page and the same paragraph as a TSV row are one line). Kept as
 //! a sorted multiset, a line trained twice is there twice and forgetting one copy leaves
 //! the other. 32 bits are few enough to store (the default model's ~180,000 lines take
-//! ~0.5 MB) and many enough for a share: a line the model never saw matches by chance
+//! ~0.4 MB) and many enough for a share: a line the model never saw matches by chance
 //! about once in 24,000 against that model.
 
 /// From this share of their distinct lines on, lines are treated as data the model was
@@ -99,8 +99,8 @@ impl Seen {
     }
 
     /// Removes one copy of each of `other`'s lines; fails, changing nothing, on a line
-    /// that is not there (more copies than there are), naming it by its place in
-    /// `other`'s sorted order only, so the caller names the line itself.
+    /// that is not there (or not so many times), returning its fingerprint so that the
+    /// caller can name the line.
     pub fn subtract(&mut self, other: &Seen) -> Result<(), u32> {
         let mut left = Vec::with_capacity(self.prints.len());
         let mut mine = self.prints.iter();
