@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::decide;
 use crate::reader::split_lines;
 use crate::seen::Overlap;
+use rayon::prelude::*;
 use serde::Serialize;
 
 /// Precision, recall and F1 of one class.
@@ -92,6 +93,74 @@ fn reliability(points: &[(f64, bool)]) -> Vec<ReliabilityBin> {
         .collect()
 }
 
+/// A labelled line as decided.
+struct Scored {
+    /// Its label's class.
+    gold: usize,
+    /// The class decided (the most probable on the side of its keep decision).
+    decided: usize,
+    /// P(kept classes).
+    p_keep: f64,
+    /// Whether `filter` keeps it.
+    keep: bool,
+}
+
+/// Decides one labelled document as `filter` would and scores its labelled lines.
+fn score_doc(
+    classifier: &Classifier,
+    policy: &KeepPolicy,
+    classes: &[String],
+    doc: &LabelledDoc,
+) -> Result<Vec<Scored>> {
+    let k = classes.len();
+    // Page sets are scored as whole pages (context matters); rows one by one.
+    let bytes: Vec<u8> = match &doc.page {
+        Some(p) => p.clone(),
+        None => doc
+            .lines
+            .iter()
+            .flat_map(|l| l.text.bytes().chain(std::iter::once(b'\n')))
+            .collect(),
+    };
+    let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&doc.path, l, m))?;
+    let decisions = decide(classifier, policy, &lines, false);
+    let mut scored = Vec::with_capacity(doc.lines.len());
+    for (j, gold) in doc.lines.iter().enumerate() {
+        // Rows were laid out one per line above; pages keep their own numbering.
+        let idx = if doc.page.is_some() { gold.line - 1 } else { j };
+        let d = decisions
+            .get(idx)
+            .and_then(|d| d.as_ref())
+            .ok_or_else(|| Error::input(&doc.path, gold.line, "labelled line not found"))?;
+        let g = classifier.model().class_index(&gold.label).ok_or_else(|| {
+            Error::input(
+                &doc.path,
+                gold.line,
+                format!(
+                    "label {:?} is not a class of the model ({})",
+                    gold.label,
+                    classes.join(", ")
+                ),
+            )
+        })?;
+        let decided = (0..k)
+            .filter(|&c| policy.is_kept_class(c) == d.keep)
+            .max_by(|&a, &b| d.posteriors[a].total_cmp(&d.posteriors[b]).then(b.cmp(&a)))
+            .unwrap_or(d.label);
+        let p_keep: f64 = (0..k)
+            .filter(|&c| policy.is_kept_class(c))
+            .map(|c| d.posteriors[c])
+            .sum();
+        scored.push(Scored {
+            gold: g,
+            decided,
+            p_keep,
+            keep: d.keep,
+        });
+    }
+    Ok(scored)
+}
+
 /// Scores `docs` with the classifier. The predicted class of a line is the most probable
 /// class on the side (kept or dropped) of its keep decision, so the matrix describes
 /// what `filter` does.
@@ -107,55 +176,25 @@ pub fn evaluate(
     let mut brier = 0.0;
     let mut points = Vec::new();
     let mut n = 0u64;
-    for doc in docs {
-        // Page sets are scored as whole pages (context matters); rows one by one.
-        let bytes: Vec<u8> = match &doc.page {
-            Some(p) => p.clone(),
-            None => doc
-                .lines
-                .iter()
-                .flat_map(|l| l.text.bytes().chain(std::iter::once(b'\n')))
-                .collect(),
-        };
-        let lines = split_lines(&bytes).map_err(|(l, m)| Error::input(&doc.path, l, m))?;
-        let decisions = decide(classifier, policy, &lines, false);
-        for (j, gold) in doc.lines.iter().enumerate() {
-            // Rows were laid out one per line above; pages keep their own numbering.
-            let idx = if doc.page.is_some() { gold.line - 1 } else { j };
-            let d = decisions
-                .get(idx)
-                .and_then(|d| d.as_ref())
-                .ok_or_else(|| Error::input(&doc.path, gold.line, "labelled line not found"))?;
-            let g = classifier.model().class_index(&gold.label).ok_or_else(|| {
-                Error::input(
-                    &doc.path,
-                    gold.line,
-                    format!(
-                        "label {:?} is not a class of the model ({})",
-                        gold.label,
-                        classes.join(", ")
-                    ),
-                )
-            })?;
-            let pred = (0..k)
-                .filter(|&c| policy.is_kept_class(c) == d.keep)
-                .max_by(|&a, &b| d.posteriors[a].total_cmp(&d.posteriors[b]).then(b.cmp(&a)))
-                .unwrap_or(d.label);
-            confusion[g][pred] += 1;
-            let gold_kept = policy.is_kept_class(g);
-            let p_keep: f64 = (0..k)
-                .filter(|&c| policy.is_kept_class(c))
-                .map(|c| d.posteriors[c])
-                .sum();
-            brier += (p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
-            points.push((p_keep, gold_kept));
+    // Documents are decided in parallel and summed in their order: the report is the
+    // same whatever the thread count (the Brier sum included).
+    let scored: Vec<Result<Vec<Scored>>> = docs
+        .par_iter()
+        .map(|doc| score_doc(classifier, policy, &classes, doc))
+        .collect();
+    for doc in scored {
+        for line in doc? {
+            confusion[line.gold][line.decided] += 1;
+            let gold_kept = policy.is_kept_class(line.gold);
+            brier += (line.p_keep - if gold_kept { 1.0 } else { 0.0 }).powi(2);
+            points.push((line.p_keep, gold_kept));
             n += 1;
             if gold_kept {
                 keep_total += 1;
-                keep_lost += u64::from(!d.keep);
+                keep_lost += u64::from(!line.keep);
             } else {
                 other_total += 1;
-                other_kept += u64::from(d.keep);
+                other_kept += u64::from(line.keep);
             }
         }
     }

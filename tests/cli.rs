@@ -394,6 +394,11 @@ fn eval_reports_loss_leak_and_confusion() {
     }
     let text = String::from_utf8(ok(&["eval", s(&shared().join("seed"))])).unwrap();
     assert!(text.contains("news_loss") && text.contains("confusion"));
+    // Pages are decided on every thread and summed in their order: the same report,
+    // byte for byte, whatever the threads.
+    let dev = shared().join("eval/dev");
+    let one = ok(&["--threads", "1", "eval", "--json", s(&dev)]);
+    assert_eq!(ok(&["--threads", "3", "eval", "--json", s(&dev)]), one);
 }
 
 #[test]
