@@ -221,6 +221,7 @@ impl<'a> Record<'a> {
             });
         }
         let text = string_value(raw, lossy).map_err(|e| match e {
+            None if raw.trim() == "null" => format!("field {text_field:?} is null"),
             None => format!("field {text_field:?} is not a string (or an array of strings)"),
             Some(e) => format!("field {text_field:?}: {e}"),
         })?;
@@ -402,6 +403,7 @@ fn elements<'a>(
         // The pointer has one `*` (pointer_keys), so this one meets none.
         let (string, _) = follow(element, item_keys, &mut objects, &way, &missing, false)?;
         let p = string_value(string, lossy).map_err(|e| match e {
+            None if string.trim() == "null" => format!("field {:?} is null", way(item_keys.len())),
             None => format!("field {:?} is not a string", way(item_keys.len())),
             Some(e) => format!("field {:?}: {e}", way(item_keys.len())),
         })?;
@@ -866,6 +868,15 @@ mod tests {
         assert_eq!(
             Record::parse(r#"{"p": {"q": "甲"}}"#, "p").unwrap_err(),
             "field \"p\" is not a string (or an array of strings)"
+        );
+        // A null text is named as such (Parquet's words for a null cell).
+        assert_eq!(
+            Record::parse(r#"{"p": null }"#, "p").unwrap_err(),
+            "field \"p\" is null"
+        );
+        assert_eq!(
+            Record::parse(r#"{"p": ["甲", null]}"#, "p").unwrap_err(),
+            "field \"/p/1\" is null"
         );
     }
 
