@@ -10,7 +10,7 @@
 //! counts what it did in a [`summary`]; [`outdir`] plans runs into an output folder
 //! (one at a time: [`folder_lock`]), whose [`journal`] and resumable [`side_file`]s let
 //! `--resume` finish a stopped run; [`train`], [`dataset`] and [`eval`] serve the
-//! training side.
+//! training side. [`cli`] wires the command line to them (`main.rs` only parses).
 //!
 //! # Filtering a page held in memory
 //!
@@ -81,6 +81,7 @@ pub mod bunzip2;
 pub mod bz2;
 pub mod charset;
 pub mod classifier;
+pub mod cli;
 pub mod compression;
 pub mod context;
 pub mod counts;
