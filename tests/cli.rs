@@ -743,6 +743,42 @@ fn bad_model_and_inputs_are_one_line_errors() {
         err,
         "chaff: --keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)\n"
     );
+    // Flags that do not go together are named first (exit 2), before a model or an
+    // input is read: here both are wrong as well.
+    for (args, want) in [
+        (
+            vec!["filter", "-m", s(&junk), "--keep-empty", "missing-file.txt"],
+            "--keep-empty needs",
+        ),
+        (
+            vec![
+                "filter",
+                "-m",
+                s(&junk),
+                "--text-field",
+                "t",
+                "missing-file.txt",
+            ],
+            "--text-field needs",
+        ),
+        (
+            vec![
+                "tag",
+                "-m",
+                s(&junk),
+                "--jsonl",
+                "--bad-records",
+                "keep",
+                "missing-file.txt",
+            ],
+            "--bad-records keep is for filter",
+        ),
+    ] {
+        let o = chaff(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want) && err.lines().count() == 1, "{err}");
+    }
     // Flags for a folder run without one, and streaming into a folder.
     let err = fails(&["filter", "--force", "tests/data/sample_page.txt"]);
     assert_eq!(err, "chaff: --force needs -o OUTDIR\n");

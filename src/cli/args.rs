@@ -1,6 +1,7 @@
 //! The command line's flags, as clap parses them, and the checks of how they combine
 //! that come before any input is read.
 
+use crate::compression::Compression;
 use crate::file_list::{self, Separator};
 use crate::input::DecodeOptions;
 use crate::jsonl::BadRecords;
@@ -9,7 +10,7 @@ use crate::sources::{self, Input, InputList};
 use crate::train::TrainOptions;
 use crate::{Error, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The command line: global flags and one command.
@@ -525,5 +526,104 @@ impl InputArgs {
             progress,
             checkpoint_bytes: self.checkpoint_bytes,
         })
+    }
+}
+
+impl TagArgs {
+    /// The run's options (`progress`: a bar on a terminal), once the flags are checked
+    /// against each other and against `tag`'s outputs.
+    pub(crate) fn run_options(&self, progress: bool) -> Result<RunOptions> {
+        let mut opts = self.input.run_options(progress, self.dolma)?;
+        match opts.bad_records {
+            BadRecords::Keep => {
+                return Err(Error::Usage(
+                    "--bad-records keep is for filter (tag has no record to write for it); use skip"
+                        .into(),
+                ))
+            }
+            BadRecords::Skip if self.dolma => {
+                return Err(Error::Usage(
+                    "--dolma writes attributes row for row: a bad record must stop the run (--bad-records error)"
+                        .into(),
+                ))
+            }
+            _ => {}
+        }
+        if self.dolma {
+            crate::dolma::check_name(&self.dolma_name)?;
+            if self.input.warc || self.input.parquet {
+                return Err(Error::Usage(
+                    "--dolma tags JSONL documents, not WARC or Parquet (attributes join documents by id)"
+                        .into(),
+                ));
+            }
+            if self.input.plain_text {
+                return Err(Error::Usage(
+                    "--dolma tags JSONL documents: --plain-text does not apply".into(),
+                ));
+            }
+            if self.input.text_field().starts_with('/') {
+                return Err(Error::Usage(
+                    "--dolma spans index a top-level text field: give its name, not a JSON Pointer"
+                        .into(),
+                ));
+            }
+            // Dolma documents are JSONL.
+            if opts.format == InputFormat::Text {
+                opts.format = InputFormat::Jsonl {
+                    text_field: self.input.text_field().to_string(),
+                };
+            }
+        }
+        Ok(opts)
+    }
+}
+
+impl FilterArgs {
+    /// Checks the flags against each other, before anything is read.
+    pub(crate) fn check(&self) -> Result<()> {
+        let flag = Compression::parse_flag(&self.compress)?;
+        if self.input.parquet && flag.codec.is_some() {
+            return Err(Error::Usage(
+                "--compress does not apply to --parquet: each column keeps its codec from the input"
+                    .into(),
+            ));
+        }
+        // A text file's output is written even when nothing of it is kept: the flag would be
+        // silently ignored.
+        if self.keep_empty && !(self.input.jsonl || self.input.warc || self.input.parquet) {
+            return Err(Error::Usage(
+                "--keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)"
+                    .into(),
+            ));
+        }
+        match (&self.output, self.resume, self.force, self.input.pipe) {
+            (None, true, _, _) => return Err(Error::Usage("--resume needs -o OUTDIR".into())),
+            // Ignored otherwise: nothing is written into a folder.
+            (None, _, true, _) => return Err(Error::Usage("--force needs -o OUTDIR".into())),
+            (Some(_), _, _, true) => {
+                return Err(Error::Usage(
+                    "--pipe streams records to standard output; it takes no -o OUTDIR".into(),
+                ))
+            }
+            _ => {}
+        }
+        let sides = [
+            ("--removed", &self.removed),
+            ("--file-stats", &self.file_stats),
+            ("--stats", &self.stats),
+        ];
+        for (i, (flag, path)) in sides.iter().enumerate() {
+            if let Some((other, _)) = sides[i + 1..]
+                .iter()
+                .find(|(_, p)| path.is_some() && p == path)
+            {
+                return Err(Error::Usage(format!(
+                    "{flag} and {other} name one file, {}: give each its own",
+                    path.as_deref().unwrap_or(Path::new("")).display()
+                )));
+            }
+        }
+        Ok(())
     }
 }

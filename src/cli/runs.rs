@@ -4,10 +4,9 @@
 use super::args::{DecisionArgs, FilterArgs, InputArgs, ModelArg, RunInputs, TagArgs};
 use super::{classifier_and_policy, named_stdout, Global};
 use crate::compression::Compression;
-use crate::jsonl::BadRecords;
 use crate::outdir::{self, Existing};
 use crate::output::{self, AtomicWriter};
-use crate::pipeline::{Engine, FilterTarget, InputFormat, Sidecars, Summary};
+use crate::pipeline::{Engine, FilterTarget, Sidecars, Summary};
 use crate::side_file::SideFile;
 use crate::sources::{self, Inputs};
 use crate::writer::TagFormat;
@@ -18,6 +17,7 @@ use std::sync::Arc;
 
 /// `chaff tag`: tag records on stdout, an HTML audit page, or Dolma attributes.
 pub(crate) fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
+    let opts = a.run_options(!g.quiet)?;
     let RunInputs {
         all: inputs,
         files_from,
@@ -33,48 +33,6 @@ pub(crate) fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     a.model.refuse_written(&written)?;
     if !to_folder {
         sources::check(Arc::clone(&inputs), &written)?;
-    }
-    let mut opts = a.input.run_options(!g.quiet, a.dolma)?;
-    match opts.bad_records {
-        BadRecords::Keep => {
-            return Err(Error::Usage(
-                "--bad-records keep is for filter (tag has no record to write for it); use skip"
-                    .into(),
-            ))
-        }
-        BadRecords::Skip if a.dolma => {
-            return Err(Error::Usage(
-                "--dolma writes attributes row for row: a bad record must stop the run (--bad-records error)"
-                    .into(),
-            ))
-        }
-        _ => {}
-    }
-    if a.dolma {
-        crate::dolma::check_name(&a.dolma_name)?;
-        if a.input.warc || a.input.parquet {
-            return Err(Error::Usage(
-                "--dolma tags JSONL documents, not WARC or Parquet (attributes join documents by id)"
-                    .into(),
-            ));
-        }
-        if a.input.plain_text {
-            return Err(Error::Usage(
-                "--dolma tags JSONL documents: --plain-text does not apply".into(),
-            ));
-        }
-        if a.input.text_field().starts_with('/') {
-            return Err(Error::Usage(
-                "--dolma spans index a top-level text field: give its name, not a JSON Pointer"
-                    .into(),
-            ));
-        }
-        // Dolma documents are JSONL.
-        if opts.format == InputFormat::Text {
-            opts.format = InputFormat::Jsonl {
-                text_field: a.input.text_field().to_string(),
-            };
-        }
     }
     let engine = Engine {
         classifier: c,
@@ -197,27 +155,14 @@ pub(crate) fn run_record<'a>(
 
 /// `chaff filter`: kept lines on stdout or mirrored into `-o OUTDIR`.
 pub(crate) fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
+    a.check()?;
+    let flag = Compression::parse_flag(&a.compress)?;
+    let mut opts = a.input.run_options(!g.quiet, false)?;
     let RunInputs {
         all: inputs,
         files_from,
     } = a.input.resolve()?;
     let (c, p) = classifier_and_policy(&a.model, &a.decision)?;
-    let flag = Compression::parse_flag(&a.compress)?;
-    if a.input.parquet && flag.codec.is_some() {
-        return Err(Error::Usage(
-            "--compress does not apply to --parquet: each column keeps its codec from the input"
-                .into(),
-        ));
-    }
-    let mut opts = a.input.run_options(!g.quiet, false)?;
-    // A text file's output is written even when nothing of it is kept: the flag would be
-    // silently ignored.
-    if a.keep_empty && !(a.input.jsonl || a.input.warc || a.input.parquet) {
-        return Err(Error::Usage(
-            "--keep-empty needs --jsonl, --warc or --parquet (a text file's output is written even when empty)"
-                .into(),
-        ));
-    }
     opts.keep_empty = a.keep_empty;
     opts.compress_level = flag.level;
     let compress = match (flag.codec, &a.output, a.input.parquet) {
@@ -245,33 +190,6 @@ pub(crate) fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         Some(_) => 0,
         None => sources::check(Arc::clone(&inputs), &written)?,
     };
-    match (&a.output, a.resume, a.force, a.input.pipe) {
-        (None, true, _, _) => return Err(Error::Usage("--resume needs -o OUTDIR".into())),
-        // Ignored otherwise: nothing is written into a folder.
-        (None, _, true, _) => return Err(Error::Usage("--force needs -o OUTDIR".into())),
-        (Some(_), _, _, true) => {
-            return Err(Error::Usage(
-                "--pipe streams records to standard output; it takes no -o OUTDIR".into(),
-            ))
-        }
-        _ => {}
-    }
-    let sides = [
-        ("--removed", &a.removed),
-        ("--file-stats", &a.file_stats),
-        ("--stats", &a.stats),
-    ];
-    for (i, (flag, path)) in sides.iter().enumerate() {
-        if let Some((other, _)) = sides[i + 1..]
-            .iter()
-            .find(|(_, p)| path.is_some() && p == path)
-        {
-            return Err(Error::Usage(format!(
-                "{flag} and {other} name one file, {}: give each its own",
-                path.as_deref().unwrap_or(Path::new("")).display()
-            )));
-        }
-    }
     let engine = Engine {
         classifier: c,
         policy: &p,
