@@ -3,10 +3,11 @@
 
 use super::args::{DecisionArgs, FilterArgs, InputArgs, ModelArg, RunInputs, TagArgs};
 use super::{classifier_and_policy, named_stdout, Global};
+use crate::classifier::{Classifier, KeepPolicy};
 use crate::compression::Compression;
 use crate::outdir::{self, Existing};
 use crate::output::{self, AtomicWriter};
-use crate::pipeline::{Engine, FilterTarget, Sidecars, Summary};
+use crate::pipeline::{Engine, FilterTarget, RunOptions, Sidecars, Summary};
 use crate::side_file::SideFile;
 use crate::sources::{self, Inputs};
 use crate::writer::TagFormat;
@@ -14,6 +15,7 @@ use crate::{Error, Result};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// `chaff tag`: tag records on stdout, an HTML audit page, or Dolma attributes.
 pub(crate) fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
@@ -34,19 +36,9 @@ pub(crate) fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
     if !to_folder {
         sources::check(Arc::clone(&inputs), &written)?;
     }
-    let engine = Engine {
-        classifier: c,
-        policy: &p,
-        opts,
-    };
-    crate::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-    let start = std::time::Instant::now();
+    let (engine, start) = start(c, &p, opts)?;
     if let (true, Some(dir)) = (a.dolma, &a.attributes_dir) {
-        let existing = match (a.force, a.resume) {
-            (true, _) => Existing::Force,
-            (_, true) => Existing::Resume,
-            _ => Existing::Refuse,
-        };
+        let existing = existing(a.force, a.resume);
         let settings = outdir::RunRecord {
             dolma: Some(&a.dolma_name),
             // Dolma documents are JSONL with or without the flag: the same run either way.
@@ -96,6 +88,31 @@ pub(crate) fn cmd_tag(a: TagArgs, g: &Global) -> Result<()> {
         .and_then(|mut w| w.flush())
         .map_err(|e| Error::io("<stdout>", e))?;
     Ok(())
+}
+
+/// The engine of a run, with its signal handlers installed, and when it started.
+fn start<'a>(
+    classifier: &'static Classifier,
+    policy: &'a KeepPolicy,
+    opts: RunOptions,
+) -> Result<(Engine<'a>, Instant)> {
+    let engine = Engine {
+        classifier,
+        policy,
+        opts,
+    };
+    crate::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
+    Ok((engine, Instant::now()))
+}
+
+/// What a run does with an output folder that holds files: `--force`, `--resume` or
+/// neither.
+fn existing(force: bool, resume: bool) -> Existing {
+    match (force, resume) {
+        (true, _) => Existing::Force,
+        (_, true) => Existing::Resume,
+        _ => Existing::Refuse,
+    }
 }
 
 /// Tells (unless `--quiet`) which output a resumed run goes on with from a checkpoint,
@@ -190,13 +207,7 @@ pub(crate) fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
         Some(_) => 0,
         None => sources::check(Arc::clone(&inputs), &written)?,
     };
-    let engine = Engine {
-        classifier: c,
-        policy: &p,
-        opts,
-    };
-    crate::interrupt::install().map_err(|e| Error::io("<signals>", e))?;
-    let start = std::time::Instant::now();
+    let (engine, start) = start(c, &p, opts)?;
     let (summary, done) = match &a.output {
         Some(dir) => {
             let stdin_name = if a.input.jsonl {
@@ -206,11 +217,7 @@ pub(crate) fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
             } else {
                 "stdin.txt"
             };
-            let existing = match (a.force, a.resume) {
-                (true, _) => Existing::Force,
-                (_, true) => Existing::Resume,
-                _ => Existing::Refuse,
-            };
+            let existing = existing(a.force, a.resume);
             let settings = outdir::RunRecord {
                 compress: &a.compress,
                 keep_empty: a.keep_empty,
@@ -287,7 +294,7 @@ pub(crate) fn cmd_filter(a: FilterArgs, g: &Global) -> Result<()> {
 pub(crate) fn report(
     run: &Summary,
     done: &Summary,
-    start: std::time::Instant,
+    start: Instant,
     g: &Global,
     stats: Option<&Path>,
     hadoop: bool,
