@@ -39,6 +39,7 @@ pub struct Cli {
     pub(crate) command: Command,
 }
 
+/// The commands.
 #[derive(Subcommand)]
 pub(crate) enum Command {
     /// Train a model from labelled data (TSV, fastText or labelled page sets)
@@ -86,6 +87,7 @@ pub(crate) enum Command {
     },
 }
 
+/// `--model`.
 #[derive(Args)]
 pub(crate) struct ModelArg {
     /// Model file (default: the model embedded in this binary)
@@ -104,6 +106,7 @@ impl ModelArg {
     }
 }
 
+/// How lines are decided: `--keep`, `--threshold`, `--no-context`.
 #[derive(Args)]
 pub(crate) struct DecisionArgs {
     /// Class to keep (repeatable; default: news)
@@ -117,6 +120,7 @@ pub(crate) struct DecisionArgs {
     pub(crate) no_context: bool,
 }
 
+/// `chaff train`.
 #[derive(Args)]
 pub(crate) struct TrainArgs {
     /// Where to write the model (required unless --update, which then rewrites MODEL); a
@@ -158,6 +162,7 @@ pub(crate) struct TrainArgs {
     pub(crate) inputs: Vec<PathBuf>,
 }
 
+/// `chaff forget`.
 #[derive(Args)]
 pub(crate) struct ForgetArgs {
     /// The model to remove data from
@@ -173,6 +178,7 @@ pub(crate) struct ForgetArgs {
     pub(crate) inputs: Vec<PathBuf>,
 }
 
+/// What a run reads and how: the inputs, their format, decoding and bad records.
 #[derive(Args)]
 pub(crate) struct InputArgs {
     /// Inputs are JSON lines; each record's text field is a document
@@ -229,169 +235,6 @@ pub(crate) struct InputArgs {
     /// and lz4 are decompressed
     #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
-}
-
-/// How text is decoded: `--encoding` and `--lossy`.
-#[derive(Args)]
-pub(crate) struct Decoding {
-    /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
-    #[arg(long, value_name = "LABEL")]
-    pub(crate) encoding: Option<String>,
-    /// Replace undecodable bytes (and in JSONL text, lone UTF-16 surrogate escapes) with U+FFFD instead of failing
-    #[arg(long)]
-    pub(crate) lossy: bool,
-}
-
-impl Decoding {
-    /// The options they ask for.
-    pub(crate) fn options(&self) -> Result<DecodeOptions> {
-        Ok(DecodeOptions {
-            encoding: match &self.encoding {
-                Some(l) => Some(DecodeOptions::parse_encoding(l)?),
-                None => None,
-            },
-            lossy: self.lossy,
-            ..DecodeOptions::default()
-        })
-    }
-
-    /// Whether either is given.
-    pub(crate) fn given(&self) -> bool {
-        self.encoding.is_some() || self.lossy
-    }
-}
-
-/// A run's inputs: the command line's, then a list's.
-pub(crate) struct RunInputs {
-    /// Shared by the walks of a run (a list can hold millions).
-    pub(crate) all: Arc<InputList>,
-    /// The list's digest, for the settings record.
-    pub(crate) files_from: Option<String>,
-}
-
-#[derive(Args)]
-pub(crate) struct TagArgs {
-    #[command(flatten)]
-    pub(crate) model: ModelArg,
-    #[command(flatten)]
-    pub(crate) decision: DecisionArgs,
-    /// One JSON object per line instead of TSV
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Write Dolma attribute files (one per JSONL input, row for row) instead of records
-    /// on stdout; needs --attributes-dir
-    #[arg(long, requires = "attributes_dir")]
-    pub(crate) dolma: bool,
-    /// Folder for Dolma attribute files (mirrors the inputs' names)
-    #[arg(long, value_name = "DIR", requires = "dolma")]
-    pub(crate) attributes_dir: Option<PathBuf>,
-    /// Tagger name in the attribute names (chaff__NAME__news, chaff__NAME__drop, ...)
-    #[arg(
-        long,
-        default_value = "paragraph",
-        value_name = "NAME",
-        requires = "dolma"
-    )]
-    pub(crate) dolma_name: String,
-    /// Write into the attributes folder even if it already holds files
-    #[arg(long, conflicts_with = "resume", requires = "attributes_dir")]
-    pub(crate) force: bool,
-    /// Finish an interrupted --dolma run: inputs whose attribute file exists are not redone
-    #[arg(long, requires = "attributes_dir")]
-    pub(crate) resume: bool,
-    /// Write a self-contained HTML audit page of every line to FILE instead of records
-    /// (compressed as its name says: audit.html.gz)
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["dolma", "json"])]
-    pub(crate) html: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) input: InputArgs,
-}
-
-#[derive(Args)]
-pub(crate) struct FilterArgs {
-    #[command(flatten)]
-    pub(crate) model: ModelArg,
-    #[command(flatten)]
-    pub(crate) decision: DecisionArgs,
-    /// Mirror the inputs under this folder instead of writing to stdout
-    #[arg(short, long, value_name = "OUTDIR")]
-    pub(crate) output: Option<PathBuf>,
-    /// Write into OUTDIR even if it already holds files
-    #[arg(long, conflicts_with = "resume")]
-    pub(crate) force: bool,
-    /// Finish an interrupted run into OUTDIR: inputs whose output exists are not redone
-    #[arg(long)]
-    pub(crate) resume: bool,
-    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain, but a file
-    /// redirected to as its name says: > out.jsonl.gz), none, gz, zst,
-    /// bz2, xz, lz4; a codec with a level after a colon (gz:1 fastest to gz:9, zst:1 to
-    /// zst:19, bz2:1 to bz2:9, xz:0 to xz:9; default gz:6, zst:3, bz2:9, xz:6)
-    #[arg(long, default_value = "auto", value_name = "HOW")]
-    pub(crate) compress: String,
-    /// Keep JSONL records, WARC records and Parquet rows left with no kept line (their text
-    /// becomes empty)
-    #[arg(long)]
-    pub(crate) keep_empty: bool,
-    /// Also write every dropped line as a JSON record to FILE (compressed if its name ends
-    /// in .gz, .zst, .bz2, .xz or .lz4)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) removed: Option<PathBuf>,
-    /// Also write the run summary as JSON to FILE (compressed as its name says)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) stats: Option<PathBuf>,
-    /// Also write per input file accounting as JSON lines to FILE (compressed as its name
-    /// says)
-    #[arg(long, value_name = "FILE")]
-    pub(crate) file_stats: Option<PathBuf>,
-    /// Print Hadoop Streaming counters (reporter:counter:chaff,NAME,N) on stderr at the end
-    #[arg(long)]
-    pub(crate) hadoop_counters: bool,
-    #[command(flatten)]
-    pub(crate) input: InputArgs,
-}
-
-#[derive(Args)]
-pub(crate) struct EvalArgs {
-    #[command(flatten)]
-    pub(crate) model: ModelArg,
-    #[command(flatten)]
-    pub(crate) decision: DecisionArgs,
-    /// Print the report as JSON
-    #[arg(long)]
-    pub(crate) json: bool,
-    /// Also draw precision/recall/loss/leak vs threshold and score histograms to FILE.svg
-    /// (FILE.svg.gz: compressed as named)
-    #[arg(long, value_name = "FILE.svg")]
-    pub(crate) plot: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) decoding: Decoding,
-    /// Labelled data: TSV, fastText or page sets (- for TSV or fastText rows on stdin)
-    #[arg(required = true, value_name = "LABELLED")]
-    pub(crate) inputs: Vec<PathBuf>,
-}
-
-#[derive(Args)]
-pub(crate) struct ExplainArgs {
-    #[command(flatten)]
-    pub(crate) model: ModelArg,
-    /// Tokens to show per line
-    #[arg(long, default_value_t = 12, allow_negative_numbers = true)]
-    pub(crate) top: usize,
-    #[command(flatten)]
-    pub(crate) decoding: Decoding,
-    /// A file (its non-blank lines are explained as one page; read as tag reads one:
-    /// decompressed, its encoding detected), - for stdin, or a line of text
-    #[arg(value_name = "TEXT|FILE")]
-    pub(crate) input: String,
-}
-
-#[derive(Args)]
-pub(crate) struct InspectArgs {
-    /// Model file (default: the embedded model)
-    pub(crate) model: Option<PathBuf>,
-    /// How many top tokens to list per class
-    #[arg(long, default_value_t = 15, allow_negative_numbers = true)]
-    pub(crate) top: usize,
 }
 
 impl InputArgs {
@@ -529,6 +372,83 @@ impl InputArgs {
     }
 }
 
+/// How text is decoded: `--encoding` and `--lossy`.
+#[derive(Args)]
+pub(crate) struct Decoding {
+    /// Read inputs in this encoding (gbk, gb18030, big5, utf-8, ...) instead of detecting it
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) encoding: Option<String>,
+    /// Replace undecodable bytes (and in JSONL text, lone UTF-16 surrogate escapes) with U+FFFD instead of failing
+    #[arg(long)]
+    pub(crate) lossy: bool,
+}
+
+impl Decoding {
+    /// The options they ask for.
+    pub(crate) fn options(&self) -> Result<DecodeOptions> {
+        Ok(DecodeOptions {
+            encoding: match &self.encoding {
+                Some(l) => Some(DecodeOptions::parse_encoding(l)?),
+                None => None,
+            },
+            lossy: self.lossy,
+            ..DecodeOptions::default()
+        })
+    }
+
+    /// Whether either is given.
+    pub(crate) fn given(&self) -> bool {
+        self.encoding.is_some() || self.lossy
+    }
+}
+
+/// A run's inputs: the command line's, then a list's.
+pub(crate) struct RunInputs {
+    /// Shared by the walks of a run (a list can hold millions).
+    pub(crate) all: Arc<InputList>,
+    /// The list's digest, for the settings record.
+    pub(crate) files_from: Option<String>,
+}
+
+/// `chaff tag`.
+#[derive(Args)]
+pub(crate) struct TagArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArg,
+    #[command(flatten)]
+    pub(crate) decision: DecisionArgs,
+    /// One JSON object per line instead of TSV
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Write Dolma attribute files (one per JSONL input, row for row) instead of records
+    /// on stdout; needs --attributes-dir
+    #[arg(long, requires = "attributes_dir")]
+    pub(crate) dolma: bool,
+    /// Folder for Dolma attribute files (mirrors the inputs' names)
+    #[arg(long, value_name = "DIR", requires = "dolma")]
+    pub(crate) attributes_dir: Option<PathBuf>,
+    /// Tagger name in the attribute names (chaff__NAME__news, chaff__NAME__drop, ...)
+    #[arg(
+        long,
+        default_value = "paragraph",
+        value_name = "NAME",
+        requires = "dolma"
+    )]
+    pub(crate) dolma_name: String,
+    /// Write into the attributes folder even if it already holds files
+    #[arg(long, conflicts_with = "resume", requires = "attributes_dir")]
+    pub(crate) force: bool,
+    /// Finish an interrupted --dolma run: inputs whose attribute file exists are not redone
+    #[arg(long, requires = "attributes_dir")]
+    pub(crate) resume: bool,
+    /// Write a self-contained HTML audit page of every line to FILE instead of records
+    /// (compressed as its name says: audit.html.gz)
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["dolma", "json"])]
+    pub(crate) html: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+}
+
 impl TagArgs {
     /// The run's options (`progress`: a bar on a terminal), once the flags are checked
     /// against each other and against `tag`'s outputs.
@@ -579,6 +499,50 @@ impl TagArgs {
     }
 }
 
+/// `chaff filter`.
+#[derive(Args)]
+pub(crate) struct FilterArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArg,
+    #[command(flatten)]
+    pub(crate) decision: DecisionArgs,
+    /// Mirror the inputs under this folder instead of writing to stdout
+    #[arg(short, long, value_name = "OUTDIR")]
+    pub(crate) output: Option<PathBuf>,
+    /// Write into OUTDIR even if it already holds files
+    #[arg(long, conflicts_with = "resume")]
+    pub(crate) force: bool,
+    /// Finish an interrupted run into OUTDIR: inputs whose output exists are not redone
+    #[arg(long)]
+    pub(crate) resume: bool,
+    /// Compress outputs: auto (OUTDIR files as their inputs; stdout plain, but a file
+    /// redirected to as its name says: > out.jsonl.gz), none, gz, zst,
+    /// bz2, xz, lz4; a codec with a level after a colon (gz:1 fastest to gz:9, zst:1 to
+    /// zst:19, bz2:1 to bz2:9, xz:0 to xz:9; default gz:6, zst:3, bz2:9, xz:6)
+    #[arg(long, default_value = "auto", value_name = "HOW")]
+    pub(crate) compress: String,
+    /// Keep JSONL records, WARC records and Parquet rows left with no kept line (their text
+    /// becomes empty)
+    #[arg(long)]
+    pub(crate) keep_empty: bool,
+    /// Also write every dropped line as a JSON record to FILE (compressed if its name ends
+    /// in .gz, .zst, .bz2, .xz or .lz4)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) removed: Option<PathBuf>,
+    /// Also write the run summary as JSON to FILE (compressed as its name says)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) stats: Option<PathBuf>,
+    /// Also write per input file accounting as JSON lines to FILE (compressed as its name
+    /// says)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) file_stats: Option<PathBuf>,
+    /// Print Hadoop Streaming counters (reporter:counter:chaff,NAME,N) on stderr at the end
+    #[arg(long)]
+    pub(crate) hadoop_counters: bool,
+    #[command(flatten)]
+    pub(crate) input: InputArgs,
+}
+
 impl FilterArgs {
     /// Checks the flags against each other, before anything is read.
     pub(crate) fn check(&self) -> Result<()> {
@@ -626,4 +590,51 @@ impl FilterArgs {
         }
         Ok(())
     }
+}
+
+/// `chaff eval`.
+#[derive(Args)]
+pub(crate) struct EvalArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArg,
+    #[command(flatten)]
+    pub(crate) decision: DecisionArgs,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Also draw precision/recall/loss/leak vs threshold and score histograms to FILE.svg
+    /// (FILE.svg.gz: compressed as named)
+    #[arg(long, value_name = "FILE.svg")]
+    pub(crate) plot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) decoding: Decoding,
+    /// Labelled data: TSV, fastText or page sets (- for TSV or fastText rows on stdin)
+    #[arg(required = true, value_name = "LABELLED")]
+    pub(crate) inputs: Vec<PathBuf>,
+}
+
+/// `chaff explain`.
+#[derive(Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    pub(crate) model: ModelArg,
+    /// Tokens to show per line
+    #[arg(long, default_value_t = 12, allow_negative_numbers = true)]
+    pub(crate) top: usize,
+    #[command(flatten)]
+    pub(crate) decoding: Decoding,
+    /// A file (its non-blank lines are explained as one page; read as tag reads one:
+    /// decompressed, its encoding detected), - for stdin, or a line of text
+    #[arg(value_name = "TEXT|FILE")]
+    pub(crate) input: String,
+}
+
+/// `chaff inspect`.
+#[derive(Args)]
+pub(crate) struct InspectArgs {
+    /// Model file (default: the embedded model)
+    pub(crate) model: Option<PathBuf>,
+    /// How many top tokens to list per class
+    #[arg(long, default_value_t = 15, allow_negative_numbers = true)]
+    pub(crate) top: usize,
 }
