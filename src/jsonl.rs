@@ -342,9 +342,10 @@ impl<'a> Record<'a> {
     /// Writes the record and a newline, with `value` writing its text field's value.
     fn write_with(&self, out: &mut Vec<u8>, text_field: &str, value: &dyn Fn(&mut Vec<u8>)) {
         // Room for the record as read: the same record with some of its text gone,
-        // escaped no longer than it was read, fits in it. Left to grow on its own, the
-        // buffer would double past a long record's end (its escapes overflow the text's
-        // decoded length): 205 MB for a record whose output is 103 MB.
+        // escaped no longer than it was read, fits in it (a record written member by
+        // member may not: its names are escaped anew; the buffer then grows). Left to
+        // grow on its own, it would double past a long record's end (its escapes overflow
+        // the text's decoded length): 205 MB for a record whose output is 103 MB.
         out.reserve(self.line.len() + 2);
         if let Some(at) = &self.value {
             // The record as it was written (spacing, order, escapes), but for the value.
