@@ -2,6 +2,7 @@
 //! how much its neighbours moved it.
 
 use crate::classifier::{argmax, Classifier};
+use crate::sniff::Reads;
 use std::fmt::Write;
 
 /// One token's pull: ln P(token | class) - ln P(token | rival), summed over occurrences.
@@ -165,7 +166,7 @@ pub fn missing_file_hint(input: &str) -> Option<String> {
 /// nothing of how its text is read.
 pub fn other_format_hint(text: &[u8], name: &str) -> Option<String> {
     let head = &text[..text.len().min(crate::input::SNIFF)];
-    let reason = crate::sniff::other_format(head, head.len() == text.len(), true)?;
+    let reason = crate::sniff::other_format(head, head.len() == text.len(), Reads::PlainText)?;
     // What it is, without the flag that reads it in `filter` and `tag`.
     let what = reason.split(':').next().unwrap_or(&reason);
     let advice = if what.contains("JSON") {

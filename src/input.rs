@@ -28,10 +28,11 @@ pub struct DecodeOptions {
     /// Sniff only what the first read returns instead of waiting for a full sniff window
     /// (64 KiB or the end): a streaming step (`--pipe`) must answer a record piped alone.
     pub eager: bool,
-    /// The run reads plain text: a source that opens as another format chaff reads (JSON
-    /// lines, WARC) is not text to read as lines. Read that way, a JSONL record would be
-    /// one "paragraph" and dropped or kept whole.
-    pub plain_text: bool,
+    /// What the run reads its sources as: a source that opens as another format is
+    /// skipped ([`crate::sniff::other_format`]). Read as plain text, a JSONL record would
+    /// be one "paragraph" and dropped or kept whole; read as JSON lines, a dump's JSON
+    /// array would be one record, held whole before it was refused.
+    pub reads: crate::sniff::Reads,
     /// Read every text stream as lines, even one that opens like another format
     /// (`--plain-text`): the user's word against the sniff of its first lines.
     pub force_text: bool,
@@ -236,8 +237,11 @@ fn decode_head(
     rest: Box<dyn Read + Send>,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
-    let plain_text = opts.plain_text && !opts.force_text;
-    if let Some(reason) = crate::sniff::other_format(&head, at_eof, plain_text) {
+    let reads = match opts.force_text {
+        true => crate::sniff::Reads::Other,
+        false => opts.reads,
+    };
+    if let Some(reason) = crate::sniff::other_format(&head, at_eof, reads) {
         return Ok(Opened::Binary(reason.into()));
     }
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
@@ -289,7 +293,7 @@ fn decode_head(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sniff::other_format;
+    use crate::sniff::{other_format, Reads};
 
     fn text_of(bytes: &[u8], opts: DecodeOptions) -> io::Result<(String, &'static str)> {
         match decode(Box::new(Cursor::new(bytes.to_vec())), &opts)? {
@@ -595,7 +599,7 @@ mod tests {
             encoding: Some(encoding_rs::GBK),
             lossy: false,
             eager: false,
-            plain_text: true,
+            reads: Reads::PlainText,
             force_text: false,
             workers: 0,
         };
@@ -612,7 +616,7 @@ mod tests {
     #[test]
     fn other_formats_are_told_in_a_plain_text_run() {
         let told = |head: &str, at_eof: bool| {
-            other_format(head.as_bytes(), at_eof, true).map(String::from)
+            other_format(head.as_bytes(), at_eof, Reads::PlainText).map(String::from)
         };
         let jsonl = Some("JSON lines: read them with --jsonl".to_string());
         assert_eq!(
@@ -692,7 +696,7 @@ mod tests {
         }
         // `--plain-text` reads what looks like records as lines.
         let run = DecodeOptions {
-            plain_text: true,
+            reads: Reads::PlainText,
             ..DecodeOptions::default()
         };
         let record = "{\"text\": \"新闻\"}\n";
@@ -710,8 +714,8 @@ mod tests {
             (&b"PK\x03\x04\x14\x00"[..], "a zip archive"),
             (b"7z\xBC\xAF\x27\x1C\x00", "a 7z archive"),
         ] {
-            for plain_text in [true, false] {
-                let told = other_format(bytes, true, plain_text);
+            for reads in [Reads::PlainText, Reads::JsonLines, Reads::Other] {
+                let told = other_format(bytes, true, reads);
                 assert!(
                     told.as_deref().is_some_and(|r| r.starts_with(named)),
                     "{told:?}"
@@ -721,18 +725,67 @@ mod tests {
         let mut tar = vec![0u8; 512];
         tar[..5].copy_from_slice(b"p.txt");
         tar[257..263].copy_from_slice(b"ustar\x00");
-        assert!(other_format(&tar, true, false).is_some_and(|r| r.starts_with("a tar archive")));
+        assert!(
+            other_format(&tar, true, Reads::Other).is_some_and(|r| r.starts_with("a tar archive"))
+        );
         tar[257..265].copy_from_slice(b"ustar  \x00");
-        assert!(other_format(&tar, true, false).is_some_and(|r| r.starts_with("a tar archive")));
+        assert!(
+            other_format(&tar, true, Reads::Other).is_some_and(|r| r.starts_with("a tar archive"))
+        );
         let custard = format!("{}custard\n", "x".repeat(256));
         assert_eq!(told(&custard, true), None);
         assert_eq!(told("BZh 新闻\n", true), None);
         // A run of records reads them; any run is told a Parquet file.
-        assert_eq!(other_format(b"{\"text\": \"x\"}\n", true, false), None);
+        assert_eq!(
+            other_format(b"{\"text\": \"x\"}\n", true, Reads::JsonLines),
+            None
+        );
         let parquet = Some("a Parquet file: read it with --parquet");
-        for plain_text in [false, true] {
-            let told = other_format(b"PAR1\x15\x04", true, plain_text);
+        for reads in [Reads::PlainText, Reads::JsonLines, Reads::Other] {
+            let told = other_format(b"PAR1\x15\x04", true, reads);
             assert_eq!(told.as_deref(), parquet);
+        }
+    }
+
+    #[test]
+    fn a_json_lines_run_is_told_what_holds_no_record() {
+        let told = |head: &str, at_eof: bool| {
+            other_format(head.as_bytes(), at_eof, Reads::JsonLines).map(String::from)
+        };
+        let array = Some("a JSON array of records: make it JSON lines with jq -c '.[]'".into());
+        // One array over a dump, on one line longer than the head, or pretty-printed.
+        assert_eq!(told("[{\"id\": 1, \"text\": \"新闻", false), array);
+        assert_eq!(told("[\n  {\n    \"text\": \"新闻\"\n  },\n", false), array);
+        assert_eq!(
+            told(" [ {\"text\": \"新闻\"},\n{\"text\": \"广告\"}]\n", true),
+            array
+        );
+        // An array closed on its first line is a bad record; the records after it are
+        // read.
+        assert_eq!(
+            told("[{\"text\": \"新闻\"}]\n{\"text\": \"广告\"}\n", true),
+            None
+        );
+        assert_eq!(told("[{\"text\": \"新闻\"}]", true), None);
+        assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
+            .is_some_and(|r| r.ends_with("jq -c .")));
+        assert!(told("WARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
+            .is_some_and(|r| r.contains("--warc")));
+        assert!(
+            told("<!DOCTYPE html>\n<html>", false).is_some_and(|r| r.starts_with("an HTML page"))
+        );
+        // JSON lines, damaged or not, and lines that are no records at all are read (as
+        // records, bad or good).
+        for text in [
+            "{\"text\": \"新闻\"}\n",
+            "{\"text\": \"新\n{\"text\": \"闻\"}\n",
+            "{ \"text\" : \"新闻新闻",
+            "[\"新闻\"]\n{\"text\": \"新闻\"}\n",
+            "新闻\n{\"text\": \"新闻\"}\n",
+            "{\n{\"text\": \"新闻\"}\n",
+            "",
+        ] {
+            assert_eq!(told(text, true), None, "{text:?}");
         }
     }
 

@@ -5,20 +5,38 @@
 
 use std::borrow::Cow;
 
+/// What a run reads its sources as: what else a source may open as decides whether it
+/// is skipped ([`other_format`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reads {
+    /// Plain text, lines as paragraphs.
+    PlainText,
+    /// JSON lines, a record a line.
+    JsonLines,
+    /// Records framed and checked where they are read (WARC), or data whose format
+    /// the caller knows (labelled rows).
+    #[default]
+    Other,
+}
+
 /// The format of records chaff reads with a flag that a stream's first bytes show, if
-/// the run reads otherwise: Parquet (in any run that opens streams), and in a plain-text
-/// run JSON lines, a JSON array of records, or WARC; or an HTML page, which no flag
-/// reads. With what to do instead, for the warning.
-pub fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'static, str>> {
+/// the run reads otherwise, with what to do instead, for the warning: Parquet and
+/// archives in any run that opens streams; in a plain-text run JSON lines, a JSON array
+/// of records, JSON over several lines, WARC, or an HTML page, which no flag reads. A
+/// JSON lines run is told the last four where no record could be read from them: an
+/// array that does not close on its first line (one over a whole dump would be held as
+/// one record before it was refused), a `{` alone on it.
+pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'static, str>> {
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet".into());
     }
     if let Some(named) = container(head) {
         return Some(named.into());
     }
-    if !plain_text {
+    if reads == Reads::Other {
         return None;
     }
+    let plain_text = reads == Reads::PlainText;
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = text.iter().position(|b| !b.is_ascii_whitespace())?;
     let text = &text[start..];
@@ -43,7 +61,7 @@ pub fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'
             .is_none_or(|&b| b == b'{')
     };
     match text.first() {
-        Some(b'{') if line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
+        Some(b'{') if plain_text && line.map_or_else(|| opens_object(text), is_object) && next_opens_record() => {
             // With the field that holds the text, when it is not the default `text`.
             let flag = line.and_then(|l| crate::jsonl::text_field_flag(l, "text"));
             Some(match flag {
@@ -52,18 +70,28 @@ pub fn other_format(head: &[u8], at_eof: bool, plain_text: bool) -> Option<Cow<'
             })
         }
         // A first record cut short (a record of its own follows it): JSON lines still.
-        Some(b'{') if line.is_some_and(opens_object) && next_is_object(next) => Some(
+        Some(b'{') if plain_text && line.is_some_and(opens_object) && next_is_object(next) => Some(
             "JSON lines whose first record is damaged: read them with --jsonl (--bad-records skip or keep passes over it)"
                 .into(),
         ),
         // An object spread over lines (pretty-printed: `{` alone on the first).
-        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => Some(
-            "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl"
-                .into(),
-        ),
-        Some(b'[') if opens_object(text[1..].trim_ascii_start()) => Some(
-            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl".into(),
-        ),
+        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => {
+            Some(match plain_text {
+                true => "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl",
+                false => "JSON, a record over several lines: make it JSON lines with jq -c .",
+            }.into())
+        }
+        // (To a JSON lines run, an array closed on its first line is a bad record: the
+        // records after it are read.)
+        Some(b'[')
+            if opens_object(text[1..].trim_ascii_start())
+                && (plain_text || !line.is_some_and(is_json)) =>
+        {
+            Some(match plain_text {
+                true => "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl",
+                false => "a JSON array of records: make it JSON lines with jq -c '.[]'",
+            }.into())
+        }
         _ => None,
     }
 }
@@ -143,6 +171,11 @@ fn is_object(line: &[u8]) -> bool {
     line.starts_with(b"{")
         && (std::str::from_utf8(line).is_ok_and(|l| crate::json::object_members(l).is_some())
             || serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok())
+}
+
+/// Whether `line` is one JSON value.
+fn is_json(line: &[u8]) -> bool {
+    serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok()
 }
 
 /// Whether `text` opens a JSON object with a key: `{`, then `"key":` (or `}`, an empty one).

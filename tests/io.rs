@@ -1108,18 +1108,49 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         (Some(8), Some(2))
     );
     assert!(out.join("a.txt").exists() && out.join("h.txt").exists());
-    // The flag named reads them; a JSONL run is told a Parquet file too.
+    // The flag named reads them; a JSONL run is told a Parquet file too, and whatever
+    // holds no record to read: a JSON array (one on a single line would be held whole as
+    // one record before it was refused), WARC, an HTML page.
     let jsonl = tmp.path().join("jsonl");
     fs::create_dir_all(&jsonl).unwrap();
-    for f in ["b.jsonl", "c.jsonl.gz", "e.parquet"] {
+    for f in [
+        "b.jsonl",
+        "c.jsonl.gz",
+        "d.json",
+        "e.parquet",
+        "f.warc",
+        "g.html",
+    ] {
         fs::copy(input.join(f), jsonl.join(f)).unwrap();
     }
+    let records = vec![serde_json::json!({"id": "a", "text": page}); 100];
+    let line = serde_json::to_string(&records).unwrap();
+    assert!(line.len() > 64 << 10 && !line.contains('\n'));
+    fs::write(jsonl.join("k.json"), line).unwrap();
     let o2 = tmp.path().join("o2");
     let err = stderr_of(&["filter", "--jsonl", "-o", s(&o2), s(&jsonl)]);
-    assert!(
-        err.contains("e.parquet: skipped, not JSON lines (a Parquet file: read it with --parquet)"),
-        "{err}"
-    );
+    for (file, hint) in [
+        (
+            "d.json",
+            "a JSON array of records: make it JSON lines with jq -c '.[]'",
+        ),
+        ("e.parquet", "a Parquet file: read it with --parquet"),
+        ("f.warc", "a WARC file: read it with --warc"),
+        (
+            "g.html",
+            "an HTML page: extract its text first; chaff reads text, not markup",
+        ),
+        (
+            "k.json",
+            "a JSON array of records: make it JSON lines with jq -c '.[]'",
+        ),
+    ] {
+        assert!(
+            err.contains(&format!("{file}: skipped, not JSON lines ({hint})\n")),
+            "{file}: {err}"
+        );
+        assert!(!o2.join(file).exists(), "{file}");
+    }
     assert_eq!(
         fs::read_to_string(o2.join("b.jsonl"))
             .unwrap()

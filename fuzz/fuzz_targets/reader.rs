@@ -6,6 +6,7 @@
 use chaff::input::{open_stream, DecodeOptions, Opened};
 use chaff::jsonl::Record;
 use chaff::pipeline::decide;
+use chaff::sniff::Reads;
 use chaff::reader::{lines_each, split_lines, split_lines_at, split_records_at, split_str_at, Chunker};
 use chaff::writer::{filter_chunk, filtered_paragraphs, filtered_str, write_filtered};
 use libfuzzer_sys::fuzz_target;
@@ -28,9 +29,12 @@ fuzz_target!(|data: &[u8]| {
         lossy: mode & 8 != 0,
         // Eager sniffing comes with records, as in the CLI (`--pipe` needs `--jsonl`).
         eager: records,
-        // A text run tells other formats apart (and skips them) unless `--plain-text`
-        // forces it; a JSONL run does not.
-        plain_text: !records,
+        // A run tells other formats apart (and skips them) unless `--plain-text` forces
+        // a text run to read them.
+        reads: match records {
+            true => Reads::JsonLines,
+            false => Reads::PlainText,
+        },
         force_text: mode & 4 != 0,
         // The pool's size (`open_stream` knows no length: xz is read on one thread).
         workers: 0,

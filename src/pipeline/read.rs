@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::input::{self, DecodeOptions, Opened};
 use crate::journal::Resume;
 use crate::reader::{Chunk, Chunker};
+use crate::sniff::Reads;
 use crate::sources::{Entry, Source};
 use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
@@ -205,7 +206,11 @@ impl Engine<'_> {
         }
         let mut decode = self.opts.decode;
         decode.workers = workers;
-        decode.plain_text = self.opts.format == InputFormat::Text;
+        decode.reads = match self.opts.format {
+            InputFormat::Text => Reads::PlainText,
+            InputFormat::Jsonl { .. } => Reads::JsonLines,
+            _ => Reads::Other,
+        };
         if self.opts.format == InputFormat::Warc {
             // Records are framed by byte counts: the bytes as they are, read as UTF-8
             // (only conversion blocks are text, checked where they are classified).
