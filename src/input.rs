@@ -237,7 +237,9 @@ fn decode_head(
     rest: Box<dyn Read + Send>,
     opts: &DecodeOptions,
 ) -> io::Result<Opened> {
-    let reads = match opts.force_text {
+    // `--plain-text` reads whatever a file opens as. A streaming step (`--pipe`) answers
+    // each record as it comes: its first read may hold a part of one, and decides nothing.
+    let reads = match opts.force_text || opts.eager {
         true => crate::sniff::Reads::Other,
         false => opts.reads,
     };
@@ -760,13 +762,13 @@ mod tests {
             told(" [ {\"text\": \"新闻\"},\n{\"text\": \"广告\"}]\n", true),
             array
         );
-        // An array closed on its first line is a bad record; the records after it are
-        // read.
+        // An array closed on its first line with records after it is a bad record; the
+        // records after it are read.
         assert_eq!(
             told("[{\"text\": \"新闻\"}]\n{\"text\": \"广告\"}\n", true),
             None
         );
-        assert_eq!(told("[{\"text\": \"新闻\"}]", true), None);
+        assert_eq!(told("[{\"text\": \"新闻\"}]", true), array);
         assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
             .is_some_and(|r| r.ends_with("jq -c .")));
         assert!(told("WARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
@@ -774,9 +776,48 @@ mod tests {
         assert!(
             told("<!DOCTYPE html>\n<html>", false).is_some_and(|r| r.starts_with("an HTML page"))
         );
-        // JSON lines, damaged or not, and lines that are no records at all are read (as
-        // records, bad or good).
+        // Text beside a dataset's shards: no record opens its first two lines, or its one
+        // line, or a first line longer than the head.
+        let text = Some(
+            "its first lines are not JSON objects: plain text? chaff reads it without --jsonl"
+                .into(),
+        );
+        assert_eq!(told("---\nlicense: mit\n---\n# 数据集\n", false), text);
+        assert_eq!(
+            told("\n*.jsonl filter=lfs diff=lfs merge=lfs -text\n", true),
+            text
+        );
+        assert_eq!(told("*.jsonl filter=lfs", true), text);
+        assert_eq!(told("新闻新闻新闻", false), text);
+        assert_eq!(told("[\"新闻\"]\n[\"广告\"]\n", true), text);
+        // But a streaming step (`--pipe`) reads every record it is sent.
+        let pipe = DecodeOptions {
+            reads: Reads::JsonLines,
+            eager: true,
+            ..DecodeOptions::default()
+        };
+        let readme = "# 数据集\n\n说明。\n";
+        assert_eq!(text_of(readme.as_bytes(), pipe).unwrap().0, readme);
+        let run = DecodeOptions {
+            eager: false,
+            ..pipe
+        };
+        assert!(text_of(readme.as_bytes(), run)
+            .unwrap()
+            .0
+            .starts_with("BINARY its first lines"));
+        // JSON lines, damaged or not, are read (as records, bad or good), and so is a file
+        // whose first line alone is no record, and UTF-16, decoded first.
+        for bytes in [
+            &b"\xFF\xFE{\x00}\x00\n\x00"[..],
+            b"\xFE\xFF\x00{\x00}\x00\n",
+            b"\x00{\x00}\x00\n\x00{\x00}",
+        ] {
+            assert_eq!(other_format(bytes, true, Reads::JsonLines), None);
+        }
         for text in [
+            "新闻\n{\"te",
+            "新闻\n\n  {\"text\": \"新闻\"}\n",
             "{\"text\": \"新闻\"}\n",
             "{\"text\": \"新\n{\"text\": \"闻\"}\n",
             "{ \"text\" : \"新闻新闻",

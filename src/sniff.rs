@@ -81,19 +81,48 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
                 false => "JSON, a record over several lines: make it JSON lines with jq -c .",
             }.into())
         }
-        // (To a JSON lines run, an array closed on its first line is a bad record: the
-        // records after it are read.)
+        // (To a JSON lines run, an array closed on its first line with a record after it
+        // is a bad record: the records after it are read.)
         Some(b'[')
             if opens_object(text[1..].trim_ascii_start())
-                && (plain_text || !line.is_some_and(is_json)) =>
+                && (plain_text
+                    || !line.is_some_and(is_json)
+                    || next.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')) =>
         {
             Some(match plain_text {
                 true => "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl",
                 false => "a JSON array of records: make it JSON lines with jq -c '.[]'",
             }.into())
         }
+        // Text next to a dataset's shards (a README, a licence, `.gitattributes`): no
+        // line of its first 64 KiB opens a record. One whose first lines are damaged is
+        // read, its records after them too.
+        Some(_) if !plain_text && opens_no_record(text) => {
+            Some("its first lines are not JSON objects: plain text? chaff reads it without --jsonl".into())
+        }
         _ => None,
     }
+}
+
+/// Whether no line of `text` (a stream's first bytes) opens a JSON object, and one
+/// holds something. Never for UTF-16 (a byte-order mark, or the NUL bytes of its
+/// ASCII), whose `{` is not the byte: the reader decodes it first.
+fn opens_no_record(text: &[u8]) -> bool {
+    if text.starts_with(b"\xFF\xFE")
+        || text.starts_with(b"\xFE\xFF")
+        || memchr::memchr(0, text).is_some()
+    {
+        return false;
+    }
+    let mut seen = false;
+    for line in text.split(|&b| b == b'\n') {
+        match line.iter().find(|b| !b.is_ascii_whitespace()) {
+            Some(b'{') => return false,
+            Some(_) => seen = true,
+            None => {}
+        }
+    }
+    seen
 }
 
 /// Whether `text` opens a whole HTML (or XHTML) page: a doctype, `<html` or `<head`, after

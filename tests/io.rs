@@ -1127,6 +1127,23 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     let line = serde_json::to_string(&records).unwrap();
     assert!(line.len() > 64 << 10 && !line.contains('\n'));
     fs::write(jsonl.join("k.json"), line).unwrap();
+    // UTF-16 records (a byte-order mark, NUL bytes) are decoded before they are read.
+    let utf16: Vec<u8> = "\u{FEFF}{\"text\": \"新闻报道。\"}\n"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    fs::write(jsonl.join("l.jsonl"), utf16).unwrap();
+    // What a dataset's folder holds beside its shards.
+    fs::write(
+        jsonl.join("README.md"),
+        "---\nlicense: mit\n---\n# 数据集\n",
+    )
+    .unwrap();
+    fs::write(
+        jsonl.join(".gitattributes"),
+        "*.jsonl filter=lfs diff=lfs merge=lfs -text\n",
+    )
+    .unwrap();
     let o2 = tmp.path().join("o2");
     let err = stderr_of(&["filter", "--jsonl", "-o", s(&o2), s(&jsonl)]);
     for (file, hint) in [
@@ -1144,6 +1161,14 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
             "k.json",
             "a JSON array of records: make it JSON lines with jq -c '.[]'",
         ),
+        (
+            "README.md",
+            "its first lines are not JSON objects: plain text? chaff reads it without --jsonl",
+        ),
+        (
+            ".gitattributes",
+            "its first lines are not JSON objects: plain text? chaff reads it without --jsonl",
+        ),
     ] {
         assert!(
             err.contains(&format!("{file}: skipped, not JSON lines ({hint})\n")),
@@ -1159,6 +1184,10 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         2
     );
     assert!(o2.join("c.jsonl.gz").exists());
+    assert_eq!(
+        fs::read_to_string(o2.join("l.jsonl")).unwrap(),
+        "{\"text\": \"新闻报道。\"}\n"
+    );
     let err = fails(&["filter", "--strict", s(&input.join("b.jsonl"))]);
     assert!(
         err.contains("b.jsonl: not plain text (JSON lines: read them with --jsonl); --strict"),

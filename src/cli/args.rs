@@ -203,7 +203,7 @@ pub(crate) struct InputArgs {
     pub(crate) text_field: Option<String>,
     #[command(flatten)]
     pub(crate) decoding: Decoding,
-    /// Fail on a file that is not text instead of skipping it with a warning
+    /// Fail on a file that is not text (with --jsonl: not JSON lines) instead of skipping it with a warning
     #[arg(long)]
     pub(crate) strict: bool,
     /// What to do with a JSONL line that is not a usable record (not a JSON object, no

@@ -252,7 +252,8 @@ pub struct RunOptions {
     pub pipe: bool,
     /// Write JSONL records left with no kept line (with an empty text).
     pub keep_empty: bool,
-    /// Fail on a file that is not text instead of skipping it.
+    /// Fail on a file that is not what the run reads (text, JSON lines) instead of
+    /// skipping it.
     pub strict: bool,
     /// What to do with a JSONL line that is not a usable record.
     pub bad_records: BadRecords,
