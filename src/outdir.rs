@@ -166,6 +166,7 @@ pub fn plan(
         clash: None,
         inside: None,
         passed_over: PassedOver::default(),
+        hidden: PassedOver::default(),
         folders: Vec::new(),
         pending: Default::default(),
         parent: None,
@@ -193,6 +194,7 @@ pub fn plan(
     }
     // Before the run: no progress bar to draw over.
     check.passed_over.warn();
+    check.hidden.warn_hidden();
     let inside = check.inside.map(|(_, path)| {
         Error::Usage(format!(
             "{path}: input lies inside the output folder {}",
@@ -380,6 +382,8 @@ struct Check<'a> {
     inside: Option<(Order, String)>,
     /// What input folders hold that is neither file nor folder, which is not read.
     passed_over: PassedOver,
+    /// What they hold under hidden names, not read either.
+    hidden: PassedOver,
     /// The files the run writes beside its outputs, which no input may be.
     written: &'a Written,
     /// The input folders as given, and their real paths; and the folders reached
@@ -608,6 +612,7 @@ impl Check<'_> {
             let inside = real_dir.starts_with(self.real_out);
             let listing = list_folder(&b.path)?;
             self.passed_over.absorb(&listing.passed_over);
+            self.hidden.absorb(&listing.hidden);
             for k in 0..listing.len() {
                 let Some(Listed { name, folder, link }) = listing.at(k) else {
                     break;
@@ -1376,7 +1381,8 @@ mod tests {
 
     #[test]
     fn listed_inputs_keep_their_whole_path_and_collide_only_where_paths_meet() {
-        let tmp = tempfile::tempdir().unwrap();
+        // Not hidden (`.tmp...`): a folder below walks the temporary folder's path.
+        let tmp = tempfile::Builder::new().prefix("t").tempdir().unwrap();
         let t = tmp.path();
         for f in ["x/d/e.txt", "y/d/e.txt", "y/a.txt"] {
             let path = t.join(f);

@@ -316,6 +316,7 @@ pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64
     let n = walk.try_fold(0, |n, s| s.map(|_| n + 1))?;
     // Before the run: no progress bar to draw over.
     walk.passed_over.warn();
+    walk.hidden.warn_hidden();
     Ok(n)
 }
 
@@ -626,8 +627,8 @@ pub struct Listed<'a> {
 
 /// The files and folders in `dir`, in byte order of their names (the order of their
 /// paths), links followed; other kinds (sockets, pipes, devices) are left out (counted
-/// in [`Listing::passed_over`]), and so
-/// are chaff's own files in an output folder ([`crate::output::is_chaffs_own`]: its
+/// in [`Listing::passed_over`]), and so are hidden names, a leading `.` or `_` (counted
+/// in [`Listing::hidden`]), and chaff's own files in an output folder ([`crate::output::is_chaffs_own`]: its
 /// journal and settings record, and what a killed run left unfinished, when that folder
 /// is the next step's input). A link to nothing is an error naming it.
 pub fn list_folder(dir: &Path) -> Result<Listing> {
@@ -637,6 +638,14 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
         let name = e.file_name();
         let name = name.as_encoded_bytes();
         if crate::output::is_chaffs_own(name) {
+            continue;
+        }
+        // Hidden names, as Hadoop's input formats leave them out: Spark's `_SUCCESS`,
+        // `.crc` and `_temporary`, `.git`, a dataset's `.gitattributes`, `.DS_Store`.
+        if matches!(name.first(), Some(b'.' | b'_')) {
+            let folder = e.file_type().is_ok_and(|k| k.is_dir());
+            out.hidden
+                .add(e.path(), if folder { "a folder" } else { "a file" });
             continue;
         }
         // The listing's own file types (d_type) spare a stat of every file, which on a
@@ -683,6 +692,8 @@ pub struct Listing {
     next: usize,
     /// The entries left out as neither file nor folder (FIFOs, sockets, devices).
     pub passed_over: PassedOver,
+    /// The entries left out for their hidden names (a leading `.` or `_`).
+    pub hidden: PassedOver,
 }
 
 /// Entries of walked folders that are neither files nor folders (FIFOs, sockets,
@@ -724,6 +735,25 @@ impl PassedOver {
             ),
             Some((path, kind)) => crate::say!(
                 "chaff: warning: {} entries of input folders are FIFOs, sockets or devices, not files; not read (the first: {}, {kind})",
+                self.count,
+                path.display()
+            ),
+        }
+    }
+}
+
+impl PassedOver {
+    /// Warns on stderr of hidden names left out, if any were: one line, since a Spark
+    /// dump holds a `.crc` file beside every part.
+    pub fn warn_hidden(&self) {
+        match &self.first {
+            None => {}
+            Some((path, kind)) if self.count == 1 => crate::say!(
+                "chaff: warning: {}: {kind} with a hidden name (a leading . or _, as Hadoop leaves them out); not read (name it to read it)",
+                path.display()
+            ),
+            Some((path, _)) => crate::say!(
+                "chaff: warning: {} entries of input folders have hidden names (a leading . or _, as Hadoop leaves them out: _SUCCESS, .crc files); not read (the first: {}; name one to read it)",
                 self.count,
                 path.display()
             ),
@@ -821,6 +851,8 @@ pub struct Walk {
     written: Written,
     /// What the folders walked so far hold that is neither file nor folder.
     passed_over: PassedOver,
+    /// What they hold under hidden names.
+    hidden: PassedOver,
 }
 
 /// A folder on the walk's current branch.
@@ -843,6 +875,7 @@ impl Walk {
             stack: Vec::new(),
             written: Written::default(),
             passed_over: PassedOver::default(),
+            hidden: PassedOver::default(),
         }
     }
 
@@ -855,6 +888,7 @@ impl Walk {
         self.written.check_folder(&dir, &real)?;
         let rest = list_folder(&dir)?;
         self.passed_over.absorb(&rest.passed_over);
+        self.hidden.absorb(&rest.hidden);
         self.stack.push(Folder {
             path: dir,
             real,
@@ -993,8 +1027,19 @@ mod tests {
         ] {
             std::fs::write(root.join(f), "x\n").unwrap();
         }
-        for f in [".x.chaff-tmp.txt", "a.chaff-partial"] {
+        for f in ["x.chaff-tmp.txt", "a.chaff-partial"] {
             std::fs::write(outside.join(f), "x\n").unwrap();
+        }
+        // Hidden names, files and folders, as Hadoop leaves them out.
+        for f in [
+            "_SUCCESS",
+            ".part-0.crc",
+            ".git/HEAD",
+            "_temporary/0/part-0.txt",
+        ] {
+            let path = root.join("b").join(f);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x\n").unwrap();
         }
         let sources = expand_inputs(std::slice::from_ref(&root)).unwrap();
         let got: Vec<(String, bool)> = sources
@@ -1012,9 +1057,9 @@ mod tests {
             ("b/c/d.txt", false),
             ("b/e.txt", false),
             ("file-link", true),
-            ("folder-link/.x.chaff-tmp.txt", false),
             ("folder-link/a.chaff-partial", false),
             ("folder-link/o.txt", false),
+            ("folder-link/x.chaff-tmp.txt", false),
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(r, l)| (r.to_string(), *l)).collect();
         assert_eq!(got, want);
@@ -1022,6 +1067,13 @@ mod tests {
             check(InputList::from([Input::given(&root)]), &Written::default()).unwrap(),
             8
         );
+        let hidden = list_folder(&root.join("b")).unwrap().hidden;
+        assert_eq!(hidden.count, 4);
+        let first = hidden.first.unwrap();
+        assert_eq!((first.0, first.1), (root.join("b/.git"), "a folder"));
+        // Named, a hidden file is read.
+        let named = expand_inputs(&[root.join("b/_SUCCESS")]).unwrap();
+        assert_eq!(named.len(), 1);
         let given = expand_inputs(&[root.join("file-link"), root.join("a.txt")]).unwrap();
         assert!(matches!(&given[0], Source::File { link: true, .. }));
         assert!(matches!(&given[1], Source::File { link: false, .. }));

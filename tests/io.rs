@@ -1165,10 +1165,6 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
             "README.md",
             "its first lines are not JSON objects: plain text? chaff reads it without --jsonl",
         ),
-        (
-            ".gitattributes",
-            "its first lines are not JSON objects: plain text? chaff reads it without --jsonl",
-        ),
     ] {
         assert!(
             err.contains(&format!("{file}: skipped, not JSON lines ({hint})\n")),
@@ -1176,6 +1172,11 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         );
         assert!(!o2.join(file).exists(), "{file}");
     }
+    // A hidden name is not read, as Hadoop leaves it out.
+    assert!(
+        err.contains(".gitattributes: a file with a hidden name (a leading . or _, as Hadoop leaves them out); not read (name it to read it)\n"),
+        "{err}"
+    );
     assert_eq!(
         fs::read_to_string(o2.join("b.jsonl"))
             .unwrap()
@@ -2338,6 +2339,46 @@ fn names_as_long_as_a_name_may_be_are_written() {
         .collect();
     left.sort();
     assert_eq!(left, [".chaff-journal.jsonl", ".chaff-run.json"]);
+}
+
+#[test]
+fn hidden_names_in_input_folders_are_left_out_as_hadoop_leaves_them() {
+    // A Spark job's output folder: parts, a `.crc` beside each, `_SUCCESS`, and the
+    // `_temporary` folder of a job still writing.
+    let tmp = tempfile::tempdir().unwrap();
+    let (jsonl, _) = dev_jsonl(2);
+    let dump = tmp.path().join("dump");
+    fs::create_dir_all(dump.join("_temporary/0")).unwrap();
+    fs::write(dump.join("part-00000.json"), &jsonl).unwrap();
+    fs::write(dump.join(".part-00000.json.crc"), b"crc\0\x01\x02").unwrap();
+    fs::write(dump.join("_SUCCESS"), b"").unwrap();
+    fs::write(dump.join("_temporary/0/part-00001.json"), "{\"text\": \"半").unwrap();
+    let out = tmp.path().join("out");
+    let o = chaff(&["filter", "-q", "--jsonl", "-o", s(&out), s(&dump)]);
+    assert!(o.status.success(), "{o:?}");
+    // One line for all of them, however many parts.
+    assert_eq!(
+        String::from_utf8(o.stderr).unwrap(),
+        format!(
+            "chaff: warning: 3 entries of input folders have hidden names (a leading . or _, as Hadoop leaves them out: _SUCCESS, .crc files); not read (the first: {}; name one to read it)\n",
+            dump.join(".part-00000.json.crc").display()
+        )
+    );
+    let mut written: Vec<String> = fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [".chaff-journal.jsonl", ".chaff-run.json", "part-00000.json"]
+    );
+    // Named, a hidden file is read.
+    let o = chaff(&["filter", "--jsonl", s(&dump.join("_SUCCESS"))]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(String::from_utf8(o.stderr)
+        .unwrap()
+        .starts_with("chaff: 1 file,"));
 }
 
 #[test]

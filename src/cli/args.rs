@@ -231,8 +231,8 @@ pub(crate) struct InputArgs {
     /// As --files-from, with each path ended by a NUL byte (find -print0)
     #[arg(long, value_name = "LIST")]
     pub(crate) files0_from: Option<PathBuf>,
-    /// Files, folders (walked recursively, sorted) or - for stdin; gzip, zstd, bzip2, xz
-    /// and lz4 are decompressed
+    /// Files, folders (walked recursively, sorted; hidden names, a leading . or _, left
+    /// out) or - for stdin; gzip, zstd, bzip2, xz and lz4 are decompressed
     #[arg(required_unless_present_any = ["files_from", "files0_from"], value_name = "INPUT")]
     pub(crate) inputs: Vec<PathBuf>,
 }
