@@ -1038,6 +1038,27 @@ fn binary_files_are_skipped_with_a_warning_or_fail_with_strict() {
         s(&input),
     ]);
     assert!(err.contains("b.png") && err.contains("--strict"), "{err}");
+    // A crawl's folder with an image beside every page: 20 skips named, then one line;
+    // -v names every file, skipped ones so marked.
+    for i in 0..30 {
+        fs::write(input.join(format!("i{i:02}.png")), b"\x89PNG\r\n\x1a\n\0\0").unwrap();
+    }
+    let err = stderr_of(&["filter", "-q", "-o", s(&tmp.path().join("o3")), s(&input)]);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 21, "{err}");
+    assert!(lines[..20]
+        .iter()
+        .all(|l| l.contains(": skipped, not plain text (NUL byte")));
+    assert_eq!(
+        lines[20],
+        "chaff: warning: more files skipped: counted, not shown (-v or --file-stats names each)"
+    );
+    let err = stderr_of(&["filter", "-v", "-o", s(&tmp.path().join("o4")), s(&input)]);
+    assert!(err.contains("i29.png: 0 documents, 0 lines: 0 kept, 0 dropped, 0 blank; skipped\n"));
+    assert!(
+        err.ends_with("; 31 files skipped (see the warnings)\n"),
+        "{err}"
+    );
 }
 
 #[test]

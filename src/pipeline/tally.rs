@@ -32,6 +32,10 @@ pub(super) struct Tally<'s, 'p> {
 /// (a wrong `--text-field` makes every record bad).
 pub(super) const BAD_RECORD_WARNINGS: u64 = 20;
 
+/// Skipped files warned about one by one; the rest are counted (a crawl's folders may
+/// hold an image beside every page).
+pub(super) const SKIP_WARNINGS: u64 = 20;
+
 impl Tally<'_, '_> {
     /// Takes one finished unit of `source`: its piece to `sink` (unless a worker wrote it)
     /// and to the side outputs, a skip warned about, a file's accounting closed at its
@@ -55,13 +59,22 @@ impl Tally<'_, '_> {
                         reason,
                     });
                 }
-                self.progress.suspend(|| {
-                    crate::say!(
-                        "chaff: warning: {}: skipped, not {} ({reason})",
-                        source.display(),
-                        self.kind
-                    )
-                });
+                let before = self.summary.skipped + self.file.skipped;
+                if before < SKIP_WARNINGS {
+                    self.progress.suspend(|| {
+                        crate::say!(
+                            "chaff: warning: {}: skipped, not {} ({reason})",
+                            source.display(),
+                            self.kind
+                        )
+                    });
+                } else if before == SKIP_WARNINGS {
+                    self.progress.suspend(|| {
+                        crate::say!(
+                            "chaff: warning: more files skipped: counted, not shown (-v or --file-stats names each)"
+                        )
+                    });
+                }
                 self.file.skipped += 1;
             }
             Done::Piece(mut piece) => {
@@ -96,8 +109,10 @@ impl Tally<'_, '_> {
                         0 => String::new(),
                         n => format!("; {}", counted(n, "bad record")),
                     };
+                    // Past the warnings' limit, the one line that names a skipped file.
+                    let skipped = if f.skipped > 0 { "; skipped" } else { "" };
                     crate::say!(
-                        "chaff: {}: {}, {}: {} kept, {} dropped, {} blank{bad}",
+                        "chaff: {}: {}, {}: {} kept, {} dropped, {} blank{bad}{skipped}",
                         source.display(),
                         counted(f.documents, "document"),
                         counted(f.lines, "line"),
