@@ -23,9 +23,10 @@ pub enum Reads {
 /// the run reads otherwise, with what to do instead, for the warning: Parquet and
 /// archives in any run that opens streams; in a plain-text run JSON lines, a JSON array
 /// of records, JSON over several lines, WARC, or an HTML page, which no flag reads. A
-/// JSON lines run is told the last four where no record could be read from them: an
-/// array that does not close on its first line (one over a whole dump would be held as
-/// one record before it was refused), a `{` alone on it.
+/// JSON lines run is told the last four where no record could be read from them (an
+/// array that does not close on its first line: one over a whole dump would be held as
+/// one record before it was refused; a `{` alone on it), and text: no line of the head
+/// opens an object.
 pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'static, str>> {
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet".into());
