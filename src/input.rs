@@ -776,8 +776,7 @@ mod tests {
         assert!(
             told("<!DOCTYPE html>\n<html>", false).is_some_and(|r| r.starts_with("an HTML page"))
         );
-        // Text beside a dataset's shards: no record opens its first two lines, or its one
-        // line, or a first line longer than the head.
+        // Text beside a dataset's shards: no line of the head opens a record.
         let text = Some(
             "its first lines are not JSON objects: plain text? chaff reads it without --jsonl"
                 .into(),
@@ -807,7 +806,7 @@ mod tests {
             .0
             .starts_with("BINARY its first lines"));
         // JSON lines, damaged or not, are read (as records, bad or good), and so is a file
-        // whose first line alone is no record, and UTF-16, decoded first.
+        // whose first lines are no records, and UTF-16, decoded first.
         for bytes in [
             &b"\xFF\xFE{\x00}\x00\n\x00"[..],
             b"\xFE\xFF\x00{\x00}\x00\n",
@@ -817,6 +816,7 @@ mod tests {
         }
         for text in [
             "新闻\n{\"te",
+            "不是记录\n[]\n\n不是\n{\"text\": \"新闻\"}\n",
             "新闻\n\n  {\"text\": \"新闻\"}\n",
             "{\"text\": \"新闻\"}\n",
             "{\"text\": \"新\n{\"text\": \"闻\"}\n",

@@ -95,7 +95,7 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
                 false => "a JSON array of records: make it JSON lines with jq -c '.[]'",
             }.into())
         }
-        // Text next to a dataset's shards (a README, a licence, `.gitattributes`): no
+        // Text next to a dataset's shards (a README, a licence): no
         // line of its first 64 KiB opens a record. One whose first lines are damaged is
         // read, its records after them too.
         Some(_) if !plain_text && opens_no_record(text) => {
