@@ -166,7 +166,7 @@ pub fn plan(
         clash: None,
         inside: None,
         passed_over: PassedOver::default(),
-        hidden: PassedOver::default(),
+        hidden: PassedOver::hidden(),
         folders: Vec::new(),
         pending: Default::default(),
         parent: None,
@@ -194,7 +194,7 @@ pub fn plan(
     }
     // Before the run: no progress bar to draw over.
     check.passed_over.warn();
-    check.hidden.warn_hidden();
+    check.hidden.warn();
     let inside = check.inside.map(|(_, path)| {
         Error::Usage(format!(
             "{path}: input lies inside the output folder {}",

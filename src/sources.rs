@@ -316,7 +316,7 @@ pub fn check(inputs: impl Into<Arc<InputList>>, written: &Written) -> Result<u64
     let n = walk.try_fold(0, |n, s| s.map(|_| n + 1))?;
     // Before the run: no progress bar to draw over.
     walk.passed_over.warn();
-    walk.hidden.warn_hidden();
+    walk.hidden.warn();
     Ok(n)
 }
 
@@ -632,7 +632,10 @@ pub struct Listed<'a> {
 /// journal and settings record, and what a killed run left unfinished, when that folder
 /// is the next step's input). A link to nothing is an error naming it.
 pub fn list_folder(dir: &Path) -> Result<Listing> {
-    let mut out = Listing::default();
+    let mut out = Listing {
+        hidden: PassedOver::hidden(),
+        ..Listing::default()
+    };
     for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
         let e = e.map_err(|e| Error::io(dir, e))?;
         let name = e.file_name();
@@ -705,9 +708,19 @@ pub struct PassedOver {
     pub count: u64,
     /// The first one's path, and what it is.
     pub first: Option<(PathBuf, &'static str)>,
+    /// Entries with hidden names ([`PassedOver::hidden`]), not special files.
+    hidden: bool,
 }
 
 impl PassedOver {
+    /// A count of entries left out for their hidden names (a leading `.` or `_`).
+    pub fn hidden() -> PassedOver {
+        PassedOver {
+            hidden: true,
+            ..PassedOver::default()
+        }
+    }
+
     /// Counts `path`, a `kind` of special file in the folder being listed, whose first
     /// in name order is kept (a listing comes in the file system's order).
     fn add(&mut self, path: PathBuf, kind: &'static str) {
@@ -725,37 +738,23 @@ impl PassedOver {
         }
     }
 
-    /// Warns on stderr of what was passed over, if anything was.
+    /// Warns on stderr of what was passed over, if anything was: one line, however many
+    /// (a Spark dump holds a `.crc` file beside every part).
     pub fn warn(&self) {
-        match &self.first {
-            None => {}
-            Some((path, kind)) if self.count == 1 => crate::say!(
-                "chaff: warning: {}: {kind}, not a file; not read",
-                path.display()
+        let Some((path, kind)) = &self.first else {
+            return;
+        };
+        let (n, path) = (self.count, path.display());
+        match (self.hidden, n) {
+            (false, 1) => crate::say!("chaff: warning: {path}: {kind}, not a file; not read"),
+            (false, _) => crate::say!(
+                "chaff: warning: {n} entries of input folders are FIFOs, sockets or devices, not files; not read (the first: {path}, {kind})"
             ),
-            Some((path, kind)) => crate::say!(
-                "chaff: warning: {} entries of input folders are FIFOs, sockets or devices, not files; not read (the first: {}, {kind})",
-                self.count,
-                path.display()
+            (true, 1) => crate::say!(
+                "chaff: warning: {path}: {kind} with a hidden name (a leading . or _, as Hadoop leaves them out); not read (name it to read it)"
             ),
-        }
-    }
-}
-
-impl PassedOver {
-    /// Warns on stderr of hidden names left out, if any were: one line, since a Spark
-    /// dump holds a `.crc` file beside every part.
-    pub fn warn_hidden(&self) {
-        match &self.first {
-            None => {}
-            Some((path, kind)) if self.count == 1 => crate::say!(
-                "chaff: warning: {}: {kind} with a hidden name (a leading . or _, as Hadoop leaves them out); not read (name it to read it)",
-                path.display()
-            ),
-            Some((path, _)) => crate::say!(
-                "chaff: warning: {} entries of input folders have hidden names (a leading . or _, as Hadoop leaves them out: _SUCCESS, .crc files); not read (the first: {}; name one to read it)",
-                self.count,
-                path.display()
+            (true, _) => crate::say!(
+                "chaff: warning: {n} entries of input folders have hidden names (a leading . or _, as Hadoop leaves them out: _SUCCESS, .crc files); not read (the first: {path}; name one to read it)"
             ),
         }
     }
@@ -875,7 +874,7 @@ impl Walk {
             stack: Vec::new(),
             written: Written::default(),
             passed_over: PassedOver::default(),
-            hidden: PassedOver::default(),
+            hidden: PassedOver::hidden(),
         }
     }
 

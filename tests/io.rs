@@ -85,6 +85,16 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The names in `dir`, sorted.
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 fn stderr_of(args: &[&str]) -> String {
     let o = chaff(args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -2385,13 +2395,8 @@ fn hidden_names_in_input_folders_are_left_out_as_hadoop_leaves_them() {
             dump.join(".part-00000.json.crc").display()
         )
     );
-    let mut written: Vec<String> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    written.sort();
     assert_eq!(
-        written,
+        names_in(&out),
         [".chaff-journal.jsonl", ".chaff-run.json", "part-00000.json"]
     );
     // Named, a hidden file is read.
@@ -2425,13 +2430,8 @@ fn chaffs_own_files_in_an_input_folder_are_not_read() {
         let v: serde_json::Value = serde_json::from_slice(&fs::read(&stats).unwrap()).unwrap();
         assert_eq!(v["files"], 1, "{args:?}");
     }
-    let mut written: Vec<String> = fs::read_dir(&out)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    written.sort();
     assert_eq!(
-        written,
+        names_in(&out),
         [".chaff-journal.jsonl", ".chaff-run.json", "a.txt"]
     );
     // A finished run's folder is the next step's input: its journal and settings record
