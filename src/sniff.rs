@@ -1,7 +1,8 @@
-//! Sniffing: what a stream's first bytes say it is when it is not text to read as lines
-//! in this run: a binary file, an archive chaff does not open, an HTML page, or records
-//! of a format chaff reads with another flag (Parquet, JSON lines, WARC). The warning
-//! that skips such a file names the fix.
+//! Sniffing: what a stream's first bytes say it is when it is not what this run reads
+//! (text as lines, or JSON lines): a binary file, an archive chaff does not open, an
+//! HTML page, records of a format chaff reads with another flag (Parquet, JSON lines,
+//! WARC), or, to a JSON lines run, a JSON array or plain text. The warning that skips
+//! such a file names the fix.
 
 use std::borrow::Cow;
 
