@@ -643,6 +643,7 @@ pub fn list_folder(dir: &Path) -> Result<Listing> {
         if crate::output::is_chaffs_own(name) {
             continue;
         }
+        // (chaff's own files, hidden too, are left out above without being counted.)
         // Hidden names, as Hadoop's input formats leave them out: Spark's `_SUCCESS`,
         // `.crc` and `_temporary`, `.git`, a dataset's `.gitattributes`, `.DS_Store`.
         if matches!(name.first(), Some(b'.' | b'_')) {
