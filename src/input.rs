@@ -65,6 +65,10 @@ pub enum Opened {
         raw_utf8: bool,
         /// The compression undone on the way.
         compression: Compression,
+        /// The stream is a JSON array of records, and `text` its elements as JSON lines
+        /// ([`crate::json_array::ArrayLines`]): a JSON lines run's output of it is an
+        /// array again.
+        json_array: bool,
     },
     /// Not text the run reads (binary, or a format of records read with another flag); the
     /// reason is shown in the warning.
@@ -246,6 +250,30 @@ fn decode_head(
     if let Some(reason) = crate::sniff::other_format(&head, at_eof, reads) {
         return Ok(Opened::Binary(reason.into()));
     }
+    let array = reads == crate::sniff::Reads::JsonLines && crate::sniff::json_array(&head, at_eof);
+    let mut opened = decode_text(head, at_eof, rest, opts)?;
+    if let Opened::Text {
+        text, json_array, ..
+    } = &mut opened
+    {
+        if array {
+            let whole = std::mem::replace(text, Text::Whole(Vec::new()));
+            *text = Text::Stream(Box::new(crate::json_array::ArrayLines::new(
+                whole.into_reader(),
+            )));
+            *json_array = true;
+        }
+    }
+    Ok(opened)
+}
+
+/// [`decode_head`] once the stream is known to be text the run reads: its decoding.
+fn decode_text(
+    head: Vec<u8>,
+    at_eof: bool,
+    rest: Box<dyn Read + Send>,
+    opts: &DecodeOptions,
+) -> io::Result<Opened> {
     let bom = Encoding::for_bom(&head).map(|(e, _)| e);
     let encoding = match (opts.encoding, bom) {
         (Some(e), _) => e,
@@ -266,6 +294,7 @@ fn decode_head(
             encoding: UTF_8.name(),
             raw_utf8: true,
             compression: Compression::None,
+            json_array: false,
         });
     }
     let stream: Box<dyn Read + Send> = if at_eof {
@@ -279,6 +308,7 @@ fn decode_head(
             encoding: UTF_8.name(),
             raw_utf8: true,
             compression: Compression::None,
+            json_array: false,
         });
     }
     Ok(Opened::Text {
@@ -289,13 +319,14 @@ fn decode_head(
         encoding: encoding.name(),
         raw_utf8: false,
         compression: Compression::None,
+        json_array: false,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sniff::{other_format, Reads};
+    use crate::sniff::{json_array, other_format, Reads};
 
     fn text_of(bytes: &[u8], opts: DecodeOptions) -> io::Result<(String, &'static str)> {
         match decode(Box::new(Cursor::new(bytes.to_vec())), &opts)? {
@@ -661,7 +692,10 @@ mod tests {
         );
         // A first line longer than the head: told by its opening key.
         assert_eq!(told("{ \"text\" : \"新闻新闻", false), jsonl);
-        assert!(told("[{\"text\": \"新闻\"},\n", false).is_some_and(|r| r.contains("jq -c '.[]'")));
+        assert_eq!(
+            told("[{\"text\": \"新闻\"},\n", false).as_deref(),
+            Some("a JSON array of records: read it with --jsonl")
+        );
         assert!(told("\r\nWARC/1.1\r\nWARC-Type: warcinfo\r\n", false)
             .is_some_and(|r| r.contains("--warc")));
         assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
@@ -754,21 +788,39 @@ mod tests {
         let told = |head: &str, at_eof: bool| {
             other_format(head.as_bytes(), at_eof, Reads::JsonLines).map(String::from)
         };
-        let array = Some("a JSON array of records: make it JSON lines with jq -c '.[]'".into());
-        // One array over a dump, on one line longer than the head, or pretty-printed.
-        assert_eq!(told("[{\"id\": 1, \"text\": \"新闻", false), array);
-        assert_eq!(told("[\n  {\n    \"text\": \"新闻\"\n  },\n", false), array);
+        // A JSON array of records is read, an element a line ([`crate::json_array`]):
+        // one on a line longer than the head, pretty-printed, or whole.
+        for (head, at_eof) in [
+            ("[{\"id\": 1, \"text\": \"新闻", false),
+            ("[\n  {\n    \"text\": \"新闻\"\n  },\n", false),
+            (" [ {\"text\": \"新闻\"},\n{\"text\": \"广告\"}]\n", true),
+            ("\u{feff}[{\"text\": \"新闻\"}]", true),
+            ("[]\n", true),
+        ] {
+            assert_eq!(told(head, at_eof), None, "{head}");
+            assert!(json_array(head.as_bytes(), at_eof), "{head}");
+        }
+        let run = DecodeOptions {
+            reads: Reads::JsonLines,
+            ..DecodeOptions::default()
+        };
+        let array = "[{\"text\": \"新闻\"},\n {\"text\": \"广告\"}]";
         assert_eq!(
-            told(" [ {\"text\": \"新闻\"},\n{\"text\": \"广告\"}]\n", true),
-            array
+            text_of(array.as_bytes(), run).unwrap().0,
+            "{\"text\": \"新闻\"}\n{\"text\": \"广告\"}\n"
+        );
+        // Read as text, it is told.
+        assert_eq!(
+            other_format(array.as_bytes(), true, Reads::PlainText).as_deref(),
+            Some("a JSON array of records: read it with --jsonl")
         );
         // An array closed on its first line with records after it is a bad record; the
-        // records after it are read.
-        assert_eq!(
-            told("[{\"text\": \"新闻\"}]\n{\"text\": \"广告\"}\n", true),
-            None
-        );
-        assert_eq!(told("[{\"text\": \"新闻\"}]", true), array);
+        // records after it are read. An array of what is not a record is not read.
+        let lines = "[{\"text\": \"新闻\"}]\n{\"text\": \"广告\"}\n";
+        assert_eq!(told(lines, true), None);
+        assert!(!json_array(lines.as_bytes(), true));
+        assert!(!json_array(b"[1, 2]", true));
+        assert!(!json_array(b"[]\n[]\n", true));
         assert!(told("{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n", true)
             .is_some_and(|r| r.ends_with("jq -c .")));
         assert!(told("WARC/1.1\r\nWARC-Type: warcinfo\r\n", false)

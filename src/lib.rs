@@ -103,6 +103,7 @@ pub mod input;
 pub mod interrupt;
 pub mod journal;
 pub mod json;
+pub mod json_array;
 pub mod jsonl;
 pub mod lz4;
 pub mod model;

@@ -53,6 +53,8 @@ pub struct Chunker {
     ready: Option<Chunk>,
     /// Bytes of the stream handed out in chunks (or skipped) so far.
     at: u64,
+    /// The stream is a JSON array's elements as lines ([`Chunker::json_array`]).
+    json_array: bool,
 }
 
 /// A run of whole lines from one source.
@@ -68,6 +70,9 @@ pub struct Chunk {
     pub end: u64,
     /// Number of the line after the chunk's last.
     pub next_line: usize,
+    /// The lines are the elements of a JSON array ([`Chunker::json_array`]): a line's
+    /// number is the element's, and `end` counts the lines' bytes, not the source's.
+    pub json_array: bool,
 }
 
 /// How far [`Chunker::skip`] got, and what it read: for checking that a source is still
@@ -155,6 +160,7 @@ impl Chunker {
             done: false,
             ready: None,
             at: 0,
+            json_array: false,
         }
     }
 
@@ -169,6 +175,15 @@ impl Chunker {
         Chunker {
             warc: true,
             ..Chunker::new(reader, true, target)
+        }
+    }
+
+    /// Chunks the records of a JSON array, read as lines
+    /// ([`crate::json_array::ArrayLines`]), as JSON lines are; its chunks say so.
+    pub fn json_array(text: Text, target: usize) -> Chunker {
+        Chunker {
+            json_array: true,
+            ..Chunker::new(text.into_reader(), true, target)
         }
     }
 
@@ -212,14 +227,21 @@ impl Chunker {
             stash: Vec::new(),
             done: true,
             at: bytes.len() as u64,
+            json_array: false,
             ready: (!bytes.is_empty()).then_some(Chunk {
                 first_line: 1,
                 end: bytes.len() as u64,
                 next_line: 1 + lines,
                 bytes,
                 records: Vec::new(),
+                json_array: false,
             }),
         }
+    }
+
+    /// Whether the lines are a JSON array's elements ([`Chunker::json_array`]).
+    pub fn is_json_array(&self) -> bool {
+        self.json_array
     }
 
     /// Number of the line the next chunk starts with.
@@ -328,6 +350,7 @@ impl Chunker {
             next_line: self.next_line,
             bytes,
             records,
+            json_array: self.json_array,
         }
     }
 
@@ -781,6 +804,7 @@ mod chunk_tests {
                     first_line: *first_line,
                     bytes: text[range.clone()].to_vec(),
                     records: Vec::new(),
+                    json_array: false,
                     end: range.end as u64,
                     next_line,
                 })
@@ -796,6 +820,7 @@ mod chunk_tests {
                     first_line,
                     bytes: std::mem::take(&mut bytes),
                     records: Vec::new(),
+                    json_array: false,
                     end,
                     next_line: i + 1,
                 });
@@ -809,6 +834,7 @@ mod chunk_tests {
                 end: end + bytes.len() as u64,
                 bytes,
                 records: Vec::new(),
+                json_array: false,
                 next_line: lines.len() + 1,
             });
         }

@@ -1,8 +1,9 @@
 //! Sniffing: what a stream's first bytes say it is when it is not what this run reads
 //! (text as lines, or JSON lines): a binary file, an archive chaff does not open, an
 //! HTML page, records of a format chaff reads with another flag (Parquet, JSON lines,
-//! WARC), or, to a JSON lines run, a JSON array or plain text. The warning that skips
-//! such a file names the fix.
+//! WARC), or, to a JSON lines run, JSON over several lines or plain text. The warning
+//! that skips such a file names the fix. A JSON lines run reads a JSON array of records
+//! ([`json_array`]).
 
 use std::borrow::Cow;
 
@@ -24,10 +25,9 @@ pub enum Reads {
 /// the run reads otherwise, with what to do instead, for the warning: Parquet and
 /// archives in any run that opens streams; in a plain-text run JSON lines, a JSON array
 /// of records, JSON over several lines, WARC, or an HTML page, which no flag reads. A
-/// JSON lines run is told the last four where no record could be read from them (an
-/// array that does not close on its first line: one over a whole dump would be held as
-/// one record before it was refused; a `{` alone on it), and text: no line of the head
-/// opens an object.
+/// JSON lines run is told the last three, where no record could be read from them (JSON
+/// over several lines: a `{` alone on its first line), and text: no line of the head
+/// opens an object. It reads a JSON array of records ([`json_array`]).
 pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'static, str>> {
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet".into());
@@ -55,6 +55,9 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
         // A first line longer than the head (a long record) is told by its start.
         None => (None, &[][..]),
     };
+    if !plain_text && json_array(head, at_eof) {
+        return None;
+    }
     // The next line decides too: text under a JSON header line (a crawler's metadata
     // record) is text, while a damaged second record still opens like one.
     let next_opens_record = || {
@@ -83,18 +86,9 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
                 false => "JSON, a record over several lines: make it JSON lines with jq -c .",
             }.into())
         }
-        // (To a JSON lines run, an array closed on its first line with a record after it
-        // is a bad record: the records after it are read.)
-        Some(b'[')
-            if opens_object(text[1..].trim_ascii_start())
-                && (plain_text
-                    || !line.is_some_and(is_json)
-                    || next.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')) =>
-        {
-            Some(match plain_text {
-                true => "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl",
-                false => "a JSON array of records: make it JSON lines with jq -c '.[]'",
-            }.into())
+        // To a JSON lines run, an array is records ([`json_array`]).
+        Some(b'[') if plain_text && opens_object(text[1..].trim_ascii_start()) => {
+            Some("a JSON array of records: read it with --jsonl".into())
         }
         // Text next to a dataset's shards (a README, a licence): no
         // line of its first 64 KiB opens a record. One whose first lines are damaged is
@@ -103,6 +97,32 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
             Some("its first lines are not JSON objects: plain text? chaff reads it without --jsonl".into())
         }
         _ => None,
+    }
+}
+
+/// Whether a JSON lines run reads the stream `head` opens as one JSON array of records
+/// ([`crate::json_array`]): it opens with `[` and an object (or is `[]` alone), unless
+/// its first line is one JSON value and the next opens a record (JSON lines whose first
+/// line is a bad record). `at_eof`: `head` is the whole stream.
+pub fn json_array(head: &[u8], at_eof: bool) -> bool {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let Some(rest) = text.trim_ascii_start().strip_prefix(b"[") else {
+        return false;
+    };
+    let rest = rest.trim_ascii_start();
+    if at_eof && rest.strip_prefix(b"]").is_some_and(|r| r.trim_ascii().is_empty()) {
+        return true;
+    }
+    if !opens_object(rest) {
+        return false;
+    }
+    let text = text.trim_ascii_start();
+    match memchr::memchr(b'\n', text) {
+        Some(end) => {
+            !is_json(&text[..end])
+                || text[end + 1..].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{')
+        }
+        None => true,
     }
 }
 

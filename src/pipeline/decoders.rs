@@ -65,6 +65,8 @@ pub(super) enum Chunks {
         decoded: mpsc::Receiver<Decoded>,
         /// Known at the end.
         next_line: usize,
+        /// As [`Chunker::is_json_array`].
+        json_array: bool,
     },
 }
 
@@ -75,10 +77,12 @@ impl Chunks {
         // One chunk waiting: a source not yet in turn holds two (that and the one being
         // read), and the one in turn is read ahead by one.
         let (tx, rx) = mpsc::sync_channel(1);
+        let json_array = chunker.is_json_array();
         match decoders.send((chunker, tx)) {
             Ok(()) => Chunks::Decoder {
                 decoded: rx,
                 next_line: 1,
+                json_array,
             },
             Err(mpsc::SendError((chunker, _))) => Chunks::Here(chunker),
         }
@@ -93,7 +97,9 @@ impl Chunks {
     pub(super) fn next_chunk(&mut self) -> io::Result<Option<Chunk>> {
         match self {
             Chunks::Here(chunker) => chunker.next_chunk(),
-            Chunks::Decoder { decoded, next_line } => match decoded.recv() {
+            Chunks::Decoder {
+                decoded, next_line, ..
+            } => match decoded.recv() {
                 Ok(Decoded::Chunk(c)) => Ok(Some(c)),
                 Ok(Decoded::End(n)) => {
                     *next_line = n;
@@ -113,6 +119,20 @@ impl Chunks {
         match self {
             Chunks::Here(chunker) => chunker.next_line(),
             Chunks::Decoder { next_line, .. } => *next_line,
+        }
+    }
+
+    /// The chunk that stands for a source with no lines: its output is still written
+    /// (an empty file; `[]` for an empty JSON array).
+    pub(super) fn empty(&self) -> Chunk {
+        let json_array = match self {
+            Chunks::Here(chunker) => chunker.is_json_array(),
+            Chunks::Decoder { json_array, .. } => *json_array,
+        };
+        Chunk {
+            first_line: self.next_line(),
+            json_array,
+            ..Chunk::default()
         }
     }
 }

@@ -487,6 +487,7 @@ impl Engine<'_> {
                     let resume = entry.resume.as_deref();
                     let checkpoints = every > 0
                         && !compressed
+                        && !piece.json_array
                         && (!last || resume.is_some())
                         && can_checkpoint(dest);
                     let w = match (checkpoints, resume) {
@@ -511,7 +512,7 @@ impl Engine<'_> {
                         w,
                         joining: Joining {
                             joiner,
-                            table: None,
+                            ..Joining::default()
                         },
                         written: resume.map_or(0, |r| r.at.plain),
                         checked: resume.map_or(0, |r| r.at.input),
@@ -1032,6 +1033,7 @@ mod tests {
             end: record.len() as u64,
             bytes: record.into_bytes(),
             records: Vec::new(),
+            json_array: false,
         };
         let source = Source::Stdin;
         let task = Task::Filter { removed: false };

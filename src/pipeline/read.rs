@@ -257,11 +257,14 @@ impl Engine<'_> {
                     text,
                     raw_utf8,
                     compression,
+                    json_array,
                     ..
                 } => {
                     let elsewhere = decodes_as_read(&text, raw_utf8, compression);
                     let mut chunker = if self.opts.format == InputFormat::Warc {
                         Chunker::warc(text, target)
+                    } else if json_array {
+                        Chunker::json_array(text, target)
                     } else {
                         Chunker::from_text(text, records, target)
                     };
@@ -357,10 +360,7 @@ impl Engine<'_> {
                     }
                     Ok(None) => {
                         // An empty source still gets its (empty) output.
-                        let c = prev.take().unwrap_or(Chunk {
-                            first_line: chunks.next_line(),
-                            ..Chunk::default()
-                        });
+                        let c = prev.take().unwrap_or_else(|| chunks.empty());
                         if !batcher.push(i, &entry, true, Job::Chunk(c)) {
                             return Ok(());
                         }

@@ -34,6 +34,8 @@ pub(super) struct Piece {
     pub(super) table: Option<crate::parquet::Table>,
     /// Where a JSONL chunk ends in its source: what a checkpoint after it records.
     pub(super) point: Option<Point>,
+    /// `out` holds records of a JSON array, written back as one ([`Joining::array`]).
+    pub(super) json_array: bool,
 }
 
 /// Where a chunk ends in its source, as a checkpoint records it
@@ -170,12 +172,15 @@ impl Engine<'_> {
         let path = source.display();
         let mut piece = Piece::default();
         piece.summary.bytes_in = chunk.bytes.len() as u64;
+        piece.json_array = chunk.json_array && matches!(task, Task::Filter { .. });
         // Only JSONL and text outputs are checkpointed ([`Engine::to_files`]).
         let lines = matches!(
             self.opts.format,
             InputFormat::Jsonl { .. } | InputFormat::Text
         );
-        if lines && self.opts.checkpoint_bytes > 0 && !last {
+        // A JSON array's chunks are not checkpointed: what is skipped on resuming is
+        // the source's bytes, and its chunks are lines made of them.
+        if lines && self.opts.checkpoint_bytes > 0 && !last && !chunk.json_array {
             let mut crc = crc32fast::Hasher::new();
             crc.update(&chunk.bytes);
             piece.point = Some(Point {

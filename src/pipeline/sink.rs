@@ -5,6 +5,7 @@ use super::render::Piece;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::journal::{Checkpoint, Resume};
+use crate::json_array::ArrayFramer;
 use crate::output::{AtomicFile, Compressed};
 use crate::parquet::TableWriter;
 use crate::sources::Entry;
@@ -297,16 +298,19 @@ pub(super) fn place_output(w: Compressed<AtomicFile>, entry: &Entry) -> Result<(
 }
 
 /// How one source's pieces join up in its output: text chunks by the blank lines between
-/// them, Parquet rows through the writer of the source's file.
+/// them, Parquet rows through the writer of the source's file, a JSON array's records
+/// inside its brackets.
 #[derive(Default)]
 pub(super) struct Joining {
     pub(super) joiner: Joiner,
     /// Started at the source's first piece, ended at its last.
     pub(super) table: Option<TableWriter>,
+    /// A JSON array's: between its first piece and its last.
+    pub(super) array: ArrayFramer,
 }
 
-/// Writes one piece of filter output: joined text chunks, JSONL records as they are, or
-/// Parquet rows. `last`: the source's last piece. Returns the bytes of text written.
+/// Writes one piece of filter output: joined text chunks, JSONL records as they are, a
+/// JSON array's records in its brackets, or Parquet rows. `last`: the source's last piece. Returns the bytes of text written.
 pub(super) fn emit(
     out: &mut dyn Write,
     joining: &mut Joining,
@@ -323,6 +327,13 @@ pub(super) fn emit(
             w.finish(out)?;
         }
         return Ok(t.text_bytes);
+    }
+    if piece.json_array {
+        let mut n = joining.array.write(out, &piece.out)?;
+        if last {
+            n += joining.array.finish(out)?;
+        }
+        return Ok(n);
     }
     match &piece.filtered {
         Some(f) if piece.out.is_empty() => joining.joiner.push(out, f),

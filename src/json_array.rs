@@ -1,0 +1,509 @@
+//! JSON arrays of records, read as JSON lines and written back as arrays.
+//!
+//! Some corpora ship a file as one JSON array of records (WuDaoCorpora's
+//! `[{"id": .., "title": .., "content": ..}, ..]`, often all on one line). A `--jsonl` run
+//! reads such a file through [`ArrayLines`], which hands on each element on a line of
+//! its own: everything after it (chunking, records, bad records, output) is the JSON
+//! lines path, and a record's number is its place in the array. Only the structure
+//! between elements is checked here (the brackets, commas and strings that find where
+//! an element ends); what an element holds is checked where it is read as a record.
+//! [`ArrayFramer`] turns the filtered records back into an array.
+
+use crate::warc::FramingError;
+use std::io::{self, BufRead, Read, Write};
+
+/// Where [`ArrayLines`] is in the array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// Before the opening `[`: 0 at the stream's start, 1 or 2 bytes into its UTF-8
+    /// byte-order mark, 3 past it (or past whitespace).
+    Start(u8),
+    /// After `[`: an element or `]`.
+    Opened,
+    /// After a `,`: an element.
+    Comma,
+    /// Inside an element, outside its strings.
+    Element,
+    /// Inside a string of an element.
+    Str,
+    /// After a backslash in a string.
+    Escape,
+    /// After an element: `,` or `]`.
+    Ended,
+    /// After the closing `]`: only whitespace.
+    Closed,
+}
+
+/// A JSON array's elements as JSON lines: a [`BufRead`] over another that yields each
+/// element of the array on its own line. A line break between an element's tokens (a
+/// pretty-printed array) becomes one space with the indentation after it dropped; all
+/// else is the element's bytes as they were. A stream that is not an array, one that
+/// does not close, a line break inside a string (which would split a record, and is not
+/// JSON), or text after the closing `]` fail with a [`FramingError`] naming the input's
+/// line.
+pub struct ArrayLines<R> {
+    inner: R,
+    framing: Framing,
+    pos: usize,
+    failed: Option<FramingError>,
+}
+
+/// [`ArrayLines`]' state, apart from its input so that an input buffer can be read
+/// into it without a copy.
+struct Framing {
+    at: At,
+    /// Brackets and braces open in the element.
+    depth: usize,
+    /// A line break was passed over between an element's tokens: one space is due before
+    /// its next token.
+    space: bool,
+    /// The input's line at the read position (1-based).
+    line: usize,
+    /// Elements begun.
+    records: usize,
+    out: Vec<u8>,
+}
+
+/// Output gathered before it is handed on: a few input buffers' worth.
+const OUT: usize = 1 << 16;
+
+impl<R: BufRead> ArrayLines<R> {
+    /// Reads the array `inner` holds.
+    pub fn new(inner: R) -> ArrayLines<R> {
+        ArrayLines {
+            inner,
+            framing: Framing {
+                at: At::Start(0),
+                depth: 0,
+                space: false,
+                line: 1,
+                records: 0,
+                out: Vec::with_capacity(OUT),
+            },
+            pos: 0,
+            failed: None,
+        }
+    }
+
+    fn fail(&mut self, msg: String) -> io::Error {
+        let e = FramingError {
+            line: self.framing.line,
+            msg,
+        };
+        self.failed = Some(e.clone());
+        // Nothing more is handed on: every read after a failure fails the same way.
+        self.framing.out.clear();
+        self.pos = 0;
+        io::Error::new(io::ErrorKind::InvalidData, e)
+    }
+}
+
+impl Framing {
+    /// Turns `buf` (the next input bytes) into output; returns what is wrong, if anything.
+    fn take(&mut self, buf: &[u8]) -> Result<(), String> {
+        let mut i = 0;
+        while i < buf.len() {
+            if self.at == At::Str {
+                // Most of a record is the text of its strings: searched, not stepped.
+                let Some(j) = memchr::memchr3(b'"', b'\\', b'\n', &buf[i..]) else {
+                    self.out.extend_from_slice(&buf[i..]);
+                    return Ok(());
+                };
+                let b = buf[i + j];
+                if b == b'\n' {
+                    return Err(self.broken_string());
+                }
+                self.out.extend_from_slice(&buf[i..=i + j]);
+                self.at = match b {
+                    b'"' => At::Element,
+                    _ => At::Escape,
+                };
+                i += j + 1;
+                continue;
+            }
+            let b = buf[i];
+            i += 1;
+            match self.at {
+                At::Escape => {
+                    if b == b'\n' {
+                        return Err(self.broken_string());
+                    }
+                    self.out.push(b);
+                    self.at = At::Str;
+                }
+                At::Element => self.element_byte(b)?,
+                At::Start(n @ 0..=2) if n > 0 || b == 0xEF => {
+                    // A UTF-8 byte-order mark, a byte at a time.
+                    if b != [0xEF, 0xBB, 0xBF][usize::from(n)] {
+                        return Err("not a JSON array: it does not open with [".into());
+                    }
+                    self.at = At::Start(n + 1);
+                }
+                _ if b.is_ascii_whitespace() => {
+                    self.line += usize::from(b == b'\n');
+                    if self.at == At::Start(0) {
+                        // No byte-order mark after whitespace.
+                        self.at = At::Start(3);
+                    }
+                }
+                At::Start(_) => match b {
+                    b'[' => self.at = At::Opened,
+                    _ => return Err("not a JSON array: it does not open with [".into()),
+                },
+                At::Opened | At::Comma => match b {
+                    b']' if self.at == At::Opened => self.at = At::Closed,
+                    b']' | b',' => {
+                        return Err(format!(
+                            "a {:?} where record {} of the JSON array should be: not JSON",
+                            b as char,
+                            self.records + 1
+                        ))
+                    }
+                    _ => {
+                        self.records += 1;
+                        self.at = At::Element;
+                        self.depth = 0;
+                        self.space = false;
+                        self.element_byte(b)?;
+                    }
+                },
+                At::Ended => match b {
+                    b',' => self.at = At::Comma,
+                    b']' => self.at = At::Closed,
+                    _ => {
+                        return Err(format!(
+                            "{:?} after record {} of the JSON array, where a , or ] should be: not JSON",
+                            b as char, self.records
+                        ))
+                    }
+                },
+                At::Closed => {
+                    return Err(format!(
+                        "{:?} after the JSON array's closing ]: one array a file is read",
+                        b as char
+                    ))
+                }
+                At::Str => unreachable!("strings are searched above"),
+            }
+        }
+        Ok(())
+    }
+
+    /// One byte of an element outside its strings.
+    fn element_byte(&mut self, b: u8) -> Result<(), String> {
+        match b {
+            b'\n' | b'\r' | b' ' | b'\t' if self.depth == 0 => {
+                // After a value that is not an object or array (a bad record, told as
+                // such where it is read).
+                self.line += usize::from(b == b'\n');
+                self.end_element(At::Ended);
+            }
+            b'\n' | b'\r' => {
+                self.line += usize::from(b == b'\n');
+                self.space = true;
+            }
+            b' ' | b'\t' if self.space => {}
+            b',' if self.depth == 0 => self.end_element(At::Comma),
+            b']' if self.depth == 0 => self.end_element(At::Closed),
+            b'}' if self.depth == 0 => {
+                return Err(format!(
+                    "a }} with nothing open in record {} of the JSON array: not JSON",
+                    self.records
+                ))
+            }
+            _ => {
+                if std::mem::take(&mut self.space) {
+                    self.out.push(b' ');
+                }
+                self.out.push(b);
+                match b {
+                    b'"' => self.at = At::Str,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => {
+                        self.depth -= 1;
+                        if self.depth == 0 {
+                            self.end_element(At::Ended);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn end_element(&mut self, next: At) {
+        self.out.push(b'\n');
+        self.at = next;
+    }
+
+    fn broken_string(&self) -> String {
+        format!(
+            "a line break inside a string of record {} of the JSON array: not JSON",
+            self.records
+        )
+    }
+
+    /// What is wrong with the stream ending where it does, if anything.
+    fn end(&self) -> Option<String> {
+        match self.at {
+            At::Closed => None,
+            At::Start(_) => Some("not a JSON array: it has no [".into()),
+            At::Opened | At::Comma | At::Ended => {
+                Some("the JSON array is cut short: the stream ends before its closing ]".into())
+            }
+            At::Element | At::Str | At::Escape => Some(format!(
+                "the JSON array is cut short: the stream ends inside record {}",
+                self.records
+            )),
+        }
+    }
+}
+
+impl<R: BufRead> BufRead for ArrayLines<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.framing.out.len() {
+            if let Some(e) = &self.failed {
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e.clone()));
+            }
+            self.framing.out.clear();
+            self.pos = 0;
+            while self.framing.out.len() < OUT {
+                let buf = match self.inner.fill_buf() {
+                    Ok(buf) => buf,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if buf.is_empty() {
+                    if let Some(msg) = self.framing.end() {
+                        return Err(self.fail(msg));
+                    }
+                    break;
+                }
+                let n = buf.len();
+                let taken = self.framing.take(buf);
+                self.inner.consume(n);
+                if let Err(msg) = taken {
+                    return Err(self.fail(msg));
+                }
+            }
+        }
+        Ok(&self.framing.out[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.framing.out.len());
+    }
+}
+
+impl<R: BufRead> Read for ArrayLines<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buf = self.fill_buf()?;
+        let n = buf.len().min(out.len());
+        out[..n].copy_from_slice(&buf[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+/// Writes JSON lines (records, each ending in `\n`) as a JSON array: `[` before the
+/// first, `,` and a line break between them, `]` after the last (`[]` for none). Each
+/// record stays on a line of its own, so the output is read by `json.load` and by
+/// line-based tools alike.
+#[derive(Debug, Default)]
+pub struct ArrayFramer {
+    /// The `[` is written.
+    opened: bool,
+}
+
+impl ArrayFramer {
+    /// Writes `lines` (whole records) inside the array; returns the bytes written.
+    pub fn write(&mut self, out: &mut dyn Write, lines: &[u8]) -> io::Result<u64> {
+        let mut n = 0;
+        for record in lines.split(|&b| b == b'\n').filter(|r| !r.is_empty()) {
+            let open: &[u8] = match std::mem::replace(&mut self.opened, true) {
+                false => b"[",
+                true => b",\n",
+            };
+            out.write_all(open)?;
+            out.write_all(record)?;
+            n += (open.len() + record.len()) as u64;
+        }
+        Ok(n)
+    }
+
+    /// Closes the array; returns the bytes written.
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<u64> {
+        let close: &[u8] = match std::mem::take(&mut self.opened) {
+            true => b"]\n",
+            false => b"[]\n",
+        };
+        out.write_all(close)?;
+        Ok(close.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader handing out `step` bytes at a time: every state is crossed at a
+    /// buffer's end somewhere.
+    struct Trickle<'a> {
+        bytes: &'a [u8],
+        step: usize,
+    }
+
+    impl BufRead for Trickle<'_> {
+        fn fill_buf(&mut self) -> io::Result<&[u8]> {
+            Ok(&self.bytes[..self.step.min(self.bytes.len())])
+        }
+        fn consume(&mut self, n: usize) {
+            self.bytes = &self.bytes[n..];
+        }
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(self.bytes.len()).min(out.len());
+            out[..n].copy_from_slice(&self.bytes[..n]);
+            self.consume(n);
+            Ok(n)
+        }
+    }
+
+    /// The lines `input` reads as, read in steps of every size from 1 to 9 and whole
+    /// (all must agree), or the framing error.
+    fn lines(input: &str) -> Result<String, FramingError> {
+        let read = |step| {
+            let mut out = String::new();
+            ArrayLines::new(Trickle {
+                bytes: input.as_bytes(),
+                step,
+            })
+            .read_to_string(&mut out)
+            .map(|_| out)
+            .map_err(|e| {
+                e.into_inner()
+                    .and_then(|e| e.downcast::<FramingError>().ok())
+                    .map(|e| *e)
+                    .expect("a framing error")
+            })
+        };
+        let whole = read(input.len().max(1));
+        for step in 1..10 {
+            assert_eq!(read(step), whole, "read {step} bytes at a time");
+        }
+        whole
+    }
+
+    fn error(input: &str) -> (usize, String) {
+        let e = lines(input).expect_err("not an array that can be read");
+        (e.line, e.msg)
+    }
+
+    #[test]
+    fn each_element_is_a_line_as_it_was() {
+        let one_line = r#"[{"id": 1, "content": "新闻[一]{}, \"引\"\\"},{"id":2,"content":"b"}]"#;
+        assert_eq!(
+            lines(one_line).unwrap(),
+            "{\"id\": 1, \"content\": \"新闻[一]{}, \\\"引\\\"\\\\\"}\n{\"id\":2,\"content\":\"b\"}\n"
+        );
+        // Nested values, the empty array, whitespace around it all, a byte-order mark.
+        assert_eq!(
+            lines("\u{feff}[ {\"a\":[1,{\"b\":[]}]} ,\t{} ]\n\n").unwrap(),
+            "{\"a\":[1,{\"b\":[]}]}\n{}\n"
+        );
+        assert_eq!(lines(" [ ] ").unwrap(), "");
+        assert_eq!(lines("[]").unwrap(), "");
+        // What is not an object is an element all the same (a bad record, where read).
+        assert_eq!(
+            lines("[1, \"s,]\" ,null,[2]]").unwrap(),
+            "1\n\"s,]\"\nnull\n[2]\n"
+        );
+    }
+
+    #[test]
+    fn a_pretty_printed_array_reads_an_element_a_line() {
+        let pretty = "[\n  {\n    \"id\": 1,\n    \"content\": \"一\\n二\"\n  },\r\n  {\n    \"tags\": [\n      \"a\"\n    ]\n  }\n]\n";
+        assert_eq!(
+            lines(pretty).unwrap(),
+            "{ \"id\": 1, \"content\": \"一\\n二\" }\n{ \"tags\": [ \"a\" ] }\n"
+        );
+        // Tokens a line break kept apart stay apart: `1 2` is no number.
+        assert_eq!(lines("[{\"a\":1\n2}]").unwrap(), "{\"a\":1 2}\n");
+    }
+
+    #[test]
+    fn what_is_not_one_array_fails_at_its_line() {
+        let at = |line, msg: &str| (line, msg.to_string());
+        assert_eq!(
+            error("[{\"a\":1},\n{\"b\":"),
+            at(2, "the JSON array is cut short: the stream ends inside record 2")
+        );
+        assert_eq!(
+            error("[{\"a\":1}\n"),
+            at(2, "the JSON array is cut short: the stream ends before its closing ]")
+        );
+        assert_eq!(
+            error("[{\"a\":1},\n]"),
+            at(2, "a ']' where record 2 of the JSON array should be: not JSON")
+        );
+        assert_eq!(
+            error("[,{}]"),
+            at(1, "a ',' where record 1 of the JSON array should be: not JSON")
+        );
+        assert_eq!(
+            error("[{}\n{}]"),
+            at(2, "'{' after record 1 of the JSON array, where a , or ] should be: not JSON")
+        );
+        assert_eq!(
+            error("[{}]\n[{}]\n"),
+            at(2, "'[' after the JSON array's closing ]: one array a file is read")
+        );
+        assert_eq!(
+            error("[{\"a\":\"x\ny\"}]"),
+            at(1, "a line break inside a string of record 1 of the JSON array: not JSON")
+        );
+        assert_eq!(
+            error("[{\"a\":\"x\\\ny\"}]"),
+            at(1, "a line break inside a string of record 1 of the JSON array: not JSON")
+        );
+        assert_eq!(
+            error("[{}},{}]"),
+            at(1, "'}' after record 1 of the JSON array, where a , or ] should be: not JSON")
+        );
+        assert_eq!(
+            error("[}]"),
+            at(1, "a } with nothing open in record 1 of the JSON array: not JSON")
+        );
+        assert_eq!(error("{}"), at(1, "not a JSON array: it does not open with ["));
+        assert_eq!(error(" \u{feff}[]"), at(1, "not a JSON array: it does not open with ["));
+        assert_eq!(error("\n\n"), at(3, "not a JSON array: it has no ["));
+    }
+
+    #[test]
+    fn a_failed_read_fails_again() {
+        let mut r = ArrayLines::new(&b"[{}, x"[..]);
+        let mut out = Vec::new();
+        assert!(r.read_to_end(&mut out).is_err());
+        assert!(r.fill_buf().is_err());
+    }
+
+    #[test]
+    fn records_are_framed_back_as_an_array() {
+        let mut out = Vec::new();
+        let mut framer = ArrayFramer::default();
+        let mut n = framer.write(&mut out, b"{\"a\":1}\n").unwrap();
+        n += framer.write(&mut out, b"").unwrap();
+        n += framer.write(&mut out, b"{\"b\":2}\n{}\n").unwrap();
+        n += framer.finish(&mut out).unwrap();
+        assert_eq!(out, b"[{\"a\":1},\n{\"b\":2},\n{}]\n");
+        assert_eq!(n, out.len() as u64);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v.as_array().map(Vec::len), Some(3));
+        let mut none = Vec::new();
+        ArrayFramer::default().finish(&mut none).unwrap();
+        assert_eq!(none, b"[]\n");
+    }
+}
