@@ -439,46 +439,82 @@ mod tests {
         let at = |line, msg: &str| (line, msg.to_string());
         assert_eq!(
             error("[{\"a\":1},\n{\"b\":"),
-            at(2, "the JSON array is cut short: the stream ends inside record 2")
+            at(
+                2,
+                "the JSON array is cut short: the stream ends inside record 2"
+            )
         );
         assert_eq!(
             error("[{\"a\":1}\n"),
-            at(2, "the JSON array is cut short: the stream ends before its closing ]")
+            at(
+                2,
+                "the JSON array is cut short: the stream ends before its closing ]"
+            )
         );
         assert_eq!(
             error("[{\"a\":1},\n]"),
-            at(2, "a ']' where record 2 of the JSON array should be: not JSON")
+            at(
+                2,
+                "a ']' where record 2 of the JSON array should be: not JSON"
+            )
         );
         assert_eq!(
             error("[,{}]"),
-            at(1, "a ',' where record 1 of the JSON array should be: not JSON")
+            at(
+                1,
+                "a ',' where record 1 of the JSON array should be: not JSON"
+            )
         );
         assert_eq!(
             error("[{}\n{}]"),
-            at(2, "'{' after record 1 of the JSON array, where a , or ] should be: not JSON")
+            at(
+                2,
+                "'{' after record 1 of the JSON array, where a , or ] should be: not JSON"
+            )
         );
         assert_eq!(
             error("[{}]\n[{}]\n"),
-            at(2, "'[' after the JSON array's closing ]: one array a file is read")
+            at(
+                2,
+                "'[' after the JSON array's closing ]: one array a file is read"
+            )
         );
         assert_eq!(
             error("[{\"a\":\"x\ny\"}]"),
-            at(1, "a line break inside a string of record 1 of the JSON array: not JSON")
+            at(
+                1,
+                "a line break inside a string of record 1 of the JSON array: not JSON"
+            )
         );
         assert_eq!(
             error("[{\"a\":\"x\\\ny\"}]"),
-            at(1, "a line break inside a string of record 1 of the JSON array: not JSON")
+            at(
+                1,
+                "a line break inside a string of record 1 of the JSON array: not JSON"
+            )
         );
         assert_eq!(
             error("[{}},{}]"),
-            at(1, "'}' after record 1 of the JSON array, where a , or ] should be: not JSON")
+            at(
+                1,
+                "'}' after record 1 of the JSON array, where a , or ] should be: not JSON"
+            )
         );
         assert_eq!(
             error("[}]"),
-            at(1, "a } with nothing open in record 1 of the JSON array: not JSON")
+            at(
+                1,
+                "a } with nothing open in record 1 of the JSON array: not JSON"
+            )
         );
-        assert_eq!(error("{}"), at(1, "not a JSON array: it does not open with ["));
-        assert_eq!(error(" \u{feff}[]"), at(1, "not a JSON array: it does not open with ["));
+        assert_eq!(
+            error("{}"),
+            at(1, "not a JSON array: it does not open with [")
+        );
+        assert_eq!(
+            error(" \u{feff}[]"),
+            at(1, "not a JSON array: it does not open with [")
+        );
         assert_eq!(error("\n\n"), at(3, "not a JSON array: it has no ["));
     }
 

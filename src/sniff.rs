@@ -110,7 +110,11 @@ pub fn json_array(head: &[u8], at_eof: bool) -> bool {
         return false;
     };
     let rest = rest.trim_ascii_start();
-    if at_eof && rest.strip_prefix(b"]").is_some_and(|r| r.trim_ascii().is_empty()) {
+    if at_eof
+        && rest
+            .strip_prefix(b"]")
+            .is_some_and(|r| r.trim_ascii().is_empty())
+    {
         return true;
     }
     if !opens_object(rest) {

@@ -1111,10 +1111,7 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     for (file, hint) in [
         ("b.jsonl", "JSON lines: read them with --jsonl"),
         ("c.jsonl.gz", "JSON lines: read them with --jsonl"),
-        (
-            "d.json",
-            "a JSON array of records: make it JSON lines with jq -c '.[]', then use --jsonl",
-        ),
+        ("d.json", "a JSON array of records: read it with --jsonl"),
         ("e.parquet", "a Parquet file: read it with --parquet"),
         ("f.warc", "a WARC file: read it with --warc"),
         (
@@ -1140,8 +1137,8 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     );
     assert!(out.join("a.txt").exists() && out.join("h.txt").exists());
     // The flag named reads them; a JSONL run is told a Parquet file too, and whatever
-    // holds no record to read: a JSON array (one on a single line would be held whole as
-    // one record before it was refused), WARC, an HTML page.
+    // holds no record to read: WARC, an HTML page. It reads a JSON array, pretty-printed
+    // or on one line (one longer than the sniffed head is not held whole).
     let jsonl = tmp.path().join("jsonl");
     fs::create_dir_all(&jsonl).unwrap();
     for f in [
@@ -1178,19 +1175,11 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     let o2 = tmp.path().join("o2");
     let err = stderr_of(&["filter", "--jsonl", "-o", s(&o2), s(&jsonl)]);
     for (file, hint) in [
-        (
-            "d.json",
-            "a JSON array of records: make it JSON lines with jq -c '.[]'",
-        ),
         ("e.parquet", "a Parquet file: read it with --parquet"),
         ("f.warc", "a WARC file: read it with --warc"),
         (
             "g.html",
             "an HTML page: extract its text first; chaff reads text, not markup",
-        ),
-        (
-            "k.json",
-            "a JSON array of records: make it JSON lines with jq -c '.[]'",
         ),
         (
             "README.md",
@@ -1216,6 +1205,11 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
         2
     );
     assert!(o2.join("c.jsonl.gz").exists());
+    for (file, records) in [("d.json", 2), ("k.json", 100)] {
+        let out: Vec<serde_json::Value> =
+            serde_json::from_slice(&fs::read(o2.join(file)).unwrap()).unwrap();
+        assert_eq!(out.len(), records, "{file}");
+    }
     assert_eq!(
         fs::read_to_string(o2.join("l.jsonl")).unwrap(),
         "{\"text\": \"新闻报道。\"}\n"
@@ -1245,6 +1239,126 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
     );
     let err = fails(&["filter", "--plain-text", "--jsonl", b]);
     assert!(err.contains("cannot be used with"), "{err}");
+}
+
+/// WuDaoCorpora's shape: a file is one JSON array of records (`id`, `title`,
+/// `dataType`, `content`), on one line.
+#[test]
+fn json_arrays_are_read_as_records_and_written_back_as_arrays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in");
+    fs::create_dir_all(&input).unwrap();
+    let records: Vec<serde_json::Value> = dev_pages(30)
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let text = fs::read_to_string(p).unwrap();
+            // Every fourth is filler only: dropped, or kept empty with --keep-empty.
+            let content = match i % 4 {
+                3 => "转发微博 👍 0 举报 写留言\n求关注，互粉！".to_string(),
+                _ => text,
+            };
+            serde_json::json!({"id": i, "uniqueKey": format!("k{i}"), "title": "标题 [一] {二}",
+                "dataType": "新闻", "content": content})
+        })
+        .collect();
+    let lines: String = records
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    fs::write(input.join("same.jsonl"), &lines).unwrap();
+    let one_line = serde_json::to_string(&records).unwrap();
+    fs::write(input.join("one.json"), &one_line).unwrap();
+    fs::write(
+        input.join("pretty.json"),
+        serde_json::to_string_pretty(&records).unwrap(),
+    )
+    .unwrap();
+    fs::write(input.join("z.json.gz"), gz(one_line.as_bytes())).unwrap();
+    fs::write(input.join("empty.json"), "[]\n").unwrap();
+    let array = |bytes: &[u8]| -> Vec<serde_json::Value> { serde_json::from_slice(bytes).unwrap() };
+    let from_lines = |bytes: &[u8]| -> Vec<serde_json::Value> {
+        bytes
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect()
+    };
+    for (threads, chunk) in [("1", "1000000"), ("2", "20000")] {
+        let out = tmp.path().join(format!("out{threads}"));
+        let args = [
+            "--threads",
+            threads,
+            "filter",
+            "--jsonl",
+            "--text-field",
+            "content",
+        ];
+        let chunked = [
+            &args[..],
+            &["--chunk-bytes", chunk, "-o", s(&out), s(&input)],
+        ]
+        .concat();
+        ok(&chunked);
+        let want = from_lines(&fs::read(out.join("same.jsonl")).unwrap());
+        assert_eq!(want.len(), 23, "the filler-only records are dropped");
+        // The same records as from JSON lines, in an array again; each on a line.
+        let one = fs::read(out.join("one.json")).unwrap();
+        assert_eq!(array(&one), want);
+        assert!(one.starts_with(b"[{\"") && one.ends_with(b"}]\n"));
+        assert_eq!(one.iter().filter(|&&b| b == b'\n').count(), want.len());
+        assert_eq!(array(&fs::read(out.join("pretty.json")).unwrap()), want);
+        assert_eq!(
+            array(&gunzip(&fs::read(out.join("z.json.gz")).unwrap())),
+            want
+        );
+        assert_eq!(fs::read(out.join("empty.json")).unwrap(), b"[]\n");
+        // Other fields as written, the text reduced to the kept lines.
+        let first = &want[0];
+        assert_eq!(first["title"], "标题 [一] {二}");
+        assert_eq!(
+            first["content"].as_str().unwrap().as_bytes(),
+            &ok(&["filter", s(&dev_pages(1)[0])])[..]
+        );
+    }
+    // To stdout, from stdin too; --keep-empty keeps every record.
+    let one = input.join("one.json");
+    let args = ["filter", "--jsonl", "--text-field", "content"];
+    let out = ok(&[&args[..], &[s(&one)]].concat());
+    let o = chaff_in(
+        &root(),
+        &[&args[..], &["-"]].concat(),
+        Some(one_line.as_bytes()),
+    );
+    assert_eq!(o.stdout, out);
+    let all = array(&ok(&[&args[..], &["--keep-empty", s(&one)]].concat()));
+    assert_eq!(all.len(), records.len());
+    assert_eq!(all[3]["content"], "");
+    // A bad record is told by its number in the array, and under --bad-records skip
+    // left out.
+    let bad = tmp.path().join("bad.json");
+    fs::write(
+        &bad,
+        "[{\"content\": \"国务院召开常务会议。\"}, 7,\n {\"content\": 1}]",
+    )
+    .unwrap();
+    let err = fails(&[&args[..], &[s(&bad)]].concat());
+    assert!(err.contains("bad.json:2: not a JSON object"), "{err}");
+    let o = chaff(&[&args[..], &["--bad-records", "skip", s(&bad)]].concat());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("bad.json:2: bad record skipped"), "{err}");
+    assert!(err.contains("bad.json:3: bad record skipped"), "{err}");
+    assert_eq!(array(&o.stdout).len(), 1);
+    // An array cut short fails at its line, and its output is not written.
+    let cut = input.join("cut.json");
+    fs::write(&cut, &one_line.as_bytes()[..one_line.len() - 200]).unwrap();
+    let out = tmp.path().join("cut");
+    let err = fails(&[&args[..], &["-o", s(&out), s(&input)]].concat());
+    assert!(
+        err.contains("cut.json:1: the JSON array is cut short: the stream ends inside record 30"),
+        "{err}"
+    );
+    assert!(!out.join("cut.json").exists());
 }
 
 #[test]

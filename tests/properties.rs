@@ -663,3 +663,78 @@ fn records_and_cr_files_of_many_lines_are_decided_as_a_file_of_their_text() {
     );
     assert_eq!(unnamed(&tag.unwrap()), file_tag);
 }
+
+/// A small JSON value for a record's other fields: nesting, strings with the bytes
+/// that frame an array, numbers.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        any::<i64>().prop_map(serde_json::Value::from),
+        prop::sample::select(vec!["", "]", "[{,}]", "\\", "\"", "a b", "新闻"])
+            .prop_map(serde_json::Value::from),
+        Just(serde_json::Value::Null),
+    ];
+    leaf.prop_recursive(3, 12, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map("[a-z{}\\[\\],]{0,3}", inner, 0..3)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
+
+    /// A JSON array of records, on one line or pretty-printed, is read as the same
+    /// records as JSON lines: filter writes the same records (as an array), tag the same
+    /// rows, at any chunk size.
+    #[test]
+    fn a_json_array_reads_as_its_records_as_json_lines(
+        texts in prop::collection::vec(
+            prop::collection::vec(prop::sample::select(PIECES), 0..12), 0..8),
+        others in prop::collection::vec(json_value(), 8),
+        pretty in any::<bool>(),
+        chunk in 1usize..400,
+    ) {
+        let records: Vec<serde_json::Value> = texts
+            .iter()
+            .zip(&others)
+            .map(|(t, o)| serde_json::json!({"other": o, "text": t.concat()}))
+            .collect();
+        let array = match pretty {
+            true => serde_json::to_string_pretty(&records).unwrap(),
+            false => serde_json::to_string(&records).unwrap(),
+        };
+        let lines: String = records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        let format = || InputFormat::Jsonl { text_field: "text".into() };
+        let (filtered, tagged) = run(array.as_bytes(), format(), chunk);
+        let (want, want_tag) = run(lines.as_bytes(), format(), chunk);
+        let ((out, sum), (want, want_sum)) = (filtered.unwrap(), want.unwrap());
+        let out: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
+        let want: Vec<serde_json::Value> = String::from_utf8(want)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        prop_assert_eq!(out, want);
+        prop_assert_eq!(
+            (sum.documents, sum.kept, sum.dropped, sum.blank),
+            (want_sum.documents, want_sum.kept, want_sum.dropped, want_sum.blank)
+        );
+        // Rows name the same record numbers: an element's number is its line's.
+        let rows = |tag: &[u8]| -> Vec<serde_json::Value> {
+            tag.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let mut v: serde_json::Value = serde_json::from_slice(l).unwrap();
+                    v.as_object_mut().unwrap().remove("path");
+                    v
+                })
+                .collect()
+        };
+        prop_assert_eq!(rows(&tagged.unwrap()), rows(&want_tag.unwrap()));
+    }
+}
