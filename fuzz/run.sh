@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SECONDS_EACH=${1:-600}
 export RUSTC_BOOTSTRAP=1
-for t in reader warc parquet model_loader writers json unxz streams; do
+for t in reader warc parquet model_loader writers json unxz streams json_array; do
   mkdir -p "corpus/$t"
 done
 cp ../tests/data/*.txt corpus/reader/ 2>/dev/null || true
@@ -88,8 +88,14 @@ records = [
 for i, r in enumerate(records):
     open(f"{out}/record{i}.json", "w", encoding="utf-8").write(json.dumps(r, ensure_ascii=i != 1))
 open(f"{out}/array.json", "w").write(json.dumps([text.split("\n")[:3], 1, {"a": []}]))
+# JSON array seeds (the first byte is the read size): the records above as WuDao's files
+# hold them, on one line and pretty-printed.
+arrays = out.replace("json", "json_array")
+for i, dump in enumerate([json.dumps(records[:2], ensure_ascii=False),
+                          json.dumps(records, indent=2)]):
+    open(f"{arrays}/records{i}.seed", "w", encoding="utf-8").write(chr(7 + 50 * i) + dump)
 PY
-for t in ${TARGETS:-reader warc parquet model_loader writers json unxz streams}; do
+for t in ${TARGETS:-reader warc parquet model_loader writers json unxz streams json_array}; do
   echo "== $t: ${SECONDS_EACH}s"
   cargo fuzz run "$t" "corpus/$t" -- -max_total_time="$SECONDS_EACH" -timeout=30 -rss_limit_mb=4096 -max_len=262144 2>&1 |
     tee "fuzz-$t.log" | grep -E "^#[0-9]+.*(DONE|pulse)|ERROR|SUMMARY|Test unit written" || true
