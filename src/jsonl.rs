@@ -146,7 +146,7 @@ impl<'a> Record<'a> {
                 // No JSON value opens so: a text file given to a JSONL run.
                 " (plain text, not JSON lines? chaff reads text without --jsonl)"
             } else if line.trim_start().starts_with('[') {
-                " (JSONL holds an object a line; a file of one JSON array converts with `jq -c '.[]'`)"
+                " (a record is a JSON object, not an array)"
             } else if e.is_eof() {
                 " (a line cut short, or a record spread over lines: pretty-printed JSON converts with `jq -c .`)"
             } else {
@@ -1219,9 +1219,14 @@ mod tests {
         assert!(Record::parse("[1]", "text")
             .unwrap_err()
             .contains("JSON object"));
-        // A file of one array, and pretty-printed records, are named for what they are.
+        // A line holding an array (a file of one is read as its records, where it is
+        // told: `crate::sniff::json_array`), and pretty-printed records, are named for
+        // what they are.
         let e = Record::parse(r#"[{"text": "甲"}, {"text": "乙"}]"#, "text").unwrap_err();
-        assert!(e.contains("jq -c '.[]'"), "{e}");
+        assert!(
+            e.ends_with("(a record is a JSON object, not an array)"),
+            "{e}"
+        );
         let e = Record::parse("{", "text").unwrap_err();
         assert!(
             e.contains("spread over lines") && e.contains("jq -c ."),

@@ -57,7 +57,7 @@ pub(crate) enum Command {
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
     #[command(
-        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  chaff filter --jsonl --text-field '/段落/*/内容' -o clean/ mnbvc/*.jsonl.gz\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
+        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  chaff filter --jsonl --text-field '/段落/*/内容' -o clean/ mnbvc/*.jsonl.gz\n  chaff filter --jsonl --text-field content -o clean/ WuDaoCorpus2.0_base_200G/\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
     )]
     Filter(FilterArgs),
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
@@ -181,7 +181,8 @@ pub(crate) struct ForgetArgs {
 /// What a run reads and how: the inputs, their format, decoding and bad records.
 #[derive(Args)]
 pub(crate) struct InputArgs {
-    /// Inputs are JSON lines; each record's text field is a document
+    /// Inputs are JSON lines; each record's text field is a document. A file that is one
+    /// JSON array of records (WuDao's) is read as its records and written back as an array
     #[arg(long)]
     pub(crate) jsonl: bool,
     /// Inputs are WARC files (Common Crawl WET); each conversion record is a document,
