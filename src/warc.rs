@@ -18,7 +18,8 @@ const MAX_LINE: usize = 64 << 10;
 /// Most header bytes in one record.
 const MAX_HEAD: usize = 1 << 20;
 
-/// A WARC file that cannot be framed: what is wrong, at which line.
+/// A WARC file that cannot be framed (or a JSON array:
+/// [`crate::json_array::ArrayLines`]): what is wrong, at which line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FramingError {
     /// 1-based line number.
