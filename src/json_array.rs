@@ -519,6 +519,32 @@ mod tests {
     }
 
     #[test]
+    fn an_array_of_any_size_is_read_in_bounded_memory() {
+        // 10 MB on one line, one record of 4 MB among them: nothing is held but a
+        // buffer's worth of output.
+        let long = "新闻".repeat(700_000);
+        let mut array = String::from("[");
+        for i in 0..40_000 {
+            let text = if i == 20_000 { long.as_str() } else { "广告" };
+            array += &format!("{{\"id\":{i},\"text\":\"{text}\"}},");
+        }
+        array += "{}]";
+        let mut r = ArrayLines::new(io::BufReader::new(array.as_bytes()));
+        let (mut records, mut most) = (0, 0);
+        loop {
+            let n = r.fill_buf().unwrap().len();
+            if n == 0 {
+                break;
+            }
+            most = most.max(r.framing.out.capacity());
+            records += memchr::memchr_iter(b'\n', r.fill_buf().unwrap()).count();
+            r.consume(n);
+        }
+        assert_eq!(records, 40_001);
+        assert!(most <= 2 * OUT, "{most}");
+    }
+
+    #[test]
     fn a_failed_read_fails_again() {
         let mut r = ArrayLines::new(&b"[{}, x"[..]);
         let mut out = Vec::new();
