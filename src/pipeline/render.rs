@@ -34,7 +34,8 @@ pub(super) struct Piece {
     pub(super) table: Option<crate::parquet::Table>,
     /// Where a JSONL chunk ends in its source: what a checkpoint after it records.
     pub(super) point: Option<Point>,
-    /// `out` holds records of a JSON array, written back as one ([`Joining::array`]).
+    /// `out` holds records of a JSON array, written back as one
+    /// ([`super::sink::Joining::array`]).
     pub(super) json_array: bool,
 }
 
