@@ -7,7 +7,9 @@
 //! lines path, and a record's number is its place in the array. Only the structure
 //! between elements is checked here (the brackets, commas and strings that find where
 //! an element ends); what an element holds is checked where it is read as a record.
-//! [`ArrayFramer`] turns the filtered records back into an array.
+//! [`ArrayFramer`] turns the filtered records back into an array. Pretty-printed records,
+//! one after another as `jq .` writes them ([`ArrayLines::sequence`]), are read the same
+//! way; their output is JSON lines.
 
 use crate::warc::FramingError;
 use std::io::{self, BufRead, Read, Write};
@@ -35,7 +37,8 @@ enum At {
 }
 
 /// A JSON array's elements as JSON lines: a [`BufRead`] over another that yields each
-/// element of the array on its own line. A line break between an element's tokens (a
+/// element of the array on its own line (or each of a sequence of JSON values:
+/// [`ArrayLines::sequence`]). A line break between an element's tokens (a
 /// pretty-printed array) becomes one space with the indentation after it dropped; all
 /// else is the element's bytes as they were. A stream that is not an array, one that
 /// does not close, a line break inside a string (which would split a record, and is not
@@ -51,6 +54,8 @@ pub struct ArrayLines<R> {
 /// [`ArrayLines`]' state, apart from its input so that an input buffer can be read
 /// into it without a copy.
 struct Framing {
+    /// JSON values one after another (as `jq .` writes them), not an array.
+    sequence: bool,
     at: At,
     /// Brackets and braces open in the element.
     depth: usize,
@@ -70,9 +75,21 @@ const OUT: usize = 1 << 16;
 impl<R: BufRead> ArrayLines<R> {
     /// Reads the array `inner` holds.
     pub fn new(inner: R) -> ArrayLines<R> {
+        ArrayLines::of(inner, false)
+    }
+
+    /// Reads the JSON values `inner` holds one after another, with nothing but
+    /// whitespace between them: pretty-printed records, as `jq .` writes them (a file
+    /// of one included).
+    pub fn sequence(inner: R) -> ArrayLines<R> {
+        ArrayLines::of(inner, true)
+    }
+
+    fn of(inner: R, sequence: bool) -> ArrayLines<R> {
         ArrayLines {
             inner,
             framing: Framing {
+                sequence,
                 at: At::Start(0),
                 depth: 0,
                 space: false,
@@ -135,7 +152,7 @@ impl Framing {
                 At::Start(n @ 0..=2) if n > 0 || b == 0xEF => {
                     // A UTF-8 byte-order mark, a byte at a time.
                     if b != [0xEF, 0xBB, 0xBF][usize::from(n)] {
-                        return Err("not a JSON array: it does not open with [".into());
+                        return Err(self.not_opened());
                     }
                     self.at = At::Start(n + 1);
                 }
@@ -146,9 +163,10 @@ impl Framing {
                         self.at = At::Start(3);
                     }
                 }
+                At::Start(_) if self.sequence => self.begin_element(b)?,
                 At::Start(_) => match b {
                     b'[' => self.at = At::Opened,
-                    _ => return Err("not a JSON array: it does not open with [".into()),
+                    _ => return Err(self.not_opened()),
                 },
                 At::Opened | At::Comma => match b {
                     b']' if self.at == At::Opened => self.at = At::Closed,
@@ -159,13 +177,16 @@ impl Framing {
                             self.records + 1
                         ))
                     }
-                    _ => {
-                        self.records += 1;
-                        self.at = At::Element;
-                        self.depth = 0;
-                        self.space = false;
-                        self.element_byte(b)?;
+                    _ => self.begin_element(b)?,
+                },
+                At::Ended if self.sequence => match b {
+                    b',' | b']' => {
+                        return Err(format!(
+                            "a {:?} after record {}: JSON records one after another are not set apart by one",
+                            b as char, self.records
+                        ))
                     }
+                    _ => self.begin_element(b)?,
                 },
                 At::Ended => match b {
                     b',' => self.at = At::Comma,
@@ -189,6 +210,15 @@ impl Framing {
         Ok(())
     }
 
+    /// The first byte of the next element.
+    fn begin_element(&mut self, b: u8) -> Result<(), String> {
+        self.records += 1;
+        self.at = At::Element;
+        self.depth = 0;
+        self.space = false;
+        self.element_byte(b)
+    }
+
     /// One byte of an element outside its strings.
     fn element_byte(&mut self, b: u8) -> Result<(), String> {
         match b {
@@ -203,11 +233,15 @@ impl Framing {
                 self.space = true;
             }
             b' ' | b'\t' if self.space => {}
+            b',' | b']' if self.depth == 0 && self.sequence => return Err(format!(
+                "a {:?} after record {}: JSON records one after another are not set apart by one",
+                b as char, self.records
+            )),
             b',' if self.depth == 0 => self.end_element(At::Comma),
             b']' if self.depth == 0 => self.end_element(At::Closed),
             b'}' if self.depth == 0 => {
                 return Err(format!(
-                    "a }} with nothing open in record {} of the JSON array: not JSON",
+                    "a }} with nothing open in record {}: not JSON",
                     self.records
                 ))
             }
@@ -239,15 +273,27 @@ impl Framing {
 
     fn broken_string(&self) -> String {
         format!(
-            "a line break inside a string of record {} of the JSON array: not JSON",
+            "a line break inside a string of record {}: not JSON",
             self.records
         )
+    }
+
+    fn not_opened(&self) -> String {
+        match self.sequence {
+            true => "not JSON records: it does not open with {".into(),
+            false => "not a JSON array: it does not open with [".into(),
+        }
     }
 
     /// What is wrong with the stream ending where it does, if anything.
     fn end(&self) -> Option<String> {
         match self.at {
             At::Closed => None,
+            At::Start(_) | At::Ended if self.sequence => None,
+            At::Element | At::Str | At::Escape if self.sequence => Some(format!(
+                "record {} is cut short: the stream ends inside it",
+                self.records
+            )),
             At::Start(_) => Some("not a JSON array: it has no [".into()),
             At::Opened | At::Comma | At::Ended => {
                 Some("the JSON array is cut short: the stream ends before its closing ]".into())
@@ -275,6 +321,13 @@ impl<R: BufRead> BufRead for ArrayLines<R> {
                     Err(e) => return Err(e),
                 };
                 if buf.is_empty() {
+                    if self.framing.sequence
+                        && self.framing.at == At::Element
+                        && self.framing.depth == 0
+                    {
+                        // A value that is not an object or array ends with the stream.
+                        self.framing.end_element(At::Ended);
+                    }
                     if let Some(msg) = self.framing.end() {
                         return Err(self.fail(msg));
                     }
@@ -481,17 +534,11 @@ mod tests {
         );
         assert_eq!(
             error("[{\"a\":\"x\ny\"}]"),
-            at(
-                1,
-                "a line break inside a string of record 1 of the JSON array: not JSON"
-            )
+            at(1, "a line break inside a string of record 1: not JSON")
         );
         assert_eq!(
             error("[{\"a\":\"x\\\ny\"}]"),
-            at(
-                1,
-                "a line break inside a string of record 1 of the JSON array: not JSON"
-            )
+            at(1, "a line break inside a string of record 1: not JSON")
         );
         assert_eq!(
             error("[{}},{}]"),
@@ -502,10 +549,7 @@ mod tests {
         );
         assert_eq!(
             error("[}]"),
-            at(
-                1,
-                "a } with nothing open in record 1 of the JSON array: not JSON"
-            )
+            at(1, "a } with nothing open in record 1: not JSON")
         );
         assert_eq!(
             error("{}"),
@@ -542,6 +586,72 @@ mod tests {
         }
         assert_eq!(records, 40_001);
         assert!(most <= 2 * OUT, "{most}");
+    }
+
+    /// [`lines`] for a sequence of values.
+    fn sequence(input: &str) -> Result<String, FramingError> {
+        let mut out = String::new();
+        let mut whole = ArrayLines::sequence(input.as_bytes());
+        let whole = whole.read_to_string(&mut out).map(|_| out);
+        for step in 1..10 {
+            let mut out = String::new();
+            let read = ArrayLines::sequence(Trickle {
+                bytes: input.as_bytes(),
+                step,
+            })
+            .read_to_string(&mut out)
+            .map(|_| out);
+            assert_eq!(read.is_ok(), whole.is_ok());
+            if let Ok(read) = read {
+                assert_eq!(&read, whole.as_ref().unwrap());
+            }
+        }
+        whole.map_err(|e| {
+            *e.into_inner()
+                .and_then(|e| e.downcast::<FramingError>().ok())
+                .expect("a framing error")
+        })
+    }
+
+    #[test]
+    fn pretty_printed_records_one_after_another_are_a_record_a_line() {
+        let jq = "{\n  \"id\": 1,\n  \"text\": \"新闻\"\n}\n{\n  \"id\": 2,\n  \"tags\": [\n    \"a\"\n  ]\n}\n";
+        assert_eq!(
+            sequence(jq).unwrap(),
+            "{ \"id\": 1, \"text\": \"新闻\" }\n{ \"id\": 2, \"tags\": [ \"a\" ] }\n"
+        );
+        // One record alone, with a byte-order mark; records with nothing between them.
+        assert_eq!(
+            sequence("\u{feff}{\n\"a\": \"}{\"\n}").unwrap(),
+            "{ \"a\": \"}{\" }\n"
+        );
+        assert_eq!(sequence("{}{} 3\n").unwrap(), "{}\n{}\n3\n");
+        assert_eq!(sequence("{} 3").unwrap(), "{}\n3\n");
+        assert_eq!(sequence("{} \"s\"").unwrap(), "{}\n\"s\"\n");
+        let error = |input| {
+            let e = sequence(input).unwrap_err();
+            (e.line, e.msg)
+        };
+        assert_eq!(
+            error("{\n\"a\": 1\n}\n{\n\"b\":"),
+            (5, "record 2 is cut short: the stream ends inside it".into())
+        );
+        assert_eq!(
+            error("{},\n{}"),
+            (
+                1,
+                "a ',' after record 1: JSON records one after another are not set apart by one"
+                    .into()
+            )
+        );
+        assert_eq!(
+            error("{}]"),
+            (
+                1,
+                "a ']' after record 1: JSON records one after another are not set apart by one"
+                    .into()
+            )
+        );
     }
 
     #[test]

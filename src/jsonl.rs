@@ -148,7 +148,7 @@ impl<'a> Record<'a> {
             } else if line.trim_start().starts_with('[') {
                 " (a record is a JSON object, not an array)"
             } else if e.is_eof() {
-                " (a line cut short, or a record spread over lines: pretty-printed JSON converts with `jq -c .`)"
+                " (a line cut short, or a record spread over lines: a file whose first line is a { alone is read as pretty-printed records)"
             } else {
                 ""
             };
@@ -1229,7 +1229,7 @@ mod tests {
         );
         let e = Record::parse("{", "text").unwrap_err();
         assert!(
-            e.contains("spread over lines") && e.contains("jq -c ."),
+            e.contains("spread over lines") && e.contains("{ alone"),
             "{e}"
         );
         let e = Record::parse("【标题】 新闻正文", "text").unwrap_err();

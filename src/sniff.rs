@@ -1,9 +1,9 @@
 //! Sniffing: what a stream's first bytes say it is when it is not what this run reads
 //! (text as lines, or JSON lines): a binary file, an archive chaff does not open, an
 //! HTML page, records of a format chaff reads with another flag (Parquet, JSON lines,
-//! WARC), or, to a JSON lines run, JSON over several lines or plain text. The warning
-//! that skips such a file names the fix. A JSON lines run reads a JSON array of records
-//! ([`json_array`]).
+//! WARC), or, to a JSON lines run, plain text. The warning that skips such a file names
+//! the fix. A JSON lines run reads a JSON array of records, and JSON records over
+//! several lines ([`json_framing`]).
 
 use std::borrow::Cow;
 
@@ -25,9 +25,8 @@ pub enum Reads {
 /// the run reads otherwise, with what to do instead, for the warning: Parquet and
 /// archives in any run that opens streams; in a plain-text run JSON lines, a JSON array
 /// of records, JSON over several lines, WARC, or an HTML page, which no flag reads. A
-/// JSON lines run is told the last three, where no record could be read from them (JSON
-/// over several lines: a `{` alone on its first line), and text: no line of the head
-/// opens an object. It reads a JSON array of records ([`json_array`]).
+/// JSON lines run is told the last two, and text: no line of the head opens an object.
+/// It reads a JSON array of records and JSON over several lines ([`json_framing`]).
 pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'static, str>> {
     if head.starts_with(b"PAR1") {
         return Some("a Parquet file: read it with --parquet".into());
@@ -55,7 +54,7 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
         // A first line longer than the head (a long record) is told by its start.
         None => (None, &[][..]),
     };
-    if !plain_text && json_array(head, at_eof) {
+    if !plain_text && json_framing(head, at_eof).is_some() {
         return None;
     }
     // The next line decides too: text under a JSON header line (a crawler's metadata
@@ -79,12 +78,10 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
             "JSON lines whose first record is damaged: read them with --jsonl (--bad-records skip or keep passes over it)"
                 .into(),
         ),
-        // An object spread over lines (pretty-printed: `{` alone on the first).
-        Some(b'{') if line.is_some_and(|l| l.trim_ascii() == b"{") && opens_object(text) => {
-            Some(match plain_text {
-                true => "JSON, a record over several lines: make it JSON lines with jq -c ., then use --jsonl",
-                false => "JSON, a record over several lines: make it JSON lines with jq -c .",
-            }.into())
+        // An object spread over lines (pretty-printed: `{` alone on the first); a JSON
+        // lines run reads it ([`json_framing`]).
+        Some(b'{') if plain_text && pretty_object(text) => {
+            Some("JSON, a record over several lines: read it with --jsonl".into())
         }
         // To a JSON lines run, an array is records ([`json_array`]).
         Some(b'[') if plain_text && opens_object(text[1..].trim_ascii_start()) => {
@@ -100,11 +97,40 @@ pub fn other_format(head: &[u8], at_eof: bool, reads: Reads) -> Option<Cow<'stat
     }
 }
 
+/// How a JSON lines run reads a stream that holds records but not one a line
+/// ([`json_framing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonFraming {
+    /// One JSON array of records ([`crate::json_array::ArrayLines::new`]).
+    Array,
+    /// Pretty-printed records one after another, as `jq .` writes them
+    /// ([`crate::json_array::ArrayLines::sequence`]).
+    Sequence,
+}
+
+/// How a JSON lines run reads the stream `head` opens, if not a record a line: as a JSON
+/// array of records ([`json_array`]), or as pretty-printed records (a `{` alone on the
+/// first line, and a key after it). `at_eof`: `head` is the whole stream.
+pub fn json_framing(head: &[u8], at_eof: bool) -> Option<JsonFraming> {
+    if json_array(head, at_eof) {
+        return Some(JsonFraming::Array);
+    }
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    pretty_object(text.trim_ascii_start()).then_some(JsonFraming::Sequence)
+}
+
+/// Whether `text` opens a pretty-printed JSON object: `{` alone on its first line, and
+/// a key after it.
+fn pretty_object(text: &[u8]) -> bool {
+    let first = memchr::memchr(b'\n', text).map_or(text, |end| &text[..end]);
+    first.trim_ascii() == b"{" && opens_object(text)
+}
+
 /// Whether a JSON lines run reads the stream `head` opens as one JSON array of records
 /// ([`crate::json_array`]): it opens with `[` and an object (or is `[]` alone), unless
 /// its first line is one JSON value and the next opens a record (JSON lines whose first
 /// line is a bad record). `at_eof`: `head` is the whole stream.
-pub fn json_array(head: &[u8], at_eof: bool) -> bool {
+fn json_array(head: &[u8], at_eof: bool) -> bool {
     let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let Some(rest) = text.trim_ascii_start().strip_prefix(b"[") else {
         return false;

@@ -1242,7 +1242,7 @@ fn files_in_another_format_are_skipped_naming_the_flag_that_reads_them() {
 }
 
 /// WuDaoCorpora's shape: a file is one JSON array of records (`id`, `title`,
-/// `dataType`, `content`), on one line.
+/// `dataType`, `content`), on one line. Pretty-printed records are read too.
 #[test]
 fn json_arrays_are_read_as_records_and_written_back_as_arrays() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1276,6 +1276,14 @@ fn json_arrays_are_read_as_records_and_written_back_as_arrays() {
     .unwrap();
     fs::write(input.join("z.json.gz"), gz(one_line.as_bytes())).unwrap();
     fs::write(input.join("empty.json"), "[]\n").unwrap();
+    // Pretty-printed records one after another, as `jq .` writes them; and one alone.
+    let jq: String = records
+        .iter()
+        .map(|r| serde_json::to_string_pretty(r).unwrap() + "\n")
+        .collect();
+    fs::write(input.join("jq.json"), &jq).unwrap();
+    let single = serde_json::to_string_pretty(&records[0]).unwrap();
+    fs::write(input.join("single.json"), &single).unwrap();
     let array = |bytes: &[u8]| -> Vec<serde_json::Value> { serde_json::from_slice(bytes).unwrap() };
     let from_lines = |bytes: &[u8]| -> Vec<serde_json::Value> {
         bytes
@@ -1313,6 +1321,11 @@ fn json_arrays_are_read_as_records_and_written_back_as_arrays() {
             want
         );
         assert_eq!(fs::read(out.join("empty.json")).unwrap(), b"[]\n");
+        // Pretty-printed records come out as JSON lines, a record a line.
+        assert_eq!(from_lines(&fs::read(out.join("jq.json")).unwrap()), want);
+        let single = fs::read(out.join("single.json")).unwrap();
+        assert_eq!(from_lines(&single), want[..1]);
+        assert_eq!(single.iter().filter(|&&b| b == b'\n').count(), 1);
         // Other fields as written, the text reduced to the kept lines.
         let first = &want[0];
         assert_eq!(first["title"], "标题 [一] {二}");

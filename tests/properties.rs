@@ -691,15 +691,15 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 120, ..ProptestConfig::default() })]
 
-    /// A JSON array of records, on one line or pretty-printed, is read as the same
-    /// records as JSON lines: filter writes the same records (as an array), tag the same
-    /// rows, at any chunk size.
+    /// A JSON array of records, on one line or pretty-printed, and pretty-printed records
+    /// one after another, are read as the same records as JSON lines: filter writes the
+    /// same records (as an array, or JSON lines), tag the same rows, at any chunk size.
     #[test]
     fn a_json_array_reads_as_its_records_as_json_lines(
         texts in prop::collection::vec(
             prop::collection::vec(prop::sample::select(PIECES), 0..12), 0..8),
         others in prop::collection::vec(json_value(), 8),
-        pretty in any::<bool>(),
+        layout in 0u8..3,
         chunk in 1usize..400,
     ) {
         let records: Vec<serde_json::Value> = texts
@@ -707,9 +707,14 @@ proptest! {
             .zip(&others)
             .map(|(t, o)| serde_json::json!({"other": o, "text": t.concat()}))
             .collect();
-        let array = match pretty {
-            true => serde_json::to_string_pretty(&records).unwrap(),
-            false => serde_json::to_string(&records).unwrap(),
+        let array = match layout {
+            0 => serde_json::to_string(&records).unwrap(),
+            1 => serde_json::to_string_pretty(&records).unwrap(),
+            // As `jq .` writes records: pretty-printed, one after another.
+            _ => records
+                .iter()
+                .map(|r| serde_json::to_string_pretty(r).unwrap() + "\n")
+                .collect(),
         };
         let lines: String = records
             .iter()
@@ -719,12 +724,18 @@ proptest! {
         let (filtered, tagged) = run(array.as_bytes(), format(), chunk);
         let (want, want_tag) = run(lines.as_bytes(), format(), chunk);
         let ((out, sum), (want, want_sum)) = (filtered.unwrap(), want.unwrap());
-        let out: Vec<serde_json::Value> = serde_json::from_slice(&out).unwrap();
-        let want: Vec<serde_json::Value> = String::from_utf8(want)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = |out: Vec<u8>| -> Vec<serde_json::Value> {
+            String::from_utf8(out)
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let out = match layout {
+            0 | 1 => serde_json::from_slice(&out).unwrap(),
+            _ => lines(out),
+        };
+        let want = lines(want);
         prop_assert_eq!(out, want);
         prop_assert_eq!(
             (sum.documents, sum.kept, sum.dropped, sum.blank),

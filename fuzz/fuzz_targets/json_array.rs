@@ -1,7 +1,9 @@
 //! Any bytes, read as a JSON array of records ([`chaff::json_array::ArrayLines`]) in
 //! reads of any size: nothing may panic; where serde_json reads the bytes as one array,
 //! the lines are its elements, each read as the same value; and the lines framed back
-//! ([`chaff::json_array::ArrayFramer`]) read as the same array.
+//! ([`chaff::json_array::ArrayFramer`]) read as the same array. Read as records one after
+//! another ([`ArrayLines::sequence`]), where serde_json reads them as objects one after
+//! another, the lines are those objects.
 #![no_main]
 
 use chaff::json_array::{ArrayFramer, ArrayLines};
@@ -37,6 +39,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&step, bytes)) = data.split_first() else {
         return;
     };
+    sequence(step, bytes);
     let mut lines = Vec::new();
     let read = ArrayLines::new(Trickle {
         bytes,
@@ -67,3 +70,37 @@ fuzz_target!(|data: &[u8]| {
     framer.finish(&mut framed).unwrap();
     assert_eq!(serde_json::from_slice::<Vec<serde_json::Value>>(&framed).unwrap(), array);
 });
+
+/// The bytes read as JSON values one after another.
+fn sequence(step: u8, bytes: &[u8]) {
+    let mut lines = Vec::new();
+    let read = ArrayLines::sequence(Trickle {
+        bytes,
+        step: usize::from(step).max(1),
+    })
+    .read_to_end(&mut lines);
+    let mut whole = Vec::new();
+    let whole_read = ArrayLines::sequence(bytes).read_to_end(&mut whole);
+    assert_eq!(read.is_ok(), whole_read.is_ok());
+    if read.is_ok() {
+        assert_eq!(lines, whole);
+    }
+    // Values other than objects may run into each other (`"a""b"`, `1[2]`): records
+    // are objects, and only those are compared.
+    let Ok(values) = serde_json::Deserializer::from_slice(bytes)
+        .into_iter::<serde_json::Value>()
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return;
+    };
+    if !values.iter().all(serde_json::Value::is_object) {
+        return;
+    }
+    assert!(read.is_ok(), "{:?}", read);
+    let records: Vec<serde_json::Value> = lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("each record reads as JSON"))
+        .collect();
+    assert_eq!(records, values);
+}
