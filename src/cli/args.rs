@@ -182,7 +182,8 @@ pub(crate) struct ForgetArgs {
 #[derive(Args)]
 pub(crate) struct InputArgs {
     /// Inputs are JSON lines; each record's text field is a document. A file that is one
-    /// JSON array of records (WuDao's) is read as its records and written back as an array
+    /// JSON array of records (WuDao's) is read as its records and written back as an
+    /// array; one of pretty-printed records (jq's output) is written as JSON lines
     #[arg(long)]
     pub(crate) jsonl: bool,
     /// Inputs are WARC files (Common Crawl WET); each conversion record is a document,
