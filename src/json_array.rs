@@ -233,10 +233,12 @@ impl Framing {
                 self.space = true;
             }
             b' ' | b'\t' if self.space => {}
-            b',' | b']' if self.depth == 0 && self.sequence => return Err(format!(
+            b',' | b']' if self.depth == 0 && self.sequence => {
+                return Err(format!(
                 "a {:?} after record {}: JSON records one after another are not set apart by one",
                 b as char, self.records
-            )),
+            ))
+            }
             b',' if self.depth == 0 => self.end_element(At::Comma),
             b']' if self.depth == 0 => self.end_element(At::Closed),
             b'}' if self.depth == 0 => {
@@ -370,6 +372,11 @@ pub struct ArrayFramer {
 }
 
 impl ArrayFramer {
+    /// The framer of an output gone on with (`--resume`): `opened`, its `[` is written.
+    pub fn resumed(opened: bool) -> ArrayFramer {
+        ArrayFramer { opened }
+    }
+
     /// Writes `lines` (whole records) inside the array; returns the bytes written.
     pub fn write(&mut self, out: &mut dyn Write, lines: &[u8]) -> io::Result<u64> {
         let mut n = 0;

@@ -28,6 +28,7 @@ use crate::classifier::{argmax, Classifier, KeepPolicy};
 use crate::error::{Error, Result};
 use crate::input::DecodeOptions;
 use crate::journal::Checkpoint;
+use crate::json_array::ArrayFramer;
 use crate::jsonl::BadRecords;
 use crate::output::{AtomicFile, Compressed};
 use crate::progress::Progress;
@@ -487,7 +488,6 @@ impl Engine<'_> {
                     let resume = entry.resume.as_deref();
                     let checkpoints = every > 0
                         && !compressed
-                        && !piece.json_array
                         && (!last || resume.is_some())
                         && can_checkpoint(dest);
                     let w = match (checkpoints, resume) {
@@ -512,6 +512,8 @@ impl Engine<'_> {
                         w,
                         joining: Joining {
                             joiner,
+                            // A JSON array's `[` is written with its first record.
+                            array: ArrayFramer::resumed(resume.is_some_and(|r| r.at.plain > 0)),
                             ..Joining::default()
                         },
                         written: resume.map_or(0, |r| r.at.plain),

@@ -179,9 +179,9 @@ impl Engine<'_> {
             self.opts.format,
             InputFormat::Jsonl { .. } | InputFormat::Text
         );
-        // A JSON array's chunks are not checkpointed: what is skipped on resuming is
-        // the source's bytes, and its chunks are lines made of them.
-        if lines && self.opts.checkpoint_bytes > 0 && !last && !chunk.json_array {
+        // (A JSON array's, or pretty-printed records', are the lines they are read as:
+        // a resumed run skips as many of the same lines.)
+        if lines && self.opts.checkpoint_bytes > 0 && !last {
             let mut crc = crc32fast::Hasher::new();
             crc.update(&chunk.bytes);
             piece.point = Some(Point {

@@ -374,6 +374,38 @@ for sig in INT KILL; do
   rm -f "$T/large-side/removed.jsonl"
 done
 
+# The same inside one large JSON array (WuDaoCorpora's shape), killed: its output is
+# checkpointed as JSON lines' is, the array's `[` written once, and the resumed output
+# is the clean run's, one array.
+mkdir -p "$T/large-array"
+python3 - "$T/large/big.jsonl" "$T/large-array/big.json" <<'PY'
+import sys
+records = [l.rstrip("\n") for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+open(sys.argv[2], "w", encoding="utf-8").write("[" + ",".join(records) + "]")
+PY
+arr=(filter --jsonl --checkpoint-bytes 2000000)
+"$CHAFF" -q --threads 2 "${arr[@]}" -o "$T/array-clean" "$T/large-array" || fail "array: clean run"
+out="$T/array-KILL"
+"$CHAFF" -q --threads 1 "${arr[@]}" -o "$out" "$T/large-array" 2>"$T/err" &
+pid=$!
+sleep 0.5
+kill -KILL $pid
+wait $pid
+rc=$?
+kept=$(find "$out" -name '*.chaff-resumable' | wc -l)
+[ $rc -ne 0 ] || echo "note: the array run to be killed finished first"
+"$CHAFF" --threads 2 "${arr[@]}" --resume -o "$out" "$T/large-array" 2>"$T/err" ||
+  fail "array SIGKILL: resume failed: $(cat "$T/err")"
+if [ "$kept" -eq 1 ] && ! grep -q "going on with big.json" "$T/err"; then
+  fail "array SIGKILL: the resumed run did not go on from a checkpoint: $(cat "$T/err")"
+fi
+if diff -r "$out" "$T/array-clean" >/dev/null &&
+  python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))' "$out/big.json"; then
+  pass "array SIGKILL (exit $rc, $kept checkpointed): resumed to the clean run's array"
+else
+  fail "array SIGKILL: resumed files differ from the clean run's"
+fi
+
 # The same inside a bzip2 output and a zstd one, killed: a bzip2 checkpoint carries
 # the open stream's CRC and last bits; a zstd output is decompressed and its text
 # compressed again up to the checkpoint. The resumed run's output is the clean run's,
