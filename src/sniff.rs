@@ -108,9 +108,9 @@ pub enum JsonFraming {
     Sequence,
 }
 
-/// How a JSON lines run reads the stream `head` opens, if not a record a line: as a JSON
-/// array of records ([`crate::json_array`]), or as pretty-printed records (a `{` alone on the
-/// first line, and a key after it). `at_eof`: `head` is the whole stream.
+/// How a JSON lines run reads the stream `head` opens, if not a record a line: as a
+/// JSON array of records ([`crate::json_array`]), or as pretty-printed records (a `{`
+/// alone on the first line, and a key after it). `at_eof`: `head` is the whole stream.
 pub fn json_framing(head: &[u8], at_eof: bool) -> Option<JsonFraming> {
     if json_array(head, at_eof) {
         return Some(JsonFraming::Array);
