@@ -684,5 +684,11 @@ mod tests {
         let mut none = Vec::new();
         ArrayFramer::default().finish(&mut none).unwrap();
         assert_eq!(none, b"[]\n");
+        // Gone on with after its `[` and first record were written (`--resume`).
+        let mut rest = Vec::new();
+        let mut framer = ArrayFramer::resumed(true);
+        framer.write(&mut rest, b"{}\n").unwrap();
+        framer.finish(&mut rest).unwrap();
+        assert_eq!(rest, b",\n{}]\n");
     }
 }
