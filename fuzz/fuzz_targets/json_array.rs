@@ -35,35 +35,51 @@ impl BufRead for Trickle<'_> {
     }
 }
 
+/// The lines the bytes read as (as an array, or as values one after another), in reads
+/// of `step` bytes; `None` where they fail. Read whole, they must come out the same.
+fn read(bytes: &[u8], step: u8, sequence: bool) -> Option<Vec<u8>> {
+    fn open<'a>(r: Box<dyn BufRead + 'a>, sequence: bool) -> ArrayLines<Box<dyn BufRead + 'a>> {
+        match sequence {
+            true => ArrayLines::sequence(r),
+            false => ArrayLines::new(r),
+        }
+    }
+    let trickle = Trickle {
+        bytes,
+        step: usize::from(step).max(1),
+    };
+    let (mut lines, mut whole) = (Vec::new(), Vec::new());
+    let read = open(Box::new(trickle), sequence).read_to_end(&mut lines);
+    let whole_read = open(Box::new(bytes), sequence).read_to_end(&mut whole);
+    assert_eq!(read.is_ok(), whole_read.is_ok());
+    read.ok().map(|_| {
+        assert_eq!(lines, whole);
+        lines
+    })
+}
+
+/// Each line of `lines` read as JSON.
+fn values(lines: &[u8]) -> Vec<serde_json::Value> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).expect("each line reads as JSON"))
+        .collect()
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&step, bytes)) = data.split_first() else {
         return;
     };
     sequence(step, bytes);
-    let mut lines = Vec::new();
-    let read = ArrayLines::new(Trickle {
-        bytes,
-        step: usize::from(step).max(1),
-    })
-    .read_to_end(&mut lines);
-    let mut whole = Vec::new();
-    let whole_read = ArrayLines::new(bytes).read_to_end(&mut whole);
-    assert_eq!(read.is_ok(), whole_read.is_ok());
-    if read.is_ok() {
-        assert_eq!(lines, whole);
-    }
+    let lines = read(bytes, step, false);
     let Ok(array) = serde_json::from_slice::<Vec<serde_json::Value>>(bytes) else {
         return;
     };
     // A string holding a raw line break is not JSON, so serde_json reading the array
     // means the framing does too.
-    assert!(read.is_ok(), "{:?}", read);
-    let elements: Vec<serde_json::Value> = lines
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).expect("each element reads as JSON"))
-        .collect();
-    assert_eq!(elements, array);
+    let lines = lines.expect("an array serde_json reads is read");
+    assert_eq!(values(&lines), array);
     let mut framed = Vec::new();
     let mut framer = ArrayFramer::default();
     framer.write(&mut framed, &lines).unwrap();
@@ -73,34 +89,18 @@ fuzz_target!(|data: &[u8]| {
 
 /// The bytes read as JSON values one after another.
 fn sequence(step: u8, bytes: &[u8]) {
-    let mut lines = Vec::new();
-    let read = ArrayLines::sequence(Trickle {
-        bytes,
-        step: usize::from(step).max(1),
-    })
-    .read_to_end(&mut lines);
-    let mut whole = Vec::new();
-    let whole_read = ArrayLines::sequence(bytes).read_to_end(&mut whole);
-    assert_eq!(read.is_ok(), whole_read.is_ok());
-    if read.is_ok() {
-        assert_eq!(lines, whole);
-    }
+    let lines = read(bytes, step, true);
     // Values other than objects may run into each other (`"a""b"`, `1[2]`): records
     // are objects, and only those are compared.
-    let Ok(values) = serde_json::Deserializer::from_slice(bytes)
+    let Ok(values_read) = serde_json::Deserializer::from_slice(bytes)
         .into_iter::<serde_json::Value>()
         .collect::<Result<Vec<_>, _>>()
     else {
         return;
     };
-    if !values.iter().all(serde_json::Value::is_object) {
+    if !values_read.iter().all(serde_json::Value::is_object) {
         return;
     }
-    assert!(read.is_ok(), "{:?}", read);
-    let records: Vec<serde_json::Value> = lines
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).expect("each record reads as JSON"))
-        .collect();
-    assert_eq!(records, values);
+    let lines = lines.expect("objects serde_json reads one after another are read");
+    assert_eq!(values(&lines), values_read);
 }
