@@ -1220,7 +1220,7 @@ mod tests {
             .unwrap_err()
             .contains("JSON object"));
         // A line holding an array (a file of one is read as its records, where it is
-        // told: `crate::sniff::json_array`), and pretty-printed records, are named for
+        // told: `crate::sniff::json_framing`), and pretty-printed records, are named for
         // what they are.
         let e = Record::parse(r#"[{"text": "甲"}, {"text": "乙"}]"#, "text").unwrap_err();
         assert!(

@@ -112,11 +112,12 @@ pub enum JsonFraming {
 /// JSON array of records ([`crate::json_array`]), or as pretty-printed records (a `{`
 /// alone on the first line, and a key after it). `at_eof`: `head` is the whole stream.
 pub fn json_framing(head: &[u8], at_eof: bool) -> Option<JsonFraming> {
-    if json_array(head, at_eof) {
+    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let text = text.trim_ascii_start();
+    if json_array(text, at_eof) {
         return Some(JsonFraming::Array);
     }
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    pretty_object(text.trim_ascii_start()).then_some(JsonFraming::Sequence)
+    pretty_object(text).then_some(JsonFraming::Sequence)
 }
 
 /// Whether `text` opens a pretty-printed JSON object: `{` alone on its first line, and
@@ -126,13 +127,13 @@ fn pretty_object(text: &[u8]) -> bool {
     first.trim_ascii() == b"{" && opens_object(text)
 }
 
-/// Whether a JSON lines run reads the stream `head` opens as one JSON array of records
-/// ([`crate::json_array`]): it opens with `[` and an object (or is `[]` alone), unless
-/// its first line is one JSON value and the next opens a record (JSON lines whose first
-/// line is a bad record). `at_eof`: `head` is the whole stream.
-fn json_array(head: &[u8], at_eof: bool) -> bool {
-    let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let Some(rest) = text.trim_ascii_start().strip_prefix(b"[") else {
+/// Whether a JSON lines run reads the stream whose first bytes are `text` (past a
+/// byte-order mark and whitespace) as one JSON array of records ([`crate::json_array`]):
+/// it opens with `[` and an object (or is `[]` alone), unless its first line is one JSON
+/// value and the next opens a record (JSON lines whose first line is a bad record).
+/// `at_eof`: `text` is the rest of the stream.
+fn json_array(text: &[u8], at_eof: bool) -> bool {
+    let Some(rest) = text.strip_prefix(b"[") else {
         return false;
     };
     let rest = rest.trim_ascii_start();
@@ -146,7 +147,6 @@ fn json_array(head: &[u8], at_eof: bool) -> bool {
     if !opens_object(rest) {
         return false;
     }
-    let text = text.trim_ascii_start();
     match memchr::memchr(b'\n', text) {
         Some(end) => {
             !is_json(&text[..end])

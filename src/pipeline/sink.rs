@@ -310,7 +310,8 @@ pub(super) struct Joining {
 }
 
 /// Writes one piece of filter output: joined text chunks, JSONL records as they are, a
-/// JSON array's records in its brackets, or Parquet rows. `last`: the source's last piece. Returns the bytes of text written.
+/// JSON array's records in its brackets, or Parquet rows. `last`: the source's last
+/// piece. Returns the bytes of text written.
 pub(super) fn emit(
     out: &mut dyn Write,
     joining: &mut Joining,
