@@ -2,7 +2,7 @@
 # Many small files: files/s, MB/s and peak RSS of chaff filter -o over a tree of N files
 # (default 200,000: the bench dump's pages over and over, 1,000 a folder), and the peak RSS
 # each file adds (against a run over the first folder alone). Folders are walked as the
-# run reaches them (README, Inputs), so that should be about nothing; until session 15 the
+# run reaches them (docs/inputs.md, Streaming), so that should be about nothing; until session 15 the
 # file list was held up front (240 bytes a file). Then the same files named one by one in
 # a --files-from list, whose paths a run holds (a path's bytes and a word since session 26;
 # about 110 bytes a path before, 190 under -o). And a --resume of the finished run.

@@ -244,7 +244,7 @@ pub fn train(inputs: &[PathBuf], opts: &TrainOptions) -> Result<Model> {
                 // Against the gap-before transitions: the full ones explain held-out
                 // training pages so well that a handful of their lines decide the fit,
                 // and it then trusted words over layout and lost whole articles on
-                // eval/dev (1.3 % of news lines against 0.09 %; README, "Accuracy").
+                // eval/dev (1.3 % of news lines against 0.09 %; README, "How it works").
                 let (g, p, sg) = fit_temperature(&held, &context.gap_before_only());
                 context.gamma = g;
                 context.length_power = p;
