@@ -15,17 +15,51 @@ pub struct Classifier {
     use_context: bool,
 }
 
-/// Which classes to keep and at what posterior.
+/// Which classes to keep and at what posterior; and, optionally, which documents to drop
+/// whole ([`KeepPolicy::with_doc_threshold`]).
 #[derive(Debug, Clone)]
 pub struct KeepPolicy {
     keep: Vec<bool>,
     threshold: f64,
+    /// 0: off.
+    doc_threshold: f64,
 }
 
 impl KeepPolicy {
     /// The threshold on the kept classes' posterior.
     pub fn threshold(&self) -> f64 {
         self.threshold
+    }
+
+    /// The document threshold (0: none; see [`KeepPolicy::with_doc_threshold`]).
+    pub fn doc_threshold(&self) -> f64 {
+        self.doc_threshold
+    }
+
+    /// Drops a whole document none of whose paragraphs, read on its own (its tempered
+    /// naive Bayes posterior, as `--no-context` reads every line), reaches `p` for the
+    /// kept classes; `None` or 0: no document is dropped whole. For dumps that hold
+    /// pages of nothing but posts, which the context model, having learned that pages
+    /// open with an article, mostly keeps.
+    pub fn with_doc_threshold(mut self, p: Option<f64>) -> Result<KeepPolicy> {
+        let p = p.unwrap_or(0.0);
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::Usage(format!(
+                "--doc-threshold must be between 0 and 1, got {p}"
+            )));
+        }
+        self.doc_threshold = p;
+        Ok(self)
+    }
+
+    /// The posterior mass of the kept classes.
+    fn kept(&self, posteriors: &[f64]) -> f64 {
+        posteriors
+            .iter()
+            .zip(&self.keep)
+            .filter(|(_, &k)| k)
+            .map(|(p, _)| p)
+            .sum()
     }
 
     /// Keeps a line when the posteriors of `keep` classes sum to at least `threshold`.
@@ -67,18 +101,13 @@ impl KeepPolicy {
         Ok(KeepPolicy {
             keep: mask,
             threshold,
+            doc_threshold: 0.0,
         })
     }
 
     /// Whether a line with these posteriors is kept.
     pub fn keeps(&self, posteriors: &[f64]) -> bool {
-        let p: f64 = posteriors
-            .iter()
-            .zip(&self.keep)
-            .filter(|(_, &k)| k)
-            .map(|(p, _)| p)
-            .sum();
-        p >= self.threshold
+        self.kept(posteriors) >= self.threshold
     }
 
     /// Whether class `i` is one of the kept classes.
@@ -156,11 +185,34 @@ impl Classifier {
     /// [`crate::context::block_index`], which also reads how each paragraph ends).
     pub fn classify_lines(&self, texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         let ll = score_lines(&self.model, &self.featurizer, texts);
+        self.posteriors(&ll, texts, blanks)
+    }
+
+    /// [`Classifier::classify_lines`] for a whole document, and whether it passes
+    /// `policy`'s document threshold ([`KeepPolicy::with_doc_threshold`]): whether one of
+    /// its paragraphs, read on its own, reaches it (a document of no paragraph does not;
+    /// with no document threshold, every document passes).
+    pub fn classify_document(
+        &self,
+        texts: &[&str],
+        blanks: &[usize],
+        policy: &KeepPolicy,
+    ) -> (Vec<ClassValues>, bool) {
+        let ll = score_lines(&self.model, &self.featurizer, texts);
+        let passes = policy.doc_threshold <= 0.0
+            || ll
+                .iter()
+                .any(|l| policy.kept(&self.alone(l)) >= policy.doc_threshold);
+        (self.posteriors(&ll, texts, blanks), passes)
+    }
+
+    /// The posteriors of paragraphs scored `ll` (see [`Classifier::classify_lines`]).
+    fn posteriors(&self, ll: &[LineScore], texts: &[&str], blanks: &[usize]) -> Vec<ClassValues> {
         if self.use_context && !is_lone(texts, blanks) {
             let ends = crate::context::sentence_ends(texts);
             self.model
                 .context
-                .posteriors_with(&self.hmm, &ll, blanks, &ends)
+                .posteriors_with(&self.hmm, ll, blanks, &ends)
         } else {
             ll.iter()
                 .map(|l| ClassValues::from_vec(self.alone(l)))

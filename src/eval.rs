@@ -45,6 +45,11 @@ pub struct EvalReport {
     pub brier: f64,
     /// The keep threshold used.
     pub threshold: f64,
+    /// The document threshold used (`--doc-threshold`), if any: documents that failed it
+    /// had every line dropped (the reliability curve and plots are of the line
+    /// posteriors, which it does not change).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_threshold: Option<f64>,
     /// Reliability curve: lines binned by kept-class posterior (tenths), with the share
     /// that really are of a kept class.
     pub reliability: Vec<ReliabilityBin>,
@@ -231,6 +236,7 @@ pub fn evaluate(
         labels: classes,
         brier: if n == 0 { 0.0 } else { brier / n as f64 },
         threshold: policy.threshold(),
+        doc_threshold: Some(policy.doc_threshold()).filter(|&p| p > 0.0),
         reliability: reliability(&points),
         seen_in_training: (classifier.model().seen.as_ref())
             .map(|s| s.overlap(crate::dataset::texts(docs))),
@@ -276,8 +282,11 @@ impl EvalReport {
                 c.class, c.support, c.precision, c.recall, c.f1
             ));
         }
+        let gate = self
+            .doc_threshold
+            .map_or_else(String::new, |p| format!(", document threshold {p}"));
         s.push_str(&format!(
-            "\nreliability (kept-class posterior bin: lines, mean predicted, observed; threshold {})\n",
+            "\nreliability (kept-class posterior bin: lines, mean predicted, observed; threshold {}{gate})\n",
             self.threshold
         ));
         for b in self.reliability.iter().filter(|b| b.lines > 0) {

@@ -49,6 +49,10 @@ pub struct RunRecord<'a> {
     pub chunk_bytes: usize,
     /// `--compress` as given.
     pub compress: &'a str,
+    /// `--doc-threshold`, recorded only when given (records of runs before the flag still
+    /// match).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_threshold: Option<f64>,
     /// `tag --dolma`'s tagger name (`--dolma-name`): a run writing attribute files, not
     /// filtered text; recorded only for such runs (records of filter runs still match).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -1027,6 +1031,7 @@ mod tests {
             .collect();
         let other = RunRecord {
             threshold: Some(0.05),
+            doc_threshold: Some(0.3),
             dolma: Some("chaff"),
             inputs: &many,
             bad_records: "skip",
@@ -1036,6 +1041,7 @@ mod tests {
             changed(&base.to_json(), &other.to_json()),
             [
                 "--bad-records error, now skip",
+                "--doc-threshold (none), now 0.3",
                 "--dolma-name (none), now chaff",
                 r#"inputs ["dump"], now ["part-0","part-1","part-2","part-3","part-4","part-5","part..."#,
                 "--threshold (none), now 0.05",
@@ -1056,6 +1062,7 @@ mod tests {
             chunk_bytes: 1 << 20,
             compress: "auto",
             dolma: None,
+            doc_threshold: None,
             encoding: None,
             file_stats: None,
             files_from: None,

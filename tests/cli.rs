@@ -301,6 +301,103 @@ fn a_one_paragraph_document_is_read_on_its_own() {
 }
 
 #[test]
+fn documents_of_posts_alone_are_dropped_whole_under_a_doc_threshold() {
+    // 120 documents of 1-8 posts each (the corpus dev filler files, in turn), line after
+    // line or blank-separated, and no article: the page model, which has learned that a
+    // page opens with an article, keeps many of their lines.
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("posts");
+    fs::create_dir_all(set.join("pages")).unwrap();
+    let mut files: Vec<_> = fs::read_dir(shared().join("corpus/filler"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("dev.txt"))
+        .filter(|p| p.exists())
+        .collect();
+    files.sort();
+    let sources: Vec<Vec<String>> = files
+        .iter()
+        .map(|f| {
+            let text = fs::read_to_string(f).unwrap();
+            let posts = text.lines().filter(|l| !l.trim().is_empty());
+            posts.map(|l| l.chars().take(80).collect()).collect()
+        })
+        .collect();
+    let mut labels = String::from("page\tline\tlabel\n");
+    let mut taken = vec![0; sources.len()];
+    for n in 0..120 {
+        let (k, gap) = (n % sources.len(), (n / sources.len()) % 2);
+        let mut page = String::new();
+        let mut line = 1;
+        for i in 0..[1, 2, 3, 5, 8][n % 5] {
+            if i > 0 && gap == 1 {
+                page.push('\n');
+                line += 1;
+            }
+            page += &sources[k][taken[k]];
+            page.push('\n');
+            labels += &format!("{n:03}.txt\t{line}\tfiller\n");
+            taken[k] += 1;
+            line += 1;
+        }
+        fs::write(set.join(format!("pages/{n:03}.txt")), page).unwrap();
+    }
+    fs::write(set.join("labels.tsv"), labels).unwrap();
+    let eval = |set: &std::path::Path, extra: &[&str]| -> serde_json::Value {
+        let args = [&["eval", "--json"][..], extra, &[s(set)]].concat();
+        serde_json::from_slice(&ok(&args)).unwrap()
+    };
+    let leak = |v: &serde_json::Value| v["filler_leak"].as_f64().unwrap();
+    let (plain, gated) = (eval(&set, &[]), eval(&set, &["--doc-threshold", "0.2"]));
+    // Measured: 50 % of the 456 lines kept without, 1 % with.
+    assert!(leak(&plain) > 0.3, "{plain}");
+    assert!(leak(&gated) < 0.1, "{gated}");
+    assert_eq!(gated["doc_threshold"], 0.2);
+    assert!(plain.get("doc_threshold").is_none());
+    // Every dev page holds an article that passes: the same decisions as without.
+    let dev = shared().join("eval/dev");
+    let (a, b) = (eval(&dev, &[]), eval(&dev, &["--doc-threshold", "0.2"]));
+    assert_eq!(a["confusion"], b["confusion"]);
+    // In a JSONL dump the record is the document: a record of posts goes, its news
+    // neighbour is kept as it was.
+    let news = fs::read_to_string("tests/data/sample_page.txt").unwrap();
+    let posts = "今天终于把房间收拾干净了，周末就是要好好休息一下。\n\n\
+                 楼下新开的那家面馆味道还不错，价格也实惠，推荐大家去试试。\n";
+    let dump = tmp.path().join("dump.jsonl");
+    let record = |id: u32, text: &str| serde_json::json!({"id": id, "text": text}).to_string();
+    fs::write(
+        &dump,
+        format!("{}\n{}\n", record(1, &news), record(2, posts)),
+    )
+    .unwrap();
+    let filter = |extra: &[&str]| {
+        let o = chaff(&[&["filter", "--jsonl"][..], extra, &[s(&dump)]].concat());
+        assert!(o.status.success());
+        (o.stdout, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (all, _) = filter(&[]);
+    let (out, err) = filter(&["--doc-threshold", "0.3"]);
+    assert_eq!(
+        all.split(|&b| b == b'\n').filter(|l| !l.is_empty()).count(),
+        2
+    );
+    assert_eq!(out, all.split_inclusive(|&b| b == b'\n').next().unwrap());
+    assert!(err.contains("1 empty document not written"), "{err}");
+    for bad in ["1.5", "-0.2", "NaN"] {
+        let err = fails(&["filter", "--doc-threshold", bad, s(&dump)]);
+        assert!(
+            err.contains("--doc-threshold must be between 0 and 1"),
+            "{err}"
+        );
+        assert_eq!(
+            chaff(&["tag", "--doc-threshold", bad, s(&dump)])
+                .status
+                .code(),
+            Some(2)
+        );
+    }
+}
+
+#[test]
 fn tag_json_records_follow_input_order() {
     let page = root().join("tests/data/sample_page.txt");
     let out = String::from_utf8(ok(&["tag", "--json", "tests/data/sample_page.txt"])).unwrap();

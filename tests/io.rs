@@ -1717,6 +1717,7 @@ fn dolma_attribute_runs_resume_as_filter_runs_do() {
     };
     refused(&[], "--resume finishes it if it stopped");
     refused(&["--resume", "--threshold", "0.5"], "other settings");
+    refused(&["--resume", "--doc-threshold", "0.2"], "other settings");
     refused(&["--resume", "--dolma-name", "other"], "other settings");
     // A filter run's resume does not take the attributes folder for its own.
     let err = fails(&["filter", "--jsonl", "--resume", "-o", s(&partial), s(&docs)]);

@@ -57,7 +57,7 @@ pub(crate) enum Command {
     Tag(TagArgs),
     /// Write only the kept lines, byte for byte
     #[command(
-        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  chaff filter --jsonl --text-field '/段落/*/内容' -o clean/ mnbvc/*.jsonl.gz\n  chaff filter --jsonl --text-field content -o clean/ WuDaoCorpus2.0_base_200G/\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
+        after_help = "Examples:\n  chaff filter page.txt > clean.txt\n  chaff filter -o clean/ dump/\n  chaff filter --warc -o clean/ CC-MAIN-*.warc.wet.gz\n  chaff filter --parquet -o clean/ data/train-*.parquet\n  chaff filter --jsonl --text-field '/段落/*/内容' -o clean/ mnbvc/*.jsonl.gz\n  chaff filter --jsonl --text-field content -o clean/ WuDaoCorpus2.0_base_200G/\n  chaff filter --jsonl --doc-threshold 0.2 -o clean/ crawl/   # records of posts alone go too\n  find dump -name '*.jsonl.gz' | chaff filter --jsonl --files-from - -o clean/"
     )]
     Filter(FilterArgs),
     /// Measure a model on labelled data (precision, recall, F1, news_loss, filler_leak)
@@ -118,6 +118,12 @@ pub(crate) struct DecisionArgs {
     /// Score every line on its own, without the page-context model
     #[arg(long)]
     pub(crate) no_context: bool,
+    /// Drop a whole document (a file, record or row) none of whose paragraphs reaches P
+    /// for the kept classes when scored on its own, as --no-context scores it; for dumps
+    /// holding pages of nothing but posts (default: off; a document longer than a chunk,
+    /// about 1 MB, is not held whole for it and is decided as without)
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub(crate) doc_threshold: Option<f64>,
 }
 
 /// `chaff train`.

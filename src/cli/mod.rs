@@ -60,14 +60,15 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 /// The classifier (`--model`, `--no-context`) and keep policy (`--keep`,
-/// `--threshold`) a command decides with. The classifier is leaked: it lives as long as
+/// `--threshold`, `--doc-threshold`) a command decides with. The classifier is leaked: it lives as long as
 /// the process that ran the command.
 pub(crate) fn classifier_and_policy(
     m: &ModelArg,
     d: &DecisionArgs,
 ) -> Result<(&'static Classifier, KeepPolicy)> {
     let c = Classifier::load(|| models::load_model(m))?.with_context(!d.no_context);
-    let policy = KeepPolicy::new(c.model(), &d.keep, d.threshold)?;
+    let policy =
+        KeepPolicy::new(c.model(), &d.keep, d.threshold)?.with_doc_threshold(d.doc_threshold)?;
     // Lives until the process exits: freeing the dictionary and tables one allocation at a
     // time at the end of a run would only add to its wall time.
     Ok((Box::leak(Box::new(c)), policy))

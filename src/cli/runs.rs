@@ -163,6 +163,7 @@ pub(crate) fn run_record<'a>(
         no_context: decision.no_context,
         text_field: input.text_field(),
         threshold: decision.threshold,
+        doc_threshold: decision.doc_threshold.filter(|&p| p > 0.0),
         warc: input.warc,
         parquet: input.parquet,
         plain_text: input.plain_text,

@@ -52,7 +52,10 @@ use std::time::Duration;
 use tally::Tally;
 
 /// Decides every line of a document (or of a chunk of one that `continues` past these
-/// lines): `None` for blank lines.
+/// lines): `None` for blank lines. A whole document (lines from line 1 that do not
+/// continue) that fails the policy's document threshold has every line dropped
+/// ([`KeepPolicy::with_doc_threshold`]); a document read in chunks, longer than one
+/// chunk, is not held whole for it.
 pub fn decide(
     classifier: &Classifier,
     policy: &KeepPolicy,
@@ -60,7 +63,12 @@ pub fn decide(
     continues: bool,
 ) -> Vec<Option<Decision>> {
     let (texts, blanks) = paragraphs(lines, continues);
-    let mut post = classifier.classify_lines(&texts, &blanks).into_iter();
+    let whole = !continues && lines.first().is_none_or(|l| l.number == 1);
+    let (post, passes) = match whole && policy.doc_threshold() > 0.0 {
+        true => classifier.classify_document(&texts, &blanks, policy),
+        false => (classifier.classify_lines(&texts, &blanks), true),
+    };
+    let mut post = post.into_iter();
     lines
         .iter()
         .map(|l| {
@@ -70,7 +78,7 @@ pub fn decide(
             let posteriors = post.next().unwrap_or_default();
             Some(Decision {
                 label: argmax(&posteriors),
-                keep: policy.keeps(&posteriors),
+                keep: passes && policy.keeps(&posteriors),
                 posteriors,
             })
         })
@@ -1048,6 +1056,65 @@ mod tests {
         crew.end();
         let e = engine.render(&source, task, &chunk, true, false, &crew);
         assert!(matches!(e, Err(Error::Interrupted)), "{:?}", e.map(|_| ()));
+    }
+
+    #[test]
+    fn a_document_that_fails_the_doc_threshold_is_dropped_whole() {
+        let (classifier, policy) = default_parts();
+        let gated = policy.clone().with_doc_threshold(Some(0.3)).unwrap();
+        // Three posts, written for this test, set apart as an article's paragraphs are:
+        // the context model reads them as one (P(news) ~0.8-0.9), while on its own no
+        // line reaches 0.02.
+        let posts = "今天终于把房间收拾干净了，周末就是要好好休息一下。\n\n\
+                     楼下新开的那家面馆味道还不错，价格也实惠，推荐大家去试试。\n\n\
+                     最近在追一部剧，每天晚上都熬夜看，第二天上班好困啊。\n";
+        let lines = split_str_at(posts, 1);
+        let keeps = |p: &KeepPolicy, lines: &[Line<'_>], continues: bool| -> Vec<bool> {
+            let decided = decide(&classifier, p, lines, continues);
+            decided.into_iter().flatten().map(|d| d.keep).collect()
+        };
+        assert_eq!(keeps(&policy, &lines, false), [true, true, true]);
+        assert_eq!(keeps(&gated, &lines, false), [false, false, false]);
+        // The posteriors are the context model's still: only the keep decision changes.
+        let (plain, dropped) = (
+            decide(&classifier, &policy, &lines, false),
+            decide(&classifier, &gated, &lines, false),
+        );
+        for (a, b) in plain.iter().flatten().zip(dropped.iter().flatten()) {
+            assert_eq!((a.label, &a.posteriors), (b.label, &b.posteriors));
+        }
+        // A part of a longer document is not held whole for it: not the first chunk, nor
+        // one that goes on.
+        assert_eq!(
+            keeps(&gated, &split_str_at(posts, 7), false),
+            [true, true, true]
+        );
+        assert_eq!(keeps(&gated, &lines, true), keeps(&policy, &lines, true));
+        // A page with an article passes, and is decided as without the threshold.
+        let page = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/sample_page.txt"
+        ))
+        .unwrap();
+        let page = split_str_at(&page, 1);
+        let kept = keeps(&policy, &page, false);
+        assert!(kept.contains(&true) && kept.contains(&false));
+        assert_eq!(keeps(&gated, &page, false), kept);
+        // A document of one paragraph is gated too; one of none has nothing to drop.
+        let lone = split_str_at("最近在追一部剧，每天晚上都熬夜看，第二天上班好困啊。\n", 1);
+        assert_eq!(keeps(&gated, &lone, false), [false]);
+        assert!(keeps(&gated, &split_str_at("\n\n", 1), false).is_empty());
+        // Off at 0, and nothing outside [0, 1].
+        let off = policy.clone().with_doc_threshold(Some(0.0)).unwrap();
+        assert_eq!(keeps(&off, &lines, false), [true, true, true]);
+        for bad in [-0.1, 1.5, f64::NAN] {
+            let e = policy.clone().with_doc_threshold(Some(bad)).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains("--doc-threshold must be between 0 and 1"),
+                "{e}"
+            );
+        }
     }
 
     #[test]
