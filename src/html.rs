@@ -74,7 +74,8 @@ pub fn footer(summary: &Summary) -> String {
     )
 }
 
-/// One document's section.
+/// One document's section. `failed`: the document threshold it failed
+/// (`--doc-threshold`), which dropped lines its scores alone would keep.
 pub fn document(
     heading: &str,
     classes: &[String],
@@ -82,16 +83,20 @@ pub fn document(
     decisions: &[Option<Decision>],
     explanations: &[LineExplanation],
     top: usize,
+    failed: Option<f64>,
 ) -> String {
     let kept = decisions.iter().flatten().filter(|d| d.keep).count();
     let dropped = decisions.iter().flatten().filter(|d| !d.keep).count();
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "<section class=\"doc\" data-kept=\"{kept}\" data-dropped=\"{dropped}\">\n<h2>{}</h2>\n<div class=\"summary\">{}: {kept} kept, {dropped} dropped, {} blank</div>",
+        "<section class=\"doc\" data-kept=\"{kept}\" data-dropped=\"{dropped}\">\n<h2>{}</h2>\n<div class=\"summary\">{}: {kept} kept, {dropped} dropped, {} blank{}</div>",
         escape(heading),
         counted(lines.len() as u64, "line"),
-        lines.len() - kept - dropped
+        lines.len() - kept - dropped,
+        failed.map_or_else(String::new, |p| format!(
+            "; dropped whole: no paragraph reaches the document threshold {p} on its own"
+        ))
     );
     let mut ex = explanations.iter();
     for (l, d) in lines.iter().zip(decisions) {

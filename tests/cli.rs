@@ -382,6 +382,21 @@ fn documents_of_posts_alone_are_dropped_whole_under_a_doc_threshold() {
     );
     assert_eq!(out, all.split_inclusive(|&b| b == b'\n').next().unwrap());
     assert!(err.contains("1 empty document not written"), "{err}");
+    // The audit page says why a line its score would keep was dropped.
+    let page = tmp.path().join("audit.html");
+    ok(&[
+        "tag",
+        "-q",
+        "--jsonl",
+        "--doc-threshold",
+        "0.3",
+        "--html",
+        s(&page),
+        s(&dump),
+    ]);
+    let html = fs::read_to_string(&page).unwrap();
+    let why = "dropped whole: no paragraph reaches the document threshold 0.3 on its own";
+    assert_eq!(html.matches(why).count(), 1, "{html}");
     for bad in ["1.5", "-0.2", "NaN"] {
         let err = fails(&["filter", "--doc-threshold", bad, s(&dump)]);
         assert!(

@@ -519,7 +519,13 @@ impl Engine<'_> {
         let (texts, blanks) = paragraphs(lines, continues);
         let ex = crate::explain::explain_lines(self.classifier, &texts, &blanks);
         let classes = self.classifier.model().classes();
-        let html = crate::html::document(heading, classes, lines, decisions, &ex, 8);
+        // Lines its scores would keep, dropped: the document failed --doc-threshold.
+        let failed = decisions
+            .iter()
+            .flatten()
+            .any(|d| !d.keep && self.policy.keeps(&d.posteriors))
+            .then(|| self.policy.doc_threshold());
+        let html = crate::html::document(heading, classes, lines, decisions, &ex, 8, failed);
         piece.out.extend_from_slice(html.as_bytes());
     }
 
