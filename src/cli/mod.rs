@@ -59,9 +59,9 @@ pub fn run(cli: Cli) -> ExitCode {
     exit_code(result, resumable)
 }
 
-/// The classifier (`--model`, `--no-context`) and keep policy (`--keep`,
-/// `--threshold`, `--doc-threshold`) a command decides with. The classifier is leaked: it lives as long as
-/// the process that ran the command.
+/// The classifier (`--model`, `--no-context`) and keep policy (`--keep`, `--threshold`,
+/// `--doc-threshold`) a command decides with. The classifier is leaked: it lives as long
+/// as the process that ran the command.
 pub(crate) fn classifier_and_policy(
     m: &ModelArg,
     d: &DecisionArgs,
