@@ -12,3 +12,13 @@ pub fn model() -> &'static (Classifier, KeepPolicy) {
         (Classifier::new(m), p)
     })
 }
+
+/// The default keep policy with a document threshold (`--doc-threshold 0.2`).
+#[allow(dead_code)] // the reader target's; every target compiles this module
+pub fn gated() -> &'static KeepPolicy {
+    static G: OnceLock<KeepPolicy> = OnceLock::new();
+    G.get_or_init(|| {
+        let (_, p) = model();
+        p.clone().with_doc_threshold(Some(0.2)).expect("a threshold in range")
+    })
+}

@@ -12,7 +12,7 @@ use chaff::writer::{filter_chunk, filtered_paragraphs, filtered_str, write_filte
 use libfuzzer_sys::fuzz_target;
 
 mod common;
-use common::model;
+use common::{gated, model};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, bytes)) = data.split_first() else {
@@ -87,6 +87,17 @@ fuzz_target!(|data: &[u8]| {
                     let doc = split_str_at(&r.text, 1);
                     assert_eq!(doc, split_lines(r.text.as_bytes()).expect("record text is UTF-8"));
                     let d = decide(clf, policy, &doc, false);
+                    // A document threshold changes no score, and either no decision or
+                    // every one (the document dropped whole).
+                    let g = decide(clf, gated(), &doc, false);
+                    let kept = |d: &[Option<chaff::writer::Decision>]| -> Vec<Option<bool>> {
+                        d.iter().map(|d| d.as_ref().map(|d| d.keep)).collect()
+                    };
+                    let dropped: Vec<_> = kept(&d).iter().map(|k| k.map(|_| false)).collect();
+                    assert!(kept(&g) == kept(&d) || kept(&g) == dropped);
+                    for (a, b) in d.iter().zip(&g) {
+                        assert_eq!(a.as_ref().map(|a| &a.posteriors), b.as_ref().map(|b| &b.posteriors));
+                    }
                     let keep = |i: usize| d[i].as_ref().is_some_and(|d| d.keep);
                     let mut whole = Vec::new();
                     write_filtered(&mut whole, &doc, keep).expect("in-memory write");
