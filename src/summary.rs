@@ -21,6 +21,10 @@ pub struct Summary {
     pub documents: u64,
     /// JSONL documents left with no kept line and therefore not written.
     pub empty_dropped: u64,
+    /// Documents `--doc-threshold` dropped whole that would have kept a line without it;
+    /// written only when some were (records of runs before the flag still read).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub doc_threshold_dropped: u64,
     /// JSONL lines that were not usable records, skipped or kept unclassified
     /// (`--bad-records`); they hold no document and no lines.
     pub bad_records: u64,
@@ -57,6 +61,7 @@ impl Summary {
         self.resumed += o.resumed;
         self.documents += o.documents;
         self.empty_dropped += o.empty_dropped;
+        self.doc_threshold_dropped += o.doc_threshold_dropped;
         self.bad_records += o.bad_records;
         self.lines += o.lines;
         self.blank += o.blank;
@@ -91,6 +96,12 @@ impl Summary {
             s += &format!(
                 "; {} not written",
                 counted(self.empty_dropped, "empty document")
+            );
+        }
+        if self.doc_threshold_dropped > 0 {
+            s += &format!(
+                "; {} dropped whole (--doc-threshold)",
+                counted(self.doc_threshold_dropped, "document")
             );
         }
         if self.bad_records > 0 {
@@ -148,6 +159,10 @@ impl Summary {
         }
         s
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// One `--file-stats` JSON line: the file's path and its counts.
@@ -208,5 +223,20 @@ mod tests {
             (Some("a.txt"), Some(3))
         );
         assert!(out.ends_with(b"}\n"));
+        // Documents --doc-threshold dropped: said when there are any, and counts written
+        // before the field (a stopped run's journal) still read.
+        assert!(v.get("doc_threshold_dropped").is_none());
+        total.absorb(&Summary {
+            doc_threshold_dropped: 2,
+            ..Summary::default()
+        });
+        assert!(total
+            .line(2.0)
+            .ends_with("; 2 documents dropped whole (--doc-threshold)"));
+        assert_eq!(total.hadoop_counters().lines().count(), 13);
+        let old = r#"{"files":1,"skipped":0,"resumed":0,"documents":1,"empty_dropped":0,
+            "bad_records":0,"lines":3,"blank":1,"kept":1,"dropped":1,"bytes_in":9,"bytes_out":3}"#;
+        let read: Summary = serde_json::from_str(old).unwrap();
+        assert_eq!((read.doc_threshold_dropped, read.lines), (0, 3));
     }
 }

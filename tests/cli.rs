@@ -382,6 +382,11 @@ fn documents_of_posts_alone_are_dropped_whole_under_a_doc_threshold() {
     );
     assert_eq!(out, all.split_inclusive(|&b| b == b'\n').next().unwrap());
     assert!(err.contains("1 empty document not written"), "{err}");
+    assert!(
+        err.contains("; 1 document dropped whole (--doc-threshold)"),
+        "{err}"
+    );
+    assert!(!filter(&[]).1.contains("dropped whole"));
     // The audit page says why a line its score would keep was dropped.
     let page = tmp.path().join("audit.html");
     ok(&[

@@ -229,6 +229,8 @@ impl Engine<'_> {
                 let decisions = decide(self.classifier, self.policy, &lines, !last);
                 piece.summary.documents = u64::from(chunk.first_line == 1);
                 piece.summary.add_lines(&lines, &decisions);
+                piece.summary.doc_threshold_dropped +=
+                    u64::from(self.failed_doc_threshold(&decisions));
                 self.render_doc(task, &path, None, &lines, 0, None, &decisions, &mut piece)?;
                 if task == Task::Html {
                     let heading = if chunk.first_line == 1 {
@@ -492,6 +494,8 @@ impl Engine<'_> {
                 return Err(Error::Interrupted);
             }
             piece.summary.add_lines(c.lines, c.decisions);
+            piece.summary.doc_threshold_dropped +=
+                u64::from(self.failed_doc_threshold(c.decisions));
             let (lines, decisions) = (c.lines, c.decisions);
             self.render_doc(task, path, name, lines, c.offset, spans, decisions, piece)?;
             if let Some(heading) = heading {
@@ -519,14 +523,21 @@ impl Engine<'_> {
         let (texts, blanks) = paragraphs(lines, continues);
         let ex = crate::explain::explain_lines(self.classifier, &texts, &blanks);
         let classes = self.classifier.model().classes();
-        // Lines its scores would keep, dropped: the document failed --doc-threshold.
-        let failed = decisions
-            .iter()
-            .flatten()
-            .any(|d| !d.keep && self.policy.keeps(&d.posteriors))
+        let failed = self
+            .failed_doc_threshold(decisions)
             .then(|| self.policy.doc_threshold());
         let html = crate::html::document(heading, classes, lines, decisions, &ex, 8, failed);
         piece.out.extend_from_slice(html.as_bytes());
+    }
+
+    /// Whether `decisions` drop a line its scores would keep: the document failed
+    /// `--doc-threshold` ([`crate::classifier::KeepPolicy::with_doc_threshold`]).
+    fn failed_doc_threshold(&self, decisions: &[Option<Decision>]) -> bool {
+        self.policy.doc_threshold() > 0.0
+            && decisions
+                .iter()
+                .flatten()
+                .any(|d| !d.keep && self.policy.keeps(&d.posteriors))
     }
 
     /// Tag records (for `tag`) and removed-line records (for `filter --removed`), of the
